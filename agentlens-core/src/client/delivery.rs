@@ -1,0 +1,340 @@
+//! Delivery of one batch: retries with exponential backoff, halving on 413, and the
+//! sent and failed counters.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::queue::Stats;
+use super::transport::{SendError, Transport};
+use crate::event::Event;
+
+/// Longest delay between two attempts computed from the backoff.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Longest `Retry-After` the client honours, so a flush is not stalled for minutes.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// Sends batches through a [`Transport`] and records how each one ended.
+pub(crate) struct Delivery {
+    transport: Arc<dyn Transport>,
+    stats: Arc<Stats>,
+    max_retries: u32,
+    retry_backoff: Duration,
+    /// Set by a shutdown: no attempt starts or runs past it.
+    deadline: Option<Instant>,
+    /// True after a batch failed and until one succeeds, so that an outage logs one
+    /// warning instead of one per batch.
+    failing: bool,
+}
+
+impl Delivery {
+    pub(crate) fn new(
+        transport: Arc<dyn Transport>,
+        stats: Arc<Stats>,
+        max_retries: u32,
+        retry_backoff: Duration,
+    ) -> Self {
+        Delivery {
+            transport,
+            stats,
+            max_retries,
+            retry_backoff,
+            deadline: None,
+            failing: false,
+        }
+    }
+
+    /// Limits every later attempt to end by `deadline`.
+    pub(crate) fn set_deadline(&mut self, deadline: Instant) {
+        self.deadline = Some(deadline);
+    }
+
+    /// Delivers `events`, splitting the batch in halves whenever the collector answers
+    /// 413, until every event was sent or given up on.
+    pub(crate) async fn deliver(&mut self, events: &[Event]) {
+        // A stack of parts, popped left half first, keeps the events in order.
+        let mut parts = vec![events];
+        while let Some(part) = parts.pop() {
+            match self.send_with_retries(part).await {
+                Ok(()) => self.record_sent(part.len()),
+                Err(error) if error.is_payload_too_large() && part.len() > 1 => {
+                    let (left, right) = part.split_at(part.len() / 2);
+                    tracing::debug!(
+                        batch.size = part.len(),
+                        "collector rejected batch as too large, splitting it"
+                    );
+                    parts.push(right);
+                    parts.push(left);
+                }
+                Err(error) => self.record_failed(part.len(), &error),
+            }
+        }
+    }
+
+    async fn send_with_retries(&self, events: &[Event]) -> Result<(), SendError> {
+        let mut attempt: u32 = 0;
+        loop {
+            let error = match self.send_once(events).await {
+                Ok(()) => return Ok(()),
+                Err(error) => error,
+            };
+            if !error.is_retryable() || attempt >= self.max_retries {
+                return Err(error);
+            }
+
+            let delay = self.delay_before_retry(attempt, &error);
+            if self.deadline.is_some_and(|deadline| Instant::now() + delay >= deadline) {
+                return Err(error);
+            }
+            attempt += 1;
+            tracing::debug!(
+                batch.size = events.len(),
+                retry.attempt = attempt,
+                retry.delay_ms = delay.as_millis() as u64,
+                %error,
+                "sending batch failed, retrying"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn send_once(&self, events: &[Event]) -> Result<(), SendError> {
+        let send = self.transport.send(events);
+        match self.deadline {
+            None => send.await,
+            Some(deadline) => tokio::time::timeout_at(deadline, send)
+                .await
+                .unwrap_or(Err(SendError::DeadlinePassed)),
+        }
+    }
+
+    /// Returns `retry_backoff * 2^attempt` capped at [`MAX_BACKOFF`], or the collector's
+    /// `Retry-After` when that is longer.
+    fn delay_before_retry(&self, attempt: u32, error: &SendError) -> Duration {
+        let factor = 2u32.saturating_pow(attempt);
+        let backoff = self.retry_backoff.saturating_mul(factor).min(MAX_BACKOFF);
+        let requested = error.retry_after().unwrap_or_default().min(MAX_RETRY_AFTER);
+        backoff.max(requested)
+    }
+
+    fn record_sent(&mut self, count: usize) {
+        self.stats.record_sent(count);
+        if self.failing {
+            self.failing = false;
+            tracing::info!(batch.size = count, "sending to the collector works again");
+        }
+    }
+
+    fn record_failed(&mut self, count: usize, error: &SendError) {
+        self.stats.record_failed(count);
+        if self.failing {
+            tracing::debug!(batch.size = count, %error, "failed to send batch, events lost");
+        } else {
+            self.failing = true;
+            tracing::warn!(batch.size = count, %error, "failed to send batch, events lost");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::client::transport::SendFuture;
+    use crate::event::EventType;
+
+    /// Answers 413 for batches over `limit` and `failures` transient errors before that,
+    /// and records the accepted batches.
+    struct ScriptedTransport {
+        limit: usize,
+        failures: Mutex<Vec<SendError>>,
+        accepted: Mutex<Vec<Vec<Event>>>,
+        attempts: Mutex<usize>,
+    }
+
+    impl ScriptedTransport {
+        fn new(limit: usize, failures: Vec<SendError>) -> Arc<Self> {
+            Arc::new(ScriptedTransport {
+                limit,
+                failures: Mutex::new(failures),
+                accepted: Mutex::default(),
+                attempts: Mutex::default(),
+            })
+        }
+
+        fn accepted_ids(&self) -> Vec<String> {
+            let accepted = self.accepted.lock().unwrap();
+            accepted
+                .iter()
+                .flatten()
+                .map(|event| event.id.clone().unwrap())
+                .collect()
+        }
+    }
+
+    impl Transport for ScriptedTransport {
+        fn send<'a>(&'a self, events: &'a [Event]) -> SendFuture<'a> {
+            Box::pin(async move {
+                *self.attempts.lock().unwrap() += 1;
+                if let Some(error) = self.failures.lock().unwrap().pop() {
+                    return Err(error);
+                }
+                if events.len() > self.limit {
+                    return Err(status(413));
+                }
+                self.accepted.lock().unwrap().push(events.to_vec());
+                Ok(())
+            })
+        }
+    }
+
+    fn status(code: u16) -> SendError {
+        SendError::Status {
+            status: code,
+            body: format!("{{\"error\":\"status {code}\"}}"),
+            retry_after: None,
+        }
+    }
+
+    fn events(count: usize) -> Vec<Event> {
+        (0..count)
+            .map(|index| {
+                let mut event = Event::new("ses", "agent", EventType::Custom, Default::default());
+                event.id = Some(format!("{index:05}"));
+                event
+            })
+            .collect()
+    }
+
+    fn delivery(transport: Arc<ScriptedTransport>, stats: &Arc<Stats>) -> Delivery {
+        Delivery::new(transport, Arc::clone(stats), 3, Duration::from_millis(1))
+    }
+
+    fn run<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    /// Marks `count` events as pending, as the queue does when it accepts them.
+    fn stats_with_pending(count: usize) -> Arc<Stats> {
+        let stats = Arc::new(Stats::default());
+        let (queue, receiver) = crate::client::queue::Queue::new(count.max(1), Arc::clone(&stats));
+        for event in events(count) {
+            queue.push(event);
+        }
+        drop(receiver);
+        stats
+    }
+
+    #[test]
+    fn transient_failures_are_retried() {
+        let transport = ScriptedTransport::new(1000, vec![status(503), SendError::Timeout]);
+        let stats = stats_with_pending(4);
+
+        run(delivery(Arc::clone(&transport), &stats).deliver(&events(4)));
+
+        assert_eq!(*transport.attempts.lock().unwrap(), 3);
+        assert_eq!(transport.accepted_ids().len(), 4);
+        assert_eq!(stats.sent(), 4);
+        assert_eq!(stats.failed(), 0);
+    }
+
+    #[test]
+    fn retries_stop_at_max_retries() {
+        let failures = vec![status(500); 10];
+        let transport = ScriptedTransport::new(1000, failures);
+        let stats = stats_with_pending(2);
+
+        run(delivery(Arc::clone(&transport), &stats).deliver(&events(2)));
+
+        assert_eq!(*transport.attempts.lock().unwrap(), 4);
+        assert_eq!(stats.failed(), 2);
+        assert_eq!(stats.pending(), 0);
+    }
+
+    #[test]
+    fn client_error_is_not_retried() {
+        let transport = ScriptedTransport::new(1000, vec![status(400)]);
+        let stats = stats_with_pending(3);
+
+        run(delivery(Arc::clone(&transport), &stats).deliver(&events(3)));
+
+        assert_eq!(*transport.attempts.lock().unwrap(), 1);
+        assert_eq!(stats.failed(), 3);
+    }
+
+    #[test]
+    fn single_event_over_limit_fails() {
+        let transport = ScriptedTransport::new(0, Vec::new());
+        let stats = stats_with_pending(1);
+
+        run(delivery(Arc::clone(&transport), &stats).deliver(&events(1)));
+
+        assert_eq!(stats.failed(), 1);
+        assert_eq!(stats.sent(), 0);
+    }
+
+    #[test]
+    fn passed_deadline_fails_without_sending() {
+        let transport = ScriptedTransport::new(1000, Vec::new());
+        let stats = stats_with_pending(2);
+        let mut delivery = delivery(Arc::clone(&transport), &stats);
+
+        run(async {
+            delivery.set_deadline(Instant::now());
+            delivery.deliver(&events(2)).await;
+        });
+
+        assert_eq!(stats.failed(), 2);
+        assert!(transport.accepted_ids().is_empty());
+    }
+
+    #[test]
+    fn backoff_doubles_and_honours_retry_after() {
+        let transport = ScriptedTransport::new(1000, Vec::new());
+        let stats = Arc::new(Stats::default());
+        let delivery = Delivery::new(transport, stats, 3, Duration::from_millis(100));
+        let throttled = SendError::Status {
+            status: 429,
+            body: String::new(),
+            retry_after: Some(Duration::from_secs(2)),
+        };
+
+        assert_eq!(
+            delivery.delay_before_retry(0, &SendError::Timeout),
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            delivery.delay_before_retry(2, &SendError::Timeout),
+            Duration::from_millis(400)
+        );
+        assert_eq!(delivery.delay_before_retry(20, &SendError::Timeout), MAX_BACKOFF);
+        assert_eq!(delivery.delay_before_retry(0, &throttled), Duration::from_secs(2));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn splitting_delivers_every_event_once_in_order(count in 1usize..2500, limit in 1usize..1000) {
+            let transport = ScriptedTransport::new(limit, Vec::new());
+            let stats = stats_with_pending(count);
+            let batch = events(count);
+
+            run(delivery(Arc::clone(&transport), &stats).deliver(&batch));
+
+            let expected: Vec<String> = batch.iter().map(|event| event.id.clone().unwrap()).collect();
+            prop_assert_eq!(transport.accepted_ids(), expected);
+            prop_assert!(transport.accepted.lock().unwrap().iter().all(|part| part.len() <= limit));
+            prop_assert_eq!(stats.sent(), count as u64);
+            prop_assert_eq!(stats.pending(), 0);
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Batches events on a background task and sends them to a collector.

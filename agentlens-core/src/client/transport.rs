@@ -1,0 +1,328 @@
+//! The [`Transport`] seam and the HTTP transport that posts batches to a collector.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use reqwest::header::{self, HeaderValue};
+use reqwest::{StatusCode, Url};
+use serde::Serialize;
+
+use super::options::ClientOptions;
+use super::ClientError;
+use crate::event::Event;
+
+/// Maximum number of characters of a collector's error body kept in a [`SendError`].
+const MAX_ERROR_BODY_CHARS: usize = 1024;
+
+/// The future returned by [`Transport::send`].
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
+
+/// Sends one batch of events somewhere.
+///
+/// The client calls `send` from its background thread, one batch at a time, and decides
+/// from the returned [`SendError`] whether to retry, to split the batch or to give up.
+/// Implementations other than the built-in HTTP transport let tests and benchmarks see
+/// what would be sent without a network.
+pub trait Transport: Send + Sync + 'static {
+    /// Sends `events` as one request.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`SendError`] when the batch was not accepted. The variant decides what
+    /// happens next: see [`SendError::is_retryable`] and [`SendError::is_payload_too_large`].
+    fn send<'a>(&'a self, events: &'a [Event]) -> SendFuture<'a>;
+}
+
+/// Errors from sending one batch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The connection to the collector could not be opened.
+    #[error("failed to connect to the collector: {0}")]
+    Connect(String),
+    /// The request did not complete within the request timeout.
+    #[error("request to the collector timed out")]
+    Timeout,
+    /// The request failed after the connection was opened.
+    #[error("request to the collector failed: {0}")]
+    Request(String),
+    /// The collector answered with a status other than 2xx.
+    #[error("collector answered {status}: {body}")]
+    Status {
+        /// HTTP status code.
+        status: u16,
+        /// Start of the response body, which carries the collector's error message.
+        body: String,
+        /// Delay the collector asked for in a `Retry-After` header, in whole seconds.
+        retry_after: Option<Duration>,
+    },
+    /// The batch could not be encoded as JSON.
+    #[error("failed to encode the batch as json: {0}")]
+    Encode(String),
+    /// The client's shutdown deadline passed before the batch was delivered.
+    #[error("shutdown deadline passed before the batch was delivered")]
+    DeadlinePassed,
+}
+
+impl SendError {
+    /// Returns true for failures that may pass: connection errors, timeouts, 408, 429
+    /// and 5xx responses.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            SendError::Connect(_) | SendError::Timeout | SendError::Request(_) => true,
+            SendError::Status { status, .. } => {
+                matches!(status, 408 | 429) || (500..=599).contains(status)
+            }
+            SendError::Encode(_) | SendError::DeadlinePassed => false,
+        }
+    }
+
+    /// Returns true when the collector rejected the request body as too large (413).
+    pub fn is_payload_too_large(&self) -> bool {
+        matches!(self, SendError::Status { status: 413, .. })
+    }
+
+    /// Returns the delay the collector asked for before the next attempt, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SendError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    fn from_reqwest(error: &reqwest::Error) -> Self {
+        if error.is_timeout() {
+            SendError::Timeout
+        } else if error.is_connect() {
+            SendError::Connect(error_chain(error))
+        } else {
+            SendError::Request(error_chain(error))
+        }
+    }
+}
+
+/// Formats an error with its sources, because reqwest's own message omits the cause
+/// ("error sending request") that a reader needs.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The request body of `POST /api/events`.
+#[derive(Serialize)]
+struct EventBatch<'a> {
+    events: &'a [Event],
+}
+
+/// Posts batches as JSON to `{server_url}/api/events`.
+#[derive(Debug)]
+pub(crate) struct HttpTransport {
+    client: reqwest::Client,
+    endpoint: Url,
+    authorization: Option<HeaderValue>,
+}
+
+impl HttpTransport {
+    /// Creates the transport described by `options`.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`ClientError`] for an unusable URL or API key, or when reqwest cannot
+    /// build its client.
+    pub(crate) fn new(options: &ClientOptions) -> Result<Self, ClientError> {
+        let endpoint = events_endpoint(&options.server_url)?;
+        let authorization = options.api_key.as_deref().map(bearer_header).transpose()?;
+
+        // reqwest is built without a default crypto provider, so the process needs one
+        // before the first TLS client exists. An error only means one is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .timeout(options.request_timeout)
+            .build()
+            .map_err(|error| ClientError::HttpClient(error_chain(&error)))?;
+
+        Ok(HttpTransport {
+            client,
+            endpoint,
+            authorization,
+        })
+    }
+
+    async fn post(&self, events: &[Event]) -> Result<(), SendError> {
+        let body = serde_json::to_vec(&EventBatch { events })
+            .map_err(|error| SendError::Encode(error.to_string()))?;
+
+        let mut request = self
+            .client
+            .post(self.endpoint.clone())
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body);
+        if let Some(authorization) = &self.authorization {
+            request = request.header(header::AUTHORIZATION, authorization.clone());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|error| SendError::from_reqwest(&error))?;
+
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let retry_after = parse_retry_after(response.headers());
+        let body = response.text().await.unwrap_or_default();
+        Err(status_error(status, &body, retry_after))
+    }
+}
+
+impl Transport for HttpTransport {
+    fn send<'a>(&'a self, events: &'a [Event]) -> SendFuture<'a> {
+        Box::pin(self.post(events))
+    }
+}
+
+fn events_endpoint(server_url: &str) -> Result<Url, ClientError> {
+    let invalid = |reason: String| ClientError::InvalidServerUrl {
+        url: server_url.to_owned(),
+        reason,
+    };
+
+    let base = server_url.trim().trim_end_matches('/');
+    let endpoint = Url::parse(&format!("{base}/api/events"))
+        .map_err(|error| invalid(error.to_string()))?;
+    if !matches!(endpoint.scheme(), "http" | "https") {
+        return Err(invalid(format!(
+            "scheme {:?} is not http or https",
+            endpoint.scheme()
+        )));
+    }
+    if endpoint.host().is_none() {
+        return Err(invalid("the url has no host".to_owned()));
+    }
+    Ok(endpoint)
+}
+
+fn bearer_header(api_key: &str) -> Result<HeaderValue, ClientError> {
+    let mut value =
+        HeaderValue::from_str(&format!("Bearer {api_key}")).map_err(|_| ClientError::InvalidApiKey)?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+fn parse_retry_after(headers: &header::HeaderMap) -> Option<Duration> {
+    let seconds = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
+fn status_error(status: StatusCode, body: &str, retry_after: Option<Duration>) -> SendError {
+    let body: String = body.trim().chars().take(MAX_ERROR_BODY_CHARS).collect();
+    SendError::Status {
+        status: status.as_u16(),
+        body,
+        retry_after,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16) -> SendError {
+        SendError::Status {
+            status: code,
+            body: String::new(),
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn transient_statuses_are_retryable() {
+        for code in [408, 429, 500, 502, 503, 504] {
+            assert!(status(code).is_retryable(), "{code} should be retried");
+        }
+    }
+
+    #[test]
+    fn client_errors_are_final() {
+        for code in [400, 401, 403, 404, 413, 422] {
+            assert!(!status(code).is_retryable(), "{code} should not be retried");
+        }
+    }
+
+    #[test]
+    fn network_failures_are_retryable() {
+        assert!(SendError::Connect("refused".into()).is_retryable());
+        assert!(SendError::Timeout.is_retryable());
+        assert!(!SendError::DeadlinePassed.is_retryable());
+    }
+
+    #[test]
+    fn only_413_means_too_large() {
+        assert!(status(413).is_payload_too_large());
+        assert!(!status(400).is_payload_too_large());
+    }
+
+    #[test]
+    fn endpoint_appends_events_path() {
+        let endpoint = events_endpoint("http://127.0.0.1:3400/").unwrap();
+        assert_eq!(endpoint.as_str(), "http://127.0.0.1:3400/api/events");
+
+        let prefixed = events_endpoint("https://example.invalid/agentlens").unwrap();
+        assert_eq!(prefixed.as_str(), "https://example.invalid/agentlens/api/events");
+    }
+
+    #[test]
+    fn endpoint_rejects_non_http_urls() {
+        assert!(matches!(
+            events_endpoint("ftp://example.invalid"),
+            Err(ClientError::InvalidServerUrl { .. })
+        ));
+        assert!(matches!(
+            events_endpoint("localhost:3400"),
+            Err(ClientError::InvalidServerUrl { .. })
+        ));
+        assert!(matches!(
+            events_endpoint("not a url"),
+            Err(ClientError::InvalidServerUrl { .. })
+        ));
+    }
+
+    #[test]
+    fn api_key_with_line_break_is_rejected() {
+        assert!(matches!(
+            bearer_header("als_1\r\nX-Evil: 1"),
+            Err(ClientError::InvalidApiKey)
+        ));
+    }
+
+    #[test]
+    fn retry_after_reads_seconds() {
+        let mut headers = header::HeaderMap::new();
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(parse_retry_after(&headers), Some(Duration::from_secs(7)));
+
+        headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2026 07:28:00 GMT"),
+        );
+        assert_eq!(parse_retry_after(&headers), None);
+    }
+
+    #[test]
+    fn error_body_is_truncated() {
+        let long_body = "x".repeat(5000);
+
+        let error = status_error(StatusCode::BAD_REQUEST, &long_body, None);
+
+        let SendError::Status { body, .. } = error else {
+            panic!("expected a status error");
+        };
+        assert_eq!(body.len(), MAX_ERROR_BODY_CHARS);
+    }
+}

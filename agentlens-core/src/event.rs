@@ -1,0 +1,267 @@
+//! Events in the wire format of upstream AgentLens: camelCase JSON with `sessionId`,
+//! `agentId`, `eventType`, `severity`, `payload`, `metadata` and `timestamp`.
+//!
+//! [`Event`] is what a client builds and sends. [`crate::validate`] turns untrusted JSON
+//! into a [`ValidEvent`], which also carries the cost facts that storage and analytics
+//! need, read once from the payload.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::money::Usd;
+use crate::usage::Usage;
+
+/// Event types that clients may send.
+pub const INGESTIBLE_TYPES: [EventType; 21] = [
+    EventType::SessionStarted,
+    EventType::SessionEnded,
+    EventType::ToolCall,
+    EventType::ToolResponse,
+    EventType::ToolError,
+    EventType::ApprovalRequested,
+    EventType::ApprovalGranted,
+    EventType::ApprovalDenied,
+    EventType::ApprovalExpired,
+    EventType::FormSubmitted,
+    EventType::FormCompleted,
+    EventType::FormExpired,
+    EventType::CostTracked,
+    EventType::LlmCall,
+    EventType::LlmResponse,
+    EventType::AlertTriggered,
+    EventType::AlertResolved,
+    EventType::Custom,
+    EventType::Retrieval,
+    EventType::Embedding,
+    EventType::ChainStep,
+];
+
+macro_rules! event_types {
+    ($($variant:ident => $name:literal),+ $(,)?) => {
+        /// The kind of an event, written in snake_case on the wire.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum EventType {
+            $(
+                #[doc = concat!("`", $name, "`")]
+                $variant,
+            )+
+        }
+
+        impl EventType {
+            /// Returns the wire name of the type.
+            pub fn as_str(&self) -> &'static str {
+                match self {
+                    $(EventType::$variant => $name,)+
+                }
+            }
+        }
+
+        impl FromStr for EventType {
+            type Err = UnknownEventType;
+
+            fn from_str(name: &str) -> Result<Self, Self::Err> {
+                match name {
+                    $($name => Ok(EventType::$variant),)+
+                    _ => Err(UnknownEventType(name.to_owned())),
+                }
+            }
+        }
+    };
+}
+
+event_types! {
+    SessionStarted => "session_started",
+    SessionEnded => "session_ended",
+    ToolCall => "tool_call",
+    ToolResponse => "tool_response",
+    ToolError => "tool_error",
+    ApprovalRequested => "approval_requested",
+    ApprovalGranted => "approval_granted",
+    ApprovalDenied => "approval_denied",
+    ApprovalExpired => "approval_expired",
+    FormSubmitted => "form_submitted",
+    FormCompleted => "form_completed",
+    FormExpired => "form_expired",
+    CostTracked => "cost_tracked",
+    LlmCall => "llm_call",
+    LlmResponse => "llm_response",
+    AlertTriggered => "alert_triggered",
+    AlertResolved => "alert_resolved",
+    Custom => "custom",
+    Retrieval => "retrieval",
+    Embedding => "embedding",
+    ChainStep => "chain_step",
+    Error => "error",
+    EvalResult => "eval_result",
+    HumanScore => "human_score",
+    Feedback => "feedback",
+    SkillActivated => "skill_activated",
+}
+
+impl EventType {
+    /// Returns true for the types a client may send; the others are written by the server.
+    pub fn is_ingestible(&self) -> bool {
+        INGESTIBLE_TYPES.contains(self)
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// Error for an event type name that AgentLens does not define.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown event type {0:?}")]
+pub struct UnknownEventType(pub String);
+
+/// How serious an event is. Events of severity `error` or `critical` count as errors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Detail for troubleshooting.
+    Debug,
+    /// Normal operation; the default.
+    #[default]
+    Info,
+    /// Something recoverable went wrong.
+    Warn,
+    /// An operation failed.
+    Error,
+    /// The agent cannot continue.
+    Critical,
+}
+
+impl Severity {
+    /// Returns the wire name of the severity.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Severity::Debug => "debug",
+            Severity::Info => "info",
+            Severity::Warn => "warn",
+            Severity::Error => "error",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(name: &str) -> Option<Severity> {
+        match name {
+            "debug" => Some(Severity::Debug),
+            "info" => Some(Severity::Info),
+            "warn" => Some(Severity::Warn),
+            "error" => Some(Severity::Error),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+}
+
+/// An event as a client sends it to `POST /api/events`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    /// Client-chosen id that makes a retried send idempotent: the collector stores an id
+    /// once, however often it arrives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Session the event belongs to.
+    pub session_id: String,
+    /// Agent that produced the event.
+    pub agent_id: String,
+    /// Kind of the event.
+    pub event_type: EventType,
+    /// Seriousness; `info` when absent.
+    #[serde(default)]
+    pub severity: Severity,
+    /// Type-specific fields.
+    pub payload: Map<String, Value>,
+    /// Free-form annotations.
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+    /// When the event happened; the collector uses its own clock when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl Event {
+    /// Creates an event with severity `info`, empty metadata and no timestamp.
+    pub fn new(
+        session_id: impl Into<String>,
+        agent_id: impl Into<String>,
+        event_type: EventType,
+        payload: Map<String, Value>,
+    ) -> Self {
+        Event {
+            id: None,
+            session_id: session_id.into(),
+            agent_id: agent_id.into(),
+            event_type,
+            severity: Severity::Info,
+            payload,
+            metadata: Map::new(),
+            timestamp: None,
+        }
+    }
+}
+
+/// Formats a timestamp the way AgentLens stores it: UTC, microseconds, `Z` suffix.
+///
+/// The fixed width makes stored timestamps sort correctly as strings.
+pub fn format_timestamp(timestamp: &DateTime<Utc>) -> String {
+    timestamp.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// An event that passed validation, with its cost facts read out of the payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidEvent {
+    /// Client idempotency id, if one was sent.
+    pub client_id: Option<String>,
+    /// Session id.
+    pub session_id: String,
+    /// Agent id.
+    pub agent_id: String,
+    /// Event type.
+    pub event_type: EventType,
+    /// Severity with the default applied.
+    pub severity: Severity,
+    /// Payload exactly as received, unknown keys included.
+    pub payload: Map<String, Value>,
+    /// Metadata with the server-reserved keys removed.
+    pub metadata: Map<String, Value>,
+    /// Event time normalised to UTC; `None` means "use the server's clock".
+    pub timestamp: Option<DateTime<Utc>>,
+    /// Cost facts of `cost_tracked` and `llm_response` events.
+    pub cost: Option<CostFacts>,
+}
+
+impl ValidEvent {
+    /// Returns true when the event counts as an error: severity `error` or `critical`, or
+    /// a `tool_error`.
+    pub fn is_error(&self) -> bool {
+        matches!(self.severity, Severity::Error | Severity::Critical)
+            || self.event_type == EventType::ToolError
+    }
+}
+
+/// The money-relevant fields of a `cost_tracked` or `llm_response` payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostFacts {
+    /// Provider name as sent (`openai`, `anthropic`, ...).
+    pub provider: String,
+    /// Model id as sent.
+    pub model: String,
+    /// Cost reported by the client, if any. `None` means the collector has to price it.
+    pub cost_usd: Option<Usd>,
+    /// Token counts. `input_tokens` includes cache reads and writes, `output_tokens`
+    /// includes reasoning.
+    pub usage: Usage,
+    /// Identifier of the LLM call, used to avoid counting one call twice.
+    pub call_id: Option<String>,
+}

@@ -1,0 +1,185 @@
+//! Rates of one dated price entry and the choice of the entry in force at a moment.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+/// A price per unit, either flat or by the size of the prompt.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Rate {
+    /// One rate for every request.
+    Flat(Decimal),
+    /// A base rate and the rates of higher tiers.
+    Tiered {
+        /// Rate while no tier applies.
+        base: Decimal,
+        /// Tiers in ascending order of `start`.
+        tiers: Vec<Tier>,
+    },
+}
+
+/// A rate that applies once the prompt has more than `start` tokens.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub(crate) struct Tier {
+    /// Number of prompt tokens that must be exceeded.
+    pub(crate) start: u64,
+    /// Rate of the tier.
+    pub(crate) price: Decimal,
+}
+
+impl Rate {
+    /// Returns the rate for a request whose prompt, cache reads and writes included, has
+    /// `prompt_tokens` tokens.
+    ///
+    /// As in genai-prices 0.2.3 (`calc_unit_price`), the highest tier whose start is below
+    /// the prompt size applies to every token of the unit, not only to the tokens above the
+    /// threshold.
+    pub(crate) fn at(&self, prompt_tokens: u64) -> Decimal {
+        match self {
+            Rate::Flat(rate) => *rate,
+            Rate::Tiered { base, tiers } => tiers
+                .iter()
+                .rev()
+                .find(|tier| prompt_tokens > tier.start)
+                .map_or(*base, |tier| tier.price),
+        }
+    }
+}
+
+/// The rates of one price entry, by the genai-prices price keys that this engine bills.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Rates {
+    /// `input_mtok`: dollars per million prompt tokens.
+    pub(crate) input: Option<Rate>,
+    /// `cache_read_mtok`.
+    pub(crate) cache_read: Option<Rate>,
+    /// `cache_write_mtok`: writes of any lifetime without a more specific rate.
+    pub(crate) cache_write: Option<Rate>,
+    /// `cache_write_5m_mtok`.
+    pub(crate) cache_write_5m: Option<Rate>,
+    /// `cache_write_1h_mtok`.
+    pub(crate) cache_write_1h: Option<Rate>,
+    /// `output_mtok`.
+    pub(crate) output: Option<Rate>,
+    /// `output_reasoning_mtok`: a separate rate for reasoning tokens.
+    pub(crate) output_reasoning: Option<Rate>,
+    /// `web_searches_kcount`: dollars per thousand web searches.
+    pub(crate) web_searches: Option<Rate>,
+    /// `requests_kcount`: dollars per thousand requests.
+    pub(crate) requests: Option<Rate>,
+}
+
+impl Rates {
+    /// Creates the rates from the price keys of the table file.
+    ///
+    /// Keys for units that [`crate::usage::Usage`] does not count (audio, image and video
+    /// tokens, storage searches and others) are dropped: their counts are always zero here.
+    pub(crate) fn from_keys(mut keys: BTreeMap<String, Rate>) -> Self {
+        let mut take = |key: &str| keys.remove(key);
+        Rates {
+            input: take("input_mtok"),
+            cache_read: take("cache_read_mtok"),
+            cache_write: take("cache_write_mtok"),
+            cache_write_5m: take("cache_write_5m_mtok"),
+            cache_write_1h: take("cache_write_1h_mtok"),
+            output: take("output_mtok"),
+            output_reasoning: take("output_reasoning_mtok"),
+            web_searches: take("web_searches_kcount"),
+            requests: take("requests_kcount"),
+        }
+    }
+}
+
+/// One price entry of a model, with the condition under which it applies.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PriceEntry {
+    /// First UTC day on which the entry applies; `None` for an entry without a start date.
+    pub(crate) start_date: Option<NaiveDate>,
+    /// Daily UTC window `[start, end)` in which the entry applies, as for off-peak prices.
+    /// The window wraps past midnight when `end < start`.
+    pub(crate) time_of_day: Option<(NaiveTime, NaiveTime)>,
+    /// The rates of the entry.
+    pub(crate) rates: Rates,
+}
+
+impl PriceEntry {
+    fn is_active(&self, at: DateTime<Utc>) -> bool {
+        if let Some(start) = self.start_date {
+            return at.date_naive() >= start;
+        }
+        if let Some((start, end)) = self.time_of_day {
+            let time = at.time();
+            return if end < start {
+                time >= start || time < end
+            } else {
+                start <= time && time < end
+            };
+        }
+        true
+    }
+}
+
+/// Returns the entry in force at `at`: the last entry whose condition holds, or the first
+/// entry when none holds, the rule of genai-prices 0.2.3 (`ModelInfo.get_prices`).
+///
+/// Returns `None` only for an empty list.
+pub(crate) fn entry_at(entries: &[PriceEntry], at: DateTime<Utc>) -> Option<&PriceEntry> {
+    entries
+        .iter()
+        .rev()
+        .find(|entry| entry.is_active(at))
+        .or_else(|| entries.first())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiered() -> Rate {
+        Rate::Tiered {
+            base: Decimal::new(125, 2),
+            tiers: vec![Tier {
+                start: 200_000,
+                price: Decimal::new(25, 1),
+            }],
+        }
+    }
+
+    #[test]
+    fn tier_starts_above_threshold() {
+        assert_eq!(tiered().at(200_000), Decimal::new(125, 2));
+        assert_eq!(tiered().at(200_001), Decimal::new(25, 1));
+        assert_eq!(tiered().at(0), Decimal::new(125, 2));
+    }
+
+    #[test]
+    fn later_dated_entry_wins_once_active() {
+        let entry = |day: Option<&str>| PriceEntry {
+            start_date: day.map(|day| day.parse().unwrap()),
+            time_of_day: None,
+            rates: Rates::default(),
+        };
+        let entries = [entry(None), entry(Some("2026-03-13"))];
+        let before: DateTime<Utc> = "2026-02-10T00:00:00Z".parse().unwrap();
+        let after: DateTime<Utc> = "2026-03-13T00:00:00Z".parse().unwrap();
+
+        assert_eq!(entry_at(&entries, before).unwrap().start_date, None);
+        assert!(entry_at(&entries, after).unwrap().start_date.is_some());
+    }
+
+    #[test]
+    fn off_peak_window_wraps_midnight() {
+        let window = PriceEntry {
+            start_date: None,
+            time_of_day: Some(("16:30:00".parse().unwrap(), "00:30:00".parse().unwrap())),
+            rates: Rates::default(),
+        };
+
+        assert!(window.is_active("2026-01-01T23:00:00Z".parse().unwrap()));
+        assert!(window.is_active("2026-01-01T00:10:00Z".parse().unwrap()));
+        assert!(!window.is_active("2026-01-01T12:00:00Z".parse().unwrap()));
+    }
+}

@@ -1,0 +1,239 @@
+use serde_json::json;
+
+use super::*;
+
+#[test]
+fn anthropic_input_adds_cache_reads_and_writes() {
+    let usage = from_anthropic(&json!({
+        "input_tokens": 3,
+        "cache_creation_input_tokens": 12304,
+        "cache_read_input_tokens": 100,
+        "output_tokens": 550
+    }))
+    .unwrap();
+
+    assert_eq!(usage.input_tokens, 12407);
+    assert_eq!(usage.uncached_input_tokens(), 3);
+    assert_eq!(usage.cache_read_tokens, 100);
+    assert_eq!(usage.cache_write_5m_tokens, 12304);
+    assert_eq!(usage.cache_write_1h_tokens, 0);
+    assert_eq!(usage.output_tokens, 550);
+}
+
+#[test]
+fn anthropic_cache_creation_splits_lifetimes() {
+    let usage = from_anthropic(&json!({
+        "input_tokens": 10,
+        "cache_creation_input_tokens": 300,
+        "cache_creation": {"ephemeral_5m_input_tokens": 100, "ephemeral_1h_input_tokens": 200},
+        "output_tokens": 5,
+        "server_tool_use": {"web_search_requests": 2}
+    }))
+    .unwrap();
+
+    assert_eq!(usage.input_tokens, 310);
+    assert_eq!(usage.cache_write_5m_tokens, 100);
+    assert_eq!(usage.cache_write_1h_tokens, 200);
+    assert_eq!(usage.web_searches, 2);
+}
+
+#[test]
+fn anthropic_split_larger_than_total_is_rejected() {
+    let error = from_anthropic(&json!({
+        "input_tokens": 10,
+        "cache_creation_input_tokens": 100,
+        "cache_creation": {"ephemeral_5m_input_tokens": 100, "ephemeral_1h_input_tokens": 1},
+        "output_tokens": 5
+    }))
+    .unwrap_err();
+
+    assert!(matches!(error, UsageError::PartExceedsWhole { part_count: 101, .. }));
+}
+
+#[test]
+fn anthropic_missing_output_is_rejected() {
+    let error = from_anthropic(&json!({"input_tokens": 10})).unwrap_err();
+
+    assert_eq!(
+        error,
+        UsageError::MissingField {
+            field: "output_tokens".into()
+        }
+    );
+}
+
+#[test]
+fn openai_chat_keeps_cached_inside_prompt() {
+    let usage = from_openai(&json!({
+        "prompt_tokens": 2006,
+        "completion_tokens": 300,
+        "total_tokens": 2306,
+        "prompt_tokens_details": {"cached_tokens": 1920},
+        "completion_tokens_details": {"reasoning_tokens": 0}
+    }))
+    .unwrap();
+
+    assert_eq!(usage.input_tokens, 2006);
+    assert_eq!(usage.cache_read_tokens, 1920);
+    assert_eq!(usage.uncached_input_tokens(), 86);
+    assert_eq!(usage.output_tokens, 300);
+}
+
+#[test]
+fn openai_reasoning_stays_inside_completion() {
+    let usage = from_openai(&json!({
+        "prompt_tokens": 14746,
+        "completion_tokens": 1944,
+        "completion_tokens_details": {"reasoning_tokens": 1360}
+    }))
+    .unwrap();
+
+    assert_eq!(usage.output_tokens, 1944);
+    assert_eq!(usage.reasoning_tokens, 1360);
+}
+
+#[test]
+fn openai_responses_shape_is_read() {
+    let usage = from_openai(&json!({
+        "input_tokens": 500,
+        "input_tokens_details": {"cached_tokens": 200},
+        "output_tokens": 80,
+        "output_tokens_details": {"reasoning_tokens": 30},
+        "total_tokens": 580
+    }))
+    .unwrap();
+
+    assert_eq!(usage.input_tokens, 500);
+    assert_eq!(usage.cache_read_tokens, 200);
+    assert_eq!(usage.output_tokens, 80);
+    assert_eq!(usage.reasoning_tokens, 30);
+}
+
+#[test]
+fn openai_embedding_usage_has_no_output() {
+    let usage = from_openai(&json!({"prompt_tokens": 8, "total_tokens": 8})).unwrap();
+
+    assert_eq!(usage.input_tokens, 8);
+    assert_eq!(usage.output_tokens, 0);
+}
+
+#[test]
+fn deepseek_cache_hits_count_as_cached() {
+    let usage = from_openai(&json!({
+        "prompt_tokens": 100,
+        "prompt_cache_hit_tokens": 60,
+        "prompt_cache_miss_tokens": 40,
+        "completion_tokens": 10
+    }))
+    .unwrap();
+
+    assert_eq!(usage.cache_read_tokens, 60);
+}
+
+#[test]
+fn cached_larger_than_prompt_names_both_fields() {
+    let error = from_openai(&json!({
+        "prompt_tokens": 10,
+        "completion_tokens": 1,
+        "prompt_tokens_details": {"cached_tokens": 11}
+    }))
+    .unwrap_err();
+
+    let message = error.to_string();
+    assert!(message.contains("prompt_tokens_details.cached_tokens"), "{message}");
+    assert!(message.contains("`prompt_tokens`"), "{message}");
+}
+
+#[test]
+fn reasoning_larger_than_completion_is_rejected() {
+    let error = from_openai(&json!({
+        "prompt_tokens": 10,
+        "completion_tokens": 5,
+        "completion_tokens_details": {"reasoning_tokens": 6}
+    }))
+    .unwrap_err();
+
+    assert!(matches!(error, UsageError::PartExceedsWhole { part_count: 6, whole_count: 5, .. }));
+}
+
+#[test]
+fn invalid_counts_name_the_field() {
+    let cases = [
+        (json!(-3), "-3"),
+        (json!(1.5), "1.5"),
+        (json!("12"), "\"12\""),
+        (json!(true), "true"),
+        (json!(1e300), "1e300"),
+    ];
+    for (value, text) in cases {
+        let error = from_openai(&json!({"prompt_tokens": value})).unwrap_err();
+        let UsageError::InvalidCount { field, value } = &error else {
+            panic!("expected InvalidCount for {text}, got {error:?}");
+        };
+        assert_eq!(field, "prompt_tokens");
+        assert!(!value.is_empty());
+    }
+}
+
+#[test]
+fn whole_float_counts_are_accepted() {
+    let usage = from_openai(&json!({"prompt_tokens": 12.0, "completion_tokens": 3})).unwrap();
+
+    assert_eq!(usage.input_tokens, 12);
+}
+
+#[test]
+fn nested_count_error_uses_dotted_path() {
+    let error = from_openai(&json!({
+        "prompt_tokens": 10,
+        "prompt_tokens_details": {"cached_tokens": -1}
+    }))
+    .unwrap_err();
+
+    assert_eq!(
+        error,
+        UsageError::InvalidCount {
+            field: "prompt_tokens_details.cached_tokens".into(),
+            value: "-1".into()
+        }
+    );
+}
+
+#[test]
+fn non_object_usage_is_rejected() {
+    assert!(matches!(from_openai(&json!([1, 2])), Err(UsageError::NotAnObject { .. })));
+    assert!(matches!(
+        from_openai(&json!({"prompt_tokens": 1, "prompt_tokens_details": 4})),
+        Err(UsageError::NotAnObject { .. })
+    ));
+}
+
+#[test]
+fn gemini_output_adds_thoughts() {
+    let usage = from_gemini(&json!({
+        "promptTokenCount": 262960,
+        "cachedContentTokenCount": 257955,
+        "candidatesTokenCount": 1744,
+        "thoughtsTokenCount": 256,
+        "totalTokenCount": 264960
+    }))
+    .unwrap();
+
+    assert_eq!(usage.input_tokens, 262960);
+    assert_eq!(usage.cache_read_tokens, 257955);
+    assert_eq!(usage.output_tokens, 2000);
+    assert_eq!(usage.reasoning_tokens, 256);
+}
+
+#[test]
+fn extract_dispatches_by_provider_and_shape() {
+    let anthropic_shape = json!({"input_tokens": 3, "cache_read_input_tokens": 7, "output_tokens": 1});
+    let responses_shape = json!({"input_tokens": 3, "output_tokens": 1});
+
+    assert_eq!(extract("anthropic", &responses_shape).unwrap().input_tokens, 3);
+    assert_eq!(extract("Anthropic", &anthropic_shape).unwrap().input_tokens, 10);
+    assert_eq!(extract("vertex_ai", &anthropic_shape).unwrap().input_tokens, 10);
+    assert_eq!(extract("openai", &responses_shape).unwrap().input_tokens, 3);
+    let gemini = json!({"promptTokenCount": 4, "candidatesTokenCount": 2});
+    assert_eq!(extract("google", &gemini).unwrap().output_tokens, 2);
+}

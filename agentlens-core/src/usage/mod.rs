@@ -1,0 +1,147 @@
+//! Normalized token usage.
+//!
+//! Providers report usage in different shapes, and the classic cost bugs come from reading
+//! them wrong: OpenAI's `prompt_tokens` already includes cached tokens, Anthropic's
+//! `input_tokens` excludes cache reads and writes, reasoning tokens are part of the output.
+//! [`Usage`] has one convention, so the price engine bills every token exactly once:
+//!
+//! - `input_tokens` counts every prompt token, cached or not. The cache fields are parts
+//!   of it, and [`Usage::uncached_input_tokens`] is what remains.
+//! - `output_tokens` counts every generated token; `reasoning_tokens` is a part of it and
+//!   is never billed again.
+//!
+//! [`extract`] and the per-provider readers [`from_anthropic`], [`from_openai`] and
+//! [`from_gemini`] turn a provider's raw usage object into this shape.
+
+mod extract;
+
+pub use extract::{extract, from_anthropic, from_gemini, from_openai};
+
+use serde::{Deserialize, Serialize};
+
+/// Token counts of one model call, in exclusive, non-overlapping terms.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Usage {
+    /// All prompt tokens, including cache reads and cache writes.
+    pub input_tokens: u64,
+    /// Prompt tokens read from the provider's cache (part of `input_tokens`).
+    pub cache_read_tokens: u64,
+    /// Prompt tokens written to a cache that lives five minutes (part of `input_tokens`).
+    /// Providers that have a single cache-write rate report their writes here.
+    pub cache_write_5m_tokens: u64,
+    /// Prompt tokens written to a cache that lives one hour (part of `input_tokens`).
+    pub cache_write_1h_tokens: u64,
+    /// All generated tokens, including reasoning.
+    pub output_tokens: u64,
+    /// Reasoning or thinking tokens (part of `output_tokens`, billed as output).
+    pub reasoning_tokens: u64,
+    /// Server-side web search requests made during the call, billed per search.
+    pub web_searches: u64,
+}
+
+impl Usage {
+    /// Returns the prompt tokens that were neither read from nor written to a cache.
+    ///
+    /// Saturates at zero for inconsistent usage; [`Usage::check`] reports that case.
+    pub fn uncached_input_tokens(&self) -> u64 {
+        self.input_tokens
+            .saturating_sub(self.cache_read_tokens)
+            .saturating_sub(self.cache_write_tokens())
+    }
+
+    /// Returns the prompt tokens written to any cache.
+    pub fn cache_write_tokens(&self) -> u64 {
+        self.cache_write_5m_tokens
+            .saturating_add(self.cache_write_1h_tokens)
+    }
+
+    /// Returns input plus output tokens.
+    pub fn total_tokens(&self) -> u64 {
+        self.input_tokens.saturating_add(self.output_tokens)
+    }
+
+    /// Checks that every part fits inside its whole.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`UsageError`] when cache tokens exceed the input tokens or reasoning tokens
+    /// exceed the output tokens.
+    pub fn check(&self) -> Result<(), UsageError> {
+        let cached = self
+            .cache_read_tokens
+            .saturating_add(self.cache_write_tokens());
+        if cached > self.input_tokens {
+            return Err(UsageError::CacheExceedsInput {
+                cached,
+                input: self.input_tokens,
+            });
+        }
+        if self.reasoning_tokens > self.output_tokens {
+            return Err(UsageError::ReasoningExceedsOutput {
+                reasoning: self.reasoning_tokens,
+                output: self.output_tokens,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Errors for usage that cannot be read or whose parts do not add up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsageError {
+    /// Cache reads plus cache writes are more than all input tokens.
+    #[error("cache tokens ({cached}) exceed input tokens ({input}); input tokens must include cache reads and writes")]
+    CacheExceedsInput {
+        /// Cache reads plus writes.
+        cached: u64,
+        /// All input tokens.
+        input: u64,
+    },
+    /// Reasoning tokens are more than all output tokens.
+    #[error("reasoning tokens ({reasoning}) exceed output tokens ({output}); output tokens must include reasoning")]
+    ReasoningExceedsOutput {
+        /// Reasoning tokens.
+        reasoning: u64,
+        /// All output tokens.
+        output: u64,
+    },
+    /// The usage value, or an object nested in it, is not a JSON object.
+    #[error("usage field `{field}` is not a JSON object")]
+    NotAnObject {
+        /// Dotted path of the value; `usage` for the top level.
+        field: String,
+    },
+    /// A count the provider always sends is absent or null.
+    #[error("usage field `{field}` is missing")]
+    MissingField {
+        /// Dotted path of the expected field.
+        field: String,
+    },
+    /// A count is negative, fractional, not a number, or too large for 64 bits.
+    #[error("usage field `{field}` has invalid token count {value}: expected a whole number >= 0")]
+    InvalidCount {
+        /// Dotted path of the field.
+        field: String,
+        /// The JSON text of the rejected value.
+        value: String,
+    },
+    /// A count that is part of another count is larger than it.
+    #[error("usage field `{part}` ({part_count}) exceeds `{whole}` ({whole_count}), which includes it")]
+    PartExceedsWhole {
+        /// Dotted path of the part.
+        part: String,
+        /// Value of the part.
+        part_count: u64,
+        /// Dotted path of the whole.
+        whole: String,
+        /// Value of the whole.
+        whole_count: u64,
+    },
+    /// Adding the reported parts overflows a 64-bit count.
+    #[error("usage field `{field}` overflows a 64-bit token count when added to the other input counts")]
+    Overflow {
+        /// Dotted path of the field whose addition overflowed.
+        field: String,
+    },
+}

@@ -1,0 +1,177 @@
+//! Field checks shared by the envelope, payload and cost validators.
+
+use serde_json::{Map, Value};
+
+/// One violation: where it is and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FieldError {
+    /// Dotted path of the offending value, such as `events.3.payload.costUsd`.
+    pub path: String,
+    /// What is wrong and what is expected.
+    pub message: String,
+}
+
+/// Collects violations under a path prefix.
+#[derive(Debug)]
+pub(crate) struct Errors<'a> {
+    prefix: String,
+    pub(crate) list: &'a mut Vec<FieldError>,
+}
+
+impl<'a> Errors<'a> {
+    pub(crate) fn new(prefix: String, list: &'a mut Vec<FieldError>) -> Self {
+        Errors { prefix, list }
+    }
+
+    pub(crate) fn push(&mut self, field: &str, message: impl Into<String>) {
+        let path = if field.is_empty() {
+            self.prefix.clone()
+        } else {
+            format!("{}.{field}", self.prefix)
+        };
+        self.list.push(FieldError {
+            path,
+            message: message.into(),
+        });
+    }
+
+    /// Returns a collector for a nested object.
+    pub(crate) fn nested(&mut self, field: &str) -> Errors<'_> {
+        Errors {
+            prefix: format!("{}.{field}", self.prefix),
+            list: self.list,
+        }
+    }
+}
+
+/// Describes a JSON value for error messages: its type and, for scalars, the value.
+pub(crate) fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(flag) => format!("boolean {flag}"),
+        Value::Number(number) => format!("number {number}"),
+        Value::String(text) if text.len() > 40 => format!("a string of {} bytes", text.len()),
+        Value::String(text) => format!("string {text:?}"),
+        Value::Array(_) => "an array".to_owned(),
+        Value::Object(_) => "an object".to_owned(),
+    }
+}
+
+/// Reads a required string; `non_empty` also rejects "".
+pub(crate) fn required_string<'v>(
+    object: &'v Map<String, Value>,
+    field: &str,
+    non_empty: bool,
+    errors: &mut Errors<'_>,
+) -> Option<&'v str> {
+    match object.get(field) {
+        None | Some(Value::Null) => {
+            errors.push(field, format!("{field} is required"));
+            None
+        }
+        Some(Value::String(text)) if non_empty && text.trim().is_empty() => {
+            errors.push(field, format!("{field} must not be empty"));
+            None
+        }
+        Some(Value::String(text)) => Some(text),
+        Some(other) => {
+            errors.push(field, format!("expected a string, got {}", describe(other)));
+            None
+        }
+    }
+}
+
+/// Reads an optional string; a present non-string value is a violation.
+pub(crate) fn optional_string<'v>(
+    object: &'v Map<String, Value>,
+    field: &str,
+    errors: &mut Errors<'_>,
+) -> Option<&'v str> {
+    match object.get(field) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(text),
+        Some(other) => {
+            errors.push(field, format!("expected a string, got {}", describe(other)));
+            None
+        }
+    }
+}
+
+/// Checks that a number is present (when `required`) and finite.
+pub(crate) fn number(
+    object: &Map<String, Value>,
+    field: &str,
+    required: bool,
+    errors: &mut Errors<'_>,
+) -> Option<f64> {
+    match object.get(field) {
+        None | Some(Value::Null) if required => {
+            errors.push(field, format!("{field} is required"));
+            None
+        }
+        None | Some(Value::Null) => None,
+        Some(Value::Number(number)) => number.as_f64(),
+        Some(other) => {
+            errors.push(field, format!("expected a number, got {}", describe(other)));
+            None
+        }
+    }
+}
+
+/// Reads a token count: a non-negative integer (`5.0` is accepted as 5).
+pub(crate) fn token_count(
+    object: &Map<String, Value>,
+    field: &str,
+    required: bool,
+    errors: &mut Errors<'_>,
+) -> Option<u64> {
+    let value = match object.get(field) {
+        None | Some(Value::Null) => {
+            if required {
+                errors.push(field, format!("{field} is required"));
+            }
+            return None;
+        }
+        Some(value) => value,
+    };
+    let count = match value {
+        Value::Number(number) => number.as_u64().or_else(|| {
+            number
+                .as_f64()
+                .filter(|float| *float >= 0.0 && float.fract() == 0.0 && *float < 9.0e15)
+                .map(|float| float as u64)
+        }),
+        _ => None,
+    };
+    if count.is_none() {
+        errors.push(
+            field,
+            format!(
+                "expected a non-negative integer token count, got {}",
+                describe(value)
+            ),
+        );
+    }
+    count
+}
+
+/// Checks that a field, when present, is a JSON object.
+pub(crate) fn object_field<'v>(
+    object: &'v Map<String, Value>,
+    field: &str,
+    required: bool,
+    errors: &mut Errors<'_>,
+) -> Option<&'v Map<String, Value>> {
+    match object.get(field) {
+        None if required => {
+            errors.push(field, format!("{field} is required"));
+            None
+        }
+        None => None,
+        Some(Value::Object(inner)) => Some(inner),
+        Some(other) => {
+            errors.push(field, format!("expected an object, got {}", describe(other)));
+            None
+        }
+    }
+}

@@ -1,0 +1,193 @@
+use serde_json::{json, Value};
+
+use super::*;
+
+fn cost_event(payload: Value) -> Value {
+    json!({
+        "sessionId": "s1",
+        "agentId": "a1",
+        "eventType": "cost_tracked",
+        "payload": payload,
+    })
+}
+
+fn paths(error: &BatchError) -> Vec<&str> {
+    error.details.iter().map(|detail| detail.path.as_str()).collect()
+}
+
+#[test]
+fn valid_cost_event_yields_cost_facts() {
+    let body = json!({"events": [cost_event(json!({
+        "provider": "openai", "model": "gpt-4o", "inputTokens": 2006, "outputTokens": 300,
+        "totalTokens": 2306, "cacheReadTokens": 1920, "costUsd": 0.005615, "extra": [1, 2]
+    }))]});
+    let events = validate_batch(&body).unwrap();
+    let cost = events[0].cost.as_ref().unwrap();
+    assert_eq!(cost.cost_usd.unwrap().to_string(), "0.005615");
+    assert_eq!(cost.usage.uncached_input_tokens(), 86);
+    assert_eq!(events[0].payload["extra"], json!([1, 2]));
+    assert_eq!(events[0].severity, Severity::Info);
+}
+
+#[test]
+fn missing_fields_are_each_reported() {
+    let body = json!({"events": [{"eventType": "cost_tracked", "payload": {}}]});
+    let error = validate_batch(&body).unwrap_err();
+    let found = paths(&error);
+    for expected in [
+        "events.0.sessionId",
+        "events.0.agentId",
+        "events.0.payload.provider",
+        "events.0.payload.model",
+        "events.0.payload.inputTokens",
+        "events.0.payload.outputTokens",
+    ] {
+        assert!(found.contains(&expected), "{expected} missing from {found:?}");
+    }
+}
+
+#[test]
+fn negative_and_fractional_tokens_are_rejected() {
+    let body = json!({"events": [cost_event(json!({
+        "provider": "openai", "model": "gpt-4o", "inputTokens": -5, "outputTokens": 1.5
+    }))]});
+    let error = validate_batch(&body).unwrap_err();
+    assert_eq!(
+        paths(&error),
+        ["events.0.payload.inputTokens", "events.0.payload.outputTokens"]
+    );
+    assert!(error.details[0].message.contains("non-negative integer"));
+}
+
+#[test]
+fn inconsistent_total_is_rejected() {
+    let body = json!({"events": [cost_event(json!({
+        "provider": "openai", "model": "gpt-4o", "inputTokens": 10, "outputTokens": 5,
+        "totalTokens": 16
+    }))]});
+    let error = validate_batch(&body).unwrap_err();
+    assert_eq!(paths(&error), ["events.0.payload.totalTokens"]);
+}
+
+#[test]
+fn cache_larger_than_input_is_rejected() {
+    let body = json!({"events": [cost_event(json!({
+        "provider": "anthropic", "model": "claude-sonnet-4-5", "inputTokens": 3,
+        "outputTokens": 5, "cacheWrite5mTokens": 12304
+    }))]});
+    let error = validate_batch(&body).unwrap_err();
+    assert!(error.details[0].message.contains("input tokens must include"));
+}
+
+#[test]
+fn bad_costs_are_rejected() {
+    for cost in [json!("NaN"), json!(-0.5), json!("1e999999"), json!(true)] {
+        let body = json!({"events": [cost_event(json!({
+            "provider": "openai", "model": "gpt-4o", "inputTokens": 1, "outputTokens": 1,
+            "costUsd": cost
+        }))]});
+        let error = validate_batch(&body).unwrap_err();
+        assert_eq!(paths(&error), ["events.0.payload.costUsd"], "cost {cost}");
+    }
+}
+
+#[test]
+fn missing_cost_is_left_for_pricing() {
+    let body = json!({"events": [cost_event(json!({
+        "provider": "openai", "model": "gpt-4o", "inputTokens": 1, "outputTokens": 1
+    }))]});
+    let events = validate_batch(&body).unwrap();
+    assert_eq!(events[0].cost.as_ref().unwrap().cost_usd, None);
+}
+
+#[test]
+fn batch_size_is_bounded() {
+    let event = cost_event(json!({
+        "provider": "openai", "model": "gpt-4o", "inputTokens": 1, "outputTokens": 1
+    }));
+    assert!(validate_batch(&json!({"events": []})).is_err());
+    let too_many = json!({"events": vec![event.clone(); MAX_BATCH_EVENTS + 1]});
+    assert_eq!(paths(&validate_batch(&too_many).unwrap_err()), ["events"]);
+    let full = json!({"events": vec![event; MAX_BATCH_EVENTS]});
+    assert_eq!(validate_batch(&full).unwrap().len(), MAX_BATCH_EVENTS);
+}
+
+#[test]
+fn offset_timestamps_normalise_to_utc() {
+    let mut event = cost_event(json!({
+        "provider": "openai", "model": "gpt-4o", "inputTokens": 1, "outputTokens": 1
+    }));
+    event["timestamp"] = json!("2026-05-11T01:30:00+05:30");
+    let events = validate_batch(&json!({"events": [event]})).unwrap();
+    let stored = crate::event::format_timestamp(&events[0].timestamp.unwrap());
+    assert_eq!(stored, "2026-05-10T20:00:00.000000Z");
+}
+
+#[test]
+fn local_timestamp_without_zone_is_rejected() {
+    let mut event = cost_event(json!({
+        "provider": "openai", "model": "gpt-4o", "inputTokens": 1, "outputTokens": 1
+    }));
+    event["timestamp"] = json!("2026-05-11T01:30:00");
+    let error = validate_batch(&json!({"events": [event]})).unwrap_err();
+    assert_eq!(paths(&error), ["events.0.timestamp"]);
+}
+
+#[test]
+fn server_only_and_unknown_types_are_rejected() {
+    for name in ["error", "made_up"] {
+        let body = json!({"events": [{
+            "sessionId": "s", "agentId": "a", "eventType": name, "payload": {}
+        }]});
+        let error = validate_batch(&body).unwrap_err();
+        assert_eq!(paths(&error), ["events.0.eventType"], "type {name}");
+    }
+}
+
+#[test]
+fn per_type_required_fields_are_checked() {
+    let body = json!({"events": [
+        {"sessionId": "s", "agentId": "a", "eventType": "session_ended",
+         "payload": {"reason": "bored"}},
+        {"sessionId": "s", "agentId": "a", "eventType": "tool_call",
+         "payload": {"toolName": "search", "arguments": []}},
+        {"sessionId": "s", "agentId": "a", "eventType": "llm_call",
+         "payload": {"callId": "c", "provider": "p", "model": "m", "messages": [{"role": "bot"}]}},
+    ]});
+    let error = validate_batch(&body).unwrap_err();
+    assert_eq!(
+        paths(&error),
+        [
+            "events.0.payload.reason",
+            "events.1.payload.callId",
+            "events.1.payload.arguments",
+            "events.2.payload.messages.0.role",
+        ]
+    );
+}
+
+#[test]
+fn reserved_metadata_keys_are_stripped() {
+    let mut event = cost_event(json!({
+        "provider": "openai", "model": "gpt-4o", "inputTokens": 1, "outputTokens": 1
+    }));
+    event["metadata"] = json!({"verifiedAgentId": "spoof", "team": "x"});
+    let events = validate_batch(&json!({"events": [event]})).unwrap();
+    assert_eq!(events[0].metadata.len(), 1);
+    assert_eq!(events[0].metadata["team"], json!("x"));
+}
+
+#[test]
+fn llm_response_with_exclusive_cache_counts_is_accepted() {
+    let body = json!({"events": [{
+        "sessionId": "s", "agentId": "a", "eventType": "llm_response",
+        "payload": {"callId": "c1", "provider": "anthropic", "model": "claude-3-7-sonnet",
+            "completion": null, "finishReason": "stop", "latencyMs": 10, "costUsd": 0.054399,
+            "usage": {"inputTokens": 3, "outputTokens": 550, "totalTokens": 553,
+                "cacheWriteTokens": 12304}}
+    }]});
+    let events = validate_batch(&body).unwrap();
+    let cost = events[0].cost.as_ref().unwrap();
+    assert_eq!(cost.usage.input_tokens, 12307);
+    assert_eq!(cost.call_id.as_deref(), Some("c1"));
+}

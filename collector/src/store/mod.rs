@@ -1,0 +1,216 @@
+//! Storage of events, sessions, API keys and alerts in one SQLite file.
+//!
+//! [`Store`] is the storage API the handlers and the alert evaluator call. Each resource
+//! has its own file with an `impl Store` block: [`events`] (ingest and event queries),
+//! [`sessions`], [`analytics`], [`alerts`] and [`keys`]. Writes run on the single writer
+//! thread of [`sqlite`], reads on pooled reader connections.
+//!
+//! Costs are INTEGER pico-dollars in the `events` table. SQLite's `SUM` over a 64-bit
+//! column fails beyond about 9.2 million dollars in pico-dollars, so every money sum is
+//! taken as two sums, `SUM(cost_pico / 1000000)` and `SUM(cost_pico % 1000000)`, and
+//! recombined exactly in an `i128` by [`PicoSum`].
+
+pub mod alerts;
+pub mod analytics;
+pub mod events;
+pub mod keys;
+pub mod sessions;
+mod sqlite;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agentlens_core::event::format_timestamp;
+use agentlens_core::Usd;
+use chrono::Utc;
+
+use sqlite::{ReaderPool, Writer};
+pub(crate) use sqlite::{sql_count, WriterContext};
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error("sqlite error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A schema migration could not be applied.
+    #[error("migration {version} failed: {source}")]
+    Migration {
+        /// Number of the failed migration.
+        version: i64,
+        /// The SQLite error.
+        source: rusqlite::Error,
+    },
+    /// The writer thread is gone, so no write can run.
+    #[error("the sqlite writer thread has stopped")]
+    WriterStopped,
+    /// A storage thread could not start or panicked.
+    #[error("storage thread failed: {0}")]
+    Thread(String),
+    /// A stored value cannot be read back.
+    #[error("stored value is corrupt: {0}")]
+    Corrupt(String),
+    /// A sum is too large for an exact decimal.
+    #[error("sum of {0} pico-dollars is out of range")]
+    SumOutOfRange(i128),
+}
+
+/// The storage API: one writer and a pool of readers over one SQLite file.
+#[derive(Debug, Clone)]
+pub struct Store {
+    writer: Writer,
+    readers: Arc<ReaderPool>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens the database at `path`, creating it and applying migrations as needed.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the file cannot be opened or a migration fails.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = sqlite::open_writer(path)?;
+        Ok(Store {
+            writer: Writer::spawn(conn)?,
+            readers: Arc::new(ReaderPool::new(path)),
+            path: path.to_owned(),
+        })
+    }
+
+    /// Returns the path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs a trivial query and returns how long it took.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the database cannot be read.
+    pub async fn ping(&self) -> Result<Duration, StoreError> {
+        let started = Instant::now();
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |row| row.get::<_, i64>(0))?))
+            .await?;
+        Ok(started.elapsed())
+    }
+
+    async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriterContext) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.writer.run(job).await
+    }
+
+    async fn read<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.readers.run(job).await
+    }
+}
+
+/// Returns the current time as stored timestamp text.
+pub(crate) fn now_text() -> String {
+    format_timestamp(&Utc::now())
+}
+
+/// An exact sum of pico-dollar amounts, read from the two partial SQL sums.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PicoSum(i128);
+
+impl PicoSum {
+    /// SQL selecting the two partial sums of `cost_pico`, in this order.
+    pub const SQL: &'static str =
+        "COALESCE(SUM(cost_pico / 1000000), 0), COALESCE(SUM(cost_pico % 1000000), 0)";
+
+    /// Combines the partial sums `SUM(x / 1e6)` and `SUM(x % 1e6)`.
+    pub fn from_parts(high: i64, low: i64) -> PicoSum {
+        PicoSum(i128::from(high) * 1_000_000 + i128::from(low))
+    }
+
+    /// Reads the two partial sums starting at column `index`.
+    pub fn from_row(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<PicoSum> {
+        Ok(PicoSum::from_parts(row.get(index)?, row.get(index + 1)?))
+    }
+
+    /// Adds another sum.
+    pub fn add(&mut self, other: PicoSum) {
+        self.0 += other.0;
+    }
+
+    /// Returns the sum as dollars.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError::SumOutOfRange`] beyond the 28 digits of a decimal.
+    pub fn to_usd(self) -> Result<Usd, StoreError> {
+        Usd::from_pico_i128(self.0).ok_or(StoreError::SumOutOfRange(self.0))
+    }
+}
+
+/// One page of a listing, with the count of all matching rows.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// Items of this page.
+    pub items: Vec<T>,
+    /// Matching rows over all pages.
+    pub total: i64,
+    /// True when rows follow this page.
+    pub has_more: bool,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from its items, the offset it started at and the total.
+    pub fn new(items: Vec<T>, offset: i64, total: i64) -> Page<T> {
+        let has_more = offset + (items.len() as i64) < total;
+        Page {
+            items,
+            total,
+            has_more,
+        }
+    }
+}
+
+/// Paging and order shared by the listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    /// Rows per page, 1 to 500.
+    pub limit: i64,
+    /// Rows skipped.
+    pub offset: i64,
+}
+
+/// Tenant every request maps to until multi-tenancy arrives.
+pub const DEFAULT_TENANT: &str = "default";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pico_sum_recombines_negative_parts() {
+        let values: [i64; 2] = [-1_500_001, 2_999_999];
+        let high: i64 = values.iter().map(|v| v / 1_000_000).sum();
+        let low: i64 = values.iter().map(|v| v % 1_000_000).sum();
+        assert_eq!(PicoSum::from_parts(high, low), PicoSum(1_499_998));
+    }
+
+    #[test]
+    fn pico_sum_exceeds_i64() {
+        let mut sum = PicoSum::from_parts(i64::MAX / 1_000_000, i64::MAX % 1_000_000);
+        sum.add(sum);
+        assert_eq!(sum.0, 2 * i128::from(i64::MAX));
+        assert_eq!(sum.to_usd().unwrap().to_string(), "18446744.073709551614");
+    }
+
+    #[test]
+    fn page_reports_more_rows() {
+        let page = Page::new(vec![1, 2], 0, 3);
+        assert!(page.has_more);
+        assert!(!Page::new(vec![3], 2, 3).has_more);
+    }
+}
