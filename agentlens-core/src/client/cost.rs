@@ -87,6 +87,7 @@ impl CostEvent {
             ("cacheWrite5mTokens", usage.cache_write_5m_tokens),
             ("cacheWrite1hTokens", usage.cache_write_1h_tokens),
             ("reasoningTokens", usage.reasoning_tokens),
+            ("webSearches", usage.web_searches),
         ];
         for (key, count) in optional_counts {
             if count != 0 {
@@ -159,6 +160,7 @@ mod tests {
                 cache_write_1h_tokens: 50,
                 output_tokens: 300,
                 reasoning_tokens: 120,
+                web_searches: 2,
             },
             ..CostEvent::new("ses_1", "anthropic", "claude-sonnet-4", Usage::default())
         };
@@ -173,7 +175,8 @@ mod tests {
                 r#"{"provider":"anthropic","model":"claude-sonnet-4","inputTokens":1200,"#,
                 r#""outputTokens":300,"totalTokens":1500,"costUsd":0.005615,"#,
                 r#""trigger":"search","cacheReadTokens":200,"cacheWrite5mTokens":100,"#,
-                r#""cacheWrite1hTokens":50,"reasoningTokens":120,"callId":"call_9"}"#
+                r#""cacheWrite1hTokens":50,"reasoningTokens":120,"webSearches":2,"#,
+                r#""callId":"call_9"}"#
             )
         );
     }

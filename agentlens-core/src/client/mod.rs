@@ -1,1 +1,333 @@
-//! Batches events on a background task and sends them to a collector.
+//! Batches events on a background thread and sends them to a collector.
+//!
+//! A [`Client`] never does I/O on the caller's thread. [`Client::log`] and
+//! [`Client::track_cost`] stamp the event and put it on a bounded queue; a background
+//! thread with its own single-threaded tokio runtime does everything else. The client
+//! therefore works the same from plain threads, from inside a tokio runtime, and from
+//! language bindings that have no runtime at all.
+//!
+//! ```text
+//!  caller threads                         background thread "agentlens-client"
+//!
+//!  log / track_cost ──try_send──▶ event queue ───▶ Batcher ──▶ Delivery ──▶ Transport
+//!                                 (bounded)         buffer      retries      POST
+//!  flush / shutdown ──send──────▶ command channel ─▶   │        413 split   /api/events
+//!        ▲                        (unbounded)          │
+//!        └─────────────── done signal (std channel) ◀──┘
+//! ```
+//!
+//! - **Queue.** Holds up to `queue_capacity` events. When it is full, new events are
+//!   dropped and counted in [`Client::dropped`]; the first drop logs one warning and
+//!   [`Client::shutdown`] logs the total. Commands use a separate channel, so a full
+//!   queue never blocks a flush.
+//! - **Batcher.** Sends a batch when it holds `batch_size` events, or `flush_interval`
+//!   after its first event arrived, whichever comes first. A batch never exceeds 1000
+//!   events, the collector's limit. One batch is in flight at a time.
+//! - **Delivery.** Retries connection errors, timeouts, 408, 429 and 5xx up to
+//!   `max_retries` times with exponential backoff. On 413 it splits the batch in halves
+//!   and sends each half, down to single events, so a batch is never lost for its size.
+//!   Other 4xx answers are final. Events that end in failure are counted in
+//!   [`Client::failed`] and logged with the collector's error body, never returned to
+//!   the caller. Every event carries a ULID in [`Event::id`], so the collector stores a
+//!   retried event once.
+//! - **Flush and shutdown.** [`Client::flush`] asks the batcher to send everything queued
+//!   so far and waits on a std channel for it to finish, never on the caller's runtime.
+//!   [`Client::shutdown`] also closes the queue, gives the remaining sends the same
+//!   deadline as the caller's wait, and stops the thread. Both return the number of
+//!   events still pending. Dropping the client shuts it down with a 2 second deadline.
+//!
+//! If a shutdown times out, the thread keeps going until the deadline and then records
+//! the unsent events as failed; events still pending when the process exits are lost.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use agentlens_core::client::{Client, CostEvent};
+//! use agentlens_core::usage::Usage;
+//!
+//! let client = Client::builder("http://localhost:3400")
+//!     .api_key("als_0123")
+//!     .build()?;
+//!
+//! let usage = Usage { input_tokens: 1200, output_tokens: 300, ..Usage::default() };
+//! client.track_cost(CostEvent::new("ses_1", "openai", "gpt-4o", usage));
+//!
+//! let pending = client.shutdown(Duration::from_secs(5));
+//! assert_eq!(pending, 0);
+//! # Ok::<(), agentlens_core::client::ClientError>(())
+//! ```
+
+use std::fmt;
+use std::sync::{mpsc as std_mpsc, Arc, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use ulid::Ulid;
+
+use crate::event::Event;
+use delivery::Delivery;
+use queue::batcher::Batcher;
+use queue::{Command, Queue, Stats};
+use transport::HttpTransport;
+
+mod cost;
+mod delivery;
+mod options;
+mod queue;
+#[cfg(any(test, feature = "test"))]
+pub mod test;
+mod transport;
+
+pub use cost::CostEvent;
+pub use options::{
+    ClientOptions, AGENT_ID_ENV, API_KEY_ENV, DEFAULT_AGENT_ID, DEFAULT_BATCH_SIZE,
+    DEFAULT_FLUSH_INTERVAL, DEFAULT_MAX_RETRIES, DEFAULT_QUEUE_CAPACITY,
+    DEFAULT_REQUEST_TIMEOUT, DEFAULT_RETRY_BACKOFF, DEFAULT_SERVER_URL, MAX_BATCH_SIZE,
+    SERVER_URL_ENV,
+};
+pub use transport::{SendError, SendFuture, Transport};
+
+/// How long dropping a client waits for queued events to be sent.
+const DROP_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Errors from starting a [`Client`].
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server URL is not an absolute `http` or `https` URL.
+    #[error("invalid server url {url:?}: {reason}")]
+    InvalidServerUrl {
+        /// The URL as given.
+        url: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// The API key contains a character that an HTTP header cannot carry.
+    #[error("invalid api key: it contains a control character such as a line break")]
+    InvalidApiKey,
+    /// reqwest could not build its HTTP client.
+    #[error("failed to build the http client: {0}")]
+    HttpClient(String),
+    /// The tokio runtime for the background thread could not be created.
+    #[error("failed to create the client's async runtime")]
+    Runtime(#[source] std::io::Error),
+    /// The operating system refused to start the background thread.
+    #[error("failed to start the client's background thread")]
+    SpawnThread(#[source] std::io::Error),
+}
+
+/// A handle that queues events for a collector; see the [module docs](self) for how
+/// events move from here to the network.
+///
+/// The client is `Send + Sync`; share it between threads by reference or in an `Arc`.
+pub struct Client {
+    queue: Queue,
+    stats: Arc<Stats>,
+    agent_id: String,
+    worker: Mutex<Option<thread::JoinHandle<()>>>,
+}
+
+impl Client {
+    /// Creates options for a client that sends to `server_url`, with the other settings
+    /// taken from the environment or the defaults (see [`ClientOptions::from_env`]).
+    pub fn builder(server_url: impl Into<String>) -> ClientOptions {
+        ClientOptions::from_env().server_url(server_url)
+    }
+
+    /// Starts the background thread and returns the handle.
+    pub(crate) fn start(options: ClientOptions) -> Result<Client, ClientError> {
+        let transport: Arc<dyn Transport> = match &options.transport {
+            Some(transport) => Arc::clone(transport),
+            None => Arc::new(HttpTransport::new(&options)?),
+        };
+
+        let stats = Arc::new(Stats::default());
+        let (queue, receiver) = Queue::new(options.queue_capacity, Arc::clone(&stats));
+        let delivery = Delivery::new(
+            transport,
+            Arc::clone(&stats),
+            options.max_retries,
+            options.retry_backoff,
+        );
+        let batcher = Batcher::new(
+            receiver,
+            delivery,
+            options.batch_size,
+            options.flush_interval,
+        );
+
+        // The runtime is built here so that a failure reaches the caller as an error.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(ClientError::Runtime)?;
+        let worker = thread::Builder::new()
+            .name("agentlens-client".to_owned())
+            .spawn(move || {
+                runtime.block_on(batcher.run());
+                // Idle pooled connections and DNS lookups must not hold up the exit.
+                runtime.shutdown_background();
+            })
+            .map_err(ClientError::SpawnThread)?;
+
+        tracing::debug!(
+            server.url = %options.server_url,
+            batch.size = options.batch_size,
+            queue.capacity = options.queue_capacity,
+            "client started"
+        );
+        Ok(Client {
+            queue,
+            stats,
+            agent_id: options.agent_id,
+            worker: Mutex::new(Some(worker)),
+        })
+    }
+
+    /// Queues an event without blocking and without I/O.
+    ///
+    /// Fills in what the event lacks: a ULID as [`Event::id`], the current time as its
+    /// timestamp, and the client's agent id when `agent_id` is empty. When the queue is
+    /// full or the client was shut down, the event is dropped and counted in
+    /// [`Client::dropped`].
+    pub fn log(&self, mut event: Event) {
+        if event.id.is_none() {
+            event.id = Some(Ulid::generate().to_string());
+        }
+        if event.timestamp.is_none() {
+            event.timestamp = Some(Utc::now());
+        }
+        if event.agent_id.is_empty() {
+            event.agent_id.clone_from(&self.agent_id);
+        }
+        self.queue.push(event);
+    }
+
+    /// Queues a `cost_tracked` event for one model call, like [`Client::log`].
+    ///
+    /// The event's agent id is `cost.agent_id`, or the client's when that is `None`.
+    pub fn track_cost(&self, cost: CostEvent) {
+        self.log(cost.into_event(&self.agent_id));
+    }
+
+    /// Sends everything queued so far and waits up to `timeout` for it to be delivered
+    /// or given up on.
+    ///
+    /// Returns the number of events still pending, 0 when everything queued before the
+    /// call has been handled and nothing new arrived. The wait blocks the calling thread
+    /// but does not need or use the caller's async runtime.
+    pub fn flush(&self, timeout: Duration) -> usize {
+        let (done, finished) = std_mpsc::sync_channel(1);
+        if !self.queue.command(Command::Flush { done }) {
+            return self.pending();
+        }
+
+        if finished.recv_timeout(timeout).is_err() {
+            tracing::debug!(
+                timeout_ms = timeout.as_millis() as u64,
+                events.pending = self.pending(),
+                "flush timed out"
+            );
+        }
+        self.pending()
+    }
+
+    /// Stops accepting events, sends what is queued, and stops the background thread,
+    /// waiting up to `timeout`.
+    ///
+    /// Returns the number of events still pending. Sends still running at the deadline
+    /// are abandoned and counted as failed. Later calls return at once.
+    pub fn shutdown(&self, timeout: Duration) -> usize {
+        let worker = self
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(worker) = worker else {
+            return self.pending();
+        };
+
+        let (done, finished) = std_mpsc::sync_channel(1);
+        let command = Command::Shutdown {
+            deadline: Instant::now().checked_add(timeout),
+            done,
+        };
+        let stopped = self.queue.command(command) && finished.recv_timeout(timeout).is_ok();
+        if stopped {
+            // The thread has signalled `done` and only has to tear its runtime down.
+            let _ = worker.join();
+        }
+
+        self.report_shutdown(stopped);
+        self.pending()
+    }
+
+    fn report_shutdown(&self, stopped: bool) {
+        let dropped = self.dropped();
+        if dropped > 0 {
+            tracing::warn!(
+                events.dropped_total = dropped,
+                "client dropped events because its queue was full or closed"
+            );
+        }
+        if !stopped {
+            tracing::warn!(
+                events.pending = self.pending(),
+                "client shutdown timed out with events still pending"
+            );
+        }
+        tracing::debug!(
+            events.sent_total = self.sent(),
+            events.failed_total = self.failed(),
+            "client shut down"
+        );
+    }
+
+    /// Returns the agent id used by events that do not name one.
+    pub fn agent_id(&self) -> &str {
+        &self.agent_id
+    }
+
+    /// Returns the number of events the collector accepted.
+    pub fn sent(&self) -> u64 {
+        self.stats.sent()
+    }
+
+    /// Returns the number of events dropped because the queue was full or closed.
+    pub fn dropped(&self) -> u64 {
+        self.stats.dropped()
+    }
+
+    /// Returns the number of events given up on after failed sends.
+    pub fn failed(&self) -> u64 {
+        self.stats.failed()
+    }
+
+    /// Returns the number of events queued or in flight.
+    pub fn pending(&self) -> usize {
+        self.stats.pending()
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.shutdown(DROP_SHUTDOWN_TIMEOUT);
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Client")
+            .field("agent_id", &self.agent_id)
+            .field("sent", &self.sent())
+            .field("dropped", &self.dropped())
+            .field("failed", &self.failed())
+            .field("pending", &self.pending())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -20,6 +20,8 @@
 use fancy_regex::Regex;
 use serde::Deserialize;
 
+use super::table::{Lookup, PriceTable, Provider};
+
 /// A match clause as written in the table file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -84,6 +86,72 @@ impl Matcher {
             Matcher::And(matchers) => matchers.iter().all(|matcher| matcher.is_match(id)),
         }
     }
+}
+
+/// Finds the provider and model entry for a spelling, as described on
+/// [`PriceTable::quote`].
+pub(crate) fn resolve(table: &PriceTable, provider: Option<&str>, model: &str) -> Lookup {
+    let candidates = candidates(model);
+    let Some(name) = provider else {
+        return find_anywhere(&table.providers, &candidates);
+    };
+    let Some(provider) = find_provider(table, name) else {
+        return Lookup::UnknownProvider;
+    };
+    find_in_provider(&table.providers, provider, &candidates)
+}
+
+fn find_provider(table: &PriceTable, name: &str) -> Option<usize> {
+    let name = name.trim().to_lowercase();
+    if let Some(&index) = table.provider_ids.get(&name) {
+        return Some(index);
+    }
+    table.providers.iter().position(|provider| {
+        let clause = provider.provider_match.as_ref();
+        clause.is_some_and(|matcher| matcher.is_match(&name))
+    })
+}
+
+/// Searches one provider, then its fallback providers, for each candidate in turn.
+fn find_in_provider(providers: &[Provider], provider: usize, candidates: &[String]) -> Lookup {
+    for candidate in candidates {
+        let searched = std::iter::once(provider).chain(providers[provider].fallbacks.iter().copied());
+        for index in searched {
+            if let Some(model) = first_match(&providers[index], candidate) {
+                return Lookup::Found { provider: index, model };
+            }
+        }
+    }
+    Lookup::UnknownModel
+}
+
+/// Searches the providers whose model-match clause claims a candidate, then every provider
+/// in table order, so `gpt-4o` lands on OpenAI before a reseller that lists it too.
+fn find_anywhere(providers: &[Provider], candidates: &[String]) -> Lookup {
+    let claims = |provider: &Provider, candidate: &str| {
+        let clause = provider.model_match.as_ref();
+        clause.is_some_and(|matcher| matcher.is_match(candidate))
+    };
+    for claimed_only in [true, false] {
+        for candidate in candidates {
+            for (index, provider) in providers.iter().enumerate() {
+                if claimed_only && !claims(provider, candidate) {
+                    continue;
+                }
+                if let Some(model) = first_match(provider, candidate) {
+                    return Lookup::Found { provider: index, model };
+                }
+            }
+        }
+    }
+    Lookup::UnknownModel
+}
+
+fn first_match(provider: &Provider, candidate: &str) -> Option<usize> {
+    provider
+        .models
+        .iter()
+        .position(|model| model.matcher.is_match(candidate))
 }
 
 /// Returns the spellings of `model` to try, in order and without repeats.

@@ -54,7 +54,9 @@ impl Batcher {
                         let _ = done.send(());
                     }
                     Some(Command::Shutdown { deadline, done }) => {
-                        self.delivery.set_deadline(Instant::from_std(deadline));
+                        if let Some(deadline) = deadline {
+                            self.delivery.set_deadline(Instant::from_std(deadline));
+                        }
                         self.close().await;
                         let _ = done.send(());
                         return;

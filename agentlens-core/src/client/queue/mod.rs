@@ -18,10 +18,10 @@ pub(crate) mod batcher;
 pub(crate) enum Command {
     /// Sends everything queued so far, then signals `done`.
     Flush { done: std_mpsc::SyncSender<()> },
-    /// Stops accepting events, sends what is queued until `deadline`, signals `done` and
-    /// ends the batcher.
+    /// Stops accepting events, sends what is queued until `deadline` (none when the
+    /// caller's timeout overflows an `Instant`), signals `done` and ends the batcher.
     Shutdown {
-        deadline: Instant,
+        deadline: Option<Instant>,
         done: std_mpsc::SyncSender<()>,
     },
 }

@@ -1,0 +1,64 @@
+//! Measures what `Client::track_cost` costs the caller's thread: stamping the event with
+//! a ULID and a timestamp, building its payload and enqueueing it.
+//!
+//! Run with `cargo bench -p agentlens-core --bench client`. The transport accepts every
+//! batch at once, so the background thread keeps the queue short and the numbers show
+//! the enqueue path rather than the drop path.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use agentlens_core::client::{Client, CostEvent, SendFuture, Transport};
+use agentlens_core::event::Event;
+use agentlens_core::usage::Usage;
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+
+/// Accepts every batch without looking at it.
+struct DiscardingTransport;
+
+impl Transport for DiscardingTransport {
+    fn send<'a>(&'a self, _events: &'a [Event]) -> SendFuture<'a> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+fn cost_event() -> CostEvent {
+    let usage = Usage {
+        input_tokens: 1200,
+        cache_read_tokens: 200,
+        output_tokens: 300,
+        reasoning_tokens: 50,
+        ..Usage::default()
+    };
+    CostEvent {
+        cost_usd: Some("0.005615".parse().unwrap()),
+        call_id: Some("call_0123456789".to_owned()),
+        ..CostEvent::new("ses_bench", "openai", "gpt-4o", usage)
+    }
+}
+
+fn track_cost(criterion: &mut Criterion) {
+    let client = Client::builder("http://localhost:3400")
+        .transport(DiscardingTransport)
+        .queue_capacity(100_000)
+        .build()
+        .expect("client starts");
+
+    criterion.bench_function("track_cost enqueue", |bencher| {
+        bencher.iter_batched(
+            cost_event,
+            |cost| client.track_cost(black_box(cost)),
+            BatchSize::SmallInput,
+        );
+    });
+
+    client.shutdown(Duration::from_secs(5));
+    eprintln!(
+        "track_cost enqueue: sent {}, dropped {}",
+        client.sent(),
+        client.dropped()
+    );
+}
+
+criterion_group!(benches, track_cost);
+criterion_main!(benches);

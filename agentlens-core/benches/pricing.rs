@@ -1,0 +1,54 @@
+//! Measures the cost of pricing one call with the embedded table.
+//!
+//! Run with `cargo bench -p agentlens-core --bench pricing`. The table is parsed and the
+//! lookups are cached before timing starts, so the numbers are those of a warm process.
+
+use std::hint::black_box;
+
+use agentlens_core::pricing::PriceTable;
+use agentlens_core::usage::Usage;
+use chrono::{DateTime, Utc};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+fn quote_known_models(criterion: &mut Criterion) {
+    let table = PriceTable::embedded();
+    let at: DateTime<Utc> = "2026-02-10T12:00:00Z".parse().unwrap();
+    let usage = Usage {
+        input_tokens: 2006,
+        cache_read_tokens: 1920,
+        output_tokens: 300,
+        ..Usage::default()
+    };
+    let cases = [
+        ("quote_openai_dated_id", Some("openai"), "gpt-4o-2024-08-06"),
+        ("quote_anthropic_dated_id", Some("anthropic"), "claude-haiku-4-5-20251001"),
+        ("quote_without_provider", None, "gpt-4o"),
+        ("quote_tiered_gemini", Some("vertex_ai"), "gemini-2.5-pro"),
+    ];
+
+    for (name, provider, model) in cases {
+        criterion.bench_function(name, |bencher| {
+            bencher.iter(|| table.quote(black_box(provider), black_box(model), &usage, at));
+        });
+    }
+}
+
+fn quote_unknown_model(criterion: &mut Criterion) {
+    let table = PriceTable::embedded();
+    let at: DateTime<Utc> = "2026-02-10T12:00:00Z".parse().unwrap();
+    let usage = Usage {
+        input_tokens: 10_000,
+        output_tokens: 1_000,
+        ..Usage::default()
+    };
+
+    criterion.bench_function("quote_unknown_model_cached", |bencher| {
+        bencher.iter(|| {
+            let model = black_box("claude-nonexistent-9-20990101");
+            table.quote(Some("anthropic"), model, &usage, at)
+        });
+    });
+}
+
+criterion_group!(benches, quote_known_models, quote_unknown_model);
+criterion_main!(benches);

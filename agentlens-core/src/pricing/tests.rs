@@ -1,0 +1,266 @@
+use chrono::{DateTime, NaiveDate, Utc};
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+
+use super::*;
+use crate::money::Usd;
+use crate::usage::Usage;
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+fn decimal(text: &str) -> Decimal {
+    text.parse().unwrap()
+}
+
+fn tokens(input: u64, cache_read: u64, output: u64) -> Usage {
+    Usage {
+        input_tokens: input,
+        cache_read_tokens: cache_read,
+        output_tokens: output,
+        ..Usage::default()
+    }
+}
+
+fn priced(provider: Option<&str>, model: &str, usage: &Usage, when: &str) -> Quote {
+    match PriceTable::embedded().quote(provider, model, usage, at(when)) {
+        PriceOutcome::Priced(quote) => quote,
+        PriceOutcome::Unpriced { reason } => panic!("{model} is unpriced: {reason}"),
+    }
+}
+
+/// Returns the model entry a spelling resolves to.
+fn resolved(provider: Option<&str>, model: &str) -> String {
+    priced(provider, model, &tokens(1, 0, 1), "2026-02-10T00:00:00Z").model
+}
+
+#[test]
+fn embedded_table_loads_with_source() {
+    let table = PriceTable::embedded();
+
+    assert_eq!(table.source(), "genai-prices 0.2.3");
+    assert!(table.version().starts_with("pv_"));
+    assert_eq!(table.version().len(), 15);
+    assert!(table.providers.len() > 40);
+}
+
+#[test]
+fn version_changes_with_content() {
+    let text = include_str!("../../data/prices.json");
+    let changed = text.replacen("\"generated\": \"", "\"generated\": \"1", 0);
+    let first = PriceTable::from_json(text).unwrap();
+    let second = PriceTable::from_json(&changed.replace("\"input_mtok\": \"8\"", "\"input_mtok\": \"9\"")).unwrap();
+
+    assert_ne!(first.version(), second.version());
+}
+
+#[test]
+fn claude_rates_match_list_prices() {
+    let feb_2026 = "2026-02-10T00:00:00Z";
+    let cases = [
+        ("claude-opus-4-6", "5", "25"),
+        ("claude-sonnet-4-5", "3", "15"),
+        ("claude-haiku-4-5", "1", "5"),
+    ];
+    for (model, input, output) in cases {
+        let quote = priced(Some("anthropic"), model, &tokens(1, 1, 1), feb_2026);
+        assert_eq!(quote.model, model);
+        assert_eq!(quote.breakdown.input.rate, Some(decimal(input)), "{model} input");
+        assert_eq!(quote.breakdown.output.rate, Some(decimal(output)), "{model} output");
+        let read_rate = quote.breakdown.cache_read.rate.unwrap();
+        assert!(read_rate < decimal(input), "{model} cache read rate {read_rate}");
+    }
+}
+
+#[test]
+fn openai_models_have_cache_read_rates() {
+    let cases = [("gpt-5.3-codex", "1.75", "0.175"), ("gpt-4o", "2.5", "1.25")];
+    for (model, input, cache_read) in cases {
+        let quote = priced(Some("openai"), model, &tokens(10, 5, 1), "2026-02-10T00:00:00Z");
+        assert_eq!(quote.model, model);
+        assert_eq!(quote.breakdown.input.rate, Some(decimal(input)), "{model}");
+        assert_eq!(quote.breakdown.cache_read.rate, Some(decimal(cache_read)), "{model}");
+    }
+}
+
+#[test]
+fn longer_ids_never_match_their_prefix_model() {
+    assert_eq!(resolved(Some("openai"), "gpt-4o-mini"), "gpt-4o-mini");
+    assert_eq!(resolved(Some("openai"), "o3-pro"), "o3-pro");
+    assert_eq!(resolved(Some("openai"), "gpt-5-nano"), "gpt-5-nano");
+    assert_eq!(resolved(None, "gpt-4o-mini"), "gpt-4o-mini");
+    assert_eq!(resolved(None, "o3-pro"), "o3-pro");
+    assert_eq!(resolved(None, "gpt-5-nano"), "gpt-5-nano");
+}
+
+#[test]
+fn dated_ids_resolve_to_base_model() {
+    assert_eq!(resolved(Some("anthropic"), "claude-haiku-4-5-20251001"), "claude-haiku-4-5");
+    assert_eq!(resolved(Some("openai"), "gpt-4o-2024-08-06"), "gpt-4o");
+    assert_eq!(resolved(Some("openai"), "gpt-5.2-2025-12-11"), "gpt-5.2");
+    assert_eq!(resolved(Some("openai"), "gpt-5.2-20251211"), "gpt-5.2");
+}
+
+#[test]
+fn provider_prefix_and_case_are_normalized() {
+    assert_eq!(resolved(Some("openai"), "openai/gpt-4o-mini"), "gpt-4o-mini");
+    assert_eq!(resolved(Some("OpenAI"), "GPT-4o"), "gpt-4o");
+    let opus = resolved(Some("anthropic"), "anthropic/claude-4.6-opus-20260205");
+    assert_eq!(opus, "claude-opus-4-6");
+}
+
+#[test]
+fn provider_is_found_by_match_clause() {
+    let quote = priced(Some("vertex_ai"), "gemini-2.5-pro", &tokens(1, 0, 1), "2026-02-10T00:00:00Z");
+
+    assert_eq!(quote.provider, "google");
+}
+
+#[test]
+fn unknown_model_names_value_and_fix() {
+    let usage = tokens(10, 0, 1);
+    let outcome = PriceTable::embedded().quote(Some("anthropic"), "claude-nope-1", &usage, at("2026-01-01T00:00:00Z"));
+
+    let PriceOutcome::Unpriced { reason } = outcome else {
+        panic!("unknown model was priced: {outcome:?}");
+    };
+    assert!(reason.contains("unknown model \"claude-nope-1\""), "{reason}");
+    assert!(reason.contains("provider \"anthropic\""), "{reason}");
+    assert!(reason.contains("price override"), "{reason}");
+}
+
+#[test]
+fn unknown_provider_is_unpriced() {
+    let usage = tokens(10, 0, 1);
+    let outcome = PriceTable::embedded().quote(Some("my-proxy"), "gpt-4o", &usage, at("2026-01-01T00:00:00Z"));
+
+    assert!(matches!(outcome, PriceOutcome::Unpriced { reason } if reason.contains("unknown provider \"my-proxy\"")));
+}
+
+#[test]
+fn inconsistent_usage_is_unpriced() {
+    let usage = tokens(10, 11, 1);
+    let outcome = PriceTable::embedded().quote(Some("openai"), "gpt-4o", &usage, at("2026-01-01T00:00:00Z"));
+
+    assert!(matches!(outcome, PriceOutcome::Unpriced { reason } if reason.contains("invalid usage")));
+}
+
+#[test]
+fn tokens_without_rate_are_unpriced() {
+    let table = r#"{"format_version": 1, "generated": "2026-01-01",
+        "source": {"package": "test", "version": "0"},
+        "providers": [{"id": "p", "provider_match": null, "model_match": null, "models": [
+            {"id": "m", "match": {"equals": "m"}, "prices": [{"rates": {"output_mtok": "2"}}]}
+        ]}]}"#;
+    let table = PriceTable::from_json(table).unwrap();
+    let outcome = table.quote(Some("p"), "m", &tokens(5, 0, 1), at("2026-01-01T00:00:00Z"));
+
+    let PriceOutcome::Unpriced { reason } = outcome else {
+        panic!("input without a rate was priced: {outcome:?}");
+    };
+    assert!(reason.contains("\"m\""), "{reason}");
+    assert!(reason.contains("input tokens"), "{reason}");
+}
+
+#[test]
+fn missing_cache_rate_falls_back_to_input_rate() {
+    // deepseek-chat style entry without cache rates: genai-prices bills the reads as input.
+    let table = r#"{"format_version": 1, "generated": "2026-01-01",
+        "source": {"package": "test", "version": "0"},
+        "providers": [{"id": "p", "provider_match": null, "model_match": null, "models": [
+            {"id": "m", "match": {"equals": "m"},
+             "prices": [{"rates": {"input_mtok": "2", "output_mtok": "4"}}]}
+        ]}]}"#;
+    let table = PriceTable::from_json(table).unwrap();
+    let outcome = table.quote(Some("p"), "m", &tokens(1_000_000, 400_000, 0), at("2026-01-01T00:00:00Z"));
+
+    let PriceOutcome::Priced(quote) = outcome else {
+        panic!("expected a price: {outcome:?}");
+    };
+    assert_eq!(quote.breakdown.cache_read.rate, Some(decimal("2")));
+    assert_eq!(quote.total, "2".parse::<Usd>().unwrap());
+}
+
+#[test]
+fn price_date_reports_dated_entry() {
+    let usage = tokens(1, 0, 1);
+    let before = priced(Some("anthropic"), "claude-opus-4-6", &usage, "2026-02-10T00:00:00Z");
+    let after = priced(Some("anthropic"), "claude-opus-4-6", &usage, "2026-06-01T00:00:00Z");
+
+    assert_eq!(before.price_date, None);
+    assert_eq!(after.price_date, NaiveDate::from_ymd_opt(2026, 3, 13));
+}
+
+#[test]
+fn outcome_serializes_with_status_tag() {
+    let quote = priced(Some("openai"), "gpt-4o", &tokens(2006, 1920, 300), "2026-02-10T00:00:00Z");
+    let json = serde_json::to_value(PriceOutcome::Priced(quote)).unwrap();
+
+    assert_eq!(json["status"], "priced");
+    assert_eq!(json["total"].to_string(), "0.005615");
+    assert_eq!(json["breakdown"]["input"]["rate"], "2.5");
+}
+
+fn usage_strategy() -> impl Strategy<Value = Usage> {
+    (0u64..2_000_000, 0u64..2_000_000, 0u64..500_000, 0u64..500_000, 0u64..200_000, 0u64..5).prop_map(
+        |(uncached, read, write_5m, write_1h, output, searches)| Usage {
+            input_tokens: uncached + read + write_5m + write_1h,
+            cache_read_tokens: read,
+            cache_write_5m_tokens: write_5m,
+            cache_write_1h_tokens: write_1h,
+            output_tokens: output,
+            reasoning_tokens: output / 2,
+            web_searches: searches,
+        },
+    )
+}
+
+const PROPERTY_MODELS: [(&str, &str); 4] = [
+    ("anthropic", "claude-opus-4-6"),
+    ("anthropic", "claude-haiku-4-5"),
+    ("google", "gemini-2.5-pro"),
+    ("openai", "gpt-5.4-pro"),
+];
+
+proptest! {
+    #[test]
+    fn total_equals_sum_of_breakdown(usage in usage_strategy(), model in 0usize..4) {
+        let (provider, model) = PROPERTY_MODELS[model];
+        let quote = priced(Some(provider), model, &usage, "2026-02-10T00:00:00Z");
+
+        prop_assert_eq!(quote.total, quote.breakdown.total());
+        let lines = [
+            quote.breakdown.input.cost,
+            quote.breakdown.cache_read.cost,
+            quote.breakdown.cache_write_5m.cost,
+            quote.breakdown.cache_write_1h.cost,
+            quote.breakdown.output.cost,
+            quote.breakdown.web_searches.cost,
+            quote.breakdown.request,
+        ];
+        prop_assert_eq!(quote.total, lines.iter().sum::<Usd>());
+    }
+
+    #[test]
+    fn cost_never_decreases_when_tokens_grow(
+        usage in usage_strategy(),
+        extra in 1u64..300_000,
+        unit in 0usize..5,
+        model in 0usize..4,
+    ) {
+        let (provider, model) = PROPERTY_MODELS[model];
+        let mut grown = usage;
+        match unit {
+            0 => grown.input_tokens += extra,
+            1 => { grown.input_tokens += extra; grown.cache_read_tokens += extra }
+            2 => { grown.input_tokens += extra; grown.cache_write_5m_tokens += extra }
+            3 => { grown.input_tokens += extra; grown.cache_write_1h_tokens += extra }
+            _ => grown.output_tokens += extra,
+        }
+        let before = priced(Some(provider), model, &usage, "2026-02-10T00:00:00Z");
+        let after = priced(Some(provider), model, &grown, "2026-02-10T00:00:00Z");
+
+        prop_assert!(after.total >= before.total, "{} -> {}", before.total, after.total);
+    }
+}

@@ -1,0 +1,326 @@
+//! Events: the all-or-nothing ingest transaction and the event queries.
+//!
+//! A batch is stored in one transaction on the writer thread. For each event in request
+//! order it:
+//!
+//! 1. returns the stored id and hash when the client id is already stored for the tenant
+//!    (a retried send), without storing anything;
+//! 2. takes the session's tail hash as `prevHash` (`null` for a new session);
+//! 3. hashes and inserts the event, and applies it to the session row.
+//!
+//! The chain of a session therefore follows ingest order, not timestamp order, so an event
+//! that arrives late never breaks verification of the events stored before it. Because one
+//! thread does all writes, two requests can never append to the same session at once.
+
+use std::collections::HashMap;
+
+use agentlens_core::canonical::{event_hash, object_to_js_json, HashInput};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::filter::SqlFilter;
+use super::sessions::Session;
+use super::{sql_count, Page, Paging, Store, StoreError, WriterContext};
+use crate::ingest::PreparedEvent;
+
+/// Columns read by [`StoredEvent::from_row`], in order.
+const COLUMNS: &str = "id, timestamp, session_id, agent_id, event_type, severity, payload, \
+    metadata, prev_hash, hash, tenant_id";
+
+/// The stored id and hash of one event of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IngestedEvent {
+    /// Server-assigned ULID.
+    pub id: String,
+    /// Chain hash.
+    pub hash: String,
+    /// True when the client id was already stored and nothing new was written.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate: bool,
+}
+
+/// The result of a committed batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IngestOutcome {
+    /// Events newly stored.
+    pub ingested: usize,
+    /// Events skipped because their client id was already stored.
+    pub duplicates: usize,
+    /// One entry per request event, in request order.
+    pub events: Vec<IngestedEvent>,
+}
+
+/// A stored event in the JSON shape of the API.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredEvent {
+    /// Server-assigned ULID.
+    pub id: String,
+    /// UTC timestamp text.
+    pub timestamp: String,
+    /// Session id.
+    pub session_id: String,
+    /// Agent id.
+    pub agent_id: String,
+    /// Event type wire name.
+    pub event_type: String,
+    /// Severity wire name.
+    pub severity: String,
+    /// Payload, byte for byte as hashed.
+    pub payload: Box<RawValue>,
+    /// Metadata, byte for byte as hashed.
+    pub metadata: Box<RawValue>,
+    /// Hash of the previous event of the session.
+    pub prev_hash: Option<String>,
+    /// Hash of this event.
+    pub hash: String,
+    /// Tenant of the event.
+    pub tenant_id: String,
+}
+
+impl StoredEvent {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
+        Ok(StoredEvent {
+            id: row.get(0)?,
+            timestamp: row.get(1)?,
+            session_id: row.get(2)?,
+            agent_id: row.get(3)?,
+            event_type: row.get(4)?,
+            severity: row.get(5)?,
+            payload: raw_json(row, 6)?,
+            metadata: raw_json(row, 7)?,
+            prev_hash: row.get(8)?,
+            hash: row.get(9)?,
+            tenant_id: row.get(10)?,
+        })
+    }
+}
+
+fn raw_json(row: &Row<'_>, index: usize) -> rusqlite::Result<Box<RawValue>> {
+    let text: String = row.get(index)?;
+    RawValue::from_string(text).map_err(|error| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, error.into())
+    })
+}
+
+/// Filters of `GET /api/events`.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Exact session id.
+    pub session_id: Option<String>,
+    /// Exact agent id.
+    pub agent_id: Option<String>,
+    /// Event types to match; empty matches all.
+    pub event_types: Vec<String>,
+    /// Severities to match; empty matches all.
+    pub severities: Vec<String>,
+    /// Earliest timestamp text, inclusive.
+    pub from: Option<String>,
+    /// Latest timestamp text, inclusive.
+    pub to: Option<String>,
+    /// Oldest first instead of newest first.
+    pub ascending: bool,
+}
+
+impl Store {
+    /// Stores a prepared batch in one transaction.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the transaction fails; nothing of the batch is stored.
+    pub async fn ingest(
+        &self,
+        tenant: &str,
+        events: Vec<PreparedEvent>,
+    ) -> Result<IngestOutcome, StoreError> {
+        let tenant = tenant.to_owned();
+        self.write(move |context| ingest_batch(context, &tenant, &events)).await
+    }
+
+    /// Lists events matching `filter`.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the query fails.
+    pub async fn list_events(
+        &self,
+        tenant: &str,
+        filter: EventFilter,
+        paging: Paging,
+    ) -> Result<Page<StoredEvent>, StoreError> {
+        let mut sql_filter = SqlFilter::for_tenant(tenant);
+        sql_filter.eq("session_id", filter.session_id.as_deref());
+        sql_filter.eq("agent_id", filter.agent_id.as_deref());
+        sql_filter.one_of("event_type", &filter.event_types);
+        sql_filter.one_of("severity", &filter.severities);
+        sql_filter.at_least("timestamp", filter.from.as_deref());
+        sql_filter.at_most("timestamp", filter.to.as_deref());
+        let direction = if filter.ascending { "ASC" } else { "DESC" };
+
+        self.read(move |conn| {
+            let where_sql = sql_filter.where_sql();
+            let count_sql = format!("SELECT COUNT(*) FROM events {where_sql}");
+            let params = rusqlite::params_from_iter(sql_filter.params());
+            let total: i64 = conn.query_row(&count_sql, params, |row| row.get(0))?;
+            let sql = format!(
+                "SELECT {COLUMNS} FROM events {where_sql} \
+                 ORDER BY timestamp {direction}, seq {direction} LIMIT ? OFFSET ?"
+            );
+            let params = sql_filter.params_with(&[paging.limit, paging.offset]);
+            let mut statement = conn.prepare(&sql)?;
+            let rows = statement.query_map(rusqlite::params_from_iter(params), StoredEvent::from_row)?;
+            let items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Page::new(items, paging.offset, total))
+        })
+        .await
+    }
+
+    /// Returns one event, or `None` when the tenant has no event with that id.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the query fails.
+    pub async fn event(&self, tenant: &str, id: &str) -> Result<Option<StoredEvent>, StoreError> {
+        let (tenant, id) = (tenant.to_owned(), id.to_owned());
+        self.read(move |conn| {
+            let sql = format!("SELECT {COLUMNS} FROM events WHERE tenant_id = ?1 AND id = ?2");
+            Ok(conn.query_row(&sql, params![tenant, id], StoredEvent::from_row).optional()?)
+        })
+        .await
+    }
+}
+
+fn ingest_batch(
+    context: &mut WriterContext,
+    tenant: &str,
+    events: &[PreparedEvent],
+) -> Result<IngestOutcome, StoreError> {
+    // Ids are minted up front, in request order; a duplicate leaves its id unused.
+    let ids: Vec<String> = events.iter().map(|_| context.next_id()).collect();
+    let transaction = context
+        .conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+
+    let mut sessions: HashMap<String, Session> = HashMap::new();
+    let mut results = Vec::with_capacity(events.len());
+    let mut duplicates = 0;
+    for (prepared, id) in events.iter().zip(ids) {
+        if let Some(stored) = find_by_client_id(&transaction, tenant, prepared)? {
+            duplicates += 1;
+            results.push(stored);
+            continue;
+        }
+
+        let session_id = &prepared.event.session_id;
+        if !sessions.contains_key(session_id) {
+            let session = Session::load_or_start(&transaction, tenant, prepared)?;
+            sessions.insert(session_id.clone(), session);
+        }
+        let Some(session) = sessions.get_mut(session_id) else {
+            continue;
+        };
+
+        let prev_hash = Some(session.tail_hash.as_str()).filter(|hash| !hash.is_empty());
+        let hash = insert_event(&transaction, tenant, &id, prepared, prev_hash)?;
+        session.apply(prepared, &hash);
+        results.push(IngestedEvent {
+            id,
+            hash,
+            duplicate: false,
+        });
+    }
+
+    for session in sessions.values() {
+        session.save(&transaction)?;
+    }
+    transaction.commit()?;
+
+    Ok(IngestOutcome {
+        ingested: results.len() - duplicates,
+        duplicates,
+        events: results,
+    })
+}
+
+fn find_by_client_id(
+    conn: &Connection,
+    tenant: &str,
+    prepared: &PreparedEvent,
+) -> Result<Option<IngestedEvent>, StoreError> {
+    let Some(client_id) = &prepared.event.client_id else {
+        return Ok(None);
+    };
+    let found = conn
+        .prepare_cached("SELECT id, hash FROM events WHERE tenant_id = ?1 AND client_id = ?2")?
+        .query_row(params![tenant, client_id], |row| {
+            Ok(IngestedEvent {
+                id: row.get(0)?,
+                hash: row.get(1)?,
+                duplicate: true,
+            })
+        })
+        .optional()?;
+    Ok(found)
+}
+
+/// Hashes and inserts one event, returning its hash.
+fn insert_event(
+    conn: &Connection,
+    tenant: &str,
+    id: &str,
+    prepared: &PreparedEvent,
+    prev_hash: Option<&str>,
+) -> Result<String, StoreError> {
+    let event = &prepared.event;
+    let hash = event_hash(&HashInput {
+        id,
+        timestamp: &prepared.timestamp,
+        session_id: &event.session_id,
+        agent_id: &event.agent_id,
+        event_type: event.event_type.as_str(),
+        severity: event.severity.as_str(),
+        payload: &event.payload,
+        metadata: &event.metadata,
+        prev_hash,
+    });
+
+    let cost = prepared.cost.as_ref();
+    let usage = cost.map(|cost| cost.usage);
+    let tokens = |count: fn(&agentlens_core::usage::Usage) -> u64| usage.map(|u| sql_count(count(&u)));
+    conn.prepare_cached(
+        "INSERT INTO events (id, tenant_id, client_id, timestamp, session_id, agent_id, \
+         event_type, severity, payload, metadata, prev_hash, hash, is_error, provider, model, \
+         cost_pico, cost_source, input_tokens, output_tokens, cache_read_tokens, \
+         cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, call_id) VALUES \
+         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+         ?19, ?20, ?21, ?22, ?23, ?24)",
+    )?
+    .execute(params![
+        id,
+        tenant,
+        event.client_id,
+        prepared.timestamp,
+        event.session_id,
+        event.agent_id,
+        event.event_type.as_str(),
+        event.severity.as_str(),
+        object_to_js_json(&event.payload),
+        object_to_js_json(&event.metadata),
+        prev_hash,
+        hash,
+        event.is_error(),
+        cost.map(|cost| cost.provider.as_str()),
+        cost.map(|cost| cost.model.as_str()),
+        cost.and_then(|cost| cost.cost_pico),
+        cost.map(|cost| cost.source.as_str()),
+        tokens(|u| u.input_tokens),
+        tokens(|u| u.output_tokens),
+        tokens(|u| u.cache_read_tokens),
+        tokens(|u| u.cache_write_5m_tokens),
+        tokens(|u| u.cache_write_1h_tokens),
+        tokens(|u| u.reasoning_tokens),
+        cost.and_then(|cost| cost.call_id.as_deref()),
+    ])?;
+    Ok(hash)
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace: formatting, clippy, unit, integration and
+# end-to-end tests (which start the real collector on loopback ports), and doc tests.
+#
+# Real usage data is read from $AGENTLENS_TEST_DATA, by default ../shared/data/real beside
+# this checkout; tests that need it print a note and pass vacuously when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ -z "${AGENTLENS_TEST_DATA:-}" && -d ../shared/data/real ]]; then
+  AGENTLENS_TEST_DATA="$(cd ../shared/data/real && pwd)"
+fi
+export AGENTLENS_TEST_DATA="${AGENTLENS_TEST_DATA:-}"
+
+echo "== rustfmt"
+cargo fmt --all --check
+
+echo "== clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== build"
+cargo build --workspace --locked --bins
+
+echo "== tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
+
+echo "== doc tests"
+cargo test --workspace --locked --doc
