@@ -60,5 +60,16 @@ fn track_cost(criterion: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, track_cost);
+/// Measures building the event alone, to separate it from stamping and enqueueing.
+fn build_event(criterion: &mut Criterion) {
+    criterion.bench_function("cost_event into_event", |bencher| {
+        bencher.iter_batched(
+            cost_event,
+            |cost| black_box(cost).into_event("agent_bench"),
+            BatchSize::SmallInput,
+        );
+    });
+}
+
+criterion_group!(benches, track_cost, build_event);
 criterion_main!(benches);

@@ -1,7 +1,8 @@
 //! Measures the cost of pricing one call with the embedded table.
 //!
-//! Run with `cargo bench -p agentlens-core --bench pricing`. The table is parsed and the
-//! lookups are cached before timing starts, so the numbers are those of a warm process.
+//! Run with `cargo bench -p agentlens-core --bench pricing`. The quote benchmarks reuse one
+//! parsed table, and criterion's warm-up fills the lookup cache, so they measure a warm
+//! process; `table/parse_embedded_json` measures the one-time parse.
 
 use std::hint::black_box;
 
@@ -21,7 +22,11 @@ fn quote_known_models(criterion: &mut Criterion) {
     };
     let cases = [
         ("quote_openai_dated_id", Some("openai"), "gpt-4o-2024-08-06"),
-        ("quote_anthropic_dated_id", Some("anthropic"), "claude-haiku-4-5-20251001"),
+        (
+            "quote_anthropic_dated_id",
+            Some("anthropic"),
+            "claude-haiku-4-5-20251001",
+        ),
         ("quote_without_provider", None, "gpt-4o"),
         ("quote_tiered_gemini", Some("vertex_ai"), "gemini-2.5-pro"),
     ];
@@ -50,5 +55,20 @@ fn quote_unknown_model(criterion: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, quote_known_models, quote_unknown_model);
+fn parse_table(criterion: &mut Criterion) {
+    let text = include_str!("../data/prices.json");
+    let mut group = criterion.benchmark_group("table");
+    group.sample_size(10);
+    group.bench_function("parse_embedded_json", |bencher| {
+        bencher.iter(|| PriceTable::from_json(black_box(text)).unwrap());
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    quote_known_models,
+    quote_unknown_model,
+    parse_table
+);
 criterion_main!(benches);

@@ -223,7 +223,7 @@ pub fn js_number_text(value: f64) -> String {
             text.push('.');
             text.push_str(&digits[1..]);
         }
-        let sign = if point - 1 >= 0 { '+' } else { '-' };
+        let sign = if point >= 1 { '+' } else { '-' };
         let _ = write!(text, "e{sign}{}", (point - 1).abs());
     }
     text

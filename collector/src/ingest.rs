@@ -73,7 +73,10 @@ pub struct PreparedEvent {
 ///
 /// Returns [`ApiError::InvalidJson`] or [`ApiError::Validation`] with one detail per
 /// violation, including a cost too large to store.
-pub fn prepare_batch(body: &Value, received_at: DateTime<Utc>) -> Result<Vec<PreparedEvent>, ApiError> {
+pub fn prepare_batch(
+    body: &Value,
+    received_at: DateTime<Utc>,
+) -> Result<Vec<PreparedEvent>, ApiError> {
     let events = validate_batch(body).map_err(|error| {
         if error.message == "Invalid JSON body" {
             ApiError::InvalidJson

@@ -1,2 +1,177 @@
 //! The AgentLens collector: an HTTP API compatible with upstream AgentLens, backed by
 //! SQLite, plus the `agentlens` command-line tool.
+//!
+//! [`serve`] opens the [`store::Store`] (creating and migrating the database), makes sure
+//! an API key exists, starts the alert [`alerts::evaluator`] and serves the
+//! [`router::build_router`] routes until SIGINT or SIGTERM. On a signal the server stops
+//! accepting connections, finishes the requests in flight, then stops the evaluator.
+//! Tests use [`open_state`] and [`run`] to serve on a listener of their own with their own
+//! shutdown future.
+
+pub mod alerts;
+pub mod auth;
+pub mod cli;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod ingest;
+pub mod router;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use auth::BootstrapError;
+use store::{Store, StoreError};
+
+/// State shared by every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The storage API.
+    pub store: Store,
+    /// False when `--no-auth` is set: every request then acts as owner of the default tenant.
+    pub auth_enabled: bool,
+}
+
+/// Settings of `agentlens serve`.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// SQLite database file; created when missing.
+    pub db: PathBuf,
+    /// Whether requests need an API key.
+    pub auth_enabled: bool,
+    /// Time between alert evaluations.
+    pub alert_interval: Duration,
+    /// Admin key to install at start (from `AGENTLENS_API_KEY`).
+    pub preset_key: Option<String>,
+}
+
+/// Errors that stop the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The database could not be opened or migrated.
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    /// The first API key could not be created.
+    #[error("cannot create the initial api key: {0}")]
+    Bootstrap(#[from] BootstrapError),
+    /// The listen address is unavailable.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// Requested address.
+        address: SocketAddr,
+        /// The socket error.
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Runs the collector until SIGINT or SIGTERM.
+///
+/// # Errors
+///
+/// Returns [`ServeError`] when the database, the key bootstrap or the socket fails.
+pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
+    let state = open_state(&options).await?;
+    let listener = TcpListener::bind(options.bind)
+        .await
+        .map_err(|source| ServeError::Bind {
+            address: options.bind,
+            source,
+        })?;
+    run(listener, state, options.alert_interval, shutdown_signal()).await
+}
+
+/// Opens the database and, with authentication on, makes sure an admin key exists.
+///
+/// A newly created key is printed once to stdout; a preset key is never printed.
+///
+/// # Errors
+///
+/// Returns [`ServeError`] when the database cannot be opened or the key not stored.
+pub async fn open_state(options: &ServeOptions) -> Result<AppState, ServeError> {
+    let store = Store::open(&options.db)?;
+    if options.auth_enabled {
+        if let Some(key) = auth::bootstrap_key(&store, options.preset_key.as_deref()).await? {
+            println!("created API key {key}; store it now, it is not shown again");
+        }
+    } else {
+        tracing::warn!("authentication is disabled: every request has full access to all data");
+    }
+    Ok(AppState {
+        store,
+        auth_enabled: options.auth_enabled,
+    })
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then finishes requests in
+/// flight and stops the alert evaluator.
+///
+/// # Errors
+///
+/// Returns [`ServeError::Serve`] when the server fails.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    alert_interval: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let (stop_evaluator, stop_signal) = watch::channel(false);
+    let evaluator = alerts::evaluator::spawn(state.store.clone(), alert_interval, stop_signal);
+    let address = listener.local_addr().map_err(ServeError::Serve)?;
+    tracing::info!(
+        bind = %address,
+        db = %state.store.path().display(),
+        auth = state.auth_enabled,
+        "collector started"
+    );
+
+    let served = axum::serve(listener, router::build_router(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = stop_evaluator.send(true);
+    if let Err(error) = evaluator.await {
+        tracing::error!(%error, "alert evaluator task failed");
+    }
+    served.map_err(ServeError::Serve)?;
+    tracing::info!("collector stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for sigterm");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+
+    tokio::select! {
+        () = interrupt => tracing::info!("received sigint, shutting down"),
+        () = terminate => tracing::info!("received sigterm, shutting down"),
+    }
+}

@@ -1,1 +1,27 @@
-fn main() {}
+//! The `agentlens` binary: parses the command line, installs the log subscriber and runs.
+
+use std::process::ExitCode;
+
+use agentlens_collector::cli::Cli;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+
+    // Logs go to stderr, so stdout carries only command output such as a new API key.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+
+    match cli.run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "agentlens failed");
+            ExitCode::FAILURE
+        }
+    }
+}

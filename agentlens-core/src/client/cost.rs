@@ -13,7 +13,7 @@ use crate::usage::Usage;
 pub struct CostEvent {
     /// Session the call belongs to.
     pub session_id: String,
-    /// Agent that made the call; the client's agent id when `None`.
+    /// Agent that made the call. The client's agent id is used when `None`.
     pub agent_id: Option<String>,
     /// Provider name (`openai`, `anthropic`, ...).
     pub provider: String,
@@ -24,11 +24,11 @@ pub struct CostEvent {
     /// Cost computed by the caller. When `None` the payload has no `costUsd`, and the
     /// collector prices the call from its table.
     pub cost_usd: Option<Usd>,
-    /// What caused the call, such as a tool name or a workflow step.
+    /// Cause of the call, such as a tool name or a workflow step.
     pub trigger: Option<String>,
     /// Identifier of the model call, which lets the collector count one call once.
     pub call_id: Option<String>,
-    /// When the call happened; the time of enqueueing when `None`.
+    /// Time of the call. The time of enqueueing is used when `None`.
     pub timestamp: Option<DateTime<Utc>>,
     /// Free-form annotations.
     pub metadata: Map<String, Value>,
@@ -51,12 +51,15 @@ impl CostEvent {
         }
     }
 
-    /// Converts the cost into a `cost_tracked` event without id or default timestamp.
-    pub(crate) fn into_event(self, default_agent_id: &str) -> Event {
+    /// Converts the cost into a `cost_tracked` event whose agent id falls back to
+    /// `default_agent_id`.
+    ///
+    /// The event has no id, and no timestamp unless [`CostEvent::timestamp`] is set.
+    /// [`Client::log`](super::Client::log) fills in both, so set them here only to
+    /// choose them yourself, such as an id derived from the source for idempotent imports.
+    pub fn into_event(self, default_agent_id: &str) -> Event {
         let payload = self.payload();
-        let agent_id = self
-            .agent_id
-            .unwrap_or_else(|| default_agent_id.to_owned());
+        let agent_id = self.agent_id.unwrap_or_else(|| default_agent_id.to_owned());
 
         let mut event = Event::new(self.session_id, agent_id, EventType::CostTracked, payload);
         event.metadata = self.metadata;

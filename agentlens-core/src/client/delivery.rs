@@ -10,9 +10,9 @@ use super::queue::Stats;
 use super::transport::{SendError, Transport};
 use crate::event::Event;
 
-/// Longest delay between two attempts computed from the backoff.
+/// Maximum delay between two attempts computed from the backoff.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-/// Longest `Retry-After` the client honours, so a flush is not stalled for minutes.
+/// Maximum `Retry-After` the client honours, so a flush is not stalled for minutes.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 
 /// Sends batches through a [`Transport`] and records how each one ended.
@@ -21,7 +21,7 @@ pub(crate) struct Delivery {
     stats: Arc<Stats>,
     max_retries: u32,
     retry_backoff: Duration,
-    /// Set by a shutdown: no attempt starts or runs past it.
+    /// Deadline set by a shutdown. No attempt starts or runs past it.
     deadline: Option<Instant>,
     /// True after a batch failed and until one succeeds, so that an outage logs one
     /// warning instead of one per batch.
@@ -50,8 +50,8 @@ impl Delivery {
         self.deadline = Some(deadline);
     }
 
-    /// Delivers `events`, splitting the batch in halves whenever the collector answers
-    /// 413, until every event was sent or given up on.
+    /// Delivers `events`, splitting the batch in halves whenever the collector responds
+    /// with 413, until every event was sent or given up on.
     pub(crate) async fn deliver(&mut self, events: &[Event]) {
         // A stack of parts, popped left half first, keeps the events in order.
         let mut parts = vec![events];
@@ -67,7 +67,7 @@ impl Delivery {
                     parts.push(right);
                     parts.push(left);
                 }
-                Err(error) => self.record_failed(part.len(), &error),
+                Err(error) => self.record_failed(part, &error),
             }
         }
     }
@@ -84,7 +84,10 @@ impl Delivery {
             }
 
             let delay = self.delay_before_retry(attempt, &error);
-            if self.deadline.is_some_and(|deadline| Instant::now() + delay >= deadline) {
+            if self
+                .deadline
+                .is_some_and(|deadline| Instant::now() + delay >= deadline)
+            {
                 return Err(error);
             }
             attempt += 1;
@@ -100,13 +103,15 @@ impl Delivery {
     }
 
     async fn send_once(&self, events: &[Event]) -> Result<(), SendError> {
-        let send = self.transport.send(events);
-        match self.deadline {
-            None => send.await,
-            Some(deadline) => tokio::time::timeout_at(deadline, send)
-                .await
-                .unwrap_or(Err(SendError::DeadlinePassed)),
+        let Some(deadline) = self.deadline else {
+            return self.transport.send(events).await;
+        };
+        if Instant::now() >= deadline {
+            return Err(SendError::DeadlinePassed);
         }
+        tokio::time::timeout_at(deadline, self.transport.send(events))
+            .await
+            .unwrap_or(Err(SendError::DeadlinePassed))
     }
 
     /// Returns `retry_backoff * 2^attempt` capped at [`MAX_BACKOFF`], or the collector's
@@ -126,13 +131,25 @@ impl Delivery {
         }
     }
 
-    fn record_failed(&mut self, count: usize, error: &SendError) {
-        self.stats.record_failed(count);
+    fn record_failed(&mut self, events: &[Event], error: &SendError) {
+        self.stats.record_failed(events.len());
+
+        let first_id = events.first().and_then(|event| event.id.as_deref());
         if self.failing {
-            tracing::debug!(batch.size = count, %error, "failed to send batch, events lost");
+            tracing::debug!(
+                batch.size = events.len(),
+                batch.first_id = first_id,
+                %error,
+                "failed to send batch, events lost"
+            );
         } else {
             self.failing = true;
-            tracing::warn!(batch.size = count, %error, "failed to send batch, events lost");
+            tracing::warn!(
+                batch.size = events.len(),
+                batch.first_id = first_id,
+                %error,
+                "failed to send batch, events lost"
+            );
         }
     }
 }
@@ -147,7 +164,7 @@ mod tests {
     use crate::client::transport::SendFuture;
     use crate::event::EventType;
 
-    /// Answers 413 for batches over `limit` and `failures` transient errors before that,
+    /// Returns `failures` first, then 413 for batches over `limit`,
     /// and records the accepted batches.
     struct ScriptedTransport {
         limit: usize,
@@ -315,8 +332,14 @@ mod tests {
             delivery.delay_before_retry(2, &SendError::Timeout),
             Duration::from_millis(400)
         );
-        assert_eq!(delivery.delay_before_retry(20, &SendError::Timeout), MAX_BACKOFF);
-        assert_eq!(delivery.delay_before_retry(0, &throttled), Duration::from_secs(2));
+        assert_eq!(
+            delivery.delay_before_retry(20, &SendError::Timeout),
+            MAX_BACKOFF
+        );
+        assert_eq!(
+            delivery.delay_before_retry(0, &throttled),
+            Duration::from_secs(2)
+        );
     }
 
     proptest! {

@@ -18,15 +18,15 @@
 //!
 //! - **Queue.** Holds up to `queue_capacity` events. When it is full, new events are
 //!   dropped and counted in [`Client::dropped`]; the first drop logs one warning and
-//!   [`Client::shutdown`] logs the total. Commands use a separate channel, so a full
-//!   queue never blocks a flush.
-//! - **Batcher.** Sends a batch when it holds `batch_size` events, or `flush_interval`
+//!   [`Client::shutdown`] logs the total. Commands use a separate unbounded channel, so a
+//!   full queue never rejects a flush or a shutdown.
+//! - **Batcher.** Sends a batch when it contains `batch_size` events, or `flush_interval`
 //!   after its first event arrived, whichever comes first. A batch never exceeds 1000
 //!   events, the collector's limit. One batch is in flight at a time.
 //! - **Delivery.** Retries connection errors, timeouts, 408, 429 and 5xx up to
 //!   `max_retries` times with exponential backoff. On 413 it splits the batch in halves
 //!   and sends each half, down to single events, so a batch is never lost for its size.
-//!   Other 4xx answers are final. Events that end in failure are counted in
+//!   Other 4xx responses are final. Events that end in failure are counted in
 //!   [`Client::failed`] and logged with the collector's error body, never returned to
 //!   the caller. Every event carries a ULID in [`Event::id`], so the collector stores a
 //!   retried event once.
@@ -36,8 +36,10 @@
 //!   deadline as the caller's wait, and stops the thread. Both return the number of
 //!   events still pending. Dropping the client shuts it down with a 2 second deadline.
 //!
-//! If a shutdown times out, the thread keeps going until the deadline and then records
-//! the unsent events as failed; events still pending when the process exits are lost.
+//! If a shutdown times out, the background thread is left to end on its own. A send that
+//! started before the shutdown runs to completion, and whatever is still unsent after the
+//! deadline is recorded as failed without another attempt. Events still pending when the
+//! process exits are lost.
 //!
 //! # Examples
 //!
@@ -83,9 +85,8 @@ mod transport;
 pub use cost::CostEvent;
 pub use options::{
     ClientOptions, AGENT_ID_ENV, API_KEY_ENV, DEFAULT_AGENT_ID, DEFAULT_BATCH_SIZE,
-    DEFAULT_FLUSH_INTERVAL, DEFAULT_MAX_RETRIES, DEFAULT_QUEUE_CAPACITY,
-    DEFAULT_REQUEST_TIMEOUT, DEFAULT_RETRY_BACKOFF, DEFAULT_SERVER_URL, MAX_BATCH_SIZE,
-    SERVER_URL_ENV,
+    DEFAULT_FLUSH_INTERVAL, DEFAULT_MAX_RETRIES, DEFAULT_QUEUE_CAPACITY, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_RETRY_BACKOFF, DEFAULT_SERVER_URL, MAX_BATCH_SIZE, SERVER_URL_ENV,
 };
 pub use transport::{SendError, SendFuture, Transport};
 
@@ -100,7 +101,7 @@ pub enum ClientError {
     InvalidServerUrl {
         /// The URL as given.
         url: String,
-        /// Why it cannot be used.
+        /// Reason the URL cannot be used.
         reason: String,
     },
     /// The API key contains a character that an HTTP header cannot carry.
@@ -117,10 +118,10 @@ pub enum ClientError {
     SpawnThread(#[source] std::io::Error),
 }
 
-/// A handle that queues events for a collector; see the [module docs](self) for how
+/// A handle that queues events for a collector. The [module docs](self) describe how
 /// events move from here to the network.
 ///
-/// The client is `Send + Sync`; share it between threads by reference or in an `Arc`.
+/// The client is `Send + Sync`, so threads can share it by reference or in an `Arc`.
 pub struct Client {
     queue: Queue,
     stats: Arc<Stats>,
@@ -236,8 +237,9 @@ impl Client {
     /// Stops accepting events, sends what is queued, and stops the background thread,
     /// waiting up to `timeout`.
     ///
-    /// Returns the number of events still pending. Sends still running at the deadline
-    /// are abandoned and counted as failed. Later calls return at once.
+    /// Returns the number of events still pending. Sends that run past the deadline are
+    /// abandoned and counted as failed, except one that started before the shutdown,
+    /// which the background thread finishes on its own. Later calls return at once.
     pub fn shutdown(&self, timeout: Duration) -> usize {
         let worker = self
             .worker

@@ -132,7 +132,8 @@ impl ClientOptions {
         self
     }
 
-    /// Sets the delay before the first retry. Each further retry doubles it, up to 5 s.
+    /// Sets the delay before the first retry. Each further retry doubles it, up to 5 s,
+    /// and a longer `Retry-After` from the collector wins, up to 10 s.
     pub fn retry_backoff(mut self, backoff: Duration) -> Self {
         self.retry_backoff = backoff;
         self
@@ -144,10 +145,10 @@ impl ClientOptions {
         self
     }
 
-    /// Replaces the HTTP transport, for example with
-    /// [`CapturingTransport`](super::test::CapturingTransport) in tests.
+    /// Replaces the HTTP transport, for example with `client::test::CapturingTransport`
+    /// (feature `test`) in tests.
     ///
-    /// The server URL and API key are then only checked, not used.
+    /// The server URL and API key are then neither checked nor used.
     pub fn transport(mut self, transport: impl Transport) -> Self {
         self.transport = Some(Arc::new(transport));
         self
@@ -157,9 +158,10 @@ impl ClientOptions {
     ///
     /// # Errors
     ///
-    /// Returns [`ClientError`] when the server URL is not an absolute `http` or `https`
-    /// URL, when the API key cannot be sent in an HTTP header, or when the HTTP client,
-    /// the runtime or the background thread cannot be created.
+    /// Returns [`ClientError`] when the runtime or the background thread cannot be
+    /// created. Without a custom transport it also fails when the server URL is not an
+    /// absolute `http` or `https` URL, when the API key cannot be sent in an HTTP header,
+    /// or when reqwest cannot build its client.
     pub fn build(self) -> Result<Client, ClientError> {
         Client::start(self)
     }
@@ -188,7 +190,9 @@ impl fmt::Debug for ClientOptions {
 mod tests {
     use super::*;
 
-    fn lookup_from(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+    fn lookup_from(
+        pairs: &'static [(&'static str, &'static str)],
+    ) -> impl Fn(&str) -> Option<String> {
         move |name| {
             pairs
                 .iter()

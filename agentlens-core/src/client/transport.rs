@@ -46,8 +46,8 @@ pub enum SendError {
     /// The request failed after the connection was opened.
     #[error("request to the collector failed: {0}")]
     Request(String),
-    /// The collector answered with a status other than 2xx.
-    #[error("collector answered {status}: {body}")]
+    /// The collector responded with a status other than 2xx.
+    #[error("collector responded with status {status}: {body}")]
     Status {
         /// HTTP status code.
         status: u16,
@@ -194,8 +194,8 @@ fn events_endpoint(server_url: &str) -> Result<Url, ClientError> {
     };
 
     let base = server_url.trim().trim_end_matches('/');
-    let endpoint = Url::parse(&format!("{base}/api/events"))
-        .map_err(|error| invalid(error.to_string()))?;
+    let endpoint =
+        Url::parse(&format!("{base}/api/events")).map_err(|error| invalid(error.to_string()))?;
     if !matches!(endpoint.scheme(), "http" | "https") {
         return Err(invalid(format!(
             "scheme {:?} is not http or https",
@@ -209,14 +209,20 @@ fn events_endpoint(server_url: &str) -> Result<Url, ClientError> {
 }
 
 fn bearer_header(api_key: &str) -> Result<HeaderValue, ClientError> {
-    let mut value =
-        HeaderValue::from_str(&format!("Bearer {api_key}")).map_err(|_| ClientError::InvalidApiKey)?;
+    let mut value = HeaderValue::from_str(&format!("Bearer {api_key}"))
+        .map_err(|_| ClientError::InvalidApiKey)?;
     value.set_sensitive(true);
     Ok(value)
 }
 
 fn parse_retry_after(headers: &header::HeaderMap) -> Option<Duration> {
-    let seconds = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    let seconds = headers
+        .get(header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     Some(Duration::from_secs(seconds))
 }
 
@@ -274,7 +280,10 @@ mod tests {
         assert_eq!(endpoint.as_str(), "http://127.0.0.1:3400/api/events");
 
         let prefixed = events_endpoint("https://example.invalid/agentlens").unwrap();
-        assert_eq!(prefixed.as_str(), "https://example.invalid/agentlens/api/events");
+        assert_eq!(
+            prefixed.as_str(),
+            "https://example.invalid/agentlens/api/events"
+        );
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //!    (`gpt-5.2-20251211` → `gpt-5.2-2025-12-11`), the fallback genai-prices 0.2.3 applies
 //!    for ids from LiteLLM and OpenRouter;
 //! 3. the id without everything up to its last `/`, for router prefixes
-//!    (`anthropic/claude-4.6-opus-20260205` → `claude-4.6-opus-20260205`, `models/gemini-2.5-pro`);
+//!    (`anthropic/claude-4.6-opus-20260205` → `claude-4.6-opus-20260205`,
+//!    `models/gemini-2.5-pro` → `gemini-2.5-pro`);
 //! 4. the stripped id with its compact date rewritten.
 //!
 //! The unstripped id is tried first because routers such as OpenRouter list models under
@@ -115,10 +116,14 @@ fn find_provider(table: &PriceTable, name: &str) -> Option<usize> {
 /// Searches one provider, then its fallback providers, for each candidate in turn.
 fn find_in_provider(providers: &[Provider], provider: usize, candidates: &[String]) -> Lookup {
     for candidate in candidates {
-        let searched = std::iter::once(provider).chain(providers[provider].fallbacks.iter().copied());
+        let searched =
+            std::iter::once(provider).chain(providers[provider].fallbacks.iter().copied());
         for index in searched {
             if let Some(model) = first_match(&providers[index], candidate) {
-                return Lookup::Found { provider: index, model };
+                return Lookup::Found {
+                    provider: index,
+                    model,
+                };
             }
         }
     }
@@ -139,7 +144,10 @@ fn find_anywhere(providers: &[Provider], candidates: &[String]) -> Lookup {
                     continue;
                 }
                 if let Some(model) = first_match(provider, candidate) {
-                    return Lookup::Found { provider: index, model };
+                    return Lookup::Found {
+                        provider: index,
+                        model,
+                    };
                 }
             }
         }
@@ -184,7 +192,9 @@ fn dash_compact_dates(id: &str) -> String {
     let mut index = 0;
     while index + 9 <= bytes.len() {
         let digits = &bytes[index + 1..index + 9];
-        let boundary = bytes.get(index + 9).is_none_or(|next| matches!(next, b'-' | b':'));
+        let boundary = bytes
+            .get(index + 9)
+            .is_none_or(|next| matches!(next, b'-' | b':'));
         let is_date = bytes[index] == b'-'
             && digits.iter().all(u8::is_ascii_digit)
             && digits.starts_with(b"20")

@@ -9,8 +9,9 @@
 //! 1. lookup ([`matching`]): the provider name and model id are normalized and matched
 //!    against the table's clauses; the result is cached per spelling;
 //! 2. entry choice: the dated price entry in force at the call's time is taken;
-//! 3. costing (see [`Breakdown`]): every token of the [`Usage`](crate::usage::Usage) is billed once at
-//!    the most specific rate the entry has, with tiers chosen by the prompt size.
+//! 3. costing (see [`Breakdown`]): every token of the [`Usage`](crate::usage::Usage) is
+//!    billed once at the most specific rate the entry has, with tiers chosen by the prompt
+//!    size.
 //!
 //! Anything that cannot be priced (unknown provider or model, tokens of a unit without a
 //! rate, inconsistent usage) yields [`PriceOutcome::Unpriced`] with a reason, never $0.
@@ -21,11 +22,13 @@
 //!
 //! let usage = Usage { input_tokens: 10_000, output_tokens: 1_000, ..Usage::default() };
 //! let at = "2026-02-10T12:00:00Z".parse().unwrap();
-//! let outcome = PriceTable::embedded().quote(Some("anthropic"), "claude-haiku-4-5-20251001", &usage, at);
+//! let model = "claude-haiku-4-5-20251001";
+//! let outcome = PriceTable::embedded().quote(Some("anthropic"), model, &usage, at);
 //! let PriceOutcome::Priced(quote) = outcome else { panic!("haiku 4.5 is in the table") };
 //! assert_eq!(quote.total.to_string(), "0.015");
 //! ```
 
+mod file;
 pub mod matching;
 mod quote;
 mod rates;

@@ -30,6 +30,10 @@ use super::rates::{Rate, Rates};
 /// The result of pricing one model call.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a quote is built once per call; boxing it would only add an allocation"
+)]
 pub enum PriceOutcome {
     /// The call has a price.
     Priced(Quote),
@@ -128,7 +132,10 @@ pub(crate) fn price_usage(rates: &Rates, usage: &Usage, model: &str) -> Result<B
             let reasoning = usage.reasoning_tokens;
             let chain = [&rates.output_reasoning];
             let reasoning_line = line(reasoning, &chain, "reasoning output")?;
-            (usage.output_tokens.saturating_sub(reasoning), Some(reasoning_line))
+            (
+                usage.output_tokens.saturating_sub(reasoning),
+                Some(reasoning_line),
+            )
         }
         None => (usage.output_tokens, None),
     };
@@ -138,9 +145,17 @@ pub(crate) fn price_usage(rates: &Rates, usage: &Usage, model: &str) -> Result<B
     let read_chain = [&rates.cache_read, &rates.input];
     let cache_read = line(usage.cache_read_tokens, &read_chain, "cache read")?;
     let write_5m_chain = [&rates.cache_write_5m, &rates.cache_write, &rates.input];
-    let cache_write_5m = line(usage.cache_write_5m_tokens, &write_5m_chain, "5-minute cache write")?;
+    let cache_write_5m = line(
+        usage.cache_write_5m_tokens,
+        &write_5m_chain,
+        "5-minute cache write",
+    )?;
     let write_1h_chain = [&rates.cache_write_1h, &rates.cache_write, &rates.input];
-    let cache_write_1h = line(usage.cache_write_1h_tokens, &write_1h_chain, "1-hour cache write")?;
+    let cache_write_1h = line(
+        usage.cache_write_1h_tokens,
+        &write_1h_chain,
+        "1-hour cache write",
+    )?;
     let output = line(output_count, &[&rates.output], "output")?;
     let web_searches = search_line(usage.web_searches, rates.web_searches.as_ref(), prompt)
         .ok_or_else(|| missing_rate(model, "web search", usage.web_searches, "requests"))?;

@@ -76,7 +76,10 @@ impl Rates {
     /// Creates the rates from the price keys of the table file.
     ///
     /// Keys for units that [`crate::usage::Usage`] does not count (audio, image and video
-    /// tokens, storage searches and others) are dropped: their counts are always zero here.
+    /// tokens, storage searches and others) are dropped.
+    ///
+    /// NOTE: audio, image and video prompt tokens are therefore billed at the text rates of
+    /// `input_mtok` and `output_mtok`, because `Usage` has no per-modality counts yet.
     pub(crate) fn from_keys(mut keys: BTreeMap<String, Rate>) -> Self {
         let mut take = |key: &str| keys.remove(key);
         Rates {

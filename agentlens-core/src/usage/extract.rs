@@ -37,7 +37,12 @@ pub fn from_anthropic(usage: &Value) -> Result<Usage, UsageError> {
         .transpose()?
         .flatten()
         .unwrap_or(0);
-    root.part_of("output_tokens_details.thinking_tokens", reasoning, "output_tokens", output)?;
+    root.part_of(
+        "output_tokens_details.thinking_tokens",
+        reasoning,
+        "output_tokens",
+        output,
+    )?;
     let web_searches = root
         .nested("server_tool_use")?
         .map(|tools| tools.count("web_search_requests"))
@@ -62,12 +67,21 @@ fn anthropic_cache_writes(root: &Fields, creation: Option<u64>) -> Result<(u64, 
     };
     let write_5m = split.count("ephemeral_5m_input_tokens")?.unwrap_or(0);
     let write_1h = split.count("ephemeral_1h_input_tokens")?.unwrap_or(0);
-    let split_total = checked_sum(write_5m, write_1h, "cache_creation.ephemeral_1h_input_tokens")?;
+    let split_total = checked_sum(
+        write_5m,
+        write_1h,
+        "cache_creation.ephemeral_1h_input_tokens",
+    )?;
     let Some(total) = creation else {
         return Ok((write_5m, write_1h));
     };
     let split_field = "cache_creation.ephemeral_5m_input_tokens + ephemeral_1h_input_tokens";
-    root.part_of(split_field, split_total, "cache_creation_input_tokens", total)?;
+    root.part_of(
+        split_field,
+        split_total,
+        "cache_creation_input_tokens",
+        total,
+    )?;
     Ok((total - write_1h, write_1h))
 }
 
@@ -97,7 +111,12 @@ pub fn from_openai(usage: &Value) -> Result<Usage, UsageError> {
         } else {
             "prompt_cache_hit_tokens"
         };
-        return openai_shape(&root, ["prompt_tokens", "completion_tokens"], cached, cached_field);
+        return openai_shape(
+            &root,
+            ["prompt_tokens", "completion_tokens"],
+            cached,
+            cached_field,
+        );
     }
     if root.count("input_tokens")?.is_some() {
         let cached = root
@@ -106,7 +125,12 @@ pub fn from_openai(usage: &Value) -> Result<Usage, UsageError> {
             .transpose()?
             .flatten();
         let cached_field = "input_tokens_details.cached_tokens";
-        return openai_shape(&root, ["input_tokens", "output_tokens"], cached, cached_field);
+        return openai_shape(
+            &root,
+            ["input_tokens", "output_tokens"],
+            cached,
+            cached_field,
+        );
     }
     Err(UsageError::MissingField {
         field: "prompt_tokens or input_tokens".into(),
@@ -157,7 +181,12 @@ pub fn from_gemini(usage: &Value) -> Result<Usage, UsageError> {
     let root = Fields::root(usage)?;
     let prompt = root.required("promptTokenCount")?;
     let cached = root.count("cachedContentTokenCount")?.unwrap_or(0);
-    root.part_of("cachedContentTokenCount", cached, "promptTokenCount", prompt)?;
+    root.part_of(
+        "cachedContentTokenCount",
+        cached,
+        "promptTokenCount",
+        prompt,
+    )?;
     let candidates = root.count("candidatesTokenCount")?.unwrap_or(0);
     let thoughts = root.count("thoughtsTokenCount")?.unwrap_or(0);
     let output = checked_sum(candidates, thoughts, "thoughtsTokenCount")?;
@@ -174,10 +203,10 @@ pub fn from_gemini(usage: &Value) -> Result<Usage, UsageError> {
 /// Reads a usage object reported by `provider`, choosing the reader by provider and shape.
 ///
 /// A provider name containing `anthropic` selects [`from_anthropic`]. For every other name
-/// the shape decides, because resellers pass the original shape through: a
-/// `promptTokenCount` field selects [`from_gemini`], a `cache_creation_input_tokens` or
-/// `cache_read_input_tokens` field selects [`from_anthropic`] (Claude served by Vertex AI or
-/// Bedrock), and anything else is read by [`from_openai`], the shape that most
+/// the shape decides, because resellers pass the original shape through. A
+/// `promptTokenCount` field selects [`from_gemini`]. A `cache_creation_input_tokens` or
+/// `cache_read_input_tokens` field selects [`from_anthropic`], as for Claude served by
+/// Vertex AI or Bedrock. Anything else is read by [`from_openai`], the shape that
 /// OpenAI-compatible providers return.
 ///
 /// # Errors
@@ -281,7 +310,13 @@ impl<'a> Fields<'a> {
         })
     }
 
-    fn part_of(&self, part: &str, part_count: u64, whole: &str, whole_count: u64) -> Result<(), UsageError> {
+    fn part_of(
+        &self,
+        part: &str,
+        part_count: u64,
+        whole: &str,
+        whole_count: u64,
+    ) -> Result<(), UsageError> {
         if part_count <= whole_count {
             return Ok(());
         }

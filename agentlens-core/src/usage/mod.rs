@@ -127,7 +127,9 @@ pub enum UsageError {
         value: String,
     },
     /// A count that is part of another count is larger than it.
-    #[error("usage field `{part}` ({part_count}) exceeds `{whole}` ({whole_count}), which includes it")]
+    #[error(
+        "usage field `{part}` ({part_count}) exceeds `{whole}` ({whole_count}), which includes it"
+    )]
     PartExceedsWhole {
         /// Dotted path of the part.
         part: String,
@@ -139,7 +141,9 @@ pub enum UsageError {
         whole_count: u64,
     },
     /// Adding the reported parts overflows a 64-bit count.
-    #[error("usage field `{field}` overflows a 64-bit token count when added to the other input counts")]
+    #[error(
+        "usage field `{field}` overflows a 64-bit token count when added to the other input counts"
+    )]
     Overflow {
         /// Dotted path of the field whose addition overflowed.
         field: String,

@@ -4,20 +4,18 @@
 //! transaction, and every money sum is exact ([`PicoSum`]), so the per-agent, per-model
 //! and per-bucket figures add up to the totals to the last pico-dollar.
 //!
-//! Time buckets are computed in Rust so that any IANA time zone works: SQL groups the rows
-//! into 15-minute UTC slots (every current zone offset is a multiple of 15 minutes), and
-//! each slot is then assigned to its hour, day or ISO week in the requested zone.
+//! Time buckets are computed in [`super::buckets`].
 
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 use agentlens_core::Usd;
-use chrono::{DateTime, Datelike, Duration, NaiveDateTime, SecondsFormat, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use rusqlite::{Connection, Row};
 use serde::Serialize;
 
 use super::filter::SqlFilter;
-use super::{PicoSum, Store, StoreError};
+use super::{buckets, PicoSum, Store, StoreError};
 
 /// Partial sums selected by every cost query, read by [`Sums::from_row`].
 pub(crate) const SUMS_SQL: &str = "COALESCE(SUM(cost_pico / 1000000), 0), \
@@ -188,7 +186,11 @@ impl Store {
     /// # Errors
     ///
     /// Returns [`StoreError`] when a query fails or a sum leaves the decimal range.
-    pub async fn cost_report(&self, tenant: &str, query: CostQuery) -> Result<CostReport, StoreError> {
+    pub async fn cost_report(
+        &self,
+        tenant: &str,
+        query: CostQuery,
+    ) -> Result<CostReport, StoreError> {
         let mut filter = SqlFilter::for_tenant(tenant);
         filter.push("cost_source IS NOT NULL", []);
         filter.at_least("timestamp", Some(&query.from));
@@ -206,27 +208,41 @@ impl Store {
     }
 }
 
-fn build_report(conn: &Connection, filter: &SqlFilter, query: &CostQuery) -> Result<CostReport, StoreError> {
+fn build_report(
+    conn: &Connection,
+    filter: &SqlFilter,
+    query: &CostQuery,
+) -> Result<CostReport, StoreError> {
     let mut by_agent = Vec::new();
     for (keys, sums) in grouped(conn, filter, &["agent_id"])? {
         let [agent_id] = <[String; 1]>::try_from(keys).map_err(keys_error)?;
-        by_agent.push(AgentCost { agent_id, totals: sums.into_totals()? });
+        by_agent.push(AgentCost {
+            agent_id,
+            totals: sums.into_totals()?,
+        });
     }
-    by_agent.sort_by(|a, b| b.totals.total_cost_usd.cmp(&a.totals.total_cost_usd));
+    by_agent.sort_by_key(|group| Reverse(group.totals.total_cost_usd));
 
     let mut by_model = Vec::new();
     for (keys, sums) in grouped(conn, filter, &["provider", "model"])? {
         let [provider, model] = <[String; 2]>::try_from(keys).map_err(keys_error)?;
-        by_model.push(ModelCost { model, provider, totals: sums.into_totals()? });
+        by_model.push(ModelCost {
+            model,
+            provider,
+            totals: sums.into_totals()?,
+        });
     }
-    by_model.sort_by(|a, b| b.totals.total_cost_usd.cmp(&a.totals.total_cost_usd));
+    by_model.sort_by_key(|group| Reverse(group.totals.total_cost_usd));
 
     let mut by_session = Vec::new();
     for (keys, sums) in grouped(conn, filter, &["session_id"])? {
         let [session_id] = <[String; 1]>::try_from(keys).map_err(keys_error)?;
-        by_session.push(SessionCost { session_id, totals: sums.into_totals()? });
+        by_session.push(SessionCost {
+            session_id,
+            totals: sums.into_totals()?,
+        });
     }
-    by_session.sort_by(|a, b| b.totals.total_cost_usd.cmp(&a.totals.total_cost_usd));
+    by_session.sort_by_key(|group| Reverse(group.totals.total_cost_usd));
     by_session.truncate(TOP_SESSIONS);
 
     let totals = grouped(conn, filter, &[])?
@@ -239,7 +255,7 @@ fn build_report(conn: &Connection, filter: &SqlFilter, query: &CostQuery) -> Res
         by_agent,
         by_model,
         by_session,
-        over_time: over_time(conn, filter, query)?,
+        over_time: buckets::over_time(conn, filter, query)?,
         totals,
     })
 }
@@ -249,125 +265,33 @@ fn keys_error(keys: Vec<String>) -> StoreError {
 }
 
 /// Runs one `GROUP BY` over the cost rows; text keys come first in each result.
-fn grouped(conn: &Connection, filter: &SqlFilter, keys: &[&str]) -> Result<Vec<(Vec<String>, Sums)>, StoreError> {
+fn grouped(
+    conn: &Connection,
+    filter: &SqlFilter,
+    keys: &[&str],
+) -> Result<Vec<(Vec<String>, Sums)>, StoreError> {
     let key_list = keys.join(", ");
-    let select = if keys.is_empty() { String::new() } else { format!("{key_list}, ") };
-    let group = if keys.is_empty() { String::new() } else { format!("GROUP BY {key_list}") };
-    let sql = format!("SELECT {select}{SUMS_SQL} FROM events {} {group}", filter.where_sql());
+    let select = if keys.is_empty() {
+        String::new()
+    } else {
+        format!("{key_list}, ")
+    };
+    let group = if keys.is_empty() {
+        String::new()
+    } else {
+        format!("GROUP BY {key_list}")
+    };
+    let sql = format!(
+        "SELECT {select}{SUMS_SQL} FROM events {} {group}",
+        filter.where_sql()
+    );
 
     let mut statement = conn.prepare(&sql)?;
     let rows = statement.query_map(rusqlite::params_from_iter(filter.params()), |row| {
-        let values = (0..keys.len()).map(|i| row.get(i)).collect::<rusqlite::Result<Vec<String>>>()?;
+        let values = (0..keys.len())
+            .map(|i| row.get(i))
+            .collect::<rusqlite::Result<Vec<String>>>()?;
         Ok((values, Sums::from_row(row, keys.len())?))
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-}
-
-/// Accumulates 15-minute UTC slots per agent into the requested buckets.
-fn over_time(conn: &Connection, filter: &SqlFilter, query: &CostQuery) -> Result<Vec<CostBucket>, StoreError> {
-    let slot = "substr(timestamp, 1, 14) || \
-        printf('%02d', CAST(substr(timestamp, 15, 2) AS INTEGER) / 15 * 15)";
-    let sql = format!(
-        "SELECT {slot} AS slot, agent_id, {SUMS_SQL} FROM events {} GROUP BY slot, agent_id",
-        filter.where_sql()
-    );
-    let mut statement = conn.prepare(&sql)?;
-    let rows = statement.query_map(rusqlite::params_from_iter(filter.params()), |row| {
-        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, Sums::from_row(row, 2)?))
-    })?;
-
-    let mut buckets: BTreeMap<DateTime<Utc>, (String, PicoSum, i64, BTreeMap<String, PicoSum>)> =
-        BTreeMap::new();
-    for row in rows {
-        let (slot, agent, sums) = row?;
-        let slot_start = NaiveDateTime::parse_from_str(&slot, "%Y-%m-%dT%H:%M")
-            .map_err(|error| StoreError::Corrupt(format!("timestamp slot {slot:?}: {error}")))?
-            .and_utc();
-        let (start, label) = bucket_of(slot_start, query.granularity, query.time_zone);
-        let entry = buckets.entry(start).or_insert_with(|| (label, PicoSum::default(), 0, BTreeMap::new()));
-        entry.1.add(sums.cost);
-        entry.2 += sums.events;
-        entry.3.entry(agent).or_default().add(sums.cost);
-    }
-
-    buckets
-        .into_values()
-        .map(|(bucket, cost, event_count, agents)| {
-            let by_agent = agents
-                .into_iter()
-                .map(|(agent, cost)| Ok((agent, cost.to_usd()?)))
-                .collect::<Result<BTreeMap<_, _>, StoreError>>()?;
-            Ok(CostBucket { bucket, total_cost_usd: cost.to_usd()?, event_count, by_agent })
-        })
-        .collect()
-}
-
-/// Returns the start instant and label of the bucket that contains `instant`.
-pub(crate) fn bucket_of(instant: DateTime<Utc>, granularity: Granularity, zone: Tz) -> (DateTime<Utc>, String) {
-    let local = instant.with_timezone(&zone);
-    match granularity {
-        Granularity::Hour => {
-            let start = instant - Duration::minutes(i64::from(local.minute()));
-            (start, start.with_timezone(&zone).to_rfc3339_opts(SecondsFormat::Secs, true))
-        }
-        Granularity::Day => {
-            let start = local_midnight(local.date_naive(), zone).unwrap_or(instant);
-            (start, start.with_timezone(&zone).to_rfc3339_opts(SecondsFormat::Secs, true))
-        }
-        Granularity::Week => {
-            let days_since_monday = i64::from(local.weekday().num_days_from_monday());
-            let monday = local.date_naive() - Duration::days(days_since_monday);
-            let start = local_midnight(monday, zone).unwrap_or(instant);
-            let week = local.iso_week();
-            (start, format!("{}-W{:02}", week.year(), week.week()))
-        }
-    }
-}
-
-/// Returns the first instant of a local date; `None` only if the zone skips that whole day.
-fn local_midnight(date: chrono::NaiveDate, zone: Tz) -> Option<DateTime<Utc>> {
-    // A zone may skip midnight when its clocks jump forward, so try the following hours.
-    (0..24).find_map(|hour| {
-        let time = date.and_hms_opt(hour, 0, 0)?;
-        zone.from_local_datetime(&time).earliest().map(|start| start.with_timezone(&Utc))
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(text: &str) -> DateTime<Utc> {
-        text.parse().unwrap()
-    }
-
-    #[test]
-    fn utc_hour_and_day_labels() {
-        let instant = at("2026-02-07T10:45:00Z");
-        assert_eq!(bucket_of(instant, Granularity::Hour, Tz::UTC).1, "2026-02-07T10:00:00Z");
-        assert_eq!(bucket_of(instant, Granularity::Day, Tz::UTC).1, "2026-02-07T00:00:00Z");
-    }
-
-    #[test]
-    fn iso_week_label_crosses_year() {
-        let instant = at("2027-01-01T12:00:00Z");
-        let (start, label) = bucket_of(instant, Granularity::Week, Tz::UTC);
-        assert_eq!(label, "2026-W53");
-        assert_eq!(start, at("2026-12-28T00:00:00Z"));
-    }
-
-    #[test]
-    fn day_bucket_follows_time_zone() {
-        let instant = at("2026-02-07T20:00:00Z");
-        let (_, label) = bucket_of(instant, Granularity::Day, chrono_tz::Asia::Kolkata);
-        assert_eq!(label, "2026-02-08T00:00:00+05:30");
-    }
-
-    #[test]
-    fn hour_bucket_with_half_hour_offset() {
-        let instant = at("2026-02-07T10:15:00Z");
-        let (start, label) = bucket_of(instant, Granularity::Hour, chrono_tz::Asia::Kolkata);
-        assert_eq!(label, "2026-02-07T15:00:00+05:30");
-        assert_eq!(start, at("2026-02-07T09:30:00Z"));
-    }
 }

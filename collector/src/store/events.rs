@@ -135,7 +135,8 @@ impl Store {
         events: Vec<PreparedEvent>,
     ) -> Result<IngestOutcome, StoreError> {
         let tenant = tenant.to_owned();
-        self.write(move |context| ingest_batch(context, &tenant, &events)).await
+        self.write(move |context| ingest_batch(context, &tenant, &events))
+            .await
     }
 
     /// Lists events matching `filter`.
@@ -169,7 +170,8 @@ impl Store {
             );
             let params = sql_filter.params_with(&[paging.limit, paging.offset]);
             let mut statement = conn.prepare(&sql)?;
-            let rows = statement.query_map(rusqlite::params_from_iter(params), StoredEvent::from_row)?;
+            let rows =
+                statement.query_map(rusqlite::params_from_iter(params), StoredEvent::from_row)?;
             let items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(Page::new(items, paging.offset, total))
         })
@@ -185,7 +187,9 @@ impl Store {
         let (tenant, id) = (tenant.to_owned(), id.to_owned());
         self.read(move |conn| {
             let sql = format!("SELECT {COLUMNS} FROM events WHERE tenant_id = ?1 AND id = ?2");
-            Ok(conn.query_row(&sql, params![tenant, id], StoredEvent::from_row).optional()?)
+            Ok(conn
+                .query_row(&sql, params![tenant, id], StoredEvent::from_row)
+                .optional()?)
         })
         .await
     }
@@ -287,7 +291,8 @@ fn insert_event(
 
     let cost = prepared.cost.as_ref();
     let usage = cost.map(|cost| cost.usage);
-    let tokens = |count: fn(&agentlens_core::usage::Usage) -> u64| usage.map(|u| sql_count(count(&u)));
+    let tokens =
+        |count: fn(&agentlens_core::usage::Usage) -> u64| usage.map(|u| sql_count(count(&u)));
     conn.prepare_cached(
         "INSERT INTO events (id, tenant_id, client_id, timestamp, session_id, agent_id, \
          event_type, severity, payload, metadata, prev_hash, hash, is_error, provider, model, \

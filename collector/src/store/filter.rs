@@ -13,7 +13,7 @@ impl SqlFilter {
     /// Creates a filter that starts with `tenant_id = tenant`.
     pub(crate) fn for_tenant(tenant: &str) -> SqlFilter {
         let mut filter = SqlFilter::default();
-        filter.push("tenant_id = ?", [tenant.into()]);
+        filter.push("tenant_id = ?", [Value::Text(tenant.to_owned())]);
         filter
     }
 
@@ -26,21 +26,21 @@ impl SqlFilter {
     /// Adds `column = value` when a value is given.
     pub(crate) fn eq(&mut self, column: &str, value: Option<&str>) {
         if let Some(value) = value {
-            self.push(&format!("{column} = ?"), [value.into()]);
+            self.push(&format!("{column} = ?"), [Value::Text(value.to_owned())]);
         }
     }
 
     /// Adds `column >= value` when a value is given.
     pub(crate) fn at_least(&mut self, column: &str, value: Option<&str>) {
         if let Some(value) = value {
-            self.push(&format!("{column} >= ?"), [value.into()]);
+            self.push(&format!("{column} >= ?"), [Value::Text(value.to_owned())]);
         }
     }
 
     /// Adds `column <= value` when a value is given.
     pub(crate) fn at_most(&mut self, column: &str, value: Option<&str>) {
         if let Some(value) = value {
-            self.push(&format!("{column} <= ?"), [value.into()]);
+            self.push(&format!("{column} <= ?"), [Value::Text(value.to_owned())]);
         }
     }
 

@@ -30,7 +30,11 @@ impl ApiKeyRecord {
             id: row.get(0)?,
             name: row.get(1)?,
             scopes: serde_json::from_str(&scopes).map_err(|error| {
-                rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, error.into())
+                rusqlite::Error::FromSqlConversionFailure(
+                    2,
+                    rusqlite::types::Type::Text,
+                    error.into(),
+                )
             })?,
             tenant_id: row.get(3)?,
             created_at: row.get(4)?,
@@ -90,10 +94,17 @@ impl Store {
     /// # Errors
     ///
     /// Returns [`StoreError`] when the query fails.
-    pub async fn active_api_key(&self, key_hash: String) -> Result<Option<ApiKeyRecord>, StoreError> {
+    pub async fn active_api_key(
+        &self,
+        key_hash: String,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
         self.read(move |conn| {
-            let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL");
-            Ok(conn.query_row(&sql, [key_hash], ApiKeyRecord::from_row).optional()?)
+            let sql = format!(
+                "SELECT {COLUMNS} FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL"
+            );
+            Ok(conn
+                .query_row(&sql, [key_hash], ApiKeyRecord::from_row)
+                .optional()?)
         })
         .await
     }

@@ -12,7 +12,9 @@
 
 pub mod alerts;
 pub mod analytics;
+mod buckets;
 pub mod events;
+mod filter;
 pub mod keys;
 pub mod sessions;
 mod sqlite;
@@ -25,8 +27,8 @@ use agentlens_core::event::format_timestamp;
 use agentlens_core::Usd;
 use chrono::Utc;
 
-use sqlite::{ReaderPool, Writer};
 pub(crate) use sqlite::{sql_count, WriterContext};
+use sqlite::{ReaderPool, Writer};
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]

@@ -116,7 +116,12 @@ impl Session {
             EventType::SessionEnded => {
                 self.ended_at = Some(timestamp.clone());
                 let reason = event.payload.get("reason").and_then(|r| r.as_str());
-                self.status = if reason == Some("error") { "error" } else { "completed" }.into();
+                self.status = if reason == Some("error") {
+                    "error"
+                } else {
+                    "completed"
+                }
+                .into();
             }
             EventType::ToolCall => self.tool_call_count += 1,
             EventType::LlmResponse => self.llm_call_count += 1,
@@ -144,7 +149,11 @@ impl Session {
         let tags: Vec<String> = payload
             .get("tags")
             .and_then(|tags| tags.as_array())
-            .map(|tags| tags.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+            .map(|tags| {
+                tags.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         if !tags.is_empty() {
             self.tags = tags;
@@ -186,7 +195,11 @@ impl Session {
     ) -> Result<Session, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM sessions WHERE tenant_id = ?1 AND id = ?2");
         let found = conn
-            .query_row(&sql, params![tenant, first.event.session_id], Session::from_row)
+            .query_row(
+                &sql,
+                params![tenant, first.event.session_id],
+                Session::from_row,
+            )
             .optional()?;
         Ok(found.unwrap_or_else(|| Session::start(tenant, first)))
     }
@@ -199,17 +212,35 @@ impl Session {
         );
         let tags = serde_json::to_string(&self.tags).unwrap_or_else(|_| "[]".to_owned());
         conn.prepare_cached(&sql)?.execute(params![
-            self.tenant_id, self.id, self.agent_id, self.agent_name, self.started_at,
-            self.ended_at, self.last_event_at, self.status, self.event_count, self.error_count,
-            self.tool_call_count, self.llm_call_count, self.total_cost_usd.to_string(),
-            self.unpriced_event_count, self.total_input_tokens, self.total_output_tokens,
-            self.cache_read_tokens, self.cache_write_tokens, tags, self.tail_hash,
+            self.tenant_id,
+            self.id,
+            self.agent_id,
+            self.agent_name,
+            self.started_at,
+            self.ended_at,
+            self.last_event_at,
+            self.status,
+            self.event_count,
+            self.error_count,
+            self.tool_call_count,
+            self.llm_call_count,
+            self.total_cost_usd.to_string(),
+            self.unpriced_event_count,
+            self.total_input_tokens,
+            self.total_output_tokens,
+            self.cache_read_tokens,
+            self.cache_write_tokens,
+            tags,
+            self.tail_hash,
         ])?;
         Ok(())
     }
 }
 
-fn corrupt(column: usize, error: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+fn corrupt(
+    column: usize,
+    error: impl std::error::Error + Send + Sync + 'static,
+) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(error))
 }
 
@@ -268,7 +299,8 @@ impl Store {
             );
             let params = sql_filter.params_with(&[paging.limit, paging.offset]);
             let mut statement = conn.prepare(&sql)?;
-            let rows = statement.query_map(rusqlite::params_from_iter(params), Session::from_row)?;
+            let rows =
+                statement.query_map(rusqlite::params_from_iter(params), Session::from_row)?;
             let items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(Page::new(items, paging.offset, total))
         })
@@ -284,7 +316,9 @@ impl Store {
         let (tenant, id) = (tenant.to_owned(), id.to_owned());
         self.read(move |conn| {
             let sql = format!("SELECT {COLUMNS} FROM sessions WHERE tenant_id = ?1 AND id = ?2");
-            Ok(conn.query_row(&sql, params![tenant, id], Session::from_row).optional()?)
+            Ok(conn
+                .query_row(&sql, params![tenant, id], Session::from_row)
+                .optional()?)
         })
         .await
     }
@@ -295,7 +329,10 @@ fn status_condition(sql_filter: &mut SqlFilter, filter: &SessionFilter) {
     let mut alternatives = Vec::new();
     let mut params = Vec::new();
     if !filter.statuses.is_empty() {
-        alternatives.push(format!("status IN ({})", vec!["?"; filter.statuses.len()].join(", ")));
+        alternatives.push(format!(
+            "status IN ({})",
+            vec!["?"; filter.statuses.len()].join(", ")
+        ));
         params.extend(filter.statuses.iter().map(|s| s.clone().into()));
     }
     if let Some(idle_before) = &filter.idle_before {

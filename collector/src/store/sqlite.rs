@@ -22,11 +22,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_IDLE_READERS: usize = 8;
 
 /// Numbered migrations, applied in order and recorded in `schema_migrations`.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "initial", include_str!("migrations/0001_initial.sql"))];
 
 /// State owned by the writer thread and lent to each write job.
 #[derive(Debug)]
@@ -194,7 +191,11 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(StoreError::Migration { version, source });
         }
-        tracing::info!(migration.version = version, migration.name = name, "applied migration");
+        tracing::info!(
+            migration.version = version,
+            migration.name = name,
+            "applied migration"
+        );
     }
     Ok(())
 }

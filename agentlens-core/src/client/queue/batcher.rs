@@ -37,8 +37,9 @@ impl Batcher {
 
     /// Runs until a shutdown command arrives or the client handle is gone.
     pub(crate) async fn run(mut self) {
-        // The timer runs only while the buffer holds events, and starts with the first one,
-        // so no event waits longer than `flush_interval` and an idle client never wakes up.
+        // The timer runs only while the buffer contains events and starts with the first one.
+        // A partial batch therefore leaves `flush_interval` after its first event, unless a
+        // send in progress delays it, and an idle client never wakes up.
         let mut timer = pin!(tokio::time::sleep(Duration::ZERO));
 
         loop {

@@ -13,7 +13,7 @@ use crate::event::Event;
 pub(crate) mod batcher;
 
 /// Requests from the caller's threads to the batcher. They travel on their own unbounded
-/// channel so that a full event queue can never block a flush or a shutdown.
+/// channel, so a full event queue never rejects a flush or a shutdown.
 #[derive(Debug)]
 pub(crate) enum Command {
     /// Sends everything queued so far, then signals `done`.
@@ -83,7 +83,7 @@ pub(crate) struct QueueReceiver {
 }
 
 impl Queue {
-    /// Creates a queue that holds up to `capacity` events.
+    /// Creates a queue with room for `capacity` events.
     pub(crate) fn new(capacity: usize, stats: Arc<Stats>) -> (Queue, QueueReceiver) {
         let (event_sender, event_receiver) = mpsc::channel(capacity);
         let (command_sender, command_receiver) = mpsc::unbounded_channel();

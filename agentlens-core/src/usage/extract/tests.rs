@@ -47,7 +47,13 @@ fn anthropic_split_larger_than_total_is_rejected() {
     }))
     .unwrap_err();
 
-    assert!(matches!(error, UsageError::PartExceedsWhole { part_count: 101, .. }));
+    assert!(matches!(
+        error,
+        UsageError::PartExceedsWhole {
+            part_count: 101,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -140,7 +146,10 @@ fn cached_larger_than_prompt_names_both_fields() {
     .unwrap_err();
 
     let message = error.to_string();
-    assert!(message.contains("prompt_tokens_details.cached_tokens"), "{message}");
+    assert!(
+        message.contains("prompt_tokens_details.cached_tokens"),
+        "{message}"
+    );
     assert!(message.contains("`prompt_tokens`"), "{message}");
 }
 
@@ -153,7 +162,14 @@ fn reasoning_larger_than_completion_is_rejected() {
     }))
     .unwrap_err();
 
-    assert!(matches!(error, UsageError::PartExceedsWhole { part_count: 6, whole_count: 5, .. }));
+    assert!(matches!(
+        error,
+        UsageError::PartExceedsWhole {
+            part_count: 6,
+            whole_count: 5,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -201,7 +217,10 @@ fn nested_count_error_uses_dotted_path() {
 
 #[test]
 fn non_object_usage_is_rejected() {
-    assert!(matches!(from_openai(&json!([1, 2])), Err(UsageError::NotAnObject { .. })));
+    assert!(matches!(
+        from_openai(&json!([1, 2])),
+        Err(UsageError::NotAnObject { .. })
+    ));
     assert!(matches!(
         from_openai(&json!({"prompt_tokens": 1, "prompt_tokens_details": 4})),
         Err(UsageError::NotAnObject { .. })
@@ -227,12 +246,22 @@ fn gemini_output_adds_thoughts() {
 
 #[test]
 fn extract_dispatches_by_provider_and_shape() {
-    let anthropic_shape = json!({"input_tokens": 3, "cache_read_input_tokens": 7, "output_tokens": 1});
+    let anthropic_shape =
+        json!({"input_tokens": 3, "cache_read_input_tokens": 7, "output_tokens": 1});
     let responses_shape = json!({"input_tokens": 3, "output_tokens": 1});
 
-    assert_eq!(extract("anthropic", &responses_shape).unwrap().input_tokens, 3);
-    assert_eq!(extract("Anthropic", &anthropic_shape).unwrap().input_tokens, 10);
-    assert_eq!(extract("vertex_ai", &anthropic_shape).unwrap().input_tokens, 10);
+    assert_eq!(
+        extract("anthropic", &responses_shape).unwrap().input_tokens,
+        3
+    );
+    assert_eq!(
+        extract("Anthropic", &anthropic_shape).unwrap().input_tokens,
+        10
+    );
+    assert_eq!(
+        extract("vertex_ai", &anthropic_shape).unwrap().input_tokens,
+        10
+    );
     assert_eq!(extract("openai", &responses_shape).unwrap().input_tokens, 3);
     let gemini = json!({"promptTokenCount": 4, "candidatesTokenCount": 2});
     assert_eq!(extract("google", &gemini).unwrap().output_tokens, 2);

@@ -1,0 +1,213 @@
+//! Client tests against [`CapturingTransport`]; the tests under `tests/` use real HTTP.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Map;
+
+use super::test::CapturingTransport;
+use super::*;
+use crate::event::EventType;
+use crate::usage::Usage;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn capturing_client(capture: &CapturingTransport) -> ClientOptions {
+    Client::builder("http://localhost:3400")
+        .agent_id("agent_default")
+        .flush_interval(Duration::from_secs(60))
+        .transport(capture.clone())
+}
+
+fn custom_event(session_id: &str) -> Event {
+    Event::new(session_id, "agent_main", EventType::Custom, Map::new())
+}
+
+#[test]
+fn log_fills_id_timestamp_and_agent() {
+    let capture = CapturingTransport::new();
+    let client = capturing_client(&capture).build().unwrap();
+
+    client.log(Event::new("ses_1", "", EventType::Custom, Map::new()));
+    assert_eq!(client.flush(WAIT), 0);
+
+    let events = capture.events();
+    assert_eq!(events.len(), 1);
+    let id = events[0].id.as_deref().expect("id is set");
+    assert!(id.parse::<Ulid>().is_ok(), "{id} is not a ulid");
+    assert!(events[0].timestamp.is_some());
+    assert_eq!(events[0].agent_id, "agent_default");
+}
+
+#[test]
+fn log_keeps_caller_fields() {
+    let capture = CapturingTransport::new();
+    let client = capturing_client(&capture).build().unwrap();
+    let timestamp = "2026-02-07T10:00:00Z".parse().unwrap();
+    let mut event = custom_event("ses_1");
+    event.id = Some("client-id-1".into());
+    event.timestamp = Some(timestamp);
+
+    client.log(event);
+    client.flush(WAIT);
+
+    let events = capture.events();
+    assert_eq!(events[0].id.as_deref(), Some("client-id-1"));
+    assert_eq!(events[0].timestamp, Some(timestamp));
+    assert_eq!(events[0].agent_id, "agent_main");
+}
+
+#[test]
+fn every_event_gets_its_own_id() {
+    let capture = CapturingTransport::new();
+    let client = capturing_client(&capture).build().unwrap();
+
+    for _ in 0..200 {
+        client.log(custom_event("ses_1"));
+    }
+    client.flush(WAIT);
+
+    let ids: HashSet<String> = capture.events().into_iter().filter_map(|e| e.id).collect();
+    assert_eq!(ids.len(), 200);
+}
+
+#[test]
+fn track_cost_sends_cost_tracked_event() {
+    let capture = CapturingTransport::new();
+    let client = capturing_client(&capture).build().unwrap();
+    let usage = Usage {
+        input_tokens: 10,
+        output_tokens: 5,
+        ..Usage::default()
+    };
+
+    client.track_cost(CostEvent::new("ses_1", "openai", "gpt-4o", usage));
+    client.flush(WAIT);
+
+    let events = capture.events();
+    assert_eq!(events[0].event_type, EventType::CostTracked);
+    assert_eq!(events[0].agent_id, "agent_default");
+    assert_eq!(events[0].payload["totalTokens"], 15);
+    assert!(!events[0].payload.contains_key("costUsd"));
+    assert!(events[0].id.is_some());
+    assert!(events[0].timestamp.is_some());
+}
+
+#[test]
+fn full_batches_leave_without_flush() {
+    let capture = CapturingTransport::new();
+    let client = capturing_client(&capture).batch_size(3).build().unwrap();
+
+    for index in 0..7 {
+        client.log(custom_event(&format!("ses_{index}")));
+    }
+    wait_until(|| capture.events().len() >= 6);
+    let before_flush: Vec<usize> = capture.batches().iter().map(Vec::len).collect();
+    client.flush(WAIT);
+    let after_flush: Vec<usize> = capture.batches().iter().map(Vec::len).collect();
+
+    assert_eq!(before_flush, [3, 3]);
+    assert_eq!(after_flush, [3, 3, 1]);
+}
+
+#[test]
+fn events_keep_their_order() {
+    let capture = CapturingTransport::new();
+    let client = capturing_client(&capture).batch_size(7).build().unwrap();
+
+    for index in 0..50 {
+        client.log(custom_event(&format!("ses_{index:02}")));
+    }
+    client.flush(WAIT);
+
+    let sessions: Vec<String> = capture.events().into_iter().map(|e| e.session_id).collect();
+    let expected: Vec<String> = (0..50).map(|index| format!("ses_{index:02}")).collect();
+    assert_eq!(sessions, expected);
+}
+
+#[test]
+fn shutdown_sends_queued_events() {
+    let capture = CapturingTransport::new();
+    let client = capturing_client(&capture).build().unwrap();
+    for _ in 0..5 {
+        client.log(custom_event("ses_1"));
+    }
+
+    let pending = client.shutdown(WAIT);
+
+    assert_eq!(pending, 0);
+    assert_eq!(capture.events().len(), 5);
+    assert_eq!(client.sent(), 5);
+}
+
+#[test]
+fn events_after_shutdown_are_dropped() {
+    let capture = CapturingTransport::new();
+    let client = capturing_client(&capture).build().unwrap();
+    client.shutdown(WAIT);
+
+    client.log(custom_event("ses_1"));
+
+    assert_eq!(client.dropped(), 1);
+    assert_eq!(client.pending(), 0);
+    assert_eq!(client.flush(WAIT), 0);
+    assert_eq!(client.shutdown(WAIT), 0);
+}
+
+#[test]
+fn drop_sends_queued_events() {
+    let capture = CapturingTransport::new();
+    let client = capturing_client(&capture).build().unwrap();
+    client.log(custom_event("ses_1"));
+
+    drop(client);
+
+    assert_eq!(capture.events().len(), 1);
+}
+
+#[test]
+fn client_is_shared_across_threads() {
+    let capture = CapturingTransport::new();
+    let client = Arc::new(capturing_client(&capture).build().unwrap());
+
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let client = Arc::clone(&client);
+            thread::spawn(move || {
+                for _ in 0..100 {
+                    client.log(custom_event("ses_1"));
+                }
+            })
+        })
+        .collect();
+    for handle in threads {
+        handle.join().unwrap();
+    }
+
+    assert_eq!(client.flush(WAIT), 0);
+    assert_eq!(capture.events().len(), 400);
+    assert_eq!(client.sent(), 400);
+}
+
+#[test]
+fn invalid_options_are_rejected() {
+    let bad_url = Client::builder("ftp://localhost").build();
+    let bad_key = Client::builder("http://localhost:3400")
+        .api_key("als\n1")
+        .build();
+
+    assert!(matches!(bad_url, Err(ClientError::InvalidServerUrl { .. })));
+    assert!(matches!(bad_key, Err(ClientError::InvalidApiKey)));
+}
+
+fn wait_until(condition: impl Fn() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !condition() {
+        assert!(
+            Instant::now() < deadline,
+            "condition not met within {WAIT:?}"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+}

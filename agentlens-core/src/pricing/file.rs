@@ -1,0 +1,125 @@
+//! The layout of the table file written by `scripts/build_prices.py`, and its conversion
+//! into indexed providers. Fields the engine does not use yet (names, pricing URLs, price
+//! variants, `prices_checked`) stay in the file and are skipped here.
+//!
+//! NOTE: without price variants, batch and priority-tier calls are priced at standard rates;
+//! the quote API has no request context to select them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{NaiveDate, NaiveTime};
+use serde::Deserialize;
+
+use super::matching::{Clause, Matcher};
+use super::rates::{PriceEntry, Rate, Rates};
+use super::table::{Model, PriceTableError, Provider};
+
+pub(crate) fn build_provider(
+    file: ProviderFile,
+    provider_ids: &HashMap<String, usize>,
+) -> Result<Provider, PriceTableError> {
+    let compile = |clause: Option<Clause>| {
+        clause
+            .map(Matcher::compile)
+            .transpose()
+            .map_err(|message| PriceTableError::InvalidClause {
+                owner: file.id.clone(),
+                message,
+            })
+    };
+    let provider_match = compile(file.provider_match.clone())?;
+    let model_match = compile(file.model_match.clone())?;
+    let fallbacks = file
+        .fallback_model_providers
+        .iter()
+        .map(|fallback| {
+            provider_ids
+                .get(&fallback.to_lowercase())
+                .copied()
+                .ok_or_else(|| PriceTableError::UnknownFallback {
+                    provider: file.id.clone(),
+                    fallback: fallback.clone(),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let models = file
+        .models
+        .into_iter()
+        .map(|model| build_model(&file.id, model))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    Ok(Provider {
+        id: file.id,
+        provider_match,
+        model_match,
+        fallbacks,
+        models,
+    })
+}
+
+fn build_model(provider: &str, file: ModelFile) -> Result<Model, PriceTableError> {
+    let matcher =
+        Matcher::compile(file.clause).map_err(|message| PriceTableError::InvalidClause {
+            owner: format!("{provider}/{}", file.id),
+            message,
+        })?;
+    let entries = file
+        .prices
+        .into_iter()
+        .map(|entry| PriceEntry {
+            start_date: entry.start_date,
+            time_of_day: entry.time_of_day.map(|window| (window.start, window.end)),
+            rates: Rates::from_keys(entry.rates),
+        })
+        .collect();
+    Ok(Model {
+        id: file.id,
+        matcher,
+        entries,
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TableFile {
+    pub(crate) format_version: u32,
+    pub(crate) source: SourceFile,
+    pub(crate) generated: NaiveDate,
+    pub(crate) providers: Vec<ProviderFile>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SourceFile {
+    pub(crate) package: String,
+    pub(crate) version: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ProviderFile {
+    pub(crate) id: String,
+    provider_match: Option<Clause>,
+    model_match: Option<Clause>,
+    #[serde(default)]
+    fallback_model_providers: Vec<String>,
+    models: Vec<ModelFile>,
+}
+
+#[derive(Deserialize)]
+struct ModelFile {
+    id: String,
+    #[serde(rename = "match")]
+    clause: Clause,
+    prices: Vec<EntryFile>,
+}
+
+#[derive(Deserialize)]
+struct EntryFile {
+    start_date: Option<NaiveDate>,
+    time_of_day: Option<WindowFile>,
+    rates: BTreeMap<String, Rate>,
+}
+
+#[derive(Deserialize)]
+struct WindowFile {
+    start: NaiveTime,
+    end: NaiveTime,
+}

@@ -1,0 +1,250 @@
+//! API-key authentication and role checks.
+//!
+//! Keys look like `als_` followed by 64 hex digits (32 random bytes) and arrive as
+//! `Authorization: Bearer <key>`. Only the SHA-256 hex of the full key text is stored.
+//! A key's scopes map to a role: `*` and `manage` give admin, `write` gives member,
+//! `audit` gives auditor, anything else gives viewer. Reads need any role, other methods
+//! need member or admin, and key management needs admin.
+//!
+//! With authentication disabled every request acts as the owner of the default tenant.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::Response;
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::store::{Store, StoreError, DEFAULT_TENANT};
+use crate::AppState;
+
+/// Prefix of every key.
+pub const KEY_PREFIX: &str = "als_";
+
+/// What a caller may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read only.
+    Viewer,
+    /// Read and audit.
+    Auditor,
+    /// Read and write.
+    Member,
+    /// Everything, including key management.
+    Admin,
+    /// Everything; used when authentication is disabled.
+    Owner,
+}
+
+impl Role {
+    /// Returns the role that a key with these scopes has.
+    pub fn from_scopes(scopes: &[String]) -> Role {
+        let has = |scope: &str| scopes.iter().any(|s| s == scope);
+        if has("*") || has("manage") {
+            Role::Admin
+        } else if has("write") {
+            Role::Member
+        } else if has("audit") {
+            Role::Auditor
+        } else {
+            Role::Viewer
+        }
+    }
+
+    fn can_write(self) -> bool {
+        matches!(self, Role::Member | Role::Admin | Role::Owner)
+    }
+
+    fn can_manage(self) -> bool {
+        matches!(self, Role::Admin | Role::Owner)
+    }
+}
+
+/// The authenticated caller, stored in the request extensions for handlers.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Tenant whose data the request sees.
+    pub tenant_id: String,
+    /// Role of the caller.
+    pub role: Role,
+}
+
+/// Errors from creating the first key at start.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    /// `AGENTLENS_API_KEY` is not `als_` followed by 64 hex digits.
+    #[error("AGENTLENS_API_KEY is not a valid key: expected als_ followed by 64 hex digits")]
+    InvalidPresetKey,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Returns a new random key.
+pub fn generate_key() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{KEY_PREFIX}{}", hex::encode(bytes))
+}
+
+/// Returns the SHA-256 hex of the full key text, as stored.
+pub fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Returns true when `key` has the format of a key.
+pub fn is_well_formed(key: &str) -> bool {
+    key.strip_prefix(KEY_PREFIX)
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Makes sure an admin key exists.
+///
+/// A `preset` key (from `AGENTLENS_API_KEY`) is stored unless its hash is already stored.
+/// Without one, a new admin key is created when no active key exists, and returned so the
+/// caller can show it once.
+///
+/// # Errors
+///
+/// Returns [`BootstrapError`] for a malformed preset key or a storage failure.
+pub async fn bootstrap_key(
+    store: &Store,
+    preset: Option<&str>,
+) -> Result<Option<String>, BootstrapError> {
+    if let Some(key) = preset {
+        if !is_well_formed(key) {
+            return Err(BootstrapError::InvalidPresetKey);
+        }
+        if !store.api_key_exists(hash_key(key)).await? {
+            let name = "AGENTLENS_API_KEY".to_owned();
+            store
+                .insert_api_key(hash_key(key), name, vec!["*".into()], DEFAULT_TENANT)
+                .await?;
+        }
+        return Ok(None);
+    }
+
+    if store.count_active_api_keys().await? > 0 {
+        return Ok(None);
+    }
+    let key = generate_key();
+    let name = "initial admin key".to_owned();
+    store
+        .insert_api_key(hash_key(&key), name, vec!["*".into()], DEFAULT_TENANT)
+        .await?;
+    Ok(Some(key))
+}
+
+/// Authenticates the request and checks that its role may use the method.
+///
+/// # Errors
+///
+/// Returns 401 without a valid active key and 403 when the role lacks write access.
+pub async fn require_key(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let caller = if state.auth_enabled {
+        let header = request.headers().get(header::AUTHORIZATION).cloned();
+        authenticate(&state.store, header).await?
+    } else {
+        Caller {
+            tenant_id: DEFAULT_TENANT.to_owned(),
+            role: Role::Owner,
+        }
+    };
+
+    let reads = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !reads && !caller.role.can_write() {
+        return Err(ApiError::Forbidden {
+            required: Role::Member,
+            current: caller.role,
+        });
+    }
+    request.extensions_mut().insert(caller);
+    Ok(next.run(request).await)
+}
+
+/// Rejects callers that may not manage keys; runs after [`require_key`].
+///
+/// # Errors
+///
+/// Returns 403 for roles below admin.
+pub async fn require_admin(request: Request, next: Next) -> Result<Response, ApiError> {
+    let role = request
+        .extensions()
+        .get::<Caller>()
+        .map_or(Role::Viewer, |caller| caller.role);
+    if !role.can_manage() {
+        return Err(ApiError::Forbidden {
+            required: Role::Admin,
+            current: role,
+        });
+    }
+    Ok(next.run(request).await)
+}
+
+async fn authenticate(store: &Store, header: Option<HeaderValue>) -> Result<Caller, ApiError> {
+    let header = header.ok_or(ApiError::MissingCredential)?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(ApiError::MissingCredential)?;
+    if !is_well_formed(token) {
+        return Err(ApiError::InvalidCredential);
+    }
+
+    let record = store.active_api_key(hash_key(token)).await?;
+    let record = record.ok_or(ApiError::InvalidCredential)?;
+    Ok(Caller {
+        role: Role::from_scopes(&record.scopes),
+        tenant_id: record.tenant_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_key_is_well_formed() {
+        let key = generate_key();
+        assert_eq!(key.len(), 68);
+        assert!(is_well_formed(&key));
+    }
+
+    #[test]
+    fn malformed_keys_are_rejected() {
+        assert!(!is_well_formed("als_1234"));
+        assert!(!is_well_formed(&format!("xyz_{}", "a".repeat(64))));
+        assert!(!is_well_formed(&format!("als_{}", "g".repeat(64))));
+    }
+
+    #[test]
+    fn scopes_map_to_roles() {
+        let role = |scopes: &[&str]| {
+            Role::from_scopes(&scopes.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(role(&["*"]), Role::Admin);
+        assert_eq!(role(&["write"]), Role::Member);
+        assert_eq!(role(&["audit"]), Role::Auditor);
+        assert_eq!(role(&["events:write"]), Role::Viewer);
+    }
+
+    #[test]
+    fn hash_is_sha256_hex_of_full_key() {
+        assert_eq!(
+            hash_key("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

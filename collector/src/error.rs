@@ -1,0 +1,145 @@
+//! The application error: one enum whose variants map to HTTP statuses and JSON bodies.
+//!
+//! Bodies follow upstream AgentLens: `{"error": "...", "status": n}` plus `details`,
+//! `hint` or other fields where upstream has them. A storage failure becomes a plain
+//! 500 `Internal server error`; its cause travels in a response extension to
+//! [`log_failures`], which logs it with the request method and path and never sends it to
+//! the client.
+
+use std::sync::Arc;
+
+use agentlens_core::validate::FieldError;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::auth::Role;
+use crate::store::StoreError;
+
+/// Largest accepted request body: 1 MiB.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Hint sent with every 401.
+const AUTH_HINT: &str = "Provide an API key via 'Authorization: Bearer als_...' header";
+
+/// Errors a request can end in.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not JSON, or is a JSON `null`, `0`, `false` or `""`.
+    #[error("invalid json body")]
+    InvalidJson,
+    /// The body breaks the schema; one detail per violation.
+    #[error("validation failed with {} violation(s)", .0.len())]
+    Validation(Vec<FieldError>),
+    /// A query parameter is invalid; the message names it and the accepted values.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body exceeds [`MAX_BODY_BYTES`].
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// No bearer credential was sent.
+    #[error("authentication required")]
+    MissingCredential,
+    /// The bearer credential is not an active key.
+    #[error("invalid or revoked api key")]
+    InvalidCredential,
+    /// The key's role lacks the permission the route needs.
+    #[error("insufficient permissions: {required:?} required, {current:?} held")]
+    Forbidden {
+        /// Least role that may use the route.
+        required: Role,
+        /// Role of the key.
+        current: Role,
+    },
+    /// The resource or route does not exist; the message is sent as is.
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// The request conflicts with the resource's state; the message is sent as is.
+    #[error("{0}")]
+    Conflict(&'static str),
+    /// Storage failed.
+    #[error("storage failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Cause of a 500, attached to the response for [`log_failures`].
+#[derive(Debug, Clone)]
+struct InternalCause(Arc<String>);
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidJson | ApiError::Validation(_) | ApiError::BadRequest(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::MissingCredential | ApiError::InvalidCredential => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn body(&self, status: u16) -> Value {
+        match self {
+            ApiError::InvalidJson => json!({"error": "Invalid JSON body", "status": status}),
+            ApiError::Validation(details) => {
+                json!({"error": "Validation failed", "status": status, "details": details})
+            }
+            ApiError::BadRequest(message) => json!({"error": message, "status": status}),
+            ApiError::PayloadTooLarge => {
+                json!({"error": "Request body too large", "status": status, "maxSize": "1MB"})
+            }
+            ApiError::MissingCredential => {
+                json!({"error": "Authentication required", "hint": AUTH_HINT, "status": status})
+            }
+            ApiError::InvalidCredential => {
+                json!({"error": "Invalid or revoked API key", "hint": AUTH_HINT, "status": status})
+            }
+            ApiError::Forbidden { required, current } => json!({
+                "error": "Insufficient permissions",
+                "hint": "Use a key whose scopes grant this operation",
+                "required": required,
+                "current": current,
+                "status": status,
+            }),
+            ApiError::NotFound(message) | ApiError::Conflict(message) => {
+                json!({"error": message, "status": status})
+            }
+            ApiError::Store(_) => json!({"error": "Internal server error", "status": status}),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = (status, Json(self.body(status.as_u16()))).into_response();
+        if let ApiError::Store(error) = &self {
+            response
+                .extensions_mut()
+                .insert(InternalCause(Arc::new(error.to_string())));
+        }
+        response
+    }
+}
+
+/// Logs the cause of every 500 response produced by an [`ApiError`].
+pub async fn log_failures(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    if let Some(InternalCause(cause)) = response.extensions().get::<InternalCause>() {
+        tracing::error!(http.method = %method, http.path = %path, error = %cause, "request failed");
+    }
+    response
+}
+
+/// Returns the 404 for an unknown `/api` path.
+pub async fn route_not_found() -> ApiError {
+    ApiError::NotFound("Not found")
+}

@@ -1,0 +1,216 @@
+//! Extractors whose rejections are [`ApiError`]s, so every failure has a JSON body.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::store::Paging;
+
+/// A request body parsed as JSON, whatever its `Content-Type`.
+///
+/// Bodies over the router's limit become [`ApiError::PayloadTooLarge`]. Bodies that are not
+/// JSON, or that are `null`, `false`, `0` or `""`, become [`ApiError::InvalidJson`].
+#[derive(Debug)]
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::InvalidJson
+                }
+            })?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|_| ApiError::InvalidJson)?;
+        let falsy = match &value {
+            Value::Null | Value::Bool(false) => true,
+            Value::Number(number) => number.as_f64() == Some(0.0),
+            Value::String(text) => text.is_empty(),
+            _ => false,
+        };
+        if falsy {
+            return Err(ApiError::InvalidJson);
+        }
+        Ok(JsonBody(value))
+    }
+}
+
+/// Query parameters, read leniently where upstream AgentLens is lenient.
+#[derive(Debug, Default)]
+pub struct QueryParams(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(map) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| {
+                ApiError::BadRequest(format!("invalid query string: {rejection}"))
+            })?;
+        Ok(QueryParams(map))
+    }
+}
+
+/// Largest page.
+const MAX_LIMIT: i64 = 500;
+
+/// Page size when `limit` is absent, zero or not a number.
+const DEFAULT_LIMIT: i64 = 50;
+
+impl QueryParams {
+    /// Returns a parameter's value; an empty value counts as absent.
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.0.get(name).filter(|value| !value.is_empty()).cloned()
+    }
+
+    /// Returns the non-empty items of a comma-separated parameter.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.0
+            .get(name)
+            .map(|value| {
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Returns `limit` (default 50, clamped to 1..=500) and `offset` (default 0).
+    ///
+    /// As in upstream AgentLens, a `limit` that is missing, zero or not a number means 50.
+    pub fn paging(&self) -> Paging {
+        let number = |name: &str| {
+            self.0
+                .get(name)
+                .and_then(|value| value.trim().parse::<i64>().ok())
+        };
+        let limit = match number("limit") {
+            None | Some(0) => DEFAULT_LIMIT,
+            Some(limit) => limit.clamp(1, MAX_LIMIT),
+        };
+        let offset = number("offset").unwrap_or(0).max(0);
+        Paging { limit, offset }
+    }
+
+    /// Returns the `tz` parameter as an IANA zone, UTC when absent.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`ApiError::BadRequest`] for a zone name chrono-tz does not know.
+    pub fn time_zone(&self) -> Result<Tz, ApiError> {
+        match self.text("tz") {
+            None => Ok(Tz::UTC),
+            Some(name) => name.parse().map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "Invalid tz {name:?}: use an IANA zone such as Europe/Paris"
+                ))
+            }),
+        }
+    }
+
+    /// Parses a time bound: RFC 3339 (any offset) or a date `YYYY-MM-DD` in `zone`.
+    ///
+    /// A date means the start of that day, or its last microsecond when `end_of_day` is set,
+    /// so `to=2026-02-08` includes all of 8 February.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`ApiError::BadRequest`] naming the parameter when the text is neither form.
+    pub fn instant(
+        &self,
+        name: &str,
+        end_of_day: bool,
+        zone: Tz,
+    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+        let Some(text) = self.text(name) else {
+            return Ok(None);
+        };
+        if let Ok(instant) = DateTime::parse_from_rfc3339(&text) {
+            return Ok(Some(instant.with_timezone(&Utc)));
+        }
+        let invalid = || {
+            ApiError::BadRequest(format!(
+                "Invalid {name} {text:?}: use an RFC 3339 time such as 2026-02-07T10:00:00Z \
+                 or a date such as 2026-02-07"
+            ))
+        };
+        let date = NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| invalid())?;
+        let local = if end_of_day {
+            let next_day = date.succ_opt().ok_or_else(invalid)?;
+            zone.from_local_datetime(&next_day.and_time(NaiveTime::MIN))
+                .earliest()
+                .map(|start| start.with_timezone(&Utc) - chrono::Duration::microseconds(1))
+        } else {
+            zone.from_local_datetime(&date.and_time(NaiveTime::MIN))
+                .earliest()
+                .map(|start| start.with_timezone(&Utc))
+        };
+        local.map(Some).ok_or_else(invalid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> QueryParams {
+        QueryParams(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn paging_follows_upstream_defaults() {
+        assert_eq!(params(&[("limit", "abc")]).paging().limit, 50);
+        assert_eq!(params(&[("limit", "0")]).paging().limit, 50);
+        assert_eq!(params(&[("limit", "9999")]).paging().limit, 500);
+        assert_eq!(params(&[("offset", "-3")]).paging().offset, 0);
+    }
+
+    #[test]
+    fn offset_time_is_normalised_to_utc() {
+        let instant =
+            params(&[("from", "2026-02-07T15:30:00+05:30")]).instant("from", false, Tz::UTC);
+        assert_eq!(
+            instant.unwrap().unwrap().to_rfc3339(),
+            "2026-02-07T10:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn date_bound_covers_whole_day() {
+        let query = params(&[("to", "2026-02-08")]);
+        let end = query.instant("to", true, Tz::UTC).unwrap().unwrap();
+        assert_eq!(
+            agentlens_core::event::format_timestamp(&end),
+            "2026-02-08T23:59:59.999999Z"
+        );
+    }
+
+    #[test]
+    fn garbage_time_names_parameter() {
+        let error = params(&[("from", "yesterday")])
+            .instant("from", false, Tz::UTC)
+            .unwrap_err();
+        assert!(error.to_string().contains("Invalid from"));
+    }
+}

@@ -1,0 +1,76 @@
+//! `POST /api/events`, `GET /api/events` and `GET /api/events/{id}`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use chrono::Utc;
+use chrono_tz::Tz;
+
+use super::PageBody;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{JsonBody, QueryParams};
+use crate::ingest::prepare_batch;
+use crate::store::events::{EventFilter, IngestOutcome, StoredEvent};
+use crate::AppState;
+
+/// Stores a batch of 1 to 1000 events, all or nothing, and returns their ids and hashes in
+/// request order.
+///
+/// A 201 means the transaction committed. Events whose client `id` is already stored are
+/// reported with `"duplicate": true` and are not stored again.
+pub async fn ingest(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<IngestOutcome>), ApiError> {
+    let events = prepare_batch(&body, Utc::now())?;
+    let count = events.len();
+    let outcome = state.store.ingest(&caller.tenant_id, events).await?;
+    tracing::debug!(
+        events.received = count,
+        events.ingested = outcome.ingested,
+        events.duplicates = outcome.duplicates,
+        "batch stored"
+    );
+    Ok((StatusCode::CREATED, Json(outcome)))
+}
+
+/// Lists events, newest first unless `order=asc`.
+///
+/// Filters: `sessionId`, `agentId`, `eventType` and `severity` (comma lists), `from` and
+/// `to` (inclusive; RFC 3339 with any offset, or a date). Paging: `limit` (default 50,
+/// at most 500) and `offset`.
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    query: QueryParams,
+) -> Result<Json<PageBody<StoredEvent>>, ApiError> {
+    let format = |instant: Option<chrono::DateTime<Utc>>| {
+        instant.map(|at| agentlens_core::event::format_timestamp(&at))
+    };
+    let filter = EventFilter {
+        session_id: query.text("sessionId"),
+        agent_id: query.text("agentId"),
+        event_types: query.list("eventType"),
+        severities: query.list("severity"),
+        from: format(query.instant("from", false, Tz::UTC)?),
+        to: format(query.instant("to", true, Tz::UTC)?),
+        ascending: query.text("order").as_deref() == Some("asc"),
+    };
+    let page = state
+        .store
+        .list_events(&caller.tenant_id, filter, query.paging())
+        .await?;
+    Ok(Json(PageBody::new("events", page)))
+}
+
+/// Returns one event, or 404 `Event not found`.
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<StoredEvent>, ApiError> {
+    let event = state.store.event(&caller.tenant_id, &id).await?;
+    event.map(Json).ok_or(ApiError::NotFound("Event not found"))
+}

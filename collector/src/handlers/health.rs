@@ -1,0 +1,27 @@
+//! `GET /api/health`, the one route that needs no key.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::AppState;
+
+/// Reports the collector version and whether the database answers, with its latency.
+///
+/// Answers 503 with `status: "degraded"` when the database query fails.
+pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let version = env!("CARGO_PKG_VERSION");
+    match state.store.ping().await {
+        Ok(latency) => {
+            let latency_ms = latency.as_secs_f64() * 1000.0;
+            let body = json!({"status": "ok", "version": version, "db": {"ok": true, "latencyMs": latency_ms}});
+            (StatusCode::OK, Json(body))
+        }
+        Err(error) => {
+            tracing::error!(%error, "health check could not reach the database");
+            let body = json!({"status": "degraded", "version": version, "db": {"ok": false}});
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body))
+        }
+    }
+}

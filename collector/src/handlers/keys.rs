@@ -1,0 +1,97 @@
+//! `POST /api/keys`, `GET /api/keys` and `DELETE /api/keys/{id}`; all need an admin key.
+
+use agentlens_core::validate::FieldError;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::auth::{generate_key, hash_key, Caller};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use crate::store::keys::{ApiKeyRecord, Revocation};
+use crate::AppState;
+
+/// Most scopes on one key.
+const MAX_SCOPES: usize = 50;
+
+/// Body of a created key: the only response that contains the key itself.
+#[derive(Debug, Serialize)]
+pub struct CreatedKey {
+    /// The full key; it cannot be retrieved again.
+    pub key: String,
+    /// The stored record.
+    #[serde(flatten)]
+    pub record: ApiKeyRecord,
+}
+
+/// Creates a key from `{name?, scopes?}` (defaults `"Unnamed Key"` and `["*"]`) and
+/// returns it once with 201.
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
+    let (name, scopes) =
+        read_key_request(&body).map_err(|issue| ApiError::Validation(vec![issue]))?;
+    let key = generate_key();
+    let record = state
+        .store
+        .insert_api_key(hash_key(&key), name, scopes, &caller.tenant_id)
+        .await?;
+    tracing::info!(api_key.id = %record.id, "api key created");
+    Ok((StatusCode::CREATED, Json(CreatedKey { key, record })))
+}
+
+/// Lists the tenant's keys without their secrets.
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Value>, ApiError> {
+    let keys = state.store.list_api_keys(&caller.tenant_id).await?;
+    Ok(Json(json!({ "keys": keys })))
+}
+
+/// Revokes a key: `{id, revoked: true}`, 404 for an unknown id, 409 if already revoked.
+pub async fn revoke(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    match state.store.revoke_api_key(&caller.tenant_id, &id).await? {
+        Revocation::Revoked => {
+            tracing::info!(api_key.id = %id, "api key revoked");
+            Ok(Json(json!({"id": id, "revoked": true})))
+        }
+        Revocation::AlreadyRevoked => Err(ApiError::Conflict("API key already revoked")),
+        Revocation::NotFound => Err(ApiError::NotFound("API key not found")),
+    }
+}
+
+fn read_key_request(body: &Value) -> Result<(String, Vec<String>), FieldError> {
+    let issue = |path: &str, message: &str| FieldError {
+        path: path.to_owned(),
+        message: message.to_owned(),
+    };
+    let object = body
+        .as_object()
+        .ok_or_else(|| issue("", "expected a JSON object"))?;
+    let name = match object.get("name") {
+        None => "Unnamed Key".to_owned(),
+        Some(Value::String(name)) if (1..=255).contains(&name.chars().count()) => name.clone(),
+        Some(_) => return Err(issue("name", "expected a string of 1 to 255 characters")),
+    };
+    let scopes = match object.get("scopes") {
+        None => vec!["*".to_owned()],
+        Some(Value::Array(items)) if items.len() <= MAX_SCOPES => items
+            .iter()
+            .map(|item| match item.as_str() {
+                Some(scope) if !scope.is_empty() && scope.len() <= 64 => Ok(scope.to_owned()),
+                _ => Err(issue("scopes", "expected strings of 1 to 64 characters")),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(_) => return Err(issue("scopes", "expected an array of at most 50 strings")),
+    };
+    Ok((name, scopes))
+}

@@ -1,0 +1,71 @@
+//! `GET /api/sessions` and `GET /api/sessions/{id}`.
+
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+use chrono::{Duration, Utc};
+use chrono_tz::Tz;
+
+use super::PageBody;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::QueryParams;
+use crate::store::sessions::{Session, SessionFilter};
+use crate::AppState;
+
+/// Minutes without events after which an active session matches `status=idle`.
+const IDLE_AFTER_MINUTES: i64 = 30;
+
+/// Lists sessions, newest `startedAt` first.
+///
+/// Filters: `agentId`; `status`, a comma list of `active`, `completed`, `error` and
+/// `idle` (active with no event for 30 minutes); `from` and `to` on `startedAt`; `tags`, a
+/// comma list matching sessions with any of them. Paging: `limit` (default 50, at most 500)
+/// and `offset`. Reported statuses are never `idle`.
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    query: QueryParams,
+) -> Result<Json<PageBody<Session>>, ApiError> {
+    let mut filter = SessionFilter {
+        agent_id: query.text("agentId"),
+        tags: query.list("tags"),
+        ..SessionFilter::default()
+    };
+    for status in query.list("status") {
+        match status.as_str() {
+            "active" | "completed" | "error" => filter.statuses.push(status),
+            "idle" => {
+                let cutoff = Utc::now() - Duration::minutes(IDLE_AFTER_MINUTES);
+                filter.idle_before = Some(agentlens_core::event::format_timestamp(&cutoff));
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "Invalid status {other:?}: use active, idle, completed or error"
+                )))
+            }
+        }
+    }
+    let format = |at: Option<chrono::DateTime<Utc>>| {
+        at.map(|at| agentlens_core::event::format_timestamp(&at))
+    };
+    filter.from = format(query.instant("from", false, Tz::UTC)?);
+    filter.to = format(query.instant("to", true, Tz::UTC)?);
+
+    let page = state
+        .store
+        .list_sessions(&caller.tenant_id, filter, query.paging())
+        .await?;
+    Ok(Json(PageBody::new("sessions", page)))
+}
+
+/// Returns one session, or 404 `Session not found`.
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Session>, ApiError> {
+    let session = state.store.session(&caller.tenant_id, &id).await?;
+    session
+        .map(Json)
+        .ok_or(ApiError::NotFound("Session not found"))
+}

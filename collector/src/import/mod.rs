@@ -1,0 +1,196 @@
+//! `agentlens import`: turns other tools' usage logs into priced `cost_tracked` events and
+//! sends them to a collector through the core [`Client`].
+//!
+//! Every imported event carries an id derived from the source (for Claude Code, the
+//! message id and request id), so importing the same folder twice stores nothing new.
+
+mod transcript;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use agentlens_core::client::{Client, ClientError, CostEvent};
+use agentlens_core::pricing::{PriceOutcome, PriceTable};
+use agentlens_core::usage::from_anthropic;
+use agentlens_core::Usd;
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub use transcript::{scan, AssistantMessage, Scan, ScanError};
+
+/// Longest time the import waits for the collector to accept everything.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Where to read and where to send.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Claude Code projects folder, or the config folder that contains `projects/`.
+    pub dir: PathBuf,
+    /// Collector base URL.
+    pub url: String,
+    /// API key for the collector.
+    pub api_key: Option<String>,
+}
+
+/// Totals of one import run.
+#[derive(Debug, Default)]
+pub struct ImportSummary {
+    /// Transcript files read.
+    pub files: usize,
+    /// Unique model calls found.
+    pub events: usize,
+    /// Events the collector accepted (new or already stored).
+    pub sent: u64,
+    /// Events that could not be delivered.
+    pub failed: u64,
+    /// Events still unsent when the deadline passed.
+    pub pending: usize,
+    /// Priced cost of all events found.
+    pub total_usd: Usd,
+    /// Events without a price, by model.
+    pub unpriced: BTreeMap<String, u64>,
+    /// Calls whose usage object was invalid and that were not sent.
+    pub invalid_usage: usize,
+    /// Transcript lines that could not be read.
+    pub skipped_lines: usize,
+}
+
+/// Errors that stop an import before anything is sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The transcripts could not be read.
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    /// The client could not be built, for example because the URL is invalid.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
+/// Imports a Claude Code projects folder and waits until the collector has the events.
+///
+/// # Errors
+///
+/// Returns [`ImportError`] when the folder cannot be read or the client cannot be built.
+/// Delivery failures are not errors here; the summary counts them.
+pub fn import_claude_code(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
+    let scan = scan(&options.dir)?;
+    let mut summary = ImportSummary {
+        files: scan.files,
+        skipped_lines: scan.skipped_lines,
+        ..ImportSummary::default()
+    };
+
+    let mut builder = Client::builder(options.url.clone())
+        .agent_id("claude-code")
+        .batch_size(1000)
+        .queue_capacity(scan.messages.len().max(1));
+    if let Some(key) = &options.api_key {
+        builder = builder.api_key(key.clone());
+    }
+    let client = builder.build()?;
+
+    let table = PriceTable::embedded();
+    for message in &scan.messages {
+        let Some(event) = cost_event(table, message, &mut summary) else {
+            continue;
+        };
+        client.log(event);
+        summary.events += 1;
+    }
+
+    wait_for_delivery(&client, summary.events);
+    summary.pending = client.shutdown(Duration::from_secs(5));
+    summary.sent = client.sent();
+    summary.failed = client.failed();
+    Ok(summary)
+}
+
+/// Prices one call and builds its event; returns `None` when the usage is invalid.
+fn cost_event(
+    table: &PriceTable,
+    message: &AssistantMessage,
+    summary: &mut ImportSummary,
+) -> Option<agentlens_core::event::Event> {
+    let usage = match from_anthropic(&message.usage) {
+        Ok(usage) => usage,
+        Err(error) => {
+            tracing::warn!(message.id = %message.message_id, %error, "invalid usage skipped");
+            summary.invalid_usage += 1;
+            return None;
+        }
+    };
+
+    let cost_usd = match table.quote(Some("anthropic"), &message.model, &usage, message.timestamp) {
+        PriceOutcome::Priced(quote) => {
+            summary.total_usd += quote.total;
+            Some(quote.total)
+        }
+        PriceOutcome::Unpriced { .. } => {
+            *summary.unpriced.entry(message.model.clone()).or_default() += 1;
+            None
+        }
+    };
+
+    let cost = CostEvent {
+        agent_id: Some(message.project.clone()),
+        cost_usd,
+        trigger: Some("claude-code".to_owned()),
+        call_id: Some(message.message_id.clone()),
+        timestamp: Some(message.timestamp),
+        ..CostEvent::new(
+            message.session_id.clone(),
+            "anthropic",
+            message.model.clone(),
+            usage,
+        )
+    };
+    let mut event = cost.into_event("claude-code");
+    event.id = Some(format!(
+        "claude-code:{}:{}",
+        message.message_id, message.request_id
+    ));
+    Some(event)
+}
+
+/// Shows a progress bar on stderr until every event is delivered or given up on.
+fn wait_for_delivery(client: &Client, total: usize) {
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} sending {pos}/{len} events {wide_bar} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let deadline = Instant::now() + DELIVERY_TIMEOUT;
+    loop {
+        let pending = client.flush(Duration::from_millis(200));
+        bar.set_position((total - pending.min(total)) as u64);
+        if pending == 0 || Instant::now() >= deadline {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+}
+
+impl std::fmt::Display for ImportSummary {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(formatter, "files read:      {}", self.files)?;
+        writeln!(formatter, "events found:    {}", self.events)?;
+        writeln!(formatter, "events sent:     {}", self.sent)?;
+        if self.failed > 0 || self.pending > 0 {
+            writeln!(formatter, "events failed:   {}", self.failed)?;
+            writeln!(formatter, "events unsent:   {}", self.pending)?;
+        }
+        if self.invalid_usage > 0 || self.skipped_lines > 0 {
+            writeln!(formatter, "invalid usage:   {}", self.invalid_usage)?;
+            writeln!(formatter, "unreadable lines: {}", self.skipped_lines)?;
+        }
+        let unpriced: u64 = self.unpriced.values().sum();
+        writeln!(formatter, "unpriced events: {unpriced}")?;
+        for (model, count) in &self.unpriced {
+            writeln!(
+                formatter,
+                "  {model}: {count} (add a price override to cost them)"
+            )?;
+        }
+        write!(formatter, "total cost:      ${}", self.total_usd)
+    }
+}

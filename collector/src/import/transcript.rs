@@ -1,0 +1,231 @@
+//! Reads Claude Code transcripts: `<projects>/<project>/<session>.jsonl`, subagent files
+//! in `<session>/subagents/` included.
+//!
+//! Each line is one JSON record. Only top-level `"type": "assistant"` records with a
+//! `message.usage` object describe a billed model call. Claude Code writes one record per
+//! streamed content block, so one call can appear several times with the same
+//! `message.id` and `requestId`; the last copy holds the final usage.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// One billed model call found in a transcript.
+#[derive(Debug, Clone)]
+pub struct AssistantMessage {
+    /// `message.id`, or the record's `uuid` when the message has none.
+    pub message_id: String,
+    /// `requestId`; empty when absent.
+    pub request_id: String,
+    /// Project folder name, used as the agent id.
+    pub project: String,
+    /// Claude Code session id.
+    pub session_id: String,
+    /// Model id, such as `claude-opus-4-6`.
+    pub model: String,
+    /// The Anthropic usage object as written.
+    pub usage: Value,
+    /// When the record was written.
+    pub timestamp: DateTime<Utc>,
+}
+
+/// What a scan found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Unique calls, in the order they first appeared.
+    pub messages: Vec<AssistantMessage>,
+    /// Transcript files read.
+    pub files: usize,
+    /// Lines that were not JSON or lacked a field the import needs.
+    pub skipped_lines: usize,
+}
+
+/// Errors from reading a transcript folder.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// The folder does not exist or cannot be listed.
+    #[error("cannot read {path}: {source}; pass a Claude Code projects folder such as ~/.claude/projects")]
+    Unreadable {
+        /// The folder or file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The folder holds no `.jsonl` transcript.
+    #[error("no .jsonl transcripts under {0}; pass a Claude Code projects folder such as ~/.claude/projects or the folder that contains projects/")]
+    Empty(PathBuf),
+}
+
+/// Scans a projects folder, or a Claude Code config folder that contains `projects/`.
+///
+/// # Errors
+///
+/// Returns [`ScanError`] when the folder cannot be read or holds no transcript.
+pub fn scan(dir: &Path) -> Result<Scan, ScanError> {
+    let projects = if dir.join("projects").is_dir() {
+        dir.join("projects")
+    } else {
+        dir.to_path_buf()
+    };
+
+    let mut files = Vec::new();
+    collect_jsonl(&projects, &mut files)?;
+    files.sort();
+    if files.is_empty() {
+        return Err(ScanError::Empty(dir.to_path_buf()));
+    }
+
+    let mut scan = Scan::default();
+    let mut index: HashMap<(String, String), usize> = HashMap::new();
+    for file in &files {
+        let project = project_name(&projects, file);
+        let text = std::fs::read_to_string(file).map_err(|source| ScanError::Unreadable {
+            path: file.clone(),
+            source,
+        })?;
+        scan.files += 1;
+        for line in text.lines().filter(|line| !line.trim().is_empty()) {
+            match parse_line(line, &project) {
+                LineKind::Call(message) => {
+                    let key = (message.message_id.clone(), message.request_id.clone());
+                    match index.get(&key) {
+                        Some(&position) => scan.messages[position] = message,
+                        None => {
+                            index.insert(key, scan.messages.len());
+                            scan.messages.push(message);
+                        }
+                    }
+                }
+                LineKind::Other => {}
+                LineKind::Invalid => scan.skipped_lines += 1,
+            }
+        }
+    }
+    Ok(scan)
+}
+
+fn collect_jsonl(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), ScanError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ScanError::Unreadable {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_jsonl(&path, files)?;
+        } else if path
+            .extension()
+            .is_some_and(|extension| extension == "jsonl")
+        {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Returns the first folder below the projects folder, or the projects folder's own name
+/// when the transcript sits directly in it.
+fn project_name(projects: &Path, file: &Path) -> String {
+    let relative = file.strip_prefix(projects).unwrap_or(file);
+    let mut components = relative.components();
+    let first = components.next();
+    match (first, components.next()) {
+        (Some(folder), Some(_)) => folder.as_os_str().to_string_lossy().into_owned(),
+        _ => projects
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "claude-code".to_owned()),
+    }
+}
+
+enum LineKind {
+    Call(AssistantMessage),
+    Other,
+    Invalid,
+}
+
+fn parse_line(line: &str, project: &str) -> LineKind {
+    let Ok(record) = serde_json::from_str::<Value>(line) else {
+        return LineKind::Invalid;
+    };
+    if record["type"] != "assistant" {
+        return LineKind::Other;
+    }
+    let message = &record["message"];
+    let usage = &message["usage"];
+    if !usage.is_object() {
+        return LineKind::Other;
+    }
+
+    let text = |value: &Value| value.as_str().map(str::to_owned);
+    let message_id = text(&message["id"]).or_else(|| text(&record["uuid"]));
+    let session_id = text(&record["sessionId"]);
+    let model = text(&message["model"]);
+    let timestamp = record["timestamp"]
+        .as_str()
+        .and_then(|stamp| DateTime::parse_from_rfc3339(stamp).ok());
+    match (message_id, session_id, model, timestamp) {
+        (Some(message_id), Some(session_id), Some(model), Some(timestamp)) => {
+            LineKind::Call(AssistantMessage {
+                message_id,
+                request_id: text(&record["requestId"]).unwrap_or_default(),
+                project: project.to_owned(),
+                session_id,
+                model,
+                usage: usage.clone(),
+                timestamp: timestamp.with_timezone(&Utc),
+            })
+        }
+        _ => LineKind::Invalid,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, relative: &str, lines: &[&str]) {
+        let path = dir.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, lines.join("\n")).unwrap();
+    }
+
+    const FIRST: &str = r#"{"type":"assistant","sessionId":"s1","requestId":"r1","timestamp":"2026-02-10T21:11:52.438Z","message":{"id":"m1","model":"claude-opus-4-6","usage":{"input_tokens":3,"output_tokens":1}}}"#;
+    const FINAL: &str = r#"{"type":"assistant","sessionId":"s1","requestId":"r1","timestamp":"2026-02-10T21:11:53.000Z","message":{"id":"m1","model":"claude-opus-4-6","usage":{"input_tokens":3,"output_tokens":211}}}"#;
+
+    #[test]
+    fn streamed_copies_keep_final_usage() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "projects/-home-me-app/s1.jsonl",
+            &[FIRST, "not json", FINAL],
+        );
+
+        let scan = scan(dir.path()).unwrap();
+
+        assert_eq!(scan.messages.len(), 1);
+        assert_eq!(scan.messages[0].usage["output_tokens"], 211);
+        assert_eq!(scan.messages[0].project, "-home-me-app");
+        assert_eq!(scan.skipped_lines, 1);
+    }
+
+    #[test]
+    fn subagent_files_belong_to_their_project() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "app/s1/subagents/agent-a1.jsonl", &[FIRST]);
+
+        let scan = scan(dir.path()).unwrap();
+
+        assert_eq!(scan.files, 1);
+        assert_eq!(scan.messages[0].project, "app");
+    }
+
+    #[test]
+    fn empty_folder_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(scan(dir.path()), Err(ScanError::Empty(_))));
+    }
+}

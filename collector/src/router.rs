@@ -1,0 +1,75 @@
+//! Every route of the collector, in one place.
+//!
+//! | method and path | handler | needs |
+//! |---|---|---|
+//! | `GET /api/health` | [`health::health`] | nothing |
+//! | `POST /api/events` | [`events::ingest`] | write |
+//! | `GET /api/events` | [`events::list`] | read |
+//! | `GET /api/events/{id}` | [`events::get`] | read |
+//! | `GET /api/sessions` | [`sessions::list`] | read |
+//! | `GET /api/sessions/{id}` | [`sessions::get`] | read |
+//! | `GET /api/analytics/costs` | [`analytics::costs`] | read |
+//! | `POST /api/alerts/rules` | [`alerts::create_rule`] | write |
+//! | `GET /api/alerts/rules` | [`alerts::list_rules`] | read |
+//! | `GET /api/alerts/history` | [`alerts::history`] | read |
+//! | `POST /api/keys`, `GET /api/keys` | [`keys::create`], [`keys::list`] | admin |
+//! | `DELETE /api/keys/{id}` | [`keys::revoke`] | admin |
+//!
+//! Every `/api` response carries `X-API-Version: v1`, an unknown `/api` path gets a JSON
+//! 404, and bodies over 1 MiB get a JSON 413.
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderValue;
+use axum::middleware;
+use axum::response::Response;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+use crate::error::{self, MAX_BODY_BYTES};
+use crate::handlers::{alerts, analytics, events, health, keys, sessions};
+use crate::{auth, AppState};
+
+/// Builds the application router over `state`.
+pub fn build_router(state: AppState) -> Router {
+    let key_routes = Router::new()
+        .route("/keys", post(keys::create).get(keys::list))
+        .route("/keys/{id}", delete(keys::revoke))
+        .route_layer(middleware::from_fn(auth::require_admin));
+
+    let protected = Router::new()
+        .route("/events", post(events::ingest).get(events::list))
+        .route("/events/{id}", get(events::get))
+        .route("/sessions", get(sessions::list))
+        .route("/sessions/{id}", get(sessions::get))
+        .route("/analytics/costs", get(analytics::costs))
+        .route(
+            "/alerts/rules",
+            post(alerts::create_rule).get(alerts::list_rules),
+        )
+        .route("/alerts/history", get(alerts::history))
+        .merge(key_routes)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ));
+
+    let api = protected
+        .route("/health", get(health::health))
+        .fallback(error::route_not_found)
+        .layer(middleware::map_response(set_api_version));
+
+    Router::new()
+        .nest("/api", api)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(error::log_failures))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn set_api_version(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert("x-api-version", HeaderValue::from_static("v1"));
+    response
+}

@@ -1,0 +1,300 @@
+//! Alert rules, alert history and the window metrics the evaluator reads.
+
+use rusqlite::{params, OptionalExtension, Row};
+use rust_decimal::Decimal;
+
+use super::filter::SqlFilter;
+use super::{now_text, Page, Paging, PicoSum, Store, StoreError};
+use crate::alerts::{AlertHistoryEntry, AlertRule, Condition, ExactNumber, NewRule, RuleScope};
+
+const RULE_COLUMNS: &str = "id, name, enabled, condition, threshold, window_minutes, scope, \
+    notify_channels, created_at, updated_at, tenant_id";
+
+const HISTORY_COLUMNS: &str =
+    "id, rule_id, triggered_at, resolved_at, current_value, threshold, message, tenant_id";
+
+/// What happened to a rule in one evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transition {
+    /// The rule started firing; a history entry was written.
+    Fired(AlertHistoryEntry),
+    /// The rule stopped firing; the open entry with this id got its `resolvedAt`.
+    Resolved(String),
+    /// Nothing changed.
+    Unchanged,
+}
+
+/// Figures of the events in one rule's window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowMetrics {
+    /// All events.
+    pub event_count: i64,
+    /// Events that count as errors.
+    pub error_count: i64,
+    /// Exact sum of known costs of cost rows.
+    pub cost: PicoSum,
+    /// Average `durationMs` of `tool_response` events, if any.
+    pub average_latency_ms: Option<f64>,
+}
+
+fn text_error(
+    index: usize,
+    error: impl std::error::Error + Send + Sync + 'static,
+) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(error))
+}
+
+fn decimal(row: &Row<'_>, index: usize) -> rusqlite::Result<ExactNumber> {
+    let text: String = row.get(index)?;
+    text.parse::<Decimal>()
+        .map(ExactNumber)
+        .map_err(|error| text_error(index, error))
+}
+
+fn rule_from_row(row: &Row<'_>) -> rusqlite::Result<AlertRule> {
+    let condition: String = row.get(3)?;
+    let scope: String = row.get(6)?;
+    let channels: String = row.get(7)?;
+    Ok(AlertRule {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        enabled: row.get(2)?,
+        condition: Condition::parse(&condition).ok_or_else(|| {
+            text_error(
+                3,
+                crate::store::StoreError::Corrupt(format!("condition {condition:?}")),
+            )
+        })?,
+        threshold: decimal(row, 4)?,
+        window_minutes: row.get(5)?,
+        scope: serde_json::from_str(&scope).map_err(|error| text_error(6, error))?,
+        notify_channels: serde_json::from_str(&channels).map_err(|error| text_error(7, error))?,
+        created_at: row.get(8)?,
+        updated_at: row.get(9)?,
+        tenant_id: row.get(10)?,
+    })
+}
+
+fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<AlertHistoryEntry> {
+    Ok(AlertHistoryEntry {
+        id: row.get(0)?,
+        rule_id: row.get(1)?,
+        triggered_at: row.get(2)?,
+        resolved_at: row.get(3)?,
+        current_value: decimal(row, 4)?,
+        threshold: decimal(row, 5)?,
+        message: row.get(6)?,
+        tenant_id: row.get(7)?,
+    })
+}
+
+impl Store {
+    /// Stores a new rule.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the insert fails.
+    pub async fn insert_alert_rule(
+        &self,
+        tenant: &str,
+        rule: NewRule,
+    ) -> Result<AlertRule, StoreError> {
+        let tenant = tenant.to_owned();
+        self.write(move |context| {
+            let now = now_text();
+            let stored = AlertRule {
+                id: context.next_id(),
+                name: rule.name,
+                enabled: rule.enabled,
+                condition: rule.condition,
+                threshold: ExactNumber(rule.threshold),
+                window_minutes: rule.window_minutes,
+                scope: rule.scope,
+                notify_channels: rule.notify_channels,
+                created_at: now.clone(),
+                updated_at: now,
+                tenant_id: tenant,
+            };
+            let scope = serde_json::to_string(&stored.scope).unwrap_or_else(|_| "{}".to_owned());
+            let channels = serde_json::to_string(&stored.notify_channels).unwrap_or_else(|_| "[]".to_owned());
+            context.conn.execute(
+                &format!("INSERT INTO alert_rules ({RULE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+                params![
+                    stored.id, stored.name, stored.enabled, stored.condition.as_str(),
+                    stored.threshold.0.normalize().to_string(), stored.window_minutes, scope, channels,
+                    stored.created_at, stored.updated_at, stored.tenant_id,
+                ],
+            )?;
+            Ok(stored)
+        })
+        .await
+    }
+
+    /// Lists a tenant's rules, oldest first; with `None`, lists the enabled rules of all
+    /// tenants.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the query fails.
+    pub async fn list_alert_rules(
+        &self,
+        tenant: Option<&str>,
+    ) -> Result<Vec<AlertRule>, StoreError> {
+        let tenant = tenant.map(str::to_owned);
+        self.read(move |conn| {
+            let condition = match tenant {
+                Some(_) => "tenant_id = ?1",
+                None => "enabled = 1 AND ?1 IS NULL",
+            };
+            let sql =
+                format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE {condition} ORDER BY id");
+            let mut statement = conn.prepare(&sql)?;
+            let rows = statement.query_map([tenant], rule_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    /// Lists history entries, newest first.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the query fails.
+    pub async fn list_alert_history(
+        &self,
+        tenant: &str,
+        rule_id: Option<String>,
+        paging: Paging,
+    ) -> Result<Page<AlertHistoryEntry>, StoreError> {
+        let mut filter = SqlFilter::for_tenant(tenant);
+        filter.eq("rule_id", rule_id.as_deref());
+        self.read(move |conn| {
+            let where_sql = filter.where_sql();
+            let count_sql = format!("SELECT COUNT(*) FROM alert_history {where_sql}");
+            let total: i64 = conn.query_row(
+                &count_sql,
+                rusqlite::params_from_iter(filter.params()),
+                |row| row.get(0),
+            )?;
+            let sql = format!(
+                "SELECT {HISTORY_COLUMNS} FROM alert_history {where_sql} \
+                 ORDER BY triggered_at DESC, id DESC LIMIT ? OFFSET ?"
+            );
+            let mut statement = conn.prepare(&sql)?;
+            let params = filter.params_with(&[paging.limit, paging.offset]);
+            let rows = statement.query_map(rusqlite::params_from_iter(params), entry_from_row)?;
+            let items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Page::new(items, paging.offset, total))
+        })
+        .await
+    }
+
+    /// Computes the figures of the events of `scope` with timestamps in `[from, to]`.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the query fails.
+    pub async fn window_metrics(
+        &self,
+        tenant: &str,
+        scope: &RuleScope,
+        from: String,
+        to: String,
+    ) -> Result<WindowMetrics, StoreError> {
+        let mut filter = SqlFilter::for_tenant(tenant);
+        filter.at_least("timestamp", Some(&from));
+        filter.at_most("timestamp", Some(&to));
+        filter.eq("agent_id", scope.agent_id.as_deref());
+        if !scope.tags.is_empty() {
+            let placeholders = vec!["?"; scope.tags.len()].join(", ");
+            let clause = format!(
+                "session_id IN (SELECT s.id FROM sessions s, json_each(s.tags) t \
+                 WHERE s.tenant_id = ? AND t.value IN ({placeholders}))"
+            );
+            let params = std::iter::once(tenant.to_owned().into())
+                .chain(scope.tags.iter().map(|t| t.clone().into()));
+            filter.push(&clause, params.collect::<Vec<_>>());
+        }
+
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT COUNT(*), COALESCE(SUM(is_error), 0), {}, \
+                 AVG(CASE WHEN event_type = 'tool_response' \
+                     THEN json_extract(payload, '$.durationMs') END) \
+                 FROM events {}",
+                PicoSum::SQL,
+                filter.where_sql()
+            );
+            Ok(
+                conn.query_row(&sql, rusqlite::params_from_iter(filter.params()), |row| {
+                    Ok(WindowMetrics {
+                        event_count: row.get(0)?,
+                        error_count: row.get(1)?,
+                        cost: PicoSum::from_row(row, 2)?,
+                        average_latency_ms: row.get(4)?,
+                    })
+                })?,
+            )
+        })
+        .await
+    }
+
+    /// Records the result of evaluating a rule: opens an entry when it starts firing and
+    /// resolves the open entry when it stops.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the update fails.
+    pub async fn record_evaluation(
+        &self,
+        rule: &AlertRule,
+        firing: bool,
+        current_value: Decimal,
+        message: String,
+    ) -> Result<Transition, StoreError> {
+        let rule = rule.clone();
+        self.write(move |context| {
+            let now = now_text();
+            let open: Option<String> = context
+                .conn
+                .query_row(
+                    "SELECT id FROM alert_history WHERE rule_id = ?1 AND resolved_at IS NULL",
+                    [&rule.id],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            match (firing, open) {
+                (true, None) => {
+                    let entry = AlertHistoryEntry {
+                        id: context.next_id(),
+                        rule_id: rule.id,
+                        triggered_at: now,
+                        resolved_at: None,
+                        current_value: ExactNumber(current_value),
+                        threshold: rule.threshold,
+                        message,
+                        tenant_id: rule.tenant_id,
+                    };
+                    context.conn.execute(
+                        &format!("INSERT INTO alert_history ({HISTORY_COLUMNS}) VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, ?7)"),
+                        params![
+                            entry.id, entry.rule_id, entry.triggered_at,
+                            entry.current_value.0.normalize().to_string(),
+                            entry.threshold.0.normalize().to_string(), entry.message, entry.tenant_id,
+                        ],
+                    )?;
+                    Ok(Transition::Fired(entry))
+                }
+                (false, Some(id)) => {
+                    context.conn.execute(
+                        "UPDATE alert_history SET resolved_at = ?1 WHERE id = ?2",
+                        params![now, id],
+                    )?;
+                    Ok(Transition::Resolved(id))
+                }
+                _ => Ok(Transition::Unchanged),
+            }
+        })
+        .await
+    }
+}

@@ -1,0 +1,172 @@
+//! Time buckets of the cost report.
+//!
+//! SQL groups the cost rows into 15-minute UTC slots per agent, because every current
+//! zone offset is a multiple of 15 minutes. Each slot is then assigned in Rust to its
+//! hour, day or ISO week on the clock of the requested IANA zone, so any zone works and
+//! sums stay exact.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDateTime, SecondsFormat, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+use rusqlite::Connection;
+
+use super::analytics::{CostBucket, CostQuery, Granularity, Sums, SUMS_SQL};
+use super::filter::SqlFilter;
+use super::{PicoSum, StoreError};
+
+/// Running sums of one bucket.
+#[derive(Debug, Default)]
+struct BucketSums {
+    label: String,
+    cost: PicoSum,
+    events: i64,
+    by_agent: BTreeMap<String, PicoSum>,
+}
+
+/// Accumulates 15-minute UTC slots per agent into the requested buckets.
+pub(crate) fn over_time(
+    conn: &Connection,
+    filter: &SqlFilter,
+    query: &CostQuery,
+) -> Result<Vec<CostBucket>, StoreError> {
+    let slot = "substr(timestamp, 1, 14) || \
+        printf('%02d', CAST(substr(timestamp, 15, 2) AS INTEGER) / 15 * 15)";
+    let sql = format!(
+        "SELECT {slot} AS slot, agent_id, {SUMS_SQL} FROM events {} GROUP BY slot, agent_id",
+        filter.where_sql()
+    );
+    let mut statement = conn.prepare(&sql)?;
+    let rows = statement.query_map(rusqlite::params_from_iter(filter.params()), |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            Sums::from_row(row, 2)?,
+        ))
+    })?;
+
+    let mut buckets: BTreeMap<DateTime<Utc>, BucketSums> = BTreeMap::new();
+    for row in rows {
+        let (slot, agent, sums) = row?;
+        let slot_start = NaiveDateTime::parse_from_str(&slot, "%Y-%m-%dT%H:%M")
+            .map_err(|error| StoreError::Corrupt(format!("timestamp slot {slot:?}: {error}")))?
+            .and_utc();
+        let (start, label) = bucket_of(slot_start, query.granularity, query.time_zone);
+        let entry = buckets.entry(start).or_insert_with(|| BucketSums {
+            label,
+            ..BucketSums::default()
+        });
+        entry.cost.add(sums.cost);
+        entry.events += sums.events;
+        entry.by_agent.entry(agent).or_default().add(sums.cost);
+    }
+
+    buckets
+        .into_values()
+        .map(|sums| {
+            let by_agent = sums
+                .by_agent
+                .into_iter()
+                .map(|(agent, cost)| Ok((agent, cost.to_usd()?)))
+                .collect::<Result<BTreeMap<_, _>, StoreError>>()?;
+            Ok(CostBucket {
+                bucket: sums.label,
+                total_cost_usd: sums.cost.to_usd()?,
+                event_count: sums.events,
+                by_agent,
+            })
+        })
+        .collect()
+}
+
+/// Returns the start instant and label of the bucket that contains `instant`.
+pub(crate) fn bucket_of(
+    instant: DateTime<Utc>,
+    granularity: Granularity,
+    zone: Tz,
+) -> (DateTime<Utc>, String) {
+    let local = instant.with_timezone(&zone);
+    match granularity {
+        Granularity::Hour => {
+            let start = instant - Duration::minutes(i64::from(local.minute()));
+            (
+                start,
+                start
+                    .with_timezone(&zone)
+                    .to_rfc3339_opts(SecondsFormat::Secs, true),
+            )
+        }
+        Granularity::Day => {
+            let start = local_midnight(local.date_naive(), zone).unwrap_or(instant);
+            (
+                start,
+                start
+                    .with_timezone(&zone)
+                    .to_rfc3339_opts(SecondsFormat::Secs, true),
+            )
+        }
+        Granularity::Week => {
+            let days_since_monday = i64::from(local.weekday().num_days_from_monday());
+            let monday = local.date_naive() - Duration::days(days_since_monday);
+            let start = local_midnight(monday, zone).unwrap_or(instant);
+            let week = local.iso_week();
+            (start, format!("{}-W{:02}", week.year(), week.week()))
+        }
+    }
+}
+
+/// Returns the first instant of a local date; `None` only if the zone skips that whole day.
+fn local_midnight(date: chrono::NaiveDate, zone: Tz) -> Option<DateTime<Utc>> {
+    // A zone may skip midnight when its clocks jump forward, so try the following hours.
+    (0..24).find_map(|hour| {
+        let time = date.and_hms_opt(hour, 0, 0)?;
+        zone.from_local_datetime(&time)
+            .earliest()
+            .map(|start| start.with_timezone(&Utc))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn utc_hour_and_day_labels() {
+        let instant = at("2026-02-07T10:45:00Z");
+        assert_eq!(
+            bucket_of(instant, Granularity::Hour, Tz::UTC).1,
+            "2026-02-07T10:00:00Z"
+        );
+        assert_eq!(
+            bucket_of(instant, Granularity::Day, Tz::UTC).1,
+            "2026-02-07T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn iso_week_label_crosses_year() {
+        let instant = at("2027-01-01T12:00:00Z");
+        let (start, label) = bucket_of(instant, Granularity::Week, Tz::UTC);
+        assert_eq!(label, "2026-W53");
+        assert_eq!(start, at("2026-12-28T00:00:00Z"));
+    }
+
+    #[test]
+    fn day_bucket_follows_time_zone() {
+        let instant = at("2026-02-07T20:00:00Z");
+        let (_, label) = bucket_of(instant, Granularity::Day, chrono_tz::Asia::Kolkata);
+        assert_eq!(label, "2026-02-08T00:00:00+05:30");
+    }
+
+    #[test]
+    fn hour_bucket_with_half_hour_offset() {
+        let instant = at("2026-02-07T10:15:00Z");
+        let (start, label) = bucket_of(instant, Granularity::Hour, chrono_tz::Asia::Kolkata);
+        assert_eq!(label, "2026-02-07T15:00:00+05:30");
+        assert_eq!(start, at("2026-02-07T09:30:00Z"));
+    }
+}

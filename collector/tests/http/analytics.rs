@@ -1,0 +1,171 @@
+//! `GET /api/analytics/costs`: exact totals that agree with each other and with sessions.
+
+use agentlens_core::Usd;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+
+use crate::common::{app, cost_event, llm_response};
+
+/// A `totalCostUsd` read from the response text, digit for digit (a `serde_json::Value`
+/// would round it through `f64`).
+#[derive(Deserialize)]
+struct Cost {
+    #[serde(rename = "totalCostUsd")]
+    total: Box<RawValue>,
+}
+
+impl Cost {
+    fn usd(&self) -> Usd {
+        self.total.get().parse().unwrap()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Report {
+    totals: Cost,
+    by_agent: Vec<Cost>,
+    by_model: Vec<Cost>,
+    over_time: Vec<Cost>,
+}
+
+#[derive(Deserialize)]
+struct Sessions {
+    sessions: Vec<Cost>,
+}
+
+fn sum(costs: &[Cost]) -> Usd {
+    costs.iter().map(Cost::usd).sum()
+}
+
+const RANGE: &str = "from=2026-02-01&to=2026-02-28";
+
+async fn seeded() -> crate::common::TestApp {
+    let app = app().await;
+    let reply = app
+        .ingest(vec![
+            cost_event("s1", "a1", "gpt-4.1", json!(0.1), "2026-02-07T10:00:00Z"),
+            cost_event("s1", "a1", "gpt-4.1", json!(0.2), "2026-02-07T11:59:59Z"),
+            llm_response(
+                "s2",
+                "a2",
+                "gpt-4.1",
+                json!("0.000000000001"),
+                "2026-02-08T00:30:00Z",
+            ),
+            llm_response(
+                "s2",
+                "a2",
+                "no-such-model-xyz",
+                Value::Null,
+                "2026-02-09T23:00:00Z",
+            ),
+            cost_event(
+                "s3",
+                "a1",
+                "claude-x",
+                json!("1234567.891234567891"),
+                "2026-02-16T08:00:00Z",
+            ),
+        ])
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    app
+}
+
+#[tokio::test]
+async fn agent_and_bucket_sums_equal_totals() {
+    let app = seeded().await;
+    let reply = app
+        .get(&format!("/api/analytics/costs?{RANGE}&granularity=hour"))
+        .await;
+    let exact: Report = serde_json::from_str(&reply.text).unwrap();
+    let total = exact.totals.usd();
+    assert_eq!(total.to_string(), "1234568.191234567892");
+    assert_eq!(sum(&exact.by_agent), total);
+    assert_eq!(sum(&exact.over_time), total);
+    assert_eq!(sum(&exact.by_model), total);
+
+    let report = reply.json;
+    assert_eq!(report["totals"]["eventCount"], 5);
+    assert_eq!(report["totals"]["unpricedCount"], 1);
+    assert_eq!(report["totals"]["cacheReadTokens"], 200);
+    assert_eq!(report["overTime"][0]["bucket"], "2026-02-07T10:00:00Z");
+    assert_eq!(report["overTime"][1]["bucket"], "2026-02-07T11:00:00Z");
+}
+
+#[tokio::test]
+async fn sessions_and_analytics_agree() {
+    let app = seeded().await;
+    let report = app.get(&format!("/api/analytics/costs?{RANGE}")).await;
+    let report: Report = serde_json::from_str(&report.text).unwrap();
+    let sessions: Sessions = serde_json::from_str(&app.get("/api/sessions").await.text).unwrap();
+    assert_eq!(sum(&sessions.sessions), report.totals.usd());
+
+    // 0.1 + 0.2 + 1e-12 + 1234567.891234567891 is exact, digit for digit.
+    assert_eq!(report.totals.total.get(), "1234568.191234567892");
+    let s1 = app.get("/api/sessions/s1").await;
+    assert!(s1.text.contains("\"totalCostUsd\":0.3,"), "{}", s1.text);
+}
+
+#[tokio::test]
+async fn week_and_time_zone_buckets() {
+    let app = seeded().await;
+    let weeks = app
+        .get(&format!("/api/analytics/costs?{RANGE}&granularity=week"))
+        .await
+        .json;
+    let labels: Vec<&str> = weeks["overTime"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["bucket"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["2026-W06", "2026-W07", "2026-W08"]);
+
+    let days = app
+        .get(&format!(
+            "/api/analytics/costs?{RANGE}&granularity=day&tz=Asia/Kolkata"
+        ))
+        .await
+        .json;
+    let labels: Vec<&str> = days["overTime"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["bucket"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "2026-02-07T00:00:00+05:30",
+            "2026-02-08T00:00:00+05:30",
+            "2026-02-10T00:00:00+05:30",
+            "2026-02-16T00:00:00+05:30"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn range_and_agent_filters_apply() {
+    let app = seeded().await;
+    let a1 = app
+        .get(&format!("/api/analytics/costs?{RANGE}&agentId=a1"))
+        .await
+        .json;
+    assert_eq!(a1["totals"]["eventCount"], 3);
+    let one_day = app
+        .get("/api/analytics/costs?from=2026-02-07&to=2026-02-07")
+        .await
+        .json;
+    assert_eq!(one_day["totals"]["eventCount"], 2);
+    assert_eq!(one_day["bySession"][0]["sessionId"], "s1");
+    let bad = app.get("/api/analytics/costs?granularity=month").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad.json["error"],
+        "Invalid granularity. Use: hour, day, week"
+    );
+}

@@ -1,0 +1,104 @@
+//! Authentication: 401 bodies, the public health route and key management.
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use serde_json::json;
+
+use crate::common::{app_with_key, tool_call};
+
+fn request(method: Method, uri: &str, key: Option<&str>) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    if let Some(key) = key {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {key}"));
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn missing_key_gets_401() {
+    let app = app_with_key().await;
+    let reply = app.call(request(Method::GET, "/api/events", None)).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.json["error"], "Authentication required");
+    assert_eq!(reply.json["status"], 401);
+    assert!(reply.json["hint"].is_string());
+    assert_eq!(reply.api_version.as_deref(), Some("v1"));
+}
+
+#[tokio::test]
+async fn unknown_key_gets_401() {
+    let app = app_with_key().await;
+    let wrong = format!("als_{}", "cd".repeat(32));
+    let reply = app
+        .call(request(Method::GET, "/api/events", Some(&wrong)))
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.json["error"], "Invalid or revoked API key");
+}
+
+#[tokio::test]
+async fn health_needs_no_key() {
+    let app = app_with_key().await;
+    let reply = app.call(request(Method::GET, "/api/health", None)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json["status"], "ok");
+    assert_eq!(reply.json["db"]["ok"], true);
+    assert!(reply.json["db"]["latencyMs"].is_number());
+    assert_eq!(reply.json["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn preset_key_ingests() {
+    let app = app_with_key().await;
+    let reply = app
+        .ingest(vec![tool_call("s1", "a1", "2026-02-07T10:00:00Z")])
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn read_only_key_cannot_ingest_and_revoked_key_fails() {
+    let app = app_with_key().await;
+    let created = app
+        .post("/api/keys", &json!({"name": "reader", "scopes": ["read"]}))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let reader = created.json["key"].as_str().unwrap().to_owned();
+    assert_eq!(reader.len(), 68);
+
+    let mut post = request(Method::POST, "/api/events", Some(&reader));
+    *post.body_mut() =
+        Body::from(json!({"events": [tool_call("s1", "a1", "2026-02-07T10:00:00Z")]}).to_string());
+    let denied = app.call(post).await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert_eq!(denied.json["required"], "member");
+    assert_eq!(denied.json["current"], "viewer");
+    let keys = app
+        .call(request(Method::GET, "/api/keys", Some(&reader)))
+        .await;
+    assert_eq!(keys.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.call(request(Method::GET, "/api/events", Some(&reader)))
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let id = created.json["id"].as_str().unwrap();
+    let revoked = app
+        .send(Method::DELETE, &format!("/api/keys/{id}"), None)
+        .await;
+    assert_eq!(revoked.json, json!({"id": id, "revoked": true}));
+    let again = app
+        .send(Method::DELETE, &format!("/api/keys/{id}"), None)
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let after = app
+        .call(request(Method::GET, "/api/events", Some(&reader)))
+        .await;
+    assert_eq!(after.json["error"], "Invalid or revoked API key");
+
+    let listed = app.get("/api/keys").await.json;
+    assert_eq!(listed["keys"].as_array().unwrap().len(), 2);
+    assert!(!listed.to_string().contains(&reader));
+}

@@ -1,0 +1,165 @@
+//! A router over a temporary database, and request helpers.
+
+use agentlens_collector::router::build_router;
+use agentlens_collector::{open_state, AppState, ServeOptions};
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use tower::ServiceExt;
+
+/// A router over its own database file.
+pub struct TestApp {
+    pub state: AppState,
+    router: Router,
+    pub key: Option<String>,
+    _dir: TempDir,
+}
+
+/// A parsed response.
+pub struct Reply {
+    pub status: StatusCode,
+    pub api_version: Option<String>,
+    pub text: String,
+    pub json: Value,
+}
+
+/// Builds an app with authentication disabled.
+pub async fn app() -> TestApp {
+    build(false, None).await
+}
+
+/// Builds an app with authentication enabled and a preset admin key.
+pub async fn app_with_key() -> TestApp {
+    let key = format!("als_{}", "ab".repeat(32));
+    build(true, Some(key)).await
+}
+
+async fn build(auth_enabled: bool, preset_key: Option<String>) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let options = ServeOptions {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        db: dir.path().join("agentlens.db"),
+        auth_enabled,
+        alert_interval: std::time::Duration::from_secs(3600),
+        preset_key: preset_key.clone(),
+    };
+    let state = open_state(&options).await.unwrap();
+    TestApp {
+        router: build_router(state.clone()),
+        state,
+        key: preset_key,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// Sends a request with an optional raw body, using the app's key if it has one.
+    pub async fn send(&self, method: Method, uri: &str, body: Option<Vec<u8>>) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(key) = &self.key {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+        }
+        let request = match body {
+            Some(bytes) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(bytes)),
+            None => request.body(Body::empty()),
+        };
+        self.call(request.unwrap()).await
+    }
+
+    /// Sends a prepared request.
+    pub async fn call(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let api_version = response
+            .headers()
+            .get("x-api-version")
+            .map(|value| value.to_str().unwrap().to_owned());
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            api_version,
+            text,
+            json,
+        }
+    }
+
+    pub async fn get(&self, uri: &str) -> Reply {
+        self.send(Method::GET, uri, None).await
+    }
+
+    pub async fn post(&self, uri: &str, body: &Value) -> Reply {
+        self.send(Method::POST, uri, Some(serde_json::to_vec(body).unwrap()))
+            .await
+    }
+
+    /// Posts `{"events": events}`.
+    pub async fn ingest(&self, events: Vec<Value>) -> Reply {
+        self.post("/api/events", &json!({ "events": events })).await
+    }
+}
+
+/// Returns a `cost_tracked` event with a reported cost.
+pub fn cost_event(session: &str, agent: &str, model: &str, cost: Value, timestamp: &str) -> Value {
+    json!({
+        "sessionId": session,
+        "agentId": agent,
+        "eventType": "cost_tracked",
+        "timestamp": timestamp,
+        "payload": {
+            "provider": "openai",
+            "model": model,
+            "inputTokens": 121,
+            "outputTokens": 400,
+            "totalTokens": 521,
+            "costUsd": cost,
+        },
+    })
+}
+
+/// Returns an `llm_response` event; `cost` may be `Value::Null` to leave `costUsd` out.
+pub fn llm_response(
+    session: &str,
+    agent: &str,
+    model: &str,
+    cost: Value,
+    timestamp: &str,
+) -> Value {
+    let mut payload = json!({
+        "callId": format!("call-{timestamp}"),
+        "provider": "openai",
+        "model": model,
+        "completion": "hello",
+        "finishReason": "stop",
+        "usage": {"inputTokens": 1000, "outputTokens": 200, "totalTokens": 1200, "cacheReadTokens": 100},
+        "latencyMs": 321,
+    });
+    if !cost.is_null() {
+        payload["costUsd"] = cost;
+    }
+    json!({
+        "sessionId": session,
+        "agentId": agent,
+        "eventType": "llm_response",
+        "timestamp": timestamp,
+        "payload": payload,
+    })
+}
+
+/// Returns a `tool_call` event.
+pub fn tool_call(session: &str, agent: &str, timestamp: &str) -> Value {
+    json!({
+        "sessionId": session,
+        "agentId": agent,
+        "eventType": "tool_call",
+        "timestamp": timestamp,
+        "payload": {"toolName": "search", "callId": "t1", "arguments": {"q": "x"}},
+    })
+}

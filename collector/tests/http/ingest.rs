@@ -1,0 +1,268 @@
+//! `POST /api/events`: status codes, the hash chain, atomicity and idempotency.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::common::{app, cost_event, llm_response, tool_call};
+
+fn ids_and_hashes(reply: &Value) -> Vec<(String, String)> {
+    reply["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap().to_owned(),
+                e["hash"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn hash_chain_continues_across_batches() {
+    let app = app().await;
+    let first = app
+        .ingest(vec![
+            tool_call("s1", "a1", "2026-02-07T10:00:00Z"),
+            tool_call("s1", "a1", "2026-02-07T10:00:01Z"),
+        ])
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    assert_eq!(first.json["ingested"], 2);
+    let second = app
+        .ingest(vec![tool_call("s1", "a1", "2026-02-07T10:00:02Z")])
+        .await;
+    assert_eq!(second.status, StatusCode::CREATED);
+
+    let mut stored = ids_and_hashes(&first.json);
+    stored.extend(ids_and_hashes(&second.json));
+    assert!(
+        stored.windows(2).all(|pair| pair[0].0 < pair[1].0),
+        "ids are monotonic"
+    );
+    let mut previous: Option<String> = None;
+    for (id, hash) in &stored {
+        assert_eq!(id.len(), 26);
+        assert_eq!(hash.len(), 64);
+        let event = app.get(&format!("/api/events/{id}")).await.json;
+        assert_eq!(event["hash"], *hash);
+        assert_eq!(event["prevHash"].as_str().map(str::to_owned), previous);
+        previous = Some(hash.clone());
+    }
+}
+
+#[tokio::test]
+async fn one_bad_event_rejects_whole_batch() {
+    let app = app().await;
+    let mut bad = tool_call("s1", "a1", "2026-02-07T10:00:02Z");
+    bad["payload"]["toolName"] = json!(42);
+    let reply = app
+        .ingest(vec![
+            tool_call("s1", "a1", "2026-02-07T10:00:00Z"),
+            tool_call("s2", "a1", "2026-02-07T10:00:01Z"),
+            bad,
+        ])
+        .await;
+
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.json["error"], "Validation failed");
+    assert_eq!(reply.json["status"], 400);
+    assert_eq!(
+        reply.json["details"][0]["path"],
+        "events.2.payload.toolName"
+    );
+    assert_eq!(app.get("/api/events").await.json["total"], 0);
+    assert_eq!(app.get("/api/sessions").await.json["total"], 0);
+}
+
+#[tokio::test]
+async fn batch_of_1001_events_is_rejected() {
+    let app = app().await;
+    let events = (0..1001)
+        .map(|_| tool_call("s1", "a1", "2026-02-07T10:00:00Z"))
+        .collect();
+    let reply = app.ingest(events).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.json["details"][0]["path"], "events");
+    assert_eq!(app.get("/api/events").await.json["total"], 0);
+}
+
+#[tokio::test]
+async fn batch_of_1000_events_is_stored() {
+    let app = app().await;
+    let events = (0..1000)
+        .map(|_| tool_call("s1", "a1", "2026-02-07T10:00:00Z"))
+        .collect();
+    let reply = app.ingest(events).await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert_eq!(reply.json["ingested"], 1000);
+}
+
+#[tokio::test]
+async fn body_over_one_mebibyte_gets_413_json() {
+    let app = app().await;
+    let mut event = tool_call("s1", "a1", "2026-02-07T10:00:00Z");
+    event["payload"]["arguments"]["blob"] = json!("x".repeat(10 * 1024 * 1024));
+    let body = serde_json::to_vec(&json!({ "events": [event] })).unwrap();
+    let reply = app.send(Method::POST, "/api/events", Some(body)).await;
+
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        reply.json,
+        json!({"error": "Request body too large", "status": 413, "maxSize": "1MB"})
+    );
+    assert_eq!(app.get("/api/events").await.json["total"], 0);
+}
+
+#[tokio::test]
+async fn invalid_json_body_gets_400() {
+    let app = app().await;
+    for body in [&b"{not json"[..], b"null", b"\"\"", b"0"] {
+        let reply = app
+            .send(Method::POST, "/api/events", Some(body.to_vec()))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "body {:?}",
+            String::from_utf8_lossy(body)
+        );
+        assert_eq!(reply.json["error"], "Invalid JSON body");
+    }
+}
+
+/// A change that makes a valid event invalid.
+type Mutation = fn(&mut Value);
+
+#[tokio::test]
+async fn invalid_fields_are_reported_by_path() {
+    let app = app().await;
+    let base = cost_event("s1", "a1", "gpt-4.1", json!(0.01), "2026-02-07T10:00:00Z");
+    let cases: [(&str, Mutation); 6] = [
+        ("events.0.sessionId", |e| {
+            drop(e.as_object_mut().unwrap().remove("sessionId"))
+        }),
+        ("events.0.payload.inputTokens", |e| {
+            e["payload"]["inputTokens"] = json!(-5)
+        }),
+        ("events.0.payload.costUsd", |e| {
+            e["payload"]["costUsd"] = json!("NaN")
+        }),
+        ("events.0.payload.costUsd", |e| {
+            e["payload"]["costUsd"] = json!(-0.5)
+        }),
+        ("events.0.payload", |e| e["payload"] = json!([1, 2])),
+        ("events.0.agentId", |e| e["agentId"] = json!(7)),
+    ];
+    for (path, mutate) in cases {
+        let mut event = base.clone();
+        mutate(&mut event);
+        let reply = app.ingest(vec![event]).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "case {path}");
+        let paths: Vec<&str> = reply.json["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["path"].as_str().unwrap())
+            .collect();
+        assert!(paths.contains(&path), "expected {path} in {paths:?}");
+    }
+    assert_eq!(app.get("/api/events").await.json["total"], 0);
+}
+
+#[tokio::test]
+async fn duplicate_client_id_is_stored_once() {
+    let app = app().await;
+    let event = |id: &str| {
+        let mut event = cost_event(
+            "s-p07",
+            "a1",
+            "gpt-4.1",
+            json!(0.003442),
+            "2026-02-07T10:00:00Z",
+        );
+        event["id"] = json!(id);
+        event
+    };
+    let first = app.ingest(vec![event("evt-0001")]).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let second = app.ingest(vec![event("evt-0001"), event("evt-0002")]).await;
+
+    assert_eq!(second.status, StatusCode::CREATED);
+    assert_eq!(second.json["ingested"], 1);
+    assert_eq!(second.json["duplicates"], 1);
+    assert_eq!(second.json["events"][0]["duplicate"], true);
+    assert_eq!(
+        second.json["events"][0]["id"],
+        first.json["events"][0]["id"]
+    );
+    assert_eq!(
+        second.json["events"][0]["hash"],
+        first.json["events"][0]["hash"]
+    );
+    assert!(second.json["events"][1].get("duplicate").is_none());
+
+    let session = app.get("/api/sessions/s-p07").await;
+    assert_eq!(session.json["eventCount"], 2);
+    assert!(
+        session.text.contains("\"totalCostUsd\":0.006884"),
+        "{}",
+        session.text
+    );
+}
+
+#[tokio::test]
+async fn offset_timestamp_is_normalised_to_utc() {
+    let app = app().await;
+    let reply = app
+        .ingest(vec![tool_call("s1", "a1", "2026-02-07T15:30:00.5+05:30")])
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let id = reply.json["events"][0]["id"].as_str().unwrap();
+    let event = app.get(&format!("/api/events/{id}")).await;
+    assert_eq!(event.json["timestamp"], "2026-02-07T10:00:00.500000Z");
+}
+
+#[tokio::test]
+async fn missing_timestamp_uses_server_time() {
+    let app = app().await;
+    let mut event = tool_call("s1", "a1", "unused");
+    event.as_object_mut().unwrap().remove("timestamp");
+    let before = agentlens_core::event::format_timestamp(&chrono::Utc::now());
+    let reply = app.ingest(vec![event]).await;
+    let after = agentlens_core::event::format_timestamp(&chrono::Utc::now());
+
+    let id = reply.json["events"][0]["id"].as_str().unwrap();
+    let stored = app.get(&format!("/api/events/{id}")).await.json;
+    let timestamp = stored["timestamp"].as_str().unwrap();
+    assert!(
+        before.as_str() <= timestamp && timestamp <= after.as_str(),
+        "{timestamp}"
+    );
+}
+
+#[tokio::test]
+async fn missing_cost_is_derived_or_unpriced() {
+    let app = app().await;
+    let reply = app
+        .ingest(vec![
+            llm_response("s1", "a1", "gpt-4.1", Value::Null, "2026-02-07T10:00:00Z"),
+            llm_response(
+                "s1",
+                "a1",
+                "no-such-model-xyz",
+                Value::Null,
+                "2026-02-07T10:00:01Z",
+            ),
+        ])
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+
+    let session = app.get("/api/sessions/s1").await.json;
+    assert_eq!(session["unpricedEventCount"], 1);
+    assert_eq!(session["llmCallCount"], 2);
+    // gpt-4.1 list price: $2 per million input (cached input $0.50) and $8 per million
+    // output, so 900 fresh + 100 cached input and 200 output tokens cost $0.00345.
+    assert_eq!(session["totalCostUsd"].to_string(), "0.00345");
+}

@@ -1,0 +1,121 @@
+//! Event and session queries, 404s and the API version header.
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::common::{app, cost_event, tool_call};
+
+#[tokio::test]
+async fn events_filter_and_page() {
+    let app = app().await;
+    let mut error = tool_call("s2", "a2", "2026-02-07T10:00:03Z");
+    error["severity"] = json!("error");
+    app.ingest(vec![
+        tool_call("s1", "a1", "2026-02-07T10:00:00Z"),
+        tool_call("s1", "a1", "2026-02-07T10:00:01Z"),
+        cost_event("s1", "a1", "gpt-4.1", json!(0.5), "2026-02-07T10:00:02Z"),
+        error,
+    ])
+    .await;
+
+    let page = app
+        .get("/api/events?sessionId=s1&limit=2&order=asc")
+        .await
+        .json;
+    assert_eq!(page["total"], 3);
+    assert_eq!(page["hasMore"], true);
+    assert_eq!(
+        page["events"][0]["timestamp"],
+        "2026-02-07T10:00:00.000000Z"
+    );
+    assert_eq!(page["events"].as_array().unwrap().len(), 2);
+
+    let typed = app
+        .get("/api/events?eventType=cost_tracked,session_ended")
+        .await
+        .json;
+    assert_eq!(typed["total"], 1);
+    assert_eq!(typed["events"][0]["payload"]["costUsd"], 0.5);
+    assert_eq!(
+        app.get("/api/events?severity=error,critical").await.json["total"],
+        1
+    );
+    let window = "/api/events?from=2026-02-07T15:30:01%2B05:30&to=2026-02-07T10:00:02Z";
+    assert_eq!(app.get(window).await.json["total"], 2);
+    let bad = app.get("/api/events?from=yesterday").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn unknown_ids_get_json_404() {
+    let app = app().await;
+    let event = app.get("/api/events/01HXY0000000000000000000000").await;
+    assert_eq!(event.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        event.json,
+        json!({"error": "Event not found", "status": 404})
+    );
+    let session = app.get("/api/sessions/nope").await;
+    assert_eq!(
+        session.json,
+        json!({"error": "Session not found", "status": 404})
+    );
+    let route = app.get("/api/no/such/route").await;
+    assert_eq!(route.status, StatusCode::NOT_FOUND);
+    assert_eq!(route.json, json!({"error": "Not found", "status": 404}));
+    assert_eq!(route.api_version.as_deref(), Some("v1"));
+}
+
+#[tokio::test]
+async fn session_follows_its_events() {
+    let app = app().await;
+    let started = json!({
+        "sessionId": "s1", "agentId": "a1", "eventType": "session_started",
+        "timestamp": "2026-02-07T10:00:00Z",
+        "payload": {"agentName": "Researcher", "tags": ["prod", "eu"]},
+    });
+    let ended = json!({
+        "sessionId": "s1", "agentId": "a1", "eventType": "session_ended",
+        "timestamp": "2026-02-07T10:05:00Z", "payload": {"reason": "error"},
+    });
+    let mut failed_tool = tool_call("s1", "a1", "2026-02-07T10:01:00Z");
+    failed_tool["severity"] = json!("critical");
+    let reply = app
+        .ingest(vec![
+            started,
+            failed_tool,
+            cost_event("s1", "a1", "gpt-4.1", json!(0.25), "2026-02-07T10:02:00Z"),
+            ended,
+        ])
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    // A late event after the end still moves lastEventAt forward.
+    app.ingest(vec![tool_call("s1", "a1", "2026-02-07T10:09:00Z")])
+        .await;
+
+    let session = app.get("/api/sessions/s1").await.json;
+    assert_eq!(session["agentName"], "Researcher");
+    assert_eq!(session["status"], "error");
+    assert_eq!(session["startedAt"], "2026-02-07T10:00:00.000000Z");
+    assert_eq!(session["endedAt"], "2026-02-07T10:05:00.000000Z");
+    assert_eq!(session["lastEventAt"], "2026-02-07T10:09:00.000000Z");
+    assert_eq!(session["eventCount"], 5);
+    assert_eq!(session["errorCount"], 1);
+    assert_eq!(session["toolCallCount"], 2);
+    assert_eq!(session["totalInputTokens"], 121);
+    assert_eq!(session["totalOutputTokens"], 400);
+    assert_eq!(session["tags"], json!(["prod", "eu"]));
+
+    assert_eq!(app.get("/api/sessions?status=error").await.json["total"], 1);
+    assert_eq!(
+        app.get("/api/sessions?status=active,completed").await.json["total"],
+        0
+    );
+    assert_eq!(
+        app.get("/api/sessions?tags=eu,other").await.json["total"],
+        1
+    );
+    assert_eq!(app.get("/api/sessions?agentId=a2").await.json["total"], 0);
+    let bad = app.get("/api/sessions?status=paused").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}

@@ -1,0 +1,43 @@
+//! The real server on an ephemeral port, stopped through its shutdown future.
+
+use std::time::Duration;
+
+use agentlens_collector::{open_state, run, ServeOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+#[tokio::test]
+async fn server_answers_and_shuts_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = ServeOptions {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        db: dir.path().join("agentlens.db"),
+        auth_enabled: false,
+        alert_interval: Duration::from_secs(1),
+        preset_key: None,
+    };
+    let state = open_state(&options).await.unwrap();
+    let listener = TcpListener::bind(options.bind).await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(run(listener, state, options.alert_interval, async {
+        let _ = stopped.await;
+    }));
+
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let request =
+        format!("GET /api/health HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    assert!(
+        response.to_ascii_lowercase().contains("x-api-version: v1"),
+        "{response}"
+    );
+    assert!(response.contains("\"status\":\"ok\""), "{response}");
+
+    stop.send(()).unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(10), server).await;
+    assert!(result.expect("server stops within 10 s").unwrap().is_ok());
+}
