@@ -23,7 +23,7 @@ use crate::AppState;
 /// Prefix of every key.
 pub const KEY_PREFIX: &str = "als_";
 
-/// What a caller may do.
+/// Permission level of a caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -66,7 +66,7 @@ impl Role {
 /// The authenticated caller, stored in the request extensions for handlers.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// Tenant whose data the request sees.
+    /// Tenant whose data the request reads and writes.
     pub tenant_id: String,
     /// Role of the caller.
     pub role: Role,

@@ -2,9 +2,9 @@
 //!
 //! Bodies follow upstream AgentLens: `{"error": "...", "status": n}` plus `details`,
 //! `hint` or other fields where upstream has them. A storage failure becomes a plain
-//! 500 `Internal server error`; its cause travels in a response extension to
-//! [`log_failures`], which logs it with the request method and path and never sends it to
-//! the client.
+//! 500 `Internal server error`. Its cause travels in a response extension to
+//! [`log_failures`], which logs it with the request method and path. The cause is never
+//! sent to the client.
 
 use std::sync::Arc;
 
@@ -49,7 +49,7 @@ pub enum ApiError {
     /// The key's role lacks the permission the route needs.
     #[error("insufficient permissions: {required:?} required, {current:?} held")]
     Forbidden {
-        /// Least role that may use the route.
+        /// Minimum role that may use the route.
         required: Role,
         /// Role of the key.
         current: Role,

@@ -2,9 +2,9 @@
 //!
 //! [`prepare_batch`] turns a request body into events ready to store. It runs before the
 //! write transaction, so a rejected batch never reaches the database. An event with a
-//! reported `costUsd` keeps it; a `cost_tracked` or `llm_response` without one is priced
-//! from the embedded price table at the event's time, and when the table cannot price it
-//! the cost stays unknown (stored as NULL and counted as unpriced), never $0.
+//! reported `costUsd` keeps it. A `cost_tracked` or `llm_response` without one is priced
+//! from the embedded price table at the event's time. When the table has no price for it,
+//! the cost stays unknown: it is stored as NULL and counted as unpriced, never as $0.
 
 use agentlens_core::event::{format_timestamp, ValidEvent};
 use agentlens_core::pricing::{PriceOutcome, PriceTable};
@@ -15,14 +15,14 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 
-/// Where the stored cost of an event comes from.
+/// Origin of the stored cost of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CostSource {
     /// The client sent `costUsd`.
     Reported,
     /// The collector priced the usage with its price table.
     Derived,
-    /// Nobody could price the event; its cost is unknown.
+    /// The price table has no price for the event, so its cost is unknown.
     Unpriced,
 }
 

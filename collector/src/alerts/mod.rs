@@ -2,9 +2,9 @@
 //!
 //! A rule watches one [`Condition`] over a trailing window of events. The
 //! [`evaluator`] task computes each enabled rule's current value on a fixed interval and
-//! records a history entry when the rule starts firing. While the rule keeps firing no new
-//! entry is written; when the value falls back within the threshold the open entry gets
-//! its `resolvedAt`, and the next crossing fires again.
+//! records a history entry when the rule starts firing. While the rule keeps firing, no new
+//! entry is written. When the value falls back to the threshold or below, the open entry
+//! gets its `resolvedAt`, so the next crossing fires again.
 
 pub mod evaluator;
 mod rule;
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 pub use rule::NewRule;
 
-/// What a rule watches.
+/// Condition that a rule watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Condition {
@@ -57,7 +57,7 @@ impl Condition {
     }
 }
 
-/// Which events a rule looks at.
+/// Selection of the events that a rule looks at.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleScope {
@@ -92,7 +92,7 @@ pub struct AlertRule {
     pub name: String,
     /// Disabled rules are not evaluated.
     pub enabled: bool,
-    /// What the rule watches.
+    /// Watched condition.
     pub condition: Condition,
     /// Value the current value must exceed to fire.
     pub threshold: ExactNumber,

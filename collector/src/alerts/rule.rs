@@ -7,10 +7,10 @@ use serde_json::{Map, Value};
 
 use super::{Condition, RuleScope};
 
-/// Longest rule name, in characters.
+/// Maximum length of a rule name, in characters.
 const MAX_NAME_CHARS: usize = 200;
 
-/// Longest window: 30 days, in minutes.
+/// Maximum window length: 30 days, in minutes.
 const MAX_WINDOW_MINUTES: i64 = 43_200;
 
 /// A validated rule, ready to store.
@@ -20,7 +20,7 @@ pub struct NewRule {
     pub name: String,
     /// Whether the evaluator runs the rule; default true.
     pub enabled: bool,
-    /// What the rule watches.
+    /// Watched condition.
     pub condition: Condition,
     /// Non-negative threshold.
     pub threshold: Decimal,
@@ -219,7 +219,7 @@ mod tests {
     }
 
     #[test]
-    fn each_bad_field_is_named() {
+    fn invalid_fields_are_named() {
         let body = json!({"name": "", "condition": "cost_above", "threshold": -1, "windowMinutes": 43201,
             "scope": {"tags": [1]}, "notifyChannels": "x", "enabled": "yes"});
         assert_eq!(

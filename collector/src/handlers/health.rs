@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 
 use crate::AppState;
 
-/// Reports the collector version and whether the database answers, with its latency.
+/// Returns the collector version and whether a database query succeeds, with its latency.
 ///
-/// Answers 503 with `status: "degraded"` when the database query fails.
+/// Returns 503 with `status: "degraded"` when the database query fails.
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let version = env!("CARGO_PKG_VERSION");
     match state.store.ping().await {

@@ -17,10 +17,14 @@ const IDLE_AFTER_MINUTES: i64 = 30;
 
 /// Lists sessions, newest `startedAt` first.
 ///
-/// Filters: `agentId`; `status`, a comma list of `active`, `completed`, `error` and
-/// `idle` (active with no event for 30 minutes); `from` and `to` on `startedAt`; `tags`, a
-/// comma list matching sessions with any of them. Paging: `limit` (default 50, at most 500)
-/// and `offset`. Reported statuses are never `idle`.
+/// Filters:
+/// - `agentId`;
+/// - `status`, a comma list of `active`, `completed`, `error` and `idle` (active with no
+///   event for 30 minutes), though reported statuses are never `idle`;
+/// - `from` and `to` on `startedAt`;
+/// - `tags`, a comma list matching sessions that have any of them.
+///
+/// Paging: `limit` (default 50, at most 500) and `offset`.
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

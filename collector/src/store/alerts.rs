@@ -13,7 +13,7 @@ const RULE_COLUMNS: &str = "id, name, enabled, condition, threshold, window_minu
 const HISTORY_COLUMNS: &str =
     "id, rule_id, triggered_at, resolved_at, current_value, threshold, message, tenant_id";
 
-/// What happened to a rule in one evaluation.
+/// Outcome of evaluating one rule.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Transition {
     /// The rule started firing; a history entry was written.

@@ -257,7 +257,7 @@ pub struct SessionFilter {
     pub from: Option<String>,
     /// Latest `startedAt`, inclusive.
     pub to: Option<String>,
-    /// Tags of which a session must have at least one.
+    /// Tags, any one of which makes a session match.
     pub tags: Vec<String>,
 }
 
@@ -324,7 +324,8 @@ impl Store {
     }
 }
 
-/// Adds the status condition: stored statuses, plus `idle` as "active but quiet".
+/// Adds the status condition: the stored statuses, or `idle` for active sessions without
+/// recent events.
 fn status_condition(sql_filter: &mut SqlFilter, filter: &SessionFilter) {
     let mut alternatives = Vec::new();
     let mut params = Vec::new();

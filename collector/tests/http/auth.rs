@@ -57,7 +57,7 @@ async fn preset_key_ingests() {
 }
 
 #[tokio::test]
-async fn read_only_key_cannot_ingest_and_revoked_key_fails() {
+async fn read_only_and_revoked_keys() {
     let app = app_with_key().await;
     let created = app
         .post("/api/keys", &json!({"name": "reader", "scopes": ["read"]}))

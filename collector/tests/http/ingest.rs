@@ -262,7 +262,8 @@ async fn missing_cost_is_derived_or_unpriced() {
     let session = app.get("/api/sessions/s1").await.json;
     assert_eq!(session["unpricedEventCount"], 1);
     assert_eq!(session["llmCallCount"], 2);
-    // gpt-4.1 list price: $2 per million input (cached input $0.50) and $8 per million
-    // output, so 900 fresh + 100 cached input and 200 output tokens cost $0.00345.
+    // The embedded table prices gpt-4.1 at $2 per million input tokens, $0.50 per million
+    // cached input tokens and $8 per million output tokens, so 900 fresh and 100 cached
+    // input tokens plus 200 output tokens cost $0.00345.
     assert_eq!(session["totalCostUsd"].to_string(), "0.00345");
 }
