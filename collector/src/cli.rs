@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::import::{import_claude_code, ImportError, ImportOptions};
 use crate::{serve, ServeError, ServeOptions};
 
 /// AgentLens: cost tracking for AI agents.
@@ -22,8 +23,55 @@ pub struct Cli {
 pub enum Command {
     /// Runs the collector HTTP server.
     Serve(ServeArgs),
-    // Further subcommands (such as `import`) are added here, each with a match arm in
-    // `Cli::run`.
+    /// Imports usage logs of another tool as priced cost events.
+    #[command(subcommand)]
+    Import(ImportSource),
+}
+
+/// Tools whose logs `agentlens import` reads.
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// Claude Code transcripts: one cost event per assistant message.
+    ClaudeCode(ClaudeCodeArgs),
+}
+
+/// Options of `agentlens import claude-code`.
+#[derive(Debug, Args)]
+pub struct ClaudeCodeArgs {
+    /// Claude Code projects folder, or the config folder that contains `projects/`.
+    /// Defaults to $CLAUDE_CONFIG_DIR, then ~/.claude.
+    pub dir: Option<PathBuf>,
+    /// Collector base URL.
+    #[arg(
+        long,
+        env = "AGENTLENS_SERVER_URL",
+        default_value = "http://localhost:3400"
+    )]
+    pub url: String,
+    /// API key of the collector (`als_...`).
+    #[arg(long, env = "AGENTLENS_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+}
+
+impl ClaudeCodeArgs {
+    fn into_options(self) -> Result<ImportOptions, CliError> {
+        let dir = match self.dir {
+            Some(dir) => dir,
+            None => default_claude_dir().ok_or(CliError::NoClaudeDir)?,
+        };
+        Ok(ImportOptions {
+            dir,
+            url: self.url,
+            api_key: self.api_key,
+        })
+    }
+}
+
+fn default_claude_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("CLAUDE_CONFIG_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".claude"))
 }
 
 /// Options of `agentlens serve`.
@@ -65,6 +113,23 @@ pub enum CliError {
     /// `agentlens serve` failed.
     #[error(transparent)]
     Serve(#[from] ServeError),
+    /// `agentlens import` could not start.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// No folder was given and neither $CLAUDE_CONFIG_DIR nor $HOME is set.
+    #[error("no Claude Code folder given and $HOME is not set; pass the projects folder")]
+    NoClaudeDir,
+    /// Some imported events did not reach the collector.
+    #[error("{failed} events failed and {pending} were not sent; check the collector URL and API key, then run the import again (it skips events already stored)")]
+    Undelivered {
+        /// Events the collector rejected or that could not be sent.
+        failed: u64,
+        /// Events still queued at the deadline.
+        pending: usize,
+    },
+    /// The import task panicked or was cancelled.
+    #[error("import task failed: {0}")]
+    Task(String),
 }
 
 impl Cli {
@@ -76,7 +141,25 @@ impl Cli {
     pub async fn run(self) -> Result<(), CliError> {
         match self.command {
             Command::Serve(args) => serve(args.into_options()).await?,
+            Command::Import(ImportSource::ClaudeCode(args)) => run_import(args).await?,
         }
         Ok(())
     }
+}
+
+/// Runs a Claude Code import on a blocking thread and prints its summary to stdout.
+async fn run_import(args: ClaudeCodeArgs) -> Result<(), CliError> {
+    let options = args.into_options()?;
+    let summary = tokio::task::spawn_blocking(move || import_claude_code(&options))
+        .await
+        .map_err(|error| CliError::Task(error.to_string()))??;
+
+    println!("{summary}");
+    if summary.failed > 0 || summary.pending > 0 {
+        return Err(CliError::Undelivered {
+            failed: summary.failed,
+            pending: summary.pending,
+        });
+    }
+    Ok(())
 }

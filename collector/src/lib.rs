@@ -14,6 +14,7 @@ pub mod cli;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod import;
 pub mod ingest;
 pub mod router;
 pub mod store;

@@ -13,7 +13,10 @@ use crate::money::Usd;
 use crate::usage::Usage;
 
 /// Reads and checks the cost fields of a `cost_tracked` payload.
-pub(crate) fn cost_tracked(payload: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<CostFacts> {
+pub(crate) fn cost_tracked(
+    payload: &Map<String, Value>,
+    errors: &mut Errors<'_>,
+) -> Option<CostFacts> {
     let before = errors.list.len();
     let provider = required_string(payload, "provider", true, errors);
     let model = required_string(payload, "model", true, errors);
@@ -21,8 +24,12 @@ pub(crate) fn cost_tracked(payload: &Map<String, Value>, errors: &mut Errors<'_>
     let output = token_count(payload, "outputTokens", true, errors);
     let total = token_count(payload, "totalTokens", false, errors);
     let cache_read = token_count(payload, "cacheReadTokens", false, errors);
-    let cache_write_5m = token_count(payload, "cacheWrite5mTokens", false, errors)
-        .or(token_count(payload, "cacheWriteTokens", false, errors));
+    let cache_write_5m = token_count(payload, "cacheWrite5mTokens", false, errors).or(token_count(
+        payload,
+        "cacheWriteTokens",
+        false,
+        errors,
+    ));
     let cache_write_1h = token_count(payload, "cacheWrite1hTokens", false, errors);
     let reasoning = token_count(payload, "reasoningTokens", false, errors);
     let cost_usd = cost(payload, errors);
@@ -72,7 +79,10 @@ pub(crate) fn cost_tracked(payload: &Map<String, Value>, errors: &mut Errors<'_>
 /// Upstream SDKs fill `usage.inputTokens` the way each provider reports it, and for
 /// Anthropic that excludes cached tokens. When the cache parts do not fit inside
 /// `inputTokens`, they are added to it instead of rejecting the event.
-pub(crate) fn llm_response(payload: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<CostFacts> {
+pub(crate) fn llm_response(
+    payload: &Map<String, Value>,
+    errors: &mut Errors<'_>,
+) -> Option<CostFacts> {
     let before = errors.list.len();
     let provider = payload.get("provider").and_then(Value::as_str);
     let model = payload.get("model").and_then(Value::as_str);
@@ -81,7 +91,10 @@ pub(crate) fn llm_response(payload: &Map<String, Value>, errors: &mut Errors<'_>
     let usage = match payload.get("usage") {
         Some(Value::Object(usage)) => llm_usage(usage, &mut errors.nested("usage")),
         Some(other) => {
-            errors.push("usage", format!("expected an object, got {}", describe(other)));
+            errors.push(
+                "usage",
+                format!("expected an object, got {}", describe(other)),
+            );
             None
         }
         None => {
@@ -143,7 +156,10 @@ fn cost(payload: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Usd> {
     };
     match parsed {
         Ok(amount) if amount.is_negative() => {
-            errors.push("costUsd", format!("costUsd must be 0 or more, got {amount}"));
+            errors.push(
+                "costUsd",
+                format!("costUsd must be 0 or more, got {amount}"),
+            );
             None
         }
         Ok(amount) => Some(amount),

@@ -170,7 +170,10 @@ pub(crate) fn object_field<'v>(
         None => None,
         Some(Value::Object(inner)) => Some(inner),
         Some(other) => {
-            errors.push(field, format!("expected an object, got {}", describe(other)));
+            errors.push(
+                field,
+                format!("expected an object, got {}", describe(other)),
+            );
             None
         }
     }

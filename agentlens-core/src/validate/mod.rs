@@ -24,8 +24,11 @@ pub const MAX_BATCH_EVENTS: usize = 1000;
 pub const MAX_CLIENT_ID_LEN: usize = 128;
 
 /// Metadata keys only the server may set; clients' values are removed.
-pub const RESERVED_METADATA_KEYS: [&str; 3] =
-    ["verifiedAgentId", "verifiedAgentMethod", "verifiedOnBehalfOf"];
+pub const RESERVED_METADATA_KEYS: [&str; 3] = [
+    "verifiedAgentId",
+    "verifiedAgentMethod",
+    "verifiedOnBehalfOf",
+];
 
 /// A rejected batch: a summary and one entry per violation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,12 +70,18 @@ pub fn validate_batch(body: &Value) -> Result<Vec<ValidEvent>, BatchError> {
             ))
         }
         None if body.is_object() => {
-            return Err(failed("events", "events is required: send {\"events\": [...]}"))
+            return Err(failed(
+                "events",
+                "events is required: send {\"events\": [...]}",
+            ))
         }
         None => {
             return Err(failed(
                 "",
-                format!("expected a JSON object with an events array, got {}", describe(body)),
+                format!(
+                    "expected a JSON object with an events array, got {}",
+                    describe(body)
+                ),
             ))
         }
     };
@@ -133,7 +142,10 @@ fn failed(path: &str, message: impl Into<String>) -> BatchError {
 
 fn validate_event_at(event: &Value, errors: &mut Errors<'_>) -> Option<ValidEvent> {
     let Value::Object(event) = event else {
-        errors.push("", format!("expected an event object, got {}", describe(event)));
+        errors.push(
+            "",
+            format!("expected an event object, got {}", describe(event)),
+        );
         return None;
     };
     let before = errors.list.len();
@@ -148,7 +160,10 @@ fn validate_event_at(event: &Value, errors: &mut Errors<'_>) -> Option<ValidEven
     let payload = match event.get("payload") {
         Some(Value::Object(payload)) => Some(payload.clone()),
         Some(other) => {
-            errors.push("payload", format!("expected an object, got {}", describe(other)));
+            errors.push(
+                "payload",
+                format!("expected an object, got {}", describe(other)),
+            );
             None
         }
         None => {
@@ -203,7 +218,10 @@ fn event_type(event: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Eve
         Err(_) => {
             errors.push(
                 "eventType",
-                format!("unknown event type {name:?}: expected one of {}", ingestible_names()),
+                format!(
+                    "unknown event type {name:?}: expected one of {}",
+                    ingestible_names()
+                ),
             );
             None
         }
@@ -229,7 +247,10 @@ fn severity(event: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Sever
             None
         }),
         Some(other) => {
-            errors.push("severity", format!("expected a string, got {}", describe(other)));
+            errors.push(
+                "severity",
+                format!("expected a string, got {}", describe(other)),
+            );
             None
         }
     }
@@ -244,12 +265,18 @@ fn client_id(event: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Stri
         Some(Value::String(id)) => {
             errors.push(
                 "id",
-                format!("event id must be 1 to {MAX_CLIENT_ID_LEN} bytes, got {}", id.len()),
+                format!(
+                    "event id must be 1 to {MAX_CLIENT_ID_LEN} bytes, got {}",
+                    id.len()
+                ),
             );
             None
         }
         Some(other) => {
-            errors.push("id", format!("expected a string id, got {}", describe(other)));
+            errors.push(
+                "id",
+                format!("expected a string id, got {}", describe(other)),
+            );
             None
         }
     }
@@ -291,7 +318,10 @@ fn object_or_default(
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(object)) => object.clone(),
         Some(other) => {
-            errors.push(field, format!("expected an object, got {}", describe(other)));
+            errors.push(
+                field,
+                format!("expected an object, got {}", describe(other)),
+            );
             Map::new()
         }
     }

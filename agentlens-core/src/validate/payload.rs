@@ -58,11 +58,19 @@ fn schema(event_type: EventType) -> (&'static [Field], &'static [Field]) {
             ],
         ),
         T::ToolCall => (
-            &[("toolName", NonEmpty), ("callId", NonEmpty), ("arguments", Object)],
+            &[
+                ("toolName", NonEmpty),
+                ("callId", NonEmpty),
+                ("arguments", Object),
+            ],
             &[("serverName", Text)],
         ),
         T::ToolResponse => (
-            &[("callId", NonEmpty), ("toolName", NonEmpty), ("durationMs", Number)],
+            &[
+                ("callId", NonEmpty),
+                ("toolName", NonEmpty),
+                ("durationMs", Number),
+            ],
             &[],
         ),
         T::ToolError => (
@@ -117,7 +125,11 @@ fn schema(event_type: EventType) -> (&'static [Field], &'static [Field]) {
             &[],
         ),
         T::LlmCall => (
-            &[("callId", NonEmpty), ("provider", NonEmpty), ("model", NonEmpty)],
+            &[
+                ("callId", NonEmpty),
+                ("provider", NonEmpty),
+                ("model", NonEmpty),
+            ],
             &[("systemPrompt", Text), ("parameters", Object)],
         ),
         T::LlmResponse => (
@@ -234,7 +246,10 @@ fn check_field(
                 if !allowed.contains(&value) {
                     errors.push(
                         field,
-                        format!("invalid value {value:?}: expected one of {}", allowed.join(", ")),
+                        format!(
+                            "invalid value {value:?}: expected one of {}",
+                            allowed.join(", ")
+                        ),
                     );
                 }
             }
@@ -242,7 +257,12 @@ fn check_field(
     }
 }
 
-fn check_non_negative(payload: &Map<String, Value>, field: &str, kind: Kind, errors: &mut Errors<'_>) {
+fn check_non_negative(
+    payload: &Map<String, Value>,
+    field: &str,
+    kind: Kind,
+    errors: &mut Errors<'_>,
+) {
     let Some(value) = number(payload, field, true, errors) else {
         return;
     };
@@ -300,7 +320,10 @@ fn check_messages(payload: &Map<String, Value>, errors: &mut Errors<'_>) {
             Value::Object(message) => {
                 check_field(message, "role", OneOf(MESSAGE_ROLES), true, &mut nested);
             }
-            other => nested.push("", format!("expected a message object, got {}", describe(other))),
+            other => nested.push(
+                "",
+                format!("expected a message object, got {}", describe(other)),
+            ),
         }
     }
 }

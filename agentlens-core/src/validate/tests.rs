@@ -12,7 +12,11 @@ fn cost_event(payload: Value) -> Value {
 }
 
 fn paths(error: &BatchError) -> Vec<&str> {
-    error.details.iter().map(|detail| detail.path.as_str()).collect()
+    error
+        .details
+        .iter()
+        .map(|detail| detail.path.as_str())
+        .collect()
 }
 
 #[test]
@@ -42,7 +46,10 @@ fn missing_fields_are_each_reported() {
         "events.0.payload.inputTokens",
         "events.0.payload.outputTokens",
     ] {
-        assert!(found.contains(&expected), "{expected} missing from {found:?}");
+        assert!(
+            found.contains(&expected),
+            "{expected} missing from {found:?}"
+        );
     }
 }
 
@@ -54,7 +61,10 @@ fn negative_and_fractional_tokens_are_rejected() {
     let error = validate_batch(&body).unwrap_err();
     assert_eq!(
         paths(&error),
-        ["events.0.payload.inputTokens", "events.0.payload.outputTokens"]
+        [
+            "events.0.payload.inputTokens",
+            "events.0.payload.outputTokens"
+        ]
     );
     assert!(error.details[0].message.contains("non-negative integer"));
 }
@@ -76,7 +86,9 @@ fn cache_larger_than_input_is_rejected() {
         "outputTokens": 5, "cacheWrite5mTokens": 12304
     }))]});
     let error = validate_batch(&body).unwrap_err();
-    assert!(error.details[0].message.contains("input tokens must include"));
+    assert!(error.details[0]
+        .message
+        .contains("input tokens must include"));
 }
 
 #[test]

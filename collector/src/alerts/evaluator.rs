@@ -4,6 +4,9 @@
 //! `[now - windowMinutes, now]` and records the transition with
 //! [`Store::record_evaluation`]. The first tick runs one interval after start, and a tick
 //! that overruns delays the next one instead of piling up.
+//!
+//! NOTE: only enabled rules are evaluated, so an entry that is open when its rule is
+//! disabled stays unresolved until the rule is enabled again.
 
 use std::time::Duration;
 

@@ -5,6 +5,10 @@
 //! and per-bucket figures add up to the totals to the last pico-dollar.
 //!
 //! Time buckets are computed in [`super::buckets`].
+//!
+//! NOTE: a call reported both as `cost_tracked` and as `llm_response` counts twice, as in
+//! upstream AgentLens. Sessions and alerts use the same rows, so all figures still agree;
+//! `call_id` is stored so that a later change can de-duplicate such pairs.
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;

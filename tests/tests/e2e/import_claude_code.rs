@@ -44,8 +44,9 @@ fn run_import(collector: &Collector, dir: &std::path::Path) -> String {
 }
 
 fn costs(collector: &Collector, granularity: &str) -> Value {
-    let (status, body) =
-        collector.get(&format!("/api/analytics/costs?{RANGE}&granularity={granularity}"));
+    let (status, body) = collector.get(&format!(
+        "/api/analytics/costs?{RANGE}&granularity={granularity}"
+    ));
     assert_eq!(status, 200, "{body}");
     body
 }
@@ -55,11 +56,17 @@ fn spotter_import_matches_independent_totals() {
     let Some(data) = test_data() else { return };
     let collector = Collector::start();
     let summary = run_import(&collector, &data.join("claude-code/spotter"));
-    assert!(summary.contains("899"), "summary lacks the event count: {summary}");
+    assert!(
+        summary.contains("899"),
+        "summary lacks the event count: {summary}"
+    );
 
     let body = costs(&collector, "day");
     let totals = &body["totals"];
-    assert_eq!(decimal(&totals["totalCostUsd"]), decimal(&EXPECTED_TOTAL_USD.into()));
+    assert_eq!(
+        decimal(&totals["totalCostUsd"]),
+        decimal(&EXPECTED_TOTAL_USD.into())
+    );
     assert_eq!(totals["eventCount"], EXPECTED_MESSAGES);
     assert_eq!(totals["unpricedCount"], 0);
     assert_eq!(totals["totalInputTokens"], EXPECTED_INPUT_TOKENS);
@@ -74,7 +81,11 @@ fn spotter_import_matches_independent_totals() {
             .iter()
             .find(|row| row["model"] == model)
             .unwrap_or_else(|| panic!("no byModel row for {model}: {body}"));
-        assert_eq!(decimal(&row["totalCostUsd"]), decimal(&expected.into()), "{model}");
+        assert_eq!(
+            decimal(&row["totalCostUsd"]),
+            decimal(&expected.into()),
+            "{model}"
+        );
     }
     for (bucket, expected) in EXPECTED_BY_DAY {
         let row = body["overTime"]
@@ -83,7 +94,11 @@ fn spotter_import_matches_independent_totals() {
             .iter()
             .find(|row| row["bucket"] == bucket)
             .unwrap_or_else(|| panic!("no overTime bucket {bucket}: {body}"));
-        assert_eq!(decimal(&row["totalCostUsd"]), decimal(&expected.into()), "{bucket}");
+        assert_eq!(
+            decimal(&row["totalCostUsd"]),
+            decimal(&expected.into()),
+            "{bucket}"
+        );
     }
 }
 

@@ -30,7 +30,12 @@ fn stored_event_count(collector: &Collector) -> u64 {
 fn invalid_batches_are_rejected_and_store_nothing() {
     let collector = Collector::start();
     let good = cost_event("ok-1", "gpt-4.1", 121, 400, "0.003442");
-    assert_eq!(collector.post("/api/events", &json!({"events": [good.clone()]})).0, 201);
+    assert_eq!(
+        collector
+            .post("/api/events", &json!({"events": [good.clone()]}))
+            .0,
+        201
+    );
 
     let mut missing = good.clone();
     missing.as_object_mut().unwrap().remove("agentId");
@@ -41,11 +46,31 @@ fn invalid_batches_are_rejected_and_store_nothing() {
     let mut wrong_type = good.clone();
     wrong_type["eventType"] = json!("not_a_type");
     let cases = [
-        ("missing field", json!({"events": [good.clone(), missing]}), "events.1.agentId"),
-        ("negative tokens", json!({"events": [negative]}), "events.0.payload.inputTokens"),
-        ("NaN cost", json!({"events": [nan_cost]}), "events.0.payload.costUsd"),
-        ("wrong type", json!({"events": [wrong_type]}), "events.0.eventType"),
-        ("1001 events", json!({"events": vec![good.clone(); 1001]}), "events"),
+        (
+            "missing field",
+            json!({"events": [good.clone(), missing]}),
+            "events.1.agentId",
+        ),
+        (
+            "negative tokens",
+            json!({"events": [negative]}),
+            "events.0.payload.inputTokens",
+        ),
+        (
+            "NaN cost",
+            json!({"events": [nan_cost]}),
+            "events.0.payload.costUsd",
+        ),
+        (
+            "wrong type",
+            json!({"events": [wrong_type]}),
+            "events.0.eventType",
+        ),
+        (
+            "1001 events",
+            json!({"events": vec![good.clone(); 1001]}),
+            "events",
+        ),
     ];
     for (name, body, path) in cases {
         let (status, response) = collector.post("/api/events", &body);
