@@ -1,19 +1,35 @@
 #!/usr/bin/env python3
-"""Generates agentlens-core/data/prices.json from the PyPI package genai-prices.
+"""Generates agentlens-core/data/prices.json from genai-prices and LiteLLM.
 
-Reads `genai_prices.data.providers` (the Python price data of genai-prices 0.2.3) and writes
-our own JSON layout, which `agentlens-core/src/pricing/table.rs` embeds with `include_str!`.
+The first source is `genai_prices.data.providers`, the Python price data of the PyPI package
+genai-prices 0.2.3. The second is LiteLLM's `model_prices_and_context_window_backup.json`, read
+out of the PyPI wheel of litellm (see `litellm_prices.py` for how its keys map to providers and
+models, and why no LiteLLM code runs). The result is our own JSON layout, which
+`agentlens-core/src/pricing/table.rs` embeds with `include_str!`.
+
+Merge rules:
+
+- genai-prices wins wherever it has the model. A LiteLLM entry counts as present when
+  genai-prices' own `Provider.find_model` (match clauses, compact-date fallback and fallback
+  providers) finds any spelling that the Rust lookup would try: the id, and the id after its last
+  `/`. Those entries are compared instead, and differing input, output, cache-read or
+  cache-write rates are written to `agentlens-core/data/price-disagreements.txt`.
+- Every other LiteLLM entry is appended to its provider, or to a new provider placed after all
+  genai-prices providers, so lookups without a provider still reach genai-prices first.
+- Each model records `source` (`genai-prices 0.2.3` or `litellm <version>`); genai-prices
+  models also record `pricing_url`, the first pricing page of their provider.
 
 Rerun from the repository root with:
 
-    python3 scripts/build_prices.py
+    python3 scripts/build_prices.py --date YYYY-MM-DD
 
 If genai_prices 0.2.3 is not importable, the script creates a virtual environment in
 target/price-venv, installs genai-prices==0.2.3 there with pip and runs itself again inside
-it. The output is deterministic for a given package version and date: dictionary keys are
-sorted, while providers, models and dated prices keep the package's order because model
-matching takes the first match and the last active dated price. Set SOURCE_DATE_EPOCH or pass
---date YYYY-MM-DD to pin the generation date.
+it. The litellm wheel is downloaded once into target/litellm-wheel. The output is deterministic
+for given package versions and date: dictionary keys are sorted, genai-prices providers, models
+and dated prices keep the package's order because model matching takes the first match and the
+last active dated price, and LiteLLM entries follow in the order of its JSON file. Set
+SOURCE_DATE_EPOCH or pass --date YYYY-MM-DD to pin the generation date.
 
 genai-prices 0.2.3 carries no `prices_checked` dates in its Python data, so the output has
 them only when a future version adds that attribute.
@@ -30,18 +46,29 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import litellm_prices  # noqa: E402
+
 PACKAGE = "genai-prices"
 VERSION = "0.2.3"
+GENAI_SOURCE = f"{PACKAGE} {VERSION}"
+LITELLM_SOURCE = f"{litellm_prices.PACKAGE} {litellm_prices.VERSION}"
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / "target" / "price-venv"
+WHEEL_DIR = ROOT / "target" / "litellm-wheel"
 OUTPUT = ROOT / "agentlens-core" / "data" / "prices.json"
-FORMAT_VERSION = 1
+DISAGREEMENTS = ROOT / "agentlens-core" / "data" / "price-disagreements.txt"
+FORMAT_VERSION = 2
+COMPARED_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--date", help="generation date to record (YYYY-MM-DD)")
     parser.add_argument("--output", type=Path, default=OUTPUT, help="path of the JSON to write")
+    parser.add_argument("--disagreements", type=Path, default=DISAGREEMENTS,
+                        help="path of the rate disagreement report to write")
     args = parser.parse_args()
 
     if not package_is_importable():
@@ -49,17 +76,28 @@ def main() -> None:
 
     from genai_prices.data import providers
 
+    generated = generation_date(args.date)
     table = {
         "format_version": FORMAT_VERSION,
-        "source": {"package": PACKAGE, "version": VERSION},
-        "generated": generation_date(args.date),
+        "sources": [
+            {"package": PACKAGE, "version": VERSION},
+            {"package": litellm_prices.PACKAGE, "version": litellm_prices.VERSION},
+        ],
+        "generated": generated,
         "providers": [convert_provider(provider) for provider in providers],
     }
+    entries = litellm_prices.load_entries(WHEEL_DIR)
+    report = merge_litellm(table["providers"], providers, entries, generated)
+
     args.output.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(table, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     args.output.write_text(text, encoding="utf-8")
+    args.disagreements.write_text(report.text(generated), encoding="utf-8")
     models = sum(len(provider["models"]) for provider in table["providers"])
-    print(f"wrote {args.output} ({len(table['providers'])} providers, {models} models)")
+    print(f"wrote {args.output} ({len(table['providers'])} providers, {models} models; "
+          f"{report.added} from {LITELLM_SOURCE}, {report.overlapping} LiteLLM entries already "
+          f"in {GENAI_SOURCE}, {report.skipped} skipped)")
+    print(f"wrote {args.disagreements} ({len(report.lines)} disagreeing rates)")
 
 
 def package_is_importable() -> bool:
@@ -96,6 +134,7 @@ def generation_date(explicit: str | None) -> str:
 
 
 def convert_provider(provider) -> dict:
+    pricing_url = (provider.pricing_urls or [None])[0]
     out = {
         "id": provider.id,
         "name": provider.name,
@@ -103,19 +142,22 @@ def convert_provider(provider) -> dict:
         "provider_match": convert_clause(provider.provider_match),
         "model_match": convert_clause(provider.model_match),
         "fallback_model_providers": list(provider.fallback_model_providers or []),
-        "models": [convert_model(model) for model in provider.models],
+        "models": [convert_model(model, pricing_url) for model in provider.models],
     }
     add_prices_checked(out, provider)
     return out
 
 
-def convert_model(model) -> dict:
+def convert_model(model, pricing_url: str | None) -> dict:
     out = {
         "id": model.id,
         "name": model.name,
         "match": convert_clause(model.match),
         "prices": convert_dated_prices(model.prices),
+        "source": GENAI_SOURCE,
     }
+    if pricing_url:
+        out["pricing_url"] = pricing_url
     if model.deprecated:
         out["deprecated"] = True
     if model.price_variants:
@@ -215,6 +257,107 @@ def decimal_text(value: Decimal) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text or "0"
+
+
+class MergeReport:
+    """Counts of the merge and the rate disagreements found on the way."""
+
+    def __init__(self) -> None:
+        self.added = 0
+        self.overlapping = 0
+        self.skipped = 0
+        self.lines: list[str] = []
+
+    def text(self, generated: str) -> str:
+        header = [
+            f"# Rates that differ between {GENAI_SOURCE} and {LITELLM_SOURCE}, generated "
+            f"{generated} by scripts/build_prices.py.",
+            "# The table uses the genai-prices rate. Rates are dollars per million tokens, taken",
+            "# from the genai-prices entry in force on the generation date (the base rate of a",
+            "# tiered price). Columns: provider, model (LiteLLM key), price key, genai-prices",
+            "# rate, LiteLLM rate.",
+        ]
+        return "\n".join([*header, *sorted(self.lines)]) + "\n"
+
+
+def merge_litellm(out_providers: list[dict], providers, entries: dict, generated: str):
+    """Appends the LiteLLM entries that genai-prices lacks and compares the others."""
+    report = MergeReport()
+    by_id = {provider["id"]: provider for provider in out_providers}
+    genai_by_id = {provider.id: provider for provider in providers}
+    at = dt.datetime.combine(dt.date.fromisoformat(generated), dt.time(12), dt.timezone.utc)
+    seen: set[tuple[str, str]] = set()
+
+    for key, entry in entries.items():
+        if not isinstance(entry, dict) or key == "sample_spec":
+            continue
+        mapped = litellm_prices.provider_and_model(key, entry)
+        rates = litellm_prices.convert_rates(entry)
+        if mapped is None or not litellm_prices.has_billable_rate(rates):
+            report.skipped += 1
+            continue
+        provider_id, model_id = mapped
+        if (provider_id, model_id.lower()) in seen:
+            report.skipped += 1
+            continue
+        seen.add((provider_id, model_id.lower()))
+
+        genai_provider = genai_by_id.get(provider_id)
+        existing = genai_provider and find_genai_model(genai_provider, model_id, providers)
+        if existing:
+            report.overlapping += 1
+            compare_rates(report, provider_id, key, existing.get_prices(at), rates)
+            continue
+
+        provider = by_id.get(provider_id)
+        if provider is None:
+            provider = new_provider(provider_id)
+            by_id[provider_id] = provider
+            out_providers.append(provider)
+        provider["models"].append({
+            "id": model_id,
+            "name": model_id,
+            "match": litellm_prices.model_aliases(provider_id, model_id),
+            "prices": [{"rates": rates}],
+            "source": LITELLM_SOURCE,
+        })
+        report.added += 1
+    return report
+
+
+def find_genai_model(provider, model_id: str, providers):
+    """Returns the genai-prices model for an id, trying the spellings the Rust lookup tries."""
+    lowered = model_id.lower()
+    for spelling in dict.fromkeys([lowered, lowered.rsplit("/", 1)[-1]]):
+        found = provider.find_model(spelling, all_providers=providers)
+        if found is not None:
+            return found
+    return None
+
+
+def new_provider(provider_id: str) -> dict:
+    return {
+        "id": provider_id,
+        "name": provider_id,
+        "pricing_urls": [],
+        "provider_match": None,
+        "model_match": None,
+        "fallback_model_providers": [],
+        "models": [],
+    }
+
+
+def compare_rates(report: MergeReport, provider_id: str, key: str, price, rates: dict) -> None:
+    for price_key in COMPARED_KEYS:
+        ours = getattr(price, price_key, None)
+        theirs = rates.get(price_key)
+        if ours is None or theirs is None:
+            continue
+        ours = ours.base if type(ours).__name__ == "TieredPrices" else ours
+        theirs = theirs["base"] if isinstance(theirs, dict) else theirs
+        if Decimal(theirs) != ours:
+            line = f"{provider_id}\t{key}\t{price_key}\t{decimal_text(ours)}\t{theirs}"
+            report.lines.append(line)
 
 
 if __name__ == "__main__":

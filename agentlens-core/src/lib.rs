@@ -25,3 +25,8 @@ pub mod validate;
 pub mod client;
 
 pub use money::Usd;
+
+// Compiles the Rust examples of the README as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

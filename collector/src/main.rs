@@ -1,5 +1,6 @@
 //! The `agentlens` binary: parses the command line, installs the log subscriber and runs.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use agentlens_collector::cli::Cli;
@@ -15,6 +16,7 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
     match cli.run().await {

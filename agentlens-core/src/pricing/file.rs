@@ -6,6 +6,7 @@
 //! the quote API has no request context to select them.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveTime};
 use serde::Deserialize;
@@ -14,9 +15,11 @@ use super::matching::{Clause, Matcher};
 use super::rates::{PriceEntry, Rate, Rates};
 use super::table::{Model, PriceTableError, Provider};
 
+/// Builds one provider; models without a `source` field get `default_source`.
 pub(crate) fn build_provider(
     file: ProviderFile,
     provider_ids: &HashMap<String, usize>,
+    default_source: &Arc<str>,
 ) -> Result<Provider, PriceTableError> {
     let compile = |clause: Option<Clause>| {
         clause
@@ -45,7 +48,7 @@ pub(crate) fn build_provider(
     let models = file
         .models
         .into_iter()
-        .map(|model| build_model(&file.id, model))
+        .map(|model| build_model(&file.id, model, default_source))
         .collect::<Result<Vec<_>, _>>()?;
 
     Ok(Provider {
@@ -57,7 +60,11 @@ pub(crate) fn build_provider(
     })
 }
 
-fn build_model(provider: &str, file: ModelFile) -> Result<Model, PriceTableError> {
+fn build_model(
+    provider: &str,
+    file: ModelFile,
+    default_source: &Arc<str>,
+) -> Result<Model, PriceTableError> {
     let matcher =
         Matcher::compile(file.clause).map_err(|message| PriceTableError::InvalidClause {
             owner: format!("{provider}/{}", file.id),
@@ -72,17 +79,22 @@ fn build_model(provider: &str, file: ModelFile) -> Result<Model, PriceTableError
             rates: Rates::from_keys(entry.rates),
         })
         .collect();
+    let source = match file.source {
+        Some(source) if *source != **default_source => Arc::from(source),
+        _ => Arc::clone(default_source),
+    };
     Ok(Model {
         id: file.id,
         matcher,
         entries,
+        source,
     })
 }
 
 #[derive(Deserialize)]
 pub(crate) struct TableFile {
     pub(crate) format_version: u32,
-    pub(crate) source: SourceFile,
+    pub(crate) sources: Vec<SourceFile>,
     pub(crate) generated: NaiveDate,
     pub(crate) providers: Vec<ProviderFile>,
 }
@@ -109,6 +121,8 @@ struct ModelFile {
     #[serde(rename = "match")]
     clause: Clause,
     prices: Vec<EntryFile>,
+    /// Package and version the prices come from, such as `litellm 1.80.0`.
+    source: Option<String>,
 }
 
 #[derive(Deserialize)]

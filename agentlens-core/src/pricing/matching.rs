@@ -38,7 +38,7 @@ pub(crate) enum Clause {
 
 /// A compiled match clause. Text comparisons are case-insensitive because both sides are
 /// lowercased; a regex is searched anywhere in the lowercased id, as Python's `re.search`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Matcher {
     Equals(String),
     StartsWith(String),

@@ -56,6 +56,9 @@ pub struct Quote {
     pub provider: String,
     /// Id of the model entry used, such as `gpt-4o` for `gpt-4o-2024-08-06`.
     pub model: String,
+    /// Source of the model's prices: `genai-prices 0.2.3`, `litellm 1.80.0`, or
+    /// `overrides <origin>` for a price from [`super::PriceTable::with_overrides`].
+    pub source: String,
     /// First day of the dated price entry used; `None` for an undated entry.
     pub price_date: Option<NaiveDate>,
     /// Content hash of the price table, see [`super::PriceTable::version`].

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
@@ -18,7 +18,7 @@ use super::rates::{self, PriceEntry};
 const EMBEDDED_JSON: &str = include_str!("../../data/prices.json");
 
 /// Layout version of the table file that this code reads.
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 
 /// Maximum number of `(provider, model)` spellings whose lookup result is kept. Beyond it,
 /// lookups still work but scan the table each time.
@@ -68,7 +68,7 @@ pub struct PriceTable {
 }
 
 /// One provider of the table.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Provider {
     pub(crate) id: String,
     pub(crate) provider_match: Option<Matcher>,
@@ -79,11 +79,13 @@ pub(crate) struct Provider {
 }
 
 /// One model of a provider.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Model {
     pub(crate) id: String,
     pub(crate) matcher: Matcher,
     pub(crate) entries: Vec<PriceEntry>,
+    /// Where the prices come from: `genai-prices 0.2.3`, `litellm 1.80.0` or an override file.
+    pub(crate) source: Arc<str>,
 }
 
 /// The outcome of looking up a provider and model spelling.
@@ -123,27 +125,44 @@ impl PriceTable {
             });
         }
 
-        let provider_ids: HashMap<String, usize> = parsed
-            .providers
+        let sources: Vec<String> = parsed
+            .sources
             .iter()
-            .enumerate()
-            .map(|(index, provider)| (provider.id.to_lowercase(), index))
+            .map(|source| format!("{} {}", source.package, source.version))
             .collect();
+        let default_source: Arc<str> = Arc::from(sources.first().cloned().unwrap_or_default());
+        let provider_ids = index_ids(parsed.providers.iter().map(|provider| &provider.id));
         let providers = parsed
             .providers
             .into_iter()
-            .map(|provider| file::build_provider(provider, &provider_ids))
+            .map(|provider| file::build_provider(provider, &provider_ids, &default_source))
             .collect::<Result<Vec<_>, _>>()?;
 
         let digest = Sha256::digest(text.as_bytes());
-        Ok(PriceTable {
-            version: format!("pv_{}", &hex::encode(digest)[..12]),
-            source: format!("{} {}", parsed.source.package, parsed.source.version),
-            generated: parsed.generated,
+        Ok(PriceTable::from_parts(
+            format!("pv_{}", &hex::encode(digest)[..12]),
+            sources.join(" + "),
+            parsed.generated,
+            providers,
+        ))
+    }
+
+    /// Assembles a table from indexed providers, with an empty lookup cache.
+    pub(crate) fn from_parts(
+        version: String,
+        source: String,
+        generated: NaiveDate,
+        providers: Vec<Provider>,
+    ) -> Self {
+        let provider_ids = index_ids(providers.iter().map(|provider| &provider.id));
+        PriceTable {
+            version,
+            source,
+            generated,
             providers,
             provider_ids,
             lookups: RwLock::new(HashMap::new()),
-        })
+        }
     }
 
     /// Returns the content hash of the table: `pv_` and the first 12 hex digits of the
@@ -152,7 +171,8 @@ impl PriceTable {
         &self.version
     }
 
-    /// Returns the package and version the prices come from, such as `genai-prices 0.2.3`.
+    /// Returns the packages and versions the prices come from, joined by ` + `, such as
+    /// `genai-prices 0.2.3 + litellm 1.80.0`. Each quote names the one source of its model.
     pub fn source(&self) -> &str {
         &self.source
     }
@@ -204,6 +224,7 @@ impl PriceTable {
                 breakdown,
                 provider: listing.id.clone(),
                 model: entry.id.clone(),
+                source: entry.source.to_string(),
                 price_date: prices.start_date,
                 pricing_version: self.version.clone(),
             }),
@@ -253,6 +274,13 @@ impl fmt::Debug for PriceTable {
             .field("models", &models)
             .finish_non_exhaustive()
     }
+}
+
+/// Maps each lowercased id to its position.
+fn index_ids<'a>(ids: impl Iterator<Item = &'a String>) -> HashMap<String, usize> {
+    ids.enumerate()
+        .map(|(index, id)| (id.to_lowercase(), index))
+        .collect()
 }
 
 fn unpriced(reason: String) -> PriceOutcome {

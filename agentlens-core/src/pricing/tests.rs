@@ -39,7 +39,7 @@ fn resolved(provider: Option<&str>, model: &str) -> String {
 fn embedded_table_loads_with_source() {
     let table = PriceTable::embedded();
 
-    assert_eq!(table.source(), "genai-prices 0.2.3");
+    assert_eq!(table.source(), "genai-prices 0.2.3 + litellm 1.80.0");
     assert!(table.version().starts_with("pv_"));
     assert_eq!(table.version().len(), 15);
     assert!(table.providers.len() > 40);

@@ -4,7 +4,10 @@
 //! with no fractional part) between 0 and `u64::MAX`, and a part may not exceed its whole.
 //! An absent or `null` optional count reads as 0.
 
+use rust_decimal::Decimal;
 use serde_json::{Map, Value};
+
+use crate::money::Usd;
 
 use super::{Usage, UsageError};
 
@@ -104,12 +107,17 @@ pub fn from_openai(usage: &Value) -> Result<Usage, UsageError> {
     if root.count("prompt_tokens")?.is_some() {
         let cached = match root.nested("prompt_tokens_details")? {
             Some(details) => details.count("cached_tokens")?,
-            None => root.count("prompt_cache_hit_tokens")?,
+            None => match root.count("prompt_cache_hit_tokens")? {
+                Some(hits) => Some(hits),
+                None => root.count("cached_tokens")?,
+            },
         };
         let cached_field = if root.has("prompt_tokens_details") {
             "prompt_tokens_details.cached_tokens"
-        } else {
+        } else if root.has("prompt_cache_hit_tokens") {
             "prompt_cache_hit_tokens"
+        } else {
+            "cached_tokens"
         };
         return openai_shape(
             &root,
@@ -146,6 +154,16 @@ fn openai_shape(
     let input = root.required(input_field)?;
     let cached = cached.unwrap_or(0);
     root.part_of(cached_field, cached, input_field, input)?;
+    let input_details = format!("{input_field}_details");
+    let writes = root
+        .nested(&input_details)?
+        .map(|details| details.count("cache_write_tokens"))
+        .transpose()?
+        .flatten()
+        .unwrap_or(0);
+    let cached_and_written = checked_sum(cached, writes, "cache_write_tokens")?;
+    let writes_field = format!("{input_details}.cached_tokens + cache_write_tokens");
+    root.part_of(&writes_field, cached_and_written, input_field, input)?;
 
     let output = root.count(output_field)?.unwrap_or(0);
     let details_field = format!("{output_field}_details");
@@ -161,17 +179,59 @@ fn openai_shape(
     finish(Usage {
         input_tokens: input,
         cache_read_tokens: cached,
+        cache_write_5m_tokens: writes,
         output_tokens: output,
         reasoning_tokens: reasoning,
         ..Usage::default()
     })
 }
 
+/// Reads an Amazon Bedrock Converse `usage` object.
+///
+/// `inputTokens` excludes the cache, as Anthropic's `input_tokens` does, so the normalized
+/// input is `inputTokens + cacheReadInputTokens + cacheWriteInputTokens`. Bedrock reports one
+/// cache-write count, which is billed as a five-minute write.
+///
+/// # Errors
+///
+/// Returns [`UsageError`] when `inputTokens` or `outputTokens` is missing or a count is
+/// invalid.
+pub fn from_bedrock(usage: &Value) -> Result<Usage, UsageError> {
+    let root = Fields::root(usage)?;
+    let uncached = root.required("inputTokens")?;
+    let cache_read = root.count("cacheReadInputTokens")?.unwrap_or(0);
+    let cache_write = root.count("cacheWriteInputTokens")?.unwrap_or(0);
+    let input = checked_sum(uncached, cache_read, "cacheReadInputTokens")?;
+    let input = checked_sum(input, cache_write, "cacheWriteInputTokens")?;
+
+    finish(Usage {
+        input_tokens: input,
+        cache_read_tokens: cache_read,
+        cache_write_5m_tokens: cache_write,
+        output_tokens: root.required("outputTokens")?,
+        ..Usage::default()
+    })
+}
+
+/// Reads the cost a provider reported beside its usage, in US dollars.
+///
+/// OpenRouter sends `cost` in dollars; xAI sends `cost_in_usd_ticks`, where one tick is
+/// 10^-10 dollars. Returns `None` when neither field is present or the value is not a
+/// non-negative number.
+pub fn reported_cost(usage: &Value) -> Option<Usd> {
+    if let Some(ticks) = usage.get("cost_in_usd_ticks").and_then(Value::as_u64) {
+        return Some(Usd::new(Decimal::from(ticks) * Decimal::new(1, 10)));
+    }
+    let cost = Usd::from_json_number(usage.get("cost")?.as_number()?).ok()?;
+    (!cost.is_negative()).then_some(cost)
+}
+
 /// Reads a Gemini API `usageMetadata` object.
 ///
-/// `promptTokenCount` includes `cachedContentTokenCount`. `candidatesTokenCount` excludes
-/// `thoughtsTokenCount`, so the normalized output is their sum, with the thoughts as its
-/// reasoning part.
+/// `promptTokenCount` includes `cachedContentTokenCount` but not `toolUsePromptTokenCount`
+/// (tool results fed back to the model, billed as input), so the normalized input is their
+/// sum. `candidatesTokenCount` excludes `thoughtsTokenCount`, so the normalized output is their
+/// sum, with the thoughts as its reasoning part.
 ///
 /// # Errors
 ///
@@ -187,12 +247,14 @@ pub fn from_gemini(usage: &Value) -> Result<Usage, UsageError> {
         "promptTokenCount",
         prompt,
     )?;
+    let tool_use = root.count("toolUsePromptTokenCount")?.unwrap_or(0);
+    let input = checked_sum(prompt, tool_use, "toolUsePromptTokenCount")?;
     let candidates = root.count("candidatesTokenCount")?.unwrap_or(0);
     let thoughts = root.count("thoughtsTokenCount")?.unwrap_or(0);
     let output = checked_sum(candidates, thoughts, "thoughtsTokenCount")?;
 
     finish(Usage {
-        input_tokens: prompt,
+        input_tokens: input,
         cache_read_tokens: cached,
         output_tokens: output,
         reasoning_tokens: thoughts,
@@ -204,7 +266,8 @@ pub fn from_gemini(usage: &Value) -> Result<Usage, UsageError> {
 ///
 /// A provider name containing `anthropic` selects [`from_anthropic`]. For every other name
 /// the shape decides, because resellers pass the original shape through. A
-/// `promptTokenCount` field selects [`from_gemini`]. A `cache_creation_input_tokens` or
+/// `promptTokenCount` field selects [`from_gemini`], and an `inputTokens` field selects
+/// [`from_bedrock`]. A `cache_creation_input_tokens` or
 /// `cache_read_input_tokens` field selects [`from_anthropic`], as for Claude served by
 /// Vertex AI or Bedrock. Anything else is read by [`from_openai`], the shape that
 /// OpenAI-compatible providers return.
@@ -217,6 +280,9 @@ pub fn extract(provider: &str, usage: &Value) -> Result<Usage, UsageError> {
     let has = |field: &str| usage.get(field).is_some_and(|value| !value.is_null());
     if provider.contains("anthropic") {
         return from_anthropic(usage);
+    }
+    if has("inputTokens") {
+        return from_bedrock(usage);
     }
     if has("promptTokenCount") {
         return from_gemini(usage);

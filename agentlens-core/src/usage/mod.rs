@@ -10,12 +10,18 @@
 //! - `output_tokens` counts every generated token; `reasoning_tokens` is a part of it and
 //!   is never billed again.
 //!
-//! [`extract`] and the per-provider readers [`from_anthropic`], [`from_openai`] and
-//! [`from_gemini`] turn a provider's raw usage object into this shape.
+//! [`extract`] and the per-provider readers [`from_anthropic`], [`from_openai`],
+//! [`from_gemini`] and [`from_bedrock`] turn a provider's raw usage object into this shape;
+//! [`extract_stream`] does the same for the events of a streamed response, and
+//! [`reported_cost`] reads the cost that OpenRouter and xAI report beside their usage.
 
 mod extract;
+mod stream;
 
-pub use extract::{extract, from_anthropic, from_gemini, from_openai};
+pub use extract::{
+    extract, from_anthropic, from_bedrock, from_gemini, from_openai, reported_cost,
+};
+pub use stream::{extract_stream, merged_usage};
 
 use serde::{Deserialize, Serialize};
 

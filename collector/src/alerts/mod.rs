@@ -21,7 +21,7 @@ pub enum Condition {
     /// Error events divided by all events exceeds the threshold (a ratio from 0 to 1).
     ErrorRateExceeds,
     /// Exact sum of known costs of `cost_tracked` and `llm_response` events exceeds the
-    /// threshold in USD.
+    /// threshold in USD. The sum follows the [cost rule](crate::store::cost_rule).
     CostExceeds,
     /// Average `durationMs` of `tool_response` events exceeds the threshold.
     LatencyExceeds,

@@ -3,6 +3,7 @@
 use rusqlite::{params, OptionalExtension, Row};
 use rust_decimal::Decimal;
 
+use super::cost_rule::COUNTED_COST_ROWS;
 use super::filter::SqlFilter;
 use super::{now_text, Page, Paging, PicoSum, Store, StoreError};
 use crate::alerts::{AlertHistoryEntry, AlertRule, Condition, ExactNumber, NewRule, RuleScope};
@@ -31,7 +32,8 @@ pub struct WindowMetrics {
     pub event_count: i64,
     /// Events that count as errors.
     pub error_count: i64,
-    /// Exact sum of known costs of cost rows.
+    /// Exact sum of known costs of the cost rows that the
+    /// [cost rule](super::cost_rule) counts.
     pub cost: PicoSum,
     /// Average `durationMs` of `tool_response` events, if any.
     pub average_latency_ms: Option<f64>,
@@ -218,11 +220,12 @@ impl Store {
 
         self.read(move |conn| {
             let sql = format!(
-                "SELECT COUNT(*), COALESCE(SUM(is_error), 0), {}, \
+                "SELECT COUNT(*), COALESCE(SUM(is_error), 0), \
+                 COALESCE(SUM(CASE WHEN {COUNTED_COST_ROWS} THEN cost_pico / 1000000 END), 0), \
+                 COALESCE(SUM(CASE WHEN {COUNTED_COST_ROWS} THEN cost_pico % 1000000 END), 0), \
                  AVG(CASE WHEN event_type = 'tool_response' \
                      THEN json_extract(payload, '$.durationMs') END) \
                  FROM events {}",
-                PicoSum::SQL,
                 filter.where_sql()
             );
             Ok(

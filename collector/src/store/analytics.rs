@@ -1,14 +1,11 @@
-//! Cost analytics over the cost rows: `cost_tracked` and `llm_response` events.
+//! Cost analytics over the counted cost rows: the `cost_tracked` and `llm_response` events
+//! that the [cost rule](super::cost_rule) counts.
 //!
 //! Every breakdown is a separate `GROUP BY` over the same rows inside one read
 //! transaction, and every money sum is exact ([`PicoSum`]), so the per-agent, per-model
 //! and per-bucket figures add up to the totals to the last pico-dollar.
 //!
 //! Time buckets are computed in [`super::buckets`].
-//!
-//! NOTE: a call reported both as `cost_tracked` and as `llm_response` counts twice, as in
-//! upstream AgentLens. Sessions and alerts use the same rows, so all figures still agree;
-//! `call_id` is stored so that a later change can de-duplicate such pairs.
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
@@ -18,6 +15,7 @@ use chrono_tz::Tz;
 use rusqlite::{Connection, Row};
 use serde::Serialize;
 
+use super::cost_rule::COUNTED_COST_ROWS;
 use super::filter::SqlFilter;
 use super::{buckets, PicoSum, Store, StoreError};
 
@@ -196,7 +194,7 @@ impl Store {
         query: CostQuery,
     ) -> Result<CostReport, StoreError> {
         let mut filter = SqlFilter::for_tenant(tenant);
-        filter.push("cost_source IS NOT NULL", []);
+        filter.push(COUNTED_COST_ROWS, []);
         filter.at_least("timestamp", Some(&query.from));
         filter.at_most("timestamp", Some(&query.to));
         filter.eq("agent_id", query.agent_id.as_deref());

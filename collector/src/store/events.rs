@@ -6,7 +6,10 @@
 //! 1. returns the stored id and hash when the client id is already stored for the tenant
 //!    (a retried send), without storing anything;
 //! 2. takes the session's tail hash as `prevHash` (`null` for a new session);
-//! 3. hashes and inserts the event, and applies it to the session row.
+//! 3. hashes and inserts the event, and applies it to the session row;
+//! 4. applies the [cost rule](super::cost_rule): a new `cost_tracked` whose `callId`
+//!    already has an `llm_response` is stored as superseded, and a new `llm_response`
+//!    supersedes the stored `cost_tracked` events with its `callId`.
 //!
 //! The chain of a session therefore follows ingest order, not timestamp order, so an event
 //! that arrives late never breaks verification of the events stored before it. Because one
@@ -19,6 +22,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use super::cost_rule;
 use super::filter::SqlFilter;
 use super::sessions::Session;
 use super::{sql_count, Page, Paging, Store, StoreError, WriterContext};
@@ -226,8 +230,15 @@ fn ingest_batch(
         };
 
         let prev_hash = Some(session.tail_hash.as_str()).filter(|hash| !hash.is_empty());
-        let hash = insert_event(&transaction, tenant, &id, prepared, prev_hash)?;
-        session.apply(prepared, &hash);
+        let superseded_by = cost_rule::superseding_response(&transaction, tenant, prepared)?;
+        let row = NewRow {
+            id: &id,
+            prev_hash,
+            superseded_by: superseded_by.as_deref(),
+        };
+        let hash = insert_event(&transaction, tenant, prepared, &row)?;
+        session.apply(prepared, &hash, superseded_by.is_none());
+        cost_rule::supersede_tracked_costs(&transaction, tenant, &id, prepared, &mut sessions)?;
         results.push(IngestedEvent {
             id,
             hash,
@@ -268,14 +279,22 @@ fn find_by_client_id(
     Ok(found)
 }
 
+/// The server-assigned columns of a new event row.
+struct NewRow<'a> {
+    id: &'a str,
+    prev_hash: Option<&'a str>,
+    /// The `llm_response` that makes this `cost_tracked` stop counting, if any.
+    superseded_by: Option<&'a str>,
+}
+
 /// Hashes and inserts one event, returning its hash.
 fn insert_event(
     conn: &Connection,
     tenant: &str,
-    id: &str,
     prepared: &PreparedEvent,
-    prev_hash: Option<&str>,
+    row: &NewRow<'_>,
 ) -> Result<String, StoreError> {
+    let (id, prev_hash) = (row.id, row.prev_hash);
     let event = &prepared.event;
     let hash = event_hash(&HashInput {
         id,
@@ -297,9 +316,10 @@ fn insert_event(
         "INSERT INTO events (id, tenant_id, client_id, timestamp, session_id, agent_id, \
          event_type, severity, payload, metadata, prev_hash, hash, is_error, provider, model, \
          cost_pico, cost_source, input_tokens, output_tokens, cache_read_tokens, \
-         cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, call_id) VALUES \
+         cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, call_id, \
+         superseded_by) VALUES \
          (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-         ?19, ?20, ?21, ?22, ?23, ?24)",
+         ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
     )?
     .execute(params![
         id,
@@ -326,6 +346,7 @@ fn insert_event(
         tokens(|u| u.cache_write_1h_tokens),
         tokens(|u| u.reasoning_tokens),
         cost.and_then(|cost| cost.call_id.as_deref()),
+        row.superseded_by,
     ])?;
     Ok(hash)
 }

@@ -3,7 +3,8 @@
 //! [`Store`] is the storage API the handlers and the alert evaluator call. Each resource
 //! has its own file with an `impl Store` block: [`events`] (ingest and event queries),
 //! [`sessions`], [`analytics`], [`alerts`] and [`keys`]. Writes run on the single writer
-//! thread of [`sqlite`], reads on pooled reader connections.
+//! thread of [`sqlite`], reads on pooled reader connections. [`cost_rule`] states which
+//! events count towards cost totals.
 //!
 //! Costs are INTEGER pico-dollars in the `events` table. SQLite's `SUM` over a 64-bit
 //! column fails beyond about 9.2 million dollars in pico-dollars, so every money sum is
@@ -13,6 +14,7 @@
 pub mod alerts;
 pub mod analytics;
 mod buckets;
+pub mod cost_rule;
 pub mod events;
 mod filter;
 pub mod keys;

@@ -9,8 +9,9 @@ use agentlens_core::Usd;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
+use super::cost_rule::CostShare;
 use super::filter::SqlFilter;
-use super::{sql_count, Page, Paging, Store, StoreError};
+use super::{Page, Paging, Store, StoreError};
 use crate::ingest::PreparedEvent;
 
 /// Columns read by [`Session::from_row`], in order.
@@ -47,11 +48,12 @@ pub struct Session {
     pub tool_call_count: i64,
     /// `llm_response` events.
     pub llm_call_count: i64,
-    /// Exact sum of the costs of `cost_tracked` and `llm_response` events.
+    /// Exact sum of the costs of the session's counted `cost_tracked` and `llm_response`
+    /// events (see [`super::cost_rule`]).
     pub total_cost_usd: Usd,
     /// Cost-bearing events whose cost is unknown.
     pub unpriced_event_count: i64,
-    /// Input tokens of `cost_tracked` and `llm_response` events.
+    /// Input tokens of the counted `cost_tracked` and `llm_response` events.
     pub total_input_tokens: i64,
     /// Output tokens of the same events.
     pub total_output_tokens: i64,
@@ -95,8 +97,9 @@ impl Session {
         }
     }
 
-    /// Applies one newly stored event whose hash is `hash`.
-    pub(crate) fn apply(&mut self, prepared: &PreparedEvent, hash: &str) {
+    /// Applies one newly stored event whose hash is `hash`. Its cost and tokens are added
+    /// only when `counts_cost` is set, following the [cost rule](super::cost_rule).
+    pub(crate) fn apply(&mut self, prepared: &PreparedEvent, hash: &str, counts_cost: bool) {
         let event = &prepared.event;
         let timestamp = &prepared.timestamp;
         self.event_count += 1;
@@ -128,17 +131,33 @@ impl Session {
             _ => {}
         }
 
-        if let Some(cost) = &prepared.cost {
-            match cost.cost_pico {
-                Some(pico) => self.total_cost_usd += Usd::from_pico(pico),
-                None => self.unpriced_event_count += 1,
-            }
-            let usage = &cost.usage;
-            self.total_input_tokens += sql_count(usage.input_tokens);
-            self.total_output_tokens += sql_count(usage.output_tokens);
-            self.cache_read_tokens += sql_count(usage.cache_read_tokens);
-            self.cache_write_tokens += sql_count(usage.cache_write_tokens());
+        if let Some(cost) = prepared.cost.as_ref().filter(|_| counts_cost) {
+            self.add_cost(&CostShare::of(cost));
         }
+    }
+
+    /// Adds a counted cost row to the totals.
+    fn add_cost(&mut self, share: &CostShare) {
+        match share.cost_pico {
+            Some(pico) => self.total_cost_usd += Usd::from_pico(pico),
+            None => self.unpriced_event_count += 1,
+        }
+        self.total_input_tokens += share.input_tokens;
+        self.total_output_tokens += share.output_tokens;
+        self.cache_read_tokens += share.cache_read_tokens;
+        self.cache_write_tokens += share.cache_write_tokens;
+    }
+
+    /// Takes out a cost row that stopped counting because an `llm_response` superseded it.
+    pub(crate) fn remove_cost(&mut self, share: &CostShare) {
+        match share.cost_pico {
+            Some(pico) => self.total_cost_usd = self.total_cost_usd - Usd::from_pico(pico),
+            None => self.unpriced_event_count -= 1,
+        }
+        self.total_input_tokens -= share.input_tokens;
+        self.total_output_tokens -= share.output_tokens;
+        self.cache_read_tokens -= share.cache_read_tokens;
+        self.cache_write_tokens -= share.cache_write_tokens;
     }
 
     fn apply_started(&mut self, payload: &serde_json::Map<String, serde_json::Value>) {
@@ -193,15 +212,20 @@ impl Session {
         tenant: &str,
         first: &PreparedEvent,
     ) -> Result<Session, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM sessions WHERE tenant_id = ?1 AND id = ?2");
-        let found = conn
-            .query_row(
-                &sql,
-                params![tenant, first.event.session_id],
-                Session::from_row,
-            )
-            .optional()?;
+        let found = Session::load(conn, tenant, &first.event.session_id)?;
         Ok(found.unwrap_or_else(|| Session::start(tenant, first)))
+    }
+
+    /// Loads a stored session inside the ingest transaction.
+    pub(crate) fn load(
+        conn: &Connection,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<Session>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM sessions WHERE tenant_id = ?1 AND id = ?2");
+        Ok(conn
+            .query_row(&sql, params![tenant, id], Session::from_row)
+            .optional()?)
     }
 
     /// Inserts or replaces the row.

@@ -21,9 +21,29 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most idle reader connections kept open.
 const MAX_IDLE_READERS: usize = 8;
 
-/// Numbered migrations, applied in order and recorded in `schema_migrations`.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("migrations/0001_initial.sql"))];
+/// One numbered schema change: SQL, then an optional Rust step in the same transaction.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+    after_sql: Option<fn(&Connection) -> rusqlite::Result<()>>,
+}
+
+/// Migrations, applied in order and recorded in `schema_migrations`.
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("migrations/0001_initial.sql"),
+        after_sql: None,
+    },
+    Migration {
+        version: 2,
+        name: "cost_rule",
+        sql: include_str!("migrations/0002_cost_rule.sql"),
+        after_sql: Some(super::cost_rule::rebuild_session_costs),
+    },
+];
 
 /// State owned by the writer thread and lent to each write job.
 #[derive(Debug)]
@@ -177,10 +197,14 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         |row| row.get(0),
     )?;
 
-    for &(version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
+    for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
+        let (version, name) = (migration.version, migration.name);
         let apply = || -> rusqlite::Result<()> {
             conn.execute_batch("BEGIN IMMEDIATE")?;
-            conn.execute_batch(sql)?;
+            conn.execute_batch(migration.sql)?;
+            if let Some(step) = migration.after_sql {
+                step(conn)?;
+            }
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
                 (version, name, super::now_text()),
@@ -203,4 +227,61 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
 /// Converts a token count to an SQLite integer, saturating at `i64::MAX`.
 pub(crate) fn sql_count(count: u64) -> i64 {
     i64::try_from(count).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Creates a database at schema version 1 holding one session with a `cost_tracked`
+    /// and an `llm_response` that share a call id, both counted as version 1 did.
+    fn version_1_database() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, \
+             applied_at TEXT NOT NULL)",
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[0].sql).unwrap();
+        conn.execute_batch(
+            "INSERT INTO schema_migrations VALUES (1, 'initial', '2026-02-07T10:00:00.000000Z');
+             INSERT INTO sessions VALUES ('default', 's1', 'a1', NULL, 't', NULL, 't', 'active',
+                 2, 0, 0, 1, '0.8', 0, 1010, 205, 0, 0, '[]', 'h2');
+             INSERT INTO events (id, tenant_id, timestamp, session_id, agent_id, event_type,
+                 severity, payload, metadata, hash, is_error, cost_pico, cost_source,
+                 input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,
+                 cache_write_1h_tokens, call_id)
+             VALUES
+                 ('E1', 'default', 't', 's1', 'a1', 'cost_tracked', 'info', '{}', '{}', 'h1', 0,
+                  500000000000, 'reported', 10, 5, 0, 0, 0, 'c1'),
+                 ('E2', 'default', 't', 's1', 'a1', 'llm_response', 'info', '{}', '{}', 'h2', 0,
+                  300000000000, 'reported', 1000, 200, 0, 0, 0, 'c1');",
+        )
+        .unwrap();
+        conn
+    }
+
+    #[test]
+    fn cost_rule_migration_fixes_old_totals() {
+        let conn = version_1_database();
+        migrate(&conn).unwrap();
+
+        let superseded_by: Option<String> = conn
+            .query_row(
+                "SELECT superseded_by FROM events WHERE id = 'E1'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(superseded_by.as_deref(), Some("E2"));
+        let (total, input): (String, i64) = conn
+            .query_row(
+                "SELECT total_cost_usd, input_tokens FROM sessions WHERE id = 's1'",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(total, "0.3");
+        assert_eq!(input, 1000);
+    }
 }

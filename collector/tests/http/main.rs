@@ -5,6 +5,7 @@ mod alerts;
 mod analytics;
 mod auth;
 mod common;
+mod cost_rule;
 mod ingest;
 mod queries;
 mod server;

@@ -1,0 +1,1 @@
+//! AgentLens for Node.js.

@@ -1,0 +1,322 @@
+//! `NativeClient`: the core batching client as a Python class.
+//!
+//! Each queueing method converts its arguments, checks the event with the core validator
+//! and hands it to the core client, which queues it without I/O. Invalid input raises
+//! `ValidationError` before anything is queued; delivery failures are only counted.
+
+use agentlens_core::client::{Client, ClientOptions, CostEvent};
+use agentlens_core::event::{Event, ValidEvent};
+use agentlens_core::usage::Usage;
+use agentlens_core::validate::{validate_event, FieldError};
+use chrono::Utc;
+use pyo3::prelude::*;
+use serde_json::{Map, Value};
+use ulid::Ulid;
+
+use crate::conversion::{
+    datetime_from_py, duration_from_seconds, json_from_py, object_from_py, token_count,
+    usd_from_py,
+};
+use crate::error::BindingError;
+use crate::pricing::{price, PyQuote};
+use crate::utils::without_gil;
+
+/// Returns a new session id, `ses_` followed by a ULID.
+#[pyfunction]
+pub(crate) fn new_session_id() -> String {
+    format!("ses_{}", Ulid::generate())
+}
+
+/// The core batching client. The `agentlens.Client` wrapper owns one and rebuilds it in a
+/// child process after `os.fork()`.
+#[pyclass(name = "NativeClient", module = "agentlens._native", frozen)]
+pub(crate) struct PyClient {
+    client: Client,
+}
+
+#[pymethods]
+impl PyClient {
+    /// Starts the background thread. Settings left as `None` come from
+    /// `AGENTLENS_SERVER_URL`, `AGENTLENS_API_KEY` and `AGENTLENS_AGENT_ID`, then the core
+    /// defaults.
+    #[new]
+    #[pyo3(signature = (
+        url=None, api_key=None, agent_id=None, batch_size=None, flush_interval=None,
+        queue_capacity=None
+    ))]
+    fn new(
+        url: Option<String>,
+        api_key: Option<String>,
+        agent_id: Option<String>,
+        batch_size: Option<usize>,
+        flush_interval: Option<f64>,
+        queue_capacity: Option<usize>,
+    ) -> Result<Self, BindingError> {
+        let mut options = ClientOptions::from_env();
+        if let Some(url) = url {
+            options = options.server_url(url);
+        }
+        if let Some(key) = api_key {
+            options = options.api_key(key);
+        }
+        if let Some(agent_id) = agent_id {
+            options = options.agent_id(agent_id);
+        }
+        if let Some(size) = batch_size {
+            options = options.batch_size(size);
+        }
+        if let Some(seconds) = flush_interval {
+            options = options.flush_interval(duration_from_seconds(seconds, "flush_interval")?);
+        }
+        if let Some(capacity) = queue_capacity {
+            options = options.queue_capacity(capacity);
+        }
+
+        let client = options.build()?;
+        Ok(PyClient { client })
+    }
+
+    /// Queues a `cost_tracked` event. Token counts follow the core convention:
+    /// `input_tokens` includes cache reads and writes, `output_tokens` includes reasoning.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "mirrors the keyword arguments of agentlens.Client.track_cost"
+    )]
+    #[pyo3(signature = (
+        session_id, provider, model, input_tokens, output_tokens, cache_read_tokens,
+        cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, web_searches,
+        cost_usd, agent_id, trigger, call_id
+    ))]
+    fn track_cost(
+        &self,
+        session_id: String,
+        provider: String,
+        model: String,
+        input_tokens: &Bound<'_, PyAny>,
+        output_tokens: &Bound<'_, PyAny>,
+        cache_read_tokens: &Bound<'_, PyAny>,
+        cache_write_5m_tokens: &Bound<'_, PyAny>,
+        cache_write_1h_tokens: &Bound<'_, PyAny>,
+        reasoning_tokens: &Bound<'_, PyAny>,
+        web_searches: &Bound<'_, PyAny>,
+        cost_usd: Option<&Bound<'_, PyAny>>,
+        agent_id: Option<String>,
+        trigger: Option<String>,
+        call_id: Option<String>,
+    ) -> Result<(), BindingError> {
+        let usage = Usage {
+            input_tokens: token_count(input_tokens, "input_tokens")?,
+            cache_read_tokens: token_count(cache_read_tokens, "cache_read_tokens")?,
+            cache_write_5m_tokens: token_count(cache_write_5m_tokens, "cache_write_5m_tokens")?,
+            cache_write_1h_tokens: token_count(cache_write_1h_tokens, "cache_write_1h_tokens")?,
+            output_tokens: token_count(output_tokens, "output_tokens")?,
+            reasoning_tokens: token_count(reasoning_tokens, "reasoning_tokens")?,
+            web_searches: token_count(web_searches, "web_searches")?,
+        };
+        let cost_usd = match cost_usd {
+            Some(value) if !value.is_none() => Some(usd_from_py(value, "cost_usd")?),
+            _ => None,
+        };
+
+        let cost = CostEvent {
+            agent_id,
+            cost_usd,
+            trigger,
+            call_id,
+            ..CostEvent::new(session_id, provider, model, usage)
+        };
+        self.log_checked(cost.into_event(self.client.agent_id()))
+    }
+
+    /// Validates an event of any client-sendable type and queues it.
+    #[pyo3(signature = (session_id, event_type, payload, agent_id, severity, metadata))]
+    fn log_event(
+        &self,
+        session_id: String,
+        event_type: String,
+        payload: &Bound<'_, PyAny>,
+        agent_id: Option<String>,
+        severity: String,
+        metadata: Option<&Bound<'_, PyAny>>,
+    ) -> Result<(), BindingError> {
+        let payload = object_from_py(payload, "payload")?;
+        let metadata = match metadata {
+            Some(value) if !value.is_none() => object_from_py(value, "metadata")?,
+            _ => Map::new(),
+        };
+        let agent_id = agent_id.unwrap_or_else(|| self.client.agent_id().to_owned());
+
+        let mut event = Map::new();
+        event.insert("sessionId".into(), session_id.into());
+        event.insert("agentId".into(), agent_id.into());
+        event.insert("eventType".into(), event_type.into());
+        event.insert("severity".into(), severity.into());
+        event.insert("payload".into(), Value::Object(payload));
+        event.insert("metadata".into(), Value::Object(metadata));
+
+        let valid = validate_event(&Value::Object(event))
+            .map_err(|errors| to_argument_paths(errors, PayloadPaths::Keep))?;
+        self.client.log(event_from_valid(valid));
+        Ok(())
+    }
+
+    /// Prices a provider usage object, queues it as a `cost_tracked` event with the
+    /// computed cost (none when unpriced), and returns the quote.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "mirrors the keyword arguments of agentlens.Client.track_response"
+    )]
+    #[pyo3(signature = (session_id, provider, model, usage, at, agent_id, trigger, call_id))]
+    fn track_usage(
+        &self,
+        py: Python<'_>,
+        session_id: String,
+        provider: String,
+        model: String,
+        usage: &Bound<'_, PyAny>,
+        at: Option<&Bound<'_, PyAny>>,
+        agent_id: Option<String>,
+        trigger: Option<String>,
+        call_id: Option<String>,
+    ) -> Result<PyQuote, BindingError> {
+        let usage = json_from_py(usage, "usage", 0)?;
+        let at = match at {
+            Some(at) if !at.is_none() => datetime_from_py(at, "at")?,
+            _ => Utc::now(),
+        };
+        let (quote, counts) = price(py, Some(&provider), &model, &usage, at)?;
+
+        let cost = CostEvent {
+            agent_id,
+            cost_usd: quote.total,
+            trigger,
+            call_id,
+            ..CostEvent::new(session_id, provider, model, counts)
+        };
+        self.log_checked(cost.into_event(self.client.agent_id()))?;
+        Ok(quote)
+    }
+
+    /// Sends everything queued and waits up to `timeout` seconds; returns the number of
+    /// events still pending.
+    fn flush(&self, py: Python<'_>, timeout: f64) -> Result<usize, BindingError> {
+        let timeout = duration_from_seconds(timeout, "timeout")?;
+        Ok(without_gil(py, || self.client.flush(timeout)))
+    }
+
+    /// Sends what is queued, stops the background thread and waits up to `timeout`
+    /// seconds; returns the number of events still pending. Later events are dropped.
+    fn shutdown(&self, py: Python<'_>, timeout: f64) -> Result<usize, BindingError> {
+        let timeout = duration_from_seconds(timeout, "timeout")?;
+        Ok(without_gil(py, || self.client.shutdown(timeout)))
+    }
+
+    /// Agent id used by events that do not name one.
+    #[getter]
+    fn agent_id(&self) -> &str {
+        self.client.agent_id()
+    }
+
+    /// Number of events the collector accepted.
+    #[getter]
+    fn sent(&self) -> u64 {
+        self.client.sent()
+    }
+
+    /// Number of events dropped because the queue was full or the client closed.
+    #[getter]
+    fn dropped(&self) -> u64 {
+        self.client.dropped()
+    }
+
+    /// Number of events given up on after failed sends.
+    #[getter]
+    fn failed(&self) -> u64 {
+        self.client.failed()
+    }
+
+    /// Number of events queued or in flight.
+    #[getter]
+    fn pending(&self) -> usize {
+        self.client.pending()
+    }
+}
+
+impl PyClient {
+    /// Runs the core validator over a built event and queues it when valid.
+    fn log_checked(&self, event: Event) -> Result<(), BindingError> {
+        let value = serde_json::to_value(&event)
+            .map_err(|error| BindingError::invalid("", error.to_string()))?;
+        validate_event(&value)
+            .map_err(|errors| to_argument_paths(errors, PayloadPaths::CostArguments))?;
+        self.client.log(event);
+        Ok(())
+    }
+}
+
+fn event_from_valid(valid: ValidEvent) -> Event {
+    Event {
+        id: valid.client_id,
+        session_id: valid.session_id,
+        agent_id: valid.agent_id,
+        event_type: valid.event_type,
+        severity: valid.severity,
+        payload: valid.payload,
+        metadata: valid.metadata,
+        timestamp: valid.timestamp,
+    }
+}
+
+/// How validation paths inside the payload are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PayloadPaths {
+    /// The caller passed the payload as a dict, so `payload.reason` points into it.
+    Keep,
+    /// The binding built the payload from keyword arguments, so `payload.costUsd` is
+    /// reported as the argument `cost_usd`.
+    CostArguments,
+}
+
+/// Renames the wire paths of the core validator (`sessionId`, `payload.costUsd`) to the
+/// Python argument names (`session_id`, `cost_usd`) where an argument supplies the value.
+fn to_argument_paths(errors: Vec<FieldError>, payload_paths: PayloadPaths) -> BindingError {
+    let renamed = errors
+        .into_iter()
+        .map(|error| FieldError {
+            path: argument_path(&error.path, payload_paths),
+            message: error.message,
+        })
+        .collect();
+    BindingError::Invalid(renamed)
+}
+
+fn argument_path(path: &str, payload_paths: PayloadPaths) -> String {
+    let envelope = match path {
+        "sessionId" => Some("session_id"),
+        "agentId" => Some("agent_id"),
+        "eventType" => Some("event_type"),
+        _ => None,
+    };
+    if let Some(argument) = envelope {
+        return argument.to_owned();
+    }
+    if payload_paths == PayloadPaths::Keep {
+        return path.to_owned();
+    }
+
+    let argument = match path {
+        "payload.provider" => "provider",
+        "payload.model" => "model",
+        "payload.inputTokens" => "input_tokens",
+        "payload.outputTokens" | "payload.totalTokens" => "output_tokens",
+        "payload.cacheReadTokens" => "cache_read_tokens",
+        "payload.cacheWrite5mTokens" => "cache_write_5m_tokens",
+        "payload.cacheWrite1hTokens" => "cache_write_1h_tokens",
+        "payload.reasoningTokens" => "reasoning_tokens",
+        "payload.costUsd" => "cost_usd",
+        "payload.trigger" => "trigger",
+        "payload.callId" => "call_id",
+        other => other,
+    };
+    argument.to_owned()
+}

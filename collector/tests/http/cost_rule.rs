@@ -1,0 +1,177 @@
+//! The cost rule: a `cost_tracked` whose `callId` matches an `llm_response` of the same
+//! tenant stops counting, in either arrival order, and sessions, analytics and alerts all
+//! report the same total.
+
+use agentlens_collector::alerts::evaluator::evaluate_once;
+use agentlens_collector::store::alerts::Transition;
+use agentlens_core::event::format_timestamp;
+use axum::http::StatusCode;
+use chrono::{Duration, Utc};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+
+use crate::common::{app, TestApp};
+
+fn recent() -> String {
+    format_timestamp(&(Utc::now() - Duration::minutes(5)))
+}
+
+fn tracked(session: &str, call_id: &str, cost: &str) -> Value {
+    json!({
+        "sessionId": session,
+        "agentId": "a1",
+        "eventType": "cost_tracked",
+        "timestamp": recent(),
+        "payload": {
+            "provider": "openai", "model": "gpt-4.1", "callId": call_id,
+            "inputTokens": 10, "outputTokens": 5, "totalTokens": 15,
+            "costUsd": cost.parse::<Value>().unwrap(),
+        },
+    })
+}
+
+fn response(session: &str, call_id: &str, cost: &str) -> Value {
+    json!({
+        "sessionId": session,
+        "agentId": "a1",
+        "eventType": "llm_response",
+        "timestamp": recent(),
+        "payload": {
+            "callId": call_id, "provider": "openai", "model": "gpt-4.1",
+            "completion": "hi", "finishReason": "stop", "latencyMs": 12,
+            "usage": {"inputTokens": 1000, "outputTokens": 200, "totalTokens": 1200},
+            "costUsd": cost.parse::<Value>().unwrap(),
+        },
+    })
+}
+
+#[derive(Deserialize)]
+struct Cost {
+    #[serde(rename = "totalCostUsd")]
+    total: Box<RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Report {
+    totals: Cost,
+}
+
+/// Returns a session's total as exact text.
+async fn session_total(app: &TestApp, session: &str) -> String {
+    let reply = app.get(&format!("/api/sessions/{session}")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let cost: Cost = serde_json::from_str(&reply.text).unwrap();
+    cost.total.get().to_owned()
+}
+
+/// Returns the analytics total as exact text.
+async fn analytics_total(app: &TestApp) -> String {
+    let reply = app.get("/api/analytics/costs").await;
+    let report: Report = serde_json::from_str(&reply.text).unwrap();
+    report.totals.total.get().to_owned()
+}
+
+/// Returns the value a `cost_exceeds` rule with threshold 0 fires with.
+async fn alert_value(app: &TestApp) -> String {
+    let body = json!({"name": "any spend", "condition": "cost_exceeds", "threshold": 0, "windowMinutes": 60});
+    let reply = app.post("/api/alerts/rules", &body).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let transitions = evaluate_once(&app.state.store, Utc::now()).await.unwrap();
+    match &transitions[0].1 {
+        Transition::Fired(entry) => entry.current_value.0.normalize().to_string(),
+        other => panic!("expected the rule to fire, got {other:?}"),
+    }
+}
+
+async fn ingest(app: &TestApp, events: Vec<Value>) {
+    let reply = app.ingest(events).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+}
+
+#[tokio::test]
+async fn response_after_tracked_supersedes_it() {
+    let app = app().await;
+    ingest(&app, vec![tracked("s1", "c1", "0.5")]).await;
+    assert_eq!(session_total(&app, "s1").await, "0.5");
+
+    ingest(&app, vec![response("s1", "c1", "0.3")]).await;
+    assert_eq!(session_total(&app, "s1").await, "0.3");
+    assert_eq!(analytics_total(&app).await, "0.3");
+    assert_eq!(alert_value(&app).await, "0.3");
+}
+
+#[tokio::test]
+async fn tracked_after_response_is_not_counted() {
+    let app = app().await;
+    ingest(&app, vec![response("s1", "c1", "0.3")]).await;
+    ingest(&app, vec![tracked("s1", "c1", "0.5")]).await;
+    assert_eq!(session_total(&app, "s1").await, "0.3");
+    assert_eq!(analytics_total(&app).await, "0.3");
+    assert_eq!(alert_value(&app).await, "0.3");
+}
+
+#[tokio::test]
+async fn pair_in_one_batch_counts_once() {
+    let app = app().await;
+    ingest(
+        &app,
+        vec![tracked("s1", "c1", "0.5"), response("s1", "c1", "0.3")],
+    )
+    .await;
+    ingest(
+        &app,
+        vec![response("s2", "c2", "0.25"), tracked("s2", "c2", "0.5")],
+    )
+    .await;
+    assert_eq!(session_total(&app, "s1").await, "0.3");
+    assert_eq!(session_total(&app, "s2").await, "0.25");
+    assert_eq!(analytics_total(&app).await, "0.55");
+}
+
+#[tokio::test]
+async fn unmatched_call_ids_all_count() {
+    let app = app().await;
+    ingest(
+        &app,
+        vec![
+            tracked("s1", "c1", "0.1"),
+            tracked("s1", "c1", "0.2"),
+            response("s1", "c2", "0.4"),
+            response("s1", "c2", "0.8"),
+        ],
+    )
+    .await;
+    assert_eq!(session_total(&app, "s1").await, "1.5");
+    assert_eq!(analytics_total(&app).await, "1.5");
+    assert_eq!(alert_value(&app).await, "1.5");
+}
+
+#[tokio::test]
+async fn superseded_tokens_leave_session() {
+    let app = app().await;
+    ingest(&app, vec![tracked("s1", "c1", "0.5")]).await;
+    ingest(&app, vec![response("s1", "c1", "0.3")]).await;
+    let session = app.get("/api/sessions/s1").await.json;
+    assert_eq!(session["totalInputTokens"], 1000);
+    assert_eq!(session["totalOutputTokens"], 200);
+    assert_eq!(session["eventCount"], 2);
+
+    let report = app.get("/api/analytics/costs").await.json;
+    assert_eq!(report["totals"]["eventCount"], 1);
+    assert_eq!(report["totals"]["totalInputTokens"], 1000);
+}
+
+#[tokio::test]
+async fn match_across_sessions_moves_cost() {
+    let app = app().await;
+    ingest(&app, vec![tracked("s1", "c1", "0.5")]).await;
+    ingest(&app, vec![response("s2", "c1", "0.3")]).await;
+    assert_eq!(session_total(&app, "s1").await, "0");
+    assert_eq!(session_total(&app, "s2").await, "0.3");
+    assert_eq!(analytics_total(&app).await, "0.3");
+
+    let tracked_event = &app.get("/api/events?sessionId=s1").await.json["events"][0];
+    assert_eq!(tracked_event["eventType"], "cost_tracked");
+    assert_eq!(tracked_event["payload"]["costUsd"], 0.5);
+}

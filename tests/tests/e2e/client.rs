@@ -1,0 +1,87 @@
+//! The core client against the real collector.
+
+use std::time::Duration;
+
+use agentlens_core::client::{Client, CostEvent};
+use agentlens_core::usage::Usage;
+
+use crate::common::{decimal, Collector, API_KEY};
+
+fn gpt_4o_mini_call(session: &str) -> CostEvent {
+    let usage = Usage {
+        input_tokens: 1000,
+        output_tokens: 200,
+        ..Usage::default()
+    };
+    CostEvent {
+        timestamp: Some("2026-03-01T12:00:00Z".parse().unwrap()),
+        ..CostEvent::new(session, "openai", "gpt-4o-mini", usage)
+    }
+}
+
+#[test]
+fn burst_over_batch_limit_arrives_whole() {
+    // P08: 1446 events recorded in one burst, flushed once. gpt-4o-mini at $0.15/M input
+    // and $0.60/M output: 1000 x 0.15/M + 200 x 0.60/M = $0.00027 each, $0.39042 in all.
+    // The client sends no costUsd, so the collector prices each event from its table.
+    let collector = Collector::start();
+    let client = Client::builder(collector.url.clone())
+        .api_key(API_KEY)
+        .agent_id("a1")
+        .build()
+        .unwrap();
+
+    for _ in 0..1446 {
+        client.track_cost(gpt_4o_mini_call("s1"));
+    }
+    let pending = client.shutdown(Duration::from_secs(30));
+
+    assert_eq!(pending, 0);
+    assert_eq!(client.failed(), 0);
+    assert_eq!(client.dropped(), 0);
+    let (_, session) = collector.get("/api/sessions/s1");
+    assert_eq!(session["eventCount"], 1446, "{session}");
+    assert_eq!(session["unpricedEventCount"], 0, "{session}");
+    assert_eq!(decimal(&session["totalCostUsd"]), "0.39042".parse().unwrap());
+}
+
+#[test]
+fn unknown_model_is_counted_unpriced() {
+    let collector = Collector::start();
+    let client = Client::builder(collector.url.clone())
+        .api_key(API_KEY)
+        .agent_id("a1")
+        .build()
+        .unwrap();
+    let mut unknown = gpt_4o_mini_call("s2");
+    unknown.provider = "anthropic".into();
+    unknown.model = "claude-nonexistent-9-20990101".into();
+
+    client.track_cost(unknown);
+    client.track_cost(gpt_4o_mini_call("s2"));
+    assert_eq!(client.shutdown(Duration::from_secs(10)), 0);
+
+    let (_, costs) = collector
+        .get("/api/analytics/costs?from=2026-03-01T00:00:00Z&to=2026-03-02T00:00:00Z");
+    assert_eq!(costs["totals"]["eventCount"], 2, "{costs}");
+    assert_eq!(costs["totals"]["unpricedCount"], 1, "{costs}");
+    assert_eq!(
+        decimal(&costs["totals"]["totalCostUsd"]),
+        "0.00027".parse().unwrap()
+    );
+}
+
+#[test]
+fn client_without_valid_key_counts_failures() {
+    let collector = Collector::start();
+    let client = Client::builder(collector.url.clone())
+        .api_key("als_ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff")
+        .build()
+        .unwrap();
+
+    client.track_cost(gpt_4o_mini_call("s3"));
+    client.shutdown(Duration::from_secs(10));
+
+    assert_eq!(client.failed(), 1);
+    assert_eq!(client.sent(), 0);
+}
