@@ -121,7 +121,7 @@ impl fmt::Display for EventType {
 #[error("unknown event type {0:?}")]
 pub struct UnknownEventType(pub String);
 
-/// How serious an event is. Events of severity `error` or `critical` count as errors.
+/// Seriousness of an event. Events of severity `error` or `critical` count as errors.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {

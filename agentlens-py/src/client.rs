@@ -6,7 +6,8 @@
 
 use agentlens_core::client::{Client, ClientOptions, CostEvent};
 use agentlens_core::event::{Event, ValidEvent};
-use agentlens_core::usage::Usage;
+use agentlens_core::money::Usd;
+use agentlens_core::usage::{Usage, UsageError};
 use agentlens_core::validate::{validate_event, FieldError};
 use chrono::Utc;
 use pyo3::prelude::*;
@@ -14,8 +15,7 @@ use serde_json::{Map, Value};
 use ulid::Ulid;
 
 use crate::conversion::{
-    datetime_from_py, duration_from_seconds, json_from_py, object_from_py, token_count,
-    usd_from_py,
+    datetime_from_py, duration_from_seconds, json_from_py, object_from_py, token_count, usd_from_py,
 };
 use crate::error::BindingError;
 use crate::pricing::{price, PyQuote};
@@ -60,6 +60,12 @@ impl PyClient {
             options = options.api_key(key);
         }
         if let Some(agent_id) = agent_id {
+            if agent_id.trim().is_empty() {
+                return Err(BindingError::Configuration(
+                    "agent_id must not be empty; leave it out to use $AGENTLENS_AGENT_ID or \"default\""
+                        .to_owned(),
+                ));
+            }
             options = options.agent_id(agent_id);
         }
         if let Some(size) = batch_size {
@@ -125,7 +131,7 @@ impl PyClient {
             call_id,
             ..CostEvent::new(session_id, provider, model, usage)
         };
-        self.log_checked(cost.into_event(self.client.agent_id()))
+        self.log_cost(cost)
     }
 
     /// Validates an event of any client-sendable type and queues it.
@@ -154,8 +160,7 @@ impl PyClient {
         event.insert("payload".into(), Value::Object(payload));
         event.insert("metadata".into(), Value::Object(metadata));
 
-        let valid = validate_event(&Value::Object(event))
-            .map_err(|errors| to_argument_paths(errors, PayloadPaths::Keep))?;
+        let valid = validate_event(&Value::Object(event)).map_err(to_argument_paths)?;
         self.client.log(event_from_valid(valid));
         Ok(())
     }
@@ -193,7 +198,7 @@ impl PyClient {
             call_id,
             ..CostEvent::new(session_id, provider, model, counts)
         };
-        self.log_checked(cost.into_event(self.client.agent_id()))?;
+        self.log_cost(cost)?;
         Ok(quote)
     }
 
@@ -243,15 +248,63 @@ impl PyClient {
 }
 
 impl PyClient {
-    /// Runs the core validator over a built event and queues it when valid.
-    fn log_checked(&self, event: Event) -> Result<(), BindingError> {
-        let value = serde_json::to_value(&event)
-            .map_err(|error| BindingError::invalid("", error.to_string()))?;
-        validate_event(&value)
-            .map_err(|errors| to_argument_paths(errors, PayloadPaths::CostArguments))?;
-        self.client.log(event);
+    /// Checks a cost event built from keyword arguments and queues it when valid.
+    fn log_cost(&self, cost: CostEvent) -> Result<(), BindingError> {
+        check_cost(&cost)?;
+        self.client.log(cost.into_event(self.client.agent_id()));
         Ok(())
     }
+}
+
+/// Checks the rules of the core validator that a cost event built from typed arguments can
+/// break: ids and names must not be blank, the cache and reasoning counts must fit inside
+/// input and output, and the cost must not be negative.
+///
+/// Running the full validator over the finished event would check the same rules, but it
+/// builds the event twice more as JSON, which more than doubles the time `track_cost`
+/// takes on the caller's thread. The tests send every accepted event to the collector,
+/// which runs the full validator.
+fn check_cost(cost: &CostEvent) -> Result<(), BindingError> {
+    let mut errors = Vec::new();
+    let mut require_text = |path: &str, text: &str| {
+        if text.trim().is_empty() {
+            errors.push(FieldError {
+                path: path.to_owned(),
+                message: format!("{path} must not be empty"),
+            });
+        }
+    };
+    require_text("session_id", &cost.session_id);
+    if let Some(agent_id) = &cost.agent_id {
+        require_text("agent_id", agent_id);
+    }
+    require_text("provider", &cost.provider);
+    require_text("model", &cost.model);
+    if let Err(error) = cost.usage.check() {
+        let (path, message) = usage_argument_error(error);
+        errors.push(FieldError { path, message });
+    }
+    if let Some(amount) = cost.cost_usd.filter(Usd::is_negative) {
+        errors.push(FieldError {
+            path: "cost_usd".to_owned(),
+            message: format!("cost_usd must be 0 or more, got {amount}"),
+        });
+    }
+
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(BindingError::Invalid(errors))
+    }
+}
+
+/// Blames the part that does not fit: the cache counts or the reasoning count.
+fn usage_argument_error(error: UsageError) -> (String, String) {
+    let path = match error {
+        UsageError::ReasoningExceedsOutput { .. } => "reasoning_tokens",
+        _ => "cache_read_tokens",
+    };
+    (path.to_owned(), error.to_string())
 }
 
 fn event_from_valid(valid: ValidEvent) -> Event {
@@ -267,56 +320,25 @@ fn event_from_valid(valid: ValidEvent) -> Event {
     }
 }
 
-/// How validation paths inside the payload are reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PayloadPaths {
-    /// The caller passed the payload as a dict, so `payload.reason` points into it.
-    Keep,
-    /// The binding built the payload from keyword arguments, so `payload.costUsd` is
-    /// reported as the argument `cost_usd`.
-    CostArguments,
-}
-
-/// Renames the wire paths of the core validator (`sessionId`, `payload.costUsd`) to the
-/// Python argument names (`session_id`, `cost_usd`) where an argument supplies the value.
-fn to_argument_paths(errors: Vec<FieldError>, payload_paths: PayloadPaths) -> BindingError {
+/// Renames the envelope paths of the core validator (`sessionId`, `eventType`) to the
+/// Python argument names (`session_id`, `event_type`). Paths inside the payload and the
+/// metadata stay as they are, because the caller passed those dicts with wire names.
+fn to_argument_paths(errors: Vec<FieldError>) -> BindingError {
     let renamed = errors
         .into_iter()
         .map(|error| FieldError {
-            path: argument_path(&error.path, payload_paths),
+            path: argument_path(&error.path).to_owned(),
             message: error.message,
         })
         .collect();
     BindingError::Invalid(renamed)
 }
 
-fn argument_path(path: &str, payload_paths: PayloadPaths) -> String {
-    let envelope = match path {
-        "sessionId" => Some("session_id"),
-        "agentId" => Some("agent_id"),
-        "eventType" => Some("event_type"),
-        _ => None,
-    };
-    if let Some(argument) = envelope {
-        return argument.to_owned();
-    }
-    if payload_paths == PayloadPaths::Keep {
-        return path.to_owned();
-    }
-
-    let argument = match path {
-        "payload.provider" => "provider",
-        "payload.model" => "model",
-        "payload.inputTokens" => "input_tokens",
-        "payload.outputTokens" | "payload.totalTokens" => "output_tokens",
-        "payload.cacheReadTokens" => "cache_read_tokens",
-        "payload.cacheWrite5mTokens" => "cache_write_5m_tokens",
-        "payload.cacheWrite1hTokens" => "cache_write_1h_tokens",
-        "payload.reasoningTokens" => "reasoning_tokens",
-        "payload.costUsd" => "cost_usd",
-        "payload.trigger" => "trigger",
-        "payload.callId" => "call_id",
+fn argument_path(path: &str) -> &str {
+    match path {
+        "sessionId" => "session_id",
+        "agentId" => "agent_id",
+        "eventType" => "event_type",
         other => other,
-    };
-    argument.to_owned()
+    }
 }

@@ -176,11 +176,7 @@ fn int_to_json(value: &Bound<'_, PyAny>, path: &str) -> Result<Value, BindingErr
         .map_err(|_| BindingError::invalid(path, format!("integer {value} does not fit 64 bits")))
 }
 
-fn dict_to_json(
-    dict: &Bound<'_, PyDict>,
-    path: &str,
-    depth: usize,
-) -> Result<Value, BindingError> {
+fn dict_to_json(dict: &Bound<'_, PyDict>, path: &str, depth: usize) -> Result<Value, BindingError> {
     let mut object = Map::with_capacity(dict.len());
     for (key, item) in dict.iter() {
         let Ok(key) = key.cast::<PyString>() else {

@@ -1,5 +1,7 @@
 //! The `agentlens` command line.
 
+pub mod keys;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::import::{import_claude_code, ImportError, ImportOptions};
 use crate::{serve, ServeError, ServeOptions};
+use keys::{KeysCommand, KeysError};
 
 /// AgentLens: cost tracking for AI agents.
 #[derive(Debug, Parser)]
@@ -26,6 +29,9 @@ pub enum Command {
     /// Imports usage logs of another tool as priced cost events.
     #[command(subcommand)]
     Import(ImportSource),
+    /// Creates, lists and revokes API keys in the database file.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 /// Tools whose logs `agentlens import` reads.
@@ -116,6 +122,9 @@ pub enum CliError {
     /// `agentlens import` could not start.
     #[error(transparent)]
     Import(#[from] ImportError),
+    /// `agentlens keys` failed.
+    #[error(transparent)]
+    Keys(#[from] KeysError),
     /// No folder was given and neither $CLAUDE_CONFIG_DIR nor $HOME is set.
     #[error("no Claude Code folder given and $HOME is not set; pass the projects folder")]
     NoClaudeDir,
@@ -142,6 +151,7 @@ impl Cli {
         match self.command {
             Command::Serve(args) => serve(args.into_options()).await?,
             Command::Import(ImportSource::ClaudeCode(args)) => run_import(args).await?,
+            Command::Keys(command) => print!("{}", command.run().await?),
         }
         Ok(())
     }

@@ -5,13 +5,23 @@
 //! reported `costUsd` keeps it. A `cost_tracked` or `llm_response` without one is priced
 //! from the embedded price table at the event's time. When the table has no price for it,
 //! the cost stays unknown: it is stored as NULL and counted as unpriced, never as $0.
+//!
+//! A payload whose JavaScript JSON text is longer than [`MAX_PAYLOAD_BYTES`] UTF-8 bytes
+//! is replaced, as in upstream AgentLens, by
+//! `{"type":"_truncated","data":{"_truncated":true,"originalSize":N,"maxSize":10240,
+//! "preview":"<first 200 UTF-16 units of the text>..."}}`. Unlike upstream, the stub keeps
+//! `costUsd`, `usage`, `model`, `provider` and `callId` at its top level, plus the token
+//! fields of a `cost_tracked` and the `latencyMs` of an `llm_response`, so the stored
+//! payload still shows the cost. Cost
+//! columns are read from the payload before truncation, so totals never change.
 
-use agentlens_core::event::{format_timestamp, ValidEvent};
+use agentlens_core::canonical::object_to_js_json;
+use agentlens_core::event::{format_timestamp, EventType, ValidEvent};
 use agentlens_core::pricing::{PriceOutcome, PriceTable};
 use agentlens_core::usage::Usage;
 use agentlens_core::validate::{validate_batch, FieldError};
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
 
@@ -67,7 +77,8 @@ pub struct PreparedEvent {
 
 /// Validates a `{"events": [...]}` body and prepares every event for storage.
 ///
-/// Events without a timestamp get `received_at`.
+/// Events without a timestamp get `received_at`, and payloads over [`MAX_PAYLOAD_BYTES`]
+/// are replaced by the `_truncated` stub.
 ///
 /// # Errors
 ///
@@ -87,7 +98,8 @@ pub fn prepare_batch(
 
     let mut prepared = Vec::with_capacity(events.len());
     let mut details = Vec::new();
-    for (index, event) in events.into_iter().enumerate() {
+    for (index, mut event) in events.into_iter().enumerate() {
+        truncate_payload(&mut event);
         let at = event.timestamp.unwrap_or(received_at);
         let cost = match cost_columns(&event, at) {
             Ok(cost) => cost,
@@ -146,4 +158,125 @@ fn cost_columns(event: &ValidEvent, at: DateTime<Utc>) -> Result<Option<CostColu
         usage: facts.usage,
         call_id: facts.call_id.clone(),
     }))
+}
+
+/// Largest payload stored as sent: 10 240 bytes of JavaScript JSON text, as in upstream.
+pub const MAX_PAYLOAD_BYTES: usize = 10_240;
+
+/// Length of the preview of a truncated payload, in UTF-16 code units as in upstream.
+const PREVIEW_UTF16_UNITS: usize = 200;
+
+/// Payload keys a truncated payload keeps, for every event type.
+const KEPT_KEYS: &[&str] = &["costUsd", "usage", "model", "provider", "callId"];
+
+/// Payload keys a truncated `llm_response` payload keeps in addition to [`KEPT_KEYS`], so
+/// `GET /api/analytics/llm` still sees its latency.
+const KEPT_RESPONSE_KEYS: &[&str] = &["latencyMs"];
+
+/// Payload keys a truncated `cost_tracked` payload keeps in addition to [`KEPT_KEYS`].
+const KEPT_TOKEN_KEYS: &[&str] = &[
+    "inputTokens",
+    "outputTokens",
+    "totalTokens",
+    "cacheReadTokens",
+    "cacheWriteTokens",
+    "cacheWrite5mTokens",
+    "cacheWrite1hTokens",
+    "reasoningTokens",
+];
+
+/// Replaces a payload over [`MAX_PAYLOAD_BYTES`] with the `_truncated` stub.
+///
+/// The stub keeps the cost fields of the payload. If those fields alone still exceed the
+/// limit, the stub keeps none of them. The cost columns come from the validated event
+/// either way.
+fn truncate_payload(event: &mut ValidEvent) {
+    let text = object_to_js_json(&event.payload);
+    if text.len() <= MAX_PAYLOAD_BYTES {
+        return;
+    }
+
+    let mut preview = String::new();
+    let mut units = 0;
+    for character in text.chars() {
+        units += character.len_utf16();
+        if units > PREVIEW_UTF16_UNITS {
+            break;
+        }
+        preview.push(character);
+    }
+    preview.push_str("...");
+
+    let mut stub = Map::new();
+    stub.insert("type".to_owned(), json!("_truncated"));
+    stub.insert(
+        "data".to_owned(),
+        json!({
+            "_truncated": true,
+            "originalSize": text.len(),
+            "maxSize": MAX_PAYLOAD_BYTES,
+            "preview": preview,
+        }),
+    );
+    let bare_stub = stub.clone();
+
+    let type_keys = match event.event_type {
+        EventType::CostTracked => KEPT_TOKEN_KEYS,
+        EventType::LlmResponse => KEPT_RESPONSE_KEYS,
+        _ => &[],
+    };
+    for key in KEPT_KEYS.iter().chain(type_keys) {
+        if let Some(value) = event.payload.get(*key) {
+            stub.insert((*key).to_owned(), value.clone());
+        }
+    }
+    event.payload = if object_to_js_json(&stub).len() <= MAX_PAYLOAD_BYTES {
+        stub
+    } else {
+        bare_stub
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use agentlens_core::event::Severity;
+
+    use super::*;
+
+    fn custom(payload: Value) -> ValidEvent {
+        ValidEvent {
+            client_id: None,
+            session_id: "s1".to_owned(),
+            agent_id: "a1".to_owned(),
+            event_type: EventType::Custom,
+            severity: Severity::Info,
+            payload: payload.as_object().unwrap().clone(),
+            metadata: Map::new(),
+            timestamp: None,
+            cost: None,
+        }
+    }
+
+    #[test]
+    fn preview_stops_before_split_surrogate_pair() {
+        // `{"model":"` is 10 units, so 189 more ASCII units end at 199 and the emoji, two
+        // UTF-16 units, would cross 200.
+        let model = format!("{}😀{}", "a".repeat(189), "b".repeat(MAX_PAYLOAD_BYTES));
+        let mut event = custom(json!({ "model": model }));
+        truncate_payload(&mut event);
+
+        let preview = event.payload["data"]["preview"].as_str().unwrap();
+        assert_eq!(preview.encode_utf16().count(), 199 + 3);
+        assert!(!preview.contains('😀'));
+    }
+
+    #[test]
+    fn oversized_kept_fields_are_dropped() {
+        let mut event = custom(json!({"callId": "c".repeat(MAX_PAYLOAD_BYTES), "costUsd": 1}));
+        truncate_payload(&mut event);
+
+        assert_eq!(event.payload["type"], "_truncated");
+        assert!(event.payload.get("callId").is_none());
+        assert!(event.payload.get("costUsd").is_none());
+    }
 }

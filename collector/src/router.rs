@@ -8,10 +8,16 @@
 //! | `GET /api/events/{id}` | [`events::get`] | read |
 //! | `GET /api/sessions` | [`sessions::list`] | read |
 //! | `GET /api/sessions/{id}` | [`sessions::get`] | read |
+//! | `GET /api/sessions/{id}/timeline` | [`sessions::timeline`] | read |
 //! | `GET /api/analytics/costs` | [`analytics::costs`] | read |
+//! | `GET /api/analytics/llm` | [`analytics::llm`] | read |
 //! | `POST /api/alerts/rules` | [`alerts::create_rule`] | write |
 //! | `GET /api/alerts/rules` | [`alerts::list_rules`] | read |
+//! | `GET /api/alerts/rules/{id}` | [`alerts::get_rule`] | read |
+//! | `PUT /api/alerts/rules/{id}` | [`alerts::update_rule`] | write |
+//! | `DELETE /api/alerts/rules/{id}` | [`alerts::delete_rule`] | write |
 //! | `GET /api/alerts/history` | [`alerts::history`] | read |
+//! | `GET /api/server-info` | [`server_info::server_info`] | read |
 //! | `POST /api/keys`, `GET /api/keys` | [`keys::create`], [`keys::list`] | admin |
 //! | `DELETE /api/keys/{id}` | [`keys::revoke`] | admin |
 //!
@@ -27,7 +33,7 @@ use axum::Router;
 use tower_http::trace::TraceLayer;
 
 use crate::error::{self, MAX_BODY_BYTES};
-use crate::handlers::{alerts, analytics, events, health, keys, sessions};
+use crate::handlers::{alerts, analytics, events, health, keys, server_info, sessions};
 use crate::{auth, AppState};
 
 /// Builds the application router over `state`.
@@ -42,12 +48,21 @@ pub fn build_router(state: AppState) -> Router {
         .route("/events/{id}", get(events::get))
         .route("/sessions", get(sessions::list))
         .route("/sessions/{id}", get(sessions::get))
+        .route("/sessions/{id}/timeline", get(sessions::timeline))
         .route("/analytics/costs", get(analytics::costs))
+        .route("/analytics/llm", get(analytics::llm))
         .route(
             "/alerts/rules",
             post(alerts::create_rule).get(alerts::list_rules),
         )
+        .route(
+            "/alerts/rules/{id}",
+            get(alerts::get_rule)
+                .put(alerts::update_rule)
+                .delete(alerts::delete_rule),
+        )
         .route("/alerts/history", get(alerts::history))
+        .route("/server-info", get(server_info::server_info))
         .merge(key_routes)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

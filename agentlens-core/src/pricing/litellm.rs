@@ -1,10 +1,10 @@
 //! Reading a price file in LiteLLM's layout (`model_prices_and_context_window.json`).
 //!
 //! The rules are those of `scripts/litellm_prices.py`, which merges the same layout into the
-//! embedded table; keep the two in step. In short: `litellm_provider` picks the provider
-//! (folded onto genai-prices ids, so `bedrock` is `aws` and `vertex_ai-*` is `google`), the key
-//! without its route segment is the model id, keys with a region, commitment or image-size
-//! segment are skipped, and per-token costs become rates per million tokens with binary float
+//! embedded table, so a change to one belongs in the other. `litellm_provider` picks the
+//! provider, folded onto genai-prices ids (`bedrock` is `aws`, `vertex_ai-*` is `google`). The
+//! key without its route segment is the model id. Keys with a region, commitment or image-size
+//! segment are skipped. Per-token costs become rates per million tokens, with binary float
 //! noise rounded away.
 
 use std::collections::{BTreeMap, HashMap};
@@ -59,7 +59,10 @@ const TOKEN_KEYS: &[(&str, &str)] = &[
     ("output_cost_per_token", "output_mtok"),
     ("cache_read_input_token_cost", "cache_read_mtok"),
     ("cache_creation_input_token_cost", "cache_write_mtok"),
-    ("cache_creation_input_token_cost_above_1hr", "cache_write_1h_mtok"),
+    (
+        "cache_creation_input_token_cost_above_1hr",
+        "cache_write_1h_mtok",
+    ),
     ("output_cost_per_reasoning_token", "output_reasoning_mtok"),
 ];
 
@@ -137,9 +140,8 @@ fn provider_and_model(key: &str, entry: &Value) -> Option<(String, String)> {
 
     let mut segments: Vec<&str> = key.split('/').collect();
     let extra_route = lookup(ROUTE_SEGMENTS, route);
-    let is_route = |segment: &str| {
-        segment == route || segment == family || Some(segment) == extra_route
-    };
+    let is_route =
+        |segment: &str| segment == route || segment == family || Some(segment) == extra_route;
     if segments.len() > 1 && is_route(segments[0]) {
         segments.remove(0);
     }
@@ -161,8 +163,18 @@ fn lookup(pairs: &[(&'static str, &'static str)], key: &str) -> Option<&'static 
 /// Returns true for a region (`us-east-1`), data zone, commitment term or image size segment.
 fn is_skipped_segment(segment: &str) -> bool {
     const WORDS: &[&str] = &[
-        "*", "eu", "us", "global", "global-standard", "data-zone", "max-x-max", "low",
-        "medium", "high", "hd", "standard",
+        "*",
+        "eu",
+        "us",
+        "global",
+        "global-standard",
+        "data-zone",
+        "max-x-max",
+        "low",
+        "medium",
+        "high",
+        "hd",
+        "standard",
     ];
     if WORDS.contains(&segment) {
         return true;
@@ -173,7 +185,9 @@ fn is_skipped_segment(segment: &str) -> bool {
     match parts.as_slice() {
         [count, "month", "commitment"] | [count, "steps"] => is_number(count),
         [width, "x", height] => is_number(width) && is_number(height),
-        [area, place, number] => area.len() == 2 && is_word(area) && is_word(place) && is_number(number),
+        [area, place, number] => {
+            area.len() == 2 && is_word(area) && is_word(place) && is_number(number)
+        }
         [area, "gov", place, number] => area.len() == 2 && is_word(place) && is_number(number),
         _ => false,
     }
@@ -227,12 +241,17 @@ fn add_threshold_tier(rates: &mut BTreeMap<String, Rate>, key: &str, value: &Val
 
 /// Converts `tiered_pricing` ranges (`[start, end)` prompt sizes) into tiered rates.
 fn add_range_tiers(rates: &mut BTreeMap<String, Rate>, tiers: Option<&Value>) {
-    let Some(tiers) = tiers.and_then(Value::as_array).filter(|tiers| !tiers.is_empty()) else {
+    let Some(tiers) = tiers
+        .and_then(Value::as_array)
+        .filter(|tiers| !tiers.is_empty())
+    else {
         return;
     };
     let start = |tier: &Value| {
         let range = tier.get("range").and_then(Value::as_array);
-        let first = range.and_then(|range| range.first()).and_then(Value::as_f64);
+        let first = range
+            .and_then(|range| range.first())
+            .and_then(Value::as_f64);
         first.unwrap_or(0.0) as u64
     };
     let mut ordered: Vec<&Value> = tiers.iter().collect();
@@ -273,12 +292,16 @@ fn add_tier(rates: &mut BTreeMap<String, Rate>, key: &str, start: u64, price: De
 
 /// Multiplies a JSON number by `factor` and rounds away binary float noise.
 ///
-/// The number's shortest round-trip text is read as a decimal, and the product is rounded to
-/// the fewest significant digits (at most 15) within one part in 10^12 of it, the rule of
-/// `scripts/litellm_prices.py`, so `7.999999999999999e-07` per token is 0.8 per million.
+/// The number's shortest round-trip text is read as a decimal. The product is rounded to the
+/// fewest significant digits (at most 15) within one part in 10^12 of it, as
+/// `scripts/litellm_prices.py` does, so `7.999999999999999e-07` per token is 0.8 per million.
 fn scaled(value: Option<&Value>, factor: i64) -> Option<Decimal> {
-    let number = value?.as_f64().filter(|number| number.is_finite() && *number >= 0.0)?;
-    let exact = Decimal::from_str(&number.to_string()).ok()?.checked_mul(Decimal::from(factor))?;
+    let number = value?
+        .as_f64()
+        .filter(|number| number.is_finite() && *number >= 0.0)?;
+    let exact = Decimal::from_str(&number.to_string())
+        .ok()?
+        .checked_mul(Decimal::from(factor))?;
     if exact.is_zero() {
         return Some(Decimal::ZERO);
     }
@@ -290,9 +313,14 @@ fn scaled(value: Option<&Value>, factor: i64) -> Option<Decimal> {
 }
 
 fn has_billable_rate(rates: &BTreeMap<String, Rate>) -> bool {
-    ["input_mtok", "output_mtok", "requests_kcount", "web_searches_kcount"]
-        .iter()
-        .any(|key| rates.contains_key(*key))
+    [
+        "input_mtok",
+        "output_mtok",
+        "requests_kcount",
+        "web_searches_kcount",
+    ]
+    .iter()
+    .any(|key| rates.contains_key(*key))
 }
 
 fn new_provider(id: &str) -> Provider {

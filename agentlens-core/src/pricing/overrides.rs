@@ -1,9 +1,9 @@
 //! Price overrides: model prices of your own, in TOML or JSON, that take precedence over the
 //! price table.
 //!
-//! A file lists models; each names its provider and model id, rates in dollars per million
-//! tokens (per thousand for `web_searches_kcount` and `requests_kcount`) written as decimal
-//! strings, an optional `valid_from` day and optional `aliases`:
+//! A file lists models. Each names its provider and model id and gives its rates as decimal
+//! strings, in dollars per million tokens (per thousand for `web_searches_kcount` and
+//! `requests_kcount`). A `valid_from` day and `aliases` are optional:
 //!
 //! ```toml
 //! [[models]]
@@ -32,6 +32,10 @@
 //! - any other model id is added in front of the provider's models and matches only its id
 //!   and aliases, so it wins over the broader match rules of the table;
 //! - aliases of an existing model are matched before the provider's own models.
+//!
+//! NOTE: a new model whose only price has a `valid_from` day is priced before that day too,
+//! because a model without an entry in force falls back to its first entry. Rates are flat;
+//! overrides cannot express prompt-size tiers yet.
 
 use std::fmt;
 use std::path::Path;
@@ -79,7 +83,7 @@ pub enum PriceOverridesError {
         provider: String,
         /// Model named by the entry.
         model: String,
-        /// What is wrong and how to fix it.
+        /// Cause of the rejection and the fix.
         message: String,
     },
 }
@@ -140,8 +144,8 @@ impl PriceTable {
             origin: origin.clone(),
             message: error.to_string(),
         })?;
-        let is_json = path.extension().is_some_and(|ext| ext == "json")
-            || text.trim_start().starts_with('{');
+        let is_json =
+            path.extension().is_some_and(|ext| ext == "json") || text.trim_start().starts_with('{');
         apply(self, &text, &origin, is_json)
     }
 }
@@ -260,7 +264,9 @@ fn apply_entry(
 /// Finds a provider by id, then by provider-match clause, as the quote lookup does.
 fn find_provider(providers: &[Provider], name: &str) -> Option<usize> {
     let name = name.trim().to_lowercase();
-    let by_id = providers.iter().position(|provider| provider.id.to_lowercase() == name);
+    let by_id = providers
+        .iter()
+        .position(|provider| provider.id.to_lowercase() == name);
     by_id.or_else(|| {
         providers.iter().position(|provider| {
             let clause = provider.provider_match.as_ref();
@@ -357,14 +363,20 @@ impl Visitor<'_> for PriceTextVisitor {
     }
 
     fn visit_f64<E: de::Error>(self, value: f64) -> Result<PriceText, E> {
-        Err(E::custom(format!("rate {value} is a number; {NUMBER_HINT}")))
+        Err(E::custom(format!(
+            "rate {value} is a number; {NUMBER_HINT}"
+        )))
     }
 
     fn visit_i64<E: de::Error>(self, value: i64) -> Result<PriceText, E> {
-        Err(E::custom(format!("rate {value} is a number; {NUMBER_HINT}")))
+        Err(E::custom(format!(
+            "rate {value} is a number; {NUMBER_HINT}"
+        )))
     }
 
     fn visit_u64<E: de::Error>(self, value: u64) -> Result<PriceText, E> {
-        Err(E::custom(format!("rate {value} is a number; {NUMBER_HINT}")))
+        Err(E::custom(format!(
+            "rate {value} is a number; {NUMBER_HINT}"
+        )))
     }
 }

@@ -202,8 +202,8 @@ fn inconsistent_usage_is_unpriced() {
 
 #[test]
 fn tokens_without_rate_are_unpriced() {
-    let table = r#"{"format_version": 1, "generated": "2026-01-01",
-        "source": {"package": "test", "version": "0"},
+    let table = r#"{"format_version": 2, "generated": "2026-01-01",
+        "sources": [{"package": "test", "version": "0"}],
         "providers": [{"id": "p", "provider_match": null, "model_match": null, "models": [
             {"id": "m", "match": {"equals": "m"}, "prices": [{"rates": {"output_mtok": "2"}}]}
         ]}]}"#;
@@ -220,8 +220,8 @@ fn tokens_without_rate_are_unpriced() {
 #[test]
 fn missing_cache_rate_falls_back_to_input_rate() {
     // genai-prices bills cache reads of an entry without a cache read rate as input.
-    let table = r#"{"format_version": 1, "generated": "2026-01-01",
-        "source": {"package": "test", "version": "0"},
+    let table = r#"{"format_version": 2, "generated": "2026-01-01",
+        "sources": [{"package": "test", "version": "0"}],
         "providers": [{"id": "p", "provider_match": null, "model_match": null, "models": [
             {"id": "m", "match": {"equals": "m"},
              "prices": [{"rates": {"input_mtok": "2", "output_mtok": "4"}}]}
@@ -345,4 +345,26 @@ proptest! {
 
         prop_assert!(after.total >= before.total, "{} -> {}", before.total, after.total);
     }
+}
+
+#[test]
+fn litellm_models_fill_genai_gaps() {
+    let quote = priced(
+        Some("deepinfra"),
+        "Gryphe/MythoMax-L2-13b",
+        &tokens(1_000_000, 0, 1_000_000),
+        "2026-02-10T00:00:00Z",
+    );
+
+    assert_eq!(quote.source, "litellm 1.80.0");
+    assert_eq!(quote.provider, "deepinfra");
+    // $0.08 in and $0.09 out per million tokens.
+    assert_eq!(quote.total, Usd::new(decimal("0.17")));
+    let genai = priced(
+        Some("openai"),
+        "gpt-4o",
+        &tokens(1, 0, 1),
+        "2026-02-10T00:00:00Z",
+    );
+    assert_eq!(genai.source, "genai-prices 0.2.3");
 }

@@ -161,6 +161,14 @@ fn openai_shape(
         .transpose()?
         .flatten()
         .unwrap_or(0);
+    // OpenRouter's reports for Gemini count the writes inside `cached_tokens` too; only then
+    // do reads and writes together exceed the prompt.
+    let counts_writes_as_cached = writes <= cached && cached.saturating_add(writes) > input;
+    let cached = if counts_writes_as_cached {
+        cached - writes
+    } else {
+        cached
+    };
     let cached_and_written = checked_sum(cached, writes, "cache_write_tokens")?;
     let writes_field = format!("{input_details}.cached_tokens + cache_write_tokens");
     root.part_of(&writes_field, cached_and_written, input_field, input)?;
@@ -174,6 +182,15 @@ fn openai_shape(
         .flatten()
         .unwrap_or(0);
     let reasoning_field = format!("{details_field}.reasoning_tokens");
+    // xAI's chat completions leave reasoning out of `completion_tokens`; its `total_tokens`
+    // then adds the two, which distinguishes this shape from a broken count.
+    let total = root.count("total_tokens")?;
+    let with_reasoning = output.saturating_add(reasoning);
+    let output = if reasoning > output && total == input.checked_add(with_reasoning) {
+        with_reasoning
+    } else {
+        output
+    };
     root.part_of(&reasoning_field, reasoning, output_field, output)?;
 
     finish(Usage {
@@ -267,7 +284,8 @@ pub fn from_gemini(usage: &Value) -> Result<Usage, UsageError> {
 /// A provider name containing `anthropic` selects [`from_anthropic`]. For every other name
 /// the shape decides, because resellers pass the original shape through. A
 /// `promptTokenCount` field selects [`from_gemini`], and an `inputTokens` field selects
-/// [`from_bedrock`]. A `cache_creation_input_tokens` or
+/// [`from_bedrock`]. Cohere's `billed_units` object is read by [`from_openai`], because the
+/// billed counts use the Responses field names. A `cache_creation_input_tokens` or
 /// `cache_read_input_tokens` field selects [`from_anthropic`], as for Claude served by
 /// Vertex AI or Bedrock. Anything else is read by [`from_openai`], the shape that
 /// OpenAI-compatible providers return.
@@ -283,6 +301,13 @@ pub fn extract(provider: &str, usage: &Value) -> Result<Usage, UsageError> {
     }
     if has("inputTokens") {
         return from_bedrock(usage);
+    }
+    if let Some(billed) = usage
+        .get("billed_units")
+        .filter(|billed| billed.is_object())
+    {
+        // Cohere v2 reports the billed counts apart from the raw token counts.
+        return from_openai(billed);
     }
     if has("promptTokenCount") {
         return from_gemini(usage);

@@ -18,9 +18,7 @@
 mod extract;
 mod stream;
 
-pub use extract::{
-    extract, from_anthropic, from_bedrock, from_gemini, from_openai, reported_cost,
-};
+pub use extract::{extract, from_anthropic, from_bedrock, from_gemini, from_openai, reported_cost};
 pub use stream::{extract_stream, merged_usage};
 
 use serde::{Deserialize, Serialize};

@@ -62,7 +62,10 @@ fn event_usage(event: &Value) -> Option<(&Map<String, Value>, bool)> {
         value.and_then(Value::as_object)
     }
 
-    let kind = event.get("type").and_then(Value::as_str).unwrap_or_default();
+    let kind = event
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     match kind {
         "message_start" => object(event.pointer("/message/usage")).map(|usage| (usage, true)),
         "message_delta" => object(event.get("usage")).map(|usage| (usage, false)),

@@ -1,8 +1,8 @@
 //! Validation of the money fields of `cost_tracked` and `llm_response` payloads.
 //!
 //! In a `cost_tracked` payload `inputTokens` counts every prompt token, cached or not, and
-//! the cache fields are parts of it; `outputTokens` includes `reasoningTokens`, and
-//! `totalTokens`, when sent, must equal input plus output. `costUsd` is optional: an
+//! the cache fields are parts of it. `outputTokens` includes `reasoningTokens`. When
+//! `totalTokens` is sent, it must equal input plus output. `costUsd` is optional: an
 //! event without it is priced by the collector or counted as unpriced, never as $0.
 
 use serde_json::{Map, Value};

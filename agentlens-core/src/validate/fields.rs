@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 pub struct FieldError {
     /// Dotted path of the offending value, such as `events.3.payload.costUsd`.
     pub path: String,
-    /// What is wrong and what is expected.
+    /// Description of the violation and of the expected value.
     pub message: String,
 }
 

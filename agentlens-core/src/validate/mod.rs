@@ -2,7 +2,7 @@
 //!
 //! [`validate_batch`] checks a whole `POST /api/events` body and either returns every event
 //! as a [`ValidEvent`] or every violation it found, each with the dotted path of the value
-//! (`events.3.payload.costUsd`) and a message that says what is expected. A batch is
+//! (`events.3.payload.costUsd`) and a message that states what is expected. A batch is
 //! accepted or rejected as a whole, so nothing is stored from a batch with one bad event.
 
 mod cost;
@@ -20,7 +20,7 @@ use crate::event::{EventType, Severity, ValidEvent};
 /// Most events one request may carry.
 pub const MAX_BATCH_EVENTS: usize = 1000;
 
-/// Longest client-supplied event id, in bytes.
+/// Maximum length of a client-supplied event id, in bytes.
 pub const MAX_CLIENT_ID_LEN: usize = 128;
 
 /// Metadata keys only the server may set; clients' values are removed.

@@ -12,7 +12,7 @@ mod rule;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize, Serializer};
 
-pub use rule::NewRule;
+pub use rule::{NewRule, RulePatch};
 
 /// Condition that a rule watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

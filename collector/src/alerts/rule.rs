@@ -1,11 +1,11 @@
-//! Validation of the body of `POST /api/alerts/rules`.
+//! Validation of the bodies of `POST /api/alerts/rules` and `PUT /api/alerts/rules/{id}`.
 
 use agentlens_core::validate::FieldError;
 use agentlens_core::Usd;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
-use super::{Condition, RuleScope};
+use super::{AlertRule, Condition, ExactNumber, RuleScope};
 
 /// Maximum length of a rule name, in characters.
 const MAX_NAME_CHARS: usize = 200;
@@ -50,8 +50,7 @@ impl NewRule {
         let name = read_name(object, &mut errors);
         let enabled = match object.get("enabled") {
             None => Some(true),
-            Some(Value::Bool(flag)) => Some(*flag),
-            Some(_) => fail(&mut errors, "enabled", "expected a boolean"),
+            Some(_) => read_enabled(object, &mut errors),
         };
         let condition = read_condition(object, &mut errors);
         let threshold = read_threshold(object, &mut errors);
@@ -59,7 +58,7 @@ impl NewRule {
         let scope = read_scope(object, &mut errors);
         let notify_channels = match object.get("notifyChannels") {
             None => Some(Vec::new()),
-            Some(value) => string_list(value, "notifyChannels", &mut errors),
+            Some(_) => read_channels(object, &mut errors),
         };
 
         match (
@@ -93,6 +92,98 @@ impl NewRule {
     }
 }
 
+/// A validated partial update: each field that is `Some` replaces the stored one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RulePatch {
+    /// New display name, 1 to 200 characters.
+    pub name: Option<String>,
+    /// New enabled flag.
+    pub enabled: Option<bool>,
+    /// New condition.
+    pub condition: Option<Condition>,
+    /// New non-negative threshold.
+    pub threshold: Option<Decimal>,
+    /// New window length, 1 to 43 200 minutes.
+    pub window_minutes: Option<i64>,
+    /// New scope, replacing the whole stored scope.
+    pub scope: Option<RuleScope>,
+    /// New webhook URLs or channel ids, replacing the stored list.
+    pub notify_channels: Option<Vec<String>>,
+}
+
+impl RulePatch {
+    /// Validates a request body in which every field is optional, with the bounds of
+    /// [`NewRule::from_json`]. Unknown fields are ignored.
+    ///
+    /// # Errors
+    ///
+    /// Returns one [`FieldError`] per invalid field, named by its path.
+    pub fn from_json(body: &Value) -> Result<RulePatch, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let Some(object) = body.as_object() else {
+            return Err(vec![issue(
+                "",
+                "expected a JSON object with the fields to change",
+            )]);
+        };
+
+        let present = |key: &str| object.contains_key(key);
+        let mut patch = RulePatch::default();
+        if present("name") {
+            patch.name = read_name(object, &mut errors);
+        }
+        if present("enabled") {
+            patch.enabled = read_enabled(object, &mut errors);
+        }
+        if present("condition") {
+            patch.condition = read_condition(object, &mut errors);
+        }
+        if present("threshold") {
+            patch.threshold = read_threshold(object, &mut errors);
+        }
+        if present("windowMinutes") {
+            patch.window_minutes = read_window(object, &mut errors);
+        }
+        if present("scope") {
+            patch.scope = read_scope(object, &mut errors);
+        }
+        if present("notifyChannels") {
+            patch.notify_channels = read_channels(object, &mut errors);
+        }
+
+        if errors.is_empty() {
+            Ok(patch)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Replaces the fields of `rule` that the patch sets; `updatedAt` is left to the store.
+    pub fn apply_to(self, rule: &mut AlertRule) {
+        if let Some(name) = self.name {
+            rule.name = name;
+        }
+        if let Some(enabled) = self.enabled {
+            rule.enabled = enabled;
+        }
+        if let Some(condition) = self.condition {
+            rule.condition = condition;
+        }
+        if let Some(threshold) = self.threshold {
+            rule.threshold = ExactNumber(threshold);
+        }
+        if let Some(window_minutes) = self.window_minutes {
+            rule.window_minutes = window_minutes;
+        }
+        if let Some(scope) = self.scope {
+            rule.scope = scope;
+        }
+        if let Some(notify_channels) = self.notify_channels {
+            rule.notify_channels = notify_channels;
+        }
+    }
+}
+
 fn issue(path: &str, message: impl Into<String>) -> FieldError {
     FieldError {
         path: path.to_owned(),
@@ -120,6 +211,20 @@ fn read_name(object: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Optio
             Some(name.clone())
         }
         Some(_) => fail(errors, "name", "expected a string"),
+    }
+}
+
+fn read_enabled(object: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<bool> {
+    match object.get("enabled") {
+        Some(Value::Bool(flag)) => Some(*flag),
+        _ => fail(errors, "enabled", "expected a boolean"),
+    }
+}
+
+fn read_channels(object: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Vec<String>> {
+    match object.get("notifyChannels") {
+        Some(value) => string_list(value, "notifyChannels", errors),
+        None => fail(errors, "notifyChannels", "expected an array of strings"),
     }
 }
 
@@ -234,6 +339,24 @@ mod tests {
                 "notifyChannels"
             ]
         );
+    }
+
+    #[test]
+    fn patch_reads_only_present_fields() {
+        let patch = RulePatch::from_json(&json!({"threshold": 2.5, "enabled": false})).unwrap();
+        assert_eq!(patch.threshold.unwrap().to_string(), "2.5");
+        assert_eq!(patch.enabled, Some(false));
+        assert_eq!(patch.name, None);
+        assert_eq!(patch.window_minutes, None);
+    }
+
+    #[test]
+    fn patch_keeps_create_bounds() {
+        let errors =
+            RulePatch::from_json(&json!({"name": "", "windowMinutes": 0, "threshold": -1}))
+                .unwrap_err();
+        let paths: Vec<_> = errors.into_iter().map(|e| e.path).collect();
+        assert_eq!(paths, ["name", "threshold", "windowMinutes"]);
     }
 
     #[test]

@@ -1,12 +1,14 @@
-//! `POST /api/alerts/rules`, `GET /api/alerts/rules` and `GET /api/alerts/history`.
+//! Alert rules (`/api/alerts/rules` and `/api/alerts/rules/{id}`) and
+//! `GET /api/alerts/history`.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Serialize;
+use serde_json::{json, Value};
 
 use super::PageBody;
-use crate::alerts::{AlertHistoryEntry, AlertRule, NewRule};
+use crate::alerts::{AlertHistoryEntry, AlertRule, NewRule, RulePatch};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryParams};
@@ -44,6 +46,54 @@ pub async fn list_rules(
         .list_alert_rules(Some(&caller.tenant_id))
         .await?;
     Ok(Json(RuleList { rules }))
+}
+
+/// Message of every 404 of the rule routes.
+const RULE_NOT_FOUND: &str = "Alert rule not found";
+
+/// Returns one rule, or 404 `Alert rule not found`.
+pub async fn get_rule(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<AlertRule>, ApiError> {
+    let rule = state.store.alert_rule(&caller.tenant_id, &id).await?;
+    rule.map(Json).ok_or(ApiError::NotFound(RULE_NOT_FOUND))
+}
+
+/// Changes the fields present in the body, with the bounds of creation, and returns the
+/// rule with `updatedAt` bumped; 400 names each invalid field, 404 for an unknown id.
+pub async fn update_rule(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<AlertRule>, ApiError> {
+    let patch = RulePatch::from_json(&body).map_err(ApiError::Validation)?;
+    let updated = state
+        .store
+        .update_alert_rule(&caller.tenant_id, &id, patch)
+        .await?;
+    let rule = updated.ok_or(ApiError::NotFound(RULE_NOT_FOUND))?;
+    tracing::info!(alert.rule_id = %rule.id, "alert rule updated");
+    Ok(Json(rule))
+}
+
+/// Deletes a rule and its history entries: `{id, deleted: true}`, or 404.
+pub async fn delete_rule(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if !state
+        .store
+        .delete_alert_rule(&caller.tenant_id, &id)
+        .await?
+    {
+        return Err(ApiError::NotFound(RULE_NOT_FOUND));
+    }
+    tracing::info!(alert.rule_id = %id, "alert rule deleted");
+    Ok(Json(json!({"id": id, "deleted": true})))
 }
 
 /// Lists history entries, newest first, optionally for one `ruleId`; `limit` (default 50,

@@ -16,6 +16,12 @@ use crate::AppState;
 /// Most scopes on one key.
 const MAX_SCOPES: usize = 50;
 
+/// Maximum key name length, in characters.
+const MAX_NAME_CHARS: usize = 255;
+
+/// Maximum scope length, in bytes.
+const MAX_SCOPE_BYTES: usize = 64;
+
 /// Body of a created key: the only response that contains the key itself.
 #[derive(Debug, Serialize)]
 pub struct CreatedKey {
@@ -69,6 +75,37 @@ pub async fn revoke(
     }
 }
 
+/// Checks the bounds of a key's name (1 to 255 characters) and scopes (at most 50, each
+/// 1 to 64 bytes).
+///
+/// # Errors
+///
+/// Returns a [`FieldError`] naming `name` or `scopes`.
+pub fn check_key_fields(name: &str, scopes: &[String]) -> Result<(), FieldError> {
+    if !(1..=MAX_NAME_CHARS).contains(&name.chars().count()) {
+        return Err(FieldError {
+            path: "name".to_owned(),
+            message: "expected a string of 1 to 255 characters".to_owned(),
+        });
+    }
+    if scopes.len() > MAX_SCOPES {
+        return Err(FieldError {
+            path: "scopes".to_owned(),
+            message: "expected an array of at most 50 strings".to_owned(),
+        });
+    }
+    if scopes
+        .iter()
+        .any(|scope| scope.is_empty() || scope.len() > MAX_SCOPE_BYTES)
+    {
+        return Err(FieldError {
+            path: "scopes".to_owned(),
+            message: "expected strings of 1 to 64 characters".to_owned(),
+        });
+    }
+    Ok(())
+}
+
 fn read_key_request(body: &Value) -> Result<(String, Vec<String>), FieldError> {
     let issue = |path: &str, message: &str| FieldError {
         path: path.to_owned(),
@@ -79,19 +116,20 @@ fn read_key_request(body: &Value) -> Result<(String, Vec<String>), FieldError> {
         .ok_or_else(|| issue("", "expected a JSON object"))?;
     let name = match object.get("name") {
         None => "Unnamed Key".to_owned(),
-        Some(Value::String(name)) if (1..=255).contains(&name.chars().count()) => name.clone(),
+        Some(Value::String(name)) => name.clone(),
         Some(_) => return Err(issue("name", "expected a string of 1 to 255 characters")),
     };
     let scopes = match object.get("scopes") {
         None => vec!["*".to_owned()],
-        Some(Value::Array(items)) if items.len() <= MAX_SCOPES => items
+        Some(Value::Array(items)) => items
             .iter()
             .map(|item| match item.as_str() {
-                Some(scope) if !scope.is_empty() && scope.len() <= 64 => Ok(scope.to_owned()),
-                _ => Err(issue("scopes", "expected strings of 1 to 64 characters")),
+                Some(scope) => Ok(scope.to_owned()),
+                None => Err(issue("scopes", "expected strings of 1 to 64 characters")),
             })
             .collect::<Result<Vec<_>, _>>()?,
         Some(_) => return Err(issue("scopes", "expected an array of at most 50 strings")),
     };
+    check_key_fields(&name, &scopes)?;
     Ok((name, scopes))
 }

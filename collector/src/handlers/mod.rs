@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod events;
 pub mod health;
 pub mod keys;
+pub mod server_info;
 pub mod sessions;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};

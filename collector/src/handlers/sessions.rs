@@ -1,15 +1,18 @@
-//! `GET /api/sessions` and `GET /api/sessions/{id}`.
+//! `GET /api/sessions`, `GET /api/sessions/{id}` and `GET /api/sessions/{id}/timeline`.
 
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{Duration, Utc};
 use chrono_tz::Tz;
+use serde_json::json;
 
 use super::PageBody;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::QueryParams;
 use crate::store::sessions::{Session, SessionFilter};
+use crate::store::timeline::Timeline;
 use crate::AppState;
 
 /// Minutes without events after which an active session matches `status=idle`.
@@ -24,12 +27,13 @@ const IDLE_AFTER_MINUTES: i64 = 30;
 /// - `from` and `to` on `startedAt`;
 /// - `tags`, a comma list matching sessions that have any of them.
 ///
-/// Paging: `limit` (default 50, at most 500) and `offset`.
+/// Paging: `limit` (default 50, at most 500) and `offset`. With `countOnly=true` the body
+/// is `{"count": n}`, the number of matching sessions.
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     query: QueryParams,
-) -> Result<Json<PageBody<Session>>, ApiError> {
+) -> Result<Response, ApiError> {
     let mut filter = SessionFilter {
         agent_id: query.text("agentId"),
         tags: query.list("tags"),
@@ -55,11 +59,18 @@ pub async fn list(
     filter.from = format(query.instant("from", false, Tz::UTC)?);
     filter.to = format(query.instant("to", true, Tz::UTC)?);
 
+    if query.text("countOnly").as_deref() == Some("true") {
+        let count = state
+            .store
+            .count_sessions(&caller.tenant_id, filter)
+            .await?;
+        return Ok(Json(json!({ "count": count })).into_response());
+    }
     let page = state
         .store
         .list_sessions(&caller.tenant_id, filter, query.paging())
         .await?;
-    Ok(Json(PageBody::new("sessions", page)))
+    Ok(Json(PageBody::new("sessions", page)).into_response())
 }
 
 /// Returns one session, or 404 `Session not found`.
@@ -70,6 +81,19 @@ pub async fn get(
 ) -> Result<Json<Session>, ApiError> {
     let session = state.store.session(&caller.tenant_id, &id).await?;
     session
+        .map(Json)
+        .ok_or(ApiError::NotFound("Session not found"))
+}
+
+/// Returns every event of a session in chain order (ingest order) with `chainValid` and
+/// `chained`, or 404 `Session not found`.
+pub async fn timeline(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Timeline>, ApiError> {
+    let timeline = state.store.session_timeline(&caller.tenant_id, &id).await?;
+    timeline
         .map(Json)
         .ok_or(ApiError::NotFound("Session not found"))
 }

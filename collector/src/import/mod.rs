@@ -18,10 +18,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 pub use transcript::{scan, AssistantMessage, Scan, ScanError};
 
-/// Longest time the import waits for the collector to accept everything.
+/// Maximum time the import waits for the collector to accept everything.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Where to read and where to send.
+/// Source folder and destination collector of an import.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
     /// Claude Code projects folder, or the config folder that contains `projects/`.

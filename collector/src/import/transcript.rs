@@ -4,7 +4,7 @@
 //! Each line is one JSON record. Only top-level `"type": "assistant"` records with a
 //! `message.usage` object describe a billed model call. Claude Code writes one record per
 //! streamed content block, so one call can appear several times with the same
-//! `message.id` and `requestId`; the last copy holds the final usage.
+//! `message.id` and `requestId`. The last copy contains the final usage.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -31,7 +31,7 @@ pub struct AssistantMessage {
     pub timestamp: DateTime<Utc>,
 }
 
-/// What a scan found.
+/// Result of scanning a transcript folder.
 #[derive(Debug, Default)]
 pub struct Scan {
     /// Unique calls, in the order they first appeared.
@@ -53,7 +53,7 @@ pub enum ScanError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The folder holds no `.jsonl` transcript.
+    /// The folder contains no `.jsonl` transcript.
     #[error("no .jsonl transcripts under {0}; pass a Claude Code projects folder such as ~/.claude/projects or the folder that contains projects/")]
     Empty(PathBuf),
 }
@@ -62,7 +62,7 @@ pub enum ScanError {
 ///
 /// # Errors
 ///
-/// Returns [`ScanError`] when the folder cannot be read or holds no transcript.
+/// Returns [`ScanError`] when the folder cannot be read or contains no transcript.
 pub fn scan(dir: &Path) -> Result<Scan, ScanError> {
     let projects = if dir.join("projects").is_dir() {
         dir.join("projects")

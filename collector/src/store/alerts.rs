@@ -6,7 +6,9 @@ use rust_decimal::Decimal;
 use super::cost_rule::COUNTED_COST_ROWS;
 use super::filter::SqlFilter;
 use super::{now_text, Page, Paging, PicoSum, Store, StoreError};
-use crate::alerts::{AlertHistoryEntry, AlertRule, Condition, ExactNumber, NewRule, RuleScope};
+use crate::alerts::{
+    AlertHistoryEntry, AlertRule, Condition, ExactNumber, NewRule, RulePatch, RuleScope,
+};
 
 const RULE_COLUMNS: &str = "id, name, enabled, condition, threshold, window_minutes, scope, \
     notify_channels, created_at, updated_at, tenant_id";
@@ -90,6 +92,25 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<AlertHistoryEntry> {
     })
 }
 
+fn find_rule(
+    conn: &rusqlite::Connection,
+    tenant: &str,
+    id: &str,
+) -> Result<Option<AlertRule>, StoreError> {
+    let sql = format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE tenant_id = ?1 AND id = ?2");
+    Ok(conn
+        .query_row(&sql, params![tenant, id], rule_from_row)
+        .optional()?)
+}
+
+fn scope_text(scope: &RuleScope) -> String {
+    serde_json::to_string(scope).unwrap_or_else(|_| "{}".to_owned())
+}
+
+fn channels_text(channels: &[String]) -> String {
+    serde_json::to_string(channels).unwrap_or_else(|_| "[]".to_owned())
+}
+
 impl Store {
     /// Stores a new rule.
     ///
@@ -117,8 +138,8 @@ impl Store {
                 updated_at: now,
                 tenant_id: tenant,
             };
-            let scope = serde_json::to_string(&stored.scope).unwrap_or_else(|_| "{}".to_owned());
-            let channels = serde_json::to_string(&stored.notify_channels).unwrap_or_else(|_| "[]".to_owned());
+            let scope = scope_text(&stored.scope);
+            let channels = channels_text(&stored.notify_channels);
             context.conn.execute(
                 &format!("INSERT INTO alert_rules ({RULE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
                 params![
@@ -128,6 +149,86 @@ impl Store {
                 ],
             )?;
             Ok(stored)
+        })
+        .await
+    }
+
+    /// Returns a tenant's rule, or `None` when it has no rule with that id.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the query fails.
+    pub async fn alert_rule(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<AlertRule>, StoreError> {
+        let (tenant, id) = (tenant.to_owned(), id.to_owned());
+        self.read(move |conn| find_rule(conn, &tenant, &id)).await
+    }
+
+    /// Applies a partial update to a tenant's rule and bumps its `updatedAt`; returns
+    /// `None` when the tenant has no rule with that id.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the update fails.
+    pub async fn update_alert_rule(
+        &self,
+        tenant: &str,
+        id: &str,
+        patch: RulePatch,
+    ) -> Result<Option<AlertRule>, StoreError> {
+        let (tenant, id) = (tenant.to_owned(), id.to_owned());
+        self.write(move |context| {
+            let Some(mut rule) = find_rule(&context.conn, &tenant, &id)? else {
+                return Ok(None);
+            };
+            patch.apply_to(&mut rule);
+            rule.updated_at = now_text();
+            context.conn.execute(
+                "UPDATE alert_rules SET name = ?1, enabled = ?2, condition = ?3, threshold = ?4, \
+                 window_minutes = ?5, scope = ?6, notify_channels = ?7, updated_at = ?8 \
+                 WHERE tenant_id = ?9 AND id = ?10",
+                params![
+                    rule.name,
+                    rule.enabled,
+                    rule.condition.as_str(),
+                    rule.threshold.0.normalize().to_string(),
+                    rule.window_minutes,
+                    scope_text(&rule.scope),
+                    channels_text(&rule.notify_channels),
+                    rule.updated_at,
+                    tenant,
+                    id,
+                ],
+            )?;
+            Ok(Some(rule))
+        })
+        .await
+    }
+
+    /// Deletes a tenant's rule together with its history entries, in one transaction;
+    /// returns false when the tenant has no rule with that id.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the delete fails.
+    pub async fn delete_alert_rule(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {
+        let (tenant, id) = (tenant.to_owned(), id.to_owned());
+        self.write(move |context| {
+            let transaction = context.conn.transaction()?;
+            // History rows reference the rule, so they go first.
+            transaction.execute(
+                "DELETE FROM alert_history WHERE tenant_id = ?1 AND rule_id = ?2",
+                params![tenant, id],
+            )?;
+            let deleted = transaction.execute(
+                "DELETE FROM alert_rules WHERE tenant_id = ?1 AND id = ?2",
+                params![tenant, id],
+            )?;
+            transaction.commit()?;
+            Ok(deleted > 0)
         })
         .await
     }

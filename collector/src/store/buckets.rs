@@ -24,16 +24,25 @@ struct BucketSums {
     by_agent: BTreeMap<String, PicoSum>,
 }
 
+/// SQL giving the start of an event's 15-minute UTC slot, as `YYYY-MM-DDTHH:MM`.
+pub(crate) const SLOT_SQL: &str = "substr(timestamp, 1, 14) || \
+    printf('%02d', CAST(substr(timestamp, 15, 2) AS INTEGER) / 15 * 15)";
+
+/// Parses a slot start written by [`SLOT_SQL`].
+pub(crate) fn parse_slot(slot: &str) -> Result<DateTime<Utc>, StoreError> {
+    NaiveDateTime::parse_from_str(slot, "%Y-%m-%dT%H:%M")
+        .map(|start| start.and_utc())
+        .map_err(|error| StoreError::Corrupt(format!("timestamp slot {slot:?}: {error}")))
+}
+
 /// Accumulates 15-minute UTC slots per agent into the requested buckets.
 pub(crate) fn over_time(
     conn: &Connection,
     filter: &SqlFilter,
     query: &CostQuery,
 ) -> Result<Vec<CostBucket>, StoreError> {
-    let slot = "substr(timestamp, 1, 14) || \
-        printf('%02d', CAST(substr(timestamp, 15, 2) AS INTEGER) / 15 * 15)";
     let sql = format!(
-        "SELECT {slot} AS slot, agent_id, {SUMS_SQL} FROM events {} GROUP BY slot, agent_id",
+        "SELECT {SLOT_SQL} AS slot, agent_id, {SUMS_SQL} FROM events {} GROUP BY slot, agent_id",
         filter.where_sql()
     );
     let mut statement = conn.prepare(&sql)?;
@@ -48,9 +57,7 @@ pub(crate) fn over_time(
     let mut buckets: BTreeMap<DateTime<Utc>, BucketSums> = BTreeMap::new();
     for row in rows {
         let (slot, agent, sums) = row?;
-        let slot_start = NaiveDateTime::parse_from_str(&slot, "%Y-%m-%dT%H:%M")
-            .map_err(|error| StoreError::Corrupt(format!("timestamp slot {slot:?}: {error}")))?
-            .and_utc();
+        let slot_start = parse_slot(&slot)?;
         let (start, label) = bucket_of(slot_start, query.granularity, query.time_zone);
         let entry = buckets.entry(start).or_insert_with(|| BucketSums {
             label,

@@ -29,7 +29,8 @@ use super::{sql_count, Page, Paging, Store, StoreError, WriterContext};
 use crate::ingest::PreparedEvent;
 
 /// Columns read by [`StoredEvent::from_row`], in order.
-const COLUMNS: &str = "id, timestamp, session_id, agent_id, event_type, severity, payload, \
+pub(crate) const COLUMNS: &str =
+    "id, timestamp, session_id, agent_id, event_type, severity, payload, \
     metadata, prev_hash, hash, tenant_id";
 
 /// The stored id and hash of one event of a batch.
@@ -84,7 +85,7 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
+    pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
         Ok(StoredEvent {
             id: row.get(0)?,
             timestamp: row.get(1)?,

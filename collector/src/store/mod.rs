@@ -2,7 +2,7 @@
 //!
 //! [`Store`] is the storage API the handlers and the alert evaluator call. Each resource
 //! has its own file with an `impl Store` block: [`events`] (ingest and event queries),
-//! [`sessions`], [`analytics`], [`alerts`] and [`keys`]. Writes run on the single writer
+//! [`sessions`], [`timeline`], [`analytics`], [`llm_analytics`], [`alerts`] and [`keys`]. Writes run on the single writer
 //! thread of [`sqlite`], reads on pooled reader connections. [`cost_rule`] states which
 //! events count towards cost totals.
 //!
@@ -18,8 +18,10 @@ pub mod cost_rule;
 pub mod events;
 mod filter;
 pub mod keys;
+pub mod llm_analytics;
 pub mod sessions;
 mod sqlite;
+pub mod timeline;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

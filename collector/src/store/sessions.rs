@@ -297,18 +297,7 @@ impl Store {
         filter: SessionFilter,
         paging: Paging,
     ) -> Result<Page<Session>, StoreError> {
-        let mut sql_filter = SqlFilter::for_tenant(tenant);
-        sql_filter.eq("agent_id", filter.agent_id.as_deref());
-        sql_filter.at_least("started_at", filter.from.as_deref());
-        sql_filter.at_most("started_at", filter.to.as_deref());
-        status_condition(&mut sql_filter, &filter);
-        if !filter.tags.is_empty() {
-            let placeholders = vec!["?"; filter.tags.len()].join(", ");
-            let clause =
-                format!("EXISTS (SELECT 1 FROM json_each(tags) WHERE value IN ({placeholders}))");
-            sql_filter.push(&clause, filter.tags.iter().map(|t| t.clone().into()));
-        }
-
+        let sql_filter = session_filter(tenant, &filter);
         self.read(move |conn| {
             let where_sql = sql_filter.where_sql();
             let count_sql = format!("SELECT COUNT(*) FROM sessions {where_sql}");
@@ -331,6 +320,25 @@ impl Store {
         .await
     }
 
+    /// Counts the sessions matching `filter`.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the query fails.
+    pub async fn count_sessions(
+        &self,
+        tenant: &str,
+        filter: SessionFilter,
+    ) -> Result<i64, StoreError> {
+        let sql_filter = session_filter(tenant, &filter);
+        self.read(move |conn| {
+            let sql = format!("SELECT COUNT(*) FROM sessions {}", sql_filter.where_sql());
+            let params = rusqlite::params_from_iter(sql_filter.params());
+            Ok(conn.query_row(&sql, params, |row| row.get(0))?)
+        })
+        .await
+    }
+
     /// Returns one session, or `None` when the tenant has no session with that id.
     ///
     /// # Errors
@@ -346,6 +354,22 @@ impl Store {
         })
         .await
     }
+}
+
+/// Builds the `WHERE` clause of a session listing or count.
+fn session_filter(tenant: &str, filter: &SessionFilter) -> SqlFilter {
+    let mut sql_filter = SqlFilter::for_tenant(tenant);
+    sql_filter.eq("agent_id", filter.agent_id.as_deref());
+    sql_filter.at_least("started_at", filter.from.as_deref());
+    sql_filter.at_most("started_at", filter.to.as_deref());
+    status_condition(&mut sql_filter, filter);
+    if !filter.tags.is_empty() {
+        let placeholders = vec!["?"; filter.tags.len()].join(", ");
+        let clause =
+            format!("EXISTS (SELECT 1 FROM json_each(tags) WHERE value IN ({placeholders}))");
+        sql_filter.push(&clause, filter.tags.iter().map(|t| t.clone().into()));
+    }
+    sql_filter
 }
 
 /// Adds the status condition: the stored statuses, or `idle` for active sessions without

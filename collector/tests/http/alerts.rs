@@ -3,7 +3,7 @@
 use agentlens_collector::alerts::evaluator::evaluate_once;
 use agentlens_collector::store::alerts::Transition;
 use agentlens_core::event::format_timestamp;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use chrono::{Duration, Utc};
 use serde_json::json;
 
@@ -104,4 +104,116 @@ async fn cost_rule_fires_once_and_resolves() {
     let history = app.get("/api/alerts/history").await.json;
     assert_eq!(history["total"], 1);
     assert!(history["entries"][0]["resolvedAt"].is_string());
+}
+
+async fn spend_rule(app: &crate::common::TestApp) -> serde_json::Value {
+    let body = json!({"name": "spend", "condition": "cost_exceeds", "threshold": 0.005,
+        "windowMinutes": 60, "scope": {"agentId": "a1"}, "notifyChannels": ["https://example.invalid/hook"]});
+    let reply = app.post("/api/alerts/rules", &body).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.json
+}
+
+async fn put(app: &crate::common::TestApp, uri: &str, body: &str) -> crate::common::Reply {
+    app.send(Method::PUT, uri, Some(body.as_bytes().to_vec()))
+        .await
+}
+
+#[tokio::test]
+async fn rule_is_read_by_id() {
+    let app = app().await;
+    let rule = spend_rule(&app).await;
+    let id = rule["id"].as_str().unwrap();
+    let reply = app.get(&format!("/api/alerts/rules/{id}")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json, rule);
+
+    let missing = app.get("/api/alerts/rules/01NOSUCHRULE").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        missing.json,
+        json!({"error": "Alert rule not found", "status": 404})
+    );
+}
+
+#[tokio::test]
+async fn put_changes_only_given_fields() {
+    let app = app().await;
+    let rule = spend_rule(&app).await;
+    let uri = format!("/api/alerts/rules/{}", rule["id"].as_str().unwrap());
+    let reply = put(&app, &uri, r#"{"threshold": 0.1, "enabled": false}"#).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert!(reply.text.contains("\"threshold\":0.1,"), "{}", reply.text);
+    assert_eq!(reply.json["enabled"], false);
+    assert_eq!(reply.json["name"], "spend");
+    assert_eq!(reply.json["windowMinutes"], 60);
+    assert_eq!(reply.json["scope"], json!({"agentId": "a1"}));
+    assert_eq!(reply.json["notifyChannels"], rule["notifyChannels"]);
+    assert_eq!(reply.json["createdAt"], rule["createdAt"]);
+    assert!(
+        reply.json["updatedAt"].as_str().unwrap() > rule["updatedAt"].as_str().unwrap(),
+        "updatedAt is bumped"
+    );
+    assert_eq!(app.get(&uri).await.json, reply.json);
+}
+
+#[tokio::test]
+async fn put_keeps_create_bounds() {
+    let app = app().await;
+    let rule = spend_rule(&app).await;
+    let uri = format!("/api/alerts/rules/{}", rule["id"].as_str().unwrap());
+    let cases = [
+        ("name", r#"{"name": ""}"#),
+        ("threshold", r#"{"threshold": -0.5}"#),
+        ("windowMinutes", r#"{"windowMinutes": 43201}"#),
+        ("condition", r#"{"condition": "cost_above"}"#),
+        ("enabled", r#"{"enabled": null}"#),
+        ("scope.tags.0", r#"{"scope": {"tags": [1]}}"#),
+    ];
+    for (path, body) in cases {
+        let reply = put(&app, &uri, body).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "case {path}");
+        assert_eq!(reply.json["details"][0]["path"], path, "case {path}");
+    }
+    let invalid = put(&app, &uri, "{not json").await;
+    assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
+    assert_eq!(invalid.json["error"], "Invalid JSON body");
+    assert_eq!(app.get(&uri).await.json, rule, "rule is unchanged");
+
+    let missing = put(&app, "/api/alerts/rules/01NOSUCHRULE", r#"{"name": "x"}"#).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.json["error"], "Alert rule not found");
+}
+
+#[tokio::test]
+async fn delete_removes_rule_and_history() {
+    let app = app().await;
+    let body =
+        json!({"name": "spend", "condition": "cost_exceeds", "threshold": 0, "windowMinutes": 60});
+    let rule = app.post("/api/alerts/rules", &body).await.json;
+    let id = rule["id"].as_str().unwrap();
+    let recent = format_timestamp(&(Utc::now() - Duration::minutes(5)));
+    app.ingest(vec![cost_event("s1", "a1", "gpt-4.1", json!(0.5), &recent)])
+        .await;
+    let fired = evaluate_once(&app.state.store, Utc::now()).await.unwrap();
+    assert!(matches!(fired[0].1, Transition::Fired(_)));
+
+    let uri = format!("/api/alerts/rules/{id}");
+    let reply = app.send(Method::DELETE, &uri, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json, json!({"id": id, "deleted": true}));
+    assert_eq!(app.get(&uri).await.status, StatusCode::NOT_FOUND);
+    let history = app
+        .get(&format!("/api/alerts/history?ruleId={id}"))
+        .await
+        .json;
+    assert_eq!(history["total"], 0);
+    assert!(evaluate_once(&app.state.store, Utc::now())
+        .await
+        .unwrap()
+        .is_empty());
+
+    let again = app.send(Method::DELETE, &uri, None).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert_eq!(again.json["error"], "Alert rule not found");
 }

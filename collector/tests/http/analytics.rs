@@ -169,3 +169,143 @@ async fn range_and_agent_filters_apply() {
         "Invalid granularity. Use: hour, day, week"
     );
 }
+
+/// Seeds three priced calls, one unpriced call and a `cost_tracked` that the LLM report
+/// must leave out.
+async fn seeded_llm() -> crate::common::TestApp {
+    let app = app().await;
+    let mut slow = llm_response("s1", "a1", "gpt-4.1", json!(0.2), "2026-02-07T10:50:00Z");
+    slow["payload"]["latencyMs"] = json!(679);
+    let mut other_provider = llm_response(
+        "s2",
+        "a2",
+        "claude-sonnet-4",
+        json!("0.000000000001"),
+        "2026-02-07T12:00:00Z",
+    );
+    other_provider["payload"]["provider"] = json!("anthropic");
+    let reply = app
+        .ingest(vec![
+            llm_response("s1", "a1", "gpt-4.1", json!(0.1), "2026-02-07T10:05:00Z"),
+            slow,
+            other_provider,
+            llm_response(
+                "s2",
+                "a2",
+                "no-such-model-xyz",
+                Value::Null,
+                "2026-02-07T12:10:00Z",
+            ),
+            cost_event("s1", "a1", "gpt-4.1", json!(5), "2026-02-07T10:06:00Z"),
+        ])
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    app
+}
+
+const LLM_RANGE: &str = "from=2026-02-07&to=2026-02-07";
+
+#[tokio::test]
+async fn llm_summary_counts_responses_only() {
+    let app = seeded_llm().await;
+    let reply = app.get(&format!("/api/analytics/llm?{LLM_RANGE}")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let summary = &reply.json["summary"];
+    assert_eq!(summary["totalCalls"], 4);
+    assert_eq!(summary["unpricedCount"], 1);
+    assert_eq!(summary["totalInputTokens"], 4000);
+    assert_eq!(summary["totalOutputTokens"], 800);
+    assert_eq!(summary["avgLatencyMs"], 410.5);
+    assert!(
+        reply.text.contains("\"totalCostUsd\":0.300000000001,"),
+        "{}",
+        reply.text
+    );
+    // 0.300000000001 / 3 priced calls, rounded to the pico-dollar.
+    assert!(
+        reply.text.contains("\"avgCostPerCall\":0.1,"),
+        "{}",
+        reply.text
+    );
+}
+
+#[tokio::test]
+async fn llm_models_and_buckets_add_up() {
+    let app = seeded_llm().await;
+    let reply = app.get(&format!("/api/analytics/llm?{LLM_RANGE}")).await;
+    let report = &reply.json;
+    let models = report["byModel"].as_array().unwrap();
+    assert_eq!(models.len(), 3);
+    assert_eq!(models[0]["model"], "gpt-4.1");
+    assert_eq!(models[0]["provider"], "openai");
+    assert_eq!(models[0]["calls"], 2);
+    assert_eq!(models[0]["avgLatencyMs"], 500.0);
+    assert_eq!(models[1]["provider"], "anthropic");
+
+    let labels: Vec<&str> = report["byTime"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|bucket| bucket["bucket"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["2026-02-07T10:00:00Z", "2026-02-07T12:00:00Z"]);
+    assert_eq!(report["byTime"][0]["calls"], 2);
+    assert_eq!(report["byTime"][1]["unpricedCount"], 1);
+
+    #[derive(Deserialize)]
+    struct Exact {
+        #[serde(rename = "byModel")]
+        by_model: Vec<CostUsd>,
+        #[serde(rename = "byTime")]
+        by_time: Vec<CostUsd>,
+    }
+    #[derive(Deserialize)]
+    struct CostUsd {
+        #[serde(rename = "costUsd")]
+        cost: Box<RawValue>,
+    }
+    let exact: Exact = serde_json::from_str(&reply.text).unwrap();
+    let total = |rows: &[CostUsd]| -> Usd {
+        rows.iter()
+            .map(|r| r.cost.get().parse::<Usd>().unwrap())
+            .sum()
+    };
+    assert_eq!(total(&exact.by_model).to_string(), "0.300000000001");
+    assert_eq!(total(&exact.by_time).to_string(), "0.300000000001");
+}
+
+#[tokio::test]
+async fn llm_filters_and_default_range() {
+    let app = seeded_llm().await;
+    let by_provider = app
+        .get(&format!(
+            "/api/analytics/llm?{LLM_RANGE}&provider=anthropic"
+        ))
+        .await
+        .json;
+    assert_eq!(by_provider["summary"]["totalCalls"], 1);
+    let by_model = app
+        .get(&format!(
+            "/api/analytics/llm?{LLM_RANGE}&model=gpt-4.1&agentId=a1"
+        ))
+        .await
+        .json;
+    assert_eq!(by_model["summary"]["totalCalls"], 2);
+    let by_day = app
+        .get(&format!("/api/analytics/llm?{LLM_RANGE}&granularity=day"))
+        .await
+        .json;
+    assert_eq!(by_day["byTime"][0]["bucket"], "2026-02-07T00:00:00Z");
+
+    // Without `from`, only the last 24 hours count, and these events are older.
+    let recent = app.get("/api/analytics/llm").await.json;
+    assert_eq!(recent["summary"]["totalCalls"], 0);
+    assert_eq!(recent["byTime"], json!([]));
+
+    let bad = app.get("/api/analytics/llm?granularity=month").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad.json["error"],
+        "Invalid granularity. Use: hour, day, week"
+    );
+}

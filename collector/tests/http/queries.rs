@@ -1,4 +1,5 @@
-//! Event and session queries, 404s and the API version header.
+//! Event and session queries, session counts, 404s, the API version header and the server
+//! information.
 
 use axum::http::StatusCode;
 use serde_json::json;
@@ -118,4 +119,50 @@ async fn session_follows_its_events() {
     assert_eq!(app.get("/api/sessions?agentId=a2").await.json["total"], 0);
     let bad = app.get("/api/sessions?status=paused").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn server_info_names_price_table() {
+    let app = app().await;
+    let reply = app.get("/api/server-info").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json["version"], env!("CARGO_PKG_VERSION"));
+    let features = reply.json["features"].as_array().unwrap();
+    assert!(features.iter().any(|feature| feature == "sessions"));
+    assert!(features.iter().any(|feature| feature == "alerts"));
+    let pricing = &reply.json["pricing"];
+    let table = agentlens_core::pricing::PriceTable::embedded();
+    assert_eq!(pricing["source"], table.source());
+    assert_eq!(pricing["version"], table.version());
+    assert!(pricing["version"].as_str().unwrap().starts_with("pv_"));
+    assert_eq!(pricing["asOf"], table.generated().to_string());
+}
+
+#[tokio::test]
+async fn session_count_uses_filters() {
+    let app = app().await;
+    let ended = json!({"sessionId": "s3", "agentId": "a1",
+        "eventType": "session_ended", "timestamp": "2026-02-07T10:00:09Z",
+        "payload": {"reason": "completed"}});
+    app.ingest(vec![
+        tool_call("s1", "a1", "2026-02-07T10:00:00Z"),
+        tool_call("s2", "a2", "2026-02-07T10:00:01Z"),
+        tool_call("s3", "a1", "2026-02-07T10:00:02Z"),
+        ended,
+    ])
+    .await;
+
+    let all = app.get("/api/sessions?countOnly=true").await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    assert_eq!(all.json, json!({"count": 3}));
+    let agent = app
+        .get("/api/sessions?countOnly=true&agentId=a1&limit=1")
+        .await;
+    assert_eq!(agent.json, json!({"count": 2}));
+    let completed = app
+        .get("/api/sessions?countOnly=true&status=completed")
+        .await;
+    assert_eq!(completed.json, json!({"count": 1}));
+    let listing = app.get("/api/sessions?countOnly=false").await;
+    assert_eq!(listing.json["total"], 3);
 }

@@ -21,7 +21,7 @@ fn gpt_4o_mini_call(session: &str) -> CostEvent {
 
 #[test]
 fn burst_over_batch_limit_arrives_whole() {
-    // P08: 1446 events recorded in one burst, flushed once. gpt-4o-mini at $0.15/M input
+    // 1446 events recorded in one burst, flushed once. gpt-4o-mini at $0.15/M input
     // and $0.60/M output: 1000 x 0.15/M + 200 x 0.60/M = $0.00027 each, $0.39042 in all.
     // The client sends no costUsd, so the collector prices each event from its table.
     let collector = Collector::start();

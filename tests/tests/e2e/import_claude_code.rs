@@ -1,4 +1,4 @@
-//! Imports real Claude Code transcripts and checks the collector's cost answers against
+//! Imports real Claude Code transcripts and checks the collector's cost figures against
 //! values computed independently by `scripts/claude_code_expected.py`.
 //!
 //! That script shares no code or price table with AgentLens: it applies Anthropic's

@@ -26,7 +26,7 @@ fn cost_event(id: &str, model: &str, input: u64, output: u64, cost: &str) -> Val
 
 /// Announces a body of `size` bytes, sends its first 2.5 MiB and returns the status code.
 ///
-/// The collector answers as soon as it has read more than its 1 MiB limit and closes the
+/// The collector responds as soon as it has read more than its 1 MiB limit and closes the
 /// connection, so an HTTP client that insists on writing the whole body would often see a
 /// reset instead of the response.
 fn post_oversized_body(collector: &Collector, size: usize) -> u16 {
@@ -129,7 +129,7 @@ fn invalid_batches_are_rejected_and_store_nothing() {
 
 #[test]
 fn retried_event_ids_are_stored_once() {
-    // P07: evt-0001 is sent twice (a retry after a lost response), evt-0002 is a distinct
+    // evt-0001 is sent twice (a retry after a lost response), evt-0002 is a distinct
     // call with identical usage. gpt-4.1: 121 x $2/M + 400 x $8/M = $0.003442 each.
     let collector = Collector::start();
     let first = cost_event("evt-0001", "gpt-4.1", 121, 400, "0.003442");

@@ -1,0 +1,462 @@
+//! The `Client` class and the `Session` handle that `client.session()` passes to its
+//! callback.
+
+use std::sync::Arc;
+
+use agentlens_core::client::{Client, ClientOptions, CostEvent};
+use agentlens_core::event::{Event, EventType};
+use agentlens_core::pricing::{PriceOutcome, PriceTable};
+use agentlens_core::validate;
+use chrono::Utc;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use serde_json::{Map, Value};
+use ulid::Ulid;
+
+use crate::conversion::{invalid_arg, to_cost_event, NapiCostInput, NapiQuote};
+use crate::tasks::{Wait, WaitTask};
+use crate::{exit, response, timeout_from_ms};
+
+/// Default wait of `flush()` and `close()`, in milliseconds.
+const DEFAULT_TIMEOUT_MS: f64 = 5000.0;
+
+/// Settings of a client. Each one falls back to an environment variable, then a default.
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct NapiClientOptions {
+    /// Collector base URL; `AGENTLENS_SERVER_URL`, else `http://localhost:3400`.
+    pub url: Option<String>,
+    /// API key sent as a bearer token; `AGENTLENS_API_KEY`.
+    pub api_key: Option<String>,
+    /// Agent id of events that name none; `AGENTLENS_AGENT_ID`, else `default`.
+    pub agent_id: Option<String>,
+    /// Session id of events that name none; a new `ses_` ULID when absent.
+    pub session_id: Option<String>,
+    /// Events per request, 1 to 1000 (default 512).
+    pub batch_size: Option<u32>,
+    /// Milliseconds a partial batch waits before it is sent (default 1000).
+    pub flush_interval_ms: Option<u32>,
+    /// Events the queue holds before new ones are dropped (default 10000).
+    pub queue_capacity: Option<u32>,
+}
+
+/// An event for `logEvent`, in the AgentLens wire format.
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct NapiEventInput {
+    /// Event type, such as `tool_call` or `custom`.
+    pub event_type: String,
+    /// Type-specific fields.
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub payload: Option<Map<String, Value>>,
+    /// Session of the event; the client's session when absent.
+    pub session_id: Option<String>,
+    /// Agent of the event; the client's agent when absent.
+    pub agent_id: Option<String>,
+    /// `debug`, `info` (default), `warn`, `error` or `critical`.
+    pub severity: Option<String>,
+    /// Free-form annotations.
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub metadata: Option<Map<String, Value>>,
+    /// RFC 3339 time of the event; the time of the call when absent.
+    pub timestamp: Option<String>,
+    /// Idempotency id; a ULID when absent.
+    pub id: Option<String>,
+}
+
+/// Options of `trackResponse`. Values given here win over what the response says.
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct NapiResponseOptions {
+    /// Provider name; recognized from the response shape when absent.
+    pub provider: Option<String>,
+    /// Model id; read from the response when absent.
+    pub model: Option<String>,
+    /// Session of the call; the client's session when absent.
+    pub session_id: Option<String>,
+    /// Agent of the call; the client's agent when absent.
+    pub agent_id: Option<String>,
+    /// Cause of the call, such as a tool name.
+    pub trigger: Option<String>,
+    /// Id of the model call, which lets the collector count it once.
+    pub call_id: Option<String>,
+}
+
+/// Options of `session()`.
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct NapiSessionOptions {
+    /// Agent of the session; the client's agent when absent.
+    pub agent_id: Option<String>,
+    /// Tags stored with the session.
+    pub tags: Option<Vec<String>>,
+    /// Session id; a new `ses_` ULID when absent.
+    pub session_id: Option<String>,
+    /// Human-readable agent name.
+    pub agent_name: Option<String>,
+}
+
+/// Counters of a client.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct NapiClientStats {
+    /// Events the collector accepted.
+    pub sent: f64,
+    /// Events given up on after failed sends.
+    pub failed: f64,
+    /// Events dropped because the queue was full or the client closed.
+    pub dropped: f64,
+    /// Events queued or in flight.
+    pub pending: f64,
+}
+
+/// Sends events to an AgentLens collector in batches, from a background thread.
+///
+/// Calls that record events only queue them and never throw for network problems: failed
+/// sends are counted in `stats()` and reported once with `console.warn`. Before the process
+/// exits on its own, pending events are flushed. Await `close()` before `process.exit()`.
+#[napi(js_name = "Client")]
+#[derive(Debug)]
+pub struct NapiClient {
+    core: Arc<Client>,
+    session_id: String,
+}
+
+#[napi]
+impl NapiClient {
+    /// Creates a client and starts its background thread.
+    ///
+    /// @throws {Error} when the URL is not an absolute http(s) URL or the API key cannot be
+    /// sent in an HTTP header.
+    #[napi(constructor)]
+    pub fn new(env: Env, options: Option<NapiClientOptions>) -> Result<Self> {
+        let options = options.unwrap_or_default();
+        let session_id = options.session_id.clone().unwrap_or_else(new_session_id);
+
+        let core = build_options(options)
+            .build()
+            .map_err(|error| invalid_arg(error.to_string()))?;
+        let core = Arc::new(core);
+        exit::register(&env, &core)?;
+
+        Ok(NapiClient { core, session_id })
+    }
+
+    /// Agent id of events that name none.
+    #[napi(getter)]
+    pub fn agent_id(&self) -> String {
+        self.core.agent_id().to_owned()
+    }
+
+    /// Session id of events that name none.
+    #[napi(getter)]
+    pub fn session_id(&self) -> String {
+        self.session_id.clone()
+    }
+
+    /// Queues a `cost_tracked` event for one model call. Returns at once; nothing is sent
+    /// on the calling thread.
+    ///
+    /// @throws {Error} when a count is not a whole number >= 0, a part exceeds its whole
+    /// (cache tokens above input tokens), or `costUsd` is not a decimal string.
+    #[napi]
+    pub fn track_cost(&self, env: Env, cost: NapiCostInput) -> Result<()> {
+        let cost = to_cost_event(cost, &self.session_id)?;
+        self.core.track_cost(cost);
+        exit::warn_about_losses(&env, &self.core);
+        Ok(())
+    }
+
+    /// Validates an event with the collector's rules and queues it.
+    ///
+    /// @throws {Error} listing every invalid field by path (`payload.toolName`) before
+    /// anything is queued.
+    #[napi]
+    pub fn log_event(&self, env: Env, event: NapiEventInput) -> Result<()> {
+        let event = self.to_event(event)?;
+        self.core.log(event);
+        exit::warn_about_losses(&env, &self.core);
+        Ok(())
+    }
+
+    /// Reads usage from a model response and queues its cost, priced now with the
+    /// compiled-in table. Accepts OpenAI, Anthropic and Gemini responses, Vercel AI SDK
+    /// results, and bare usage objects of each (then pass `model`).
+    ///
+    /// Returns the quote sent; an unpriced call is sent without `costUsd`.
+    ///
+    /// @throws {Error} when the response has no usage, a count is invalid, or no model id is
+    /// found.
+    #[napi]
+    pub fn track_response(
+        &self,
+        env: Env,
+        response: Value,
+        options: Option<NapiResponseOptions>,
+    ) -> Result<NapiQuote> {
+        let options = options.unwrap_or_default();
+        let read = response::read(
+            &response,
+            options.provider.as_deref(),
+            options.model.as_deref(),
+        )
+        .map_err(invalid_arg)?;
+        let model = read.model.ok_or_else(|| {
+            invalid_arg("no model id in the response: pass it as the model option")
+        })?;
+
+        let at = Utc::now();
+        let outcome =
+            PriceTable::embedded().quote(read.provider.as_deref(), &model, &read.usage, at);
+        let (priced_provider, cost_usd) = match &outcome {
+            PriceOutcome::Priced(quote) => (Some(quote.provider.clone()), Some(quote.total)),
+            PriceOutcome::Unpriced { .. } => (None, None),
+        };
+        let provider = read
+            .provider
+            .or(priced_provider)
+            .unwrap_or_else(|| "unknown".to_owned());
+
+        let session_id = options.session_id.unwrap_or_else(|| self.session_id.clone());
+        self.core.track_cost(CostEvent {
+            agent_id: options.agent_id,
+            cost_usd,
+            trigger: options.trigger,
+            call_id: options.call_id,
+            timestamp: Some(at),
+            ..CostEvent::new(session_id, provider, model, read.usage)
+        });
+        exit::warn_about_losses(&env, &self.core);
+        Ok(NapiQuote::from_outcome(&outcome))
+    }
+
+    /// Runs `callback` inside a session: queues `session_started`, awaits the callback,
+    /// then queues `session_ended` with reason `completed`, or `error` when the callback
+    /// throws or rejects, in which case the error is rethrown unchanged.
+    ///
+    /// Resolves to the callback's result.
+    #[napi(
+        ts_generic_types = "T",
+        ts_args_type = "options: NapiSessionOptions | undefined | null, callback: (session: Session) => Promise<T> | T",
+        ts_return_type = "Promise<T>"
+    )]
+    pub fn session<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<NapiSessionOptions>,
+        callback: Function<'env, NapiSession, Unknown<'env>>,
+    ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
+        let handle = self.start_session(options.unwrap_or_default());
+        let session_id = handle.session_id.clone();
+        let agent_id = handle.agent_id.clone();
+
+        let result = match callback.call(handle) {
+            Ok(result) => result,
+            Err(error) => {
+                self.end_session(&session_id, &agent_id, "error");
+                return Err(error);
+            }
+        };
+
+        let promise = resolve_promise(env, result)?;
+        let on_success = self.session_ender(&session_id, &agent_id);
+        let on_failure = self.session_ender(&session_id, &agent_id);
+        // The returned chain passes a rejection through untouched, so the caller sees the
+        // original error object; the side chain only records the session's end.
+        promise.catch(move |_: CallbackContext<Unknown>| -> Result<()> {
+            on_failure("error");
+            Ok(())
+        })?;
+        promise.then(move |context| {
+            on_success("completed");
+            Ok(context.value)
+        })
+    }
+
+    /// Sends everything queued so far. Resolves to the number of events still pending
+    /// after at most `timeoutMs` (default 5000), 0 when all were handled.
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn flush(&self, timeout_ms: Option<f64>) -> Result<AsyncTask<WaitTask>> {
+        Ok(AsyncTask::new(WaitTask {
+            client: Arc::clone(&self.core),
+            wait: Wait::Flush,
+            timeout: timeout_from_ms(timeout_ms, DEFAULT_TIMEOUT_MS)?,
+        }))
+    }
+
+    /// Sends what is queued and stops the background thread. Resolves to the number of
+    /// events still pending after at most `timeoutMs` (default 5000). Events recorded
+    /// afterwards are dropped and counted.
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn close(&self, timeout_ms: Option<f64>) -> Result<AsyncTask<WaitTask>> {
+        Ok(AsyncTask::new(WaitTask {
+            client: Arc::clone(&self.core),
+            wait: Wait::Shutdown,
+            timeout: timeout_from_ms(timeout_ms, DEFAULT_TIMEOUT_MS)?,
+        }))
+    }
+
+    /// Returns the client's counters.
+    #[napi]
+    pub fn stats(&self) -> NapiClientStats {
+        NapiClientStats {
+            sent: self.core.sent() as f64,
+            failed: self.core.failed() as f64,
+            dropped: self.core.dropped() as f64,
+            pending: self.core.pending() as f64,
+        }
+    }
+}
+
+impl NapiClient {
+    /// Fills the client defaults into an event, validates it and converts it.
+    fn to_event(&self, input: NapiEventInput) -> Result<Event> {
+        let mut event = Map::new();
+        let session_id = input.session_id.unwrap_or_else(|| self.session_id.clone());
+        let agent_id = input
+            .agent_id
+            .unwrap_or_else(|| self.core.agent_id().to_owned());
+        event.insert("sessionId".into(), session_id.into());
+        event.insert("agentId".into(), agent_id.into());
+        event.insert("eventType".into(), input.event_type.into());
+        event.insert("payload".into(), input.payload.unwrap_or_default().into());
+        let optional = [
+            ("severity", input.severity.map(Value::from)),
+            ("metadata", input.metadata.map(Value::from)),
+            ("timestamp", input.timestamp.map(Value::from)),
+            ("id", input.id.map(Value::from)),
+        ];
+        for (key, value) in optional {
+            if let Some(value) = value {
+                event.insert(key.into(), value);
+            }
+        }
+        let event = Value::Object(event);
+
+        if let Err(errors) = validate::validate_event(&event) {
+            let details: Vec<String> = errors
+                .iter()
+                .map(|error| format!("{}: {}", error.path, error.message))
+                .collect();
+            return Err(invalid_arg(format!("invalid event: {}", details.join("; "))));
+        }
+        serde_json::from_value(event).map_err(|error| invalid_arg(format!("invalid event: {error}")))
+    }
+
+    fn start_session(&self, options: NapiSessionOptions) -> NapiSession {
+        let session_id = options.session_id.unwrap_or_else(new_session_id);
+        let agent_id = options
+            .agent_id
+            .unwrap_or_else(|| self.core.agent_id().to_owned());
+
+        let mut payload = Map::new();
+        if let Some(name) = options.agent_name {
+            payload.insert("agentName".into(), name.into());
+        }
+        payload.insert("tags".into(), options.tags.unwrap_or_default().into());
+        let event = Event::new(&session_id, &agent_id, EventType::SessionStarted, payload);
+        self.core.log(event);
+
+        NapiSession {
+            core: Arc::clone(&self.core),
+            session_id,
+            agent_id,
+        }
+    }
+
+    fn end_session(&self, session_id: &str, agent_id: &str, reason: &str) {
+        end_session(&self.core, session_id, agent_id, reason);
+    }
+
+    fn session_ender(&self, session_id: &str, agent_id: &str) -> impl FnOnce(&str) {
+        let core = Arc::clone(&self.core);
+        let session_id = session_id.to_owned();
+        let agent_id = agent_id.to_owned();
+        move |reason| end_session(&core, &session_id, &agent_id, reason)
+    }
+}
+
+/// A session started by `client.session()`: records events under its session and agent.
+#[napi(js_name = "Session")]
+#[derive(Debug)]
+pub struct NapiSession {
+    core: Arc<Client>,
+    session_id: String,
+    agent_id: String,
+}
+
+#[napi]
+impl NapiSession {
+    /// Id of this session.
+    #[napi(getter)]
+    pub fn session_id(&self) -> String {
+        self.session_id.clone()
+    }
+
+    /// Agent of this session.
+    #[napi(getter)]
+    pub fn agent_id(&self) -> String {
+        self.agent_id.clone()
+    }
+
+    /// Queues a `cost_tracked` event in this session, like `Client.trackCost`.
+    ///
+    /// @throws {Error} for the same invalid input as `Client.trackCost`.
+    #[napi]
+    pub fn track_cost(&self, env: Env, cost: NapiCostInput) -> Result<()> {
+        let mut cost = to_cost_event(cost, &self.session_id)?;
+        cost.agent_id.get_or_insert_with(|| self.agent_id.clone());
+        self.core.track_cost(cost);
+        exit::warn_about_losses(&env, &self.core);
+        Ok(())
+    }
+}
+
+fn end_session(core: &Client, session_id: &str, agent_id: &str, reason: &str) {
+    let mut payload = Map::new();
+    payload.insert("reason".into(), reason.into());
+    core.log(Event::new(
+        session_id,
+        agent_id,
+        EventType::SessionEnded,
+        payload,
+    ));
+}
+
+fn build_options(options: NapiClientOptions) -> ClientOptions {
+    let mut built = ClientOptions::from_env();
+    if let Some(url) = options.url {
+        built = built.server_url(url);
+    }
+    if let Some(key) = options.api_key {
+        built = built.api_key(key);
+    }
+    if let Some(agent_id) = options.agent_id {
+        built = built.agent_id(agent_id);
+    }
+    if let Some(size) = options.batch_size {
+        built = built.batch_size(size as usize);
+    }
+    if let Some(ms) = options.flush_interval_ms {
+        built = built.flush_interval(std::time::Duration::from_millis(u64::from(ms)));
+    }
+    if let Some(capacity) = options.queue_capacity {
+        built = built.queue_capacity(capacity as usize);
+    }
+    built
+}
+
+fn new_session_id() -> String {
+    format!("ses_{}", Ulid::generate())
+}
+
+/// Returns `Promise.resolve(value)`, so a callback may return a plain value or a promise.
+fn resolve_promise<'env>(env: &'env Env, value: Unknown<'env>) -> Result<PromiseRaw<'env, Unknown<'env>>> {
+    // `Promise` is a function, which the checked getter would reject as an `Object`.
+    let promise_class: Object = env
+        .get_global()?
+        .get_named_property_unchecked("Promise")?;
+    let resolve: Function<Unknown, PromiseRaw<Unknown>> =
+        promise_class.get_named_property("resolve")?;
+    resolve.apply(promise_class, value)
+}

@@ -1,0 +1,119 @@
+"""Delivery: the exit flush, a collector that goes away, and `os.fork()`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+from decimal import Decimal
+
+import pytest
+
+from agentlens import Client
+
+from .conftest import Collector
+
+EVENTS_AT_EXIT = 1446
+
+
+def run_python(code: str, collector: Collector) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "AGENTLENS_SERVER_URL": collector.url,
+        "AGENTLENS_API_KEY": collector.api_key,
+    }
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_exit_flushes_queued_events(collector: Collector) -> None:
+    code = f"""
+        import agentlens
+
+        client = agentlens.Client()
+        for index in range({EVENTS_AT_EXIT}):
+            client.track_cost(
+                provider="openai", model="gpt-4o-mini", input_tokens=index + 1,
+                output_tokens=1, cost_usd="0.000001", session_id="ses_py_exit",
+            )
+        # No flush() and no close(): the atexit hook has to send everything.
+    """
+
+    finished = run_python(code, collector)
+
+    assert finished.returncode == 0, finished.stderr
+    events = collector.events("ses_py_exit")
+    assert len(events) == EVENTS_AT_EXIT
+    assert sorted(event["payload"]["inputTokens"] for event in events) == list(
+        range(1, EVENTS_AT_EXIT + 1)
+    )
+    assert collector.session("ses_py_exit")["totalCostUsd"] == Decimal("0.001446")
+
+
+def test_stopped_collector_counts_failures(
+    own_collector: Collector, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = Client(own_collector.url, own_collector.api_key, flush_interval=0.05)
+    client.track_cost(provider="openai", model="gpt-4o-mini", input_tokens=1, output_tokens=1)
+    assert client.flush() == 0
+    own_collector.stop()
+
+    for _ in range(10):
+        client.track_cost(provider="openai", model="gpt-4o-mini", input_tokens=1, output_tokens=1)
+        client.log_event("custom", {"type": "step", "data": {"name": "offline"}})
+    with caplog.at_level(logging.WARNING, logger="agentlens"):
+        pending = client.flush(timeout=30)
+
+    assert pending == 0
+    assert client.stats.sent == 1
+    assert client.stats.failed == 20
+    assert any("failed to deliver 20 events" in record.getMessage() for record in caplog.records)
+    assert client.close() == 0
+
+
+def test_closed_client_drops_events(collector: Collector) -> None:
+    client = Client(collector.url, collector.api_key)
+    client.close()
+
+    client.track_cost(provider="openai", model="gpt-4o-mini", input_tokens=1, output_tokens=1)
+
+    assert client.stats.dropped == 1
+    assert client.close() == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork() is POSIX only")
+def test_forked_child_uses_its_own_thread(collector: Collector) -> None:
+    code = """
+        import os
+        import agentlens
+
+        # A long interval keeps the parent's events queued while it forks.
+        client = agentlens.Client(flush_interval=60)
+        for _ in range(7):
+            client.track_cost(provider="openai", model="gpt-4o-mini", input_tokens=1,
+                              output_tokens=1, session_id="ses_py_fork_parent")
+        child = os.fork()
+        if child == 0:
+            client.track_cost(provider="openai", model="gpt-4o-mini", input_tokens=2,
+                              output_tokens=1, session_id="ses_py_fork_child")
+            pending = client.flush(timeout=10)
+            stats = client.stats
+            os._exit(0 if (pending, stats.sent, stats.pending) == (0, 1, 0) else 3)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, status
+        assert client.close() == 0
+        assert client.stats.sent == 7, client.stats
+    """
+
+    finished = run_python(code, collector)
+
+    assert finished.returncode == 0, finished.stderr
+    assert len(collector.events("ses_py_fork_parent")) == 7
+    assert len(collector.events("ses_py_fork_child")) == 1

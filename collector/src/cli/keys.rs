@@ -1,0 +1,175 @@
+//! `agentlens keys create|list|revoke`: API key management on the database file, without
+//! a running server.
+//!
+//! The commands open the same SQLite file as `agentlens serve`, so they also work while
+//! the server runs: SQLite serialises the writes. A new key takes effect at once, because
+//! the server looks keys up on every request.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::auth::{generate_key, hash_key};
+use crate::handlers::keys::check_key_fields;
+use crate::store::keys::{ApiKeyRecord, Revocation};
+use crate::store::{Store, StoreError, DEFAULT_TENANT};
+
+/// Subcommands of `agentlens keys`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Creates a key and prints it once, because only its hash is stored.
+    Create(CreateArgs),
+    /// Lists the keys of a tenant: id, name, scopes, creation and revocation times.
+    List(ListArgs),
+    /// Revokes a key by id, so requests with it get 401 from then on.
+    Revoke(RevokeArgs),
+}
+
+/// Options shared by every `keys` subcommand.
+#[derive(Debug, Args)]
+pub struct KeyStoreArgs {
+    /// SQLite database file of the collector, created and migrated when missing.
+    #[arg(long, env = "AGENTLENS_DB", default_value = "./agentlens.db")]
+    pub db: PathBuf,
+    /// Tenant whose keys to manage.
+    #[arg(long, default_value = DEFAULT_TENANT)]
+    pub tenant: String,
+}
+
+/// Options of `agentlens keys create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Database and tenant.
+    #[command(flatten)]
+    pub store: KeyStoreArgs,
+    /// Name shown in listings, 1 to 255 characters.
+    #[arg(long, default_value = "Unnamed Key")]
+    pub name: String,
+    /// Comma-separated scopes: `*` or `manage` (admin), `write` (ingest and read),
+    /// `audit`, or anything else for read only.
+    #[arg(long, value_delimiter = ',', default_value = "*")]
+    pub scopes: Vec<String>,
+}
+
+/// Options of `agentlens keys list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Database and tenant.
+    #[command(flatten)]
+    pub store: KeyStoreArgs,
+}
+
+/// Options of `agentlens keys revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// Database and tenant.
+    #[command(flatten)]
+    pub store: KeyStoreArgs,
+    /// Id of the key, as printed by `agentlens keys list`.
+    pub id: String,
+}
+
+/// Errors of `agentlens keys`.
+#[derive(Debug, thiserror::Error)]
+pub enum KeysError {
+    /// The database could not be opened or written.
+    #[error("cannot use the database: {0}")]
+    Store(#[from] StoreError),
+    /// The name or scopes are outside the accepted bounds.
+    #[error("invalid {field}: {message}")]
+    InvalidField {
+        /// `name` or `scopes`.
+        field: String,
+        /// Description of the violated bound.
+        message: String,
+    },
+    /// No key of the tenant has the id.
+    #[error("no key with id {id} in tenant {tenant}; run `agentlens keys list` to see the ids")]
+    NotFound {
+        /// Requested id.
+        id: String,
+        /// Tenant searched.
+        tenant: String,
+    },
+    /// The key was revoked before.
+    #[error("key {0} is already revoked")]
+    AlreadyRevoked(String),
+}
+
+impl KeysCommand {
+    /// Runs the subcommand and returns the text to print on stdout.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`KeysError`] when the database fails, a field is invalid, or the key to
+    /// revoke does not exist or is already revoked.
+    pub async fn run(self) -> Result<String, KeysError> {
+        match self {
+            KeysCommand::Create(args) => create(args).await,
+            KeysCommand::List(args) => list(args).await,
+            KeysCommand::Revoke(args) => revoke(args).await,
+        }
+    }
+}
+
+async fn create(args: CreateArgs) -> Result<String, KeysError> {
+    check_key_fields(&args.name, &args.scopes).map_err(|issue| KeysError::InvalidField {
+        field: issue.path,
+        message: issue.message,
+    })?;
+
+    let store = Store::open(&args.store.db)?;
+    let key = generate_key();
+    let record = store
+        .insert_api_key(hash_key(&key), args.name, args.scopes, &args.store.tenant)
+        .await?;
+    tracing::info!(api_key.id = %record.id, "api key created");
+    let mut text = format!("{key}\n");
+    let _ = writeln!(text, "id: {}", record.id);
+    let _ = writeln!(text, "name: {}", record.name);
+    let _ = writeln!(text, "scopes: {}", record.scopes.join(","));
+    let _ = writeln!(text, "tenant: {}", record.tenant_id);
+    text.push_str("Store the key now: it is not shown again.\n");
+    Ok(text)
+}
+
+async fn list(args: ListArgs) -> Result<String, KeysError> {
+    let store = Store::open(&args.store.db)?;
+    let keys = store.list_api_keys(&args.store.tenant).await?;
+    Ok(key_table(&keys))
+}
+
+async fn revoke(args: RevokeArgs) -> Result<String, KeysError> {
+    let store = Store::open(&args.store.db)?;
+    let tenant = args.store.tenant;
+    match store.revoke_api_key(&tenant, &args.id).await? {
+        Revocation::Revoked => {
+            tracing::info!(api_key.id = %args.id, "api key revoked");
+            Ok(format!("revoked key {}\n", args.id))
+        }
+        Revocation::AlreadyRevoked => Err(KeysError::AlreadyRevoked(args.id)),
+        Revocation::NotFound => Err(KeysError::NotFound {
+            id: args.id,
+            tenant,
+        }),
+    }
+}
+
+/// Formats keys as a tab-separated table with a header. A `-` in REVOKED marks an active
+/// key.
+fn key_table(keys: &[ApiKeyRecord]) -> String {
+    let mut table = String::from("ID\tNAME\tSCOPES\tCREATED\tREVOKED\n");
+    for key in keys {
+        let _ = writeln!(
+            table,
+            "{}\t{}\t{}\t{}\t{}",
+            key.id,
+            key.name,
+            key.scopes.join(","),
+            key.created_at,
+            key.revoked_at.as_deref().unwrap_or("-")
+        );
+    }
+    table
+}

@@ -1,0 +1,57 @@
+//! `GET /api/server-info`: the collector version, what it serves and its price table.
+
+use agentlens_core::pricing::PriceTable;
+use axum::Json;
+use serde::Serialize;
+
+/// Names of the API areas this collector serves. The upstream MCP server registers only
+/// the tools whose feature is listed.
+///
+/// NOTE: upstream's own feature names are not documented. `sessions` and `alerts` match
+/// its tool names, and the others name our routes.
+pub const FEATURES: &[&str] = &[
+    "events",
+    "sessions",
+    "timeline",
+    "cost_analytics",
+    "llm_analytics",
+    "alerts",
+    "api_keys",
+];
+
+/// The body of `GET /api/server-info`.
+#[derive(Debug, Serialize)]
+pub struct ServerInfo {
+    /// Collector version.
+    pub version: &'static str,
+    /// API areas served, see [`FEATURES`].
+    pub features: &'static [&'static str],
+    /// The price table that prices events sent without `costUsd`.
+    pub pricing: PricingInfo,
+}
+
+/// Facts about the embedded price table.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PricingInfo {
+    /// Package and version the prices come from.
+    pub source: String,
+    /// Day the table was generated, `YYYY-MM-DD`.
+    pub as_of: String,
+    /// Content hash of the table: `pv_` and 12 hex digits of its SHA-256.
+    pub version: String,
+}
+
+/// Returns the version, the served features and the price table's source and version.
+pub async fn server_info() -> Json<ServerInfo> {
+    let table = PriceTable::embedded();
+    Json(ServerInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        features: FEATURES,
+        pricing: PricingInfo {
+            source: table.source().to_owned(),
+            as_of: table.generated().to_string(),
+            version: table.version().to_owned(),
+        },
+    })
+}

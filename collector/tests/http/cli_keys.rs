@@ -1,0 +1,119 @@
+//! `agentlens keys create|list|revoke` on a database file, checked through the API.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use agentlens_collector::router::build_router;
+use agentlens_collector::{open_state, ServeOptions};
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use serde_json::json;
+use tower::ServiceExt;
+
+fn agentlens(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_agentlens"))
+        .arg("keys")
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .env_remove("AGENTLENS_DB")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+/// Sends one request with `key` to a router over `db` with authentication on.
+async fn status_with_key(db: &Path, key: &str, method: Method, uri: &str) -> StatusCode {
+    let options = ServeOptions {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        db: db.to_owned(),
+        auth_enabled: true,
+        alert_interval: std::time::Duration::from_secs(3600),
+        preset_key: None,
+    };
+    let state = open_state(&options).await.unwrap();
+    let body = match method {
+        Method::POST => {
+            let event = json!({"sessionId": "s1", "agentId": "a1", "eventType": "custom",
+                "payload": {"type": "t", "data": {}}});
+            Body::from(json!({"events": [event]}).to_string())
+        }
+        _ => Body::empty(),
+    };
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {key}"))
+        .body(body)
+        .unwrap();
+    build_router(state).oneshot(request).await.unwrap().status()
+}
+
+#[tokio::test]
+async fn created_key_works_until_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("agentlens.db");
+    let created = stdout(&agentlens(
+        &db,
+        &["create", "--name", "ci ingest", "--scopes", "write,read"],
+    ));
+    let key = created.lines().next().unwrap().to_owned();
+    assert!(key.starts_with("als_"), "{created}");
+    assert_eq!(key.len(), 68, "{created}");
+    assert!(created.contains("scopes: write,read"), "{created}");
+
+    assert_eq!(
+        status_with_key(&db, &key, Method::POST, "/api/events").await,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        status_with_key(&db, &key, Method::GET, "/api/keys").await,
+        StatusCode::FORBIDDEN,
+        "a write key is not an admin key"
+    );
+
+    let listed = stdout(&agentlens(&db, &["list"]));
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines[0], "ID\tNAME\tSCOPES\tCREATED\tREVOKED");
+    let columns: Vec<&str> = lines[1].split('\t').collect();
+    assert_eq!(columns[1], "ci ingest");
+    assert_eq!(columns[2], "write,read");
+    assert_eq!(columns[4], "-");
+    assert!(!listed.contains(&key), "the list never shows a key");
+
+    let id = columns[0];
+    let revoked = stdout(&agentlens(&db, &["revoke", id]));
+    assert_eq!(revoked.trim(), format!("revoked key {id}"));
+    assert_eq!(
+        status_with_key(&db, &key, Method::GET, "/api/sessions").await,
+        StatusCode::UNAUTHORIZED
+    );
+    let listed = stdout(&agentlens(&db, &["list"]));
+    assert!(!listed.lines().nth(1).unwrap().ends_with("\t-"), "{listed}");
+
+    let again = agentlens(&db, &["revoke", id]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already revoked"));
+}
+
+#[tokio::test]
+async fn invalid_key_requests_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("agentlens.db");
+    let empty_scope = agentlens(&db, &["create", "--scopes", "write,"]);
+    assert!(!empty_scope.status.success());
+    assert!(String::from_utf8_lossy(&empty_scope.stderr).contains("invalid scopes"));
+
+    let unknown = agentlens(&db, &["revoke", "01NOSUCHKEY"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no key with id 01NOSUCHKEY"));
+}

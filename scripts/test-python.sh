@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds the Python package `agentlens` from agentlens-py/ into .venv and runs its checks:
+# the stub check (mypy stubtest against the compiled module), mypy over the package and
+# tests, and pytest, which starts the real collector on loopback ports.
+#
+# Needs python3 (3.9 or newer) with pip and venv, and the Rust toolchain. Tests that read
+# recorded provider responses use $AGENTLENS_TEST_DATA (default: ../shared/data/real
+# beside this checkout) and are skipped when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ -z "${AGENTLENS_TEST_DATA:-}" && -d ../shared/data/real ]]; then
+  AGENTLENS_TEST_DATA="$(cd ../shared/data/real && pwd)"
+fi
+export AGENTLENS_TEST_DATA="${AGENTLENS_TEST_DATA:-}"
+
+echo "== collector binary"
+cargo build -p agentlens-collector --bin agentlens
+export AGENTLENS_BIN="${AGENTLENS_BIN:-$PWD/target/debug/agentlens}"
+
+echo "== virtualenv"
+if [[ ! -x .venv/bin/python ]]; then
+  python3 -m venv .venv
+fi
+# shellcheck disable=SC1091
+source .venv/bin/activate
+python -m pip install --quiet --upgrade pip
+python -m pip install --quiet "maturin>=1.9,<2" "pytest>=7" "mypy>=1.10"
+
+echo "== build and install agentlens-py"
+# --no-build-isolation reuses the maturin installed above instead of fetching it again.
+python -m pip install --quiet --no-build-isolation --force-reinstall --no-deps ./agentlens-py
+
+echo "== stubtest"
+python -m mypy.stubtest agentlens._native
+
+echo "== mypy"
+(cd agentlens-py && python -m mypy)
+
+echo "== pytest"
+# pytest exits with 5 when it collected no tests, which fails this script like any error.
+(cd agentlens-py && python -m pytest -q tests)
