@@ -106,7 +106,7 @@ export interface NapiBreakdown {
   /** Generated tokens, reasoning included unless `outputReasoning` is present. */
   output: NapiLineItem
   /** Reasoning tokens of models that bill them at their own rate, else `null`. */
-  outputReasoning: Nullable<NapiLineItem>
+  outputReasoning: NapiLineItem | null
   /** Web searches. */
   webSearches: NapiLineItem
   /** Fixed fee per request as a decimal string. */
@@ -212,7 +212,7 @@ export interface NapiLineItem {
    * Rate applied, in dollars per million tokens or per thousand searches; `null` when
    * the entry has no rate and the count is zero.
    */
-  rate: Nullable<string>
+  rate: string | null
   /** Cost of the line as a decimal string. */
   costUsd: string
 }
@@ -220,19 +220,19 @@ export interface NapiLineItem {
 /** The price of one model call. `costUsd` is `null` when the call cannot be priced. */
 export interface NapiQuote {
   /** Total cost as a decimal string, or `null` when unpriced. */
-  costUsd: Nullable<string>
+  costUsd: string | null
   /** Cost per billed unit, or `null` when unpriced. */
-  breakdown: Nullable<NapiBreakdown>
+  breakdown: NapiBreakdown | null
   /** Provider whose table entry priced the call, or `null` when unpriced. */
-  provider: Nullable<string>
+  provider: string | null
   /** Model entry that priced the call, such as `gpt-4o` for `gpt-4o-2024-08-06`. */
-  model: Nullable<string>
+  model: string | null
   /** First day of the dated price entry used, as `YYYY-MM-DD`; `null` for an undated one. */
-  priceDate: Nullable<string>
+  priceDate: string | null
   /** Content hash of the price table. */
   pricingVersion: string
   /** Why the call has no price, or `null` when priced. */
-  unpricedReason: Nullable<string>
+  unpricedReason: string | null
 }
 
 /** Options of `trackResponse`. Values given here win over what the response says. */

@@ -77,7 +77,11 @@ fn recorded_usage_reads_as_table_usage() {
         let expected: Usage = serde_json::from_value(row["usage"].clone()).unwrap();
 
         assert_eq!(extracted, expected, "{name}: usage");
-        assert_eq!(model.and_then(Value::as_str), Some(text(&row, "model")), "{name}: model");
+        assert_eq!(
+            model.and_then(Value::as_str),
+            Some(text(&row, "model")),
+            "{name}: model"
+        );
     }
 }
 
@@ -98,7 +102,15 @@ fn table_usage_prices_to_expected_cost() {
         let PriceOutcome::Priced(quote) = outcome else {
             panic!("{name}: expected a price, got {outcome:?}");
         };
-        assert_eq!(quote.total.to_string(), text(&row, "costUsd"), "{name}: cost");
-        assert_eq!(quote.breakdown.total(), quote.total, "{name}: breakdown sum");
+        assert_eq!(
+            quote.total.to_string(),
+            text(&row, "costUsd"),
+            "{name}: cost"
+        );
+        assert_eq!(
+            quote.breakdown.total(),
+            quote.total,
+            "{name}: breakdown sum"
+        );
     }
 }

@@ -217,7 +217,9 @@ impl NapiClient {
             .or(priced_provider)
             .unwrap_or_else(|| "unknown".to_owned());
 
-        let session_id = options.session_id.unwrap_or_else(|| self.session_id.clone());
+        let session_id = options
+            .session_id
+            .unwrap_or_else(|| self.session_id.clone());
         self.core.track_cost(CostEvent {
             agent_id: options.agent_id,
             cost_usd,
@@ -338,9 +340,13 @@ impl NapiClient {
                 .iter()
                 .map(|error| format!("{}: {}", error.path, error.message))
                 .collect();
-            return Err(invalid_arg(format!("invalid event: {}", details.join("; "))));
+            return Err(invalid_arg(format!(
+                "invalid event: {}",
+                details.join("; ")
+            )));
         }
-        serde_json::from_value(event).map_err(|error| invalid_arg(format!("invalid event: {error}")))
+        serde_json::from_value(event)
+            .map_err(|error| invalid_arg(format!("invalid event: {error}")))
     }
 
     fn start_session(&self, options: NapiSessionOptions) -> NapiSession {
@@ -451,11 +457,12 @@ fn new_session_id() -> String {
 }
 
 /// Returns `Promise.resolve(value)`, so a callback may return a plain value or a promise.
-fn resolve_promise<'env>(env: &'env Env, value: Unknown<'env>) -> Result<PromiseRaw<'env, Unknown<'env>>> {
+fn resolve_promise<'env>(
+    env: &'env Env,
+    value: Unknown<'env>,
+) -> Result<PromiseRaw<'env, Unknown<'env>>> {
     // `Promise` is a function, which the checked getter would reject as an `Object`.
-    let promise_class: Object = env
-        .get_global()?
-        .get_named_property_unchecked("Promise")?;
+    let promise_class: Object = env.get_global()?.get_named_property_unchecked("Promise")?;
     let resolve: Function<Unknown, PromiseRaw<Unknown>> =
         promise_class.get_named_property("resolve")?;
     resolve.apply(promise_class, value)

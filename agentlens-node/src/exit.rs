@@ -18,6 +18,9 @@ use napi::bindgen_prelude::*;
 
 use crate::tasks::{Wait, WaitTask};
 
+/// Arguments of `process.on(event, listener)`.
+type OnArgs<'env> = FnArgs<(String, Function<'env, (), ()>)>;
+
 /// Deadline of one flush started by `beforeExit`.
 const EXIT_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -54,8 +57,7 @@ pub(crate) fn register(env: &Env, client: &Arc<Client>) -> Result<()> {
         flush_pending(context.env)
     })?;
     let process: Object = env.get_global()?.get_named_property("process")?;
-    let on: Function<FnArgs<(String, Function<(), ()>)>, Unknown> =
-        process.get_named_property("on")?;
+    let on: Function<OnArgs, Unknown> = process.get_named_property("on")?;
     on.apply(process, FnArgs::from(("beforeExit".to_owned(), listener)))?;
     Ok(())
 }

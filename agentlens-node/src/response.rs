@@ -178,15 +178,27 @@ fn read_vercel_flat(
     let output_details = usage.get("outputTokenDetails").filter(|v| v.is_object());
 
     let reasoning = match output_details {
-        Some(details) => count(details, "reasoningTokens", "outputTokenDetails.reasoningTokens")?,
+        Some(details) => count(
+            details,
+            "reasoningTokens",
+            "outputTokenDetails.reasoningTokens",
+        )?,
         None => count(usage, "reasoningTokens", "reasoningTokens")?,
     };
 
     let (input, cache_read, cache_write) = match input_details {
         Some(details) => (
             reported_input,
-            count(details, "cacheReadTokens", "inputTokenDetails.cacheReadTokens")?,
-            count(details, "cacheWriteTokens", "inputTokenDetails.cacheWriteTokens")?,
+            count(
+                details,
+                "cacheReadTokens",
+                "inputTokenDetails.cacheReadTokens",
+            )?,
+            count(
+                details,
+                "cacheWriteTokens",
+                "inputTokenDetails.cacheWriteTokens",
+            )?,
         ),
         None => {
             let cached = count(usage, "cachedInputTokens", "cachedInputTokens")?;

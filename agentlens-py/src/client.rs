@@ -95,9 +95,9 @@ impl PyClient {
     ))]
     fn track_cost(
         &self,
-        session_id: String,
-        provider: String,
-        model: String,
+        session_id: &Bound<'_, PyAny>,
+        provider: &Bound<'_, PyAny>,
+        model: &Bound<'_, PyAny>,
         input_tokens: &Bound<'_, PyAny>,
         output_tokens: &Bound<'_, PyAny>,
         cache_read_tokens: &Bound<'_, PyAny>,
@@ -106,10 +106,13 @@ impl PyClient {
         reasoning_tokens: &Bound<'_, PyAny>,
         web_searches: &Bound<'_, PyAny>,
         cost_usd: Option<&Bound<'_, PyAny>>,
-        agent_id: Option<String>,
-        trigger: Option<String>,
-        call_id: Option<String>,
+        agent_id: Option<&Bound<'_, PyAny>>,
+        trigger: Option<&Bound<'_, PyAny>>,
+        call_id: Option<&Bound<'_, PyAny>>,
     ) -> Result<(), BindingError> {
+        let session_id = text(session_id, "session_id")?;
+        let provider = text(provider, "provider")?;
+        let model = text(model, "model")?;
         let usage = Usage {
             input_tokens: token_count(input_tokens, "input_tokens")?,
             cache_read_tokens: token_count(cache_read_tokens, "cache_read_tokens")?,
@@ -125,10 +128,10 @@ impl PyClient {
         };
 
         let cost = CostEvent {
-            agent_id,
+            agent_id: optional_text(agent_id, "agent_id")?,
             cost_usd,
-            trigger,
-            call_id,
+            trigger: optional_text(trigger, "trigger")?,
+            call_id: optional_text(call_id, "call_id")?,
             ..CostEvent::new(session_id, provider, model, usage)
         };
         self.log_cost(cost)

@@ -80,6 +80,25 @@ pub(crate) fn token_count(value: &Bound<'_, PyAny>, path: &str) -> Result<u64, B
     })
 }
 
+/// Reads a required string argument.
+pub(crate) fn text(value: &Bound<'_, PyAny>, path: &str) -> Result<String, BindingError> {
+    let Ok(text) = value.cast::<PyString>() else {
+        return Err(unexpected_type(path, "a str", value));
+    };
+    Ok(text.to_cow().map_err(python_text_error(path))?.into_owned())
+}
+
+/// Reads an optional string argument; `None` reads as absent.
+pub(crate) fn optional_text(
+    value: Option<&Bound<'_, PyAny>>,
+    path: &str,
+) -> Result<Option<String>, BindingError> {
+    match value {
+        Some(value) if !value.is_none() => text(value, path).map(Some),
+        _ => Ok(None),
+    }
+}
+
 /// Reads a timeout or interval in seconds.
 pub(crate) fn duration_from_seconds(seconds: f64, name: &str) -> Result<Duration, BindingError> {
     Duration::try_from_secs_f64(seconds).map_err(|_| {

@@ -128,6 +128,8 @@ INVALID_COSTS = [
     ({"cache_read_tokens": 2000}, "cache_read_tokens", "exceed input tokens"),
     ({"reasoning_tokens": 600}, "reasoning_tokens", "exceed output tokens"),
     ({"provider": ""}, "provider", "must not be empty"),
+    ({"model": None}, "model", "expected a str, got NoneType"),
+    ({"call_id": 7}, "call_id", "expected a str, got int"),
     ({"session_id": ""}, "session_id", "must not be empty"),
 ]
 

@@ -91,10 +91,10 @@ pub fn scan(dir: &Path) -> Result<Scan, ScanError> {
                 LineKind::Call(message) => {
                     let key = (message.message_id.clone(), message.request_id.clone());
                     match index.get(&key) {
-                        Some(&position) => scan.messages[position] = message,
+                        Some(&position) => scan.messages[position] = *message,
                         None => {
                             index.insert(key, scan.messages.len());
-                            scan.messages.push(message);
+                            scan.messages.push(*message);
                         }
                     }
                 }
@@ -141,7 +141,7 @@ fn project_name(projects: &Path, file: &Path) -> String {
 }
 
 enum LineKind {
-    Call(AssistantMessage),
+    Call(Box<AssistantMessage>),
     Other,
     Invalid,
 }
@@ -168,7 +168,7 @@ fn parse_line(line: &str, project: &str) -> LineKind {
         .and_then(|stamp| DateTime::parse_from_rfc3339(stamp).ok());
     match (message_id, session_id, model, timestamp) {
         (Some(message_id), Some(session_id), Some(model), Some(timestamp)) => {
-            LineKind::Call(AssistantMessage {
+            LineKind::Call(Box::new(AssistantMessage {
                 message_id,
                 request_id: text(&record["requestId"]).unwrap_or_default(),
                 project: project.to_owned(),
@@ -176,7 +176,7 @@ fn parse_line(line: &str, project: &str) -> LineKind {
                 model,
                 usage: usage.clone(),
                 timestamp: timestamp.with_timezone(&Utc),
-            })
+            }))
         }
         _ => LineKind::Invalid,
     }

@@ -42,7 +42,10 @@ fn burst_over_batch_limit_arrives_whole() {
     let (_, session) = collector.get("/api/sessions/s1");
     assert_eq!(session["eventCount"], 1446, "{session}");
     assert_eq!(session["unpricedEventCount"], 0, "{session}");
-    assert_eq!(decimal(&session["totalCostUsd"]), "0.39042".parse().unwrap());
+    assert_eq!(
+        decimal(&session["totalCostUsd"]),
+        "0.39042".parse().unwrap()
+    );
 }
 
 #[test]
@@ -61,8 +64,8 @@ fn unknown_model_is_counted_unpriced() {
     client.track_cost(gpt_4o_mini_call("s2"));
     assert_eq!(client.shutdown(Duration::from_secs(10)), 0);
 
-    let (_, costs) = collector
-        .get("/api/analytics/costs?from=2026-03-01T00:00:00Z&to=2026-03-02T00:00:00Z");
+    let (_, costs) =
+        collector.get("/api/analytics/costs?from=2026-03-01T00:00:00Z&to=2026-03-02T00:00:00Z");
     assert_eq!(costs["totals"]["eventCount"], 2, "{costs}");
     assert_eq!(costs["totals"]["unpricedCount"], 1, "{costs}");
     assert_eq!(
