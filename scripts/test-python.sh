@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Python package `agentlens` from agentlens-py/ into .venv and runs its checks:
-# the stub check (mypy stubtest against the compiled module), mypy over the package and
-# tests, and pytest, which starts the real collector on loopback ports.
+# ruff, the stub check (mypy stubtest against the compiled module), mypy over the package,
+# tests and benchmark, and pytest, which starts the real collector on loopback ports.
 #
 # Needs python3 (3.9 or newer) with pip and venv, and the Rust toolchain. Tests that read
 # recorded provider responses use $AGENTLENS_TEST_DATA (default: ../shared/data/real
@@ -25,11 +25,14 @@ fi
 # shellcheck disable=SC1091
 source .venv/bin/activate
 python -m pip install --quiet --upgrade pip
-python -m pip install --quiet "maturin>=1.9,<2" "pytest>=7" "mypy>=1.10"
+python -m pip install --quiet "maturin>=1.9,<2" "pytest>=7" "mypy>=1.10" "ruff>=0.6"
 
 echo "== build and install agentlens-py"
 # --no-build-isolation reuses the maturin installed above instead of fetching it again.
 python -m pip install --quiet --no-build-isolation --force-reinstall --no-deps ./agentlens-py
+
+echo "== ruff"
+(cd agentlens-py && ruff check python tests bench && ruff format --check python tests bench)
 
 echo "== stubtest"
 python -m mypy.stubtest agentlens._native

@@ -20,7 +20,7 @@
 use agentlens_core::usage::{self, Usage};
 use serde_json::{Map, Value};
 
-/// What a response says about the call.
+/// Provider, model and usage read from a response.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ResponseUsage {
     /// Provider named by the caller or recognized from the shape; `None` when unknown.

@@ -54,6 +54,7 @@ def measure(call: Callable[[int], None], calls: int, warmup: int) -> dict[str, f
         "median_us": statistics.median(samples) / 1000,
         "p99_us": samples[int(len(samples) * 0.99) - 1] / 1000,
         "mean_us": statistics.fmean(samples) / 1000,
+        "max_us": samples[-1] / 1000,
     }
 
 
@@ -103,8 +104,12 @@ def run_agentlensai(url: str, calls: int) -> dict[str, Any]:
                 messages=[message],
                 completion="hi",
                 finish_reason="stop",
-                usage=TokenUsage(input_tokens=1200 + index % 100, output_tokens=300,
-                                 total_tokens=1500 + index % 100, cache_read_tokens=200),
+                usage=TokenUsage(
+                    input_tokens=1200 + index % 100,
+                    output_tokens=300,
+                    total_tokens=1500 + index % 100,
+                    cache_read_tokens=200,
+                ),
                 cost_usd=0.00036,
                 latency_ms=120.0,
             ),
@@ -174,12 +179,13 @@ def drive(calls: int, upstream_calls: int) -> None:
             process.terminate()
             process.wait()
 
-    print("| SDK and call | calls | median | p99 | mean | sent | dropped | failed |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| SDK and call | calls | median | p99 | mean | max | sent | dropped | failed |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, result in results.items():
         print(
             f"| {name} | {result['calls']} | {result['median_us']:.2f} µs "
-            f"| {result['p99_us']:.2f} µs | {result['mean_us']:.2f} µs | {result['sent']} "
+            f"| {result['p99_us']:.2f} µs | {result['mean_us']:.2f} µs "
+            f"| {result['max_us']:.0f} µs | {result['sent']} "
             f"| {result['dropped']} | {result['failed']} |"
         )
 

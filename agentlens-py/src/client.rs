@@ -2,7 +2,7 @@
 //!
 //! Each queueing method converts its arguments, checks the event with the core validator
 //! and hands it to the core client, which queues it without I/O. Invalid input raises
-//! `ValidationError` before anything is queued; delivery failures are only counted.
+//! `ValidationError` before anything is queued. Delivery failures are only counted.
 
 use agentlens_core::client::{Client, ClientOptions, CostEvent};
 use agentlens_core::event::{Event, ValidEvent};
@@ -15,7 +15,8 @@ use serde_json::{Map, Value};
 use ulid::Ulid;
 
 use crate::conversion::{
-    datetime_from_py, duration_from_seconds, json_from_py, object_from_py, token_count, usd_from_py,
+    datetime_from_py, duration_from_seconds, json_from_py, object_from_py, optional_text, text,
+    token_count, usd_from_py,
 };
 use crate::error::BindingError;
 use crate::pricing::{price, PyQuote};
@@ -205,7 +206,7 @@ impl PyClient {
         Ok(quote)
     }
 
-    /// Sends everything queued and waits up to `timeout` seconds; returns the number of
+    /// Sends everything queued and waits up to `timeout` seconds. Returns the number of
     /// events still pending.
     fn flush(&self, py: Python<'_>, timeout: f64) -> Result<usize, BindingError> {
         let timeout = duration_from_seconds(timeout, "timeout")?;
@@ -213,7 +214,7 @@ impl PyClient {
     }
 
     /// Sends what is queued, stops the background thread and waits up to `timeout`
-    /// seconds; returns the number of events still pending. Later events are dropped.
+    /// seconds. Returns the number of events still pending. Later events are dropped.
     fn shutdown(&self, py: Python<'_>, timeout: f64) -> Result<usize, BindingError> {
         let timeout = duration_from_seconds(timeout, "timeout")?;
         Ok(without_gil(py, || self.client.shutdown(timeout)))

@@ -88,7 +88,7 @@ pub(crate) fn text(value: &Bound<'_, PyAny>, path: &str) -> Result<String, Bindi
     Ok(text.to_cow().map_err(python_text_error(path))?.into_owned())
 }
 
-/// Reads an optional string argument; `None` reads as absent.
+/// Reads an optional string argument, where `None` means absent.
 pub(crate) fn optional_text(
     value: Option<&Bound<'_, PyAny>>,
     path: &str,

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! AgentLensError
-//! ├── ValidationError      an argument or event is invalid; nothing was queued
+//! ├── ValidationError      an argument or event is invalid, so nothing was queued
 //! └── ConfigurationError   the client cannot start with the given settings
 //! ```
 //!
@@ -26,7 +26,7 @@ create_exception!(
     agentlens,
     ValidationError,
     AgentLensError,
-    "An argument or event is invalid; nothing was queued.\n\n\
+    "An argument or event is invalid, so nothing was queued.\n\n\
      `errors` lists every violation as a `(path, message)` pair and `path` is the first \
      path, such as `cost_usd` or `payload.reason`."
 );
@@ -44,7 +44,7 @@ pub(crate) enum BindingError {
     Invalid(Vec<FieldError>),
     /// A client setting is invalid or the client cannot start.
     Configuration(String),
-    /// A Python call made by the binding raised; the exception passes through unchanged.
+    /// A Python call made by the binding raised, and the exception passes through unchanged.
     Python(PyErr),
 }
 

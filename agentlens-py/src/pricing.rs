@@ -22,7 +22,7 @@ pub(crate) struct PyQuote {
     /// Cost per billed unit (`input`, `cache_read`, `output`, ...) as `Decimal`s.
     #[pyo3(get)]
     breakdown: Py<PyDict>,
-    /// Provider whose table entry priced the call; `None` when unpriced.
+    /// Provider whose table entry priced the call, or `None` when unpriced.
     #[pyo3(get)]
     provider: Option<String>,
     /// Model id of the table entry, or the model as given when unpriced.
@@ -31,7 +31,7 @@ pub(crate) struct PyQuote {
     /// Content hash of the price table.
     #[pyo3(get)]
     pricing_version: String,
-    /// Why the call has no price; `None` when priced.
+    /// Reason the call has no price, or `None` when priced.
     #[pyo3(get)]
     unpriced_reason: Option<String>,
     /// The total as the core's type, for the cost event.
@@ -57,9 +57,8 @@ impl PyQuote {
 
 /// Prices a model call from the provider's own usage object.
 ///
-/// `usage` is the usage dict as the provider returned it (OpenAI `usage`, Anthropic
-/// `usage`, Gemini `usageMetadata`); the provider name and the dict's shape choose the
-/// reader. `at` is the time of the call (default: now) and picks the dated price in force.
+/// `usage` is the usage dict as the provider returned it: OpenAI `usage`, Anthropic `usage`
+/// or Gemini `usageMetadata`. The provider name and the dict's shape choose the reader. `at` is the time of the call (default: now) and picks the dated price in force.
 /// An unknown model returns a quote with `cost_usd = None` and an `unpriced_reason`.
 ///
 /// Raises `ValidationError` when the usage dict cannot be read.

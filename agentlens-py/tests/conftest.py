@@ -10,9 +10,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import pytest
 
@@ -52,7 +53,7 @@ class Collector:
         self.api_key = API_KEY
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process: Optional[subprocess.Popen[bytes]] = None
+        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         log = open(self.directory / "collector.log", "ab")
@@ -105,7 +106,7 @@ class Collector:
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read(), parse_float=Decimal)
 
-    def events(self, session_id: str, event_type: Optional[str] = None) -> list[dict[str, Any]]:
+    def events(self, session_id: str, event_type: str | None = None) -> list[dict[str, Any]]:
         """Return every stored event of a session, oldest first."""
         params: dict[str, Any] = {"sessionId": session_id, "order": "asc", "limit": 500}
         if event_type is not None:

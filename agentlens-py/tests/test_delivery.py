@@ -10,7 +10,6 @@ import textwrap
 from decimal import Decimal
 
 import pytest
-
 from agentlens import Client
 
 from .conftest import Collector

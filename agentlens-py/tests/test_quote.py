@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-import pytest
-
 import agentlens
+import pytest
 
 
 def test_known_model_has_exact_breakdown() -> None:
@@ -34,7 +33,9 @@ def test_known_model_has_exact_breakdown() -> None:
 
 
 def test_unknown_model_is_none_not_zero() -> None:
-    quote = agentlens.quote("openai", "gpt-nonexistent", {"prompt_tokens": 5, "completion_tokens": 5})
+    quote = agentlens.quote(
+        "openai", "gpt-nonexistent", {"prompt_tokens": 5, "completion_tokens": 5}
+    )
 
     assert quote.cost_usd is None
     assert quote.unpriced_reason is not None
@@ -46,14 +47,18 @@ def test_unknown_model_is_none_not_zero() -> None:
 def test_time_of_call_is_accepted() -> None:
     at = datetime.datetime(2026, 2, 10, 12, tzinfo=datetime.timezone.utc)
 
-    quote = agentlens.quote("openai", "gpt-4o-mini", {"prompt_tokens": 1000, "completion_tokens": 200}, at)
+    quote = agentlens.quote(
+        "openai", "gpt-4o-mini", {"prompt_tokens": 1000, "completion_tokens": 200}, at
+    )
 
     assert quote.cost_usd == Decimal("0.00027")
 
 
 def test_naive_time_is_rejected() -> None:
     with pytest.raises(agentlens.ValidationError, match="timezone-aware") as raised:
-        agentlens.quote("openai", "gpt-4o-mini", {"prompt_tokens": 1}, datetime.datetime(2026, 2, 10))
+        agentlens.quote(
+            "openai", "gpt-4o-mini", {"prompt_tokens": 1}, datetime.datetime(2026, 2, 10)
+        )
 
     assert raised.value.path == "at"
 

@@ -18,7 +18,9 @@ def test_readme_has_examples() -> None:
     assert len(EXAMPLES) >= 3
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=[f"block{index}" for index in range(len(EXAMPLES))])
+@pytest.mark.parametrize(
+    "example", EXAMPLES, ids=[f"block{index}" for index in range(len(EXAMPLES))]
+)
 def test_readme_example_runs(
     example: str, collector: Collector, monkeypatch: pytest.MonkeyPatch
 ) -> None:

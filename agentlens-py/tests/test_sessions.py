@@ -6,7 +6,6 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-
 from agentlens import Client
 
 from .conftest import Collector
@@ -15,9 +14,14 @@ from .conftest import Collector
 def test_session_completes(collector: Collector) -> None:
     client = Client(collector.url, collector.api_key, agent_id="agent-default")
 
-    with client.session(agent_id="agent-session", tags=["nightly", "eval"], agent_name="Evaluator") as session:
+    with client.session(
+        agent_id="agent-session", tags=["nightly", "eval"], agent_name="Evaluator"
+    ) as session:
         session.track_cost(
-            provider="openai", model="gpt-4o-mini", input_tokens=1000, output_tokens=200,
+            provider="openai",
+            model="gpt-4o-mini",
+            input_tokens=1000,
+            output_tokens=200,
             cost_usd=Decimal("0.00027"),
         )
         session.log_event("custom", {"type": "step", "data": {"name": "grading"}})
@@ -25,7 +29,10 @@ def test_session_completes(collector: Collector) -> None:
 
     events = collector.events(session.id)
     assert [event["eventType"] for event in events] == [
-        "session_started", "cost_tracked", "custom", "session_ended"
+        "session_started",
+        "cost_tracked",
+        "custom",
+        "session_ended",
     ]
     assert {event["agentId"] for event in events} == {"agent-session"}
     assert events[0]["payload"] == {"agentName": "Evaluator", "tags": ["nightly", "eval"]}
@@ -58,7 +65,9 @@ def test_async_session(collector: Collector) -> None:
 
     async def agent() -> str:
         async with client.session(agent_name="async agent") as session:
-            session.track_cost(provider="openai", model="gpt-4o-mini", input_tokens=10, output_tokens=5)
+            session.track_cost(
+                provider="openai", model="gpt-4o-mini", input_tokens=10, output_tokens=5
+            )
             await asyncio.sleep(0)
         return session.id
 
@@ -66,7 +75,11 @@ def test_async_session(collector: Collector) -> None:
     client.close()
 
     events = collector.events(session_id)
-    assert [event["eventType"] for event in events] == ["session_started", "cost_tracked", "session_ended"]
+    assert [event["eventType"] for event in events] == [
+        "session_started",
+        "cost_tracked",
+        "session_ended",
+    ]
     assert collector.session(session_id)["status"] == "completed"
 
 

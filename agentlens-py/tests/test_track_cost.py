@@ -5,9 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 import agentlens
+import pytest
 from agentlens import Client, ValidationError
 
 from .conftest import Collector
@@ -20,7 +19,11 @@ def make_client(collector: Collector, **options: Any) -> Client:
 def test_cost_arrives_exactly(collector: Collector) -> None:
     client = make_client(collector, agent_id="agent-exact")
     amounts: list[agentlens.CostUsd] = [
-        Decimal("0.000000000125"), "0.1", "0.2", 3, Decimal("12.345678901234")
+        Decimal("0.000000000125"),
+        "0.1",
+        "0.2",
+        3,
+        Decimal("12.345678901234"),
     ]
 
     for index, amount in enumerate(amounts):
@@ -41,8 +44,13 @@ def test_cost_arrives_exactly(collector: Collector) -> None:
 
     events = collector.events("ses_py_exact")
     costs = [event["payload"]["costUsd"] for event in events]
-    assert costs == [Decimal("0.000000000125"), Decimal("0.1"), Decimal("0.2"), 3,
-                     Decimal("12.345678901234")]
+    assert costs == [
+        Decimal("0.000000000125"),
+        Decimal("0.1"),
+        Decimal("0.2"),
+        3,
+        Decimal("12.345678901234"),
+    ]
     first = events[0]
     assert first["agentId"] == "agent-exact"
     assert first["payload"]["cacheReadTokens"] == 200
@@ -66,7 +74,9 @@ def test_stats_count_sent_events(collector: Collector) -> None:
     client.close()
 
 
-def test_environment_supplies_settings(collector: Collector, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_supplies_settings(
+    collector: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AGENTLENS_SERVER_URL", collector.url)
     monkeypatch.setenv("AGENTLENS_API_KEY", collector.api_key)
     monkeypatch.setenv("AGENTLENS_AGENT_ID", "agent-from-env")

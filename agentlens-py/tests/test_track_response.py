@@ -15,7 +15,6 @@ from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import pytest
-
 from agentlens import Client, ValidationError
 
 from .conftest import Collector
@@ -82,7 +81,9 @@ def load_recorded(path: str) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize("recorded", RECORDED, ids=lambda recorded: recorded.provider + "-" + recorded.model)
+@pytest.mark.parametrize(
+    "recorded", RECORDED, ids=lambda recorded: recorded.provider + "-" + recorded.model
+)
 def test_recorded_response_costs_exactly(collector: Collector, recorded: Recorded) -> None:
     response = load_recorded(recorded.path)
     client = Client(collector.url, collector.api_key)
@@ -144,8 +145,11 @@ def test_sdk_objects_are_read(collector: Collector, wrap: Any) -> None:
 def test_snake_case_gemini_usage_is_read() -> None:
     response = {
         "model_version": "gemini-3-pro-preview",
-        "usage_metadata": {"prompt_token_count": 9, "candidates_token_count": 28,
-                           "thoughts_token_count": 244},
+        "usage_metadata": {
+            "prompt_token_count": 9,
+            "candidates_token_count": 28,
+            "thoughts_token_count": 244,
+        },
     }
     client = Client("http://127.0.0.1:9")
 
@@ -180,7 +184,10 @@ def test_unknown_model_is_unpriced(collector: Collector) -> None:
     [
         ({"usage": {"prompt_tokens": 1, "completion_tokens": 1}}, "model"),
         ({"model": "gpt-4o"}, "usage"),
-        ({"model": "gpt-4o", "usage": {"completion_tokens": 1}}, "usage.prompt_tokens or input_tokens"),
+        (
+            {"model": "gpt-4o", "usage": {"completion_tokens": 1}},
+            "usage.prompt_tokens or input_tokens",
+        ),
         ({"model": "gpt-4o", "usage": {"prompt_tokens": -3}}, "usage.prompt_tokens"),
         ("not a response", "response"),
     ],

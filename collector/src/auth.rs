@@ -148,15 +148,7 @@ pub async fn require_key(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let caller = if state.auth_enabled {
-        let header = request.headers().get(header::AUTHORIZATION).cloned();
-        authenticate(&state.store, header).await?
-    } else {
-        Caller {
-            tenant_id: DEFAULT_TENANT.to_owned(),
-            role: Role::Owner,
-        }
-    };
+    let caller = caller(&state, &request).await?;
 
     let reads = matches!(
         *request.method(),
@@ -170,6 +162,35 @@ pub async fn require_key(
     }
     request.extensions_mut().insert(caller);
     Ok(next.run(request).await)
+}
+
+/// Authenticates the request and lets every role through, whatever the method. It guards
+/// POST routes that compute an answer and store nothing, such as `POST /api/pricing/quote`.
+///
+/// # Errors
+///
+/// Returns 401 without a valid active key.
+pub async fn require_read_key(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let caller = caller(&state, &request).await?;
+    request.extensions_mut().insert(caller);
+    Ok(next.run(request).await)
+}
+
+/// Returns the caller of a request: the owner of the default tenant when authentication is
+/// off, and the key's tenant and role otherwise.
+async fn caller(state: &AppState, request: &Request) -> Result<Caller, ApiError> {
+    if !state.auth_enabled {
+        return Ok(Caller {
+            tenant_id: DEFAULT_TENANT.to_owned(),
+            role: Role::Owner,
+        });
+    }
+    let header = request.headers().get(header::AUTHORIZATION).cloned();
+    authenticate(&state.store, header).await
 }
 
 /// Rejects callers that may not manage keys; runs after [`require_key`].

@@ -1,6 +1,7 @@
 //! The `agentlens` command line.
 
 pub mod keys;
+pub mod prices;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,9 +9,13 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::alerts::webhook::WebhookOptions;
+use crate::alerts::AlertOptions;
 use crate::import::{import_claude_code, ImportError, ImportOptions};
+use crate::mcp::stdio::{serve_stdio, StdioError};
 use crate::{serve, ServeError, ServeOptions};
 use keys::{KeysCommand, KeysError};
+use prices::{PricesCommand, PricesError};
 
 /// AgentLens: cost tracking for AI agents.
 #[derive(Debug, Parser)]
@@ -32,6 +37,22 @@ pub enum Command {
     /// Creates, lists and revokes API keys in the database file.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Quotes, shows, lists and updates model prices.
+    #[command(subcommand)]
+    Prices(PricesCommand),
+    /// Runs an MCP server on stdio that forwards tool calls to a collector.
+    Mcp(McpArgs),
+}
+
+/// Options of `agentlens mcp`.
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Collector base URL.
+    #[arg(long, env = "AGENTLENS_URL", default_value = "http://localhost:3400")]
+    pub url: String,
+    /// API key of the collector (`als_...`), with write access.
+    #[arg(long, env = "AGENTLENS_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
 }
 
 /// Tools whose logs `agentlens import` reads.
@@ -95,6 +116,27 @@ pub struct ServeArgs {
     /// Seconds between alert rule evaluations.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub alert_interval_secs: u64,
+    /// Price override file (TOML or JSON) applied over the embedded price table. The server
+    /// does not start when the file is invalid.
+    #[arg(long, env = "AGENTLENS_PRICES", value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+    /// Secret that signs alert webhooks with HMAC-SHA256 (`X-AgentLens-Signature`).
+    /// Without one, webhooks are sent unsigned.
+    #[arg(long, env = "AGENTLENS_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+    /// Allows alert webhooks to private, loopback, link-local and unique-local addresses.
+    #[arg(
+        long,
+        env = "AGENTLENS_ALLOW_PRIVATE_WEBHOOKS",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        num_args = 0..=1,
+        default_missing_value = "true",
+        default_value = "false"
+    )]
+    pub allow_private_webhooks: bool,
+    /// Seconds to wait before each retry of a failed alert webhook, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,5,30")]
+    pub webhook_retry_delays_secs: Vec<u64>,
 }
 
 impl ServeArgs {
@@ -109,6 +151,18 @@ impl ServeArgs {
             preset_key: std::env::var("AGENTLENS_API_KEY")
                 .ok()
                 .filter(|key| !key.is_empty()),
+            prices: self.prices,
+            alerts: AlertOptions::default().with_webhooks(
+                WebhookOptions::default()
+                    .with_secret(self.webhook_secret)
+                    .with_allow_private(self.allow_private_webhooks)
+                    .with_retry_delays(
+                        self.webhook_retry_delays_secs
+                            .into_iter()
+                            .map(Duration::from_secs)
+                            .collect(),
+                    ),
+            ),
         }
     }
 }
@@ -125,6 +179,12 @@ pub enum CliError {
     /// `agentlens keys` failed.
     #[error(transparent)]
     Keys(#[from] KeysError),
+    /// `agentlens mcp` failed.
+    #[error(transparent)]
+    Mcp(#[from] StdioError),
+    /// `agentlens prices` failed, or the quoted call has no price.
+    #[error(transparent)]
+    Prices(#[from] PricesError),
     /// No folder was given and neither $CLAUDE_CONFIG_DIR nor $HOME is set.
     #[error("no Claude Code folder given and $HOME is not set; pass the projects folder")]
     NoClaudeDir,
@@ -141,6 +201,17 @@ pub enum CliError {
     Task(String),
 }
 
+impl CliError {
+    /// Returns the process exit code: [`prices::UNPRICED_EXIT_CODE`] when `agentlens prices
+    /// quote` found no price, 1 for every other failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Prices(PricesError::Unpriced(_)) => prices::UNPRICED_EXIT_CODE,
+            _ => 1,
+        }
+    }
+}
+
 impl Cli {
     /// Runs the chosen subcommand to completion.
     ///
@@ -152,6 +223,8 @@ impl Cli {
             Command::Serve(args) => serve(args.into_options()).await?,
             Command::Import(ImportSource::ClaudeCode(args)) => run_import(args).await?,
             Command::Keys(command) => print!("{}", command.run().await?),
+            Command::Prices(command) => command.run()?,
+            Command::Mcp(args) => serve_stdio(&args.url, args.api_key.as_deref()).await?,
         }
         Ok(())
     }

@@ -3,8 +3,10 @@
 //! [`prepare_batch`] turns a request body into events ready to store. It runs before the
 //! write transaction, so a rejected batch never reaches the database. An event with a
 //! reported `costUsd` keeps it. A `cost_tracked` or `llm_response` without one is priced
-//! from the embedded price table at the event's time. When the table has no price for it,
-//! the cost stays unknown: it is stored as NULL and counted as unpriced, never as $0.
+//! from the collector's price table (the embedded table, with the `--prices` overrides
+//! applied) at the event's time, and [`PricingRef`] records the table version and the entry
+//! used. When the table has no price for it, the cost stays unknown: it is stored as NULL
+//! and counted as unpriced, never as $0.
 //!
 //! A payload whose JavaScript JSON text is longer than [`MAX_PAYLOAD_BYTES`] UTF-8 bytes
 //! is replaced, as in upstream AgentLens, by
@@ -20,7 +22,7 @@ use agentlens_core::event::{format_timestamp, EventType, ValidEvent};
 use agentlens_core::pricing::{PriceOutcome, PriceTable};
 use agentlens_core::usage::Usage;
 use agentlens_core::validate::{validate_batch, FieldError};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
@@ -62,6 +64,21 @@ pub struct CostColumns {
     pub usage: Usage,
     /// LLM call id, when sent.
     pub call_id: Option<String>,
+    /// The price table that priced the event; `None` for a reported cost.
+    pub pricing: Option<PricingRef>,
+}
+
+/// The price table and entry behind a derived cost, or the table that found no price.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PricingRef {
+    /// Content hash of the price table, see [`PriceTable::version`].
+    pub version: String,
+    /// Provider id of the entry used; `None` when unpriced.
+    pub provider: Option<String>,
+    /// Model id of the entry used; `None` when unpriced.
+    pub model: Option<String>,
+    /// First day of the dated price used; `None` when undated or unpriced.
+    pub price_date: Option<NaiveDate>,
 }
 
 /// A validated event with its final timestamp text and cost columns.
@@ -77,8 +94,8 @@ pub struct PreparedEvent {
 
 /// Validates a `{"events": [...]}` body and prepares every event for storage.
 ///
-/// Events without a timestamp get `received_at`, and payloads over [`MAX_PAYLOAD_BYTES`]
-/// are replaced by the `_truncated` stub.
+/// Events without a timestamp get `received_at`, payloads over [`MAX_PAYLOAD_BYTES`]
+/// are replaced by the `_truncated` stub, and costs not reported are priced with `prices`.
 ///
 /// # Errors
 ///
@@ -87,6 +104,7 @@ pub struct PreparedEvent {
 pub fn prepare_batch(
     body: &Value,
     received_at: DateTime<Utc>,
+    prices: &PriceTable,
 ) -> Result<Vec<PreparedEvent>, ApiError> {
     let events = validate_batch(body).map_err(|error| {
         if error.message == "Invalid JSON body" {
@@ -101,7 +119,7 @@ pub fn prepare_batch(
     for (index, mut event) in events.into_iter().enumerate() {
         truncate_payload(&mut event);
         let at = event.timestamp.unwrap_or(received_at);
-        let cost = match cost_columns(&event, at) {
+        let cost = match cost_columns(&event, at, prices) {
             Ok(cost) => cost,
             Err(message) => {
                 details.push(FieldError {
@@ -126,22 +144,40 @@ pub fn prepare_batch(
 }
 
 /// Builds the cost columns, pricing the usage when the client sent no cost.
-fn cost_columns(event: &ValidEvent, at: DateTime<Utc>) -> Result<Option<CostColumns>, String> {
+fn cost_columns(
+    event: &ValidEvent,
+    at: DateTime<Utc>,
+    prices: &PriceTable,
+) -> Result<Option<CostColumns>, String> {
     let Some(facts) = &event.cost else {
         return Ok(None);
     };
 
-    let (cost, source) = match facts.cost_usd {
-        Some(reported) => (Some(reported), CostSource::Reported),
-        None => match PriceTable::embedded().quote(
-            Some(facts.provider.as_str()),
-            &facts.model,
-            &facts.usage,
-            at,
-        ) {
-            PriceOutcome::Priced(quote) => (Some(quote.total), CostSource::Derived),
-            PriceOutcome::Unpriced { .. } => (None, CostSource::Unpriced),
-        },
+    let (cost, source, pricing) = match facts.cost_usd {
+        Some(reported) => (Some(reported), CostSource::Reported, None),
+        None => {
+            let provider = Some(facts.provider.as_str());
+            match prices.quote(provider, &facts.model, &facts.usage, at) {
+                PriceOutcome::Priced(quote) => {
+                    let pricing = PricingRef {
+                        version: quote.pricing_version,
+                        provider: Some(quote.provider),
+                        model: Some(quote.model),
+                        price_date: quote.price_date,
+                    };
+                    (Some(quote.total), CostSource::Derived, Some(pricing))
+                }
+                PriceOutcome::Unpriced { .. } => {
+                    let pricing = PricingRef {
+                        version: prices.version().to_owned(),
+                        provider: None,
+                        model: None,
+                        price_date: None,
+                    };
+                    (None, CostSource::Unpriced, Some(pricing))
+                }
+            }
+        }
     };
     let cost_pico = match cost {
         Some(amount) => Some(amount.to_pico().ok_or_else(|| {
@@ -157,6 +193,7 @@ fn cost_columns(event: &ValidEvent, at: DateTime<Utc>) -> Result<Option<CostColu
         source,
         usage: facts.usage,
         call_id: facts.call_id.clone(),
+        pricing,
     }))
 }
 

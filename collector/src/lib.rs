@@ -2,7 +2,7 @@
 //! SQLite, plus the `agentlens` command-line tool.
 //!
 //! [`serve`] opens the [`store::Store`] (creating and migrating the database), makes sure
-//! an API key exists, starts the alert [`alerts::evaluator`] and serves the
+//! an API key exists, starts the [`alerts::AlertEngine`] and serves the
 //! [`router::build_router`] routes until SIGINT or SIGTERM. On a signal the server stops
 //! accepting connections, finishes the requests in flight, then stops the evaluator.
 //! Tests use [`open_state`] and [`run`] to serve on a listener of their own with their own
@@ -16,13 +16,18 @@ pub mod extract;
 pub mod handlers;
 pub mod import;
 pub mod ingest;
+pub mod mcp;
+pub mod pricing;
 pub mod router;
 pub mod store;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use agentlens_core::pricing::{PriceOverridesError, PriceTable};
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -37,6 +42,10 @@ pub struct AppState {
     pub store: Store,
     /// False when `--no-auth` is set: every request then acts as owner of the default tenant.
     pub auth_enabled: bool,
+    /// The alert engine, which ingest notifies after each commit.
+    pub alerts: alerts::AlertEngine,
+    /// The price table that prices events sent without `costUsd`, loaded once at start.
+    pub prices: Arc<PriceTable>,
 }
 
 /// Settings of `agentlens serve`.
@@ -52,6 +61,10 @@ pub struct ServeOptions {
     pub alert_interval: Duration,
     /// Admin key to install at start (from `AGENTLENS_API_KEY`).
     pub preset_key: Option<String>,
+    /// Alert engine and webhook settings.
+    pub alerts: alerts::AlertOptions,
+    /// Price override file applied over the embedded price table (`--prices`).
+    pub prices: Option<PathBuf>,
 }
 
 /// Errors that stop the server.
@@ -63,6 +76,9 @@ pub enum ServeError {
     /// The first API key could not be created.
     #[error("cannot create the initial api key: {0}")]
     Bootstrap(#[from] BootstrapError),
+    /// The price override file could not be read or is invalid.
+    #[error("cannot load the price overrides: {0}; fix the file or leave out --prices")]
+    Prices(#[from] PriceOverridesError),
     /// The listen address is unavailable.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -92,14 +108,17 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     run(listener, state, options.alert_interval, shutdown_signal()).await
 }
 
-/// Opens the database and, with authentication on, makes sure an admin key exists.
+/// Loads the price table, opens the database and, with authentication on, makes sure an
+/// admin key exists.
 ///
 /// A newly created key is printed once to stdout; a preset key is never printed.
 ///
 /// # Errors
 ///
-/// Returns [`ServeError`] when the database cannot be opened or the key not stored.
+/// Returns [`ServeError`] when the price overrides are invalid, the database cannot be
+/// opened or the key not stored.
 pub async fn open_state(options: &ServeOptions) -> Result<AppState, ServeError> {
+    let prices = pricing::load_prices(options.prices.as_deref())?;
     let store = Store::open(&options.db)?;
     if options.auth_enabled {
         if let Some(key) = auth::bootstrap_key(&store, options.preset_key.as_deref()).await? {
@@ -109,8 +128,10 @@ pub async fn open_state(options: &ServeOptions) -> Result<AppState, ServeError> 
         tracing::warn!("authentication is disabled: every request has full access to all data");
     }
     Ok(AppState {
+        alerts: alerts::AlertEngine::new(store.clone(), options.alerts.clone()),
         store,
         auth_enabled: options.auth_enabled,
+        prices,
     })
 }
 
@@ -127,7 +148,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let (stop_evaluator, stop_signal) = watch::channel(false);
-    let evaluator = alerts::evaluator::spawn(state.store.clone(), alert_interval, stop_signal);
+    let evaluator = state.alerts.spawn(alert_interval, stop_signal);
     let address = listener.local_addr().map_err(ServeError::Serve)?;
     tracing::info!(
         bind = %address,

@@ -23,7 +23,7 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "agentlens failed");
-            ExitCode::FAILURE
+            ExitCode::from(error.exit_code())
         }
     }
 }

@@ -17,9 +17,12 @@
 //! | `PUT /api/alerts/rules/{id}` | [`alerts::update_rule`] | write |
 //! | `DELETE /api/alerts/rules/{id}` | [`alerts::delete_rule`] | write |
 //! | `GET /api/alerts/history` | [`alerts::history`] | read |
+//! | `GET /api/budgets/check` | [`budgets::check`] | read |
+//! | `POST /api/pricing/quote` | [`pricing::quote`] | read |
 //! | `GET /api/server-info` | [`server_info::server_info`] | read |
 //! | `POST /api/keys`, `GET /api/keys` | [`keys::create`], [`keys::list`] | admin |
 //! | `DELETE /api/keys/{id}` | [`keys::revoke`] | admin |
+//! | `POST /mcp` (streamable HTTP) | [`mcp::http::routes`] | write |
 //!
 //! Every `/api` response carries `X-API-Version: v1`, an unknown `/api` path gets a JSON
 //! 404, and bodies over 1 MiB get a JSON 413.
@@ -33,8 +36,10 @@ use axum::Router;
 use tower_http::trace::TraceLayer;
 
 use crate::error::{self, MAX_BODY_BYTES};
-use crate::handlers::{alerts, analytics, events, health, keys, server_info, sessions};
-use crate::{auth, AppState};
+use crate::handlers::{
+    alerts, analytics, budgets, events, health, keys, pricing, server_info, sessions,
+};
+use crate::{auth, mcp, AppState};
 
 /// Builds the application router over `state`.
 pub fn build_router(state: AppState) -> Router {
@@ -62,6 +67,7 @@ pub fn build_router(state: AppState) -> Router {
                 .delete(alerts::delete_rule),
         )
         .route("/alerts/history", get(alerts::history))
+        .route("/budgets/check", get(budgets::check))
         .route("/server-info", get(server_info::server_info))
         .merge(key_routes)
         .route_layer(middleware::from_fn_with_state(
@@ -69,17 +75,28 @@ pub fn build_router(state: AppState) -> Router {
             auth::require_key,
         ));
 
+    // Quotes are POST for their JSON body but store nothing, so read access suffices.
+    let read_only_posts = Router::new()
+        .route("/pricing/quote", post(pricing::quote))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_read_key,
+        ));
+
     let api = protected
+        .merge(read_only_posts)
         .route("/health", get(health::health))
         .fallback(error::route_not_found)
         .layer(middleware::map_response(set_api_version));
 
-    Router::new()
+    let api = Router::new()
         .nest("/api", api)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state.clone());
+    api.clone()
+        .merge(mcp::http::routes(state, api))
         .layer(middleware::from_fn(error::log_failures))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }
 
 async fn set_api_version(mut response: Response) -> Response {

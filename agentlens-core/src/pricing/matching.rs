@@ -18,6 +18,8 @@
 //! `starts_with: claude-haiku-4-5`; `gpt-4o-2024-08-06` is listed by `equals`), and
 //! `gpt-4o-mini` can never fall back to `gpt-4o`.
 
+use std::fmt;
+
 use fancy_regex::Regex;
 use serde::Deserialize;
 
@@ -85,6 +87,48 @@ impl Matcher {
             Matcher::Regex(regex) => regex.is_match(id).unwrap_or(false),
             Matcher::Or(matchers) => matchers.iter().any(|matcher| matcher.is_match(id)),
             Matcher::And(matchers) => matchers.iter().all(|matcher| matcher.is_match(id)),
+        }
+    }
+
+    /// Returns the texts of the `equals` clauses at the top level or directly under an `or`,
+    /// which are the exact spellings the clause accepts.
+    pub(crate) fn exact_spellings(&self) -> Vec<&str> {
+        match self {
+            Matcher::Equals(text) => vec![text.as_str()],
+            Matcher::Or(matchers) => matchers
+                .iter()
+                .filter_map(|matcher| match matcher {
+                    Matcher::Equals(text) => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Writes the clause as it reads in the table file: `starts_with "claude-haiku-4-5"`,
+/// `(equals "a" or regex "^b")`.
+impl fmt::Display for Matcher {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let joined = |formatter: &mut fmt::Formatter<'_>, matchers: &[Matcher], word: &str| {
+            formatter.write_str("(")?;
+            for (index, matcher) in matchers.iter().enumerate() {
+                if index > 0 {
+                    write!(formatter, " {word} ")?;
+                }
+                write!(formatter, "{matcher}")?;
+            }
+            formatter.write_str(")")
+        };
+        match self {
+            Matcher::Equals(text) => write!(formatter, "equals {text:?}"),
+            Matcher::StartsWith(text) => write!(formatter, "starts_with {text:?}"),
+            Matcher::EndsWith(text) => write!(formatter, "ends_with {text:?}"),
+            Matcher::Contains(text) => write!(formatter, "contains {text:?}"),
+            Matcher::Regex(regex) => write!(formatter, "regex {:?}", regex.as_str()),
+            Matcher::Or(matchers) => joined(formatter, matchers, "or"),
+            Matcher::And(matchers) => joined(formatter, matchers, "and"),
         }
     }
 }
@@ -243,6 +287,18 @@ mod tests {
             ]
         );
         assert_eq!(candidates("gpt-4o-mini"), ["gpt-4o-mini"]);
+    }
+
+    #[test]
+    fn clause_displays_as_written() {
+        let clause = Clause::Or(vec![
+            Clause::Equals("A".into()),
+            Clause::StartsWith("b-".into()),
+        ]);
+        let matcher = Matcher::compile(clause).unwrap();
+
+        assert_eq!(matcher.to_string(), r#"(equals "a" or starts_with "b-")"#);
+        assert_eq!(matcher.exact_spellings(), ["a"]);
     }
 
     #[test]

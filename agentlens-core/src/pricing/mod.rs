@@ -34,14 +34,17 @@
 
 mod file;
 mod litellm;
+mod listing;
 pub mod matching;
 mod overrides;
 mod quote;
 mod rates;
 mod table;
 
+pub use listing::{DatedPrices, ModelPrices};
 pub use overrides::PriceOverridesError;
 pub use quote::{Breakdown, LineItem, PriceOutcome, Quote};
+pub use rates::{Rate, Tier};
 pub use table::{PriceTable, PriceTableError};
 
 #[cfg(test)]

@@ -4,12 +4,15 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A price per unit, either flat or by the size of the prompt.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+///
+/// In JSON a flat rate is a decimal string (`"2.5"`) and a tiered rate is
+/// `{"base": "1.25", "tiers": [{"start": 200000, "price": "2.5"}]}`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(untagged)]
-pub(crate) enum Rate {
+pub enum Rate {
     /// One rate for every request.
     Flat(Decimal),
     /// A base rate and the rates of higher tiers.
@@ -22,12 +25,12 @@ pub(crate) enum Rate {
 }
 
 /// A rate that applies once the prompt has more than `start` tokens.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub(crate) struct Tier {
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Tier {
     /// Number of prompt tokens that must be exceeded.
-    pub(crate) start: u64,
+    pub start: u64,
     /// Rate of the tier.
-    pub(crate) price: Decimal,
+    pub price: Decimal,
 }
 
 impl Rate {
@@ -37,7 +40,7 @@ impl Rate {
     /// As in genai-prices 0.2.3 (`calc_unit_price`), the highest tier whose start is below
     /// the prompt size applies to every token of the unit, not only to the tokens above the
     /// threshold.
-    pub(crate) fn at(&self, prompt_tokens: u64) -> Decimal {
+    pub fn at(&self, prompt_tokens: u64) -> Decimal {
         match self {
             Rate::Flat(rate) => *rate,
             Rate::Tiered { base, tiers } => tiers
@@ -93,6 +96,25 @@ impl Rates {
             web_searches: take("web_searches_kcount"),
             requests: take("requests_kcount"),
         }
+    }
+
+    /// Returns the rates that are present, by their price key, in the order of
+    /// [`Rates::from_keys`].
+    pub(crate) fn keyed(&self) -> Vec<(&'static str, &Rate)> {
+        let all = [
+            ("input_mtok", &self.input),
+            ("cache_read_mtok", &self.cache_read),
+            ("cache_write_mtok", &self.cache_write),
+            ("cache_write_5m_mtok", &self.cache_write_5m),
+            ("cache_write_1h_mtok", &self.cache_write_1h),
+            ("output_mtok", &self.output),
+            ("output_reasoning_mtok", &self.output_reasoning),
+            ("web_searches_kcount", &self.web_searches),
+            ("requests_kcount", &self.requests),
+        ];
+        all.into_iter()
+            .filter_map(|(key, rate)| rate.as_ref().map(|rate| (key, rate)))
+            .collect()
     }
 }
 

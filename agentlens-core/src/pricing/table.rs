@@ -104,10 +104,17 @@ impl PriceTable {
     /// Panics if the embedded JSON is invalid, which the crate's tests rule out for every
     /// build.
     pub fn embedded() -> &'static PriceTable {
-        static TABLE: OnceLock<PriceTable> = OnceLock::new();
-        TABLE.get_or_init(|| {
-            PriceTable::from_json(EMBEDDED_JSON).expect("embedded price table must be valid")
-        })
+        embedded_table()
+    }
+
+    /// Returns a shared handle to the table of [`PriceTable::embedded`], for holders of an
+    /// `Arc<PriceTable>` that may also hold a table with overrides.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the embedded JSON is invalid, as [`PriceTable::embedded`] does.
+    pub fn shared_embedded() -> Arc<PriceTable> {
+        Arc::clone(embedded_table())
     }
 
     /// Parses a table in the layout written by `scripts/build_prices.py`.
@@ -233,7 +240,7 @@ impl PriceTable {
     }
 
     /// Returns the lookup result for a spelling, from the cache when it was seen before.
-    fn lookup(&self, provider: Option<&str>, model: &str) -> Lookup {
+    pub(crate) fn lookup(&self, provider: Option<&str>, model: &str) -> Lookup {
         // The length prefix keeps keys unique whatever characters the names contain.
         let key = match provider {
             Some(name) => format!("{}:{name}{model}", name.len()),
@@ -276,6 +283,15 @@ impl fmt::Debug for PriceTable {
     }
 }
 
+/// Returns the embedded table, parsed on first use.
+fn embedded_table() -> &'static Arc<PriceTable> {
+    static TABLE: OnceLock<Arc<PriceTable>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let table = PriceTable::from_json(EMBEDDED_JSON).expect("embedded price table must be valid");
+        Arc::new(table)
+    })
+}
+
 /// Maps each lowercased id to its position.
 fn index_ids<'a>(ids: impl Iterator<Item = &'a String>) -> HashMap<String, usize> {
     ids.enumerate()
@@ -287,7 +303,7 @@ fn unpriced(reason: String) -> PriceOutcome {
     PriceOutcome::Unpriced { reason }
 }
 
-fn unknown_provider(provider: Option<&str>, model: &str) -> String {
+pub(crate) fn unknown_provider(provider: Option<&str>, model: &str) -> String {
     let provider = provider.unwrap_or_default();
     format!(
         "unknown provider \"{provider}\" for model \"{model}\"; use a provider id of the price \
@@ -295,7 +311,7 @@ fn unknown_provider(provider: Option<&str>, model: &str) -> String {
     )
 }
 
-fn unknown_model(provider: Option<&str>, model: &str) -> String {
+pub(crate) fn unknown_model(provider: Option<&str>, model: &str) -> String {
     match provider {
         Some(provider) => format!(
             "unknown model \"{model}\" for provider \"{provider}\"; check the model id or add a \

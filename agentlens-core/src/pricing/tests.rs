@@ -368,3 +368,81 @@ fn litellm_models_fill_genai_gaps() {
     );
     assert_eq!(genai.source, "genai-prices 0.2.3");
 }
+
+#[test]
+fn no_listed_model_quotes_zero_unless_listed_free() {
+    // Every entry is costed directly, because some genai-prices ids are labels that their
+    // own clause does not match (`regional.amazon.nova-2-lite-v1:0` is matched by
+    // `us.amazon.nova-2-lite`), so a quote by id cannot reach them.
+    let table = PriceTable::embedded();
+    let when = at("2026-02-10T12:00:00Z");
+    let usage = tokens(1_000_000, 0, 1_000_000);
+    let mut priced_count = 0;
+
+    for listed in table.models() {
+        let name = format!("{}/{}", listed.provider(), listed.id());
+        let prices = listed.prices_at(when).unwrap();
+        let provider = &table.providers[table.provider_ids[listed.provider()]];
+        let model = provider.models.iter().find(|model| model.id == listed.id());
+        let entry = rates::entry_at(&model.unwrap().entries, when).unwrap();
+        let Ok(breakdown) = quote::price_usage(&entry.rates, &usage, listed.id()) else {
+            continue;
+        };
+        priced_count += 1;
+        if !breakdown.total().as_decimal().is_zero() {
+            continue;
+        }
+
+        let rate_at = |key: &str| prices.rate(key).map(|rate| rate.at(usage.input_tokens));
+        assert_eq!(rate_at("input_mtok"), Some(Decimal::ZERO), "{name} input");
+        assert_eq!(rate_at("output_mtok"), Some(Decimal::ZERO), "{name} output");
+    }
+
+    assert!(priced_count > 2500, "only {priced_count} models priced");
+}
+
+#[test]
+fn quote_by_listed_id_uses_resolved_entry() {
+    let table = PriceTable::embedded();
+    let when = at("2026-02-10T12:00:00Z");
+    let usage = tokens(1_000_000, 0, 1_000_000);
+
+    for listed in table.models() {
+        let Ok(resolved) = table.find_model(Some(listed.provider()), listed.id()) else {
+            continue;
+        };
+        let outcome = table.quote(Some(listed.provider()), listed.id(), &usage, when);
+        let PriceOutcome::Priced(quote) = outcome else {
+            continue;
+        };
+        assert_eq!(quote.provider, resolved.provider(), "{}", listed.id());
+        assert_eq!(quote.model, resolved.id(), "{}", listed.id());
+        if quote.total.as_decimal().is_zero() {
+            let prices = resolved.prices_at(when).unwrap();
+            let input = prices.rate("input_mtok").map(|rate| rate.at(1_000_000));
+            let output = prices.rate("output_mtok").map(|rate| rate.at(1_000_000));
+            assert_eq!(input, Some(Decimal::ZERO), "{}", listed.id());
+            assert_eq!(output, Some(Decimal::ZERO), "{}", listed.id());
+        }
+    }
+}
+
+#[test]
+fn model_listing_counts_and_finds_entries() {
+    let table = PriceTable::embedded();
+    let haiku = table
+        .find_model(Some("anthropic"), "claude-haiku-4-5-20251001")
+        .unwrap();
+
+    assert_eq!(table.model_count(), table.models().count());
+    assert_eq!(haiku.id(), "claude-haiku-4-5");
+    assert_eq!(haiku.provider(), "anthropic");
+    assert!(haiku.match_clause().contains("claude-haiku-4-5"));
+    let current = haiku.prices_at(at("2026-02-10T00:00:00Z")).unwrap();
+    assert_eq!(
+        current.rate("input_mtok"),
+        Some(&rates::Rate::Flat(decimal("1")))
+    );
+    let unknown = table.find_model(Some("anthropic"), "claude-nope-1");
+    assert!(unknown.unwrap_err().contains("unknown model"));
+}

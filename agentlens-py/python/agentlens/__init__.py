@@ -1,8 +1,9 @@
 """AgentLens: cost tracking for AI agents.
 
 `Client` queues cost events and agent events for an AgentLens collector on a native
-background thread, so tracking never blocks the agent. `quote()` prices a model call with
-the same embedded price table the collector uses, in exact `Decimal` dollars.
+background thread, so tracking calls return without waiting for the network. `quote()`
+prices a model call with the same embedded price table the collector uses, in exact
+`Decimal` dollars.
 """
 
 from ._client import EXIT_FLUSH_TIMEOUT, SESSION_ID_ENV, Client, CostUsd, Stats

@@ -22,9 +22,10 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Union
 
 from . import _native
 from ._native import NativeClient, Quote
@@ -73,13 +74,13 @@ class Client:
 
     def __init__(
         self,
-        url: Optional[str] = None,
-        api_key: Optional[str] = None,
-        agent_id: Optional[str] = None,
+        url: str | None = None,
+        api_key: str | None = None,
+        agent_id: str | None = None,
         *,
-        batch_size: Optional[int] = None,
-        flush_interval: Optional[float] = None,
-        queue_capacity: Optional[int] = None,
+        batch_size: int | None = None,
+        flush_interval: float | None = None,
+        queue_capacity: int | None = None,
     ) -> None:
         self._settings: dict[str, Any] = {
             "url": url,
@@ -89,7 +90,7 @@ class Client:
             "flush_interval": flush_interval,
             "queue_capacity": queue_capacity,
         }
-        self._core: Optional[NativeClient] = NativeClient(**self._settings)
+        self._core: NativeClient | None = NativeClient(**self._settings)
         self._start_lock = threading.Lock()
         self._closed = False
         self._session_from_env = bool(os.environ.get(SESSION_ID_ENV))
@@ -135,11 +136,11 @@ class Client:
         cache_write_1h_tokens: int = 0,
         reasoning_tokens: int = 0,
         web_searches: int = 0,
-        cost_usd: Optional[CostUsd] = None,
-        session_id: Optional[str] = None,
-        agent_id: Optional[str] = None,
-        trigger: Optional[str] = None,
-        call_id: Optional[str] = None,
+        cost_usd: CostUsd | None = None,
+        session_id: str | None = None,
+        agent_id: str | None = None,
+        trigger: str | None = None,
+        call_id: str | None = None,
     ) -> None:
         """Queue a `cost_tracked` event for one model call.
 
@@ -174,11 +175,11 @@ class Client:
         self,
         response: Any,
         *,
-        provider: Optional[str] = None,
-        session_id: Optional[str] = None,
-        agent_id: Optional[str] = None,
-        trigger: Optional[str] = None,
-        call_id: Optional[str] = None,
+        provider: str | None = None,
+        session_id: str | None = None,
+        agent_id: str | None = None,
+        trigger: str | None = None,
+        call_id: str | None = None,
     ) -> Quote:
         """Price a provider response with the embedded price table and queue its cost.
 
@@ -209,10 +210,10 @@ class Client:
         event_type: str,
         payload: Mapping[str, Any],
         *,
-        session_id: Optional[str] = None,
-        agent_id: Optional[str] = None,
+        session_id: str | None = None,
+        agent_id: str | None = None,
         severity: str = "info",
-        metadata: Optional[Mapping[str, Any]] = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> None:
         """Validate an event of any client-sendable type and queue it.
 
@@ -232,11 +233,11 @@ class Client:
 
     def session(
         self,
-        agent_id: Optional[str] = None,
-        tags: Optional[Sequence[str]] = None,
-        agent_name: Optional[str] = None,
+        agent_id: str | None = None,
+        tags: Sequence[str] | None = None,
+        agent_name: str | None = None,
         *,
-        session_id: Optional[str] = None,
+        session_id: str | None = None,
     ) -> Session:
         """Return a session to use with `with` or `async with`; see `Session`."""
         return Session(
@@ -286,8 +287,8 @@ class Client:
         """Drop the parent's native client in a forked child without shutting it down.
 
         Its background thread exists only in the parent, so a shutdown would wait for a
-        thread that never answers. The object is kept alive in `_abandoned` for the same
-        reason: its destructor would try that shutdown.
+        thread that does not exist. The object is kept alive in `_abandoned` because its
+        destructor would try that shutdown.
         """
         if self._closed or self._core is None:
             return

@@ -1,8 +1,9 @@
 """Type stub of `agentlens._native`, the compiled core. Use the `agentlens` package instead."""
 
 import datetime
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping, Optional, Union
+from typing import Any
 
 from typing_extensions import final
 
@@ -25,7 +26,7 @@ class AgentLensError(Exception):
     """Base class of every error that AgentLens raises."""
 
 class ValidationError(AgentLensError):
-    """An argument or event is invalid; nothing was queued."""
+    """An argument or event is invalid, so nothing was queued."""
 
     errors: list[tuple[str, str]]
     path: str
@@ -38,23 +39,23 @@ class Quote:
     """The price of one model call, or the reason it has none."""
 
     @property
-    def cost_usd(self) -> Optional[Decimal]: ...
+    def cost_usd(self) -> Decimal | None: ...
     @property
     def breakdown(self) -> dict[str, Decimal]: ...
     @property
-    def provider(self) -> Optional[str]: ...
+    def provider(self) -> str | None: ...
     @property
     def model(self) -> str: ...
     @property
     def pricing_version(self) -> str: ...
     @property
-    def unpriced_reason(self) -> Optional[str]: ...
+    def unpriced_reason(self) -> str | None: ...
 
 def quote(
-    provider: Optional[str],
+    provider: str | None,
     model: str,
     usage: Mapping[str, Any],
-    at: Optional[datetime.datetime] = None,
+    at: datetime.datetime | None = None,
 ) -> Quote: ...
 def new_session_id() -> str: ...
 
@@ -62,12 +63,12 @@ def new_session_id() -> str: ...
 class NativeClient:
     def __new__(
         cls,
-        url: Optional[str] = None,
-        api_key: Optional[str] = None,
-        agent_id: Optional[str] = None,
-        batch_size: Optional[int] = None,
-        flush_interval: Optional[float] = None,
-        queue_capacity: Optional[int] = None,
+        url: str | None = None,
+        api_key: str | None = None,
+        agent_id: str | None = None,
+        batch_size: int | None = None,
+        flush_interval: float | None = None,
+        queue_capacity: int | None = None,
     ) -> NativeClient: ...
     def track_cost(
         self,
@@ -81,19 +82,19 @@ class NativeClient:
         cache_write_1h_tokens: int,
         reasoning_tokens: int,
         web_searches: int,
-        cost_usd: Union[Decimal, str, int, None],
-        agent_id: Optional[str],
-        trigger: Optional[str],
-        call_id: Optional[str],
+        cost_usd: Decimal | str | int | None,
+        agent_id: str | None,
+        trigger: str | None,
+        call_id: str | None,
     ) -> None: ...
     def log_event(
         self,
         session_id: str,
         event_type: str,
         payload: Mapping[str, Any],
-        agent_id: Optional[str],
+        agent_id: str | None,
         severity: str,
-        metadata: Optional[Mapping[str, Any]],
+        metadata: Mapping[str, Any] | None,
     ) -> None: ...
     def track_usage(
         self,
@@ -101,10 +102,10 @@ class NativeClient:
         provider: str,
         model: str,
         usage: Mapping[str, Any],
-        at: Optional[datetime.datetime],
-        agent_id: Optional[str],
-        trigger: Optional[str],
-        call_id: Optional[str],
+        at: datetime.datetime | None,
+        agent_id: str | None,
+        trigger: str | None,
+        call_id: str | None,
     ) -> Quote: ...
     def flush(self, timeout: float) -> int: ...
     def shutdown(self, timeout: float) -> int: ...

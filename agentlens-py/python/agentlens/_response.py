@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from ._errors import invalid
 
@@ -21,16 +22,16 @@ _CAMEL_BOUNDARY = re.compile(r"_([a-z])")
 
 @dataclass(frozen=True)
 class ResponseFacts:
-    """What `Client.track_response` needs from a response."""
+    """Provider, model, usage, creation time and id read from a response."""
 
     provider: str
     model: str
     usage: Mapping[str, Any]
-    created: Optional[datetime.datetime]
-    response_id: Optional[str]
+    created: datetime.datetime | None
+    response_id: str | None
 
 
-def read_response(response: Any, provider: Optional[str]) -> ResponseFacts:
+def read_response(response: Any, provider: str | None) -> ResponseFacts:
     """Read provider, model, usage, creation time and id from a response.
 
     Without an explicit `provider`, the shape decides: Gemini's `usageMetadata` means
@@ -40,7 +41,9 @@ def read_response(response: Any, provider: Optional[str]) -> ResponseFacts:
     """
     body = to_plain(response)
     if not isinstance(body, Mapping):
-        raise invalid("response", f"expected a response object or dict, got {type(response).__name__}")
+        raise invalid(
+            "response", f"expected a response object or dict, got {type(response).__name__}"
+        )
 
     gemini_usage = body.get("usageMetadata") or body.get("usage_metadata")
     if body.get("usage") is None and isinstance(gemini_usage, Mapping):
@@ -55,9 +58,14 @@ def read_response(response: Any, provider: Optional[str]) -> ResponseFacts:
         response_id = body.get("id")
 
     if not isinstance(model, str) or not model:
-        raise invalid("model", "the response has no model id; pass a response that includes `model`")
+        raise invalid(
+            "model", "the response has no model id, so pass a response that includes `model`"
+        )
     if not isinstance(usage, Mapping):
-        raise invalid("usage", "the response has no usage object; streaming responses report it in the last chunk")
+        raise invalid(
+            "usage",
+            "the response has no usage object. A streaming response reports it in the last chunk",
+        )
     return ResponseFacts(
         provider=provider or detected,
         model=model,
@@ -97,7 +105,7 @@ def _is_anthropic(body: Mapping[str, Any], usage: Any) -> bool:
     )
 
 
-def _created_at(body: Mapping[str, Any]) -> Optional[datetime.datetime]:
+def _created_at(body: Mapping[str, Any]) -> datetime.datetime | None:
     """Return the creation time of OpenAI responses (`created`, `created_at`, in Unix seconds)."""
     for key in ("created", "created_at"):
         seconds = body.get(key)
@@ -108,4 +116,7 @@ def _created_at(body: Mapping[str, Any]) -> Optional[datetime.datetime]:
 
 def _camel_keys(usage: Mapping[str, Any]) -> dict[str, Any]:
     """Rename snake_case keys (`prompt_token_count`) to Gemini's JSON names (`promptTokenCount`)."""
-    return {_CAMEL_BOUNDARY.sub(lambda match: match.group(1).upper(), key): item for key, item in usage.items()}
+    return {
+        _CAMEL_BOUNDARY.sub(lambda match: match.group(1).upper(), key): item
+        for key, item in usage.items()
+    }

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Type
+from typing import TYPE_CHECKING, Any
 
 from . import _native
 from ._native import Quote
@@ -16,27 +17,27 @@ if TYPE_CHECKING:
 class Session:
     """A session opened by `Client.session()`.
 
-    Entering it logs `session_started`; leaving it logs `session_ended` with reason
+    Entering it logs `session_started`, and leaving it logs `session_ended` with reason
     `completed`, or `error` when the block raised. Events logged through the session carry
     its `id` and, unless they name another, its agent id. It works with `with` and
-    `async with`; neither blocks.
+    `async with`, and neither waits for the network.
     """
 
     def __init__(
         self,
         client: Client,
         *,
-        session_id: Optional[str] = None,
-        agent_id: Optional[str] = None,
-        agent_name: Optional[str] = None,
-        tags: Optional[Sequence[str]] = None,
+        session_id: str | None = None,
+        agent_id: str | None = None,
+        agent_name: str | None = None,
+        tags: Sequence[str] | None = None,
     ) -> None:
         self.id = session_id or _native.new_session_id()
         self.agent_id = agent_id
         self._client = client
         self._agent_name = agent_name
         self._tags = list(tags) if tags is not None else None
-        self._started: Optional[float] = None
+        self._started: float | None = None
 
     def __repr__(self) -> str:
         return f"Session(id={self.id!r}, agent_id={self.agent_id!r})"
@@ -47,9 +48,9 @@ class Session:
 
     def __exit__(
         self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        traceback: Optional[TracebackType],
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
     ) -> None:
         self.end(error=exc)
 
@@ -58,9 +59,9 @@ class Session:
 
     async def __aexit__(
         self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        traceback: Optional[TracebackType],
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
     ) -> None:
         self.__exit__(exc_type, exc, traceback)
 
@@ -74,7 +75,7 @@ class Session:
         self._started = time.monotonic()
         self.log_event("session_started", payload)
 
-    def end(self, error: Optional[BaseException] = None) -> None:
+    def end(self, error: BaseException | None = None) -> None:
         """Log `session_ended`, with reason `error` when `error` is given.
 
         The summary names only the exception type, because messages may hold user data.
@@ -98,12 +99,12 @@ class Session:
         cache_write_1h_tokens: int = 0,
         reasoning_tokens: int = 0,
         web_searches: int = 0,
-        cost_usd: Optional[CostUsd] = None,
-        agent_id: Optional[str] = None,
-        trigger: Optional[str] = None,
-        call_id: Optional[str] = None,
+        cost_usd: CostUsd | None = None,
+        agent_id: str | None = None,
+        trigger: str | None = None,
+        call_id: str | None = None,
     ) -> None:
-        """Queue a `cost_tracked` event in this session; see `Client.track_cost`."""
+        """Queue a `cost_tracked` event in this session, like `Client.track_cost`."""
         self._client.track_cost(
             provider=provider,
             model=model,
@@ -125,12 +126,12 @@ class Session:
         self,
         response: Any,
         *,
-        provider: Optional[str] = None,
-        agent_id: Optional[str] = None,
-        trigger: Optional[str] = None,
-        call_id: Optional[str] = None,
+        provider: str | None = None,
+        agent_id: str | None = None,
+        trigger: str | None = None,
+        call_id: str | None = None,
     ) -> Quote:
-        """Price a provider response and queue its cost in this session; see `Client.track_response`."""
+        """Price a response and queue its cost in this session, like `Client.track_response`."""
         return self._client.track_response(
             response,
             provider=provider,
@@ -145,11 +146,11 @@ class Session:
         event_type: str,
         payload: Mapping[str, Any],
         *,
-        agent_id: Optional[str] = None,
+        agent_id: str | None = None,
         severity: str = "info",
-        metadata: Optional[Mapping[str, Any]] = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> None:
-        """Validate and queue an event in this session; see `Client.log_event`."""
+        """Validate and queue an event in this session, like `Client.log_event`."""
         self._client.log_event(
             event_type,
             payload,

@@ -1,109 +1,106 @@
-//! The background task that evaluates enabled alert rules on a fixed interval.
+//! Evaluation of alert rules at a given time.
 //!
-//! Each tick loads the enabled rules of every tenant, computes each rule's value over
-//! `[now - windowMinutes, now]` and records the transition with
-//! [`Store::record_evaluation`]. The first tick runs one interval after start, and a tick
-//! that overruns delays the next one instead of piling up.
+//! [`evaluate_rules`] computes each rule's value over the trailing window
+//! `(now - windowMinutes, now]` and records the transition with
+//! [`Store::record_evaluation`]. An event exactly `windowMinutes` old is outside the
+//! window, and an event stamped `now` is inside. The caller passes `now`, so tests drive
+//! the clock instead of sleeping.
 //!
 //! NOTE: only enabled rules are evaluated, so an entry that is open when its rule is
 //! disabled stays unresolved until the rule is enabled again.
 
-use std::time::Duration;
-
 use agentlens_core::event::format_timestamp;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
 
+use super::webhook::PendingDelivery;
 use super::{AlertRule, Condition};
-use crate::store::alerts::{Transition, WindowMetrics};
+use crate::store::alerts::{Judgement, Transition, WindowMetrics};
 use crate::store::{Store, StoreError};
 
-/// Default time between evaluations.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
-
-/// Starts the evaluator; it stops when `shutdown` turns true or its sender is dropped.
-pub fn spawn(
-    store: Store,
-    interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let start = tokio::time::Instant::now() + interval;
-        let mut ticks = tokio::time::interval_at(start, interval);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                _ = shutdown.wait_for(|stop| *stop) => break,
-            }
-            if let Err(error) = evaluate_once(&store, Utc::now()).await {
-                tracing::error!(%error, "alert evaluation failed");
-            }
-        }
-        tracing::debug!("alert evaluator stopped");
-    })
-}
-
-/// Evaluates every enabled rule once at time `now` and returns each rule's transition.
+/// Evaluates `rules` at time `now` and returns each rule's transition, with the webhook
+/// deliveries the transitions created.
 ///
-/// # Errors
-///
-/// Returns [`StoreError`] when the rules cannot be loaded. A failure on one rule is logged
-/// and reported as [`Transition::Unchanged`], so one bad rule does not stop the others.
-pub async fn evaluate_once(
+/// A failure on one rule is logged and reported as [`Transition::Unchanged`], so one bad
+/// rule does not stop the others.
+pub async fn evaluate_rules(
     store: &Store,
+    rules: Vec<AlertRule>,
     now: DateTime<Utc>,
-) -> Result<Vec<(String, Transition)>, StoreError> {
-    let rules = store.list_alert_rules(None).await?;
+) -> (Vec<(String, Transition)>, Vec<PendingDelivery>) {
     let mut transitions = Vec::with_capacity(rules.len());
+    let mut deliveries = Vec::new();
     for rule in rules {
         let transition = match evaluate_rule(store, &rule, now).await {
-            Ok(transition) => transition,
+            Ok((transition, mut created)) => {
+                deliveries.append(&mut created);
+                transition
+            }
             Err(error) => {
                 tracing::error!(%error, alert.rule_id = %rule.id, "alert rule evaluation failed");
                 Transition::Unchanged
             }
         };
-        match &transition {
-            Transition::Fired(entry) => tracing::warn!(
-                alert.rule_id = %rule.id,
-                alert.entry_id = %entry.id,
-                message = %entry.message,
-                "alert fired"
-            ),
-            Transition::Resolved(id) => {
-                tracing::info!(alert.rule_id = %rule.id, alert.entry_id = %id, "alert resolved")
-            }
-            Transition::Unchanged => {}
-        }
+        log_transition(&rule, &transition);
         transitions.push((rule.id, transition));
     }
-    Ok(transitions)
+    (transitions, deliveries)
+}
+
+fn log_transition(rule: &AlertRule, transition: &Transition) {
+    match transition {
+        Transition::Fired(entry) => tracing::warn!(
+            alert.rule_id = %rule.id,
+            alert.entry_id = %entry.id,
+            message = %entry.message,
+            "alert fired"
+        ),
+        Transition::Resolved(id) => {
+            tracing::info!(alert.rule_id = %rule.id, alert.entry_id = %id, "alert resolved")
+        }
+        Transition::Unchanged => {}
+    }
 }
 
 async fn evaluate_rule(
     store: &Store,
     rule: &AlertRule,
     now: DateTime<Utc>,
-) -> Result<Transition, StoreError> {
+) -> Result<(Transition, Vec<PendingDelivery>), StoreError> {
+    let metrics = window_metrics(store, rule, now).await?;
+    let judgement = judge(rule, &metrics)?;
+    store
+        .record_evaluation(rule, judgement, format_timestamp(&now))
+        .await
+}
+
+/// Computes the figures of the rule's window ending at `now`.
+///
+/// # Errors
+///
+/// Returns [`StoreError`] when the query fails.
+pub async fn window_metrics(
+    store: &Store,
+    rule: &AlertRule,
+    now: DateTime<Utc>,
+) -> Result<WindowMetrics, StoreError> {
     let from = now - chrono::Duration::minutes(rule.window_minutes);
-    let metrics = store
+    store
         .window_metrics(
             &rule.tenant_id,
             &rule.scope,
             format_timestamp(&from),
             format_timestamp(&now),
         )
-        .await?;
-    let (value, firing, message) = judge(rule, &metrics)?;
-    store.record_evaluation(rule, firing, value, message).await
+        .await
 }
 
 /// Returns the rule's current value, whether it fires, and the message for a firing.
-fn judge(rule: &AlertRule, metrics: &WindowMetrics) -> Result<(Decimal, bool, String), StoreError> {
+///
+/// # Errors
+///
+/// Returns [`StoreError::SumOutOfRange`] when the cost sum does not fit a decimal.
+pub fn judge(rule: &AlertRule, metrics: &WindowMetrics) -> Result<Judgement, StoreError> {
     let threshold = rule.threshold.0;
     let window = format!("in the last {}m", rule.window_minutes);
     let result = match rule.condition {
@@ -138,9 +135,8 @@ fn judge(rule: &AlertRule, metrics: &WindowMetrics) -> Result<(Decimal, bool, St
                 .and_then(|ms| Decimal::try_from(ms).ok())
                 .unwrap_or(Decimal::ZERO)
                 .round_dp(3);
-            let message = format!(
-                "Average tool latency {average}ms exceeds threshold {threshold}ms {window}"
-            );
+            let message =
+                format!("Average latency {average}ms exceeds threshold {threshold}ms {window}");
             (average, average > threshold, message)
         }
         Condition::NoEventsFor => {
@@ -151,6 +147,17 @@ fn judge(rule: &AlertRule, metrics: &WindowMetrics) -> Result<(Decimal, bool, St
                 format!("No events received {window}"),
             )
         }
+        Condition::UnpricedEventsExceed => {
+            let count = Decimal::from(metrics.unpriced_count);
+            let message =
+                format!("Unpriced cost events {count} exceed threshold {threshold} {window}");
+            (count, count > threshold, message)
+        }
     };
-    Ok(result)
+    let (value, firing, message) = result;
+    Ok(Judgement {
+        value,
+        firing,
+        message,
+    })
 }

@@ -1,18 +1,39 @@
 //! Alert rules and their evaluation.
 //!
 //! A rule watches one [`Condition`] over a trailing window of events. The
-//! [`evaluator`] task computes each enabled rule's current value on a fixed interval and
-//! records a history entry when the rule starts firing. While the rule keeps firing, no new
-//! entry is written. When the value falls back to the threshold or below, the open entry
-//! gets its `resolvedAt`, so the next crossing fires again.
+//! [`evaluator`] computes each enabled rule's current value and records a history entry
+//! when the rule starts firing. While the rule keeps firing, no new entry is written. When
+//! the value falls back to the threshold or below, the open entry gets its `resolvedAt`,
+//! so the next crossing fires again.
+//!
+//! ```text
+//!  POST /api/events ──commit──▶ IngestSignal ─┐   (debounced, at most every 250 ms)
+//!                                             ├──▶ AlertEngine::evaluate_at(now)
+//!  interval tick (--alert-interval-secs) ─────┘         │
+//!                                                       ▼ one writer job per transition
+//!                               alert_history row + pending alert_deliveries rows
+//!                               + alert_triggered / alert_resolved event (ingest path)
+//!                                                       │
+//!                                                       ▼ tokio::spawn, never awaited
+//!                               webhook POSTs with retries ──▶ delivery rows updated
+//! ```
+//!
+//! Every piece of state lives in the database. An open entry survives a restart, so a
+//! restarted collector never fires it again, and deliveries still pending at shutdown
+//! are resumed by the next start.
 
+mod engine;
 pub mod evaluator;
 mod rule;
+mod signal;
+pub mod webhook;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize, Serializer};
 
+pub use engine::{AlertEngine, AlertOptions};
 pub use rule::{NewRule, RulePatch};
+pub use signal::IngestSignal;
 
 /// Condition that a rule watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,12 +44,16 @@ pub enum Condition {
     /// Exact sum of known costs of `cost_tracked` and `llm_response` events exceeds the
     /// threshold in USD. The sum follows the [cost rule](crate::store::cost_rule).
     CostExceeds,
-    /// Average `durationMs` of `tool_response` events exceeds the threshold.
+    /// Average of the `durationMs` of `tool_response` events and the `latencyMs` of
+    /// `llm_response` events exceeds the threshold in milliseconds.
     LatencyExceeds,
     /// Number of events exceeds the threshold.
     EventCountExceeds,
     /// No events at all arrived in the window; the threshold is not used.
     NoEventsFor,
+    /// Number of counted `cost_tracked` and `llm_response` events whose cost is unknown,
+    /// because the price table has no price for them, exceeds the threshold.
+    UnpricedEventsExceed,
 }
 
 impl Condition {
@@ -40,6 +65,7 @@ impl Condition {
             Condition::LatencyExceeds => "latency_exceeds",
             Condition::EventCountExceeds => "event_count_exceeds",
             Condition::NoEventsFor => "no_events_for",
+            Condition::UnpricedEventsExceed => "unpriced_events_exceed",
         }
     }
 
@@ -51,6 +77,7 @@ impl Condition {
             Condition::LatencyExceeds,
             Condition::EventCountExceeds,
             Condition::NoEventsFor,
+            Condition::UnpricedEventsExceed,
         ]
         .into_iter()
         .find(|condition| condition.as_str() == name)
@@ -131,4 +158,6 @@ pub struct AlertHistoryEntry {
     pub message: String,
     /// Tenant of the rule.
     pub tenant_id: String,
+    /// Webhook deliveries of the firing and of its resolution, oldest first.
+    pub deliveries: Vec<webhook::DeliveryRecord>,
 }

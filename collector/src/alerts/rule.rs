@@ -230,7 +230,7 @@ fn read_channels(object: &Map<String, Value>, errors: &mut Vec<FieldError>) -> O
 
 fn read_condition(object: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Condition> {
     let expected = "expected one of error_rate_exceeds, cost_exceeds, latency_exceeds, \
-        event_count_exceeds, no_events_for";
+        event_count_exceeds, no_events_for, unpriced_events_exceed";
     match object.get("condition") {
         None => fail(errors, "condition", "condition is required"),
         Some(Value::String(name)) => match Condition::parse(name) {

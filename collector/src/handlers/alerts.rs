@@ -7,7 +7,10 @@ use axum::{Extension, Json};
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use agentlens_core::validate::FieldError;
+
 use super::PageBody;
+use crate::alerts::webhook::{is_webhook_url, ssrf};
 use crate::alerts::{AlertHistoryEntry, AlertRule, NewRule, RulePatch};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -21,13 +24,38 @@ pub struct RuleList {
     pub rules: Vec<AlertRule>,
 }
 
-/// Creates a rule and returns it with 201, or 400 naming each invalid field.
+/// Rejects webhook URLs that are invalid or, unless private webhooks are allowed,
+/// resolve to a non-public address; each error names `notifyChannels.N`.
+async fn check_channels(state: &AppState, channels: &[String]) -> Result<(), ApiError> {
+    let allow_private = state.alerts.webhook_options().allow_private;
+    let mut errors = Vec::new();
+    for (index, channel) in channels.iter().enumerate() {
+        if !is_webhook_url(channel) {
+            continue;
+        }
+        if let Err(rejection) = ssrf::check_for_rule(channel, allow_private).await {
+            errors.push(FieldError {
+                path: format!("notifyChannels.{index}"),
+                message: rejection.to_string(),
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// Creates a rule and returns it with 201, or 400 naming each invalid field, including
+/// webhook URLs that are invalid or point at a private address.
 pub async fn create_rule(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<AlertRule>), ApiError> {
     let rule = NewRule::from_json(&body).map_err(ApiError::Validation)?;
+    check_channels(&state, &rule.notify_channels).await?;
     let stored = state
         .store
         .insert_alert_rule(&caller.tenant_id, rule)
@@ -70,6 +98,9 @@ pub async fn update_rule(
     JsonBody(body): JsonBody,
 ) -> Result<Json<AlertRule>, ApiError> {
     let patch = RulePatch::from_json(&body).map_err(ApiError::Validation)?;
+    if let Some(channels) = &patch.notify_channels {
+        check_channels(&state, channels).await?;
+    }
     let updated = state
         .store
         .update_alert_rule(&caller.tenant_id, &id, patch)

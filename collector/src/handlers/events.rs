@@ -24,9 +24,10 @@ pub async fn ingest(
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<IngestOutcome>), ApiError> {
-    let events = prepare_batch(&body, Utc::now())?;
+    let events = prepare_batch(&body, Utc::now(), &state.prices)?;
     let count = events.len();
     let outcome = state.store.ingest(&caller.tenant_id, events).await?;
+    state.alerts.ingested(&caller.tenant_id);
     tracing::debug!(
         events.received = count,
         events.ingested = outcome.ingested,

@@ -3,9 +3,11 @@
 
 pub mod alerts;
 pub mod analytics;
+pub mod budgets;
 pub mod events;
 pub mod health;
 pub mod keys;
+pub mod pricing;
 pub mod server_info;
 pub mod sessions;
 

@@ -1,8 +1,10 @@
 //! `GET /api/server-info`: the collector version, what it serves and its price table.
 
-use agentlens_core::pricing::PriceTable;
+use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
+
+use crate::AppState;
 
 /// Names of the API areas this collector serves. The upstream MCP server registers only
 /// the tools whose feature is listed.
@@ -30,7 +32,7 @@ pub struct ServerInfo {
     pub pricing: PricingInfo,
 }
 
-/// Facts about the embedded price table.
+/// Facts about the price table in use: the embedded table, with any `--prices` overrides.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PricingInfo {
@@ -40,11 +42,13 @@ pub struct PricingInfo {
     pub as_of: String,
     /// Content hash of the table: `pv_` and 12 hex digits of its SHA-256.
     pub version: String,
+    /// Number of models the table prices.
+    pub model_count: usize,
 }
 
 /// Returns the version, the served features and the price table's source and version.
-pub async fn server_info() -> Json<ServerInfo> {
-    let table = PriceTable::embedded();
+pub async fn server_info(State(state): State<AppState>) -> Json<ServerInfo> {
+    let table = &state.prices;
     Json(ServerInfo {
         version: env!("CARGO_PKG_VERSION"),
         features: FEATURES,
@@ -52,6 +56,7 @@ pub async fn server_info() -> Json<ServerInfo> {
             source: table.source().to_owned(),
             as_of: table.generated().to_string(),
             version: table.version().to_owned(),
+            model_count: table.model_count(),
         },
     })
 }

@@ -3,12 +3,27 @@
 use rusqlite::{params, OptionalExtension, Row};
 use rust_decimal::Decimal;
 
+use serde_json::{json, Value};
+
+use super::alert_deliveries::{deliveries_of, insert_deliveries, NewDelivery};
 use super::cost_rule::COUNTED_COST_ROWS;
+use super::events::ingest_batch;
 use super::filter::SqlFilter;
-use super::{now_text, Page, Paging, PicoSum, Store, StoreError};
+use super::{now_text, Page, Paging, PicoSum, Store, StoreError, WriterContext};
+use crate::alerts::webhook::{self, DeliveryKind, PendingDelivery, TransitionFacts};
 use crate::alerts::{
     AlertHistoryEntry, AlertRule, Condition, ExactNumber, NewRule, RulePatch, RuleScope,
 };
+use crate::ingest::prepare_batch;
+
+/// Session id of the `alert_triggered` and `alert_resolved` events the evaluator stores.
+pub const ALERT_SESSION_ID: &str = "alerts";
+
+/// Agent id of those events when the rule has no agent scope.
+pub const ALERT_AGENT_ID: &str = "agentlens";
+
+/// SQL condition leaving out alert events, so a rule never counts its own transitions.
+const NOT_ALERT_EVENT: &str = "event_type NOT IN ('alert_triggered', 'alert_resolved')";
 
 const RULE_COLUMNS: &str = "id, name, enabled, condition, threshold, window_minutes, scope, \
     notify_channels, created_at, updated_at, tenant_id";
@@ -27,7 +42,7 @@ pub enum Transition {
     Unchanged,
 }
 
-/// Figures of the events in one rule's window.
+/// Figures of the events in one rule's window. Alert events are not counted.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WindowMetrics {
     /// All events.
@@ -37,8 +52,21 @@ pub struct WindowMetrics {
     /// Exact sum of known costs of the cost rows that the
     /// [cost rule](super::cost_rule) counts.
     pub cost: PicoSum,
-    /// Average `durationMs` of `tool_response` events, if any.
+    /// Cost rows that the cost rule counts and whose cost is unknown.
+    pub unpriced_count: i64,
+    /// Average of `tool_response` `durationMs` and `llm_response` `latencyMs`, if any.
     pub average_latency_ms: Option<f64>,
+}
+
+/// What one evaluation of a rule found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    /// The rule's current value.
+    pub value: Decimal,
+    /// Whether the value is over the threshold.
+    pub firing: bool,
+    /// Message of a firing.
+    pub message: String,
 }
 
 fn text_error(
@@ -89,6 +117,7 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<AlertHistoryEntry> {
         threshold: decimal(row, 5)?,
         message: row.get(6)?,
         tenant_id: row.get(7)?,
+        deliveries: Vec::new(),
     })
 }
 
@@ -218,7 +247,12 @@ impl Store {
         let (tenant, id) = (tenant.to_owned(), id.to_owned());
         self.write(move |context| {
             let transaction = context.conn.transaction()?;
-            // History rows reference the rule, so they go first.
+            // Deliveries reference history rows, which reference the rule.
+            transaction.execute(
+                "DELETE FROM alert_deliveries WHERE tenant_id = ?1 AND history_id IN \
+                 (SELECT id FROM alert_history WHERE tenant_id = ?1 AND rule_id = ?2)",
+                params![tenant, id],
+            )?;
             transaction.execute(
                 "DELETE FROM alert_history WHERE tenant_id = ?1 AND rule_id = ?2",
                 params![tenant, id],
@@ -286,13 +320,19 @@ impl Store {
             let mut statement = conn.prepare(&sql)?;
             let params = filter.params_with(&[paging.limit, paging.offset]);
             let rows = statement.query_map(rusqlite::params_from_iter(params), entry_from_row)?;
-            let items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            let ids: Vec<String> = items.iter().map(|entry| entry.id.clone()).collect();
+            let mut deliveries = deliveries_of(conn, &ids)?;
+            for entry in &mut items {
+                entry.deliveries = deliveries.remove(&entry.id).unwrap_or_default();
+            }
             Ok(Page::new(items, paging.offset, total))
         })
         .await
     }
 
-    /// Computes the figures of the events of `scope` with timestamps in `[from, to]`.
+    /// Computes the figures of the events of `scope` with timestamps in `(from, to]`,
+    /// leaving out alert events.
     ///
     /// # Errors
     ///
@@ -305,8 +345,9 @@ impl Store {
         to: String,
     ) -> Result<WindowMetrics, StoreError> {
         let mut filter = SqlFilter::for_tenant(tenant);
-        filter.at_least("timestamp", Some(&from));
+        filter.push("timestamp > ?", [from.into()]);
         filter.at_most("timestamp", Some(&to));
+        filter.push(NOT_ALERT_EVENT, []);
         filter.eq("agent_id", scope.agent_id.as_deref());
         if !scope.tags.is_empty() {
             let placeholders = vec!["?"; scope.tags.len()].join(", ");
@@ -325,7 +366,10 @@ impl Store {
                  COALESCE(SUM(CASE WHEN {COUNTED_COST_ROWS} THEN cost_pico / 1000000 END), 0), \
                  COALESCE(SUM(CASE WHEN {COUNTED_COST_ROWS} THEN cost_pico % 1000000 END), 0), \
                  AVG(CASE WHEN event_type = 'tool_response' \
-                     THEN json_extract(payload, '$.durationMs') END) \
+                       THEN json_extract(payload, '$.durationMs') \
+                     WHEN event_type = 'llm_response' \
+                       THEN json_extract(payload, '$.latencyMs') END), \
+                 COALESCE(SUM({COUNTED_COST_ROWS} AND cost_pico IS NULL), 0) \
                  FROM events {}",
                 filter.where_sql()
             );
@@ -336,6 +380,7 @@ impl Store {
                         error_count: row.get(1)?,
                         cost: PicoSum::from_row(row, 2)?,
                         average_latency_ms: row.get(4)?,
+                        unpriced_count: row.get(5)?,
                     })
                 })?,
             )
@@ -343,62 +388,214 @@ impl Store {
         .await
     }
 
-    /// Records the result of evaluating a rule: opens an entry when it starts firing and
-    /// resolves the open entry when it stops.
+    /// Records the result of evaluating a rule at `now`: opens an entry when it starts
+    /// firing and resolves the open entry when it stops.
+    ///
+    /// A transition is written in one writer job: the history change and a pending
+    /// delivery row per webhook URL in one transaction, then an `alert_triggered` or
+    /// `alert_resolved` event through the ingest path, so it joins the `alerts` session's
+    /// hash chain. The returned deliveries are for [`webhook::WebhookSender::dispatch`].
     ///
     /// # Errors
     ///
-    /// Returns [`StoreError`] when the update fails.
+    /// Returns [`StoreError`] when a write fails.
     pub async fn record_evaluation(
         &self,
         rule: &AlertRule,
-        firing: bool,
-        current_value: Decimal,
-        message: String,
-    ) -> Result<Transition, StoreError> {
+        judgement: Judgement,
+        now: String,
+    ) -> Result<(Transition, Vec<PendingDelivery>), StoreError> {
         let rule = rule.clone();
         self.write(move |context| {
-            let now = now_text();
-            let open: Option<String> = context
+            let open: Option<(String, String)> = context
                 .conn
                 .query_row(
-                    "SELECT id FROM alert_history WHERE rule_id = ?1 AND resolved_at IS NULL",
+                    "SELECT id, triggered_at FROM alert_history \
+                     WHERE rule_id = ?1 AND resolved_at IS NULL",
                     [&rule.id],
-                    |row| row.get(0),
+                    |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .optional()?;
-            match (firing, open) {
-                (true, None) => {
-                    let entry = AlertHistoryEntry {
-                        id: context.next_id(),
-                        rule_id: rule.id,
-                        triggered_at: now,
-                        resolved_at: None,
-                        current_value: ExactNumber(current_value),
-                        threshold: rule.threshold,
-                        message,
-                        tenant_id: rule.tenant_id,
-                    };
-                    context.conn.execute(
-                        &format!("INSERT INTO alert_history ({HISTORY_COLUMNS}) VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, ?7)"),
-                        params![
-                            entry.id, entry.rule_id, entry.triggered_at,
-                            entry.current_value.0.normalize().to_string(),
-                            entry.threshold.0.normalize().to_string(), entry.message, entry.tenant_id,
-                        ],
-                    )?;
-                    Ok(Transition::Fired(entry))
+            match (judgement.firing, open) {
+                (true, None) => fire(context, &rule, judgement, now),
+                (false, Some((id, triggered_at))) => {
+                    resolve(context, &rule, judgement, now, id, triggered_at)
                 }
-                (false, Some(id)) => {
-                    context.conn.execute(
-                        "UPDATE alert_history SET resolved_at = ?1 WHERE id = ?2",
-                        params![now, id],
-                    )?;
-                    Ok(Transition::Resolved(id))
-                }
-                _ => Ok(Transition::Unchanged),
+                _ => Ok((Transition::Unchanged, Vec::new())),
             }
         })
         .await
+    }
+}
+
+/// Mints one delivery per webhook URL of the rule, with its body.
+fn new_deliveries(context: &mut WriterContext, facts: &TransitionFacts<'_>) -> Vec<NewDelivery> {
+    let urls = facts.rule.notify_channels.iter();
+    let body = webhook::body(facts);
+    urls.filter(|channel| webhook::is_webhook_url(channel))
+        .map(|url| NewDelivery {
+            id: context.next_id(),
+            kind: facts.kind,
+            url: url.clone(),
+            body: body.clone(),
+        })
+        .collect()
+}
+
+fn pending(deliveries: Vec<NewDelivery>) -> Vec<PendingDelivery> {
+    deliveries
+        .into_iter()
+        .map(|delivery| PendingDelivery {
+            id: delivery.id,
+            url: delivery.url,
+            body: delivery.body,
+        })
+        .collect()
+}
+
+fn fire(
+    context: &mut WriterContext,
+    rule: &AlertRule,
+    judgement: Judgement,
+    now: String,
+) -> Result<(Transition, Vec<PendingDelivery>), StoreError> {
+    let entry = AlertHistoryEntry {
+        id: context.next_id(),
+        rule_id: rule.id.clone(),
+        triggered_at: now.clone(),
+        resolved_at: None,
+        current_value: ExactNumber(judgement.value),
+        threshold: rule.threshold,
+        message: judgement.message,
+        tenant_id: rule.tenant_id.clone(),
+        deliveries: Vec::new(),
+    };
+    let facts = TransitionFacts {
+        rule,
+        kind: DeliveryKind::Triggered,
+        current_value: judgement.value,
+        message: &entry.message,
+        triggered_at: &entry.triggered_at,
+        resolved_at: None,
+    };
+    let deliveries = new_deliveries(context, &facts);
+
+    let transaction = context.conn.transaction()?;
+    transaction.execute(
+        &format!(
+            "INSERT INTO alert_history ({HISTORY_COLUMNS}) \
+             VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, ?7)"
+        ),
+        params![
+            entry.id,
+            entry.rule_id,
+            entry.triggered_at,
+            entry.current_value.0.normalize().to_string(),
+            entry.threshold.0.normalize().to_string(),
+            entry.message,
+            entry.tenant_id,
+        ],
+    )?;
+    insert_deliveries(&transaction, &rule.tenant_id, &entry.id, &deliveries, &now)?;
+    transaction.commit()?;
+
+    let payload = json!({
+        "alertRuleId": rule.id,
+        "alertName": rule.name,
+        "condition": rule.condition.as_str(),
+        "currentValue": number(judgement.value),
+        "threshold": number(rule.threshold.0),
+        "message": entry.message,
+    });
+    store_alert_event(context, rule, "alert_triggered", "warn", payload, &now, &entry.id);
+    Ok((Transition::Fired(entry), pending(deliveries)))
+}
+
+fn resolve(
+    context: &mut WriterContext,
+    rule: &AlertRule,
+    judgement: Judgement,
+    now: String,
+    id: String,
+    triggered_at: String,
+) -> Result<(Transition, Vec<PendingDelivery>), StoreError> {
+    let message = format!(
+        "{} is back within threshold {}: current value {}",
+        rule.condition.as_str(),
+        rule.threshold.0.normalize(),
+        judgement.value.normalize()
+    );
+    let facts = TransitionFacts {
+        rule,
+        kind: DeliveryKind::Resolved,
+        current_value: judgement.value,
+        message: &message,
+        triggered_at: &triggered_at,
+        resolved_at: Some(&now),
+    };
+    let deliveries = new_deliveries(context, &facts);
+
+    let transaction = context.conn.transaction()?;
+    transaction.execute(
+        "UPDATE alert_history SET resolved_at = ?1 WHERE id = ?2",
+        params![now, id],
+    )?;
+    insert_deliveries(&transaction, &rule.tenant_id, &id, &deliveries, &now)?;
+    transaction.commit()?;
+
+    let payload = json!({
+        "alertRuleId": rule.id,
+        "alertName": rule.name,
+        "condition": rule.condition.as_str(),
+        "currentValue": number(judgement.value),
+        "threshold": number(rule.threshold.0),
+        "message": message,
+        "resolvedBy": "evaluator",
+    });
+    store_alert_event(context, rule, "alert_resolved", "info", payload, &now, &id);
+    Ok((Transition::Resolved(id), pending(deliveries)))
+}
+
+/// Returns a decimal as a JSON number.
+fn number(value: Decimal) -> Value {
+    serde_json::from_str(&value.normalize().to_string()).unwrap_or(Value::Null)
+}
+
+/// Stores an alert event through the ingest path.
+///
+/// It runs after the history transaction committed, in the same writer job, so no other
+/// write comes between them. A failure is logged: the history entry is the record that
+/// keeps the alert from firing twice, and it is already stored.
+fn store_alert_event(
+    context: &mut WriterContext,
+    rule: &AlertRule,
+    event_type: &str,
+    severity: &str,
+    payload: Value,
+    now: &str,
+    history_id: &str,
+) {
+    let agent_id = rule.scope.agent_id.as_deref().unwrap_or(ALERT_AGENT_ID);
+    let event = json!({
+        "sessionId": ALERT_SESSION_ID,
+        "agentId": agent_id,
+        "eventType": event_type,
+        "severity": severity,
+        "timestamp": now,
+        "payload": payload,
+        "metadata": {"alertHistoryId": history_id},
+    });
+    let stored = prepare_batch(&json!({ "events": [event] }), chrono::Utc::now())
+        .map_err(|error| format!("{error:?}"))
+        .and_then(|prepared| {
+            ingest_batch(context, &rule.tenant_id, &prepared).map_err(|error| error.to_string())
+        });
+    if let Err(error) = stored {
+        tracing::error!(
+            alert.rule_id = %rule.id,
+            alert.entry_id = %history_id,
+            %error,
+            "cannot store the alert event"
+        );
     }
 }

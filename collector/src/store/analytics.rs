@@ -5,7 +5,13 @@
 //! transaction, and every money sum is exact ([`PicoSum`]), so the per-agent, per-model
 //! and per-bucket figures add up to the totals to the last pico-dollar.
 //!
-//! Time buckets are computed in [`super::buckets`].
+//! [`Store::cost_report`] reads the [rollups](super::rollups) through
+//! [`super::rollup_report`], so its cost grows with the number of buckets, agents, models
+//! and sessions in the range rather than with the number of events.
+//! [`Store::cost_report_from_events`] recomputes the same report from the events; the
+//! tests use it to check the rollups, and the rollup path falls back to it for zones whose
+//! bucket boundaries are not on whole minutes. Time buckets are computed in
+//! [`super::buckets`].
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
@@ -100,7 +106,18 @@ impl Sums {
         })
     }
 
-    fn into_totals(self) -> Result<CostTotals, StoreError> {
+    /// Adds another group's sums.
+    pub(crate) fn add(&mut self, other: &Sums) {
+        self.cost.add(other.cost);
+        self.input += other.input;
+        self.output += other.output;
+        self.cache_read += other.cache_read;
+        self.cache_write += other.cache_write;
+        self.events += other.events;
+        self.unpriced += other.unpriced;
+    }
+
+    pub(crate) fn into_totals(self) -> Result<CostTotals, StoreError> {
         Ok(CostTotals {
             total_cost_usd: self.cost.to_usd()?,
             total_input_tokens: self.input,
@@ -180,10 +197,10 @@ pub struct CostReport {
 }
 
 /// Sessions listed in `bySession`.
-const TOP_SESSIONS: usize = 100;
+pub(crate) const TOP_SESSIONS: usize = 100;
 
 impl Store {
-    /// Builds the cost report for a tenant.
+    /// Builds the cost report for a tenant from the rollups.
     ///
     /// # Errors
     ///
@@ -193,12 +210,33 @@ impl Store {
         tenant: &str,
         query: CostQuery,
     ) -> Result<CostReport, StoreError> {
-        let mut filter = SqlFilter::for_tenant(tenant);
-        filter.push(COUNTED_COST_ROWS, []);
-        filter.at_least("timestamp", Some(&query.from));
-        filter.at_most("timestamp", Some(&query.to));
-        filter.eq("agent_id", query.agent_id.as_deref());
+        let tenant = tenant.to_owned();
+        self.read(move |conn| {
+            // One transaction gives every breakdown the same snapshot.
+            let transaction = conn.transaction()?;
+            let report = match super::rollup_report::build(&transaction, &tenant, &query)? {
+                Some(report) => report,
+                None => build_report(&transaction, &event_filter(&tenant, &query), &query)?,
+            };
+            transaction.commit()?;
+            Ok(report)
+        })
+        .await
+    }
 
+    /// Builds the cost report for a tenant by reading every counted event in the range.
+    ///
+    /// It returns the same report as [`Store::cost_report`], more slowly.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when a query fails or a sum leaves the decimal range.
+    pub async fn cost_report_from_events(
+        &self,
+        tenant: &str,
+        query: CostQuery,
+    ) -> Result<CostReport, StoreError> {
+        let filter = event_filter(tenant, &query);
         self.read(move |conn| {
             // One transaction gives every breakdown the same snapshot.
             let transaction = conn.transaction()?;
@@ -210,7 +248,29 @@ impl Store {
     }
 }
 
-fn build_report(
+/// Returns the filter selecting the counted cost rows of a report.
+fn event_filter(tenant: &str, query: &CostQuery) -> SqlFilter {
+    let mut filter = SqlFilter::for_tenant(tenant);
+    filter.push(COUNTED_COST_ROWS, []);
+    filter.at_least("timestamp", Some(&query.from));
+    filter.at_most("timestamp", Some(&query.to));
+    filter.eq("agent_id", query.agent_id.as_deref());
+    filter
+}
+
+/// Sorts models by cost, highest first, then by provider and model.
+pub(crate) fn sort_models(models: &mut [ModelCost]) {
+    models.sort_by(|a, b| {
+        (Reverse(a.totals.total_cost_usd), &a.provider, &a.model).cmp(&(
+            Reverse(b.totals.total_cost_usd),
+            &b.provider,
+            &b.model,
+        ))
+    });
+}
+
+/// Builds the report from the events; ties in cost are ordered by key.
+pub(crate) fn build_report(
     conn: &Connection,
     filter: &SqlFilter,
     query: &CostQuery,
@@ -223,7 +283,10 @@ fn build_report(
             totals: sums.into_totals()?,
         });
     }
-    by_agent.sort_by_key(|group| Reverse(group.totals.total_cost_usd));
+    by_agent.sort_by(|a, b| {
+        (Reverse(a.totals.total_cost_usd), &a.agent_id)
+            .cmp(&(Reverse(b.totals.total_cost_usd), &b.agent_id))
+    });
 
     let mut by_model = Vec::new();
     for (keys, sums) in grouped(conn, filter, &["provider", "model"])? {
@@ -234,7 +297,7 @@ fn build_report(
             totals: sums.into_totals()?,
         });
     }
-    by_model.sort_by_key(|group| Reverse(group.totals.total_cost_usd));
+    sort_models(&mut by_model);
 
     let mut by_session = Vec::new();
     for (keys, sums) in grouped(conn, filter, &["session_id"])? {
@@ -244,7 +307,10 @@ fn build_report(
             totals: sums.into_totals()?,
         });
     }
-    by_session.sort_by_key(|group| Reverse(group.totals.total_cost_usd));
+    by_session.sort_by(|a, b| {
+        (Reverse(a.totals.total_cost_usd), &a.session_id)
+            .cmp(&(Reverse(b.totals.total_cost_usd), &b.session_id))
+    });
     by_session.truncate(TOP_SESSIONS);
 
     let totals = grouped(conn, filter, &[])?

@@ -17,11 +17,48 @@ use super::{PicoSum, StoreError};
 
 /// Running sums of one bucket.
 #[derive(Debug, Default)]
-struct BucketSums {
+pub(crate) struct BucketSums {
     label: String,
     cost: PicoSum,
-    events: i64,
+    pub(crate) events: i64,
     by_agent: BTreeMap<String, PicoSum>,
+}
+
+impl BucketSums {
+    /// Creates empty sums for the bucket labelled `label`.
+    pub(crate) fn new(label: String) -> BucketSums {
+        BucketSums {
+            label,
+            ..BucketSums::default()
+        }
+    }
+
+    /// Adds the sums of one agent's rows.
+    pub(crate) fn add(&mut self, agent: &str, sums: &Sums) {
+        self.cost.add(sums.cost);
+        self.events += sums.events;
+        match self.by_agent.get_mut(agent) {
+            Some(cost) => cost.add(sums.cost),
+            None => {
+                self.by_agent.insert(agent.to_owned(), sums.cost);
+            }
+        }
+    }
+
+    /// Converts the sums to dollars.
+    pub(crate) fn into_bucket(self) -> Result<CostBucket, StoreError> {
+        let by_agent = self
+            .by_agent
+            .into_iter()
+            .map(|(agent, cost)| Ok((agent, cost.to_usd()?)))
+            .collect::<Result<BTreeMap<_, _>, StoreError>>()?;
+        Ok(CostBucket {
+            bucket: self.label,
+            total_cost_usd: self.cost.to_usd()?,
+            event_count: self.events,
+            by_agent,
+        })
+    }
 }
 
 /// SQL giving the start of an event's 15-minute UTC slot, as `YYYY-MM-DDTHH:MM`.
@@ -35,7 +72,7 @@ pub(crate) fn parse_slot(slot: &str) -> Result<DateTime<Utc>, StoreError> {
         .map_err(|error| StoreError::Corrupt(format!("timestamp slot {slot:?}: {error}")))
 }
 
-/// Accumulates 15-minute UTC slots per agent into the requested buckets.
+/// Accumulates 15-minute UTC slots per agent into the requested buckets, reading the events.
 pub(crate) fn over_time(
     conn: &Connection,
     filter: &SqlFilter,
@@ -59,31 +96,38 @@ pub(crate) fn over_time(
         let (slot, agent, sums) = row?;
         let slot_start = parse_slot(&slot)?;
         let (start, label) = bucket_of(slot_start, query.granularity, query.time_zone);
-        let entry = buckets.entry(start).or_insert_with(|| BucketSums {
-            label,
-            ..BucketSums::default()
-        });
-        entry.cost.add(sums.cost);
-        entry.events += sums.events;
-        entry.by_agent.entry(agent).or_default().add(sums.cost);
+        buckets
+            .entry(start)
+            .or_insert_with(|| BucketSums::new(label))
+            .add(&agent, &sums);
     }
+    buckets.into_values().map(BucketSums::into_bucket).collect()
+}
 
-    buckets
-        .into_values()
-        .map(|sums| {
-            let by_agent = sums
-                .by_agent
-                .into_iter()
-                .map(|(agent, cost)| Ok((agent, cost.to_usd()?)))
-                .collect::<Result<BTreeMap<_, _>, StoreError>>()?;
-            Ok(CostBucket {
-                bucket: sums.label,
-                total_cost_usd: sums.cost.to_usd()?,
-                event_count: sums.events,
-                by_agent,
-            })
-        })
-        .collect()
+/// Returns the start of the bucket after the one starting at `start`.
+///
+/// Hours are 60 minutes, and days and weeks follow the zone's calendar, so a day with a
+/// daylight saving change lasts 23 or 25 hours.
+pub(crate) fn next_bucket_start(
+    start: DateTime<Utc>,
+    granularity: Granularity,
+    zone: Tz,
+) -> DateTime<Utc> {
+    let nominal = match granularity {
+        Granularity::Hour => return start + Duration::hours(1),
+        Granularity::Day => Duration::days(1),
+        Granularity::Week => Duration::weeks(1),
+    };
+    // A nominal day can end before the next local midnight (a 25-hour day), so step on
+    // by an hour until the bucket changes.
+    let mut probe = start + nominal;
+    loop {
+        let (next, _) = bucket_of(probe, granularity, zone);
+        if next > start {
+            return next;
+        }
+        probe += Duration::hours(1);
+    }
 }
 
 /// Returns the start instant and label of the bucket that contains `instant`.

@@ -24,6 +24,7 @@ use serde_json::value::RawValue;
 
 use super::cost_rule;
 use super::filter::SqlFilter;
+use super::rollups::RollupDeltas;
 use super::sessions::Session;
 use super::{sql_count, Page, Paging, Store, StoreError, WriterContext};
 use crate::ingest::PreparedEvent;
@@ -200,7 +201,7 @@ impl Store {
     }
 }
 
-fn ingest_batch(
+pub(crate) fn ingest_batch(
     context: &mut WriterContext,
     tenant: &str,
     events: &[PreparedEvent],
@@ -212,6 +213,7 @@ fn ingest_batch(
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
 
     let mut sessions: HashMap<String, Session> = HashMap::new();
+    let mut rollups = RollupDeltas::default();
     let mut results = Vec::with_capacity(events.len());
     let mut duplicates = 0;
     for (prepared, id) in events.iter().zip(ids) {
@@ -239,6 +241,10 @@ fn ingest_batch(
         };
         let hash = insert_event(&transaction, tenant, prepared, &row)?;
         session.apply(prepared, &hash, superseded_by.is_none());
+        if superseded_by.is_none() {
+            rollups.add_event(prepared)?;
+        }
+        rollups.subtract_superseded(&transaction, tenant, prepared)?;
         cost_rule::supersede_tracked_costs(&transaction, tenant, &id, prepared, &mut sessions)?;
         results.push(IngestedEvent {
             id,
@@ -250,6 +256,7 @@ fn ingest_batch(
     for session in sessions.values() {
         session.save(&transaction)?;
     }
+    rollups.flush(&transaction, tenant)?;
     transaction.commit()?;
 
     Ok(IngestOutcome {
@@ -313,14 +320,15 @@ fn insert_event(
     let usage = cost.map(|cost| cost.usage);
     let tokens =
         |count: fn(&agentlens_core::usage::Usage) -> u64| usage.map(|u| sql_count(count(&u)));
+    let pricing = cost.and_then(|cost| cost.pricing.as_ref());
     conn.prepare_cached(
         "INSERT INTO events (id, tenant_id, client_id, timestamp, session_id, agent_id, \
          event_type, severity, payload, metadata, prev_hash, hash, is_error, provider, model, \
          cost_pico, cost_source, input_tokens, output_tokens, cache_read_tokens, \
          cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, call_id, \
-         superseded_by) VALUES \
+         superseded_by, pricing_version, price_provider, price_model, price_date) VALUES \
          (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-         ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+         ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
     )?
     .execute(params![
         id,
@@ -348,6 +356,10 @@ fn insert_event(
         tokens(|u| u.reasoning_tokens),
         cost.and_then(|cost| cost.call_id.as_deref()),
         row.superseded_by,
+        pricing.map(|pricing| pricing.version.as_str()),
+        pricing.and_then(|pricing| pricing.provider.as_deref()),
+        pricing.and_then(|pricing| pricing.model.as_deref()),
+        pricing.and_then(|pricing| pricing.price_date.map(|day| day.to_string())),
     ])?;
     Ok(hash)
 }

@@ -11,6 +11,7 @@
 //! taken as two sums, `SUM(cost_pico / 1000000)` and `SUM(cost_pico % 1000000)`, and
 //! recombined exactly in an `i128` by [`PicoSum`].
 
+pub mod alert_deliveries;
 pub mod alerts;
 pub mod analytics;
 mod buckets;
@@ -19,6 +20,8 @@ pub mod events;
 mod filter;
 pub mod keys;
 pub mod llm_analytics;
+mod rollup_report;
+mod rollups;
 pub mod sessions;
 mod sqlite;
 pub mod timeline;
@@ -125,7 +128,7 @@ pub(crate) fn now_text() -> String {
 }
 
 /// An exact sum of pico-dollar amounts, read from the two partial SQL sums.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PicoSum(i128);
 
 impl PicoSum {

@@ -43,6 +43,24 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0002_cost_rule.sql"),
         after_sql: Some(super::cost_rule::rebuild_session_costs),
     },
+    Migration {
+        version: 3,
+        name: "alert_deliveries",
+        sql: include_str!("migrations/0003_alert_deliveries.sql"),
+        after_sql: None,
+    },
+    Migration {
+        version: 4,
+        name: "cost_rollups",
+        sql: include_str!("migrations/0004_cost_rollups.sql"),
+        after_sql: None,
+    },
+    Migration {
+        version: 5,
+        name: "event_pricing",
+        sql: include_str!("migrations/0005_event_pricing.sql"),
+        after_sql: None,
+    },
 ];
 
 /// State owned by the writer thread and lent to each write job.

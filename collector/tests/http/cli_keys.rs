@@ -39,6 +39,7 @@ async fn status_with_key(db: &Path, key: &str, method: Method, uri: &str) -> Sta
         auth_enabled: true,
         alert_interval: std::time::Duration::from_secs(3600),
         preset_key: None,
+        prices: None,
     };
     let state = open_state(&options).await.unwrap();
     let body = match method {

@@ -44,6 +44,7 @@ async fn build(auth_enabled: bool, preset_key: Option<String>) -> TestApp {
         auth_enabled,
         alert_interval: std::time::Duration::from_secs(3600),
         preset_key: preset_key.clone(),
+        prices: None,
     };
     let state = open_state(&options).await.unwrap();
     TestApp {

@@ -1,0 +1,167 @@
+//! Read-only views of the models and dated prices of a [`PriceTable`], for tools that print
+//! or export the table.
+//!
+//! [`PriceTable::models`] walks every model in lookup order, and [`PriceTable::find_model`]
+//! returns the model that [`PriceTable::quote`] would use for a spelling. Each
+//! [`ModelPrices`] lists its [`DatedPrices`], whose rates are keyed by the genai-prices
+//! price keys (`input_mtok`, `cache_read_mtok`, `output_mtok`, ...), the same keys that a
+//! price override file uses.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+
+use super::rates::{self, PriceEntry, Rate};
+use super::table::{self, Lookup, Model, PriceTable, Provider};
+
+/// One model of a price table together with the provider that lists it.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelPrices<'a> {
+    provider: &'a str,
+    model: &'a Model,
+}
+
+impl<'a> ModelPrices<'a> {
+    /// Returns the id of the provider that lists the model, such as `openai`.
+    pub fn provider(&self) -> &'a str {
+        self.provider
+    }
+
+    /// Returns the model id, such as `gpt-4o`.
+    pub fn id(&self) -> &'a str {
+        &self.model.id
+    }
+
+    /// Returns where the prices come from, as in [`Quote::source`](super::Quote::source).
+    pub fn source(&self) -> &'a str {
+        &self.model.source
+    }
+
+    /// Returns the match clause of the model as it reads in the table file, such as
+    /// `starts_with "claude-haiku-4-5"`.
+    pub fn match_clause(&self) -> String {
+        self.model.matcher.to_string()
+    }
+
+    /// Returns the lowercased spellings other than the id that an `equals` clause of the
+    /// model accepts. Spellings matched by prefix, suffix or regex are not listed.
+    pub fn aliases(&self) -> Vec<&'a str> {
+        let id = self.model.id.to_lowercase();
+        let mut aliases = self.model.matcher.exact_spellings();
+        aliases.retain(|spelling| *spelling != id);
+        aliases
+    }
+
+    /// Returns the dated price entries in table order. The entry in force at a moment is
+    /// the last one whose condition holds, see [`ModelPrices::prices_at`].
+    pub fn prices(&self) -> impl ExactSizeIterator<Item = DatedPrices<'a>> + 'a {
+        self.model.entries.iter().map(|entry| DatedPrices { entry })
+    }
+
+    /// Returns the price entry in force at `at`, chosen as [`PriceTable::quote`] chooses it;
+    /// `None` for a model without prices.
+    pub fn prices_at(&self, at: DateTime<Utc>) -> Option<DatedPrices<'a>> {
+        rates::entry_at(&self.model.entries, at).map(|entry| DatedPrices { entry })
+    }
+}
+
+/// One price entry of a model, with the condition under which it applies.
+#[derive(Debug, Clone, Copy)]
+pub struct DatedPrices<'a> {
+    entry: &'a PriceEntry,
+}
+
+impl<'a> DatedPrices<'a> {
+    /// Returns the first UTC day on which the entry applies; `None` for an undated entry.
+    pub fn start_date(&self) -> Option<NaiveDate> {
+        self.entry.start_date
+    }
+
+    /// Returns the daily UTC window `[start, end)` of an off-peak entry. The window wraps
+    /// past midnight when `end < start`.
+    pub fn time_of_day(&self) -> Option<(NaiveTime, NaiveTime)> {
+        self.entry.time_of_day
+    }
+
+    /// Returns the rates that the entry has, keyed by price key, in a fixed order: input,
+    /// cache read, cache writes, output, reasoning output, web searches, requests.
+    pub fn rates(&self) -> Vec<(&'static str, &'a Rate)> {
+        self.entry.rates.keyed()
+    }
+
+    /// Returns the rate of one price key, such as `input_mtok`.
+    pub fn rate(&self, key: &str) -> Option<&'a Rate> {
+        self.rates()
+            .into_iter()
+            .find(|(name, _)| *name == key)
+            .map(|(_, rate)| rate)
+    }
+}
+
+impl PriceTable {
+    /// Returns every model of the table, provider by provider in lookup order.
+    ///
+    /// A model that an override file gave aliases appears once, although the table keeps a
+    /// second matcher for its aliases.
+    pub fn models(&self) -> impl Iterator<Item = ModelPrices<'_>> {
+        self.providers.iter().flat_map(|provider| {
+            let last = last_positions(provider);
+            provider
+                .models
+                .iter()
+                .enumerate()
+                .filter(move |(index, model)| last.get(model.id.as_str()) == Some(index))
+                .map(|(_, model)| ModelPrices {
+                    provider: &provider.id,
+                    model,
+                })
+        })
+    }
+
+    /// Returns the number of models that [`PriceTable::models`] lists.
+    pub fn model_count(&self) -> usize {
+        self.providers
+            .iter()
+            .map(|provider| last_positions(provider).len())
+            .sum()
+    }
+
+    /// Finds the model that [`PriceTable::quote`] would use for `provider` and `model`.
+    ///
+    /// # Errors
+    ///
+    /// Returns the reason, the same text that an unpriced quote carries, when the provider
+    /// or the model is unknown.
+    pub fn find_model(
+        &self,
+        provider: Option<&str>,
+        model: &str,
+    ) -> Result<ModelPrices<'_>, String> {
+        let provider = provider.filter(|name| !name.trim().is_empty());
+        match self.lookup(provider, model) {
+            Lookup::Found {
+                provider: provider_index,
+                model: model_index,
+            } => {
+                let listing = &self.providers[provider_index];
+                Ok(ModelPrices {
+                    provider: &listing.id,
+                    model: &listing.models[model_index],
+                })
+            }
+            Lookup::UnknownProvider => Err(table::unknown_provider(provider, model)),
+            Lookup::UnknownModel => Err(table::unknown_model(provider, model)),
+        }
+    }
+}
+
+/// Maps each model id of a provider to the position of its last model, which is the
+/// original entry when an override inserted an alias copy in front of it.
+fn last_positions(provider: &Provider) -> HashMap<&str, usize> {
+    provider
+        .models
+        .iter()
+        .enumerate()
+        .map(|(index, model)| (model.id.as_str(), index))
+        .collect()
+}

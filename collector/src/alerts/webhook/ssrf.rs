@@ -1,0 +1,219 @@
+//! Server-side request forgery protection for webhook URLs.
+//!
+//! A webhook URL is resolved before use, and the request goes only to addresses that pass
+//! [`is_public`]. Unless the operator allows private webhooks, every address in these
+//! ranges is rejected: IPv4 private (10/8, 172.16/12, 192.168/16), shared (100.64/10),
+//! loopback (127/8), link-local (169.254/16), unspecified, broadcast and multicast; IPv6
+//! loopback, unspecified, unique-local (fc00::/7), link-local (fe80::/10) and multicast,
+//! and IPv4 addresses mapped into IPv6.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use reqwest::Url;
+
+/// Time limit of the DNS lookup that checks a URL when a rule is saved.
+const CHECK_LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why a webhook URL cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlRejection {
+    /// The text is not an absolute http or https URL with a host.
+    #[error("invalid webhook url: {0}")]
+    Invalid(String),
+    /// The host resolves to an address in a refused range.
+    #[error(
+        "webhook host {host} resolves to the non-public address {address}; \
+         start the collector with --allow-private-webhooks to allow it"
+    )]
+    Private {
+        /// Host of the URL.
+        host: String,
+        /// The refused address.
+        address: IpAddr,
+    },
+    /// The host could not be resolved.
+    #[error("cannot resolve webhook host {host}: {reason}")]
+    Unresolved {
+        /// Host of the URL.
+        host: String,
+        /// Resolver error.
+        reason: String,
+    },
+}
+
+/// A checked webhook target: the parsed URL and the addresses to connect to.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The URL.
+    pub url: Url,
+    /// Host name as written in the URL, without IPv6 brackets.
+    pub host: String,
+    /// Addresses the host resolved to, all allowed.
+    pub addresses: Vec<SocketAddr>,
+}
+
+/// Returns true when `address` is outside every refused range.
+pub fn is_public(address: IpAddr) -> bool {
+    match address {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public_v4(v4),
+            None => is_public_v6(v6),
+        },
+    }
+}
+
+fn is_public_v4(address: Ipv4Addr) -> bool {
+    let [first, second, ..] = address.octets();
+    let shared = first == 100 && (64..128).contains(&second);
+    !(address.is_private()
+        || address.is_loopback()
+        || address.is_link_local()
+        || address.is_unspecified()
+        || address.is_broadcast()
+        || address.is_multicast()
+        || shared
+        || first == 0)
+}
+
+fn is_public_v6(address: Ipv6Addr) -> bool {
+    let first = address.segments()[0];
+    let unique_local = first & 0xfe00 == 0xfc00;
+    let link_local = first & 0xffc0 == 0xfe80;
+    !(address.is_loopback()
+        || address.is_unspecified()
+        || address.is_multicast()
+        || unique_local
+        || link_local)
+}
+
+/// Parses `text` as an absolute http or https URL with a host.
+///
+/// # Errors
+///
+/// Returns [`UrlRejection::Invalid`] otherwise.
+pub fn parse(text: &str) -> Result<(Url, String), UrlRejection> {
+    let url = Url::parse(text).map_err(|error| UrlRejection::Invalid(error.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(UrlRejection::Invalid(format!(
+            "scheme {:?} is not http or https",
+            url.scheme()
+        )));
+    }
+    let host = match url.host_str() {
+        Some(host) if !host.is_empty() => host.trim_start_matches('[').trim_end_matches(']'),
+        _ => return Err(UrlRejection::Invalid("the url has no host".to_owned())),
+    };
+    let host = host.to_owned();
+    Ok((url, host))
+}
+
+/// Resolves the URL's host and checks every address.
+///
+/// With `allow_private`, every address passes.
+///
+/// # Errors
+///
+/// Returns [`UrlRejection`] for an invalid URL, a failed lookup, or a refused address.
+pub async fn resolve(text: &str, allow_private: bool) -> Result<Target, UrlRejection> {
+    let (url, host) = parse(text)?;
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addresses: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|error| UrlRejection::Unresolved {
+                host: host.clone(),
+                reason: error.to_string(),
+            })?
+            .collect(),
+    };
+    if addresses.is_empty() {
+        return Err(UrlRejection::Unresolved {
+            host,
+            reason: "no addresses".to_owned(),
+        });
+    }
+    if !allow_private {
+        if let Some(refused) = addresses.iter().find(|address| !is_public(address.ip())) {
+            return Err(UrlRejection::Private {
+                host,
+                address: refused.ip(),
+            });
+        }
+    }
+    Ok(Target {
+        url,
+        host,
+        addresses,
+    })
+}
+
+/// Checks a URL when a rule is saved: rejects invalid URLs and hosts that resolve to a
+/// refused address. A host that cannot be resolved within a few seconds passes, because
+/// it may exist by the time the rule fires; delivery checks it again.
+///
+/// # Errors
+///
+/// Returns [`UrlRejection::Invalid`] or [`UrlRejection::Private`].
+pub async fn check_for_rule(text: &str, allow_private: bool) -> Result<(), UrlRejection> {
+    if allow_private {
+        return parse(text).map(|_| ());
+    }
+    match tokio::time::timeout(CHECK_LOOKUP_TIMEOUT, resolve(text, false)).await {
+        Ok(Ok(_)) | Ok(Err(UrlRejection::Unresolved { .. })) | Err(_) => Ok(()),
+        Ok(Err(rejection)) => Err(rejection),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_ranges_are_not_public() {
+        let refused = [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "127.0.0.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+        ];
+        for text in refused {
+            assert!(!is_public(text.parse().unwrap()), "{text}");
+        }
+    }
+
+    #[test]
+    fn public_addresses_pass() {
+        for text in ["93.184.216.34", "2606:4700::1111", "172.32.0.1", "100.128.0.1"] {
+            assert!(is_public(text.parse().unwrap()), "{text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn private_literal_is_rejected() {
+        let rejection = resolve("http://127.0.0.1:9/hook", false)
+            .await
+            .unwrap_err();
+        assert!(matches!(rejection, UrlRejection::Private { .. }));
+        assert!(resolve("http://127.0.0.1:9/hook", true).await.is_ok());
+    }
+
+    #[test]
+    fn non_http_scheme_is_invalid() {
+        assert!(matches!(
+            parse("ftp://example.com/x"),
+            Err(UrlRejection::Invalid(_))
+        ));
+    }
+}

@@ -1,0 +1,383 @@
+//! `agentlens prices quote|show|list|update`: the price table from the command line.
+//!
+//! Every subcommand reads the embedded price table with the overrides file of `--prices`
+//! (or `AGENTLENS_PRICES`) applied, the same table that `agentlens serve --prices` uses.
+//! `update` turns a LiteLLM price file into such an overrides file.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use agentlens_core::pricing::{
+    ModelPrices, PriceOverridesError, PriceTable, PriceTableError, Rate,
+};
+use agentlens_core::validate::FieldError;
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::pricing::{load_prices, quote, QuoteReport};
+
+/// Exit code of `agentlens prices quote` when the table has no price for the call.
+pub const UNPRICED_EXIT_CODE: u8 = 3;
+
+/// Subcommands of `agentlens prices`.
+#[derive(Debug, Subcommand)]
+pub enum PricesCommand {
+    /// Prices one model call and prints the cost, its breakdown and the table entry as JSON.
+    #[command(after_help = "Exit status: 0 when the call is priced, 3 when the price table \
+        has no price for it (the JSON then carries the `unpriced` reason), 1 for any other \
+        error.")]
+    Quote(QuoteArgs),
+    /// Prints, as JSON, the table entry that a model id resolves to and all its dated prices.
+    Show(ShowArgs),
+    /// Prints a table of every model with its current rates in US dollars per million
+    /// tokens.
+    List(ListArgs),
+    /// Converts a LiteLLM price file into a price overrides file for `--prices`.
+    Update(UpdateArgs),
+}
+
+/// The `--prices` option shared by every subcommand.
+#[derive(Debug, Args)]
+pub struct PriceFileArgs {
+    /// Price overrides file (TOML, or JSON such as the output of `agentlens prices update`)
+    /// applied over the embedded price table.
+    #[arg(long = "prices", env = "AGENTLENS_PRICES", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+/// Options of `agentlens prices quote`.
+#[derive(Debug, Args)]
+pub struct QuoteArgs {
+    /// Provider id or name, such as `openai`, `anthropic` or `vertex_ai`.
+    #[arg(long)]
+    pub provider: String,
+    /// Model id as the provider reports it, such as `gpt-4o-2024-08-06`.
+    #[arg(long)]
+    pub model: String,
+    /// Token usage as JSON: the normalized shape (`{"inputTokens":1200,"outputTokens":300,
+    /// "cacheReadTokens":1000}`), or the usage object of the provider's response.
+    #[arg(long, value_name = "JSON")]
+    pub usage: String,
+    /// Time whose prices apply, in RFC 3339 such as `2026-02-10T12:00:00Z`; defaults to now.
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<String>,
+    /// Price overrides.
+    #[command(flatten)]
+    pub prices: PriceFileArgs,
+}
+
+/// Options of `agentlens prices show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Model id, such as `claude-haiku-4-5-20251001`.
+    pub model: String,
+    /// Provider id or name; without it every provider is searched.
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Price overrides.
+    #[command(flatten)]
+    pub prices: PriceFileArgs,
+}
+
+/// Options of `agentlens prices list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Lists only the models of this provider id, such as `openai`.
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Price overrides.
+    #[command(flatten)]
+    pub prices: PriceFileArgs,
+}
+
+/// Options of `agentlens prices update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// LiteLLM price file (`model_prices_and_context_window.json`).
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// Overrides file to write, in JSON.
+    #[arg(long, value_name = "FILE", default_value = "./agentlens-prices.json")]
+    pub out: PathBuf,
+}
+
+/// Errors of `agentlens prices`.
+#[derive(Debug, thiserror::Error)]
+pub enum PricesError {
+    /// The overrides file of `--prices` could not be read or is invalid.
+    #[error("cannot load the price overrides: {0}; fix the file named by --prices or AGENTLENS_PRICES")]
+    Overrides(#[from] PriceOverridesError),
+    /// `--usage` is not JSON.
+    #[error("invalid --usage JSON: {0}; pass an object such as '{{\"inputTokens\":1200,\"outputTokens\":300}}'")]
+    UsageJson(String),
+    /// An option of `quote` is invalid; one entry per option.
+    #[error("{}", describe_fields(.0))]
+    InvalidOptions(Vec<FieldError>),
+    /// The table has no price for the quoted call; the reason is in the printed JSON.
+    #[error("no price for the call: {0}")]
+    Unpriced(String),
+    /// The model or provider of `show` is not in the price table.
+    #[error("{0}")]
+    UnknownModel(String),
+    /// No model of the table has the provider id given to `list`.
+    #[error("no provider \"{0}\" in the price table; run `agentlens prices list` to see the provider ids")]
+    UnknownProvider(String),
+    /// The LiteLLM file could not be read.
+    #[error("cannot read {path}: {message}")]
+    Read {
+        /// Path of the file.
+        path: String,
+        /// The I/O error.
+        message: String,
+    },
+    /// The LiteLLM file is not in LiteLLM's layout.
+    #[error("invalid LiteLLM price file {path}: {source}")]
+    LiteLlm {
+        /// Path of the file.
+        path: String,
+        /// The parse error.
+        source: PriceTableError,
+    },
+    /// The overrides file could not be written.
+    #[error("cannot write {path}: {message}; choose another path with --out")]
+    Write {
+        /// Path of the file.
+        path: String,
+        /// The I/O error.
+        message: String,
+    },
+}
+
+impl PricesCommand {
+    /// Runs the subcommand and prints its output on stdout.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`PricesError::Unpriced`] after printing the JSON of an unpriced quote, and
+    /// the other [`PricesError`]s when an option or a file is invalid.
+    pub fn run(self) -> Result<(), PricesError> {
+        let output = match self {
+            PricesCommand::Quote(args) => run_quote(args)?,
+            PricesCommand::Show(args) => run_show(args)?,
+            PricesCommand::List(args) => run_list(args)?,
+            PricesCommand::Update(args) => run_update(args)?,
+        };
+        print!("{output}");
+        Ok(())
+    }
+}
+
+fn run_quote(args: QuoteArgs) -> Result<String, PricesError> {
+    let table = load_prices(args.prices.file.as_deref())?;
+    let usage: Value = serde_json::from_str(&args.usage)
+        .map_err(|error| PricesError::UsageJson(error.to_string()))?;
+    let mut request = json!({"provider": args.provider, "model": args.model, "usage": usage});
+    if let Some(at) = args.at {
+        request["at"] = Value::String(at);
+    }
+
+    let report = quote(&table, &request, Utc::now()).map_err(PricesError::InvalidOptions)?;
+    let text = pretty_json(&report);
+    if let Some(reason) = unpriced_reason(&report) {
+        // The JSON goes to stdout before the error, so scripts can read the reason.
+        println!("{text}");
+        return Err(PricesError::Unpriced(reason));
+    }
+    Ok(format!("{text}\n"))
+}
+
+fn unpriced_reason(report: &QuoteReport) -> Option<String> {
+    if report.is_priced() {
+        return None;
+    }
+    report.unpriced.clone()
+}
+
+fn run_show(args: ShowArgs) -> Result<String, PricesError> {
+    let table = load_prices(args.prices.file.as_deref())?;
+    let model = table
+        .find_model(args.provider.as_deref(), &args.model)
+        .map_err(PricesError::UnknownModel)?;
+
+    let prices: Vec<Value> = model
+        .prices()
+        .map(|entry| {
+            let rates: Map<String, Value> = entry
+                .rates()
+                .into_iter()
+                .map(|(key, rate)| (key.to_owned(), json!(rate)))
+                .collect();
+            let window = entry
+                .time_of_day()
+                .map(|(start, end)| json!({"start": start, "end": end}));
+            json!({"startDate": entry.start_date(), "timeOfDay": window, "rates": rates})
+        })
+        .collect();
+    let shown = json!({
+        "provider": model.provider(),
+        "model": model.id(),
+        "match": model.match_clause(),
+        "source": model.source(),
+        "prices": prices,
+        "pricingVersion": table.version(),
+    });
+    Ok(format!("{}\n", pretty_json(&shown)))
+}
+
+fn run_list(args: ListArgs) -> Result<String, PricesError> {
+    let table = load_prices(args.prices.file.as_deref())?;
+    let wanted = args.provider.as_deref().map(str::to_lowercase);
+    let now = Utc::now();
+
+    let mut text = String::from("PROVIDER\tMODEL\tINPUT/M\tOUTPUT/M\tCACHE_READ/M\tCACHE_WRITE/M\n");
+    let mut rows = 0;
+    for model in table.models() {
+        if wanted
+            .as_deref()
+            .is_some_and(|wanted| model.provider().to_lowercase() != wanted)
+        {
+            continue;
+        }
+        rows += 1;
+        text.push_str(&list_row(&model, now));
+    }
+
+    match args.provider {
+        Some(provider) if rows == 0 => Err(PricesError::UnknownProvider(provider)),
+        _ => Ok(text),
+    }
+}
+
+/// Formats one model's rates in force at `now`; `-` marks a unit without a rate.
+fn list_row(model: &ModelPrices<'_>, now: DateTime<Utc>) -> String {
+    let prices = model.prices_at(now);
+    let rate = |keys: &[&str]| {
+        let found = prices.and_then(|prices| keys.iter().find_map(|key| prices.rate(key)));
+        found.map_or_else(|| "-".to_owned(), format_rate)
+    };
+    let mut row = String::new();
+    let _ = writeln!(
+        row,
+        "{}\t{}\t{}\t{}\t{}\t{}",
+        model.provider(),
+        model.id(),
+        rate(&["input_mtok"]),
+        rate(&["output_mtok"]),
+        rate(&["cache_read_mtok"]),
+        rate(&["cache_write_5m_mtok", "cache_write_mtok"]),
+    );
+    row
+}
+
+/// Writes a flat rate as its decimal, and a tiered rate as its base followed by each tier,
+/// such as `1.25 (>200000: 2.5)`.
+fn format_rate(rate: &Rate) -> String {
+    match rate {
+        Rate::Flat(price) => price.to_string(),
+        Rate::Tiered { base, tiers } => {
+            let mut text = base.to_string();
+            for tier in tiers {
+                let _ = write!(text, " (>{}: {})", tier.start, tier.price);
+            }
+            text
+        }
+    }
+}
+
+fn run_update(args: UpdateArgs) -> Result<String, PricesError> {
+    let from = args.from.display().to_string();
+    let text = std::fs::read_to_string(&args.from).map_err(|error| PricesError::Read {
+        path: from.clone(),
+        message: error.to_string(),
+    })?;
+    let litellm = PriceTable::from_litellm_json(&text).map_err(|source| PricesError::LiteLlm {
+        path: from.clone(),
+        source,
+    })?;
+
+    let (models, tiered) = override_models(&litellm);
+    let file = json!({ "models": models });
+    write_file(&args.out, &format!("{}\n", pretty_json(&file)))?;
+    // Reading the file back proves that `--prices` accepts it.
+    PriceTable::embedded().with_overrides_file(&args.out)?;
+
+    let out = args.out.display();
+    let mut summary = format!("wrote {} models from {from} to {out}\n", models.len());
+    if !tiered.is_empty() {
+        let _ = writeln!(
+            summary,
+            "skipped {} models with prompt-size tiers, which override files cannot express; \
+             the embedded prices stay in force for them: {}",
+            tiered.len(),
+            tiered.join(", ")
+        );
+    }
+    let _ = writeln!(summary, "apply it with --prices {out} or AGENTLENS_PRICES={out}");
+    Ok(summary)
+}
+
+/// Returns the override entries of every model with flat rates, and the
+/// `provider/model` names of the models skipped because a rate has tiers.
+fn override_models(table: &PriceTable) -> (Vec<Value>, Vec<String>) {
+    let now = Utc::now();
+    let mut models = Vec::new();
+    let mut tiered = Vec::new();
+    for model in table.models() {
+        let Some(prices) = model.prices_at(now) else {
+            continue;
+        };
+        let mut entry = Map::new();
+        entry.insert("provider".to_owned(), json!(model.provider()));
+        entry.insert("model".to_owned(), json!(model.id()));
+        let aliases = model.aliases();
+        if !aliases.is_empty() {
+            entry.insert("aliases".to_owned(), json!(aliases));
+        }
+        let mut has_tiers = false;
+        for (key, rate) in prices.rates() {
+            match rate {
+                Rate::Flat(price) => {
+                    entry.insert(key.to_owned(), json!(price.to_string()));
+                }
+                Rate::Tiered { .. } => has_tiers = true,
+            }
+        }
+        if has_tiers {
+            tiered.push(format!("{}/{}", model.provider(), model.id()));
+        } else {
+            models.push(Value::Object(entry));
+        }
+    }
+    (models, tiered)
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), PricesError> {
+    std::fs::write(path, text).map_err(|error| PricesError::Write {
+        path: path.display().to_string(),
+        message: error.to_string(),
+    })
+}
+
+fn pretty_json(value: &impl Serialize) -> String {
+    // Serializing these types cannot fail: every map key is a string.
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+/// Names each invalid option by its flag, such as `--usage (usage.inputTokens)`.
+fn describe_fields(errors: &[FieldError]) -> String {
+    let described: Vec<String> = errors
+        .iter()
+        .map(|error| {
+            let flag = error.path.split('.').next().unwrap_or_default();
+            let field = if error.path.contains('.') {
+                format!(" field {}", error.path)
+            } else {
+                String::new()
+            };
+            format!("invalid --{flag}{field}: {}", error.message)
+        })
+        .collect();
+    described.join("; ")
+}

@@ -1,0 +1,23 @@
+//! `POST /api/pricing/quote`: prices one model call with the collector's price table.
+
+use axum::extract::State;
+use axum::Json;
+use chrono::Utc;
+
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use crate::pricing::{quote as price_quote, QuoteReport};
+use crate::AppState;
+
+/// Prices `{provider, model, usage, at?}` and returns the same JSON as
+/// `agentlens prices quote`.
+///
+/// A call without a price is a 200 with `"status": "unpriced"` and the reason. An invalid
+/// field is a 400 whose `details` name it, such as `usage.inputTokens`.
+pub async fn quote(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<QuoteReport>, ApiError> {
+    let report = price_quote(&state.prices, &body, Utc::now()).map_err(ApiError::Validation)?;
+    Ok(Json(report))
+}

@@ -1,0 +1,40 @@
+//! The `/mcp` streamable-HTTP endpoint of `agentlens serve`.
+//!
+//! The endpoint is stateless: the server issues no MCP session ids and keeps nothing
+//! between requests, so any number of collector processes can serve it. Requests need
+//! the same bearer key as `/api`, and writing tools need a key with write access,
+//! because every MCP request is a POST.
+
+use axum::{middleware, Router};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+
+use super::backend::Backend;
+use super::AgentLensMcp;
+use crate::{auth, AppState};
+
+/// Path of the endpoint.
+pub const MCP_PATH: &str = "/mcp";
+
+/// Returns a router serving MCP at [`MCP_PATH`], whose tools call `api`, the router of
+/// the `/api` routes.
+pub fn routes(state: AppState, api: Router) -> Router {
+    let mut config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true);
+    if state.auth_enabled {
+        // rmcp checks the Host header against loopback names by default, against DNS
+        // rebinding. With authentication on, a page in a browser cannot send the bearer key,
+        // so the check would only block collectors served under a real host name.
+        config = config.disable_allowed_hosts();
+    }
+    let service = StreamableHttpService::new(
+        move || Ok(AgentLensMcp::new(Backend::InProcess { router: api.clone() })),
+        LocalSessionManager::default().into(),
+        config,
+    );
+
+    Router::new()
+        .nest_service(MCP_PATH, service)
+        .layer(middleware::from_fn_with_state(state, auth::require_key))
+}

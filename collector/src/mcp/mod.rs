@@ -1,0 +1,338 @@
+//! The AgentLens MCP server, built with the official Rust MCP SDK (`rmcp`).
+//!
+//! The same [`AgentLensMcp`] service runs on two transports:
+//!
+//! - `agentlens mcp --url URL --api-key KEY` serves it on stdio ([`stdio`]) and forwards
+//!   every tool call to a collector over HTTP;
+//! - `agentlens serve` mounts it at `/mcp` as a stateless streamable-HTTP endpoint
+//!   ([`http`]), where tool calls go to the API router of the same process, with the
+//!   caller's `Authorization` header.
+//!
+//! Either way a tool is a client of the HTTP API, so an event logged through MCP is
+//! validated, stored and priced exactly like one posted to `/api/events`, and
+//! `agentlens_get_costs` returns the numbers of `GET /api/analytics/costs`. The server
+//! keeps nothing in memory between calls: a tool that needs a session's agent reads the
+//! stored session.
+//!
+//! Tools: `agentlens_session_start`, `agentlens_log_event`, `agentlens_session_end`,
+//! `agentlens_get_costs` and `agentlens_quote_price`.
+
+pub mod backend;
+pub mod http;
+mod params;
+pub mod stdio;
+
+use agentlens_core::pricing::PriceTable;
+use agentlens_core::usage::Usage;
+use agentlens_core::validate::validate_event;
+use axum::http::{HeaderValue, Method};
+use chrono::Utc;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{
+    CallToolResult, ContentBlock, Extensions, Implementation, ServerCapabilities, ServerConfig,
+};
+use rmcp::{tool, tool_handler, tool_router, ErrorData, ServerHandler};
+use serde_json::{json, Map, Value};
+
+use backend::{ApiReply, Backend};
+use params::{GetCostsParams, LogEventParams, QuotePriceParams, SessionEndParams, SessionStartParams};
+
+/// Name the server reports to MCP clients, as upstream's.
+pub const SERVER_NAME: &str = "agentlens";
+
+/// The MCP service: five tools over a [`Backend`].
+#[derive(Debug, Clone)]
+pub struct AgentLensMcp {
+    backend: Backend,
+    tool_router: ToolRouter<AgentLensMcp>,
+}
+
+/// Returns a tool error with `message`.
+fn tool_error(message: impl Into<String>) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(message.into())])
+}
+
+/// Returns the `Authorization` header of the HTTP request that carried an MCP message.
+fn caller_authorization(extensions: &Extensions) -> Option<HeaderValue> {
+    let parts = extensions.get::<axum::http::request::Parts>()?;
+    parts.headers.get(axum::http::header::AUTHORIZATION).cloned()
+}
+
+/// Formats a failed API reply as a tool error message.
+fn reply_error(action: &str, reply: &ApiReply) -> String {
+    let mut message = format!("{action} failed with status {}", reply.status);
+    if let Some(error) = reply.body.get("error").and_then(Value::as_str) {
+        message.push_str(&format!(": {error}"));
+    }
+    if let Some(details) = reply.body.get("details").and_then(Value::as_array) {
+        for detail in details {
+            let path = detail.get("path").and_then(Value::as_str).unwrap_or("");
+            let text = detail.get("message").and_then(Value::as_str).unwrap_or("");
+            message.push_str(&format!("\n{path}: {text}"));
+        }
+    }
+    message
+}
+
+/// Returns `/api/...` with a percent-encoded last segment and query.
+fn api_path(segments: &[&str], query: &[(&str, Option<&str>)]) -> String {
+    let mut url = match reqwest::Url::parse("http://collector/api") {
+        Ok(url) => url,
+        Err(_) => return "/api".to_owned(),
+    };
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.extend(segments);
+    }
+    let present: Vec<_> = query
+        .iter()
+        .filter_map(|(key, value)| value.map(|value| (*key, value)))
+        .collect();
+    if !present.is_empty() {
+        url.query_pairs_mut().extend_pairs(present);
+    }
+    match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
+impl AgentLensMcp {
+    /// Creates the service over `backend`.
+    pub fn new(backend: Backend) -> AgentLensMcp {
+        AgentLensMcp {
+            backend,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    /// Validates one event as `POST /api/events` does and sends it.
+    async fn send_event(&self, event: Value, extensions: &Extensions) -> CallToolResult {
+        if let Err(details) = validate_event(&event) {
+            let lines: Vec<String> = details
+                .iter()
+                .map(|detail| format!("{}: {}", detail.path, detail.message))
+                .collect();
+            return tool_error(format!("invalid event:\n{}", lines.join("\n")));
+        }
+
+        let body = json!({ "events": [event] });
+        let authorization = caller_authorization(extensions);
+        let reply = self
+            .backend
+            .send(Method::POST, "/api/events", Some(&body), authorization.as_ref())
+            .await;
+        match reply {
+            Ok(reply) if reply.is_success() => {
+                let stored = reply.body["events"][0].clone();
+                CallToolResult::structured(json!({"id": stored["id"], "hash": stored["hash"]}))
+            }
+            Ok(reply) => tool_error(reply_error("POST /api/events", &reply)),
+            Err(error) => tool_error(error),
+        }
+    }
+
+    /// Returns the agent of a stored session, or a tool error.
+    async fn session_agent(
+        &self,
+        session_id: &str,
+        extensions: &Extensions,
+    ) -> Result<String, CallToolResult> {
+        let path = api_path(&["sessions", session_id], &[]);
+        let authorization = caller_authorization(extensions);
+        let reply = self
+            .backend
+            .send(Method::GET, &path, None, authorization.as_ref())
+            .await
+            .map_err(tool_error)?;
+        if reply.status == 404 {
+            return Err(tool_error(format!(
+                "agentId is required: session {session_id:?} is not stored, so its agent \
+                 is unknown"
+            )));
+        }
+        if !reply.is_success() {
+            return Err(tool_error(reply_error(&format!("GET {path}"), &reply)));
+        }
+        match reply.body.get("agentId").and_then(Value::as_str) {
+            Some(agent) => Ok(agent.to_owned()),
+            None => Err(tool_error(format!("session {session_id:?} has no agentId"))),
+        }
+    }
+}
+
+#[tool_router]
+impl AgentLensMcp {
+    /// Starts a session: sends `session_started` and returns the new session id.
+    #[tool(
+        name = "agentlens_session_start",
+        description = "Start an AgentLens session for an agent. Returns {sessionId}; pass it \
+                       to agentlens_log_event and agentlens_session_end."
+    )]
+    async fn session_start(
+        &self,
+        Parameters(params): Parameters<SessionStartParams>,
+        extensions: Extensions,
+    ) -> Result<CallToolResult, ErrorData> {
+        let session_id = format!("ses_{}", ulid::Ulid::new().to_string().to_lowercase());
+        let mut payload = Map::new();
+        if let Some(name) = params.agent_name {
+            payload.insert("agentName".to_owned(), Value::String(name));
+        }
+        if let Some(tags) = params.tags {
+            payload.insert("tags".to_owned(), json!(tags));
+        }
+        let event = json!({
+            "sessionId": session_id,
+            "agentId": params.agent_id,
+            "eventType": "session_started",
+            "payload": payload,
+        });
+
+        let result = self.send_event(event, &extensions).await;
+        if result.is_error == Some(true) {
+            return Ok(result);
+        }
+        Ok(CallToolResult::structured(json!({ "sessionId": session_id })))
+    }
+
+    /// Logs one event, validated exactly like `POST /api/events`.
+    #[tool(
+        name = "agentlens_log_event",
+        description = "Log one AgentLens event, validated like POST /api/events. Event types \
+                       include cost_tracked, llm_call, llm_response, tool_call, tool_response, \
+                       tool_error and custom. Returns the stored {id, hash}; an invalid event \
+                       returns an error naming each invalid field."
+    )]
+    async fn log_event(
+        &self,
+        Parameters(params): Parameters<LogEventParams>,
+        extensions: Extensions,
+    ) -> Result<CallToolResult, ErrorData> {
+        let agent_id = match params.agent_id {
+            Some(agent) => agent,
+            None => match self.session_agent(&params.session_id, &extensions).await {
+                Ok(agent) => agent,
+                Err(error) => return Ok(error),
+            },
+        };
+        let mut event = json!({
+            "sessionId": params.session_id,
+            "agentId": agent_id,
+            "eventType": params.event_type,
+            "payload": params.payload,
+        });
+        if let Some(severity) = params.severity {
+            event["severity"] = Value::String(severity);
+        }
+        if let Some(metadata) = params.metadata {
+            event["metadata"] = metadata;
+        }
+        if let Some(timestamp) = params.timestamp {
+            event["timestamp"] = Value::String(timestamp);
+        }
+        Ok(self.send_event(event, &extensions).await)
+    }
+
+    /// Ends a session with `session_ended`.
+    #[tool(
+        name = "agentlens_session_end",
+        description = "End an AgentLens session. reason is completed, error, timeout or \
+                       manual. The agent is read from the stored session when agentId is \
+                       not given."
+    )]
+    async fn session_end(
+        &self,
+        Parameters(params): Parameters<SessionEndParams>,
+        extensions: Extensions,
+    ) -> Result<CallToolResult, ErrorData> {
+        let agent_id = match params.agent_id {
+            Some(agent) => agent,
+            None => match self.session_agent(&params.session_id, &extensions).await {
+                Ok(agent) => agent,
+                Err(error) => return Ok(error),
+            },
+        };
+        let mut payload = json!({ "reason": params.reason.as_str() });
+        if let Some(summary) = params.summary {
+            payload["summary"] = Value::String(summary);
+        }
+        let severity = match params.reason {
+            params::EndReason::Error => "error",
+            _ => "info",
+        };
+        let event = json!({
+            "sessionId": params.session_id,
+            "agentId": agent_id,
+            "eventType": "session_ended",
+            "severity": severity,
+            "payload": payload,
+        });
+        Ok(self.send_event(event, &extensions).await)
+    }
+
+    /// Returns the cost report of `GET /api/analytics/costs`.
+    #[tool(
+        name = "agentlens_get_costs",
+        description = "Exact cost totals by agent, model, session and time bucket, as GET \
+                       /api/analytics/costs returns them. from and to are RFC 3339 or \
+                       YYYY-MM-DD; granularity is hour, day or week."
+    )]
+    async fn get_costs(
+        &self,
+        Parameters(params): Parameters<GetCostsParams>,
+        extensions: Extensions,
+    ) -> Result<CallToolResult, ErrorData> {
+        let query = [
+            ("from", params.from.as_deref()),
+            ("to", params.to.as_deref()),
+            ("agentId", params.agent_id.as_deref()),
+            ("granularity", params.granularity.as_deref()),
+        ];
+        let path = api_path(&["analytics", "costs"], &query);
+        let authorization = caller_authorization(&extensions);
+        let reply = self
+            .backend
+            .send(Method::GET, &path, None, authorization.as_ref())
+            .await;
+        Ok(match reply {
+            Ok(reply) if reply.is_success() => CallToolResult::structured(reply.body),
+            Ok(reply) => tool_error(reply_error(&format!("GET {path}"), &reply)),
+            Err(error) => tool_error(error),
+        })
+    }
+
+    /// Prices a model call with the embedded price table.
+    #[tool(
+        name = "agentlens_quote_price",
+        description = "Price one model call with the AgentLens price table. Returns \
+                       {status: priced, total, breakdown, ...} or {status: unpriced, reason}."
+    )]
+    async fn quote_price(
+        &self,
+        Parameters(params): Parameters<QuotePriceParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let usage: Usage = match serde_json::from_value(Value::Object(params.usage)) {
+            Ok(usage) => usage,
+            Err(error) => return Ok(tool_error(format!("invalid usage: {error}"))),
+        };
+        let outcome =
+            PriceTable::embedded().quote(Some(&params.provider), &params.model, &usage, Utc::now());
+        Ok(match serde_json::to_value(outcome) {
+            Ok(value) => CallToolResult::structured(value),
+            Err(error) => tool_error(format!("cannot encode the quote: {error}")),
+        })
+    }
+}
+
+#[tool_handler]
+impl ServerHandler for AgentLensMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "AgentLens records what AI agents do and what they cost. Start a session, \
+                 log events such as cost_tracked into it, end it, and read exact costs.",
+            )
+    }
+}

@@ -1,0 +1,107 @@
+//! Input schemas of the MCP tools.
+
+use rmcp::schemars::{self, JsonSchema};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// Input of `agentlens_session_start`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionStartParams {
+    /// Agent that runs the session.
+    pub agent_id: String,
+    /// Display name of the agent.
+    pub agent_name: Option<String>,
+    /// Session tags; alert rules can be scoped by them.
+    pub tags: Option<Vec<String>>,
+}
+
+/// Input of `agentlens_log_event`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LogEventParams {
+    /// Session the event belongs to.
+    pub session_id: String,
+    /// Agent that produced the event. When absent, the agent of the stored session is used.
+    pub agent_id: Option<String>,
+    /// Event type, such as `cost_tracked`, `llm_response`, `tool_call` or `custom`.
+    pub event_type: String,
+    /// Event payload; its required fields depend on `eventType`. A `cost_tracked` payload
+    /// needs `provider`, `model`, `inputTokens`, `outputTokens`, `totalTokens` and
+    /// `costUsd`.
+    pub payload: Value,
+    /// `debug`, `info` (default), `warn`, `error` or `critical`.
+    pub severity: Option<String>,
+    /// Free-form metadata object.
+    pub metadata: Option<Value>,
+    /// RFC 3339 time of the event; default now.
+    pub timestamp: Option<String>,
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// The work finished.
+    Completed,
+    /// The work failed.
+    Error,
+    /// The work ran out of time.
+    Timeout,
+    /// Someone stopped the work.
+    Manual,
+}
+
+impl EndReason {
+    /// Returns the wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Completed => "completed",
+            EndReason::Error => "error",
+            EndReason::Timeout => "timeout",
+            EndReason::Manual => "manual",
+        }
+    }
+}
+
+/// Input of `agentlens_session_end`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionEndParams {
+    /// Session to end.
+    pub session_id: String,
+    /// `completed`, `error`, `timeout` or `manual`.
+    pub reason: EndReason,
+    /// Short summary of the session.
+    pub summary: Option<String>,
+    /// Agent of the session. When absent, the agent of the stored session is used.
+    pub agent_id: Option<String>,
+}
+
+/// Input of `agentlens_get_costs`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GetCostsParams {
+    /// Inclusive start: RFC 3339 or `YYYY-MM-DD`; default 30 days before `to`.
+    pub from: Option<String>,
+    /// Inclusive end: RFC 3339 or `YYYY-MM-DD`; default now.
+    pub to: Option<String>,
+    /// Only this agent's costs.
+    pub agent_id: Option<String>,
+    /// `hour`, `day` (default) or `week`.
+    pub granularity: Option<String>,
+}
+
+/// Input of `agentlens_quote_price`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotePriceParams {
+    /// Provider id, such as `openai` or `anthropic`.
+    pub provider: String,
+    /// Model id, such as `gpt-4o`.
+    pub model: String,
+    /// Token counts: `inputTokens` (cache reads and writes included), `outputTokens`,
+    /// `cacheReadTokens`, `cacheWrite5mTokens`, `cacheWrite1hTokens`, `reasoningTokens`,
+    /// `webSearches`. Missing counts are 0.
+    pub usage: Map<String, Value>,
+}

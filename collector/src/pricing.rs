@@ -1,0 +1,399 @@
+//! The price table of the collector and price quotes for `agentlens prices quote` and
+//! `POST /api/pricing/quote`.
+//!
+//! [`load_prices`] builds the table once: the embedded table, with the overrides file of
+//! `--prices` or `AGENTLENS_PRICES` applied on top when one is given. [`quote`] reads a
+//! request `{provider, model, usage, at?}`, prices it and returns a [`QuoteReport`], the JSON
+//! that both the command and the endpoint print. The usage is either our normalized shape
+//! (`{"inputTokens": 1200, "outputTokens": 300, "cacheReadTokens": 1000}`) or a provider's
+//! raw usage object, which [`agentlens_core::usage::extract`] reads.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use agentlens_core::pricing::{Breakdown, LineItem, PriceOutcome, PriceOverridesError, PriceTable};
+use agentlens_core::usage::{self, Usage, UsageError};
+use agentlens_core::validate::FieldError;
+use agentlens_core::Usd;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Keys of the normalized usage shape. An object with only these keys is read as
+/// normalized usage. Any other object is a provider's usage object.
+const NORMALIZED_KEYS: &[&str] = &[
+    "inputTokens",
+    "outputTokens",
+    "totalTokens",
+    "cacheReadTokens",
+    "cacheWriteTokens",
+    "cacheWrite5mTokens",
+    "cacheWrite1hTokens",
+    "reasoningTokens",
+    "webSearches",
+];
+
+/// Returns the embedded price table, with the overrides file at `overrides` applied.
+///
+/// # Errors
+///
+/// Returns [`PriceOverridesError`] naming the file, and the line and field, when the file
+/// cannot be read or is not a valid override file.
+pub fn load_prices(overrides: Option<&Path>) -> Result<Arc<PriceTable>, PriceOverridesError> {
+    let Some(path) = overrides else {
+        return Ok(PriceTable::shared_embedded());
+    };
+    let table = PriceTable::embedded().with_overrides_file(path)?;
+    tracing::info!(
+        prices.file = %path.display(),
+        prices.version = table.version(),
+        prices.models = table.model_count(),
+        "price overrides loaded"
+    );
+    Ok(Arc::new(table))
+}
+
+/// The result of a quote: the price with its breakdown and the table entry used, or the
+/// reason there is no price.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuoteReport {
+    /// `priced` or `unpriced`.
+    pub status: &'static str,
+    /// Total cost in US dollars, exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<Usd>,
+    /// Count, rate and cost of every billed unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<BreakdownReport>,
+    /// The table entry whose rates were applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<EntryReport>,
+    /// Source of the entry's prices, such as `genai-prices 0.2.3`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Why the call has no price, with the fix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unpriced: Option<String>,
+    /// Content hash of the price table, see [`PriceTable::version`].
+    pub pricing_version: String,
+    /// Time whose prices were applied, RFC 3339 in UTC.
+    pub at: DateTime<Utc>,
+    /// The usage as read, in the normalized shape.
+    pub usage: Usage,
+}
+
+impl QuoteReport {
+    /// Returns true when the call has a price.
+    pub fn is_priced(&self) -> bool {
+        self.total.is_some()
+    }
+}
+
+/// The cost lines of a quote. Rates are dollars per million tokens, and per thousand for
+/// web searches.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakdownReport {
+    /// Prompt tokens neither read from nor written to a cache.
+    pub input: LineItem,
+    /// Prompt tokens read from a cache.
+    pub cache_read: LineItem,
+    /// Prompt tokens written to a five-minute cache.
+    pub cache_write_5m: LineItem,
+    /// Prompt tokens written to a one-hour cache.
+    pub cache_write_1h: LineItem,
+    /// Generated tokens, reasoning included unless `outputReasoning` is present.
+    pub output: LineItem,
+    /// Reasoning tokens, for models that bill them at their own rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_reasoning: Option<LineItem>,
+    /// Web searches.
+    pub web_searches: LineItem,
+    /// Fixed fee per request.
+    pub request: Usd,
+}
+
+impl From<Breakdown> for BreakdownReport {
+    fn from(breakdown: Breakdown) -> Self {
+        BreakdownReport {
+            input: breakdown.input,
+            cache_read: breakdown.cache_read,
+            cache_write_5m: breakdown.cache_write_5m,
+            cache_write_1h: breakdown.cache_write_1h,
+            output: breakdown.output,
+            output_reasoning: breakdown.output_reasoning,
+            web_searches: breakdown.web_searches,
+            request: breakdown.request,
+        }
+    }
+}
+
+/// The price table entry used for a quote.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryReport {
+    /// Provider id of the table, such as `google` for `vertex_ai`.
+    pub provider: String,
+    /// Model id of the entry, such as `gpt-4o` for `gpt-4o-2024-08-06`.
+    pub model: String,
+    /// First day of the dated price used; `null` for an undated price.
+    pub price_date: Option<NaiveDate>,
+}
+
+/// Prices a quote request `{provider, model, usage, at?}` with `table`.
+///
+/// `at` is an RFC 3339 time and defaults to `now`. A call that the table cannot price is
+/// not an error: the report then carries the `unpriced` reason.
+///
+/// # Errors
+///
+/// Returns one [`FieldError`] per invalid field, with its path (`provider`, `model`,
+/// `usage.inputTokens`, `at`).
+pub fn quote(
+    table: &PriceTable,
+    request: &Value,
+    now: DateTime<Utc>,
+) -> Result<QuoteReport, Vec<FieldError>> {
+    let Some(body) = request.as_object() else {
+        return Err(vec![field_error("", "expected a JSON object")]);
+    };
+    let mut errors = Vec::new();
+    let provider = required_text(body, "provider", &mut errors);
+    let model = required_text(body, "model", &mut errors);
+    let at = match body.get("at") {
+        None | Some(Value::Null) => Some(now),
+        Some(value) => parse_at(value, &mut errors),
+    };
+    let usage = match (body.get("usage"), provider) {
+        (Some(usage), Some(provider)) => read_usage(provider, usage, &mut errors),
+        (None, _) => {
+            errors.push(field_error("usage", "usage is required"));
+            None
+        }
+        (Some(_), None) => None,
+    };
+    let (Some(provider), Some(model), Some(at), Some(usage)) = (provider, model, at, usage) else {
+        return Err(errors);
+    };
+
+    Ok(report(table, provider, model, &usage, at))
+}
+
+/// Builds the report of one priced or unpriced call.
+fn report(
+    table: &PriceTable,
+    provider: &str,
+    model: &str,
+    usage: &Usage,
+    at: DateTime<Utc>,
+) -> QuoteReport {
+    let mut report = QuoteReport {
+        status: "unpriced",
+        total: None,
+        breakdown: None,
+        entry: None,
+        source: None,
+        unpriced: None,
+        pricing_version: table.version().to_owned(),
+        at,
+        usage: *usage,
+    };
+    match table.quote(Some(provider), model, usage, at) {
+        PriceOutcome::Priced(quote) => {
+            report.status = "priced";
+            report.total = Some(quote.total);
+            report.breakdown = Some(quote.breakdown.into());
+            report.entry = Some(EntryReport {
+                provider: quote.provider,
+                model: quote.model,
+                price_date: quote.price_date,
+            });
+            report.source = Some(quote.source);
+        }
+        PriceOutcome::Unpriced { reason } => report.unpriced = Some(reason),
+    }
+    report
+}
+
+fn required_text<'a>(
+    body: &'a Map<String, Value>,
+    field: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<&'a str> {
+    match body.get(field) {
+        Some(Value::String(text)) if !text.trim().is_empty() => Some(text),
+        Some(Value::String(_)) => {
+            errors.push(field_error(field, &format!("{field} must not be empty")));
+            None
+        }
+        Some(_) => {
+            errors.push(field_error(field, &format!("{field} must be a string")));
+            None
+        }
+        None => {
+            errors.push(field_error(field, &format!("{field} is required")));
+            None
+        }
+    }
+}
+
+fn parse_at(value: &Value, errors: &mut Vec<FieldError>) -> Option<DateTime<Utc>> {
+    let parsed = value
+        .as_str()
+        .and_then(|text| DateTime::parse_from_rfc3339(text.trim()).ok());
+    if parsed.is_none() {
+        let message = format!(
+            "invalid time {value}: expected an RFC 3339 time such as \"2026-02-10T12:00:00Z\""
+        );
+        errors.push(field_error("at", &message));
+    }
+    parsed.map(|at| at.with_timezone(&Utc))
+}
+
+/// Reads `usage` as the normalized shape when it has only normalized keys, and as the usage
+/// object of `provider` otherwise.
+fn read_usage(provider: &str, usage: &Value, errors: &mut Vec<FieldError>) -> Option<Usage> {
+    let Some(object) = usage.as_object() else {
+        errors.push(field_error("usage", "usage must be a JSON object"));
+        return None;
+    };
+    let is_normalized = !object.is_empty()
+        && object
+            .keys()
+            .all(|key| NORMALIZED_KEYS.contains(&key.as_str()));
+    let read = if is_normalized {
+        normalized_usage(object)
+    } else {
+        usage::extract(provider, usage).map_err(|error| usage_error(&error))
+    };
+    read.map_err(|error| errors.push(error)).ok()
+}
+
+/// Reads the normalized shape: `inputTokens` includes the cache parts, `outputTokens`
+/// includes `reasoningTokens`, and `totalTokens`, when sent, is their sum.
+fn normalized_usage(object: &Map<String, Value>) -> Result<Usage, FieldError> {
+    let count = |key: &str| -> Result<u64, FieldError> {
+        match object.get(key) {
+            None | Some(Value::Null) => Ok(0),
+            Some(value) => value.as_u64().ok_or_else(|| {
+                let message = format!("invalid token count {value}: expected a whole number >= 0");
+                field_error(&format!("usage.{key}"), &message)
+            }),
+        }
+    };
+    let write_5m = match object.get("cacheWrite5mTokens") {
+        Some(_) => count("cacheWrite5mTokens")?,
+        None => count("cacheWriteTokens")?,
+    };
+    let usage = Usage {
+        input_tokens: count("inputTokens")?,
+        cache_read_tokens: count("cacheReadTokens")?,
+        cache_write_5m_tokens: write_5m,
+        cache_write_1h_tokens: count("cacheWrite1hTokens")?,
+        output_tokens: count("outputTokens")?,
+        reasoning_tokens: count("reasoningTokens")?,
+        web_searches: count("webSearches")?,
+    };
+
+    if object.contains_key("totalTokens") {
+        let total = count("totalTokens")?;
+        if total != usage.total_tokens() {
+            let message = format!(
+                "totalTokens ({total}) must equal inputTokens + outputTokens ({})",
+                usage.total_tokens()
+            );
+            return Err(field_error("usage.totalTokens", &message));
+        }
+    }
+    usage
+        .check()
+        .map_err(|error| field_error("usage", &error.to_string()))?;
+    Ok(usage)
+}
+
+/// Maps a usage reader error to the path of the field it names.
+fn usage_error(error: &UsageError) -> FieldError {
+    let field = match error {
+        UsageError::NotAnObject { field }
+        | UsageError::MissingField { field }
+        | UsageError::InvalidCount { field, .. }
+        | UsageError::Overflow { field } => Some(field.as_str()),
+        UsageError::PartExceedsWhole { part, .. } => Some(part.as_str()),
+        _ => None,
+    };
+    let path = match field {
+        Some("usage") | None => "usage".to_owned(),
+        Some(field) => format!("usage.{field}"),
+    };
+    field_error(&path, &error.to_string())
+}
+
+fn field_error(path: &str, message: &str) -> FieldError {
+    FieldError {
+        path: path.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        "2026-02-10T12:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn normalized_and_openai_usage_agree() {
+        let table = PriceTable::embedded();
+        let normalized = json!({"provider": "openai", "model": "gpt-4o",
+            "usage": {"inputTokens": 2006, "cacheReadTokens": 1920, "outputTokens": 300}});
+        let raw = json!({"provider": "openai", "model": "gpt-4o", "usage": {
+            "prompt_tokens": 2006, "completion_tokens": 300,
+            "prompt_tokens_details": {"cached_tokens": 1920}}});
+
+        let first = quote(table, &normalized, now()).unwrap();
+        let second = quote(table, &raw, now()).unwrap();
+
+        assert_eq!(first.total, Some("0.005615".parse().unwrap()));
+        assert_eq!(first.total, second.total);
+        assert_eq!(first.usage, second.usage);
+    }
+
+    #[test]
+    fn invalid_fields_are_named() {
+        let table = PriceTable::embedded();
+        let body = json!({"provider": 3, "usage": {"inputTokens": -1}, "at": "yesterday"});
+
+        let errors = quote(table, &body, now()).unwrap_err();
+        let paths: Vec<&str> = errors.iter().map(|error| error.path.as_str()).collect();
+
+        assert_eq!(paths, ["provider", "model", "at"]);
+    }
+
+    #[test]
+    fn bad_normalized_count_names_field() {
+        let table = PriceTable::embedded();
+        let body = json!({"provider": "openai", "model": "gpt-4o",
+            "usage": {"inputTokens": 1.5, "outputTokens": 1}});
+
+        let errors = quote(table, &body, now()).unwrap_err();
+
+        assert_eq!(errors[0].path, "usage.inputTokens");
+    }
+
+    #[test]
+    fn provider_usage_error_names_field() {
+        let table = PriceTable::embedded();
+        let body = json!({"provider": "anthropic", "model": "claude-haiku-4-5",
+            "usage": {"output_tokens": 5}});
+
+        let errors = quote(table, &body, now()).unwrap_err();
+
+        assert_eq!(errors[0].path, "usage.input_tokens");
+        assert!(errors[0].message.contains("missing"), "{}", errors[0].message);
+    }
+}

@@ -1,0 +1,160 @@
+//! Webhook delivery rows of alert transitions.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, Row};
+
+use super::{Store, StoreError};
+use crate::alerts::webhook::{
+    DeliveryKind, DeliveryRecord, DeliveryStatus, PendingDelivery,
+};
+
+/// The outcome of a delivery after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryUpdate {
+    /// Outcome so far.
+    pub status: DeliveryStatus,
+    /// Requests sent so far.
+    pub attempts: i64,
+    /// HTTP status of the last response.
+    pub last_status: Option<i64>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When a receiver accepted the delivery.
+    pub delivered_at: Option<String>,
+}
+
+/// A delivery row to insert with a transition.
+#[derive(Debug, Clone)]
+pub(crate) struct NewDelivery {
+    /// Delivery id.
+    pub(crate) id: String,
+    /// Transition reported.
+    pub(crate) kind: DeliveryKind,
+    /// Receiver URL.
+    pub(crate) url: String,
+    /// JSON body.
+    pub(crate) body: String,
+}
+
+/// Inserts pending delivery rows for a history entry.
+pub(crate) fn insert_deliveries(
+    conn: &Connection,
+    tenant: &str,
+    history_id: &str,
+    deliveries: &[NewDelivery],
+    now: &str,
+) -> Result<(), StoreError> {
+    let mut statement = conn.prepare_cached(
+        "INSERT INTO alert_deliveries (id, tenant_id, history_id, kind, url, body, status, \
+         attempts, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7)",
+    )?;
+    for delivery in deliveries {
+        statement.execute(params![
+            delivery.id,
+            tenant,
+            history_id,
+            delivery.kind.as_str(),
+            delivery.url,
+            delivery.body,
+            now,
+        ])?;
+    }
+    Ok(())
+}
+
+/// Returns the delivery records of each of `history_ids`, oldest first.
+pub(crate) fn deliveries_of(
+    conn: &Connection,
+    history_ids: &[String],
+) -> Result<HashMap<String, Vec<DeliveryRecord>>, StoreError> {
+    let mut records: HashMap<String, Vec<DeliveryRecord>> = HashMap::new();
+    if history_ids.is_empty() {
+        return Ok(records);
+    }
+    let placeholders = vec!["?"; history_ids.len()].join(", ");
+    let sql = format!(
+        "SELECT history_id, id, kind, url, status, attempts, last_status, last_error, \
+         delivered_at FROM alert_deliveries WHERE history_id IN ({placeholders}) ORDER BY id"
+    );
+    let mut statement = conn.prepare(&sql)?;
+    let rows = statement.query_map(rusqlite::params_from_iter(history_ids), |row| {
+        Ok((row.get::<_, String>(0)?, record_from_row(row)?))
+    })?;
+    for row in rows {
+        let (history_id, record) = row?;
+        records.entry(history_id).or_default().push(record);
+    }
+    Ok(records)
+}
+
+fn record_from_row(row: &Row<'_>) -> rusqlite::Result<DeliveryRecord> {
+    let kind: String = row.get(2)?;
+    let status: String = row.get(4)?;
+    let corrupt = |index: usize, text: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            Box::new(StoreError::Corrupt(format!("delivery value {text:?}"))),
+        )
+    };
+    Ok(DeliveryRecord {
+        id: row.get(1)?,
+        event: DeliveryKind::parse(&kind).ok_or_else(|| corrupt(2, &kind))?,
+        url: row.get(3)?,
+        status: DeliveryStatus::parse(&status).ok_or_else(|| corrupt(4, &status))?,
+        attempts: row.get(5)?,
+        last_status: row.get(6)?,
+        last_error: row.get(7)?,
+        delivered_at: row.get(8)?,
+    })
+}
+
+impl Store {
+    /// Records the outcome of a delivery attempt.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the update fails.
+    pub async fn update_delivery(&self, id: &str, update: DeliveryUpdate) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.write(move |context| {
+            context.conn.execute(
+                "UPDATE alert_deliveries SET status = ?1, attempts = ?2, last_status = ?3, \
+                 last_error = ?4, delivered_at = ?5 WHERE id = ?6",
+                params![
+                    update.status.as_str(),
+                    update.attempts,
+                    update.last_status,
+                    update.last_error,
+                    update.delivered_at,
+                    id
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Returns every delivery still pending, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the query fails.
+    pub async fn pending_deliveries(&self) -> Result<Vec<PendingDelivery>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT id, url, body FROM alert_deliveries WHERE status = 'pending' ORDER BY id",
+            )?;
+            let rows = statement.query_map([], |row| {
+                Ok(PendingDelivery {
+                    id: row.get(0)?,
+                    url: row.get(1)?,
+                    body: row.get(2)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+}

@@ -1,0 +1,365 @@
+//! Cost rollups: exact sums of the counted cost rows per UTC time unit, kept up to date by
+//! the ingest transaction.
+//!
+//! Two tables hold the rollups (see migration 3):
+//!
+//! - `cost_rollups`, keyed by tenant, unit, agent, provider and model, serves `byAgent`,
+//!   `byModel`, `overTime` and `totals` of `GET /api/analytics/costs`;
+//! - `session_cost_rollups`, keyed by tenant, unit, session and agent, serves `bySession`.
+//!
+//! Each counted row is added to four units that contain it: its UTC minute, quarter hour,
+//! hour and day ([`SPANS`]). A report then covers its range with the largest units that fit
+//! inside each of its buckets. Every zone in use today has an offset that is a multiple of
+//! 15 minutes, so an hour, day or week bucket on any zone's clock is a union of whole
+//! quarter hours plus whole UTC hours and days, and a few rollup rows replace many events.
+//!
+//! Money stays exact: a row stores `cost_high`, the sum of `cost_pico / 1e6`, and
+//! `cost_low`, the sum of `cost_pico % 1e6`, so `cost_high * 1e6 + cost_low` is the exact
+//! pico-dollar sum even beyond the 64-bit range of one column.
+//!
+//! Ingest collects the changes of a batch in a [`RollupDeltas`] and writes each touched row
+//! once, at the end of the transaction. When an `llm_response` supersedes a stored
+//! `cost_tracked` under the [cost rule](super::cost_rule), the `cost_tracked` row is
+//! subtracted from the units it was added to, so rollups always equal a recomputation
+//! from the counted rows.
+
+use std::collections::HashMap;
+
+use agentlens_core::event::EventType;
+use chrono::NaiveDate;
+use rusqlite::{params, Connection};
+
+use super::cost_rule::CostShare;
+use super::StoreError;
+use crate::ingest::PreparedEvent;
+
+/// Unit lengths in seconds, largest first: UTC day, hour, quarter hour and minute.
+pub(crate) const SPANS: [i64; 4] = [86_400, 3_600, 900, 60];
+
+/// One minute in seconds, the smallest rollup unit.
+pub(crate) const MINUTE: i64 = 60;
+
+/// The `SET` clause adding an upsert's figures to a stored rollup row. It keeps
+/// `cost_low` within ±1e6 by carrying into `cost_high`, which leaves the exact sum
+/// `cost_high * 1e6 + cost_low` unchanged because SQLite's `/` and `%` truncate towards zero.
+macro_rules! update_sums {
+    () => {
+        "cost_high = cost_high + excluded.cost_high + (cost_low + excluded.cost_low) / 1000000, \
+         cost_low = (cost_low + excluded.cost_low) % 1000000, \
+         input_tokens = input_tokens + excluded.input_tokens, \
+         output_tokens = output_tokens + excluded.output_tokens, \
+         cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, \
+         cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, \
+         event_count = event_count + excluded.event_count, \
+         unpriced_count = unpriced_count + excluded.unpriced_count"
+    };
+}
+
+/// Pico-dollars per unit of `cost_high`.
+const HIGH_UNIT: i128 = 1_000_000;
+
+/// Changes to the figures of one rollup row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Delta {
+    cost_pico: i128,
+    input_tokens: i64,
+    output_tokens: i64,
+    cache_read_tokens: i64,
+    cache_write_tokens: i64,
+    event_count: i64,
+    unpriced_count: i64,
+}
+
+impl Delta {
+    /// Returns the change for adding (`sign` = 1) or removing (`sign` = -1) a cost row.
+    fn of(share: &CostShare, sign: i64) -> Delta {
+        Delta {
+            cost_pico: i128::from(share.cost_pico.unwrap_or(0)) * i128::from(sign),
+            input_tokens: share.input_tokens * sign,
+            output_tokens: share.output_tokens * sign,
+            cache_read_tokens: share.cache_read_tokens * sign,
+            cache_write_tokens: share.cache_write_tokens * sign,
+            event_count: sign,
+            unpriced_count: if share.cost_pico.is_none() { sign } else { 0 },
+        }
+    }
+
+    fn add(&mut self, other: &Delta) {
+        self.cost_pico += other.cost_pico;
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.cache_read_tokens += other.cache_read_tokens;
+        self.cache_write_tokens += other.cache_write_tokens;
+        self.event_count += other.event_count;
+        self.unpriced_count += other.unpriced_count;
+    }
+
+    /// Splits the cost into the `cost_high` and `cost_low` columns.
+    fn cost_columns(&self) -> Result<(i64, i64), StoreError> {
+        let high = i64::try_from(self.cost_pico / HIGH_UNIT)
+            .map_err(|_| StoreError::SumOutOfRange(self.cost_pico))?;
+        let low = i64::try_from(self.cost_pico % HIGH_UNIT)
+            .map_err(|_| StoreError::SumOutOfRange(self.cost_pico))?;
+        Ok((high, low))
+    }
+}
+
+/// Key of a `cost_rollups` row at minute level.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct CostKey {
+    minute: i64,
+    agent_id: String,
+    provider: String,
+    model: String,
+}
+
+/// Key of a `session_cost_rollups` row at minute level.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SessionKey {
+    minute: i64,
+    session_id: String,
+    agent_id: String,
+}
+
+/// A counted cost row, as the rollups see it.
+struct CostRow<'a> {
+    timestamp: &'a str,
+    agent_id: &'a str,
+    session_id: &'a str,
+    provider: &'a str,
+    model: &'a str,
+    share: CostShare,
+}
+
+/// The rollup changes of one ingest batch, written by [`RollupDeltas::flush`].
+#[derive(Debug, Default)]
+pub(crate) struct RollupDeltas {
+    costs: HashMap<CostKey, Delta>,
+    sessions: HashMap<SessionKey, Delta>,
+}
+
+impl RollupDeltas {
+    /// Adds a newly stored event that counts towards cost totals.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError::Corrupt`] when the stored timestamp text cannot be read.
+    pub(crate) fn add_event(&mut self, prepared: &PreparedEvent) -> Result<(), StoreError> {
+        let Some(cost) = &prepared.cost else {
+            return Ok(());
+        };
+        let row = CostRow {
+            timestamp: &prepared.timestamp,
+            agent_id: &prepared.event.agent_id,
+            session_id: &prepared.event.session_id,
+            provider: &cost.provider,
+            model: &cost.model,
+            share: CostShare::of(cost),
+        };
+        self.apply(&row, 1)
+    }
+
+    /// Subtracts the stored `cost_tracked` rows that a new `llm_response` is about to
+    /// supersede. Call it before [`super::cost_rule::supersede_tracked_costs`] marks them.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the query fails or a stored timestamp is unreadable.
+    pub(crate) fn subtract_superseded(
+        &mut self,
+        conn: &Connection,
+        tenant: &str,
+        prepared: &PreparedEvent,
+    ) -> Result<(), StoreError> {
+        if prepared.event.event_type != EventType::LlmResponse {
+            return Ok(());
+        }
+        let Some(call_id) = prepared.cost.as_ref().and_then(|c| c.call_id.as_deref()) else {
+            return Ok(());
+        };
+
+        let mut statement = conn.prepare_cached(
+            "SELECT timestamp, agent_id, session_id, provider, model, cost_pico, \
+             COALESCE(input_tokens, 0), COALESCE(output_tokens, 0), \
+             COALESCE(cache_read_tokens, 0), \
+             COALESCE(cache_write_5m_tokens, 0) + COALESCE(cache_write_1h_tokens, 0) \
+             FROM events WHERE tenant_id = ?1 AND call_id = ?2 \
+             AND event_type = 'cost_tracked' AND superseded_by IS NULL \
+             AND cost_source IS NOT NULL",
+        )?;
+        let mut rows = statement.query(params![tenant, call_id])?;
+        while let Some(row) = rows.next()? {
+            let texts: [String; 5] = [
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ];
+            let share = CostShare {
+                cost_pico: row.get(5)?,
+                input_tokens: row.get(6)?,
+                output_tokens: row.get(7)?,
+                cache_read_tokens: row.get(8)?,
+                cache_write_tokens: row.get(9)?,
+            };
+            let cost_row = CostRow {
+                timestamp: &texts[0],
+                agent_id: &texts[1],
+                session_id: &texts[2],
+                provider: &texts[3],
+                model: &texts[4],
+                share,
+            };
+            self.apply(&cost_row, -1)?;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, row: &CostRow<'_>, sign: i64) -> Result<(), StoreError> {
+        let minute = unix_second(row.timestamp)
+            .ok_or_else(|| StoreError::Corrupt(format!("timestamp {:?}", row.timestamp)))?
+            .div_euclid(MINUTE)
+            * MINUTE;
+        let delta = Delta::of(&row.share, sign);
+
+        let cost_key = CostKey {
+            minute,
+            agent_id: row.agent_id.to_owned(),
+            provider: row.provider.to_owned(),
+            model: row.model.to_owned(),
+        };
+        self.costs.entry(cost_key).or_default().add(&delta);
+        let session_key = SessionKey {
+            minute,
+            session_id: row.session_id.to_owned(),
+            agent_id: row.agent_id.to_owned(),
+        };
+        self.sessions.entry(session_key).or_default().add(&delta);
+        Ok(())
+    }
+
+    /// Writes the collected changes into both rollup tables, one upsert per touched row and
+    /// unit.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when an upsert fails or a sum leaves the column range.
+    pub(crate) fn flush(self, conn: &Connection, tenant: &str) -> Result<(), StoreError> {
+        let mut costs: HashMap<(i64, i64, &CostKey), Delta> = HashMap::new();
+        for (key, delta) in &self.costs {
+            for span in SPANS {
+                let start = key.minute.div_euclid(span) * span;
+                costs.entry((span, start, key)).or_default().add(delta);
+            }
+        }
+        let mut statement = conn.prepare_cached(concat!(
+            "INSERT INTO cost_rollups (tenant_id, span, bucket_start, agent_id, provider, \
+             model, cost_high, cost_low, input_tokens, output_tokens, cache_read_tokens, \
+             cache_write_tokens, event_count, unpriced_count) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+             ON CONFLICT (tenant_id, span, bucket_start, agent_id, provider, model) \
+             DO UPDATE SET ",
+            update_sums!()
+        ))?;
+        for ((span, start, key), delta) in costs {
+            let (high, low) = delta.cost_columns()?;
+            statement.execute(params![
+                tenant,
+                span,
+                start,
+                key.agent_id,
+                key.provider,
+                key.model,
+                high,
+                low,
+                delta.input_tokens,
+                delta.output_tokens,
+                delta.cache_read_tokens,
+                delta.cache_write_tokens,
+                delta.event_count,
+                delta.unpriced_count,
+            ])?;
+        }
+
+        let mut sessions: HashMap<(i64, i64, &SessionKey), Delta> = HashMap::new();
+        for (key, delta) in &self.sessions {
+            for span in SPANS {
+                let start = key.minute.div_euclid(span) * span;
+                sessions.entry((span, start, key)).or_default().add(delta);
+            }
+        }
+        let mut statement = conn.prepare_cached(concat!(
+            "INSERT INTO session_cost_rollups (tenant_id, span, bucket_start, session_id, \
+             agent_id, cost_high, cost_low, input_tokens, output_tokens, cache_read_tokens, \
+             cache_write_tokens, event_count, unpriced_count) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+             ON CONFLICT (tenant_id, span, bucket_start, session_id, agent_id) \
+             DO UPDATE SET ",
+            update_sums!()
+        ))?;
+        for ((span, start, key), delta) in sessions {
+            let (high, low) = delta.cost_columns()?;
+            statement.execute(params![
+                tenant,
+                span,
+                start,
+                key.session_id,
+                key.agent_id,
+                high,
+                low,
+                delta.input_tokens,
+                delta.output_tokens,
+                delta.cache_read_tokens,
+                delta.cache_write_tokens,
+                delta.event_count,
+                delta.unpriced_count,
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+/// Returns the Unix second of a stored timestamp (`2026-02-07T10:00:00.000000Z`), ignoring
+/// the fraction, or `None` when the text is not in that form.
+pub(crate) fn unix_second(timestamp: &str) -> Option<i64> {
+    let bytes = timestamp.as_bytes();
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        let digits = bytes.get(range)?;
+        digits.iter().try_fold(0u32, |value, &digit| {
+            digit
+                .is_ascii_digit()
+                .then(|| value * 10 + u32::from(digit - b'0'))
+        })
+    };
+    let year = i32::try_from(number(0..4)?).ok()?;
+    let date = NaiveDate::from_ymd_opt(year, number(5..7)?, number(8..10)?)?;
+    let time = date.and_hms_opt(number(11..13)?, number(14..16)?, number(17..19)?)?;
+    Some(time.and_utc().timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_second_reads_stored_text() {
+        assert_eq!(unix_second("1970-01-01T00:01:00.000000Z"), Some(60));
+        assert_eq!(
+            unix_second("2026-05-10T12:00:59.999999Z"),
+            Some(1_778_414_459)
+        );
+        assert_eq!(unix_second("2026-13-10T12:00:00Z"), None);
+        assert_eq!(unix_second("2026-05"), None);
+    }
+
+    #[test]
+    fn cost_columns_recombine_negative_delta() {
+        let delta = Delta {
+            cost_pico: -1_500_001,
+            ..Delta::default()
+        };
+        let (high, low) = delta.cost_columns().unwrap();
+        assert_eq!(i128::from(high) * HIGH_UNIT + i128::from(low), -1_500_001);
+    }
+}
