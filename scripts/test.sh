@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace: formatting, clippy, unit, integration and
-# end-to-end tests (which start the real collector on loopback ports), and doc tests.
+# end-to-end tests (which start the real collector on loopback ports), doc tests, and the
+# Node.js and WebAssembly packages.
 #
 # Real usage data is read from $AGENTLENS_TEST_DATA, by default ../shared/data/real beside
 # this checkout; tests that need it print a note and pass vacuously when it is missing.
@@ -30,3 +31,6 @@ fi
 
 echo "== doc tests"
 cargo test --workspace --locked --doc
+
+echo "== node and wasm packages"
+./scripts/test-node.sh

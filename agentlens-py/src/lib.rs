@@ -4,12 +4,12 @@
 //! defaults from the environment, manages sessions, `atexit` and `os.fork()`, and calls
 //! this module for everything else:
 //!
-//! - [`client::PyClient`] (`NativeClient`) wraps the core batching client. Its methods
-//!   convert their arguments, validate the event with the core validator, and queue it
-//!   without I/O on the caller's thread;
-//! - [`pricing::quote`] and [`pricing::PyQuote`] (`Quote`) expose the embedded price table;
-//! - [`conversion`] holds every Python to Rust conversion, and [`error`] maps every
-//!   failure to the exception hierarchy rooted at `AgentLensError`.
+//! - `client::PyClient` (Python name `NativeClient`) wraps the core batching client. Its
+//!   methods convert their arguments, check the event and queue it without I/O on the
+//!   caller's thread.
+//! - `pricing::quote` and `pricing::PyQuote` (`Quote`) expose the embedded price table.
+//! - `conversion` contains every conversion between Python values and core types, and
+//!   `error` maps every failure to the exception hierarchy rooted at `AgentLensError`.
 
 use pyo3::prelude::*;
 

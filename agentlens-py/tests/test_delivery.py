@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import subprocess
@@ -75,6 +76,23 @@ def test_stopped_collector_counts_failures(
     assert client.stats.failed == 20
     assert any("failed to deliver 20 events" in record.getMessage() for record in caplog.records)
     assert client.close() == 0
+
+
+def test_dropped_client_sends_queued_events(collector: Collector) -> None:
+    client = Client(collector.url, collector.api_key, flush_interval=60)
+    for _ in range(3):
+        client.track_cost(
+            provider="openai",
+            model="gpt-4o-mini",
+            input_tokens=1,
+            output_tokens=1,
+            session_id="ses_py_dropped_client",
+        )
+
+    del client
+    gc.collect()
+
+    assert len(collector.events("ses_py_dropped_client")) == 3
 
 
 def test_closed_client_drops_events(collector: Collector) -> None:

@@ -148,7 +148,8 @@ pub async fn require_key(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let caller = caller(&state, &request).await?;
+    let header = request.headers().get(header::AUTHORIZATION).cloned();
+    let caller = caller(&state, header).await?;
 
     let reads = matches!(
         *request.method(),
@@ -175,21 +176,21 @@ pub async fn require_read_key(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let caller = caller(&state, &request).await?;
+    let header = request.headers().get(header::AUTHORIZATION).cloned();
+    let caller = caller(&state, header).await?;
     request.extensions_mut().insert(caller);
     Ok(next.run(request).await)
 }
 
-/// Returns the caller of a request: the owner of the default tenant when authentication is
-/// off, and the key's tenant and role otherwise.
-async fn caller(state: &AppState, request: &Request) -> Result<Caller, ApiError> {
+/// Returns the caller of a request with the `Authorization` header `header`: the owner of
+/// the default tenant when authentication is off, and the key's tenant and role otherwise.
+async fn caller(state: &AppState, header: Option<HeaderValue>) -> Result<Caller, ApiError> {
     if !state.auth_enabled {
         return Ok(Caller {
             tenant_id: DEFAULT_TENANT.to_owned(),
             role: Role::Owner,
         });
     }
-    let header = request.headers().get(header::AUTHORIZATION).cloned();
     authenticate(&state.store, header).await
 }
 

@@ -72,7 +72,7 @@ pub struct QuoteReport {
     /// Source of the entry's prices, such as `genai-prices 0.2.3`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    /// Why the call has no price, with the fix.
+    /// Reason the call has no price, with the fix.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unpriced: Option<String>,
     /// Content hash of the price table, see [`PriceTable::version`].
@@ -394,6 +394,10 @@ mod tests {
         let errors = quote(table, &body, now()).unwrap_err();
 
         assert_eq!(errors[0].path, "usage.input_tokens");
-        assert!(errors[0].message.contains("missing"), "{}", errors[0].message);
+        assert!(
+            errors[0].message.contains("missing"),
+            "{}",
+            errors[0].message
+        );
     }
 }

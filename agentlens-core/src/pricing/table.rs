@@ -287,7 +287,8 @@ impl fmt::Debug for PriceTable {
 fn embedded_table() -> &'static Arc<PriceTable> {
     static TABLE: OnceLock<Arc<PriceTable>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let table = PriceTable::from_json(EMBEDDED_JSON).expect("embedded price table must be valid");
+        let table =
+            PriceTable::from_json(EMBEDDED_JSON).expect("embedded price table must be valid");
         Arc::new(table)
     })
 }

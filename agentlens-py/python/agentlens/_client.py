@@ -39,6 +39,9 @@ logger = logging.getLogger("agentlens")
 #: Seconds the exit hook waits, in total, for all clients to send their queued events.
 EXIT_FLUSH_TIMEOUT = 5.0
 
+#: Seconds a client that is garbage-collected without `close()` waits for its queued events.
+DROP_CLOSE_TIMEOUT = 2.0
+
 #: Environment variable with the session id of events logged outside a `with` session.
 SESSION_ID_ENV = "AGENTLENS_SESSION_ID"
 
@@ -99,6 +102,12 @@ class Client:
         self._reported_failed = 0
         self._reported_dropped = 0
         _open_clients.add(self)
+
+    def __del__(self) -> None:
+        # Closing here instead of in the native destructor releases the GIL during the wait.
+        # `_closed` is missing when __init__ raised before setting it.
+        if not getattr(self, "_closed", True):
+            self.close(timeout=DROP_CLOSE_TIMEOUT)
 
     def __repr__(self) -> str:
         return f"Client(agent_id={self.agent_id!r}, default_session_id={self.default_session_id!r})"

@@ -23,9 +23,6 @@ use super::IngestSignal;
 use crate::store::alerts::Transition;
 use crate::store::{Store, StoreError};
 
-/// Default time between periodic evaluations.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
-
 /// Default minimum time between two ingest-driven evaluations.
 pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(250);
 
@@ -125,17 +122,20 @@ impl AlertEngine {
             ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
             let mut last_ingest_run = Instant::now() - engine.debounce;
             loop {
-                tokio::select! {
-                    _ = ticks.tick() => engine.run(None).await,
-                    () = engine.signal.notified() => {
-                        tokio::time::sleep_until(last_ingest_run + engine.debounce).await;
-                        last_ingest_run = Instant::now();
-                        let tenants = engine.signal.take();
-                        if !tenants.is_empty() {
-                            engine.run(Some(&tenants)).await;
-                        }
-                    }
+                let woken_by_ingest = tokio::select! {
+                    _ = ticks.tick() => false,
+                    () = engine.signal.notified() => true,
                     _ = shutdown.wait_for(|stop| *stop) => break,
+                };
+                if !woken_by_ingest {
+                    engine.run(None).await;
+                    continue;
+                }
+                tokio::time::sleep_until(last_ingest_run + engine.debounce).await;
+                last_ingest_run = Instant::now();
+                let tenants = engine.signal.take();
+                if !tenants.is_empty() {
+                    engine.run(Some(&tenants)).await;
                 }
             }
             tracing::debug!("alert evaluator stopped");

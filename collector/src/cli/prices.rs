@@ -25,9 +25,11 @@ pub const UNPRICED_EXIT_CODE: u8 = 3;
 #[derive(Debug, Subcommand)]
 pub enum PricesCommand {
     /// Prices one model call and prints the cost, its breakdown and the table entry as JSON.
-    #[command(after_help = "Exit status: 0 when the call is priced, 3 when the price table \
+    #[command(
+        after_help = "Exit status: 0 when the call is priced, 3 when the price table \
         has no price for it (the JSON then carries the `unpriced` reason), 1 for any other \
-        error.")]
+        error."
+    )]
     Quote(QuoteArgs),
     /// Prints, as JSON, the table entry that a model id resolves to and all its dated prices.
     Show(ShowArgs),
@@ -107,10 +109,16 @@ pub struct UpdateArgs {
 #[derive(Debug, thiserror::Error)]
 pub enum PricesError {
     /// The overrides file of `--prices` could not be read or is invalid.
-    #[error("cannot load the price overrides: {0}; fix the file named by --prices or AGENTLENS_PRICES")]
+    #[error(
+        "cannot load the price overrides: {0}; fix the file named by --prices or \
+         AGENTLENS_PRICES"
+    )]
     Overrides(#[from] PriceOverridesError),
     /// `--usage` is not JSON.
-    #[error("invalid --usage JSON: {0}; pass an object such as '{{\"inputTokens\":1200,\"outputTokens\":300}}'")]
+    #[error(
+        "invalid --usage JSON: {0}; pass an object such as \
+         '{{\"inputTokens\":1200,\"outputTokens\":300}}'"
+    )]
     UsageJson(String),
     /// An option of `quote` is invalid; one entry per option.
     #[error("{}", describe_fields(.0))]
@@ -122,7 +130,10 @@ pub enum PricesError {
     #[error("{0}")]
     UnknownModel(String),
     /// No model of the table has the provider id given to `list`.
-    #[error("no provider \"{0}\" in the price table; run `agentlens prices list` to see the provider ids")]
+    #[error(
+        "no provider \"{0}\" in the price table; run `agentlens prices list` to see the \
+         provider ids"
+    )]
     UnknownProvider(String),
     /// The LiteLLM file could not be read.
     #[error("cannot read {path}: {message}")]
@@ -215,7 +226,7 @@ fn run_show(args: ShowArgs) -> Result<String, PricesError> {
             json!({"startDate": entry.start_date(), "timeOfDay": window, "rates": rates})
         })
         .collect();
-    let shown = json!({
+    let entry_json = json!({
         "provider": model.provider(),
         "model": model.id(),
         "match": model.match_clause(),
@@ -223,20 +234,21 @@ fn run_show(args: ShowArgs) -> Result<String, PricesError> {
         "prices": prices,
         "pricingVersion": table.version(),
     });
-    Ok(format!("{}\n", pretty_json(&shown)))
+    Ok(format!("{}\n", pretty_json(&entry_json)))
 }
 
 fn run_list(args: ListArgs) -> Result<String, PricesError> {
     let table = load_prices(args.prices.file.as_deref())?;
-    let wanted = args.provider.as_deref().map(str::to_lowercase);
+    let provider_filter = args.provider.as_deref().map(str::to_lowercase);
     let now = Utc::now();
 
-    let mut text = String::from("PROVIDER\tMODEL\tINPUT/M\tOUTPUT/M\tCACHE_READ/M\tCACHE_WRITE/M\n");
+    let mut text =
+        String::from("PROVIDER\tMODEL\tINPUT/M\tOUTPUT/M\tCACHE_READ/M\tCACHE_WRITE/M\n");
     let mut rows = 0;
     for model in table.models() {
-        if wanted
+        if provider_filter
             .as_deref()
-            .is_some_and(|wanted| model.provider().to_lowercase() != wanted)
+            .is_some_and(|provider| model.provider().to_lowercase() != provider)
         {
             continue;
         }
@@ -314,7 +326,10 @@ fn run_update(args: UpdateArgs) -> Result<String, PricesError> {
             tiered.join(", ")
         );
     }
-    let _ = writeln!(summary, "apply it with --prices {out} or AGENTLENS_PRICES={out}");
+    let _ = writeln!(
+        summary,
+        "apply it with --prices {out} or AGENTLENS_PRICES={out}"
+    );
     Ok(summary)
 }
 

@@ -67,7 +67,11 @@ pub async fn check(
     for rule in rules {
         let covers = rule.enabled
             && rule.condition == Condition::CostExceeds
-            && rule.scope.agent_id.as_ref().is_none_or(|agent| *agent == agent_id);
+            && rule
+                .scope
+                .agent_id
+                .as_ref()
+                .is_none_or(|agent| *agent == agent_id);
         if !covers {
             continue;
         }

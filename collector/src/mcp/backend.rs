@@ -22,7 +22,7 @@ impl ApiReply {
     }
 }
 
-/// Where the tools send their API requests.
+/// Destination of the API requests of the tools.
 #[derive(Debug, Clone)]
 pub enum Backend {
     /// A collector reached over HTTP; used by `agentlens mcp` on stdio.

@@ -29,7 +29,11 @@ pub fn routes(state: AppState, api: Router) -> Router {
         config = config.disable_allowed_hosts();
     }
     let service = StreamableHttpService::new(
-        move || Ok(AgentLensMcp::new(Backend::InProcess { router: api.clone() })),
+        move || {
+            Ok(AgentLensMcp::new(Backend::InProcess {
+                router: api.clone(),
+            }))
+        },
         LocalSessionManager::default().into(),
         config,
     );

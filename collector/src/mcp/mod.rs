@@ -36,7 +36,9 @@ use rmcp::{tool, tool_handler, tool_router, ErrorData, ServerHandler};
 use serde_json::{json, Map, Value};
 
 use backend::{ApiReply, Backend};
-use params::{GetCostsParams, LogEventParams, QuotePriceParams, SessionEndParams, SessionStartParams};
+use params::{
+    GetCostsParams, LogEventParams, QuotePriceParams, SessionEndParams, SessionStartParams,
+};
 
 /// Name the server reports to MCP clients, as upstream's.
 pub const SERVER_NAME: &str = "agentlens";
@@ -56,7 +58,10 @@ fn tool_error(message: impl Into<String>) -> CallToolResult {
 /// Returns the `Authorization` header of the HTTP request that carried an MCP message.
 fn caller_authorization(extensions: &Extensions) -> Option<HeaderValue> {
     let parts = extensions.get::<axum::http::request::Parts>()?;
-    parts.headers.get(axum::http::header::AUTHORIZATION).cloned()
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .cloned()
 }
 
 /// Formats a failed API reply as a tool error message.
@@ -120,7 +125,12 @@ impl AgentLensMcp {
         let authorization = caller_authorization(extensions);
         let reply = self
             .backend
-            .send(Method::POST, "/api/events", Some(&body), authorization.as_ref())
+            .send(
+                Method::POST,
+                "/api/events",
+                Some(&body),
+                authorization.as_ref(),
+            )
             .await;
         match reply {
             Ok(reply) if reply.is_success() => {
@@ -174,7 +184,9 @@ impl AgentLensMcp {
         Parameters(params): Parameters<SessionStartParams>,
         extensions: Extensions,
     ) -> Result<CallToolResult, ErrorData> {
-        let session_id = format!("ses_{}", ulid::Ulid::new().to_string().to_lowercase());
+        let millis = u64::try_from(Utc::now().timestamp_millis()).unwrap_or_default();
+        let id = ulid::Ulid::from_parts(millis, rand::random());
+        let session_id = format!("ses_{}", id.to_string().to_lowercase());
         let mut payload = Map::new();
         if let Some(name) = params.agent_name {
             payload.insert("agentName".to_owned(), Value::String(name));
@@ -193,7 +205,9 @@ impl AgentLensMcp {
         if result.is_error == Some(true) {
             return Ok(result);
         }
-        Ok(CallToolResult::structured(json!({ "sessionId": session_id })))
+        Ok(CallToolResult::structured(
+            json!({ "sessionId": session_id }),
+        ))
     }
 
     /// Logs one event, validated exactly like `POST /api/events`.
@@ -325,7 +339,7 @@ impl AgentLensMcp {
     }
 }
 
-#[tool_handler]
+#[tool_handler(router = self.tool_router)]
 impl ServerHandler for AgentLensMcp {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())

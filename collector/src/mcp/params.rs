@@ -38,7 +38,7 @@ pub struct LogEventParams {
     pub timestamp: Option<String>,
 }
 
-/// Why a session ended.
+/// Reason a session ended.
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {

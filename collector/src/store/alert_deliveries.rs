@@ -5,9 +5,7 @@ use std::collections::HashMap;
 use rusqlite::{params, Connection, Row};
 
 use super::{Store, StoreError};
-use crate::alerts::webhook::{
-    DeliveryKind, DeliveryRecord, DeliveryStatus, PendingDelivery,
-};
+use crate::alerts::webhook::{DeliveryKind, DeliveryRecord, DeliveryStatus, PendingDelivery};
 
 /// The outcome of a delivery after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +16,7 @@ pub struct DeliveryUpdate {
     pub attempts: i64,
     /// HTTP status of the last response.
     pub last_status: Option<i64>,
-    /// Why the last attempt failed.
+    /// Error of the last failed attempt.
     pub last_error: Option<String>,
     /// When a receiver accepted the delivery.
     pub delivered_at: Option<String>,
@@ -116,7 +114,11 @@ impl Store {
     /// # Errors
     ///
     /// Returns [`StoreError`] when the update fails.
-    pub async fn update_delivery(&self, id: &str, update: DeliveryUpdate) -> Result<(), StoreError> {
+    pub async fn update_delivery(
+        &self,
+        id: &str,
+        update: DeliveryUpdate,
+    ) -> Result<(), StoreError> {
         let id = id.to_owned();
         self.write(move |context| {
             context.conn.execute(

@@ -58,7 +58,7 @@ pub struct WindowMetrics {
     pub average_latency_ms: Option<f64>,
 }
 
-/// What one evaluation of a rule found.
+/// Result of one evaluation of a rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Judgement {
     /// The rule's current value.
@@ -507,7 +507,15 @@ fn fire(
         "threshold": number(rule.threshold.0),
         "message": entry.message,
     });
-    store_alert_event(context, rule, "alert_triggered", "warn", payload, &now, &entry.id);
+    store_alert_event(
+        context,
+        rule,
+        "alert_triggered",
+        "warn",
+        payload,
+        &now,
+        &entry.id,
+    );
     Ok((Transition::Fired(entry), pending(deliveries)))
 }
 
@@ -585,7 +593,9 @@ fn store_alert_event(
         "payload": payload,
         "metadata": {"alertHistoryId": history_id},
     });
-    let stored = prepare_batch(&json!({ "events": [event] }), chrono::Utc::now())
+    // Alert events carry no cost, so the embedded table is never consulted for them.
+    let prices = agentlens_core::pricing::PriceTable::embedded();
+    let stored = prepare_batch(&json!({ "events": [event] }), chrono::Utc::now(), prices)
         .map_err(|error| format!("{error:?}"))
         .and_then(|prepared| {
             ingest_batch(context, &rule.tenant_id, &prepared).map_err(|error| error.to_string())

@@ -103,9 +103,8 @@ impl Accumulator {
         for (session_id, sums) in self.by_session {
             by_session.push((session_id, sums));
         }
-        by_session.sort_by(|(a_id, a), (b_id, b)| {
-            (Reverse(a.cost), a_id).cmp(&(Reverse(b.cost), b_id))
-        });
+        by_session
+            .sort_by(|(a_id, a), (b_id, b)| (Reverse(a.cost), a_id).cmp(&(Reverse(b.cost), b_id)));
         by_session.truncate(TOP_SESSIONS);
         let by_session = by_session
             .into_iter()

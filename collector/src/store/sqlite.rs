@@ -5,6 +5,7 @@
 //! without locks. Reads run on a small pool of connections inside `spawn_blocking`; WAL
 //! mode lets them proceed while the writer commits.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
@@ -199,8 +200,8 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// Applies every migration newer than the recorded schema version, each in its own
-/// transaction.
+/// Applies, in version order, every migration that `schema_migrations` does not record,
+/// each in its own transaction. A missing version below a recorded one is applied too.
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -209,13 +210,12 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
              applied_at TEXT NOT NULL
          )",
     )?;
-    let current: i64 = conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        [],
-        |row| row.get(0),
-    )?;
+    let applied: HashSet<i64> = conn
+        .prepare("SELECT version FROM schema_migrations")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
 
-    for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
+    for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
         let (version, name) = (migration.version, migration.name);
         let apply = || -> rusqlite::Result<()> {
             conn.execute_batch("BEGIN IMMEDIATE")?;

@@ -1,6 +1,5 @@
 //! Alert rules: validation, and an evaluator that fires once per crossing and resolves.
 
-use agentlens_collector::alerts::evaluator::evaluate_once;
 use agentlens_collector::store::alerts::Transition;
 use agentlens_core::event::format_timestamp;
 use axum::http::{Method, StatusCode};
@@ -73,13 +72,14 @@ async fn cost_rule_fires_once_and_resolves() {
         cost_event("s1", "a1", "gpt-4.1", json!(0.003442), &recent),
     ])
     .await;
-    let store = &app.state.store;
+    let alerts = &app.state.alerts;
 
-    let first = evaluate_once(store, now).await.unwrap();
+    let first = alerts.evaluate_at(now).await.unwrap();
     assert!(
         matches!(&first[0].1, Transition::Fired(entry) if entry.current_value.0.to_string() == "0.006884")
     );
-    let second = evaluate_once(store, now + Duration::seconds(60))
+    let second = alerts
+        .evaluate_at(now + Duration::seconds(60))
         .await
         .unwrap();
     assert_eq!(second[0].1, Transition::Unchanged);
@@ -97,9 +97,7 @@ async fn cost_rule_fires_once_and_resolves() {
         "Cost $0.006884 exceeds threshold $0.005 in the last 60m"
     );
 
-    let later = evaluate_once(store, now + Duration::hours(2))
-        .await
-        .unwrap();
+    let later = alerts.evaluate_at(now + Duration::hours(2)).await.unwrap();
     assert!(matches!(&later[0].1, Transition::Resolved(_)));
     let history = app.get("/api/alerts/history").await.json;
     assert_eq!(history["total"], 1);
@@ -195,7 +193,7 @@ async fn delete_removes_rule_and_history() {
     let recent = format_timestamp(&(Utc::now() - Duration::minutes(5)));
     app.ingest(vec![cost_event("s1", "a1", "gpt-4.1", json!(0.5), &recent)])
         .await;
-    let fired = evaluate_once(&app.state.store, Utc::now()).await.unwrap();
+    let fired = app.state.alerts.evaluate_at(Utc::now()).await.unwrap();
     assert!(matches!(fired[0].1, Transition::Fired(_)));
 
     let uri = format!("/api/alerts/rules/{id}");
@@ -208,7 +206,10 @@ async fn delete_removes_rule_and_history() {
         .await
         .json;
     assert_eq!(history["total"], 0);
-    assert!(evaluate_once(&app.state.store, Utc::now())
+    assert!(app
+        .state
+        .alerts
+        .evaluate_at(Utc::now())
         .await
         .unwrap()
         .is_empty());

@@ -1,5 +1,7 @@
 //! A router over a temporary database, and request helpers.
 
+use agentlens_collector::alerts::webhook::WebhookOptions;
+use agentlens_collector::alerts::AlertOptions;
 use agentlens_collector::router::build_router;
 use agentlens_collector::{open_state, AppState, ServeOptions};
 use axum::body::Body;
@@ -27,16 +29,43 @@ pub struct Reply {
 
 /// Builds an app with authentication disabled.
 pub async fn app() -> TestApp {
-    build(false, None).await
+    build(false, None, None).await
 }
 
 /// Builds an app with authentication enabled and a preset admin key.
 pub async fn app_with_key() -> TestApp {
     let key = format!("als_{}", "ab".repeat(32));
-    build(true, Some(key)).await
+    build(true, Some(key), None).await
 }
 
-async fn build(auth_enabled: bool, preset_key: Option<String>) -> TestApp {
+/// Builds an app with authentication disabled and a price overrides file.
+pub async fn app_with_prices(prices: &std::path::Path) -> TestApp {
+    build(false, None, Some(prices.to_owned())).await
+}
+
+async fn build(
+    auth_enabled: bool,
+    preset_key: Option<String>,
+    prices: Option<std::path::PathBuf>,
+) -> TestApp {
+    build_with_alerts(auth_enabled, preset_key, prices, test_alert_options()).await
+}
+
+/// Returns alert settings for tests: webhooks to 127.0.0.1 allowed, retries after 50 ms.
+pub fn test_alert_options() -> AlertOptions {
+    let webhooks = WebhookOptions::default()
+        .with_allow_private(true)
+        .with_retry_delays(vec![std::time::Duration::from_millis(50); 3]);
+    AlertOptions::default().with_webhooks(webhooks)
+}
+
+/// Builds an app with the given alert settings.
+pub async fn build_with_alerts(
+    auth_enabled: bool,
+    preset_key: Option<String>,
+    prices: Option<std::path::PathBuf>,
+    alerts: AlertOptions,
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let options = ServeOptions {
         bind: "127.0.0.1:0".parse().unwrap(),
@@ -44,7 +73,8 @@ async fn build(auth_enabled: bool, preset_key: Option<String>) -> TestApp {
         auth_enabled,
         alert_interval: std::time::Duration::from_secs(3600),
         preset_key: preset_key.clone(),
-        prices: None,
+        prices,
+        alerts,
     };
     let state = open_state(&options).await.unwrap();
     TestApp {

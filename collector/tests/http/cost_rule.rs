@@ -2,7 +2,6 @@
 //! tenant stops counting, in either arrival order, and sessions, analytics and alerts all
 //! report the same total.
 
-use agentlens_collector::alerts::evaluator::evaluate_once;
 use agentlens_collector::store::alerts::Transition;
 use agentlens_core::event::format_timestamp;
 use axum::http::StatusCode;
@@ -77,7 +76,7 @@ async fn alert_value(app: &TestApp) -> String {
     let body = json!({"name": "any spend", "condition": "cost_exceeds", "threshold": 0, "windowMinutes": 60});
     let reply = app.post("/api/alerts/rules", &body).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    let transitions = evaluate_once(&app.state.store, Utc::now()).await.unwrap();
+    let transitions = app.state.alerts.evaluate_at(Utc::now()).await.unwrap();
     match &transitions[0].1 {
         Transition::Fired(entry) => entry.current_value.0.normalize().to_string(),
         other => panic!("expected the rule to fire, got {other:?}"),

@@ -3,13 +3,20 @@
 //! commands checked through the router.
 
 mod alerts;
+mod alerts_engine;
 mod analytics;
 mod auth;
+mod budgets;
 mod cli_keys;
+mod cli_prices;
 mod common;
 mod cost_rule;
 mod ingest;
+mod mcp;
+mod pricing;
 mod queries;
+mod rollups;
 mod server;
 mod timeline;
 mod truncation;
+mod webhooks;

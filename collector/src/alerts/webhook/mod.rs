@@ -122,7 +122,7 @@ pub fn is_webhook_url(channel: &str) -> bool {
     lower.starts_with("http://") || lower.starts_with("https://")
 }
 
-/// Which transition a delivery reports.
+/// Kind of transition that a delivery reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryKind {
@@ -157,7 +157,7 @@ impl DeliveryKind {
 pub enum DeliveryStatus {
     /// Attempts are still running or waiting.
     Pending,
-    /// A receiver answered 2xx.
+    /// A receiver returned a 2xx status.
     Delivered,
     /// Every attempt failed, or the URL was refused.
     Failed,
@@ -201,7 +201,7 @@ pub struct DeliveryRecord {
     /// HTTP status of the last response, if one arrived.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_status: Option<i64>,
-    /// Why the last attempt failed.
+    /// Error of the last failed attempt.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     /// When a receiver accepted the delivery.

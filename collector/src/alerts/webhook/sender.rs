@@ -20,13 +20,10 @@ pub struct WebhookSender {
 
 /// Result of one attempt.
 enum Attempt {
-    /// The receiver answered 2xx.
+    /// The receiver returned a 2xx status.
     Delivered(u16),
     /// The attempt failed and may be retried.
-    Failed {
-        status: Option<u16>,
-        error: String,
-    },
+    Failed { status: Option<u16>, error: String },
     /// The URL can never be sent to; no request was made.
     Refused(String),
 }
@@ -97,7 +94,7 @@ impl WebhookSender {
                     update.last_error = Some(error);
                 }
                 Attempt::Refused(reason) => {
-                    tracing::warn!(alert.delivery_id = %delivery.id, %reason, "webhook refused");
+                    tracing::warn!(alert.delivery_id = %delivery.id, %reason, "webhook url rejected");
                     update.status = DeliveryStatus::Failed;
                     update.last_error = Some(reason);
                 }

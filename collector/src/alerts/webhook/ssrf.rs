@@ -15,7 +15,7 @@ use reqwest::Url;
 /// Time limit of the DNS lookup that checks a URL when a rule is saved.
 const CHECK_LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Why a webhook URL cannot be used.
+/// Reason a webhook URL is rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlRejection {
     /// The text is not an absolute http or https URL with a host.
@@ -195,16 +195,19 @@ mod tests {
 
     #[test]
     fn public_addresses_pass() {
-        for text in ["93.184.216.34", "2606:4700::1111", "172.32.0.1", "100.128.0.1"] {
+        for text in [
+            "93.184.216.34",
+            "2606:4700::1111",
+            "172.32.0.1",
+            "100.128.0.1",
+        ] {
             assert!(is_public(text.parse().unwrap()), "{text}");
         }
     }
 
     #[tokio::test]
     async fn private_literal_is_rejected() {
-        let rejection = resolve("http://127.0.0.1:9/hook", false)
-            .await
-            .unwrap_err();
+        let rejection = resolve("http://127.0.0.1:9/hook", false).await.unwrap_err();
         assert!(matches!(rejection, UrlRejection::Private { .. }));
         assert!(resolve("http://127.0.0.1:9/hook", true).await.is_ok());
     }

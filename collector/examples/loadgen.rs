@@ -1,0 +1,239 @@
+//! Sends batches of 1000 `cost_tracked` events to a running collector over N keep-alive
+//! connections and reports events per second and request latency percentiles.
+//!
+//! Start a collector, then run the generator from a second process:
+//!
+//! ```text
+//! cargo run --release --bin agentlens -- serve --no-auth --db /tmp/load.db
+//! cargo run --release -p agentlens-collector --example loadgen -- \
+//!     --address 127.0.0.1:3400 --connections 4 --requests 400
+//! ```
+//!
+//! The client is a minimal HTTP/1.1 writer over `tokio` sockets, so it spends little CPU
+//! of its own. Bodies are built once before the clock starts and sent in turn, so every
+//! request carries new events (there are no client ids to deduplicate them).
+
+use std::io::{Error, ErrorKind};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// Load generator options.
+#[derive(Debug, Parser)]
+struct Options {
+    /// Collector address, host:port.
+    #[arg(long, default_value = "127.0.0.1:3400")]
+    address: String,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// Requests to send in total, each a batch of `--batch` events.
+    #[arg(long, default_value_t = 200)]
+    requests: usize,
+    /// Events per request, 1 to 1000.
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+    /// Distinct sessions the events are spread over.
+    #[arg(long, default_value_t = 50)]
+    sessions: usize,
+    /// Sends `GET` requests for this path and query instead of ingest batches, one at a
+    /// time per connection, and expects 200.
+    #[arg(long)]
+    get: Option<String>,
+    /// API key, when the collector runs with authentication.
+    #[arg(long, env = "AGENTLENS_API_KEY")]
+    key: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let options = Options::parse();
+
+    // Requests are built before the clock starts.
+    let bodies: Arc<Vec<Vec<u8>>> = Arc::new(match &options.get {
+        Some(path) => vec![get_request_bytes(&options, path)],
+        None => (0..16)
+            .map(|variant| request_bytes(&options, variant))
+            .collect::<Result<_, _>>()?,
+    });
+    let expected_status = if options.get.is_some() { 200 } else { 201 };
+    let next = Arc::new(AtomicUsize::new(0));
+
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..options.connections {
+        let (bodies, next) = (Arc::clone(&bodies), Arc::clone(&next));
+        let (address, total) = (options.address.clone(), options.requests);
+        workers.push(tokio::spawn(async move {
+            send_requests(&address, &bodies, &next, total, expected_status).await
+        }));
+    }
+    let mut latencies = Vec::with_capacity(options.requests);
+    for worker in workers {
+        latencies.extend(worker.await??);
+    }
+    let elapsed = started.elapsed();
+
+    report(&options, &mut latencies, elapsed);
+    Ok(())
+}
+
+/// Returns a complete `POST /api/events` request whose events differ by `variant`.
+fn request_bytes(options: &Options, variant: usize) -> Result<Vec<u8>, serde_json::Error> {
+    let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let events: Vec<Value> = (0..options.batch)
+        .map(|index| {
+            let model = ["gpt-4o", "gpt-4o-mini", "claude-sonnet-4-5"][index % 3];
+            json!({
+                "sessionId": format!("load-{}", (variant * 7 + index) % options.sessions),
+                "agentId": format!("agent-{}", index % 8),
+                "eventType": "cost_tracked",
+                "timestamp": timestamp,
+                "payload": {
+                    "provider": if index % 3 == 2 { "anthropic" } else { "openai" },
+                    "model": model,
+                    "inputTokens": 1000 + index,
+                    "outputTokens": 200,
+                    "totalTokens": 1200 + index,
+                    "costUsd": format!("0.00{:04}", (index * 37 + variant) % 10_000),
+                },
+            })
+        })
+        .collect();
+    let body = serde_json::to_vec(&json!({ "events": events }))?;
+
+    let mut request = format!(
+        "POST /api/events HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n",
+        options.address,
+        body.len()
+    );
+    if let Some(key) = &options.key {
+        request.push_str(&format!("Authorization: Bearer {key}\r\n"));
+    }
+    request.push_str("\r\n");
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(&body);
+    Ok(bytes)
+}
+
+/// Returns a complete `GET` request for `path`.
+fn get_request_bytes(options: &Options, path: &str) -> Vec<u8> {
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n", options.address);
+    if let Some(key) = &options.key {
+        request.push_str(&format!("Authorization: Bearer {key}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.into_bytes()
+}
+
+/// Sends requests on one connection until `total` have been claimed; returns latencies.
+async fn send_requests(
+    address: &str,
+    bodies: &[Vec<u8>],
+    next: &AtomicUsize,
+    total: usize,
+    expected_status: u16,
+) -> std::io::Result<Vec<Duration>> {
+    let stream = TcpStream::connect(address).await?;
+    stream.set_nodelay(true)?;
+    let mut stream = BufReader::new(stream);
+    let mut latencies = Vec::new();
+    loop {
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        if index >= total {
+            return Ok(latencies);
+        }
+        let sent = Instant::now();
+        stream
+            .get_mut()
+            .write_all(&bodies[index % bodies.len()])
+            .await?;
+        let status = read_response(&mut stream).await?;
+        latencies.push(sent.elapsed());
+        if status != expected_status {
+            return Err(Error::other(format!(
+                "request {index} failed with status {status}"
+            )));
+        }
+    }
+}
+
+/// Reads one HTTP/1.1 response with a `Content-Length` body and returns its status.
+async fn read_response(stream: &mut BufReader<TcpStream>) -> std::io::Result<u16> {
+    let mut line = String::new();
+    stream.read_line(&mut line).await?;
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| Error::new(ErrorKind::InvalidData, format!("bad status line {line:?}")))?;
+
+    let mut length = 0;
+    loop {
+        line.clear();
+        if stream.read_line(&mut line).await? == 0 {
+            return Err(Error::new(ErrorKind::UnexpectedEof, "connection closed"));
+        }
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).await?;
+    Ok(status)
+}
+
+fn report(options: &Options, latencies: &mut [Duration], elapsed: Duration) {
+    latencies.sort();
+    let percentile = |p: f64| {
+        let index = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        latencies.get(index).copied().unwrap_or_default()
+    };
+    if options.get.is_some() {
+        println!(
+            "{} GET requests over {} connections in {:.2} s",
+            latencies.len(),
+            options.connections,
+            elapsed.as_secs_f64()
+        );
+        println!(
+            "latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            percentile(0.5).as_secs_f64() * 1e3,
+            percentile(0.9).as_secs_f64() * 1e3,
+            percentile(0.99).as_secs_f64() * 1e3,
+            percentile(1.0).as_secs_f64() * 1e3,
+        );
+        return;
+    }
+    let events = latencies.len() * options.batch;
+    println!(
+        "requests {} x {} events over {} connections in {:.2} s",
+        latencies.len(),
+        options.batch,
+        options.connections,
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "throughput {:.0} events/s",
+        events as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(0.5).as_secs_f64() * 1e3,
+        percentile(0.9).as_secs_f64() * 1e3,
+        percentile(0.99).as_secs_f64() * 1e3,
+        percentile(1.0).as_secs_f64() * 1e3,
+    );
+}

@@ -1,0 +1,320 @@
+//! `agentlens prices quote|show|list|update` and `agentlens serve --prices`, run as the
+//! real binary.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const USAGE: &str = r#"{"inputTokens":2006,"cacheReadTokens":1920,"outputTokens":300}"#;
+
+/// A LiteLLM price file with one flat model and one model with a prompt-size tier.
+const LITELLM: &str = r#"{
+  "sample_spec": {"litellm_provider": "one of https://docs.litellm.ai/docs/providers",
+                  "input_cost_per_token": 0.0},
+  "inhouse-llm": {"litellm_provider": "mycorp", "input_cost_per_token": 1e-07,
+                  "output_cost_per_token": 2e-07},
+  "gemini/gemini-huge": {"litellm_provider": "gemini", "input_cost_per_token": 1.25e-06,
+                  "input_cost_per_token_above_200k_tokens": 2.5e-06,
+                  "output_cost_per_token": 1e-05}
+}"#;
+
+fn agentlens(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_agentlens"));
+    command
+        .args(args)
+        .env_remove("AGENTLENS_PRICES")
+        .env("RUST_LOG", "warn");
+    command
+}
+
+fn run(args: &[&str]) -> Output {
+    agentlens(args).output().unwrap()
+}
+
+fn stdout_json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "{error}: stdout {} stderr {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn quote_args<'a>(provider: &'a str, model: &'a str, usage: &'a str) -> Vec<&'a str> {
+    vec![
+        "prices",
+        "quote",
+        "--provider",
+        provider,
+        "--model",
+        model,
+        "--usage",
+        usage,
+        "--at",
+        "2026-02-10T12:00:00Z",
+    ]
+}
+
+fn path_text(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn quote_prints_priced_json() {
+    let output = run(&quote_args("openai", "gpt-4o-2024-08-06", USAGE));
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("\"total\": 0.005615"), "{text}");
+    let json = stdout_json(&output);
+    assert_eq!(json["status"], "priced");
+    assert_eq!(json["breakdown"]["cacheRead"]["count"], 1920);
+    assert_eq!(json["breakdown"]["output"]["rate"], "10");
+    assert_eq!(json["entry"]["model"], "gpt-4o");
+    assert!(json["pricingVersion"].as_str().unwrap().starts_with("pv_"));
+    assert_eq!(json["source"], "genai-prices 0.2.3");
+}
+
+#[test]
+fn quote_reads_provider_usage() {
+    let raw = r#"{"prompt_tokens":2006,"completion_tokens":300,
+        "prompt_tokens_details":{"cached_tokens":1920}}"#;
+
+    let from_raw = stdout_json(&run(&quote_args("openai", "gpt-4o", raw)));
+    let normalized = stdout_json(&run(&quote_args("openai", "gpt-4o", USAGE)));
+
+    assert_eq!(from_raw["total"], normalized["total"]);
+    assert_eq!(from_raw["usage"]["cacheReadTokens"], 1920);
+}
+
+#[test]
+fn quote_reports_dated_entry() {
+    let mut args = quote_args("anthropic", "claude-opus-4-6", USAGE);
+    let at = args.len() - 1;
+    args[at] = "2026-06-01T00:00:00Z";
+
+    let json = stdout_json(&run(&args));
+
+    assert_eq!(json["entry"]["model"], "claude-opus-4-6");
+    assert_eq!(json["entry"]["priceDate"], "2026-03-13");
+}
+
+#[test]
+fn unpriced_quote_exits_with_code_3() {
+    let output = run(&quote_args("openai", "gpt-nonexistent-9", USAGE));
+
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let json = stdout_json(&output);
+    assert_eq!(json["status"], "unpriced");
+    let reason = json["unpriced"].as_str().unwrap();
+    assert!(
+        reason.contains("unknown model \"gpt-nonexistent-9\""),
+        "{reason}"
+    );
+}
+
+#[test]
+fn quote_help_documents_exit_code() {
+    let output = run(&["prices", "quote", "--help"]);
+
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("3 when the price table"), "{help}");
+}
+
+#[test]
+fn invalid_usage_names_the_field() {
+    let bad_count = run(&quote_args("openai", "gpt-4o", r#"{"inputTokens":-1}"#));
+    let not_json = run(&quote_args("openai", "gpt-4o", "{inputTokens"));
+
+    assert_eq!(bad_count.status.code(), Some(1));
+    assert!(
+        stderr(&bad_count).contains("invalid --usage field usage.inputTokens"),
+        "{}",
+        stderr(&bad_count)
+    );
+    assert_eq!(not_json.status.code(), Some(1));
+    assert!(
+        stderr(&not_json).contains("invalid --usage JSON"),
+        "{}",
+        stderr(&not_json)
+    );
+}
+
+#[test]
+fn show_prints_entry_and_dated_prices() {
+    let output = run(&[
+        "prices",
+        "show",
+        "claude-opus-4-6-20260101",
+        "--provider",
+        "anthropic",
+    ]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json = stdout_json(&output);
+    assert_eq!(json["provider"], "anthropic");
+    assert_eq!(json["model"], "claude-opus-4-6");
+    let prices = json["prices"].as_array().unwrap();
+    assert!(prices.len() >= 2, "{json}");
+    assert_eq!(prices[0]["rates"]["input_mtok"]["base"], "5");
+    assert_eq!(prices[0]["rates"]["input_mtok"]["tiers"][0]["start"], 200_000);
+    assert_eq!(prices.last().unwrap()["startDate"], "2026-03-13");
+    assert!(json["match"].as_str().unwrap().contains("claude-opus-4-6"));
+}
+
+#[test]
+fn show_unknown_model_fails() {
+    let output = run(&["prices", "show", "claude-nope-1", "--provider", "anthropic"]);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("unknown model \"claude-nope-1\""));
+}
+
+#[test]
+fn list_prints_rates_per_million() {
+    let output = run(&["prices", "list", "--provider", "anthropic"]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("PROVIDER\tMODEL\tINPUT/M\tOUTPUT/M\tCACHE_READ/M\tCACHE_WRITE/M")
+    );
+    let haiku = text
+        .lines()
+        .find(|line| line.starts_with("anthropic\tclaude-haiku-4-5\t"))
+        .unwrap_or_else(|| panic!("no haiku 4.5 row: {text}"));
+    assert_eq!(haiku, "anthropic\tclaude-haiku-4-5\t1\t5\t0.1\t1.25");
+    assert!(lines.all(|line| line.starts_with("anthropic\t")));
+
+    let unknown = run(&["prices", "list", "--provider", "nobody"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr(&unknown).contains("no provider \"nobody\""));
+}
+
+#[test]
+fn update_writes_overrides_that_quote_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("litellm.json");
+    let out = dir.path().join("agentlens-prices.json");
+    std::fs::write(&source, LITELLM).unwrap();
+
+    let args = [
+        "prices",
+        "update",
+        "--from",
+        path_text(&source),
+        "--out",
+        path_text(&out),
+    ];
+    let updated = run(&args);
+
+    assert!(updated.status.success(), "{}", stderr(&updated));
+    let summary = String::from_utf8_lossy(&updated.stdout);
+    assert!(summary.contains("wrote 1 models"), "{summary}");
+    assert!(
+        summary.contains("skipped 1 models with prompt-size tiers"),
+        "{summary}"
+    );
+    assert!(summary.contains("google/gemini-huge"), "{summary}");
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(written["models"][0]["input_mtok"], "0.1");
+
+    let mut quote = quote_args("mycorp", "inhouse-llm", r#"{"inputTokens":1000000}"#);
+    quote.extend(["--prices", path_text(&out)]);
+    let json = stdout_json(&run(&quote));
+    assert_eq!(json["total"], 0.1);
+    assert!(json["source"].as_str().unwrap().starts_with("overrides "));
+
+    let from_env = agentlens(&quote[..quote.len() - 2])
+        .env("AGENTLENS_PRICES", &out)
+        .output()
+        .unwrap();
+    assert_eq!(from_env.status.code(), Some(0), "{}", stderr(&from_env));
+}
+
+#[test]
+fn invalid_overrides_name_file_line_and_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("prices.toml");
+    let text = "[[models]]\nprovider = \"openai\"\nmodel = \"gpt-4o\"\ninput_mtok = 2.5\n";
+    std::fs::write(&file, text).unwrap();
+
+    let mut args = quote_args("openai", "gpt-4o", USAGE);
+    args.extend(["--prices", path_text(&file)]);
+    let output = run(&args);
+
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains(path_text(&file)), "{message}");
+    assert!(message.contains("line 4"), "{message}");
+    assert!(message.contains("decimal strings"), "{message}");
+
+    let missing = agentlens(&["prices", "list"])
+        .env("AGENTLENS_PRICES", dir.path().join("absent.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("absent.toml"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[test]
+fn serve_refuses_invalid_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("prices.json");
+    std::fs::write(
+        &file,
+        r#"{"models": [{"provider": "openai", "model": "gpt-4o"}]}"#,
+    )
+    .unwrap();
+    let db = dir.path().join("agentlens.db");
+    let args = [
+        "serve",
+        "--no-auth",
+        "--bind",
+        "127.0.0.1:0",
+        "--db",
+        path_text(&db),
+        "--prices",
+        path_text(&file),
+    ];
+
+    let mut child = agentlens(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            child.kill().unwrap();
+            panic!("serve started with an invalid price file");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.contains("cannot load the price overrides"),
+        "{message}"
+    );
+    assert!(message.contains("models[0] (openai/gpt-4o)"), "{message}");
+    assert!(message.contains("no rates given"), "{message}");
+}

@@ -1,0 +1,257 @@
+//! The MCP server through the rmcp client: over the streamable-HTTP endpoint of a real
+//! server, and over stdio from `agentlens mcp`, both logging a `cost_tracked` event that
+//! `/api/analytics/costs` then reports.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use agentlens_collector::{open_state, run, ServeOptions};
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// A collector serving on 127.0.0.1 until dropped.
+pub struct Server {
+    pub base_url: String,
+    pub client: reqwest::Client,
+    pub key: String,
+    _stop: oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts the real server with authentication, a preset key and an hour-long alert
+/// interval, on an ephemeral port.
+pub async fn spawn_server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let key = format!("als_{}", "cd".repeat(32));
+    let options = ServeOptions {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        db: dir.path().join("agentlens.db"),
+        auth_enabled: true,
+        alert_interval: Duration::from_secs(3600),
+        preset_key: Some(key.clone()),
+        prices: None,
+        alerts: crate::common::test_alert_options(),
+    };
+    let state = open_state(&options).await.unwrap();
+    let listener = TcpListener::bind(options.bind).await.unwrap();
+    let address: SocketAddr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(run(listener, state, options.alert_interval, async {
+        let _ = stopped.await;
+    }));
+    // reqwest is built without a default crypto provider; an error means one is installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Server {
+        base_url: format!("http://{address}"),
+        client: reqwest::Client::new(),
+        key,
+        _stop: stop,
+        _dir: dir,
+    }
+}
+
+/// Returns the arguments of the README example: a `cost_tracked` event of $0.0042.
+fn log_event_arguments(session_id: &str) -> Value {
+    json!({
+        "sessionId": session_id,
+        "agentId": "support-bot",
+        "eventType": "cost_tracked",
+        "payload": {
+            "provider": "openai",
+            "model": "gpt-4o",
+            "inputTokens": 1200,
+            "outputTokens": 300,
+            "totalTokens": 1500,
+            "costUsd": 0.0042
+        }
+    })
+}
+
+async fn call(
+    client: &RunningService<RoleClient, ()>,
+    tool: &'static str,
+    arguments: Value,
+) -> CallToolResult {
+    let arguments = arguments.as_object().unwrap().clone();
+    client
+        .call_tool(CallToolRequestParams::new(tool).with_arguments(arguments))
+        .await
+        .unwrap()
+}
+
+/// Lists the tools, runs a session with one `cost_tracked` event, and checks the costs
+/// through the tool and through the HTTP API.
+async fn exercise(client: &RunningService<RoleClient, ()>, server: &Server) {
+    let mut names: Vec<String> = client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|tool| tool.name.to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "agentlens_get_costs",
+            "agentlens_log_event",
+            "agentlens_quote_price",
+            "agentlens_session_end",
+            "agentlens_session_start"
+        ]
+    );
+
+    let started = call(
+        client,
+        "agentlens_session_start",
+        json!({"agentId": "support-bot"}),
+    )
+    .await;
+    assert_ne!(started.is_error, Some(true), "{started:?}");
+    let session_id = started.structured_content.unwrap()["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let logged = call(
+        client,
+        "agentlens_log_event",
+        log_event_arguments(&session_id),
+    )
+    .await;
+    assert_ne!(logged.is_error, Some(true), "{logged:?}");
+    assert_eq!(
+        logged.structured_content.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .len(),
+        26
+    );
+
+    let mut invalid = log_event_arguments(&session_id);
+    invalid["payload"]
+        .as_object_mut()
+        .unwrap()
+        .remove("costUsd");
+    invalid["payload"]["model"] = json!("");
+    let rejected = call(client, "agentlens_log_event", invalid).await;
+    assert_eq!(rejected.is_error, Some(true));
+    let text = serde_json::to_string(&rejected.content).unwrap();
+    assert!(text.contains("payload.model"), "{text}");
+
+    let ended = call(
+        client,
+        "agentlens_session_end",
+        json!({"sessionId": session_id, "reason": "completed", "summary": "done"}),
+    )
+    .await;
+    assert_ne!(ended.is_error, Some(true), "{ended:?}");
+
+    let costs = call(
+        client,
+        "agentlens_get_costs",
+        json!({"agentId": "support-bot"}),
+    )
+    .await;
+    let from_tool = costs.structured_content.unwrap();
+    let from_http: Value = server
+        .client
+        .get(format!(
+            "{}/api/analytics/costs?agentId=support-bot",
+            server.base_url
+        ))
+        .bearer_auth(&server.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        from_http["totals"]["totalCostUsd"],
+        json!(0.0042),
+        "{from_http}"
+    );
+    assert_eq!(from_tool["totals"], from_http["totals"]);
+    assert_eq!(from_tool["bySession"], from_http["bySession"]);
+
+    let session: Value = server
+        .client
+        .get(format!("{}/api/sessions/{session_id}", server.base_url))
+        .bearer_auth(&server.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(session["status"], "completed", "{session}");
+
+    let quote = call(
+        client,
+        "agentlens_quote_price",
+        json!({"provider": "openai", "model": "gpt-4o",
+            "usage": {"inputTokens": 1000000, "outputTokens": 0}}),
+    )
+    .await;
+    assert_eq!(quote.structured_content.unwrap()["status"], "priced");
+}
+
+#[tokio::test]
+async fn mcp_over_streamable_http_logs_costs() {
+    let server = spawn_server().await;
+    let config = StreamableHttpClientTransportConfig::with_uri(format!("{}/mcp", server.base_url))
+        .auth_header(server.key.clone());
+    let transport = StreamableHttpClientTransport::from_config(config);
+    let client = ().serve(transport).await.unwrap();
+
+    exercise(&client, &server).await;
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn mcp_endpoint_requires_the_key() {
+    let server = spawn_server().await;
+    let reply = server
+        .client
+        .post(format!("{}/mcp", server.base_url))
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 401);
+}
+
+#[tokio::test]
+async fn mcp_over_stdio_logs_costs() {
+    let server = spawn_server().await;
+    let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_agentlens")).configure(|cmd| {
+        cmd.arg("mcp")
+            .arg("--url")
+            .arg(&server.base_url)
+            .arg("--api-key")
+            .arg(&server.key)
+            .env_remove("AGENTLENS_API_KEY")
+            .env("RUST_LOG", "warn");
+    });
+    let client = ().serve(TokioChildProcess::new(command).unwrap()).await.unwrap();
+
+    exercise(&client, &server).await;
+
+    // Without agentId, session_end reads the agent of the stored session.
+    let unknown = call(
+        &client,
+        "agentlens_session_end",
+        json!({"sessionId": "ses_never_started", "reason": "manual"}),
+    )
+    .await;
+    assert_eq!(unknown.is_error, Some(true));
+    client.cancel().await.unwrap();
+}
