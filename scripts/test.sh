@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace: formatting, clippy, unit, integration and
 # end-to-end tests (which start the real collector on loopback ports), doc tests, and the
-# Node.js and WebAssembly packages.
+# Python, Node.js and WebAssembly packages.
 #
 # Real usage data is read from $AGENTLENS_TEST_DATA, by default ../shared/data/real beside
 # this checkout; tests that need it print a note and pass vacuously when it is missing.
@@ -31,6 +31,9 @@ fi
 
 echo "== doc tests"
 cargo test --workspace --locked --doc
+
+echo "== python package"
+./scripts/test-python.sh
 
 echo "== node and wasm packages"
 ./scripts/test-node.sh
