@@ -25,7 +25,7 @@ fi
 # shellcheck disable=SC1091
 source .venv/bin/activate
 python -m pip install --quiet --upgrade pip
-python -m pip install --quiet "maturin>=1.9,<2" "pytest>=7" "mypy>=1.10" "ruff>=0.6"
+python -m pip install --quiet "maturin==1.16.0" "pytest==9.2.0" "mypy==2.4.1" "ruff==0.17.6"
 
 echo "== build and install agentlens-py"
 # --no-build-isolation reuses the maturin installed above instead of fetching it again.
