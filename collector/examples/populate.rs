@@ -105,7 +105,7 @@ fn event(options: &Options, index: u64, at: DateTime<Utc>) -> Value {
     let agent = session % options.agents;
     // Each agent uses two of the models.
     let (provider, model) = MODELS[((agent * 2 + hash % 2) % MODELS.len() as u64) as usize];
-    // Event 10k+9 answers the call of event 10k+8, and supersedes it.
+    // Event 10k+9 is the llm_response of the call of event 10k+8, so it supersedes it.
     let call = if index % 10 == 9 { index - 1 } else { index };
     let mut payload = json!({
         "provider": provider,

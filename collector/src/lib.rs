@@ -17,6 +17,7 @@ pub mod handlers;
 pub mod import;
 pub mod ingest;
 pub mod mcp;
+pub mod metrics;
 pub mod pricing;
 pub mod router;
 pub mod store;

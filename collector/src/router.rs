@@ -3,6 +3,7 @@
 //! | method and path | handler | needs |
 //! |---|---|---|
 //! | `GET /api/health` | [`health::health`] | nothing |
+//! | `GET /metrics` | [`metrics::render`] (Prometheus text) | nothing |
 //! | `POST /api/events` | [`events::ingest`] | write |
 //! | `GET /api/events` | [`events::list`] | read |
 //! | `GET /api/events/{id}` | [`events::get`] | read |
@@ -39,7 +40,7 @@ use crate::error::{self, MAX_BODY_BYTES};
 use crate::handlers::{
     alerts, analytics, budgets, events, health, keys, pricing, server_info, sessions,
 };
-use crate::{auth, mcp, AppState};
+use crate::{auth, mcp, metrics, AppState};
 
 /// Builds the application router over `state`.
 pub fn build_router(state: AppState) -> Router {
@@ -87,7 +88,8 @@ pub fn build_router(state: AppState) -> Router {
         .merge(read_only_posts)
         .route("/health", get(health::health))
         .fallback(error::route_not_found)
-        .layer(middleware::map_response(set_api_version));
+        .layer(middleware::map_response(set_api_version))
+        .layer(middleware::from_fn(metrics::track_requests));
 
     let api = Router::new()
         .nest("/api", api)
@@ -95,6 +97,7 @@ pub fn build_router(state: AppState) -> Router {
         .with_state(state.clone());
     api.clone()
         .merge(mcp::http::routes(state, api))
+        .route("/metrics", get(metrics::render))
         .layer(middleware::from_fn(error::log_failures))
         .layer(TraceLayer::new_for_http())
 }

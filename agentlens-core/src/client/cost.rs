@@ -1,12 +1,18 @@
 //! [`CostEvent`], the input of [`Client::track_cost`](super::Client::track_cost), and its
 //! `cost_tracked` payload.
 
+use std::mem;
+
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 use crate::event::{Event, EventType};
 use crate::money::Usd;
 use crate::usage::Usage;
+
+/// Number of keys in the largest payload: five always present, `costUsd`, `trigger`,
+/// five optional counts and `callId`.
+const MAX_PAYLOAD_KEYS: usize = 13;
 
 /// The cost of one model call, sent as a `cost_tracked` event.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -57,8 +63,8 @@ impl CostEvent {
     /// The event has no id, and no timestamp unless [`CostEvent::timestamp`] is set.
     /// [`Client::log`](super::Client::log) fills in both, so set them here only to
     /// choose them yourself, such as an id derived from the source for idempotent imports.
-    pub fn into_event(self, default_agent_id: &str) -> Event {
-        let payload = self.payload();
+    pub fn into_event(mut self, default_agent_id: &str) -> Event {
+        let payload = self.take_payload();
         let agent_id = self.agent_id.unwrap_or_else(|| default_agent_id.to_owned());
 
         let mut event = Event::new(self.session_id, agent_id, EventType::CostTracked, payload);
@@ -67,22 +73,22 @@ impl CostEvent {
         event
     }
 
-    /// Builds the camelCase payload. The key order is fixed because the collector hashes
-    /// the payload as sent.
-    fn payload(&self) -> Map<String, Value> {
+    /// Builds the camelCase payload, moving the strings out of `self` instead of copying
+    /// them. The key order is fixed because the collector hashes the payload as sent.
+    fn take_payload(&mut self) -> Map<String, Value> {
         let usage = &self.usage;
-        let mut payload = Map::new();
+        let mut payload = Map::with_capacity(MAX_PAYLOAD_KEYS);
 
-        payload.insert("provider".into(), self.provider.clone().into());
-        payload.insert("model".into(), self.model.clone().into());
+        payload.insert("provider".into(), mem::take(&mut self.provider).into());
+        payload.insert("model".into(), mem::take(&mut self.model).into());
         payload.insert("inputTokens".into(), usage.input_tokens.into());
         payload.insert("outputTokens".into(), usage.output_tokens.into());
         payload.insert("totalTokens".into(), usage.total_tokens().into());
         if let Some(cost) = self.cost_usd {
             payload.insert("costUsd".into(), cost_value(cost));
         }
-        if let Some(trigger) = &self.trigger {
-            payload.insert("trigger".into(), trigger.clone().into());
+        if let Some(trigger) = self.trigger.take() {
+            payload.insert("trigger".into(), trigger.into());
         }
 
         let optional_counts = [
@@ -98,21 +104,26 @@ impl CostEvent {
             }
         }
 
-        if let Some(call_id) = &self.call_id {
-            payload.insert("callId".into(), call_id.clone().into());
+        if let Some(call_id) = self.call_id.take() {
+            payload.insert("callId".into(), call_id.into());
         }
         payload
     }
 }
 
-/// Converts a cost into a JSON number through [`Usd`]'s serializer, which writes the
-/// decimal's own digits.
+/// Converts a cost into a JSON number by parsing the decimal's own digits, the text that
+/// [`Usd`]'s serializer writes. This gives the same number as `serde_json::to_value(cost)`
+/// without building and validating an intermediate `RawValue`.
 ///
 /// NOTE: `serde_json::Value` stores a fraction as an `f64` (the workspace does not enable
 /// `arbitrary_precision`), so an amount with more than 15 significant digits may lose its
 /// last digits here. Amounts under $1,000 with pico-dollar (12 decimal) precision fit.
 fn cost_value(cost: Usd) -> Value {
-    serde_json::to_value(cost).unwrap_or_else(|_| Value::String(cost.to_string()))
+    let text = cost.to_string();
+    match text.parse::<Number>() {
+        Ok(number) => Value::Number(number),
+        Err(_) => Value::String(text),
+    }
 }
 
 #[cfg(test)]
@@ -197,6 +208,26 @@ mod tests {
             let number = payload["costUsd"].as_number().expect("costUsd is a number");
 
             assert_eq!(Usd::from_json_number(number).unwrap(), amount, "{text}");
+        }
+    }
+
+    #[test]
+    fn cost_value_matches_serializer() {
+        for text in [
+            "0.000000000125",
+            "0.0075",
+            "12.5",
+            "3",
+            "-0.5",
+            "999.123456789012",
+        ] {
+            let amount: Usd = text.parse().unwrap();
+
+            assert_eq!(
+                cost_value(amount),
+                serde_json::to_value(amount).unwrap(),
+                "{text}"
+            );
         }
     }
 

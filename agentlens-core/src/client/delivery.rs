@@ -242,7 +242,8 @@ mod tests {
     /// Marks `count` events as pending, as the queue does when it accepts them.
     fn stats_with_pending(count: usize) -> Arc<Stats> {
         let stats = Arc::new(Stats::default());
-        let (queue, receiver) = crate::client::queue::Queue::new(count.max(1), Arc::clone(&stats));
+        let (queue, receiver) =
+            crate::client::queue::Queue::new(count.max(1), 1000, Arc::clone(&stats));
         for event in events(count) {
             queue.push(event);
         }

@@ -9,20 +9,23 @@
 //! ```text
 //!  caller threads                         background thread "agentlens-client"
 //!
-//!  log / track_cost ──try_send──▶ event queue ───▶ Batcher ──▶ Delivery ──▶ Transport
-//!                                 (bounded)         buffer      retries      POST
-//!  flush / shutdown ──send──────▶ command channel ─▶   │        413 split   /api/events
-//!        ▲                        (unbounded)          │
-//!        └─────────────── done signal (std channel) ◀──┘
+//!  log / track_cost ──push──────▶ event queue ─────▶ Batcher ──▶ Delivery ──▶ Transport
+//!                                 (bounded, in        │        retries      POST
+//!                                  batches)           │        413 split   /api/events
+//!  flush / shutdown ──send──────▶ command channel ──▶ │
+//!        ▲                        (unbounded)         │
+//!        └─────────────── done signal (std channel) ◀─┘
 //! ```
 //!
-//! - **Queue.** Holds up to `queue_capacity` events. When it is full, new events are
-//!   dropped and counted in [`Client::dropped`]; the first drop logs one warning and
-//!   [`Client::shutdown`] logs the total. Commands use a separate unbounded channel, so a
-//!   full queue never rejects a flush or a shutdown.
+//! - **Queue.** Holds up to `queue_capacity` events, grouped into batches of `batch_size`
+//!   as they arrive. When it is full, new events are dropped and counted in
+//!   [`Client::dropped`]; the first drop logs one warning and [`Client::shutdown`] logs
+//!   the total. A push takes a short mutex and wakes the background thread only when the
+//!   queue was empty or a batch just filled, so most calls make no system call. Commands
+//!   use a separate unbounded channel, so a full queue never rejects a flush or a shutdown.
 //! - **Batcher.** Sends a batch when it contains `batch_size` events, or `flush_interval`
-//!   after its first event arrived, whichever comes first. A batch never exceeds 1000
-//!   events, the collector's limit. One batch is in flight at a time.
+//!   after the batcher first saw the queue non-empty, whichever comes first. A batch never
+//!   exceeds 1000 events, the collector's limit. One batch is in flight at a time.
 //! - **Delivery.** Retries connection errors, timeouts, 408, 429 and 5xx up to
 //!   `max_retries` times with exponential backoff. On 413 it splits the batch in halves
 //!   and sends each half, down to single events, so a batch is never lost for its size.
@@ -63,9 +66,9 @@
 use std::fmt;
 use std::sync::{mpsc as std_mpsc, Arc, Mutex, PoisonError};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use ulid::Ulid;
 
 use crate::event::Event;
@@ -144,19 +147,18 @@ impl Client {
         };
 
         let stats = Arc::new(Stats::default());
-        let (queue, receiver) = Queue::new(options.queue_capacity, Arc::clone(&stats));
+        let (queue, receiver) = Queue::new(
+            options.queue_capacity,
+            options.batch_size,
+            Arc::clone(&stats),
+        );
         let delivery = Delivery::new(
             transport,
             Arc::clone(&stats),
             options.max_retries,
             options.retry_backoff,
         );
-        let batcher = Batcher::new(
-            receiver,
-            delivery,
-            options.batch_size,
-            options.flush_interval,
-        );
+        let batcher = Batcher::new(receiver, delivery, options.flush_interval);
 
         // The runtime is built here so that a failure reaches the caller as an error.
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -193,11 +195,16 @@ impl Client {
     /// full or the client was shut down, the event is dropped and counted in
     /// [`Client::dropped`].
     pub fn log(&self, mut event: Event) {
-        if event.id.is_none() {
-            event.id = Some(Ulid::generate().to_string());
-        }
-        if event.timestamp.is_none() {
-            event.timestamp = Some(Utc::now());
+        if event.id.is_none() || event.timestamp.is_none() {
+            // One clock read serves both, so the id's time and the timestamp agree to the
+            // millisecond and the call pays for one read instead of two.
+            let now = SystemTime::now();
+            if event.id.is_none() {
+                event.id = Some(Ulid::from_datetime(now).to_string());
+            }
+            if event.timestamp.is_none() {
+                event.timestamp = Some(DateTime::<Utc>::from(now));
+            }
         }
         if event.agent_id.is_empty() {
             event.agent_id.clone_from(&self.agent_id);

@@ -191,6 +191,86 @@ fn client_is_shared_across_threads() {
 }
 
 #[test]
+fn concurrent_pushes_arrive_exactly_once() {
+    const THREADS: usize = 4;
+    const PER_THREAD: usize = 25_000;
+    let capture = CapturingTransport::new();
+    let client = Arc::new(
+        capturing_client(&capture)
+            .queue_capacity(THREADS * PER_THREAD)
+            .build()
+            .unwrap(),
+    );
+
+    let threads: Vec<_> = (0..THREADS)
+        .map(|thread_index| {
+            let client = Arc::clone(&client);
+            thread::spawn(move || {
+                for index in 0..PER_THREAD {
+                    client.log(custom_event(&format!("ses_{thread_index}_{index:05}")));
+                }
+            })
+        })
+        .collect();
+    for handle in threads {
+        handle.join().unwrap();
+    }
+    // Full batches leave without a flush, and the interval is too long to help, so this
+    // only passes when the pushes that fill a batch wake the batcher.
+    let in_full_batches = THREADS * PER_THREAD / DEFAULT_BATCH_SIZE * DEFAULT_BATCH_SIZE;
+    wait_until(|| client.sent() >= in_full_batches as u64);
+    let pending = client.flush(WAIT);
+
+    let events = capture.events();
+    let ids: HashSet<&str> = events.iter().filter_map(|e| e.id.as_deref()).collect();
+    let sessions: HashSet<&str> = events.iter().map(|e| e.session_id.as_str()).collect();
+    assert_eq!(pending, 0);
+    assert_eq!(client.dropped(), 0);
+    assert_eq!(events.len(), THREADS * PER_THREAD);
+    assert_eq!(ids.len(), THREADS * PER_THREAD, "ids are unique");
+    assert_eq!(
+        sessions.len(),
+        THREADS * PER_THREAD,
+        "no event arrived twice"
+    );
+    assert_eq!(client.sent(), (THREADS * PER_THREAD) as u64);
+    for thread_index in 0..THREADS {
+        let prefix = format!("ses_{thread_index}_");
+        let own: Vec<&str> = events
+            .iter()
+            .map(|e| e.session_id.as_str())
+            .filter(|session| session.starts_with(&prefix))
+            .collect();
+        assert!(own.is_sorted(), "thread {thread_index} events out of order");
+    }
+}
+
+#[test]
+fn single_event_leaves_within_two_intervals() {
+    let capture = CapturingTransport::new();
+    let interval = Duration::from_millis(200);
+    let client = capturing_client(&capture)
+        .flush_interval(interval)
+        .build()
+        .unwrap();
+
+    // The second round checks that an idle batcher wakes again after a timed send.
+    for round in 1..=2 {
+        let started = Instant::now();
+        client.log(custom_event("ses_1"));
+        wait_until(|| capture.events().len() == round);
+        let elapsed = started.elapsed();
+
+        assert!(elapsed >= interval, "round {round} sent after {elapsed:?}");
+        assert!(
+            elapsed <= 2 * interval,
+            "round {round} sent after {elapsed:?}"
+        );
+    }
+    assert_eq!(capture.batches().len(), 2);
+}
+
+#[test]
 fn invalid_options_are_rejected() {
     let bad_url = Client::builder("ftp://localhost").build();
     let bad_key = Client::builder("http://localhost:3400")

@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryParams};
 use crate::ingest::prepare_batch;
 use crate::store::events::{EventFilter, IngestOutcome, StoredEvent};
+use crate::metrics::{record_ingested, record_rejected, RejectReason};
 use crate::AppState;
 
 /// Stores a batch of 1 to 1000 events, all or nothing, and returns their ids and hashes in
@@ -22,11 +23,19 @@ use crate::AppState;
 pub async fn ingest(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    JsonBody(body): JsonBody,
+    body: Result<JsonBody, ApiError>,
 ) -> Result<(StatusCode, Json<IngestOutcome>), ApiError> {
-    let events = prepare_batch(&body, Utc::now(), &state.prices)?;
+    let JsonBody(body) = body.inspect_err(|error| record_rejected(RejectReason::of(error), 1))?;
+    let sent = body["events"].as_array().map_or(1, Vec::len);
+    let events = prepare_batch(&body, Utc::now(), &state.prices)
+        .inspect_err(|error| record_rejected(RejectReason::of(error), sent))?;
     let count = events.len();
-    let outcome = state.store.ingest(&caller.tenant_id, events).await?;
+    let outcome = state
+        .store
+        .ingest(&caller.tenant_id, events)
+        .await
+        .inspect_err(|_| record_rejected(RejectReason::StoreError, count))?;
+    record_ingested(outcome.ingested);
     state.alerts.ingested(&caller.tenant_id);
     tracing::debug!(
         events.received = count,

@@ -150,19 +150,22 @@ struct Run {
 }
 
 /// Builds the cost report from the rollups, or returns `None` when a bucket boundary is
-/// not on a whole minute or the range has more than [`MAX_BUCKETS`] buckets.
+/// not on a whole minute, a bound is before year 0, or the range has more than
+/// [`MAX_BUCKETS`] buckets.
 ///
 /// # Errors
 ///
-/// Returns [`StoreError`] when a query fails, a bound is unreadable, or a sum leaves the
-/// decimal range.
+/// Returns [`StoreError`] when a query fails or a sum leaves the decimal range.
 pub(crate) fn build(
     conn: &Connection,
     tenant: &str,
     query: &CostQuery,
 ) -> Result<Option<CostReport>, StoreError> {
-    let from_us = micros(&query.from)?;
-    let end_us = micros(&query.to)?.saturating_add(1);
+    // Bounds before year 0 have no RFC 3339 form; the recomputation compares their text.
+    let (Some(from_us), Some(to_us)) = (micros(&query.from), micros(&query.to)) else {
+        return Ok(None);
+    };
+    let end_us = to_us.saturating_add(1);
     if end_us <= from_us {
         return Ok(Some(Accumulator::default().into_report()?));
     }
@@ -211,11 +214,12 @@ pub(crate) fn build(
     Ok(Some(accumulator.into_report()?))
 }
 
-/// Returns the microseconds since the Unix epoch of a stored-format timestamp.
-fn micros(text: &str) -> Result<i64, StoreError> {
+/// Returns the microseconds since the Unix epoch of a stored-format timestamp, or `None`
+/// when the text is not RFC 3339.
+fn micros(text: &str) -> Option<i64> {
     DateTime::parse_from_rfc3339(text)
+        .ok()
         .map(|instant| instant.timestamp_micros())
-        .map_err(|error| StoreError::Corrupt(format!("time bound {text:?}: {error}")))
 }
 
 /// Returns the stored-format text of a Unix second.

@@ -301,3 +301,13 @@ async fn migration_backfills_rollups() {
     assert!(after.totals.event_count > 0);
     assert_rollups_match(&store, query()).await;
 }
+
+#[tokio::test]
+async fn range_before_year_zero_is_empty() {
+    let app = kolkata_app().await;
+    let reply = app
+        .get("/api/analytics/costs?to=0000-01-01T00:00:00Z")
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json["totals"]["eventCount"], 0);
+}

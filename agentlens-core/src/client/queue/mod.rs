@@ -1,16 +1,29 @@
 //! The bounded queue between the caller's threads and the background batcher, and the
 //! counters both sides update.
+//!
+//! Events wait in batches behind one mutex. New events join the filling batch, and when it
+//! contains `batch_size` events it moves to a list of full batches. A push wakes the
+//! batcher only when the queue goes from empty to non-empty, so that the batcher starts
+//! its flush timer, and when a batch fills. Every other push is a short critical section
+//! with no system call, which keeps the caller's cost low and steady. The batcher takes
+//! whole batches by moving a `Vec`, so it holds the lock for a constant time whatever the
+//! batch size, and hands the emptied vectors back so that callers rarely allocate one.
 
+use std::collections::VecDeque;
+use std::mem;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{mpsc as std_mpsc, Arc};
+use std::sync::{mpsc as std_mpsc, Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, Notify};
 
 use crate::event::Event;
 
 pub(crate) mod batcher;
+
+/// Maximum number of emptied batch vectors kept for reuse. Two cover one batch in flight
+/// and one filling; the rest absorb bursts.
+const MAX_SPARE_BATCHES: usize = 4;
 
 /// Requests from the caller's threads to the batcher. They travel on their own unbounded
 /// channel, so a full event queue never rejects a flush or a shutdown.
@@ -67,33 +80,123 @@ impl Stats {
     }
 }
 
+/// An event the queue did not accept, with the reason.
+enum Rejected {
+    Full(Event),
+    Closed(Event),
+}
+
+/// The queued events, guarded by [`Shared::batches`].
+#[derive(Debug, Default)]
+struct Batches {
+    /// Batches of exactly `batch_size` events, oldest first.
+    full: VecDeque<Vec<Event>>,
+    /// The batch that new events join. It has no allocation until the first push after
+    /// it was taken.
+    filling: Vec<Event>,
+    /// Number of events in `full` and `filling`.
+    len: usize,
+    /// True once the batcher stopped taking events.
+    closed: bool,
+    /// Emptied batch vectors, kept so that a new filling batch needs no allocation.
+    spare: Vec<Vec<Event>>,
+}
+
+impl Batches {
+    /// Appends `event`. Returns whether the batcher has to be woken.
+    #[expect(
+        clippy::result_large_err,
+        reason = "a rejected event comes back so that it is dropped after the lock is \
+                  released, and boxing it would allocate on the drop path"
+    )]
+    fn push(&mut self, event: Event, capacity: usize, batch_size: usize) -> Result<bool, Rejected> {
+        if self.closed {
+            return Err(Rejected::Closed(event));
+        }
+        if self.len >= capacity {
+            return Err(Rejected::Full(event));
+        }
+
+        if self.filling.capacity() == 0 {
+            self.filling = self
+                .spare
+                .pop()
+                .unwrap_or_else(|| Vec::with_capacity(batch_size.min(capacity)));
+        }
+        self.filling.push(event);
+        self.len += 1;
+        if self.filling.len() < batch_size {
+            return Ok(self.len == 1);
+        }
+
+        let batch = mem::take(&mut self.filling);
+        self.full.push_back(batch);
+        Ok(true)
+    }
+}
+
+/// The state both ends of the queue share.
+#[derive(Debug)]
+struct Shared {
+    batches: Mutex<Batches>,
+    /// Wakes the batcher. A notification sent while the batcher is busy is stored and
+    /// ends its next wait at once, so none is lost.
+    wake: Notify,
+    capacity: usize,
+    batch_size: usize,
+    stats: Arc<Stats>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Batches> {
+        // No code panics while holding the lock, and the batches stay consistent if an
+        // allocation failure unwinds through it anyway.
+        self.batches.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// The caller's end of the queue.
 #[derive(Debug)]
 pub(crate) struct Queue {
-    events: mpsc::Sender<Event>,
+    shared: Arc<Shared>,
     commands: mpsc::UnboundedSender<Command>,
-    stats: Arc<Stats>,
 }
 
 /// The batcher's end of the queue.
 #[derive(Debug)]
 pub(crate) struct QueueReceiver {
-    pub(crate) events: mpsc::Receiver<Event>,
+    pub(crate) events: EventSource,
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
 }
 
+/// The batcher's view of the queued events. Dropping it closes the queue.
+#[derive(Debug)]
+pub(crate) struct EventSource {
+    shared: Arc<Shared>,
+}
+
 impl Queue {
-    /// Creates a queue with room for `capacity` events.
-    pub(crate) fn new(capacity: usize, stats: Arc<Stats>) -> (Queue, QueueReceiver) {
-        let (event_sender, event_receiver) = mpsc::channel(capacity);
+    /// Creates a queue with room for `capacity` events, grouped into batches of
+    /// `batch_size`.
+    pub(crate) fn new(
+        capacity: usize,
+        batch_size: usize,
+        stats: Arc<Stats>,
+    ) -> (Queue, QueueReceiver) {
+        let shared = Arc::new(Shared {
+            batches: Mutex::default(),
+            wake: Notify::new(),
+            capacity: capacity.max(1),
+            batch_size: batch_size.max(1),
+            stats,
+        });
         let (command_sender, command_receiver) = mpsc::unbounded_channel();
         let queue = Queue {
-            events: event_sender,
+            shared: Arc::clone(&shared),
             commands: command_sender,
-            stats,
         };
         let receiver = QueueReceiver {
-            events: event_receiver,
+            events: EventSource { shared },
             commands: command_receiver,
         };
         (queue, receiver)
@@ -102,25 +205,42 @@ impl Queue {
     /// Enqueues an event without waiting, or drops and counts it when the queue is full
     /// or closed.
     pub(crate) fn push(&self, event: Event) {
-        // Counted before the send so that the batcher never finishes an event that is not
-        // counted yet, which would make `pending` wrap below zero.
-        self.stats.pending.fetch_add(1, Ordering::AcqRel);
-
-        let Err(error) = self.events.try_send(event) else {
-            return;
+        let shared = &*self.shared;
+        let result = {
+            let mut batches = shared.lock();
+            let result = batches.push(event, shared.capacity, shared.batch_size);
+            if result.is_ok() {
+                // Counted under the lock, before the batcher can take the event, so that
+                // finishing it never makes `pending` wrap below zero.
+                shared.stats.pending.fetch_add(1, Ordering::AcqRel);
+            }
+            result
         };
-        self.stats.pending.fetch_sub(1, Ordering::AcqRel);
-        self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-        match error {
-            TrySendError::Full(_) => {
-                if !self.stats.warned_full.swap(true, Ordering::Relaxed) {
+
+        match result {
+            Ok(true) => shared.wake.notify_one(),
+            Ok(false) => {}
+            Err(rejected) => self.record_rejected(rejected),
+        }
+    }
+
+    /// Drops a rejected event outside the lock, counts it, and logs the first drop for a
+    /// full queue.
+    fn record_rejected(&self, rejected: Rejected) {
+        let stats = &self.shared.stats;
+        stats.dropped.fetch_add(1, Ordering::Relaxed);
+        match rejected {
+            Rejected::Full(event) => {
+                drop(event);
+                if !stats.warned_full.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
-                        queue.capacity = self.events.max_capacity(),
+                        queue.capacity = self.shared.capacity,
                         "event queue full, dropping new events until it drains"
                     );
                 }
             }
-            TrySendError::Closed(_) => {
+            Rejected::Closed(event) => {
+                drop(event);
                 tracing::debug!("client shut down, dropping event");
             }
         }
@@ -129,6 +249,68 @@ impl Queue {
     /// Sends a command to the batcher. Returns false when the batcher has stopped.
     pub(crate) fn command(&self, command: Command) -> bool {
         self.commands.send(command).is_ok()
+    }
+}
+
+impl EventSource {
+    /// Waits until a push wakes the batcher. The wake-up can be spurious, so the caller
+    /// checks the queue again afterwards.
+    pub(crate) async fn woken(&self) {
+        self.shared.wake.notified().await;
+    }
+
+    /// Returns true when no event is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.shared.lock().len == 0
+    }
+
+    /// Removes and returns the oldest full batch.
+    pub(crate) fn pop_full(&self) -> Option<Vec<Event>> {
+        let mut batches = self.shared.lock();
+        let batch = batches.full.pop_front()?;
+        batches.len -= batch.len();
+        Some(batch)
+    }
+
+    /// Removes and returns every queued event, oldest batch first. The last batch may be
+    /// partial.
+    pub(crate) fn take_all(&self) -> VecDeque<Vec<Event>> {
+        let (mut all, filling) = {
+            let mut batches = self.shared.lock();
+            batches.len = 0;
+            (
+                mem::take(&mut batches.full),
+                mem::take(&mut batches.filling),
+            )
+        };
+        if !filling.is_empty() {
+            all.push_back(filling);
+        }
+        all
+    }
+
+    /// Empties a delivered batch and keeps its allocation for a later filling batch.
+    pub(crate) fn recycle(&self, mut batch: Vec<Event>) {
+        // The events are dropped before taking the lock, so callers do not wait on it.
+        batch.clear();
+        if batch.capacity() == 0 {
+            return;
+        }
+        let mut batches = self.shared.lock();
+        if batches.spare.len() < MAX_SPARE_BATCHES {
+            batches.spare.push(batch);
+        }
+    }
+
+    /// Rejects every later push. Events already queued stay for [`EventSource::take_all`].
+    pub(crate) fn close(&self) {
+        self.shared.lock().closed = true;
+    }
+}
+
+impl Drop for EventSource {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
@@ -144,7 +326,7 @@ mod tests {
     #[test]
     fn full_queue_drops_and_counts() {
         let stats = Arc::new(Stats::default());
-        let (queue, _receiver) = Queue::new(2, Arc::clone(&stats));
+        let (queue, _receiver) = Queue::new(2, 10, Arc::clone(&stats));
 
         for _ in 0..5 {
             queue.push(event());
@@ -157,7 +339,7 @@ mod tests {
     #[test]
     fn closed_queue_drops_and_counts() {
         let stats = Arc::new(Stats::default());
-        let (queue, receiver) = Queue::new(4, Arc::clone(&stats));
+        let (queue, receiver) = Queue::new(4, 10, Arc::clone(&stats));
         drop(receiver);
 
         queue.push(event());
@@ -169,7 +351,7 @@ mod tests {
     #[test]
     fn finished_events_leave_pending() {
         let stats = Arc::new(Stats::default());
-        let (queue, _receiver) = Queue::new(8, Arc::clone(&stats));
+        let (queue, _receiver) = Queue::new(8, 10, Arc::clone(&stats));
         for _ in 0..5 {
             queue.push(event());
         }
@@ -180,5 +362,59 @@ mod tests {
         assert_eq!(stats.sent(), 3);
         assert_eq!(stats.failed(), 2);
         assert_eq!(stats.pending(), 0);
+    }
+
+    #[test]
+    fn events_form_batches_in_order() {
+        let stats = Arc::new(Stats::default());
+        let (queue, receiver) = Queue::new(100, 3, Arc::clone(&stats));
+        for index in 0..7 {
+            let mut event = event();
+            event.session_id = format!("ses_{index}");
+            queue.push(event);
+        }
+
+        let first = receiver.events.pop_full().expect("a full batch");
+        let rest = receiver.events.take_all();
+
+        let sessions = |batch: &Vec<Event>| -> Vec<String> {
+            batch.iter().map(|event| event.session_id.clone()).collect()
+        };
+        assert_eq!(sessions(&first), ["ses_0", "ses_1", "ses_2"]);
+        assert_eq!(rest.len(), 2);
+        assert_eq!(sessions(&rest[0]), ["ses_3", "ses_4", "ses_5"]);
+        assert_eq!(sessions(&rest[1]), ["ses_6"]);
+        assert!(receiver.events.is_empty());
+    }
+
+    #[test]
+    fn push_wakes_only_when_empty_or_batch_full() {
+        let mut batches = Batches::default();
+
+        let wakes: Vec<bool> = (0..7)
+            .map(|_| batches.push(event(), 100, 3).ok().unwrap())
+            .collect();
+
+        assert_eq!(wakes, [true, false, true, false, false, true, false]);
+        assert_eq!(batches.full.len(), 2);
+        assert_eq!(batches.len, 7);
+    }
+
+    #[test]
+    fn taken_batches_free_capacity() {
+        let stats = Arc::new(Stats::default());
+        let (queue, receiver) = Queue::new(4, 2, Arc::clone(&stats));
+        for _ in 0..4 {
+            queue.push(event());
+        }
+
+        let batch = receiver.events.pop_full().expect("a full batch");
+        receiver.events.recycle(batch);
+        queue.push(event());
+        queue.push(event());
+        queue.push(event());
+
+        assert_eq!(stats.dropped(), 1);
+        assert_eq!(stats.pending(), 6);
     }
 }
