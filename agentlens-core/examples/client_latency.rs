@@ -5,8 +5,10 @@
 //! Run with `cargo run --release -p agentlens-core --example client_latency`, or pass the
 //! number of timed calls: `... --example client_latency -- 200000`. The default is
 //! 1,000,000. The transport accepts every batch without sending it, so the numbers cover
-//! building the event, stamping it and queueing it, and whatever waking the background
-//! thread costs the caller.
+//! stamping the event and queueing it, and whatever waking the background thread costs
+//! the caller. The calls come in chunks with an untimed flush between them, so the queue
+//! always has room: a tight loop would otherwise outrun the background thread and time
+//! the cheaper drop path.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -17,8 +19,9 @@ use agentlens_core::usage::Usage;
 
 const DEFAULT_CALLS: usize = 1_000_000;
 const WARM_UP_CALLS: usize = 10_000;
-/// Room for 100 ms of calls, as in `benches/client.rs`, so that a background thread the
-/// scheduler holds back does not turn timed calls into cheaper drops.
+/// Number of calls between two untimed flushes, well under the queue capacity.
+const CHUNK: usize = 1000;
+/// The queue capacity that `benches/client.rs` uses.
 const QUEUE_CAPACITY: usize = 100_000;
 
 /// Accepts every batch without looking at it.
@@ -67,13 +70,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         client.track_cost(template.clone());
     }
 
-    // The clone is made outside the timed region, as criterion's `iter_batched` does.
+    // The clones are made outside the timed region, as in `benches/client.rs`.
     let mut latencies = Vec::with_capacity(calls);
-    for _ in 0..calls {
-        let cost = template.clone();
-        let start = Instant::now();
-        client.track_cost(black_box(cost));
-        latencies.push(start.elapsed());
+    while latencies.len() < calls {
+        let chunk = CHUNK.min(calls - latencies.len());
+        let costs: Vec<CostEvent> = (0..chunk).map(|_| template.clone()).collect();
+        for cost in costs {
+            let start = Instant::now();
+            client.track_cost(black_box(cost));
+            latencies.push(start.elapsed());
+        }
+        client.flush(Duration::from_secs(5));
     }
 
     let pending = client.shutdown(Duration::from_secs(10));

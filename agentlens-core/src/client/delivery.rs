@@ -245,7 +245,7 @@ mod tests {
         let (queue, receiver) =
             crate::client::queue::Queue::new(count.max(1), 1000, Arc::clone(&stats));
         for event in events(count) {
-            queue.push(event);
+            queue.push(crate::client::queue::QueuedEvent::Event(event));
         }
         drop(receiver);
         stats

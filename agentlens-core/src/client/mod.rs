@@ -74,7 +74,7 @@ use ulid::Ulid;
 use crate::event::Event;
 use delivery::Delivery;
 use queue::batcher::Batcher;
-use queue::{Command, Queue, Stats};
+use queue::{Command, Queue, QueuedEvent, Stats};
 use transport::HttpTransport;
 
 mod cost;
@@ -158,7 +158,12 @@ impl Client {
             options.max_retries,
             options.retry_backoff,
         );
-        let batcher = Batcher::new(receiver, delivery, options.flush_interval);
+        let batcher = Batcher::new(
+            receiver,
+            delivery,
+            options.flush_interval,
+            options.agent_id.clone(),
+        );
 
         // The runtime is built here so that a failure reaches the caller as an error.
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -209,14 +214,21 @@ impl Client {
         if event.agent_id.is_empty() {
             event.agent_id.clone_from(&self.agent_id);
         }
-        self.queue.push(event);
+        self.queue.push(QueuedEvent::Event(event));
     }
 
     /// Queues a `cost_tracked` event for one model call, like [`Client::log`].
     ///
-    /// The event's agent id is `cost.agent_id`, or the client's when that is `None`.
-    pub fn track_cost(&self, cost: CostEvent) {
-        self.log(cost.into_event(&self.agent_id));
+    /// The event's agent id is `cost.agent_id`, or the client's when that is `None` or
+    /// empty. The caller's thread only stamps the id and the timestamp, and the
+    /// background thread builds the payload.
+    pub fn track_cost(&self, mut cost: CostEvent) {
+        let now = SystemTime::now();
+        if cost.timestamp.is_none() {
+            cost.timestamp = Some(DateTime::<Utc>::from(now));
+        }
+        let id = Ulid::from_datetime(now);
+        self.queue.push(QueuedEvent::Cost { cost, id });
     }
 
     /// Sends everything queued so far and waits up to `timeout` for it to be delivered

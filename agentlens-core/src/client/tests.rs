@@ -95,6 +95,27 @@ fn track_cost_sends_cost_tracked_event() {
 }
 
 #[test]
+fn track_cost_fills_empty_agent_and_keeps_timestamp() {
+    let capture = CapturingTransport::new();
+    let client = capturing_client(&capture).build().unwrap();
+    let timestamp = "2026-02-07T10:00:00Z".parse().unwrap();
+    let cost = CostEvent {
+        agent_id: Some(String::new()),
+        timestamp: Some(timestamp),
+        ..CostEvent::new("ses_1", "openai", "gpt-4o", Usage::default())
+    };
+
+    client.track_cost(cost);
+    client.flush(WAIT);
+
+    let events = capture.events();
+    let id = events[0].id.as_deref().expect("id is set");
+    assert!(id.parse::<Ulid>().is_ok(), "{id} is not a ulid");
+    assert_eq!(events[0].agent_id, "agent_default");
+    assert_eq!(events[0].timestamp, Some(timestamp));
+}
+
+#[test]
 fn full_batches_leave_without_flush() {
     let capture = CapturingTransport::new();
     let client = capturing_client(&capture).batch_size(3).build().unwrap();

@@ -1,9 +1,11 @@
 //! Time buckets of the cost report.
 //!
-//! SQL groups the cost rows into 15-minute UTC slots per agent, because every current
-//! zone offset is a multiple of 15 minutes. Each slot is then assigned in Rust to its
-//! hour, day or ISO week on the clock of the requested IANA zone, so any zone works and
-//! sums stay exact.
+//! [`bucket_of`] and [`next_bucket_start`] place instants in hours, days and ISO weeks on
+//! the clock of the requested IANA zone, for both the rollup report and the recomputation
+//! from events. The recomputation ([`over_time`]) groups the cost rows in SQL into
+//! 15-minute UTC slots per agent, because every current zone offset is a multiple of 15
+//! minutes, and assigns each slot to its bucket in Rust, so any zone works and sums stay
+//! exact.
 
 use std::collections::BTreeMap;
 

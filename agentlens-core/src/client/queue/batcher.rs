@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Command, QueueReceiver};
+use super::{Command, QueueReceiver, QueuedEvent};
 use crate::client::delivery::Delivery;
 use crate::event::Event;
 
@@ -14,6 +14,10 @@ pub(crate) struct Batcher {
     receiver: QueueReceiver,
     delivery: Delivery,
     flush_interval: Duration,
+    /// The client's agent id, for cost events that name none.
+    agent_id: String,
+    /// The batch being sent, converted from queued events. Kept to reuse its allocation.
+    outgoing: Vec<Event>,
 }
 
 impl Batcher {
@@ -21,11 +25,14 @@ impl Batcher {
         receiver: QueueReceiver,
         delivery: Delivery,
         flush_interval: Duration,
+        agent_id: String,
     ) -> Self {
         Batcher {
             receiver,
             delivery,
             flush_interval,
+            agent_id,
+            outgoing: Vec::new(),
         }
     }
 
@@ -100,8 +107,13 @@ impl Batcher {
         self.send_all().await;
     }
 
-    async fn send(&mut self, batch: Vec<Event>) {
-        self.delivery.deliver(&batch).await;
+    async fn send(&mut self, mut batch: Vec<QueuedEvent>) {
+        let agent_id = &self.agent_id;
+        let events = batch.drain(..).map(|queued| queued.into_event(agent_id));
+        self.outgoing.extend(events);
         self.receiver.events.recycle(batch);
+
+        self.delivery.deliver(&self.outgoing).await;
+        self.outgoing.clear();
     }
 }

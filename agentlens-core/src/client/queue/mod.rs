@@ -17,12 +17,13 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, Notify};
 
-use crate::event::Event;
+pub(crate) use queued::QueuedEvent;
 
 pub(crate) mod batcher;
+mod queued;
 
-/// Maximum number of emptied batch vectors kept for reuse. Two cover one batch in flight
-/// and one filling; the rest absorb bursts.
+/// Maximum number of emptied batch vectors kept for reuse. A few cover the batches that
+/// fill while one is sent, and more would only hold memory after a burst.
 const MAX_SPARE_BATCHES: usize = 4;
 
 /// Requests from the caller's threads to the batcher. They travel on their own unbounded
@@ -82,24 +83,24 @@ impl Stats {
 
 /// An event the queue did not accept, with the reason.
 enum Rejected {
-    Full(Event),
-    Closed(Event),
+    Full(QueuedEvent),
+    Closed(QueuedEvent),
 }
 
 /// The queued events, guarded by [`Shared::batches`].
 #[derive(Debug, Default)]
 struct Batches {
     /// Batches of exactly `batch_size` events, oldest first.
-    full: VecDeque<Vec<Event>>,
+    full: VecDeque<Vec<QueuedEvent>>,
     /// The batch that new events join. It has no allocation until the first push after
     /// it was taken.
-    filling: Vec<Event>,
+    filling: Vec<QueuedEvent>,
     /// Number of events in `full` and `filling`.
     len: usize,
     /// True once the batcher stopped taking events.
     closed: bool,
     /// Emptied batch vectors, kept so that a new filling batch needs no allocation.
-    spare: Vec<Vec<Event>>,
+    spare: Vec<Vec<QueuedEvent>>,
 }
 
 impl Batches {
@@ -109,7 +110,12 @@ impl Batches {
         reason = "a rejected event comes back so that it is dropped after the lock is \
                   released, and boxing it would allocate on the drop path"
     )]
-    fn push(&mut self, event: Event, capacity: usize, batch_size: usize) -> Result<bool, Rejected> {
+    fn push(
+        &mut self,
+        event: QueuedEvent,
+        capacity: usize,
+        batch_size: usize,
+    ) -> Result<bool, Rejected> {
         if self.closed {
             return Err(Rejected::Closed(event));
         }
@@ -204,7 +210,7 @@ impl Queue {
 
     /// Enqueues an event without waiting, or drops and counts it when the queue is full
     /// or closed.
-    pub(crate) fn push(&self, event: Event) {
+    pub(crate) fn push(&self, event: QueuedEvent) {
         let shared = &*self.shared;
         let result = {
             let mut batches = shared.lock();
@@ -265,7 +271,7 @@ impl EventSource {
     }
 
     /// Removes and returns the oldest full batch.
-    pub(crate) fn pop_full(&self) -> Option<Vec<Event>> {
+    pub(crate) fn pop_full(&self) -> Option<Vec<QueuedEvent>> {
         let mut batches = self.shared.lock();
         let batch = batches.full.pop_front()?;
         batches.len -= batch.len();
@@ -274,7 +280,7 @@ impl EventSource {
 
     /// Removes and returns every queued event, oldest batch first. The last batch may be
     /// partial.
-    pub(crate) fn take_all(&self) -> VecDeque<Vec<Event>> {
+    pub(crate) fn take_all(&self) -> VecDeque<Vec<QueuedEvent>> {
         let (mut all, filling) = {
             let mut batches = self.shared.lock();
             batches.len = 0;
@@ -290,7 +296,7 @@ impl EventSource {
     }
 
     /// Empties a delivered batch and keeps its allocation for a later filling batch.
-    pub(crate) fn recycle(&self, mut batch: Vec<Event>) {
+    pub(crate) fn recycle(&self, mut batch: Vec<QueuedEvent>) {
         // The events are dropped before taking the lock, so callers do not wait on it.
         batch.clear();
         if batch.capacity() == 0 {
@@ -316,11 +322,18 @@ impl Drop for EventSource {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::event::EventType;
+    use serde_json::Map;
 
-    fn event() -> Event {
-        Event::new("ses", "agent", EventType::Custom, Default::default())
+    use super::*;
+    use crate::event::{Event, EventType};
+
+    fn event() -> QueuedEvent {
+        QueuedEvent::Event(Event::new(
+            "ses",
+            "agent",
+            EventType::Custom,
+            Default::default(),
+        ))
     }
 
     #[test]
@@ -369,16 +382,19 @@ mod tests {
         let stats = Arc::new(Stats::default());
         let (queue, receiver) = Queue::new(100, 3, Arc::clone(&stats));
         for index in 0..7 {
-            let mut event = event();
-            event.session_id = format!("ses_{index}");
-            queue.push(event);
+            let event = Event::new(format!("ses_{index}"), "", EventType::Custom, Map::new());
+            queue.push(QueuedEvent::Event(event));
         }
 
         let first = receiver.events.pop_full().expect("a full batch");
         let rest = receiver.events.take_all();
 
-        let sessions = |batch: &Vec<Event>| -> Vec<String> {
-            batch.iter().map(|event| event.session_id.clone()).collect()
+        let sessions = |batch: &Vec<QueuedEvent>| -> Vec<String> {
+            let events = batch.iter().map(|queued| match queued {
+                QueuedEvent::Event(event) => event.session_id.clone(),
+                QueuedEvent::Cost { cost, .. } => cost.session_id.clone(),
+            });
+            events.collect()
         };
         assert_eq!(sessions(&first), ["ses_0", "ses_1", "ses_2"]);
         assert_eq!(rest.len(), 2);

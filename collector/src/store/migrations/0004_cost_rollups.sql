@@ -56,7 +56,10 @@ SELECT
     COALESCE(cache_write_5m_tokens, 0) + COALESCE(cache_write_1h_tokens, 0)
         AS cache_write_tokens
 FROM events
-WHERE cost_source IS NOT NULL AND superseded_by IS NULL;
+WHERE cost_source IS NOT NULL AND superseded_by IS NULL
+    -- Ingest writes every timestamp in the fixed form read here. A row in any other form
+    -- cannot be placed in a minute, so it is left out of the rollups.
+    AND strftime('%s', substr(timestamp, 1, 19)) IS NOT NULL;
 
 CREATE TEMP TABLE rollup_spans (span INTEGER NOT NULL);
 INSERT INTO rollup_spans VALUES (60), (900), (3600), (86400);
