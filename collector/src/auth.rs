@@ -1,10 +1,12 @@
 //! API-key authentication and role checks.
 //!
 //! Keys look like `als_` followed by 64 hex digits (32 random bytes) and arrive as
-//! `Authorization: Bearer <key>`. Only the SHA-256 hex of the full key text is stored.
+//! `Authorization: Bearer <key>`, with the scheme name in any case (RFC 7235). Only the
+//! SHA-256 hex of the full key text is stored.
 //! A key's scopes map to a role: `*` and `manage` give admin, `write` gives member,
-//! `audit` gives auditor, anything else gives viewer. Reads need any role, other methods
-//! need member or admin, and key management needs admin.
+//! `audit` gives auditor, and `read` gives viewer. New keys may carry only those five
+//! scopes, but a key stored with any other scope still authenticates, as a viewer. Reads
+//! need any role, other methods need member or admin, and key management needs admin.
 //!
 //! With authentication disabled every request acts as the owner of the default tenant.
 

@@ -44,15 +44,44 @@ pub enum Command {
     Mcp(McpArgs),
 }
 
+/// Collector URL used when neither `--url` nor an environment variable sets one.
+const DEFAULT_COLLECTOR_URL: &str = "http://localhost:3400";
+
 /// Options of `agentlens mcp`.
 #[derive(Debug, Args)]
 pub struct McpArgs {
-    /// Collector base URL.
-    #[arg(long, env = "AGENTLENS_URL", default_value = "http://localhost:3400")]
-    pub url: String,
+    /// Collector base URL. Defaults to $AGENTLENS_URL (the name upstream's MCP server
+    /// reads), then $AGENTLENS_SERVER_URL (the name `agentlens import` and the SDKs read),
+    /// then http://localhost:3400.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
     /// API key of the collector (`als_...`), with write access.
     #[arg(long, env = "AGENTLENS_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+}
+
+impl McpArgs {
+    /// Returns the collector URL: `--url`, then `AGENTLENS_URL`, then
+    /// `AGENTLENS_SERVER_URL`, then the default. Empty variables count as unset.
+    pub fn collector_url(&self) -> String {
+        let from_env = |name: &str| std::env::var(name).ok().filter(|url| !url.is_empty());
+        resolve_collector_url(
+            self.url.clone(),
+            from_env("AGENTLENS_URL"),
+            from_env("AGENTLENS_SERVER_URL"),
+        )
+    }
+}
+
+/// Returns the first URL given, in order of precedence, or the default.
+fn resolve_collector_url(
+    flag: Option<String>,
+    agentlens_url: Option<String>,
+    server_url: Option<String>,
+) -> String {
+    flag.or(agentlens_url)
+        .or(server_url)
+        .unwrap_or_else(|| DEFAULT_COLLECTOR_URL.to_owned())
 }
 
 /// Tools whose logs `agentlens import` reads.
@@ -69,11 +98,7 @@ pub struct ClaudeCodeArgs {
     /// Defaults to $CLAUDE_CONFIG_DIR, then ~/.claude.
     pub dir: Option<PathBuf>,
     /// Collector base URL.
-    #[arg(
-        long,
-        env = "AGENTLENS_SERVER_URL",
-        default_value = "http://localhost:3400"
-    )]
+    #[arg(long, env = "AGENTLENS_SERVER_URL", default_value = DEFAULT_COLLECTOR_URL)]
     pub url: String,
     /// API key of the collector (`als_...`).
     #[arg(long, env = "AGENTLENS_API_KEY", hide_env_values = true)]
@@ -224,7 +249,9 @@ impl Cli {
             Command::Import(ImportSource::ClaudeCode(args)) => run_import(args).await?,
             Command::Keys(command) => print!("{}", command.run().await?),
             Command::Prices(command) => command.run()?,
-            Command::Mcp(args) => serve_stdio(&args.url, args.api_key.as_deref()).await?,
+            Command::Mcp(args) => {
+                serve_stdio(&args.collector_url(), args.api_key.as_deref()).await?
+            }
         }
         Ok(())
     }
@@ -245,4 +272,25 @@ async fn run_import(args: ClaudeCodeArgs) -> Result<(), CliError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(text: &str) -> Option<String> {
+        Some(text.to_owned())
+    }
+
+    #[test]
+    fn mcp_url_prefers_flag_then_agentlens_url_then_server_url() {
+        let resolve = resolve_collector_url;
+        assert_eq!(
+            resolve(url("http://flag"), url("http://a"), url("http://s")),
+            "http://flag"
+        );
+        assert_eq!(resolve(None, url("http://a"), url("http://s")), "http://a");
+        assert_eq!(resolve(None, None, url("http://s")), "http://s");
+        assert_eq!(resolve(None, None, None), DEFAULT_COLLECTOR_URL);
+    }
 }

@@ -60,5 +60,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         client.sent(),
         client.failed()
     );
+    if client.failed() > 0 || pending > 0 {
+        return Err("some events were not delivered; check AGENTLENS_API_KEY and the URL".into());
+    }
     Ok(())
 }

@@ -52,6 +52,9 @@ impl Delivery {
 
     /// Delivers `events`, splitting the batch in halves whenever the collector responds
     /// with 413, until every event was sent or given up on.
+    ///
+    /// When the collector rejects some events as invalid, those are counted as failed and
+    /// the others are sent again once, so one bad event cannot sink its whole batch.
     pub(crate) async fn deliver(&mut self, events: &[Event]) {
         // A stack of parts, popped left half first, keeps the events in order.
         let mut parts = vec![events];
@@ -67,8 +70,38 @@ impl Delivery {
                     parts.push(right);
                     parts.push(left);
                 }
+                Err(error) if error.rejected_events().is_some() => {
+                    self.deliver_valid_events(part, &error).await;
+                }
                 Err(error) => self.record_failed(part, &error),
             }
+        }
+    }
+
+    /// Counts the events named in a 400 response as failed and sends the others once more.
+    async fn deliver_valid_events(&mut self, part: &[Event], error: &SendError) {
+        let rejected = error.rejected_events().unwrap_or_default();
+        let (invalid, valid): (Vec<(usize, &Event)>, Vec<(usize, &Event)>) = part
+            .iter()
+            .enumerate()
+            .partition(|(position, _)| rejected.binary_search(position).is_ok());
+        let invalid: Vec<Event> = invalid
+            .into_iter()
+            .map(|(_, event)| event.clone())
+            .collect();
+        let valid: Vec<Event> = valid.into_iter().map(|(_, event)| event.clone()).collect();
+
+        self.record_failed(&invalid, error);
+        if valid.is_empty() {
+            return;
+        }
+        tracing::debug!(
+            batch.size = valid.len(),
+            "collector rejected part of a batch, resending the valid events"
+        );
+        match self.send_with_retries(&valid).await {
+            Ok(()) => self.record_sent(valid.len()),
+            Err(error) => self.record_failed(&valid, &error),
         }
     }
 

@@ -56,6 +56,22 @@ pub enum SendError {
         /// Delay the collector asked for in a `Retry-After` header, in whole seconds.
         retry_after: Option<Duration>,
     },
+    /// The collector rejected some events of the batch as invalid (400 with
+    /// `details[].path` entries such as `events.3.payload.costUsd`).
+    #[error("collector rejected {} event(s) as invalid: {body}", positions.len())]
+    Rejected {
+        /// Positions in the batch of the rejected events, ascending.
+        positions: Vec<usize>,
+        /// Start of the response body.
+        body: String,
+    },
+    /// The server accepted the request but its response is not an AgentLens ingest
+    /// response, so the URL most likely points at another service.
+    #[error("the server at the collector url responded with status {status} but not with an AgentLens ingest response; check that the url points at an AgentLens collector")]
+    NotACollector {
+        /// HTTP status code of the response.
+        status: u16,
+    },
     /// The batch could not be encoded as JSON.
     #[error("failed to encode the batch as json: {0}")]
     Encode(String),
@@ -73,7 +89,19 @@ impl SendError {
             SendError::Status { status, .. } => {
                 matches!(status, 408 | 429) || (500..=599).contains(status)
             }
-            SendError::Encode(_) | SendError::DeadlinePassed => false,
+            SendError::Encode(_)
+            | SendError::DeadlinePassed
+            | SendError::NotACollector { .. }
+            | SendError::Rejected { .. } => false,
+        }
+    }
+
+    /// Returns the positions in the batch of the events the collector rejected as
+    /// invalid, or `None` for any other error.
+    pub fn rejected_events(&self) -> Option<&[usize]> {
+        match self {
+            SendError::Rejected { positions, .. } => Some(positions),
+            _ => None,
         }
     }
 
@@ -173,7 +201,14 @@ impl HttpTransport {
 
         let status = response.status();
         if status.is_success() {
-            return Ok(());
+            let body = response.bytes().await.unwrap_or_default();
+            let ingest: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
+            if ingest.is_some_and(|ingest| ingest["ingested"].is_u64()) {
+                return Ok(());
+            }
+            return Err(SendError::NotACollector {
+                status: status.as_u16(),
+            });
         }
         let retry_after = parse_retry_after(response.headers());
         let body = response.text().await.unwrap_or_default();
@@ -226,13 +261,43 @@ fn parse_retry_after(headers: &header::HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(seconds))
 }
 
-fn status_error(status: StatusCode, body: &str, retry_after: Option<Duration>) -> SendError {
-    let body: String = body.trim().chars().take(MAX_ERROR_BODY_CHARS).collect();
+fn status_error(status: StatusCode, full_body: &str, retry_after: Option<Duration>) -> SendError {
+    let body: String = full_body
+        .trim()
+        .chars()
+        .take(MAX_ERROR_BODY_CHARS)
+        .collect();
+    if status == StatusCode::BAD_REQUEST {
+        if let Some(positions) = rejected_positions(full_body) {
+            return SendError::Rejected { positions, body };
+        }
+    }
     SendError::Status {
         status: status.as_u16(),
         body,
         retry_after,
     }
+}
+
+/// Reads the event positions from the `details[].path` entries (`events.N....`) of a
+/// collector's 400 response; `None` when the body names no event.
+fn rejected_positions(body: &str) -> Option<Vec<usize>> {
+    let response: serde_json::Value = serde_json::from_str(body).ok()?;
+    let mut positions: Vec<usize> = response["details"]
+        .as_array()?
+        .iter()
+        .filter_map(|detail| detail["path"].as_str())
+        .filter_map(|path| {
+            path.strip_prefix("events.")?
+                .split('.')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    positions.sort_unstable();
+    positions.dedup();
+    (!positions.is_empty()).then_some(positions)
 }
 
 #[cfg(test)]

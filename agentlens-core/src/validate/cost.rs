@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 
 use super::fields::{describe, optional_string, required_string, token_count, Errors};
 use crate::event::CostFacts;
-use crate::money::Usd;
-use crate::usage::Usage;
+use crate::money::{Usd, PICO_SCALE};
+use crate::usage::{Usage, UsageError};
 
 /// Reads and checks the cost fields of a `cost_tracked` payload.
 pub(crate) fn cost_tracked(
@@ -61,7 +61,11 @@ pub(crate) fn cost_tracked(
         }
     }
     if let Err(error) = usage.check() {
-        errors.push("inputTokens", error.to_string());
+        let field = match error {
+            UsageError::ReasoningExceedsOutput { .. } => "reasoningTokens",
+            _ => "inputTokens",
+        };
+        errors.push(field, error.to_string());
         return None;
     }
 
@@ -159,6 +163,23 @@ fn cost(payload: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Usd> {
             errors.push(
                 "costUsd",
                 format!("costUsd must be 0 or more, got {amount}"),
+            );
+            None
+        }
+        Ok(amount) if amount.as_decimal().scale() > PICO_SCALE => {
+            errors.push(
+                "costUsd",
+                format!(
+                    "costUsd {amount} has more than {PICO_SCALE} decimal places; AgentLens \
+                     stores costs to 1e-12 USD, so round it first"
+                ),
+            );
+            None
+        }
+        Ok(amount) if amount.to_pico().is_none() => {
+            errors.push(
+                "costUsd",
+                format!("costUsd {amount} is larger than the maximum of 9223372 USD per event"),
             );
             None
         }

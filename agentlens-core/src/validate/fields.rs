@@ -2,6 +2,10 @@
 
 use serde_json::{Map, Value};
 
+/// Largest accepted token count: 2^53 - 1, the largest integer that JavaScript clients and
+/// JSON parsers that read numbers as doubles represent exactly.
+pub const MAX_TOKEN_COUNT: u64 = (1 << 53) - 1;
+
 /// One violation: where it is and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FieldError {
@@ -143,6 +147,13 @@ pub(crate) fn token_count(
         }),
         _ => None,
     };
+    if let Some(count) = count.filter(|count| *count > MAX_TOKEN_COUNT) {
+        errors.push(
+            field,
+            format!("token count {count} is larger than the maximum of {MAX_TOKEN_COUNT}"),
+        );
+        return None;
+    }
     if count.is_none() {
         errors.push(
             field,

@@ -287,7 +287,16 @@ fn timestamp(event: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Opti
     match event.get("timestamp") {
         None | Some(Value::Null) => Some(None),
         Some(Value::String(text)) => match DateTime::parse_from_rfc3339(text) {
-            Ok(parsed) => Some(Some(parsed.with_timezone(&Utc))),
+            Ok(parsed) => match check_timestamp_range(parsed.with_timezone(&Utc), Utc::now()) {
+                Ok(timestamp) => Some(Some(timestamp)),
+                Err(message) => {
+                    errors.push(
+                        "timestamp",
+                        format!("invalid timestamp {text:?}: {message}"),
+                    );
+                    None
+                }
+            },
             Err(_) => {
                 errors.push(
                     "timestamp",
@@ -307,6 +316,35 @@ fn timestamp(event: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Opti
             None
         }
     }
+}
+
+/// Latest accepted event time, relative to the validating machine's clock. It allows
+/// for clients whose clocks run ahead, but keeps a wrong year out of "last event" fields.
+pub const MAX_FUTURE_SKEW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// Checks that a timestamp can be stored in the fixed-width UTC text form.
+///
+/// A leap second (`23:59:60`) and years outside 1970 to 9999 after conversion to UTC are
+/// rejected, and so are times more than [`MAX_FUTURE_SKEW`] after `now`.
+fn check_timestamp_range(
+    timestamp: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, String> {
+    use chrono::{Datelike, Timelike};
+
+    if timestamp.nanosecond() >= 1_000_000_000 {
+        return Err("leap seconds are not supported; use :59.999 instead of :60".to_owned());
+    }
+    if !(1970..=9999).contains(&timestamp.year()) {
+        return Err("the year in UTC must be between 1970 and 9999".to_owned());
+    }
+    if timestamp > now + MAX_FUTURE_SKEW {
+        return Err(format!(
+            "it is more than 24 hours in the future (now is {}); check the client's clock",
+            crate::event::format_timestamp(&now)
+        ));
+    }
+    Ok(timestamp)
 }
 
 fn object_or_default(

@@ -203,3 +203,64 @@ fn llm_response_with_exclusive_cache_counts_is_accepted() {
     assert_eq!(cost.usage.input_tokens, 12307);
     assert_eq!(cost.call_id.as_deref(), Some("c1"));
 }
+
+fn event_at(timestamp: &str) -> Value {
+    let mut event = cost_event(json!({
+        "provider": "openai", "model": "gpt-4o", "inputTokens": 1, "outputTokens": 1
+    }));
+    event["timestamp"] = json!(timestamp);
+    json!({"events": [event]})
+}
+
+#[test]
+fn unstorable_timestamps_are_rejected() {
+    for timestamp in [
+        "2016-12-31T23:59:60Z",
+        "2017-01-01T00:59:60+01:00",
+        "9999-12-31T23:00:00-05:00",
+        "0001-01-01T00:00:00+05:00",
+        "2999-01-01T00:00:00Z",
+    ] {
+        let error = validate_batch(&event_at(timestamp)).unwrap_err();
+        assert_eq!(paths(&error), ["events.0.timestamp"], "{timestamp}");
+    }
+}
+
+#[test]
+fn ordinary_timestamps_are_accepted() {
+    for timestamp in ["1970-01-01T00:00:00Z", "2026-02-07T10:00:00.123456789Z"] {
+        assert!(validate_batch(&event_at(timestamp)).is_ok(), "{timestamp}");
+    }
+}
+
+#[test]
+fn cost_beyond_pico_precision_is_rejected() {
+    for cost in [json!(0.123456789012345678), json!("1e-13"), json!(1e30)] {
+        let body = json!({"events": [cost_event(json!({
+            "provider": "openai", "model": "gpt-4o", "inputTokens": 1, "outputTokens": 1,
+            "costUsd": cost
+        }))]});
+        let error = validate_batch(&body).unwrap_err();
+        assert_eq!(paths(&error), ["events.0.payload.costUsd"], "cost {cost}");
+    }
+}
+
+#[test]
+fn reasoning_over_output_names_reasoning() {
+    let body = json!({"events": [cost_event(json!({
+        "provider": "openai", "model": "gpt-4o", "inputTokens": 1, "outputTokens": 5,
+        "reasoningTokens": 50
+    }))]});
+    let error = validate_batch(&body).unwrap_err();
+    assert_eq!(paths(&error), ["events.0.payload.reasoningTokens"]);
+}
+
+#[test]
+fn huge_token_counts_are_rejected() {
+    let body = json!({"events": [cost_event(json!({
+        "provider": "openai", "model": "gpt-4o", "inputTokens": 9_223_372_036_854_775_808u64,
+        "outputTokens": 1
+    }))]});
+    let error = validate_batch(&body).unwrap_err();
+    assert_eq!(paths(&error), ["events.0.payload.inputTokens"]);
+}

@@ -2,11 +2,12 @@
 //! a running server.
 //!
 //! The commands open the same SQLite file as `agentlens serve`, so they also work while
-//! the server runs: SQLite serialises the writes. A new key takes effect at once, because
+//! the server runs: SQLite serialises the writes. They never create the file: a key
+//! written to a new database elsewhere would be rejected by the running server. A new key takes effect at once, because
 //! the server looks keys up on every request.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
@@ -29,7 +30,8 @@ pub enum KeysCommand {
 /// Options shared by every `keys` subcommand.
 #[derive(Debug, Args)]
 pub struct KeyStoreArgs {
-    /// SQLite database file of the collector, created and migrated when missing.
+    /// SQLite database file of the collector (the `--db` of `agentlens serve`); it must
+    /// exist already.
     #[arg(long, env = "AGENTLENS_DB", default_value = "./agentlens.db")]
     pub db: PathBuf,
     /// Tenant whose keys to manage.
@@ -47,7 +49,7 @@ pub struct CreateArgs {
     #[arg(long, default_value = "Unnamed Key")]
     pub name: String,
     /// Comma-separated scopes: `*` or `manage` (admin), `write` (ingest and read),
-    /// `audit`, or anything else for read only.
+    /// `audit` (audit and read) or `read` (read only).
     #[arg(long, value_delimiter = ',', default_value = "*")]
     pub scopes: Vec<String>,
 }
@@ -76,6 +78,13 @@ pub enum KeysError {
     /// The database could not be opened or written.
     #[error("cannot use the database: {0}")]
     Store(#[from] StoreError),
+    /// The database file does not exist.
+    #[error(
+        "database {} not found; pass --db with the database file of the running \
+         collector (the --db of `agentlens serve`)",
+        .0.display()
+    )]
+    MissingDatabase(PathBuf),
     /// The name or scopes are outside the accepted bounds.
     #[error("invalid {field}: {message}")]
     InvalidField {
@@ -119,7 +128,7 @@ async fn create(args: CreateArgs) -> Result<String, KeysError> {
         message: issue.message,
     })?;
 
-    let store = Store::open(&args.store.db)?;
+    let store = open_existing(&args.store.db)?;
     let key = generate_key();
     let record = store
         .insert_api_key(hash_key(&key), args.name, args.scopes, &args.store.tenant)
@@ -135,13 +144,13 @@ async fn create(args: CreateArgs) -> Result<String, KeysError> {
 }
 
 async fn list(args: ListArgs) -> Result<String, KeysError> {
-    let store = Store::open(&args.store.db)?;
+    let store = open_existing(&args.store.db)?;
     let keys = store.list_api_keys(&args.store.tenant).await?;
     Ok(key_table(&keys))
 }
 
 async fn revoke(args: RevokeArgs) -> Result<String, KeysError> {
-    let store = Store::open(&args.store.db)?;
+    let store = open_existing(&args.store.db)?;
     let tenant = args.store.tenant;
     match store.revoke_api_key(&tenant, &args.id).await? {
         Revocation::Revoked => {
@@ -154,6 +163,14 @@ async fn revoke(args: RevokeArgs) -> Result<String, KeysError> {
             tenant,
         }),
     }
+}
+
+/// Opens the collector's database, which must exist, and applies pending migrations.
+fn open_existing(path: &Path) -> Result<Store, KeysError> {
+    if !path.is_file() {
+        return Err(KeysError::MissingDatabase(path.to_owned()));
+    }
+    Ok(Store::open(path)?)
 }
 
 /// Formats keys as a tab-separated table with a header. A `-` in REVOKED marks an active

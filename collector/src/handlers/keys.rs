@@ -22,6 +22,10 @@ const MAX_NAME_CHARS: usize = 255;
 /// Maximum scope length, in bytes.
 const MAX_SCOPE_BYTES: usize = 64;
 
+/// Scopes a key may carry: `*` and `manage` give admin, `write` gives member, `audit` gives
+/// auditor and `read` gives viewer (see [`crate::auth::Role::from_scopes`]).
+pub const VALID_SCOPES: [&str; 5] = ["*", "manage", "write", "audit", "read"];
+
 /// Body of a created key: the only response that contains the key itself.
 #[derive(Debug, Serialize)]
 pub struct CreatedKey {
@@ -76,11 +80,12 @@ pub async fn revoke(
 }
 
 /// Checks the bounds of a key's name (1 to 255 characters) and scopes (at most 50, each
-/// 1 to 64 bytes).
+/// 1 to 64 bytes and one of [`VALID_SCOPES`]).
 ///
 /// # Errors
 ///
-/// Returns a [`FieldError`] naming `name` or `scopes`.
+/// Returns a [`FieldError`] naming `name` or `scopes`. An unknown scope is rejected rather
+/// than ignored, because a typo such as `wrte` would otherwise make a read-only key.
 pub fn check_key_fields(name: &str, scopes: &[String]) -> Result<(), FieldError> {
     if !(1..=MAX_NAME_CHARS).contains(&name.chars().count()) {
         return Err(FieldError {
@@ -101,6 +106,18 @@ pub fn check_key_fields(name: &str, scopes: &[String]) -> Result<(), FieldError>
         return Err(FieldError {
             path: "scopes".to_owned(),
             message: "expected strings of 1 to 64 characters".to_owned(),
+        });
+    }
+    if let Some(unknown) = scopes
+        .iter()
+        .find(|scope| !VALID_SCOPES.contains(&scope.as_str()))
+    {
+        return Err(FieldError {
+            path: "scopes".to_owned(),
+            message: format!(
+                "unknown scope {unknown:?}: expected one of {}",
+                VALID_SCOPES.join(", ")
+            ),
         });
     }
     Ok(())

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use agentlens_core::client::{Client, ClientError, CostEvent};
 use agentlens_core::pricing::{PriceOutcome, PriceTable};
 use agentlens_core::usage::from_anthropic;
+use agentlens_core::validate::validate_event;
 use agentlens_core::Usd;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -49,7 +50,7 @@ pub struct ImportSummary {
     pub total_usd: Usd,
     /// Events without a price, by model.
     pub unpriced: BTreeMap<String, u64>,
-    /// Calls whose usage object was invalid and that were not sent.
+    /// Calls whose usage or event was invalid and that were not sent.
     pub invalid_usage: usize,
     /// Transcript lines that could not be read.
     pub skipped_lines: usize,
@@ -149,6 +150,22 @@ fn cost_event(
         "claude-code:{}:{}",
         message.message_id, message.request_id
     ));
+
+    // Checks the event as the collector will, so one bad line cannot make the collector
+    // reject a whole batch of good events.
+    let json = serde_json::to_value(&event).unwrap_or_default();
+    if let Err(errors) = validate_event(&json) {
+        let details: Vec<String> = errors
+            .iter()
+            .map(|error| format!("{}: {}", error.path, error.message))
+            .collect();
+        tracing::warn!(message.id = %message.message_id, errors = %details.join("; "), "invalid event skipped");
+        summary.invalid_usage += 1;
+        if let Some(cost) = cost_usd {
+            summary.total_usd = summary.total_usd - cost;
+        }
+        return None;
+    }
     Some(event)
 }
 
@@ -180,7 +197,11 @@ impl std::fmt::Display for ImportSummary {
             writeln!(formatter, "events unsent:   {}", self.pending)?;
         }
         if self.invalid_usage > 0 || self.skipped_lines > 0 {
-            writeln!(formatter, "invalid usage:   {}", self.invalid_usage)?;
+            writeln!(
+                formatter,
+                "invalid calls:   {} (not sent)",
+                self.invalid_usage
+            )?;
             writeln!(formatter, "unreadable lines: {}", self.skipped_lines)?;
         }
         let unpriced: u64 = self.unpriced.values().sum();

@@ -81,12 +81,20 @@ pub fn scan(dir: &Path) -> Result<Scan, ScanError> {
     let mut index: HashMap<(String, String), usize> = HashMap::new();
     for file in &files {
         let project = project_name(&projects, file);
-        let text = std::fs::read_to_string(file).map_err(|source| ScanError::Unreadable {
+        let bytes = std::fs::read(file).map_err(|source| ScanError::Unreadable {
             path: file.clone(),
             source,
         })?;
         scan.files += 1;
-        for line in text.lines().filter(|line| !line.trim().is_empty()) {
+        for raw_line in bytes.split(|byte| *byte == b'\n') {
+            // A line that is not UTF-8 is skipped like any other unreadable line.
+            let Ok(line) = std::str::from_utf8(raw_line) else {
+                scan.skipped_lines += 1;
+                continue;
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
             match parse_line(line, &project) {
                 LineKind::Call(message) => {
                     let key = (message.message_id.clone(), message.request_id.clone());
@@ -221,6 +229,21 @@ mod tests {
 
         assert_eq!(scan.files, 1);
         assert_eq!(scan.messages[0].project, "app");
+    }
+
+    #[test]
+    fn invalid_utf8_line_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app/s1.jsonl");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut bytes = FIRST.as_bytes().to_vec();
+        bytes.extend_from_slice(b"\n\xff\xfe not text\n");
+        std::fs::write(&path, bytes).unwrap();
+
+        let scan = scan(dir.path()).unwrap();
+
+        assert_eq!(scan.messages.len(), 1);
+        assert_eq!(scan.skipped_lines, 1);
     }
 
     #[test]

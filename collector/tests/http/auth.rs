@@ -102,3 +102,26 @@ async fn read_only_and_revoked_keys() {
     assert_eq!(listed["keys"].as_array().unwrap().len(), 2);
     assert!(!listed.to_string().contains(&reader));
 }
+
+#[tokio::test]
+async fn unknown_key_scope_is_rejected() {
+    let app = app_with_key().await;
+    let reply = app
+        .post(
+            "/api/keys",
+            &json!({"name": "ci", "scopes": ["read", "wrte"]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.json["error"], "Validation failed");
+    assert_eq!(reply.json["details"][0]["path"], "scopes");
+    let message = reply.json["details"][0]["message"].as_str().unwrap();
+    assert!(message.contains("\"wrte\""), "{message}");
+    assert!(
+        message.contains("*, manage, write, audit, read"),
+        "{message}"
+    );
+
+    let listed = app.get("/api/keys").await.json;
+    assert_eq!(listed["keys"].as_array().unwrap().len(), 1);
+}

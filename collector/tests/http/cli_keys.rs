@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use agentlens_collector::router::build_router;
+use agentlens_collector::store::Store;
 use agentlens_collector::{open_state, ServeOptions};
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
@@ -20,6 +21,15 @@ fn agentlens(db: &Path, args: &[&str]) -> Output {
         .env("RUST_LOG", "warn")
         .output()
         .unwrap()
+}
+
+/// Creates and migrates a collector database at `db`, as `agentlens serve` would.
+fn new_database(db: &Path) {
+    drop(Store::open(db).unwrap());
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 fn stdout(output: &Output) -> String {
@@ -64,6 +74,7 @@ async fn status_with_key(db: &Path, key: &str, method: Method, uri: &str) -> Sta
 async fn created_key_works_until_revoked() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("agentlens.db");
+    new_database(&db);
     let created = stdout(&agentlens(
         &db,
         &["create", "--name", "ci ingest", "--scopes", "write,read"],
@@ -111,6 +122,7 @@ async fn created_key_works_until_revoked() {
 async fn invalid_key_requests_fail() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("agentlens.db");
+    new_database(&db);
     let empty_scope = agentlens(&db, &["create", "--scopes", "write,"]);
     assert!(!empty_scope.status.success());
     assert!(String::from_utf8_lossy(&empty_scope.stderr).contains("invalid scopes"));
@@ -118,4 +130,42 @@ async fn invalid_key_requests_fail() {
     let unknown = agentlens(&db, &["revoke", "01NOSUCHKEY"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no key with id 01NOSUCHKEY"));
+}
+
+#[test]
+fn keys_commands_need_existing_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("missing.db");
+    for args in [
+        &["create"][..],
+        &["list"][..],
+        &["revoke", "01NOSUCHKEY"][..],
+    ] {
+        let output = agentlens(&db, args);
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let message = stderr(&output);
+        assert!(message.contains(&db.display().to_string()), "{message}");
+        assert!(message.contains("pass --db"), "{message}");
+        assert!(output.stdout.is_empty(), "{args:?} printed a key or table");
+    }
+    assert!(!db.exists(), "a keys command created the database");
+}
+
+#[test]
+fn unknown_scope_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("agentlens.db");
+    new_database(&db);
+
+    let output = agentlens(&db, &["create", "--scopes", "wrte"]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("\"wrte\""), "{message}");
+    assert!(
+        message.contains("*, manage, write, audit, read"),
+        "{message}"
+    );
+
+    let listed = stdout(&agentlens(&db, &["list"]));
+    assert_eq!(listed.lines().count(), 1, "a key was created: {listed}");
 }

@@ -255,3 +255,51 @@ async fn mcp_over_stdio_logs_costs() {
     assert_eq!(unknown.is_error, Some(true));
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn mcp_reads_agentlens_server_url() {
+    let server = spawn_server().await;
+    let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_agentlens")).configure(|cmd| {
+        cmd.arg("mcp")
+            .arg("--api-key")
+            .arg(&server.key)
+            .env_remove("AGENTLENS_URL")
+            .env("AGENTLENS_SERVER_URL", &server.base_url)
+            .env_remove("AGENTLENS_API_KEY")
+            .env("RUST_LOG", "warn");
+    });
+    let client = ().serve(TokioChildProcess::new(command).unwrap()).await.unwrap();
+
+    let logged = call(
+        &client,
+        "agentlens_log_event",
+        log_event_arguments("ses_env_url"),
+    )
+    .await;
+    assert_ne!(logged.is_error, Some(true), "{logged:?}");
+    client.cancel().await.unwrap();
+
+    let stored = server
+        .client
+        .get(format!(
+            "{}/api/events?sessionId=ses_env_url",
+            server.base_url
+        ))
+        .bearer_auth(&server.key)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = stored.json().await.unwrap();
+    assert_eq!(body["events"].as_array().unwrap().len(), 1, "{body}");
+}
+
+#[test]
+fn mcp_help_names_both_url_variables() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_agentlens"))
+        .args(["mcp", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    assert!(help.contains("AGENTLENS_URL"), "{help}");
+    assert!(help.contains("AGENTLENS_SERVER_URL"), "{help}");
+}

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use agentlens_core::client::{Client, CostEvent};
+use agentlens_core::event::{Event, EventType};
 use agentlens_core::usage::Usage;
 
 use crate::common::{decimal, Collector, API_KEY};
@@ -87,4 +88,70 @@ fn client_without_valid_key_counts_failures() {
 
     assert_eq!(client.failed(), 1);
     assert_eq!(client.sent(), 0);
+}
+
+#[test]
+fn invalid_event_does_not_sink_its_batch() {
+    let collector = Collector::start();
+    let client = Client::builder(collector.url.clone())
+        .api_key(API_KEY)
+        .agent_id("a1")
+        .build()
+        .unwrap();
+
+    for _ in 0..10 {
+        client.track_cost(gpt_4o_mini_call("s4"));
+    }
+    // A cost event without provider, model or token counts.
+    client.log(Event::new(
+        "s4",
+        "a1",
+        EventType::CostTracked,
+        serde_json::Map::new(),
+    ));
+    assert_eq!(client.shutdown(Duration::from_secs(10)), 0);
+
+    assert_eq!(client.sent(), 10);
+    assert_eq!(client.failed(), 1);
+    let (_, session) = collector.get("/api/sessions/s4");
+    assert_eq!(session["eventCount"], 10, "{session}");
+}
+
+#[test]
+fn server_that_is_not_a_collector_counts_as_failure() {
+    // A loopback HTTP server that answers every request with "200 ok".
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten().take(8) {
+            answer_ok(stream);
+        }
+    });
+    let client = Client::builder(url).api_key(API_KEY).build().unwrap();
+
+    client.track_cost(gpt_4o_mini_call("s5"));
+    client.shutdown(Duration::from_secs(10));
+
+    assert_eq!(client.sent(), 0);
+    assert_eq!(client.failed(), 1);
+}
+
+fn answer_ok(mut stream: std::net::TcpStream) {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    let _ =
+        stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
 }
