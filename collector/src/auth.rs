@@ -168,7 +168,9 @@ pub async fn require_key(
 }
 
 /// Authenticates the request and lets every role through, whatever the method. It guards
-/// POST routes that compute an answer and store nothing, such as `POST /api/pricing/quote`.
+/// POST routes that compute a result and store nothing, such as `POST /api/pricing/quote`,
+/// and runs before [`require_admin`] on the key routes, so that a 403 there names admin
+/// as the required role.
 ///
 /// # Errors
 ///
@@ -196,7 +198,7 @@ async fn caller(state: &AppState, header: Option<HeaderValue>) -> Result<Caller,
     authenticate(&state.store, header).await
 }
 
-/// Rejects callers that may not manage keys; runs after [`require_key`].
+/// Rejects callers that may not manage keys; runs after [`require_read_key`].
 ///
 /// # Errors
 ///
@@ -220,8 +222,7 @@ async fn authenticate(store: &Store, header: Option<HeaderValue>) -> Result<Call
     let token = header
         .to_str()
         .ok()
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(bearer_token)
         .ok_or(ApiError::MissingCredential)?;
     if !is_well_formed(token) {
         return Err(ApiError::InvalidCredential);
@@ -233,6 +234,13 @@ async fn authenticate(store: &Store, header: Option<HeaderValue>) -> Result<Call
         role: Role::from_scopes(&record.scopes),
         tenant_id: record.tenant_id,
     })
+}
+
+/// Returns the credential of a `Bearer` authorization value. The scheme name matches in
+/// any case, as RFC 7235 section 2.1 requires.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 #[cfg(test)]
@@ -262,6 +270,15 @@ mod tests {
         assert_eq!(role(&["write"]), Role::Member);
         assert_eq!(role(&["audit"]), Role::Auditor);
         assert_eq!(role(&["events:write"]), Role::Viewer);
+    }
+
+    #[test]
+    fn bearer_scheme_matches_in_any_case() {
+        for value in ["Bearer k", "bearer k", "BEARER k", "bEaReR  k "] {
+            assert_eq!(bearer_token(value), Some("k"), "{value:?}");
+        }
+        assert_eq!(bearer_token("Basic k"), None);
+        assert_eq!(bearer_token("Bearerk"), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use agentlens_core::validate::FieldError;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
@@ -12,6 +13,9 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::store::Paging;
+
+/// Optional `from` and `to` bounds of a query, in that order.
+pub type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// A request body parsed as JSON, whatever its `Content-Type`.
 ///
@@ -47,7 +51,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
-/// Query parameters, read leniently where upstream AgentLens is lenient.
+/// Query parameters: unknown ones are ignored, and the typed getters reject invalid values.
 #[derive(Debug, Default)]
 pub struct QueryParams(pub HashMap<String, String>);
 
@@ -67,7 +71,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 /// Largest page.
 const MAX_LIMIT: i64 = 500;
 
-/// Page size when `limit` is absent, zero or not a number.
+/// Page size when `limit` is absent or empty.
 const DEFAULT_LIMIT: i64 = 50;
 
 impl QueryParams {
@@ -91,21 +95,59 @@ impl QueryParams {
             .unwrap_or_default()
     }
 
-    /// Returns `limit` (default 50, clamped to 1..=500) and `offset` (default 0).
+    /// Returns `limit` (default 50) and `offset` (default 0).
     ///
-    /// As in upstream AgentLens, a `limit` that is missing, zero or not a number means 50.
-    pub fn paging(&self) -> Paging {
-        let number = |name: &str| {
-            self.0
-                .get(name)
-                .and_then(|value| value.trim().parse::<i64>().ok())
+    /// Unlike upstream AgentLens, which replaces a bad `limit` with 50 and a negative
+    /// `offset` with 0, an invalid value is rejected, so a caller never gets a page other
+    /// than the one requested.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`ApiError::Validation`] naming `limit` when it is not an integer from 1 to
+    /// 500, and naming `offset` when it is not an integer from 0 to `i64::MAX`.
+    pub fn paging(&self) -> Result<Paging, ApiError> {
+        let limit = self
+            .integer("limit", 1, MAX_LIMIT)?
+            .unwrap_or(DEFAULT_LIMIT);
+        let offset = self.integer("offset", 0, i64::MAX)?.unwrap_or(0);
+        Ok(Paging { limit, offset })
+    }
+
+    /// Parses an integer parameter within `min..=max`; an absent or empty value is `None`.
+    fn integer(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
+        let Some(text) = self.text(name) else {
+            return Ok(None);
         };
-        let limit = match number("limit") {
-            None | Some(0) => DEFAULT_LIMIT,
-            Some(limit) => limit.clamp(1, MAX_LIMIT),
-        };
-        let offset = number("offset").unwrap_or(0).max(0);
-        Paging { limit, offset }
+        match text.trim().parse::<i64>() {
+            Ok(value) if (min..=max).contains(&value) => Ok(Some(value)),
+            _ => {
+                let range = if max == i64::MAX {
+                    format!("an integer from {min} to {max} (i64::MAX)")
+                } else {
+                    format!("an integer from {min} to {max}")
+                };
+                Err(ApiError::Validation(vec![FieldError {
+                    path: name.to_owned(),
+                    message: format!("invalid {name} {text:?}: expected {range}"),
+                }]))
+            }
+        }
+    }
+
+    /// Parses the `from` and `to` bounds with [`QueryParams::instant`], `to` as the end of
+    /// its day when it is a date.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`ApiError::BadRequest`] for a bound that does not parse, and
+    /// [`ApiError::Validation`] naming `from` when `from` is later than `to`.
+    pub fn time_range(&self, zone: Tz) -> Result<TimeRange, ApiError> {
+        let from = self.instant("from", false, zone)?;
+        let to = self.instant("to", true, zone)?;
+        if let (Some(from), Some(to)) = (from, to) {
+            check_order(from, to)?;
+        }
+        Ok((from, to))
     }
 
     /// Returns the `tz` parameter as an IANA zone, UTC when absent.
@@ -165,6 +207,25 @@ impl QueryParams {
     }
 }
 
+/// Rejects a time range whose start is later than its end.
+///
+/// # Errors
+///
+/// Returns [`ApiError::Validation`] naming `from`.
+pub fn check_order(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<(), ApiError> {
+    if from <= to {
+        return Ok(());
+    }
+    Err(ApiError::Validation(vec![FieldError {
+        path: "from".to_owned(),
+        message: format!(
+            "from ({}) is later than to ({}); expected from at or before to",
+            from.to_rfc3339(),
+            to.to_rfc3339()
+        ),
+    }]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,11 +240,33 @@ mod tests {
     }
 
     #[test]
-    fn paging_follows_upstream_defaults() {
-        assert_eq!(params(&[("limit", "abc")]).paging().limit, 50);
-        assert_eq!(params(&[("limit", "0")]).paging().limit, 50);
-        assert_eq!(params(&[("limit", "9999")]).paging().limit, 500);
-        assert_eq!(params(&[("offset", "-3")]).paging().offset, 0);
+    fn paging_defaults_and_bounds() {
+        let paging = params(&[]).paging().unwrap();
+        assert_eq!((paging.limit, paging.offset), (50, 0));
+        let paging = params(&[("limit", "500"), ("offset", &i64::MAX.to_string())])
+            .paging()
+            .unwrap();
+        assert_eq!((paging.limit, paging.offset), (500, i64::MAX));
+        assert_eq!(params(&[("limit", "")]).paging().unwrap().limit, 50);
+    }
+
+    #[test]
+    fn invalid_paging_is_rejected() {
+        for (name, value) in [
+            ("limit", "abc"),
+            ("limit", "0"),
+            ("limit", "-1"),
+            ("limit", "501"),
+            ("limit", "1.5"),
+            ("offset", "-5"),
+            ("offset", "99999999999999999999"),
+        ] {
+            let error = params(&[(name, value)]).paging().unwrap_err();
+            let ApiError::Validation(details) = error else {
+                panic!("{name}={value}: expected a validation error");
+            };
+            assert_eq!(details[0].path, name, "{name}={value}");
+        }
     }
 
     #[test]

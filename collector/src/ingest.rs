@@ -19,10 +19,12 @@
 
 use agentlens_core::canonical::object_to_js_json;
 use agentlens_core::event::{format_timestamp, EventType, ValidEvent};
+use agentlens_core::money::Usd;
 use agentlens_core::pricing::{PriceOutcome, PriceTable};
 use agentlens_core::usage::Usage;
 use agentlens_core::validate::{validate_batch, FieldError};
 use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::prelude::ToPrimitive;
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
@@ -121,11 +123,9 @@ pub fn prepare_batch(
         let at = event.timestamp.unwrap_or(received_at);
         let cost = match cost_columns(&event, at, prices) {
             Ok(cost) => cost,
-            Err(message) => {
-                details.push(FieldError {
-                    path: format!("events.{index}.payload.costUsd"),
-                    message,
-                });
+            Err(mut error) => {
+                error.path = format!("events.{index}.payload.{}", error.path);
+                details.push(error);
                 None
             }
         };
@@ -144,11 +144,17 @@ pub fn prepare_batch(
 }
 
 /// Builds the cost columns, pricing the usage when the client sent no cost.
+///
+/// # Errors
+///
+/// Returns a [`FieldError`] whose path is relative to the payload when the cost does not
+/// fit the pico-dollar column: `costUsd` for a reported cost, and the larger token count
+/// for a derived one, because the client never sent a `costUsd`.
 fn cost_columns(
     event: &ValidEvent,
     at: DateTime<Utc>,
     prices: &PriceTable,
-) -> Result<Option<CostColumns>, String> {
+) -> Result<Option<CostColumns>, FieldError> {
     let Some(facts) = &event.cost else {
         return Ok(None);
     };
@@ -180,9 +186,11 @@ fn cost_columns(
         }
     };
     let cost_pico = match cost {
-        Some(amount) => Some(amount.to_pico().ok_or_else(|| {
-            format!("cost {amount} USD is too large to store; the maximum is 9223372 USD")
-        })?),
+        Some(amount) => Some(
+            amount
+                .to_pico()
+                .ok_or_else(|| cost_too_large(event, source, amount))?,
+        ),
         None => None,
     };
 
@@ -195,6 +203,42 @@ fn cost_columns(
         call_id: facts.call_id.clone(),
         pricing,
     }))
+}
+
+/// Describes a cost too large for the pico-dollar column (`i64::MAX` pico-dollars, about
+/// 9,223,372 USD), on the field that the client can fix.
+fn cost_too_large(event: &ValidEvent, source: CostSource, amount: Usd) -> FieldError {
+    let maximum = "the maximum of 9,223,372 USD per event";
+    if source == CostSource::Reported {
+        return FieldError {
+            path: "costUsd".to_owned(),
+            message: format!("cost {amount} USD exceeds {maximum}"),
+        };
+    }
+
+    // Cache and reasoning tokens are parts of the input and output counts, so the larger
+    // of those two is what drove the cost up.
+    let usage = event
+        .cost
+        .as_ref()
+        .map(|facts| facts.usage)
+        .unwrap_or_default();
+    let field = if usage.input_tokens >= usage.output_tokens {
+        "inputTokens"
+    } else {
+        "outputTokens"
+    };
+    let path = match event.event_type {
+        EventType::LlmResponse => format!("usage.{field}"),
+        _ => field.to_owned(),
+    };
+    let approximate = amount.as_decimal().to_f64().unwrap_or(f64::INFINITY);
+    FieldError {
+        path,
+        message: format!(
+            "derived cost {approximate:e} USD exceeds {maximum}; check the token counts"
+        ),
+    }
 }
 
 /// Largest payload stored as sent: 10 240 bytes of JavaScript JSON text, as in upstream.

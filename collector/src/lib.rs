@@ -1,8 +1,9 @@
 //! The AgentLens collector: an HTTP API compatible with upstream AgentLens, backed by
 //! SQLite, plus the `agentlens` command-line tool.
 //!
-//! [`serve`] opens the [`store::Store`] (creating and migrating the database), makes sure
-//! an API key exists, starts the [`alerts::AlertEngine`] and serves the
+//! [`serve`] binds the listen address, takes the [`db_lock`] lock on the database file,
+//! opens the [`store::Store`] (creating and migrating the database), makes sure an API key
+//! exists, starts the [`alerts::AlertEngine`] and serves the
 //! [`router::build_router`] routes until SIGINT or SIGTERM. On a signal the server stops
 //! accepting connections, finishes the requests in flight, then stops the evaluator.
 //! Tests use [`open_state`] and [`run`] to serve on a listener of their own with their own
@@ -11,6 +12,7 @@
 pub mod alerts;
 pub mod auth;
 pub mod cli;
+pub mod db_lock;
 pub mod error;
 pub mod extract;
 pub mod handlers;
@@ -80,8 +82,14 @@ pub enum ServeError {
     /// The price override file could not be read or is invalid.
     #[error("cannot load the price overrides: {0}; fix the file or leave out --prices")]
     Prices(#[from] PriceOverridesError),
+    /// Another server holds the database, or its lock file cannot be used.
+    #[error(transparent)]
+    Lock(#[from] db_lock::DatabaseLockError),
     /// The listen address is unavailable.
-    #[error("cannot listen on {address}: {source}")]
+    #[error(
+        "cannot listen on {address}: {source}; stop the process using it or pass --bind \
+         with another address, such as 127.0.0.1:0 for any free port"
+    )]
     Bind {
         /// Requested address.
         address: SocketAddr,
@@ -97,15 +105,21 @@ pub enum ServeError {
 ///
 /// # Errors
 ///
-/// Returns [`ServeError`] when the database, the key bootstrap or the socket fails.
+/// Returns [`ServeError`] when the socket, the database lock, the database or the key
+/// bootstrap fails.
 pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
-    let state = open_state(&options).await?;
+    // Bind and lock before touching the database, so that a failed start creates no
+    // database file and prints no new key.
     let listener = TcpListener::bind(options.bind)
         .await
         .map_err(|source| ServeError::Bind {
             address: options.bind,
             source,
         })?;
+    let address = listener.local_addr().map_err(ServeError::Serve)?;
+    let _lock = db_lock::DatabaseLock::acquire(&options.db, address)?;
+
+    let state = open_state(&options).await?;
     run(listener, state, options.alert_interval, shutdown_signal()).await
 }
 

@@ -44,10 +44,16 @@ use crate::{auth, mcp, metrics, AppState};
 
 /// Builds the application router over `state`.
 pub fn build_router(state: AppState) -> Router {
+    // Authenticated without the write check of `require_key`, so that a read-only key
+    // gets a 403 that names admin, the role these routes need.
     let key_routes = Router::new()
         .route("/keys", post(keys::create).get(keys::list))
         .route("/keys/{id}", delete(keys::revoke))
-        .route_layer(middleware::from_fn(auth::require_admin));
+        .route_layer(middleware::from_fn(auth::require_admin))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_read_key,
+        ));
 
     let protected = Router::new()
         .route("/events", post(events::ingest).get(events::list))
@@ -70,11 +76,11 @@ pub fn build_router(state: AppState) -> Router {
         .route("/alerts/history", get(alerts::history))
         .route("/budgets/check", get(budgets::check))
         .route("/server-info", get(server_info::server_info))
-        .merge(key_routes)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,
-        ));
+        ))
+        .merge(key_routes);
 
     // Quotes are POST for their JSON body but store nothing, so read access suffices.
     let read_only_posts = Router::new()

@@ -81,15 +81,15 @@ impl Delivery {
     /// Counts the events named in a 400 response as failed and sends the others once more.
     async fn deliver_valid_events(&mut self, part: &[Event], error: &SendError) {
         let rejected = error.rejected_events().unwrap_or_default();
-        let (invalid, valid): (Vec<(usize, &Event)>, Vec<(usize, &Event)>) = part
-            .iter()
-            .enumerate()
-            .partition(|(position, _)| rejected.binary_search(position).is_ok());
-        let invalid: Vec<Event> = invalid
-            .into_iter()
-            .map(|(_, event)| event.clone())
-            .collect();
-        let valid: Vec<Event> = valid.into_iter().map(|(_, event)| event.clone()).collect();
+        let mut invalid = Vec::with_capacity(rejected.len());
+        let mut valid = Vec::with_capacity(part.len());
+        for (position, event) in part.iter().enumerate() {
+            if rejected.binary_search(&position).is_ok() {
+                invalid.push(event.clone());
+            } else {
+                valid.push(event.clone());
+            }
+        }
 
         self.record_failed(&invalid, error);
         if valid.is_empty() {

@@ -33,8 +33,8 @@
 //! ```
 
 mod file;
-mod litellm;
 mod listing;
+mod litellm;
 pub mod matching;
 mod overrides;
 mod quote;

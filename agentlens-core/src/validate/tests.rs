@@ -235,7 +235,7 @@ fn ordinary_timestamps_are_accepted() {
 
 #[test]
 fn cost_beyond_pico_precision_is_rejected() {
-    for cost in [json!(0.123456789012345678), json!("1e-13"), json!(1e30)] {
+    for cost in [json!(0.123_456_789_012_345_68), json!("1e-13"), json!(1e30)] {
         let body = json!({"events": [cost_event(json!({
             "provider": "openai", "model": "gpt-4o", "inputTokens": 1, "outputTokens": 1,
             "costUsd": cost

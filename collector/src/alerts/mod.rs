@@ -127,7 +127,10 @@ pub struct AlertRule {
     pub window_minutes: i64,
     /// Events the rule looks at.
     pub scope: RuleScope,
-    /// Webhook URLs or channel ids to notify.
+    /// Webhook URLs to notify. The API shows them with any password masked; delivery uses
+    /// them as stored. Entries that are not http(s) URLs, saved before the API rejected
+    /// them, are skipped.
+    #[serde(serialize_with = "webhook::serialize_masked_urls")]
     pub notify_channels: Vec<String>,
     /// Creation time.
     pub created_at: String,

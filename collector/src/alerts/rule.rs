@@ -28,7 +28,7 @@ pub struct NewRule {
     pub window_minutes: i64,
     /// Events the rule looks at; default all.
     pub scope: RuleScope,
-    /// Webhook URLs or channel ids; default none.
+    /// Webhook URLs (http or https); default none.
     pub notify_channels: Vec<String>,
 }
 
@@ -107,7 +107,7 @@ pub struct RulePatch {
     pub window_minutes: Option<i64>,
     /// New scope, replacing the whole stored scope.
     pub scope: Option<RuleScope>,
-    /// New webhook URLs or channel ids, replacing the stored list.
+    /// New webhook URLs (http or https), replacing the stored list.
     pub notify_channels: Option<Vec<String>>,
 }
 

@@ -24,13 +24,23 @@ pub struct RuleList {
     pub rules: Vec<AlertRule>,
 }
 
-/// Rejects webhook URLs that are invalid or, unless private webhooks are allowed,
-/// resolve to a non-public address; each error names `notifyChannels.N`.
+/// Rejects `notifyChannels` entries that are not http(s) URLs or are invalid URLs. Unless
+/// private webhooks are allowed, it also rejects URLs that resolve to a non-public address.
+/// Each error names `notifyChannels.N`.
+///
+/// Channel ids such as `slack:#general` are rejected rather than stored, because the
+/// collector has no integration that could deliver to them.
 async fn check_channels(state: &AppState, channels: &[String]) -> Result<(), ApiError> {
     let allow_private = state.alerts.webhook_options().allow_private;
     let mut errors = Vec::new();
     for (index, channel) in channels.iter().enumerate() {
         if !is_webhook_url(channel) {
+            errors.push(FieldError {
+                path: format!("notifyChannels.{index}"),
+                message: "unsupported channel: only http(s) webhook URLs are supported, \
+                          such as https://hooks.example.com/agentlens"
+                    .to_owned(),
+            });
             continue;
         }
         if let Err(rejection) = ssrf::check_for_rule(channel, allow_private).await {
@@ -128,15 +138,16 @@ pub async fn delete_rule(
 }
 
 /// Lists history entries, newest first, optionally for one `ruleId`; `limit` (default 50,
-/// at most 500) and `offset` page them.
+/// at most 500) and `offset` page them, and invalid values get 400.
 pub async fn history(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     query: QueryParams,
 ) -> Result<Json<PageBody<AlertHistoryEntry>>, ApiError> {
+    let paging = query.paging()?;
     let page = state
         .store
-        .list_alert_history(&caller.tenant_id, query.text("ruleId"), query.paging())
+        .list_alert_history(&caller.tenant_id, query.text("ruleId"), paging)
         .await?;
     Ok(Json(PageBody::new("entries", page)))
 }

@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::QueryParams;
+use crate::extract::{check_order, QueryParams};
 use crate::store::analytics::{CostQuery, CostReport, Granularity};
 use crate::store::llm_analytics::{LlmQuery, LlmReport};
 use crate::AppState;
@@ -42,6 +42,7 @@ pub async fn costs(
     let from = query
         .instant("from", false, time_zone)?
         .unwrap_or(to - Duration::days(DEFAULT_RANGE_DAYS));
+    check_order(from, to)?;
 
     let cost_query = CostQuery {
         from: format_timestamp(&from),
@@ -79,6 +80,7 @@ pub async fn llm(
     let from = query
         .instant("from", false, time_zone)?
         .unwrap_or(to - Duration::hours(DEFAULT_LLM_RANGE_HOURS));
+    check_order(from, to)?;
 
     let llm_query = LlmQuery {
         from: format_timestamp(&from),

@@ -11,8 +11,8 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryParams};
 use crate::ingest::prepare_batch;
-use crate::store::events::{EventFilter, IngestOutcome, StoredEvent};
 use crate::metrics::{record_ingested, record_rejected, RejectReason};
+use crate::store::events::{EventFilter, IngestOutcome, StoredEvent};
 use crate::AppState;
 
 /// Stores a batch of 1 to 1000 events, all or nothing, and returns their ids and hashes in
@@ -49,8 +49,8 @@ pub async fn ingest(
 /// Lists events, newest first unless `order=asc`.
 ///
 /// Filters: `sessionId`, `agentId`, `eventType` and `severity` (comma lists), `from` and
-/// `to` (inclusive; RFC 3339 with any offset, or a date). Paging: `limit` (default 50,
-/// at most 500) and `offset`.
+/// `to` (inclusive; RFC 3339 with any offset, or a date). A `from` later than `to` is a 400.
+/// Paging: `limit` (1 to 500, default 50) and `offset` (default 0). Other values are a 400.
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -59,18 +59,20 @@ pub async fn list(
     let format = |instant: Option<chrono::DateTime<Utc>>| {
         instant.map(|at| agentlens_core::event::format_timestamp(&at))
     };
+    let (from, to) = query.time_range(Tz::UTC)?;
+    let paging = query.paging()?;
     let filter = EventFilter {
         session_id: query.text("sessionId"),
         agent_id: query.text("agentId"),
         event_types: query.list("eventType"),
         severities: query.list("severity"),
-        from: format(query.instant("from", false, Tz::UTC)?),
-        to: format(query.instant("to", true, Tz::UTC)?),
+        from: format(from),
+        to: format(to),
         ascending: query.text("order").as_deref() == Some("asc"),
     };
     let page = state
         .store
-        .list_events(&caller.tenant_id, filter, query.paging())
+        .list_events(&caller.tenant_id, filter, paging)
         .await?;
     Ok(Json(PageBody::new("events", page)))
 }

@@ -24,11 +24,11 @@ const IDLE_AFTER_MINUTES: i64 = 30;
 /// - `agentId`;
 /// - `status`, a comma list of `active`, `completed`, `error` and `idle` (active with no
 ///   event for 30 minutes), though reported statuses are never `idle`;
-/// - `from` and `to` on `startedAt`;
+/// - `from` and `to` on `startedAt`, with `from` at or before `to`;
 /// - `tags`, a comma list matching sessions that have any of them.
 ///
-/// Paging: `limit` (default 50, at most 500) and `offset`. With `countOnly=true` the body
-/// is `{"count": n}`, the number of matching sessions.
+/// Paging: `limit` (1 to 500, default 50) and `offset` (default 0); other values are a
+/// 400. With `countOnly=true` the body is `{"count": n}`, the number of matching sessions.
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -56,8 +56,10 @@ pub async fn list(
     let format = |at: Option<chrono::DateTime<Utc>>| {
         at.map(|at| agentlens_core::event::format_timestamp(&at))
     };
-    filter.from = format(query.instant("from", false, Tz::UTC)?);
-    filter.to = format(query.instant("to", true, Tz::UTC)?);
+    let (from, to) = query.time_range(Tz::UTC)?;
+    filter.from = format(from);
+    filter.to = format(to);
+    let paging = query.paging()?;
 
     if query.text("countOnly").as_deref() == Some("true") {
         let count = state
@@ -68,7 +70,7 @@ pub async fn list(
     }
     let page = state
         .store
-        .list_sessions(&caller.tenant_id, filter, query.paging())
+        .list_sessions(&caller.tenant_id, filter, paging)
         .await?;
     Ok(Json(PageBody::new("sessions", page)).into_response())
 }

@@ -218,3 +218,45 @@ async fn delete_removes_rule_and_history() {
     assert_eq!(again.status, StatusCode::NOT_FOUND);
     assert_eq!(again.json["error"], "Alert rule not found");
 }
+
+#[tokio::test]
+async fn non_http_channel_is_rejected() {
+    let app = app().await;
+    let rule = json!({"name": "spend", "condition": "cost_exceeds", "threshold": 1,
+        "windowMinutes": 60,
+        "notifyChannels": ["https://example.invalid/hook", "ftp://example.com/x", "slack:#general"]});
+    let reply = app.post("/api/alerts/rules", &rule).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    let details = reply.json["details"].as_array().unwrap();
+    assert_eq!(details.len(), 2, "{}", reply.text);
+    assert_eq!(details[0]["path"], "notifyChannels.1");
+    assert_eq!(details[1]["path"], "notifyChannels.2");
+    let message = details[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("only http(s) webhook URLs are supported"),
+        "{message}"
+    );
+
+    let listed = app.get("/api/alerts/rules").await;
+    assert_eq!(listed.json["rules"], json!([]));
+
+    let valid = json!({"name": "spend", "condition": "cost_exceeds", "threshold": 1,
+        "windowMinutes": 60});
+    let id = app.post("/api/alerts/rules", &valid).await.json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let update = app
+        .send(
+            Method::PUT,
+            &format!("/api/alerts/rules/{id}"),
+            Some(
+                json!({"notifyChannels": ["slack:#general"]})
+                    .to_string()
+                    .into_bytes(),
+            ),
+        )
+        .await;
+    assert_eq!(update.status, StatusCode::BAD_REQUEST, "{}", update.text);
+    assert_eq!(update.json["details"][0]["path"], "notifyChannels.0");
+}

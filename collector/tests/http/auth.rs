@@ -125,3 +125,43 @@ async fn unknown_key_scope_is_rejected() {
     let listed = app.get("/api/keys").await.json;
     assert_eq!(listed["keys"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn lowercase_bearer_scheme_is_accepted() {
+    let app = app_with_key().await;
+    let key = app.key.clone().unwrap();
+    for scheme in ["bearer", "BEARER", "bEaReR"] {
+        let request = Request::builder()
+            .uri("/api/events")
+            .header(header::AUTHORIZATION, format!("{scheme} {key}"))
+            .body(Body::empty())
+            .unwrap();
+        let reply = app.call(request).await;
+        assert_eq!(reply.status, StatusCode::OK, "{scheme}: {}", reply.text);
+    }
+}
+
+#[tokio::test]
+async fn admin_route_403_names_admin_role() {
+    let app = app_with_key().await;
+    let created = app
+        .post("/api/keys", &json!({"name": "reader", "scopes": ["read"]}))
+        .await;
+    let reader = created.json["key"].as_str().unwrap().to_owned();
+    let id = created.json["id"].as_str().unwrap().to_owned();
+
+    let mut create = request(Method::POST, "/api/keys", Some(&reader));
+    *create.body_mut() = Body::from(json!({"name": "escalate"}).to_string());
+    let revoke = request(Method::DELETE, &format!("/api/keys/{id}"), Some(&reader));
+    let list = request(Method::GET, "/api/keys", Some(&reader));
+    for denied in [create, revoke, list] {
+        let label = format!("{} {}", denied.method(), denied.uri());
+        let reply = app.call(denied).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{label}");
+        assert_eq!(reply.json["required"], "admin", "{label}");
+        assert_eq!(reply.json["current"], "viewer", "{label}");
+    }
+
+    let missing = app.call(request(Method::POST, "/api/keys", None)).await;
+    assert_eq!(missing.status, StatusCode::UNAUTHORIZED);
+}

@@ -164,7 +164,10 @@ fn show_prints_entry_and_dated_prices() {
     let prices = json["prices"].as_array().unwrap();
     assert!(prices.len() >= 2, "{json}");
     assert_eq!(prices[0]["rates"]["input_mtok"]["base"], "5");
-    assert_eq!(prices[0]["rates"]["input_mtok"]["tiers"][0]["start"], 200_000);
+    assert_eq!(
+        prices[0]["rates"]["input_mtok"]["tiers"][0]["start"],
+        200_000
+    );
     assert_eq!(prices.last().unwrap()["startDate"], "2026-03-13");
     assert!(json["match"].as_str().unwrap().contains("claude-opus-4-6"));
 }

@@ -267,3 +267,37 @@ async fn missing_cost_is_derived_or_unpriced() {
     // input tokens plus 200 output tokens cost $0.00345.
     assert_eq!(session["totalCostUsd"].to_string(), "0.00345");
 }
+
+#[tokio::test]
+async fn derived_cost_overflow_names_token_field() {
+    let app = app().await;
+    // Below the 2^53 - 1 token maximum, but priced at millions of times $9,223,372.
+    let huge = 9_000_000_000_000_000_u64;
+    let cost_tracked = json!({"sessionId": "s1", "agentId": "a1", "eventType": "cost_tracked",
+        "payload": {"provider": "openai", "model": "gpt-4o",
+            "inputTokens": huge, "outputTokens": 10}});
+    let mut response = llm_response("s1", "a1", "gpt-4o", Value::Null, "2026-02-07T10:00:00Z");
+    response["payload"]["usage"] =
+        json!({"inputTokens": 10, "outputTokens": huge, "totalTokens": huge + 10});
+    let reply = app.ingest(vec![cost_tracked, response]).await;
+
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    let details = reply.json["details"].as_array().unwrap();
+    assert_eq!(details.len(), 2, "{}", reply.text);
+    assert_eq!(details[0]["path"], "events.0.payload.inputTokens");
+    assert_eq!(details[1]["path"], "events.1.payload.usage.outputTokens");
+    let message = details[0]["message"].as_str().unwrap();
+    assert!(message.starts_with("derived cost "), "{message}");
+    assert!(message.contains("9,223,372 USD"), "{message}");
+    assert!(message.contains("check the token counts"), "{message}");
+    assert!(!reply.text.contains("costUsd"), "{}", reply.text);
+}
+
+#[tokio::test]
+async fn reported_cost_overflow_names_cost_field() {
+    let app = app().await;
+    let event = cost_event("s1", "a1", "gpt-4o", json!(1e13), "2026-02-07T10:00:00Z");
+    let reply = app.ingest(vec![event]).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert_eq!(reply.json["details"][0]["path"], "events.0.payload.costUsd");
+}

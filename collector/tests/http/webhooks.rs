@@ -82,7 +82,7 @@ async fn signed_app() -> TestApp {
 
 async fn spend_rule(app: &TestApp, url: &str) -> String {
     let body = json!({"name": "spend", "condition": "cost_exceeds", "threshold": 0.005,
-        "windowMinutes": 60, "scope": {"agentId": "a1"}, "notifyChannels": [url, "team-channel"]});
+        "windowMinutes": 60, "scope": {"agentId": "a1"}, "notifyChannels": [url]});
     let reply = app.post("/api/alerts/rules", &body).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     reply.json["id"].as_str().unwrap().to_owned()
@@ -159,11 +159,7 @@ async fn signed_webhook_reports_firing_and_resolution() {
     assert!(body.get("resolvedAt").is_none());
 
     let deliveries = settled_deliveries(&app).await;
-    assert_eq!(
-        deliveries.len(),
-        1,
-        "the channel id is not a URL: {deliveries:?}"
-    );
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
     assert_eq!(deliveries[0]["status"], "delivered");
     assert_eq!(deliveries[0]["attempts"], 1);
     assert_eq!(deliveries[0]["lastStatus"], 200);
@@ -176,7 +172,29 @@ async fn signed_webhook_reports_firing_and_resolution() {
         .unwrap();
     let resolved = next(&mut requests).await;
     verify_signature(&resolved);
+    let fired_body = body;
     let body: Value = serde_json::from_str(&resolved.body).unwrap();
+    assert_eq!(body["severity"], "info", "a resolution needs no attention");
+    assert_eq!(body["title"], "Alert resolved: spend");
+    let mut fired_keys: Vec<&str> = fired_body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fired_keys.push("resolvedAt");
+    fired_keys.sort_unstable();
+    let mut resolved_keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    resolved_keys.sort_unstable();
+    assert_eq!(
+        resolved_keys, fired_keys,
+        "the resolution keeps the field set"
+    );
     assert_eq!(body["resolvedAt"], "2026-03-01T14:00:00.000000Z");
     assert_eq!(body["triggeredAt"], "2026-03-01T12:00:00.000000Z");
     assert_eq!(body["metadata"]["currentValue"], 0);
@@ -262,7 +280,7 @@ async fn strict_app() -> TestApp {
 async fn private_webhook_is_rejected_on_save() {
     let app = strict_app().await;
     let body = json!({"name": "spend", "condition": "cost_exceeds", "threshold": 1,
-        "windowMinutes": 60, "notifyChannels": ["team", "http://127.0.0.1:9/hook"]});
+        "windowMinutes": 60, "notifyChannels": ["https://example.invalid/hook", "http://127.0.0.1:9/hook"]});
     let reply = app.post("/api/alerts/rules", &body).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
     assert_eq!(reply.json["details"][0]["path"], "notifyChannels.1");
@@ -314,4 +332,57 @@ async fn private_webhook_is_refused_on_delivery() {
     let error = deliveries[0]["lastError"].as_str().unwrap();
     assert!(error.contains("non-public address 127.0.0.1"), "{error}");
     assert!(requests.try_recv().is_err(), "nothing reached the receiver");
+}
+
+#[tokio::test]
+async fn webhook_password_is_masked_in_api_output() {
+    let (url, mut requests) = receiver(0).await;
+    let url = url.replace("http://", "http://hook-user:s3cret@");
+    let app = signed_app().await;
+
+    let created = app
+        .post(
+            "/api/alerts/rules",
+            &json!({"name": "spend", "condition": "cost_exceeds", "threshold": 0.005,
+                "windowMinutes": 60, "notifyChannels": [url]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let masked = url.replace("s3cret", "***");
+    assert_eq!(created.json["notifyChannels"], json!([masked]));
+    let id = created.json["id"].as_str().unwrap();
+    let fetched = app.get(&format!("/api/alerts/rules/{id}")).await;
+    assert_eq!(fetched.json["notifyChannels"], json!([masked]));
+    let listed = app.get("/api/alerts/rules").await;
+    assert_eq!(listed.json["rules"][0]["notifyChannels"], json!([masked]));
+
+    app.ingest(vec![cost_event(
+        "s1",
+        "a1",
+        "gpt-4.1",
+        json!(0.01),
+        "2026-03-01T11:50:00Z",
+    )])
+    .await;
+    app.state
+        .alerts
+        .evaluate_at(at("2026-03-01T12:00:00Z"))
+        .await
+        .unwrap();
+    let received = next(&mut requests).await;
+    assert!(
+        received.headers.contains_key("authorization"),
+        "the stored credentials are sent"
+    );
+    let deliveries = settled_deliveries(&app).await;
+    assert_eq!(deliveries[0]["url"], masked.as_str());
+
+    for reply in [
+        created,
+        fetched,
+        listed,
+        app.get("/api/alerts/history").await,
+    ] {
+        assert!(!reply.text.contains("s3cret"), "{}", reply.text);
+    }
 }

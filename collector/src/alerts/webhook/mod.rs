@@ -10,7 +10,16 @@
 //!  "triggeredAt": "...", "ruleId": "...", "ruleName": "...", "agentId": "..."}
 //! ```
 //!
-//! A resolution adds `resolvedAt`. The body is built and stored with a pending
+//! A resolution adds `resolvedAt` and has `"severity": "info"`, whatever the condition:
+//! the rule has stopped firing, so nothing needs attention, and `info` is a severity that
+//! receivers of upstream's notifications already handle. The `title` distinguishes a firing
+//! from a resolution.
+//!
+//! A webhook URL may carry credentials (`https://user:password@host/hook`). They are stored
+//! and sent as given, but every API response shows the password as `***`, see
+//! [`mask_credentials`].
+//!
+//! The body is built and stored with a pending
 //! delivery row in the transaction that records the transition. [`WebhookSender`] then
 //! sends it on a spawned task, so neither the evaluator nor ingest ever waits for a
 //! receiver. Each attempt has a 10 second timeout, failed attempts are retried after the
@@ -27,10 +36,12 @@
 mod sender;
 pub mod ssrf;
 
+use std::borrow::Cow;
 use std::time::Duration;
 
+use reqwest::Url;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 
 pub use sender::{sign, WebhookSender};
@@ -116,10 +127,39 @@ impl WebhookOptions {
     }
 }
 
-/// Returns true when a `notifyChannels` entry is a raw webhook URL rather than a channel id.
+/// Returns true when a `notifyChannels` entry starts with `http://` or `https://`, in any
+/// case.
 pub fn is_webhook_url(channel: &str) -> bool {
     let lower = channel.to_ascii_lowercase();
     lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// Text that replaces the password of a webhook URL in API output.
+const MASKED_PASSWORD: &str = "***";
+
+/// Returns `url` with its password replaced by `***` (`http://user:***@host/`), or `url`
+/// unchanged when it has no password or does not parse.
+pub fn mask_credentials(url: &str) -> Cow<'_, str> {
+    let Ok(mut parsed) = Url::parse(url) else {
+        return Cow::Borrowed(url);
+    };
+    if parsed.password().is_none() || parsed.set_password(Some(MASKED_PASSWORD)).is_err() {
+        return Cow::Borrowed(url);
+    }
+    Cow::Owned(parsed.to_string())
+}
+
+/// Serializes webhook URLs through [`mask_credentials`].
+pub(crate) fn serialize_masked_urls<S: Serializer>(
+    urls: &[String],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(urls.iter().map(|url| mask_credentials(url)))
+}
+
+/// Serializes one webhook URL through [`mask_credentials`].
+fn serialize_masked_url<S: Serializer>(url: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&mask_credentials(url))
 }
 
 /// Kind of transition that a delivery reports.
@@ -192,7 +232,8 @@ pub struct DeliveryRecord {
     pub id: String,
     /// Transition reported.
     pub event: DeliveryKind,
-    /// Receiver URL.
+    /// Receiver URL, shown with any password masked.
+    #[serde(serialize_with = "serialize_masked_url")]
     pub url: String,
     /// Outcome so far.
     pub status: DeliveryStatus,
@@ -237,7 +278,7 @@ pub struct TransitionFacts<'a> {
     pub resolved_at: Option<&'a str>,
 }
 
-/// Returns the severity upstream's router gives a condition.
+/// Returns the severity upstream's router gives a firing of a condition.
 pub fn severity(condition: Condition) -> &'static str {
     match condition {
         Condition::ErrorRateExceeds => "critical",
@@ -249,13 +290,16 @@ pub fn severity(condition: Condition) -> &'static str {
 /// Builds the JSON body of a webhook.
 pub fn body(facts: &TransitionFacts<'_>) -> String {
     let rule = facts.rule;
-    let title = match facts.kind {
-        DeliveryKind::Triggered => format!("Alert triggered: {}", rule.name),
-        DeliveryKind::Resolved => format!("Alert resolved: {}", rule.name),
+    let (title, severity) = match facts.kind {
+        DeliveryKind::Triggered => (
+            format!("Alert triggered: {}", rule.name),
+            severity(rule.condition),
+        ),
+        DeliveryKind::Resolved => (format!("Alert resolved: {}", rule.name), "info"),
     };
     let mut body = json!({
         "source": "alert_rule",
-        "severity": severity(rule.condition),
+        "severity": severity,
         "title": title,
         "message": facts.message,
         "metadata": {
@@ -276,4 +320,25 @@ pub fn body(facts: &TransitionFacts<'_>) -> String {
         body["resolvedAt"] = Value::String(resolved_at.to_owned());
     }
     body.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_is_masked() {
+        assert_eq!(
+            mask_credentials("http://user:pass@example.com/hook"),
+            "http://user:***@example.com/hook"
+        );
+        assert_eq!(
+            mask_credentials("https://example.com/hook?x=1"),
+            "https://example.com/hook?x=1"
+        );
+        assert_eq!(
+            mask_credentials("https://user@example.com/"),
+            "https://user@example.com/"
+        );
+    }
 }

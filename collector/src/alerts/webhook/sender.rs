@@ -153,9 +153,11 @@ impl WebhookSender {
                 status: None,
                 error: format!("timed out after {:?}", self.options.timeout),
             },
+            // The delivery row has the URL already, and the URL may contain a password,
+            // which the stored error would show.
             Err(error) => Attempt::Failed {
                 status: None,
-                error: error_chain(&error),
+                error: error_chain(&error.without_url()),
             },
         }
     }

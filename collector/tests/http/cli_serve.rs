@@ -1,0 +1,105 @@
+//! `agentlens serve` start-up failures, run through the binary: a busy port and a
+//! database already served by another process.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn serve_command(bind: &str, db: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_agentlens"));
+    command
+        .args(["serve", "--bind", bind, "--db"])
+        .arg(db)
+        .env_remove("AGENTLENS_API_KEY")
+        .env_remove("AGENTLENS_DB")
+        .env_remove("AGENTLENS_BIND")
+        .env_remove("AGENTLENS_PRICES")
+        .env("RUST_LOG", "info");
+    command
+}
+
+fn run_to_end(command: &mut Command) -> Output {
+    command.stdin(Stdio::null()).output().unwrap()
+}
+
+/// Kills the child when dropped, so a failed assert leaves no server running.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_on_busy_port_creates_nothing() {
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = busy.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("agentlens.db");
+
+    let output = run_to_end(&mut serve_command(&address, &db));
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&address), "{stderr}");
+    assert!(stderr.contains("--bind"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("created API key"), "{stdout}");
+    assert!(!db.exists(), "the database was created");
+}
+
+#[test]
+fn second_serve_on_same_database_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("agentlens.db");
+    let lock_file = dir.path().join("agentlens.db.lock");
+    let first = serve_command("127.0.0.1:0", &db)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = Running(first);
+
+    let record = wait_for_record(&lock_file, &mut first);
+    assert!(record.contains("listening on 127.0.0.1:"), "{record}");
+
+    let output = run_to_end(&mut serve_command("127.0.0.1:0", &db));
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("in use by another agentlens serve"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&lock_file.display().to_string()),
+        "{stderr}"
+    );
+    assert!(stderr.contains(record.trim()), "{stderr}");
+    assert!(
+        first.0.try_wait().unwrap().is_none(),
+        "the first server stopped"
+    );
+}
+
+/// Waits up to 10 s for the first server to write its record into the lock file.
+fn wait_for_record(lock_file: &Path, server: &mut Running) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            panic!("the first server exited with {status}");
+        }
+        let mut text = String::new();
+        if let Ok(mut file) = std::fs::File::open(lock_file) {
+            let _ = file.read_to_string(&mut text);
+        }
+        if text.ends_with('\n') {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("no lock record in {} after 10 s", lock_file.display());
+}
