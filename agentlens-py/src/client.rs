@@ -255,7 +255,7 @@ impl PyClient {
     /// Checks a cost event built from keyword arguments and queues it when valid.
     fn log_cost(&self, cost: CostEvent) -> Result<(), BindingError> {
         check_cost(&cost)?;
-        self.client.log(cost.into_event(self.client.agent_id()));
+        self.client.track_cost(cost);
         Ok(())
     }
 }
