@@ -238,7 +238,7 @@ async fn authenticate(store: &Store, header: Option<HeaderValue>) -> Result<Call
 
 /// Returns the credential of a `Bearer` authorization value. The scheme name matches in
 /// any case, as RFC 7235 section 2.1 requires.
-fn bearer_token(value: &str) -> Option<&str> {
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim_start().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }

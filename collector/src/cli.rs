@@ -159,6 +159,10 @@ pub struct ServeArgs {
         default_value = "false"
     )]
     pub allow_private_webhooks: bool,
+    /// Requests per minute allowed per API key, or per client IP for requests without a
+    /// key, on the /api routes (health excepted). 0 disables the limit.
+    #[arg(long, env = "AGENTLENS_RATE_LIMIT", value_name = "N", default_value_t = crate::rate_limit::DEFAULT_RATE_LIMIT)]
+    pub rate_limit: u32,
     /// Seconds to wait before each retry of a failed alert webhook, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,5,30")]
     pub webhook_retry_delays_secs: Vec<u64>,
@@ -177,6 +181,7 @@ impl ServeArgs {
                 .ok()
                 .filter(|key| !key.is_empty()),
             prices: self.prices,
+            rate_limit: self.rate_limit,
             alerts: AlertOptions::default().with_webhooks(
                 WebhookOptions::default()
                     .with_secret(self.webhook_secret)

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use agentlens_core::validate::FieldError;
 use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -60,6 +60,12 @@ pub enum ApiError {
     /// The request conflicts with the resource's state; the message is sent as is.
     #[error("{0}")]
     Conflict(&'static str),
+    /// The client sent more requests than the rate limit allows in the current window.
+    #[error("too many requests, retry after {retry_after_secs} s")]
+    TooManyRequests {
+        /// Whole seconds until the window ends, sent as `Retry-After`.
+        retry_after_secs: u64,
+    },
     /// Storage failed.
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
@@ -80,6 +86,7 @@ impl ApiError {
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -110,6 +117,9 @@ impl ApiError {
             ApiError::NotFound(message) | ApiError::Conflict(message) => {
                 json!({"error": message, "status": status})
             }
+            ApiError::TooManyRequests { .. } => {
+                json!({"error": "Too Many Requests", "status": status})
+            }
             ApiError::Store(_) => json!({"error": "Internal server error", "status": status}),
         }
     }
@@ -119,10 +129,18 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut response = (status, Json(self.body(status.as_u16()))).into_response();
-        if let ApiError::Store(error) = &self {
-            response
-                .extensions_mut()
-                .insert(InternalCause(Arc::new(error.to_string())));
+        match &self {
+            ApiError::Store(error) => {
+                response
+                    .extensions_mut()
+                    .insert(InternalCause(Arc::new(error.to_string())));
+            }
+            ApiError::TooManyRequests { retry_after_secs } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            _ => {}
         }
         response
     }

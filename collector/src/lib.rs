@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod mcp;
 pub mod metrics;
 pub mod pricing;
+pub mod rate_limit;
 pub mod router;
 pub mod store;
 
@@ -49,6 +50,8 @@ pub struct AppState {
     pub alerts: alerts::AlertEngine,
     /// The price table that prices events sent without `costUsd`, loaded once at start.
     pub prices: Arc<PriceTable>,
+    /// The per-client request limit of the `/api` routes; `None` when disabled.
+    pub rate_limiter: Option<Arc<rate_limit::RateLimiter>>,
 }
 
 /// Settings of `agentlens serve`.
@@ -68,6 +71,9 @@ pub struct ServeOptions {
     pub alerts: alerts::AlertOptions,
     /// Price override file applied over the embedded price table (`--prices`).
     pub prices: Option<PathBuf>,
+    /// Requests per minute allowed per API key (or per IP without one) on the `/api`
+    /// routes; 0 disables the limit.
+    pub rate_limit: u32,
 }
 
 /// Errors that stop the server.
@@ -147,6 +153,7 @@ pub async fn open_state(options: &ServeOptions) -> Result<AppState, ServeError> 
         store,
         auth_enabled: options.auth_enabled,
         prices,
+        rate_limiter: rate_limit::RateLimiter::new(options.rate_limit),
     })
 }
 
@@ -169,10 +176,13 @@ pub async fn run(
         bind = %address,
         db = %state.store.path().display(),
         auth = state.auth_enabled,
+        rate_limit = state.rate_limiter.as_ref().map_or(0, |limiter| limiter.limit()),
         "collector started"
     );
 
-    let served = axum::serve(listener, router::build_router(state))
+    // The peer address identifies clients without an API key for the rate limit.
+    let app = router::build_router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop_evaluator.send(true);

@@ -10,8 +10,11 @@
 //! | `GET /api/sessions` | [`sessions::list`] | read |
 //! | `GET /api/sessions/{id}` | [`sessions::get`] | read |
 //! | `GET /api/sessions/{id}/timeline` | [`sessions::timeline`] | read |
+//! | `GET /api/analytics` | [`analytics::overview`] | read |
 //! | `GET /api/analytics/costs` | [`analytics::costs`] | read |
 //! | `GET /api/analytics/llm` | [`analytics::llm`] | read |
+//! | `GET /api/analytics/agents` | [`analytics::agents`] | read |
+//! | `GET /api/analytics/tools` | [`analytics::tools`] | read |
 //! | `POST /api/alerts/rules` | [`alerts::create_rule`] | write |
 //! | `GET /api/alerts/rules` | [`alerts::list_rules`] | read |
 //! | `GET /api/alerts/rules/{id}` | [`alerts::get_rule`] | read |
@@ -26,7 +29,9 @@
 //! | `POST /mcp` (streamable HTTP) | [`mcp::http::routes`] | write |
 //!
 //! Every `/api` response carries `X-API-Version: v1`, an unknown `/api` path gets a JSON
-//! 404, and bodies over 1 MiB get a JSON 413.
+//! 404, and bodies over 1 MiB get a JSON 413. Every route above except the health route,
+//! `/metrics` and `/mcp` is under the [rate limit](rate_limit), which runs before
+//! authentication so that requests with bad keys count too.
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
@@ -40,7 +45,7 @@ use crate::error::{self, MAX_BODY_BYTES};
 use crate::handlers::{
     alerts, analytics, budgets, events, health, keys, pricing, server_info, sessions,
 };
-use crate::{auth, mcp, metrics, AppState};
+use crate::{auth, mcp, metrics, rate_limit, AppState};
 
 /// Builds the application router over `state`.
 pub fn build_router(state: AppState) -> Router {
@@ -61,8 +66,11 @@ pub fn build_router(state: AppState) -> Router {
         .route("/sessions", get(sessions::list))
         .route("/sessions/{id}", get(sessions::get))
         .route("/sessions/{id}/timeline", get(sessions::timeline))
+        .route("/analytics", get(analytics::overview))
         .route("/analytics/costs", get(analytics::costs))
         .route("/analytics/llm", get(analytics::llm))
+        .route("/analytics/agents", get(analytics::agents))
+        .route("/analytics/tools", get(analytics::tools))
         .route(
             "/alerts/rules",
             post(alerts::create_rule).get(alerts::list_rules),
@@ -92,6 +100,10 @@ pub fn build_router(state: AppState) -> Router {
 
     let api = protected
         .merge(read_only_posts)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit_requests,
+        ))
         .route("/health", get(health::health))
         .fallback(error::route_not_found)
         .layer(middleware::map_response(set_api_version))

@@ -1,22 +1,157 @@
-//! `GET /api/analytics/costs` and `GET /api/analytics/llm`.
+//! `GET /api/analytics` and its `costs`, `llm`, `agents` and `tools` breakdowns.
 
 use agentlens_core::event::format_timestamp;
 use axum::extract::State;
 use axum::{Extension, Json};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{check_order, QueryParams};
+use crate::store::agent_tool_analytics::{AgentStats, ToolStats};
 use crate::store::analytics::{CostQuery, CostReport, Granularity};
 use crate::store::llm_analytics::{LlmQuery, LlmReport};
+use crate::store::overview::{Overview, OverviewQuery};
 use crate::AppState;
 
 /// Days covered by the cost report when `from` is absent.
 const DEFAULT_RANGE_DAYS: i64 = 30;
 
-/// Hours covered by the LLM report when `from` is absent, as in upstream.
+/// Hours covered by the LLM report and the overview when `from` and `range` are absent,
+/// as in upstream.
 const DEFAULT_LLM_RANGE_HOURS: i64 = 24;
+
+/// Values of `range` and the time they cover, in hours.
+const RANGES: [(&str, i64); 6] = [
+    ("1h", 1),
+    ("6h", 6),
+    ("24h", 24),
+    ("3d", 72),
+    ("7d", 168),
+    ("30d", 720),
+];
+
+/// Returns event, tool-call and error counts, average latency, exact cost and distinct
+/// sessions per time bucket, with totals that also count distinct agents.
+///
+/// Parameters:
+/// - `from`, `to`: inclusive bounds as for the cost report. Defaults: `to` = now, `from`
+///   = `to` minus `range`.
+/// - `range`: `1h`, `6h`, `24h` (default), `3d`, `7d` or `30d`; used only when `from` is
+///   absent. An unknown value is a 400, where upstream AgentLens falls back to 24 hours.
+/// - `granularity`: `hour` (default), `day` or `week`; anything else is a 400.
+/// - `tz`: IANA zone whose clock defines the buckets and date bounds; default UTC.
+/// - `agentId`: only this agent's events.
+///
+/// `totalCostUsd` follows the cost rule (counted `cost_tracked` and `llm_response` costs),
+/// and `avgLatencyMs` averages `tool_response.durationMs` and `llm_response.latencyMs`.
+pub async fn overview(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    query: QueryParams,
+) -> Result<Json<Overview>, ApiError> {
+    let time_zone = query.time_zone()?;
+    let granularity = granularity(&query, Granularity::Hour)?;
+    let range = range(&query)?;
+    let to = query
+        .instant("to", true, time_zone)?
+        .unwrap_or_else(Utc::now);
+    let from = query
+        .instant("from", false, time_zone)?
+        .unwrap_or(to - range);
+    check_order(from, to)?;
+
+    let overview_query = OverviewQuery {
+        from: format_timestamp(&from),
+        to: format_timestamp(&to),
+        agent_id: query.text("agentId"),
+        granularity,
+        time_zone,
+    };
+    let overview = state
+        .store
+        .overview(&caller.tenant_id, overview_query)
+        .await?;
+    Ok(Json(overview))
+}
+
+/// The body of `GET /api/analytics/agents`.
+#[derive(Debug, Serialize)]
+pub struct AgentsBody {
+    /// One entry per agent, most sessions first.
+    pub agents: Vec<AgentStats>,
+}
+
+/// The body of `GET /api/analytics/tools`.
+#[derive(Debug, Serialize)]
+pub struct ToolsBody {
+    /// One entry per tool name, most calls first.
+    pub tools: Vec<ToolStats>,
+}
+
+/// Returns per-agent session counts, events, errors, exact cost and average session
+/// duration, over the sessions that started in the range.
+///
+/// Parameters: `from`, `to` (inclusive, as for the cost report; defaults: `to` = now,
+/// `from` = 24 hours before `to`) and `tz` for date bounds.
+pub async fn agents(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    query: QueryParams,
+) -> Result<Json<AgentsBody>, ApiError> {
+    let (from, to) = recent_range(&query)?;
+    let agents = state.store.agent_stats(&caller.tenant_id, from, to).await?;
+    Ok(Json(AgentsBody { agents }))
+}
+
+/// Returns per-tool call and error counts, error rate and average duration.
+///
+/// `callCount` counts `tool_call` events and `errorCount` counts `tool_error` events, and
+/// `avgDurationMs` averages `durationMs` of `tool_response` and `tool_error` events.
+/// Parameters: `from`, `to` and `tz` as for the agents, and `agentId`.
+pub async fn tools(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    query: QueryParams,
+) -> Result<Json<ToolsBody>, ApiError> {
+    let (from, to) = recent_range(&query)?;
+    let tools = state
+        .store
+        .tool_stats(&caller.tenant_id, from, to, query.text("agentId"))
+        .await?;
+    Ok(Json(ToolsBody { tools }))
+}
+
+/// Reads `from` and `to` in the zone of `tz` as stored-format text. `to` defaults to now,
+/// and `from` to 24 hours before `to`.
+fn recent_range(query: &QueryParams) -> Result<(String, String), ApiError> {
+    let time_zone = query.time_zone()?;
+    let to: DateTime<Utc> = query
+        .instant("to", true, time_zone)?
+        .unwrap_or_else(Utc::now);
+    let from = query
+        .instant("from", false, time_zone)?
+        .unwrap_or(to - Duration::hours(DEFAULT_LLM_RANGE_HOURS));
+    check_order(from, to)?;
+    Ok((format_timestamp(&from), format_timestamp(&to)))
+}
+
+/// Reads `range`, or returns 24 hours when it is absent.
+fn range(query: &QueryParams) -> Result<Duration, ApiError> {
+    let Some(text) = query.text("range") else {
+        return Ok(Duration::hours(DEFAULT_LLM_RANGE_HOURS));
+    };
+    RANGES
+        .iter()
+        .find(|(name, _)| *name == text)
+        .map(|(_, hours)| Duration::hours(*hours))
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "Invalid range {text:?}. Use: 1h, 6h, 24h, 3d, 7d, 30d"
+            ))
+        })
+}
 
 /// Returns exact cost totals of `cost_tracked` and `llm_response` events, broken down by
 /// agent, model, session and time bucket.

@@ -46,10 +46,15 @@ pub async fn ingest(
     Ok((StatusCode::CREATED, Json(outcome)))
 }
 
+/// Characters of `search` that are used. Later characters are ignored.
+const MAX_SEARCH_CHARS: usize = 500;
+
 /// Lists events, newest first unless `order=asc`.
 ///
 /// Filters: `sessionId`, `agentId`, `eventType` and `severity` (comma lists), `from` and
-/// `to` (inclusive; RFC 3339 with any offset, or a date). A `from` later than `to` is a 400.
+/// `to` (inclusive; RFC 3339 with any offset, or a date), and `search`, text that the
+/// stored payload JSON must contain (first 500 characters used; `%`, `_` and `\` match
+/// literally; ASCII letters match in any case). A `from` later than `to` is a 400.
 /// Paging: `limit` (1 to 500, default 50) and `offset` (default 0). Other values are a 400.
 pub async fn list(
     State(state): State<AppState>,
@@ -68,6 +73,9 @@ pub async fn list(
         severities: query.list("severity"),
         from: format(from),
         to: format(to),
+        search: query
+            .text("search")
+            .map(|term| term.chars().take(MAX_SEARCH_CHARS).collect()),
         ascending: query.text("order").as_deref() == Some("asc"),
     };
     let page = state

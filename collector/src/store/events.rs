@@ -125,6 +125,8 @@ pub struct EventFilter {
     pub from: Option<String>,
     /// Latest timestamp text, inclusive.
     pub to: Option<String>,
+    /// Text that the stored payload JSON must contain, compared literally.
+    pub search: Option<String>,
     /// Oldest first instead of newest first.
     pub ascending: bool,
 }
@@ -163,6 +165,7 @@ impl Store {
         sql_filter.one_of("severity", &filter.severities);
         sql_filter.at_least("timestamp", filter.from.as_deref());
         sql_filter.at_most("timestamp", filter.to.as_deref());
+        sql_filter.contains("payload", filter.search.as_deref());
         let direction = if filter.ascending { "ASC" } else { "DESC" };
 
         self.read(move |conn| {

@@ -44,6 +44,27 @@ impl SqlFilter {
         }
     }
 
+    /// Adds `column LIKE '%term%'` when a term is given, with `%`, `_` and `\\` in the term
+    /// matched literally. SQLite's `LIKE` ignores case for ASCII letters only.
+    pub(crate) fn contains(&mut self, column: &str, term: Option<&str>) {
+        let Some(term) = term else {
+            return;
+        };
+        let mut pattern = String::with_capacity(term.len() + 2);
+        pattern.push('%');
+        for character in term.chars() {
+            if matches!(character, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(character);
+        }
+        pattern.push('%');
+        self.push(
+            &format!("{column} LIKE ? ESCAPE '\\'"),
+            [Value::Text(pattern)],
+        );
+    }
+
     /// Adds `column IN (...)` when the list is not empty.
     pub(crate) fn one_of(&mut self, column: &str, values: &[String]) {
         if values.is_empty() {
@@ -69,5 +90,25 @@ impl SqlFilter {
     /// Returns the bound parameters.
     pub(crate) fn params(&self) -> &[Value] {
         &self.params
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contains_escapes_like_wildcards() {
+        let mut filter = SqlFilter::default();
+        filter.contains("payload", Some(r"50%_off\x"));
+        assert_eq!(filter.where_sql(), r"WHERE payload LIKE ? ESCAPE '\'");
+        assert_eq!(filter.params(), [Value::Text(r"%50\%\_off\\x%".to_owned())]);
+    }
+
+    #[test]
+    fn contains_without_term_adds_nothing() {
+        let mut filter = SqlFilter::for_tenant("t");
+        filter.contains("payload", None);
+        assert_eq!(filter.where_sql(), "WHERE tenant_id = ?");
     }
 }

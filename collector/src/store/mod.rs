@@ -2,7 +2,8 @@
 //!
 //! [`Store`] is the storage API the handlers and the alert evaluator call. Each resource
 //! has its own file with an `impl Store` block: [`events`] (ingest and event queries),
-//! [`sessions`], [`timeline`], [`analytics`], [`llm_analytics`], [`alerts`] and [`keys`]. Writes run on the single writer
+//! [`sessions`], [`timeline`], [`analytics`], [`llm_analytics`], [`overview`],
+//! [`agent_tool_analytics`], [`alerts`] and [`keys`]. Writes run on the single writer
 //! thread of [`sqlite`], reads on pooled reader connections. [`cost_rule`] states which
 //! events count towards cost totals.
 //!
@@ -11,6 +12,7 @@
 //! taken as two sums, `SUM(cost_pico / 1000000)` and `SUM(cost_pico % 1000000)`, and
 //! recombined exactly in an `i128` by [`PicoSum`].
 
+pub mod agent_tool_analytics;
 pub mod alert_deliveries;
 pub mod alerts;
 pub mod analytics;
@@ -20,6 +22,7 @@ pub mod events;
 mod filter;
 pub mod keys;
 pub mod llm_analytics;
+pub mod overview;
 mod rollup_report;
 mod rollups;
 pub mod sessions;

@@ -50,6 +50,7 @@ async fn status_with_key(db: &Path, key: &str, method: Method, uri: &str) -> Sta
         alert_interval: std::time::Duration::from_secs(3600),
         preset_key: None,
         prices: None,
+        rate_limit: 0,
         alerts: Default::default(),
     };
     let state = open_state(&options).await.unwrap();

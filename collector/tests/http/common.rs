@@ -23,6 +23,7 @@ pub struct TestApp {
 pub struct Reply {
     pub status: StatusCode,
     pub api_version: Option<String>,
+    pub headers: axum::http::HeaderMap,
     pub text: String,
     pub json: Value,
 }
@@ -66,6 +67,23 @@ pub async fn build_with_alerts(
     prices: Option<std::path::PathBuf>,
     alerts: AlertOptions,
 ) -> TestApp {
+    build_with_limit(auth_enabled, preset_key, prices, alerts, 0).await
+}
+
+/// Builds an app with authentication enabled, a preset admin key and a rate limit of
+/// `limit` requests per minute.
+pub async fn app_with_rate_limit(limit: u32) -> TestApp {
+    let key = format!("als_{}", "ab".repeat(32));
+    build_with_limit(true, Some(key), None, test_alert_options(), limit).await
+}
+
+async fn build_with_limit(
+    auth_enabled: bool,
+    preset_key: Option<String>,
+    prices: Option<std::path::PathBuf>,
+    alerts: AlertOptions,
+    rate_limit: u32,
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let options = ServeOptions {
         bind: "127.0.0.1:0".parse().unwrap(),
@@ -75,6 +93,7 @@ pub async fn build_with_alerts(
         preset_key: preset_key.clone(),
         prices,
         alerts,
+        rate_limit,
     };
     let state = open_state(&options).await.unwrap();
     TestApp {
@@ -109,6 +128,7 @@ impl TestApp {
             .headers()
             .get("x-api-version")
             .map(|value| value.to_str().unwrap().to_owned());
+        let headers = response.headers().clone();
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .unwrap();
@@ -117,6 +137,7 @@ impl TestApp {
         Reply {
             status,
             api_version,
+            headers,
             text,
             json,
         }
@@ -192,5 +213,39 @@ pub fn tool_call(session: &str, agent: &str, timestamp: &str) -> Value {
         "eventType": "tool_call",
         "timestamp": timestamp,
         "payload": {"toolName": "search", "callId": "t1", "arguments": {"q": "x"}},
+    })
+}
+
+/// Returns a `tool_response` event of the tool `tool` that took `duration_ms`.
+pub fn tool_response(
+    session: &str,
+    agent: &str,
+    tool: &str,
+    duration_ms: u64,
+    timestamp: &str,
+) -> Value {
+    json!({
+        "sessionId": session,
+        "agentId": agent,
+        "eventType": "tool_response",
+        "timestamp": timestamp,
+        "payload": {"toolName": tool, "callId": "t1", "result": "ok", "durationMs": duration_ms},
+    })
+}
+
+/// Returns a `tool_error` event of the tool `tool` that failed after `duration_ms`.
+pub fn tool_error(
+    session: &str,
+    agent: &str,
+    tool: &str,
+    duration_ms: u64,
+    timestamp: &str,
+) -> Value {
+    json!({
+        "sessionId": session,
+        "agentId": agent,
+        "eventType": "tool_error",
+        "timestamp": timestamp,
+        "payload": {"toolName": tool, "callId": "t1", "error": "timed out", "durationMs": duration_ms},
     })
 }

@@ -2,6 +2,7 @@
 //! end-to-end run of the real server on an ephemeral port, and the `agentlens keys`
 //! commands checked through the router.
 
+mod agent_tool_analytics;
 mod alerts;
 mod alerts_engine;
 mod analytics;
@@ -16,9 +17,11 @@ mod fuzz;
 mod ingest;
 mod mcp;
 mod metrics;
+mod overview;
 mod paging;
 mod pricing;
 mod queries;
+mod rate_limit;
 mod rollups;
 mod server;
 mod timeline;

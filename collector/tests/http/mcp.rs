@@ -36,6 +36,7 @@ pub async fn spawn_server() -> Server {
         alert_interval: Duration::from_secs(3600),
         preset_key: Some(key.clone()),
         prices: None,
+        rate_limit: 0,
         alerts: crate::common::test_alert_options(),
     };
     let state = open_state(&options).await.unwrap();

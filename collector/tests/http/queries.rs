@@ -166,3 +166,59 @@ async fn session_count_uses_filters() {
     let listing = app.get("/api/sessions?countOnly=false").await;
     assert_eq!(listing.json["total"], 3);
 }
+
+/// Returns a `tool_call` event whose query argument is `text`.
+fn query_call(session: &str, text: &str, timestamp: &str) -> serde_json::Value {
+    let mut event = tool_call(session, "a1", timestamp);
+    event["payload"]["arguments"] = json!({ "q": text });
+    event
+}
+
+#[tokio::test]
+async fn events_search_matches_payload_text() {
+    let app = app().await;
+    let reply = app
+        .ingest(vec![
+            query_call("s1", "50%_off", "2026-02-07T10:00:00Z"),
+            query_call("s1", "50X off", "2026-02-07T10:00:01Z"),
+            query_call("s2", r"C:\tmp", "2026-02-07T10:00:02Z"),
+            query_call("s2", &"x".repeat(500), "2026-02-07T10:00:03Z"),
+            cost_event("s2", "a1", "gpt-4.1", json!(0.5), "2026-02-07T10:00:04Z"),
+        ])
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let total = |query: String| {
+        let app = &app;
+        async move {
+            let reply = app.get(&format!("/api/events?{query}")).await;
+            assert_eq!(reply.status, StatusCode::OK, "{query}: {}", reply.text);
+            reply.json["total"].clone()
+        }
+    };
+
+    // `%` and `_` match themselves, not any text.
+    assert_eq!(total("search=50%25_off".into()).await, 1);
+    assert_eq!(total("search=_".into()).await, 1);
+    // The backslash of C:\tmp is stored escaped as `\\` in the JSON text.
+    assert_eq!(total(r"search=C:%5C%5Ctmp".into()).await, 1);
+    assert_eq!(total("search=%5C".into()).await, 1);
+    // ASCII letters match in any case.
+    assert_eq!(total("search=GPT-4.1".into()).await, 1);
+    assert_eq!(total("search=toolName".into()).await, 4);
+    // Combined with the other filters.
+    assert_eq!(total("search=toolName&sessionId=s2".into()).await, 2);
+    assert_eq!(
+        total("search=toolName&eventType=cost_tracked".into()).await,
+        0
+    );
+    assert_eq!(
+        total("search=toolName&to=2026-02-07T10:00:01Z".into()).await,
+        2
+    );
+    // Only the first 500 characters are used, so the trailing `y`s do not matter.
+    let long = format!("{}{}", "x".repeat(500), "y".repeat(100));
+    assert_eq!(total(format!("search={long}")).await, 1);
+    assert_eq!(total(format!("search={}y", "x".repeat(499))).await, 0);
+    // An empty search matches everything.
+    assert_eq!(total("search=".into()).await, 5);
+}

@@ -16,6 +16,7 @@ async fn server_answers_and_shuts_down() {
         alert_interval: Duration::from_secs(1),
         preset_key: None,
         prices: None,
+        rate_limit: 0,
         alerts: Default::default(),
     };
     let state = open_state(&options).await.unwrap();

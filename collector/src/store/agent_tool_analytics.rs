@@ -1,0 +1,207 @@
+//! Per-agent and per-tool analytics: `GET /api/analytics/agents` and
+//! `GET /api/analytics/tools`.
+//!
+//! The agent figures come from the session rows, which ingest keeps current, so an agent's
+//! `totalCostUsd` is the exact sum of its sessions' totals and follows the
+//! [cost rule](super::cost_rule). The tool figures come from the tool events. Unlike
+//! upstream AgentLens, which counts `tool_call`, `tool_response` and `tool_error` events
+//! all as calls, a call here is one `tool_call` event, so a call and its response count
+//! once and the error rate is not diluted.
+
+use std::collections::BTreeMap;
+
+use agentlens_core::Usd;
+use chrono::DateTime;
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::filter::SqlFilter;
+use super::{Store, StoreError};
+
+/// Figures of one agent over the sessions that started in the range.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentStats {
+    /// Agent id.
+    pub agent_id: String,
+    /// Sessions that started in the range.
+    pub session_count: i64,
+    /// Events of those sessions.
+    pub total_events: i64,
+    /// Error events of those sessions.
+    pub total_errors: i64,
+    /// `totalErrors / totalEvents`; 0 without events.
+    pub error_rate: f64,
+    /// Exact sum of the sessions' costs.
+    pub total_cost_usd: Usd,
+    /// Average time from start to end of the sessions that ended; 0 when none ended.
+    pub avg_duration_ms: f64,
+}
+
+/// Figures of one tool.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolStats {
+    /// `toolName` of the payloads.
+    pub tool_name: String,
+    /// `tool_call` events.
+    pub call_count: i64,
+    /// `tool_error` events.
+    pub error_count: i64,
+    /// `errorCount / callCount`; 0 without calls. It exceeds 1 when errors arrive without
+    /// their `tool_call`.
+    pub error_rate: f64,
+    /// Average `durationMs` of the `tool_response` and `tool_error` events; 0 without any.
+    pub avg_duration_ms: f64,
+}
+
+/// Running sums of one agent.
+#[derive(Debug, Default)]
+struct AgentSums {
+    sessions: i64,
+    events: i64,
+    errors: i64,
+    cost: Usd,
+    ended: i64,
+    duration_total_ms: f64,
+}
+
+impl Store {
+    /// Returns per-agent figures over the sessions whose start lies in `from..=to`
+    /// (stored-format text), most sessions first.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the query fails or a stored value does not parse.
+    pub async fn agent_stats(
+        &self,
+        tenant: &str,
+        from: String,
+        to: String,
+    ) -> Result<Vec<AgentStats>, StoreError> {
+        let mut filter = SqlFilter::for_tenant(tenant);
+        filter.at_least("started_at", Some(&from));
+        filter.at_most("started_at", Some(&to));
+        self.read(move |conn| agents(conn, &filter)).await
+    }
+
+    /// Returns per-tool figures over the tool events whose timestamp lies in `from..=to`
+    /// (stored-format text), optionally of one agent, most calls first.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the query fails.
+    pub async fn tool_stats(
+        &self,
+        tenant: &str,
+        from: String,
+        to: String,
+        agent_id: Option<String>,
+    ) -> Result<Vec<ToolStats>, StoreError> {
+        let mut filter = SqlFilter::for_tenant(tenant);
+        filter.push(
+            "event_type IN ('tool_call', 'tool_response', 'tool_error') \
+             AND json_type(payload, '$.toolName') = 'text'",
+            [],
+        );
+        filter.at_least("timestamp", Some(&from));
+        filter.at_most("timestamp", Some(&to));
+        filter.eq("agent_id", agent_id.as_deref());
+        self.read(move |conn| tools(conn, &filter)).await
+    }
+}
+
+fn agents(conn: &Connection, filter: &SqlFilter) -> Result<Vec<AgentStats>, StoreError> {
+    let sql = format!(
+        "SELECT agent_id, event_count, error_count, total_cost_usd, started_at, ended_at \
+         FROM sessions {}",
+        filter.where_sql()
+    );
+    let mut statement = conn.prepare(&sql)?;
+    let mut rows = statement.query(rusqlite::params_from_iter(filter.params()))?;
+
+    let mut by_agent: BTreeMap<String, AgentSums> = BTreeMap::new();
+    while let Some(row) = rows.next()? {
+        let agent: String = row.get(0)?;
+        let cost: String = row.get(3)?;
+        let started: String = row.get(4)?;
+        let ended: Option<String> = row.get(5)?;
+        let sums = by_agent.entry(agent).or_default();
+        sums.sessions += 1;
+        sums.events += row.get::<_, i64>(1)?;
+        sums.errors += row.get::<_, i64>(2)?;
+        sums.cost += cost
+            .parse::<Usd>()
+            .map_err(|error| StoreError::Corrupt(format!("session cost {cost:?}: {error}")))?;
+        if let Some(ended) = ended {
+            sums.ended += 1;
+            sums.duration_total_ms += duration_ms(&started, &ended)?;
+        }
+    }
+
+    let mut agents: Vec<AgentStats> = by_agent
+        .into_iter()
+        .map(|(agent_id, sums)| AgentStats {
+            agent_id,
+            session_count: sums.sessions,
+            total_events: sums.events,
+            total_errors: sums.errors,
+            error_rate: ratio(sums.errors, sums.events),
+            total_cost_usd: sums.cost,
+            avg_duration_ms: average(sums.duration_total_ms, sums.ended),
+        })
+        .collect();
+    // The map is ordered by agent id, and the stable sort keeps that order within a count.
+    agents.sort_by_key(|agent| std::cmp::Reverse(agent.session_count));
+    Ok(agents)
+}
+
+/// Returns the milliseconds from `started` to `ended`, both stored timestamps.
+fn duration_ms(started: &str, ended: &str) -> Result<f64, StoreError> {
+    let parse = |text: &str| {
+        DateTime::parse_from_rfc3339(text)
+            .map_err(|error| StoreError::Corrupt(format!("session timestamp {text:?}: {error}")))
+    };
+    let elapsed = parse(ended)? - parse(started)?;
+    let micros = elapsed.num_microseconds().unwrap_or(i64::MAX);
+    Ok(micros as f64 / 1000.0)
+}
+
+fn tools(conn: &Connection, filter: &SqlFilter) -> Result<Vec<ToolStats>, StoreError> {
+    let sql = format!(
+        "SELECT json_extract(payload, '$.toolName') AS tool, \
+         COALESCE(SUM(event_type = 'tool_call'), 0), COALESCE(SUM(event_type = 'tool_error'), 0), \
+         COALESCE(AVG(CASE WHEN event_type != 'tool_call' \
+         AND json_type(payload, '$.durationMs') IN ('integer', 'real') \
+         THEN json_extract(payload, '$.durationMs') END), 0.0) \
+         FROM events {} GROUP BY tool ORDER BY 2 DESC, tool",
+        filter.where_sql()
+    );
+    let mut statement = conn.prepare(&sql)?;
+    let rows = statement.query_map(rusqlite::params_from_iter(filter.params()), |row| {
+        let call_count: i64 = row.get(1)?;
+        let error_count: i64 = row.get(2)?;
+        Ok(ToolStats {
+            tool_name: row.get(0)?,
+            call_count,
+            error_count,
+            error_rate: ratio(error_count, call_count),
+            avg_duration_ms: row.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Returns `part / whole`, or 0 when `whole` is 0.
+fn ratio(part: i64, whole: i64) -> f64 {
+    average(part as f64, whole)
+}
+
+/// Returns `total / count`, or 0 when `count` is 0.
+fn average(total: f64, count: i64) -> f64 {
+    if count == 0 {
+        0.0
+    } else {
+        total / count as f64
+    }
+}

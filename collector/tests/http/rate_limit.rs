@@ -1,0 +1,152 @@
+//! The per-client rate limit of the `/api` routes: 429 with `Retry-After`, `RateLimit-*`
+//! headers, separate windows per key, and the exempt routes.
+
+use std::time::Duration;
+
+use agentlens_collector::{open_state, run, ServeOptions};
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::common::{app, app_with_rate_limit, Reply};
+
+fn header_number(reply: &Reply, name: &str) -> u64 {
+    let value = reply
+        .headers
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name}"));
+    value.to_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn limit_rejects_with_retry_after() {
+    let app = app_with_rate_limit(2).await;
+
+    let first = app.get("/api/sessions").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(header_number(&first, "ratelimit-limit"), 2);
+    assert_eq!(header_number(&first, "ratelimit-remaining"), 1);
+    let reset = header_number(&first, "ratelimit-reset");
+    assert!((1..=60).contains(&reset), "reset {reset}");
+
+    let second = app.get("/api/events").await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text);
+    assert_eq!(header_number(&second, "ratelimit-remaining"), 0);
+
+    let third = app.get("/api/sessions").await;
+    assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        third.json,
+        json!({"error": "Too Many Requests", "status": 429})
+    );
+    let retry_after = header_number(&third, "retry-after");
+    assert!((1..=60).contains(&retry_after), "retry after {retry_after}");
+    assert_eq!(header_number(&third, "ratelimit-remaining"), 0);
+    assert_eq!(header_number(&third, "ratelimit-limit"), 2);
+    assert_eq!(third.api_version.as_deref(), Some("v1"));
+}
+
+#[tokio::test]
+async fn limit_exempts_health_and_metrics() {
+    let app = app_with_rate_limit(1).await;
+    assert_eq!(app.get("/api/sessions").await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/sessions").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    let health = app.get("/api/health").await;
+    assert_eq!(health.status, StatusCode::OK, "{}", health.text);
+    assert!(health.headers.get("ratelimit-limit").is_none());
+    assert_eq!(app.get("/metrics").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn limit_counts_each_key_separately() {
+    let app = app_with_rate_limit(1).await;
+    assert_eq!(app.get("/api/sessions").await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/sessions").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // Another key has its own window, so it reaches authentication, which rejects it.
+    let other_key = format!("als_{}", "cd".repeat(32));
+    let request = Request::get("/api/sessions")
+        .header(header::AUTHORIZATION, format!("Bearer {other_key}"))
+        .body(Body::empty())
+        .unwrap();
+    let other = app.call(request).await;
+    assert_eq!(other.status, StatusCode::UNAUTHORIZED, "{}", other.text);
+    assert_eq!(header_number(&other, "ratelimit-remaining"), 0);
+
+    // Requests without a key share the window of their address.
+    let anonymous = app
+        .call(Request::get("/api/sessions").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let anonymous = app
+        .call(Request::get("/api/sessions").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(anonymous.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn zero_limit_sends_no_headers() {
+    let app = app().await;
+    for _ in 0..3 {
+        let reply = app.get("/api/sessions").await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert!(reply.headers.get("ratelimit-limit").is_none());
+    }
+}
+
+/// Sends `GET path` over a new connection and returns the raw response.
+async fn raw_get(address: std::net::SocketAddr, path: &str) -> String {
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}
+
+#[tokio::test]
+async fn server_limits_by_peer_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = ServeOptions {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        db: dir.path().join("agentlens.db"),
+        auth_enabled: false,
+        alert_interval: Duration::from_secs(3600),
+        preset_key: None,
+        prices: None,
+        rate_limit: 1,
+        alerts: Default::default(),
+    };
+    let state = open_state(&options).await.unwrap();
+    let listener = TcpListener::bind(options.bind).await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(run(listener, state, options.alert_interval, async {
+        let _ = stopped.await;
+    }));
+
+    let first = raw_get(address, "/api/sessions").await;
+    assert!(first.starts_with("HTTP/1.1 200 OK"), "{first}");
+    let second = raw_get(address, "/api/sessions").await;
+    assert!(
+        second.starts_with("HTTP/1.1 429 Too Many Requests"),
+        "{second}"
+    );
+    assert!(
+        second.to_ascii_lowercase().contains("retry-after: "),
+        "{second}"
+    );
+
+    stop.send(()).unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(10), server).await;
+    assert!(result.expect("server stops within 10 s").unwrap().is_ok());
+}
