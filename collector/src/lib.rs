@@ -20,6 +20,7 @@ pub mod import;
 pub mod ingest;
 pub mod mcp;
 pub mod metrics;
+pub mod openapi;
 pub mod pricing;
 pub mod rate_limit;
 pub mod router;

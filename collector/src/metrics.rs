@@ -126,6 +126,20 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
 }
 
 /// Serves the metrics in the Prometheus text format, version 0.0.4.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "meta",
+    security(()),
+    responses(
+        (
+            status = 200,
+            description = "Prometheus text format, version 0.0.4",
+            body = String,
+            content_type = "text/plain; version=0.0.4",
+        ),
+    ),
+)]
 pub async fn render() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

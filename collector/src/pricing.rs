@@ -55,13 +55,14 @@ pub fn load_prices(overrides: Option<&Path>) -> Result<Arc<PriceTable>, PriceOve
 
 /// The result of a quote: the price with its breakdown and the table entry used, or the
 /// reason there is no price.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QuoteReport {
     /// `priced` or `unpriced`.
     pub status: &'static str,
     /// Total cost in US dollars, exact.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::openapi::schemas::exact_decimal, required = false)]
     pub total: Option<Usd>,
     /// Count, rate and cost of every billed unit.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,6 +81,7 @@ pub struct QuoteReport {
     /// Time whose prices were applied, RFC 3339 in UTC.
     pub at: DateTime<Utc>,
     /// The usage as read, in the normalized shape.
+    #[schema(value_type = Object)]
     pub usage: Usage,
 }
 
@@ -92,25 +94,33 @@ impl QuoteReport {
 
 /// The cost lines of a quote. Rates are dollars per million tokens, and per thousand for
 /// web searches.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BreakdownReport {
     /// Prompt tokens neither read from nor written to a cache.
+    #[schema(value_type = Object)]
     pub input: LineItem,
     /// Prompt tokens read from a cache.
+    #[schema(value_type = Object)]
     pub cache_read: LineItem,
     /// Prompt tokens written to a five-minute cache.
+    #[schema(value_type = Object)]
     pub cache_write_5m: LineItem,
     /// Prompt tokens written to a one-hour cache.
+    #[schema(value_type = Object)]
     pub cache_write_1h: LineItem,
     /// Generated tokens, reasoning included unless `outputReasoning` is present.
+    #[schema(value_type = Object)]
     pub output: LineItem,
     /// Reasoning tokens, for models that bill them at their own rate.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub output_reasoning: Option<LineItem>,
     /// Web searches.
+    #[schema(value_type = Object)]
     pub web_searches: LineItem,
     /// Fixed fee per request.
+    #[schema(schema_with = crate::openapi::schemas::exact_decimal)]
     pub request: Usd,
 }
 
@@ -130,7 +140,7 @@ impl From<Breakdown> for BreakdownReport {
 }
 
 /// The price table entry used for a quote.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EntryReport {
     /// Provider id of the table, such as `google` for `vertex_ai`.

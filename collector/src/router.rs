@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `GET /api/health` | [`health::health`] | nothing |
 //! | `GET /metrics` | [`metrics::render`] (Prometheus text) | nothing |
+//! | `GET /api/openapi.json` | [`openapi::document`] (OpenAPI 3.1) | nothing |
 //! | `POST /api/events` | [`events::ingest`] | write |
 //! | `GET /api/events` | [`events::list`] | read |
 //! | `GET /api/events/{id}` | [`events::get`] | read |
@@ -30,8 +31,8 @@
 //!
 //! Every `/api` response carries `X-API-Version: v1`, an unknown `/api` path gets a JSON
 //! 404, and bodies over 1 MiB get a JSON 413. Every route above except the health route,
-//! `/metrics` and `/mcp` is under the [rate limit](rate_limit), which runs before
-//! authentication so that requests with bad keys count too.
+//! `/api/openapi.json`, `/metrics` and `/mcp` is under the [rate limit](rate_limit),
+//! which runs before authentication so that requests with bad keys count too.
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
@@ -45,7 +46,7 @@ use crate::error::{self, MAX_BODY_BYTES};
 use crate::handlers::{
     alerts, analytics, budgets, events, health, keys, pricing, server_info, sessions,
 };
-use crate::{auth, mcp, metrics, rate_limit, AppState};
+use crate::{auth, mcp, metrics, openapi, rate_limit, AppState};
 
 /// Builds the application router over `state`.
 pub fn build_router(state: AppState) -> Router {
@@ -105,6 +106,7 @@ pub fn build_router(state: AppState) -> Router {
             rate_limit::limit_requests,
         ))
         .route("/health", get(health::health))
+        .route("/openapi.json", get(openapi::document))
         .fallback(error::route_not_found)
         .layer(middleware::map_response(set_api_version))
         .layer(middleware::from_fn(metrics::track_requests));

@@ -36,7 +36,7 @@ pub use rule::{NewRule, RulePatch};
 pub use signal::IngestSignal;
 
 /// Condition that a rule watches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Condition {
     /// Error events divided by all events exceeds the threshold (a ratio from 0 to 1).
@@ -85,7 +85,7 @@ impl Condition {
 }
 
 /// Selection of the events that a rule looks at.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleScope {
     /// Only this agent's events.
@@ -109,8 +109,16 @@ impl Serialize for ExactNumber {
     }
 }
 
+impl utoipa::PartialSchema for ExactNumber {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::openapi::schemas::exact_decimal().into()
+    }
+}
+
+impl utoipa::ToSchema for ExactNumber {}
+
 /// A stored alert rule.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertRule {
     /// Rule id (ULID).
@@ -141,7 +149,7 @@ pub struct AlertRule {
 }
 
 /// One firing of a rule.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertHistoryEntry {
     /// Entry id (ULID).

@@ -18,7 +18,7 @@ use crate::extract::{JsonBody, QueryParams};
 use crate::AppState;
 
 /// Body of the rule listing.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RuleList {
     /// All rules of the tenant, oldest first.
     pub rules: Vec<AlertRule>,
@@ -59,6 +59,40 @@ async fn check_channels(state: &AppState, channels: &[String]) -> Result<(), Api
 
 /// Creates a rule and returns it with 201, or 400 naming each invalid field, including
 /// webhook URLs that are invalid or point at a private address.
+#[utoipa::path(
+    post,
+    path = "/api/alerts/rules",
+    tag = "alerts",
+    request_body = crate::openapi::schemas::NewRuleRequest,
+    responses(
+        (status = 201, description = "The stored rule", body = AlertRule),
+        (
+            status = 400,
+            description = "Invalid JSON, or invalid fields named in `details`",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 403,
+            description = "The key's role lacks write access",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 413,
+            description = "Body larger than 1 MiB",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn create_rule(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -75,6 +109,24 @@ pub async fn create_rule(
 }
 
 /// Lists the tenant's rules.
+#[utoipa::path(
+    get,
+    path = "/api/alerts/rules",
+    tag = "alerts",
+    responses(
+        (status = 200, description = "All rules of the tenant, oldest first", body = RuleList),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn list_rules(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -90,6 +142,32 @@ pub async fn list_rules(
 const RULE_NOT_FOUND: &str = "Alert rule not found";
 
 /// Returns one rule, or 404 `Alert rule not found`.
+#[utoipa::path(
+    get,
+    path = "/api/alerts/rules/{id}",
+    tag = "alerts",
+    params(
+        ("id" = String, Path, description = "Rule id"),
+    ),
+    responses(
+        (status = 200, description = "The rule", body = AlertRule),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 404,
+            description = "Alert rule not found",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn get_rule(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -101,6 +179,48 @@ pub async fn get_rule(
 
 /// Changes the fields present in the body, with the bounds of creation, and returns the
 /// rule with `updatedAt` bumped; 400 names each invalid field, 404 for an unknown id.
+#[utoipa::path(
+    put,
+    path = "/api/alerts/rules/{id}",
+    tag = "alerts",
+    params(
+        ("id" = String, Path, description = "Rule id"),
+    ),
+    request_body = crate::openapi::schemas::RulePatchRequest,
+    responses(
+        (status = 200, description = "The changed rule", body = AlertRule),
+        (
+            status = 400,
+            description = "Invalid JSON, or invalid fields named in `details`",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 403,
+            description = "The key's role lacks write access",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 413,
+            description = "Body larger than 1 MiB",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 404,
+            description = "Alert rule not found",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn update_rule(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -121,6 +241,41 @@ pub async fn update_rule(
 }
 
 /// Deletes a rule and its history entries: `{id, deleted: true}`, or 404.
+#[utoipa::path(
+    delete,
+    path = "/api/alerts/rules/{id}",
+    tag = "alerts",
+    params(
+        ("id" = String, Path, description = "Rule id"),
+    ),
+    responses(
+        (
+            status = 200,
+            description = "The rule and its history are deleted",
+            body = crate::openapi::schemas::RuleDeleted,
+        ),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 403,
+            description = "The key's role lacks write access",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 404,
+            description = "Alert rule not found",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn delete_rule(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -139,6 +294,38 @@ pub async fn delete_rule(
 
 /// Lists history entries, newest first, optionally for one `ruleId`; `limit` (default 50,
 /// at most 500) and `offset` page them, and invalid values get 400.
+#[utoipa::path(
+    get,
+    path = "/api/alerts/history",
+    tag = "alerts",
+    params(
+        ("ruleId" = Option<String>, Query, description = "Only this rule's entries"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 500. Default 50"),
+        ("offset" = Option<u32>, Query, description = "Items to skip. Default 0"),
+    ),
+    responses(
+        (
+            status = 200,
+            description = "A page of history entries, newest first",
+            body = crate::openapi::schemas::AlertHistoryPage,
+        ),
+        (
+            status = 400,
+            description = "Invalid paging value",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn history(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

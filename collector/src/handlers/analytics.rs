@@ -46,6 +46,61 @@ const RANGES: [(&str, i64); 6] = [
 ///
 /// `totalCostUsd` follows the cost rule (counted `cost_tracked` and `llm_response` costs),
 /// and `avgLatencyMs` averages `tool_response.durationMs` and `llm_response.latencyMs`.
+#[utoipa::path(
+    get,
+    path = "/api/analytics",
+    tag = "analytics",
+    params(
+        (
+            "from" = Option<String>,
+            Query,
+            description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`. Default `to` minus `range`",
+        ),
+        (
+            "to" = Option<String>,
+            Query,
+            description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
+        ),
+        (
+            "range" = Option<String>,
+            Query,
+            description = "`1h`, `6h`, `24h`, `3d`, `7d` or `30d`, used when `from` is absent. Default `24h`",
+        ),
+        (
+            "granularity" = Option<String>,
+            Query,
+            description = "`hour`, `day` or `week`. Default `hour`",
+        ),
+        (
+            "tz" = Option<String>,
+            Query,
+            description = "IANA time zone of buckets and date bounds. Default UTC",
+        ),
+        ("agentId" = Option<String>, Query, description = "Only this agent's events"),
+    ),
+    responses(
+        (
+            status = 200,
+            description = "Counts, latency and cost per time bucket, with totals",
+            body = Overview,
+        ),
+        (
+            status = 400,
+            description = "Invalid range, granularity, time zone or bounds",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn overview(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -77,14 +132,14 @@ pub async fn overview(
 }
 
 /// The body of `GET /api/analytics/agents`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AgentsBody {
     /// One entry per agent, most sessions first.
     pub agents: Vec<AgentStats>,
 }
 
 /// The body of `GET /api/analytics/tools`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ToolsBody {
     /// One entry per tool name, most calls first.
     pub tools: Vec<ToolStats>,
@@ -95,6 +150,50 @@ pub struct ToolsBody {
 ///
 /// Parameters: `from`, `to` (inclusive, as for the cost report; defaults: `to` = now,
 /// `from` = 24 hours before `to`) and `tz` for date bounds.
+#[utoipa::path(
+    get,
+    path = "/api/analytics/agents",
+    tag = "analytics",
+    params(
+        (
+            "from" = Option<String>,
+            Query,
+            description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`. Default 24 hours before `to`",
+        ),
+        (
+            "to" = Option<String>,
+            Query,
+            description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
+        ),
+        (
+            "tz" = Option<String>,
+            Query,
+            description = "IANA time zone of buckets and date bounds. Default UTC",
+        ),
+    ),
+    responses(
+        (
+            status = 200,
+            description = "Figures per agent over the sessions that started in the range",
+            body = AgentsBody,
+        ),
+        (
+            status = 400,
+            description = "Invalid time zone or bounds",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn agents(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -110,6 +209,51 @@ pub async fn agents(
 /// `callCount` counts `tool_call` events and `errorCount` counts `tool_error` events, and
 /// `avgDurationMs` averages `durationMs` of `tool_response` and `tool_error` events.
 /// Parameters: `from`, `to` and `tz` as for the agents, and `agentId`.
+#[utoipa::path(
+    get,
+    path = "/api/analytics/tools",
+    tag = "analytics",
+    params(
+        (
+            "from" = Option<String>,
+            Query,
+            description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`. Default 24 hours before `to`",
+        ),
+        (
+            "to" = Option<String>,
+            Query,
+            description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
+        ),
+        (
+            "tz" = Option<String>,
+            Query,
+            description = "IANA time zone of buckets and date bounds. Default UTC",
+        ),
+        ("agentId" = Option<String>, Query, description = "Only this agent's events"),
+    ),
+    responses(
+        (
+            status = 200,
+            description = "Call and error counts and durations per tool",
+            body = ToolsBody,
+        ),
+        (
+            status = 400,
+            description = "Invalid time zone or bounds",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn tools(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -164,6 +308,56 @@ fn range(query: &QueryParams) -> Result<Duration, ApiError> {
 ///   `IYYY-Www`); anything else is a 400.
 /// - `tz`: IANA zone whose clock defines hours, days, weeks and date bounds; default UTC.
 /// - `agentId`: only this agent's events.
+#[utoipa::path(
+    get,
+    path = "/api/analytics/costs",
+    tag = "analytics",
+    params(
+        (
+            "from" = Option<String>,
+            Query,
+            description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`. Default 30 days before `to`",
+        ),
+        (
+            "to" = Option<String>,
+            Query,
+            description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
+        ),
+        (
+            "granularity" = Option<String>,
+            Query,
+            description = "`hour`, `day` or `week`. Default `day`",
+        ),
+        (
+            "tz" = Option<String>,
+            Query,
+            description = "IANA time zone of buckets and date bounds. Default UTC",
+        ),
+        ("agentId" = Option<String>, Query, description = "Only this agent's events"),
+    ),
+    responses(
+        (
+            status = 200,
+            description = "Exact cost totals by agent, model, session and time bucket",
+            body = CostReport,
+        ),
+        (
+            status = 400,
+            description = "Invalid granularity, time zone or bounds",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn costs(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -202,6 +396,58 @@ pub async fn costs(
 /// - `granularity`: `hour` (default), `day` or `week`; anything else is a 400.
 /// - `tz`: IANA zone whose clock defines the buckets and date bounds; default UTC.
 /// - `agentId`, `model`, `provider`: exact matches.
+#[utoipa::path(
+    get,
+    path = "/api/analytics/llm",
+    tag = "analytics",
+    params(
+        (
+            "from" = Option<String>,
+            Query,
+            description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`. Default 24 hours before `to`",
+        ),
+        (
+            "to" = Option<String>,
+            Query,
+            description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
+        ),
+        (
+            "granularity" = Option<String>,
+            Query,
+            description = "`hour`, `day` or `week`. Default `hour`",
+        ),
+        (
+            "tz" = Option<String>,
+            Query,
+            description = "IANA time zone of buckets and date bounds. Default UTC",
+        ),
+        ("agentId" = Option<String>, Query, description = "Only this agent's events"),
+        ("model" = Option<String>, Query, description = "Only this model"),
+        ("provider" = Option<String>, Query, description = "Only this provider"),
+    ),
+    responses(
+        (
+            status = 200,
+            description = "Calls, costs, tokens and latency of LLM responses",
+            body = LlmReport,
+        ),
+        (
+            status = 400,
+            description = "Invalid granularity, time zone or bounds",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn llm(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

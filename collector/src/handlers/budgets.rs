@@ -17,7 +17,7 @@ use crate::extract::QueryParams;
 use crate::AppState;
 
 /// Body of the budget check.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BudgetCheck {
     /// Agent checked.
@@ -29,7 +29,7 @@ pub struct BudgetCheck {
 }
 
 /// One budget rule and its current spend.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BudgetRule {
     /// Rule id.
@@ -47,6 +47,36 @@ pub struct BudgetRule {
 }
 
 /// Checks the budgets of `agentId` (required; 400 without it).
+#[utoipa::path(
+    get,
+    path = "/api/budgets/check",
+    tag = "budgets",
+    params(
+        ("agentId" = String, Query, description = "Agent to check"),
+    ),
+    responses(
+        (
+            status = 200,
+            description = "Every enabled `cost_exceeds` rule that covers the agent, with its current spend",
+            body = BudgetCheck,
+        ),
+        (
+            status = 400,
+            description = "`agentId` is missing",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn check(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -20,6 +20,47 @@ use crate::AppState;
 ///
 /// A 201 means the transaction committed. Events whose client `id` is already stored are
 /// reported with `"duplicate": true` and are not stored again.
+#[utoipa::path(
+    post,
+    path = "/api/events",
+    tag = "events",
+    request_body(
+        content = Object,
+        description = "One event, or `{\"events\": [...]}` with 1 to 1000 events",
+    ),
+    responses(
+        (
+            status = 201,
+            description = "The batch committed, with ids and hashes in request order",
+            body = IngestOutcome,
+        ),
+        (
+            status = 400,
+            description = "Invalid JSON, or invalid fields named in `details`",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 403,
+            description = "The key's role lacks write access",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 413,
+            description = "Body larger than 1 MiB",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn ingest(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -56,6 +97,57 @@ const MAX_SEARCH_CHARS: usize = 500;
 /// stored payload JSON must contain (first 500 characters used; `%`, `_` and `\` match
 /// literally; ASCII letters match in any case). A `from` later than `to` is a 400.
 /// Paging: `limit` (1 to 500, default 50) and `offset` (default 0). Other values are a 400.
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    tag = "events",
+    params(
+        ("sessionId" = Option<String>, Query, description = "Only this session's events"),
+        ("agentId" = Option<String>, Query, description = "Only this agent's events"),
+        ("eventType" = Option<String>, Query, description = "Comma list of event types"),
+        ("severity" = Option<String>, Query, description = "Comma list of severities"),
+        (
+            "from" = Option<String>,
+            Query,
+            description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`",
+        ),
+        (
+            "to" = Option<String>,
+            Query,
+            description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
+        ),
+        (
+            "search" = Option<String>,
+            Query,
+            description = "Text that the payload JSON contains; first 500 characters used, ASCII letters in any case",
+        ),
+        (
+            "order" = Option<String>,
+            Query,
+            description = "`asc` for oldest first. Default newest first",
+        ),
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 500. Default 50"),
+        ("offset" = Option<u32>, Query, description = "Items to skip. Default 0"),
+    ),
+    responses(
+        (status = 200, description = "A page of events", body = crate::openapi::schemas::EventPage),
+        (
+            status = 400,
+            description = "Invalid filter or paging value",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -86,6 +178,28 @@ pub async fn list(
 }
 
 /// Returns one event, or 404 `Event not found`.
+#[utoipa::path(
+    get,
+    path = "/api/events/{id}",
+    tag = "events",
+    params(
+        ("id" = String, Path, description = "Event id"),
+    ),
+    responses(
+        (status = 200, description = "The event", body = StoredEvent),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (status = 404, description = "Event not found", body = crate::openapi::schemas::ErrorBody),
+    ),
+)]
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -10,6 +10,24 @@ use crate::AppState;
 /// Returns the collector version and whether a database query succeeds, with its latency.
 ///
 /// Returns 503 with `status: "degraded"` when the database query fails.
+#[utoipa::path(
+    get,
+    path = "/api/health",
+    tag = "meta",
+    security(()),
+    responses(
+        (
+            status = 200,
+            description = "The collector and its database work",
+            body = crate::openapi::schemas::HealthBody,
+        ),
+        (
+            status = 503,
+            description = "The database query failed, and `status` is `degraded`",
+            body = crate::openapi::schemas::HealthBody,
+        ),
+    ),
+)]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let version = env!("CARGO_PKG_VERSION");
     match state.store.ping().await {

@@ -27,7 +27,7 @@ const MAX_SCOPE_BYTES: usize = 64;
 pub const VALID_SCOPES: [&str; 5] = ["*", "manage", "write", "audit", "read"];
 
 /// Body of a created key: the only response that contains the key itself.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedKey {
     /// The full key; it cannot be retrieved again.
     pub key: String,
@@ -38,6 +38,40 @@ pub struct CreatedKey {
 
 /// Creates a key from `{name?, scopes?}` (defaults `"Unnamed Key"` and `["*"]`) and
 /// returns it once with 201.
+#[utoipa::path(
+    post,
+    path = "/api/keys",
+    tag = "keys",
+    request_body = crate::openapi::schemas::KeyRequest,
+    responses(
+        (status = 201, description = "The new key, shown only in this response", body = CreatedKey),
+        (
+            status = 400,
+            description = "Invalid JSON, or invalid fields named in `details`",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 403,
+            description = "The key's role is not admin",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 413,
+            description = "Body larger than 1 MiB",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -55,6 +89,33 @@ pub async fn create(
 }
 
 /// Lists the tenant's keys without their secrets.
+#[utoipa::path(
+    get,
+    path = "/api/keys",
+    tag = "keys",
+    responses(
+        (
+            status = 200,
+            description = "The tenant's keys without their secrets",
+            body = crate::openapi::schemas::KeyList,
+        ),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 403,
+            description = "The key's role is not admin",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -64,6 +125,46 @@ pub async fn list(
 }
 
 /// Revokes a key: `{id, revoked: true}`, 404 for an unknown id, 409 if already revoked.
+#[utoipa::path(
+    delete,
+    path = "/api/keys/{id}",
+    tag = "keys",
+    params(
+        ("id" = String, Path, description = "Key id"),
+    ),
+    responses(
+        (
+            status = 200,
+            description = "The key is revoked",
+            body = crate::openapi::schemas::KeyRevoked,
+        ),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 403,
+            description = "The key's role is not admin",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 404,
+            description = "API key not found",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 409,
+            description = "API key already revoked",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

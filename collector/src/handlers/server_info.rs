@@ -22,18 +22,19 @@ pub const FEATURES: &[&str] = &[
 ];
 
 /// The body of `GET /api/server-info`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ServerInfo {
     /// Collector version.
     pub version: &'static str,
     /// API areas served, see [`FEATURES`].
+    #[schema(value_type = Vec<String>)]
     pub features: &'static [&'static str],
     /// The price table that prices events sent without `costUsd`.
     pub pricing: PricingInfo,
 }
 
 /// Facts about the price table in use: the embedded table, with any `--prices` overrides.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PricingInfo {
     /// Package and version the prices come from.
@@ -47,6 +48,24 @@ pub struct PricingInfo {
 }
 
 /// Returns the version, the served features and the price table's source and version.
+#[utoipa::path(
+    get,
+    path = "/api/server-info",
+    tag = "meta",
+    responses(
+        (status = 200, description = "Version, served features and price table", body = ServerInfo),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn server_info(State(state): State<AppState>) -> Json<ServerInfo> {
     let table = &state.prices;
     Json(ServerInfo {

@@ -29,6 +29,55 @@ const IDLE_AFTER_MINUTES: i64 = 30;
 ///
 /// Paging: `limit` (1 to 500, default 50) and `offset` (default 0); other values are a
 /// 400. With `countOnly=true` the body is `{"count": n}`, the number of matching sessions.
+#[utoipa::path(
+    get,
+    path = "/api/sessions",
+    tag = "sessions",
+    params(
+        ("agentId" = Option<String>, Query, description = "Only this agent's sessions"),
+        (
+            "status" = Option<String>,
+            Query,
+            description = "Comma list of `active`, `completed`, `error` and `idle` (active with no event for 30 minutes)",
+        ),
+        ("from" = Option<String>, Query, description = "Inclusive lower bound of `startedAt`"),
+        ("to" = Option<String>, Query, description = "Inclusive upper bound of `startedAt`"),
+        (
+            "tags" = Option<String>,
+            Query,
+            description = "Comma list; sessions with any of these tags match",
+        ),
+        (
+            "countOnly" = Option<bool>,
+            Query,
+            description = "`true` returns only the number of matching sessions",
+        ),
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 500. Default 50"),
+        ("offset" = Option<u32>, Query, description = "Items to skip. Default 0"),
+    ),
+    responses(
+        (
+            status = 200,
+            description = "A page of sessions, or `{count}` with `countOnly=true`",
+            body = crate::openapi::schemas::SessionListing,
+        ),
+        (
+            status = 400,
+            description = "Invalid status, range or paging value",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -76,6 +125,32 @@ pub async fn list(
 }
 
 /// Returns one session, or 404 `Session not found`.
+#[utoipa::path(
+    get,
+    path = "/api/sessions/{id}",
+    tag = "sessions",
+    params(
+        ("id" = String, Path, description = "Session id"),
+    ),
+    responses(
+        (status = 200, description = "The session", body = Session),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 404,
+            description = "Session not found",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -89,6 +164,36 @@ pub async fn get(
 
 /// Returns every event of a session in chain order (ingest order) with `chainValid` and
 /// `chained`, or 404 `Session not found`.
+#[utoipa::path(
+    get,
+    path = "/api/sessions/{id}/timeline",
+    tag = "sessions",
+    params(
+        ("id" = String, Path, description = "Session id"),
+    ),
+    responses(
+        (
+            status = 200,
+            description = "Every event of the session in chain order, with the hash chain check",
+            body = Timeline,
+        ),
+        (
+            status = 401,
+            description = "Missing, invalid or revoked API key",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 429,
+            description = "Rate limit exceeded. `Retry-After` gives the seconds to wait",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
+            status = 404,
+            description = "Session not found",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+    ),
+)]
 pub async fn timeline(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

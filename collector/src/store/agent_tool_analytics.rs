@@ -19,7 +19,7 @@ use super::filter::SqlFilter;
 use super::{Store, StoreError};
 
 /// Figures of one agent over the sessions that started in the range.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentStats {
     /// Agent id.
@@ -33,13 +33,14 @@ pub struct AgentStats {
     /// `totalErrors / totalEvents`; 0 without events.
     pub error_rate: f64,
     /// Exact sum of the sessions' costs.
+    #[schema(schema_with = crate::openapi::schemas::exact_decimal)]
     pub total_cost_usd: Usd,
     /// Average time from start to end of the sessions that ended; 0 when none ended.
     pub avg_duration_ms: f64,
 }
 
 /// Figures of one tool.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolStats {
     /// `toolName` of the payloads.

@@ -59,10 +59,11 @@ pub struct CostQuery {
 }
 
 /// Totals of a group of cost rows.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CostTotals {
     /// Exact sum of known costs.
+    #[schema(schema_with = crate::openapi::schemas::exact_decimal)]
     pub total_cost_usd: Usd,
     /// Input tokens, cache reads and writes included.
     pub total_input_tokens: i64,
@@ -132,7 +133,7 @@ impl Sums {
 }
 
 /// Costs of one agent.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentCost {
     /// Agent id.
@@ -143,7 +144,7 @@ pub struct AgentCost {
 }
 
 /// Costs of one model of one provider.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelCost {
     /// Model id.
@@ -156,7 +157,7 @@ pub struct ModelCost {
 }
 
 /// Costs of one session.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionCost {
     /// Session id.
@@ -167,21 +168,23 @@ pub struct SessionCost {
 }
 
 /// Costs of one time bucket.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CostBucket {
     /// Bucket label: RFC 3339 start time for hours and days, `IYYY-Www` for weeks.
     pub bucket: String,
     /// Exact sum of known costs.
+    #[schema(schema_with = crate::openapi::schemas::exact_decimal)]
     pub total_cost_usd: Usd,
     /// Cost rows.
     pub event_count: i64,
     /// Cost per agent.
+    #[schema(schema_with = crate::openapi::schemas::exact_decimal_map)]
     pub by_agent: BTreeMap<String, Usd>,
 }
 
 /// The body of `GET /api/analytics/costs`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CostReport {
     /// Per agent, highest cost first.

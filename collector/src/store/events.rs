@@ -35,7 +35,7 @@ pub(crate) const COLUMNS: &str =
     metadata, prev_hash, hash, tenant_id";
 
 /// The stored id and hash of one event of a batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct IngestedEvent {
     /// Server-assigned ULID.
     pub id: String,
@@ -47,7 +47,7 @@ pub struct IngestedEvent {
 }
 
 /// The result of a committed batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct IngestOutcome {
     /// Events newly stored.
     pub ingested: usize,
@@ -58,7 +58,7 @@ pub struct IngestOutcome {
 }
 
 /// A stored event in the JSON shape of the API.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredEvent {
     /// Server-assigned ULID.
@@ -74,8 +74,10 @@ pub struct StoredEvent {
     /// Severity wire name.
     pub severity: String,
     /// Payload, byte for byte as hashed.
+    #[schema(value_type = Object)]
     pub payload: Box<RawValue>,
     /// Metadata, byte for byte as hashed.
+    #[schema(value_type = Object)]
     pub metadata: Box<RawValue>,
     /// Hash of the previous event of the session.
     pub prev_hash: Option<String>,

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::{now_text, Store, StoreError};
 
 /// A stored key, without its secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyRecord {
     /// Key id (ULID).

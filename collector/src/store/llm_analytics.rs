@@ -107,12 +107,13 @@ impl LlmSums {
 }
 
 /// Figures of one model or one time bucket.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LlmFigures {
     /// `llm_response` events.
     pub calls: i64,
     /// Exact sum of known costs.
+    #[schema(schema_with = crate::openapi::schemas::exact_decimal)]
     pub cost_usd: Usd,
     /// Input tokens, cache reads and writes included.
     pub input_tokens: i64,
@@ -125,12 +126,13 @@ pub struct LlmFigures {
 }
 
 /// Totals of all calls in the range.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LlmSummary {
     /// `llm_response` events.
     pub total_calls: i64,
     /// Exact sum of known costs.
+    #[schema(schema_with = crate::openapi::schemas::exact_decimal)]
     pub total_cost_usd: Usd,
     /// Input tokens, cache reads and writes included.
     pub total_input_tokens: i64,
@@ -139,13 +141,14 @@ pub struct LlmSummary {
     /// Average `latencyMs` of the calls that reported one.
     pub avg_latency_ms: f64,
     /// `totalCostUsd` divided by the calls with a known cost, to the pico-dollar.
+    #[schema(schema_with = crate::openapi::schemas::exact_decimal)]
     pub avg_cost_per_call: Usd,
     /// Calls whose cost is unknown.
     pub unpriced_count: i64,
 }
 
 /// Figures of one model of one provider.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LlmModel {
     /// Provider name.
@@ -158,7 +161,7 @@ pub struct LlmModel {
 }
 
 /// Figures of one time bucket.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LlmBucket {
     /// Bucket label: RFC 3339 start time for hours and days, `IYYY-Www` for weeks.
@@ -169,7 +172,7 @@ pub struct LlmBucket {
 }
 
 /// The body of `GET /api/analytics/llm`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LlmReport {
     /// All calls in the range.

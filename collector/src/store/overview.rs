@@ -49,7 +49,7 @@ pub struct OverviewQuery {
 }
 
 /// Figures of one time bucket.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OverviewBucket {
     /// Bucket label: RFC 3339 start time for hours and days, `IYYY-Www` for weeks.
@@ -63,13 +63,14 @@ pub struct OverviewBucket {
     /// Average of `tool_response.durationMs` and `llm_response.latencyMs`; 0 without any.
     pub avg_latency_ms: f64,
     /// Exact sum of the costs that count under the cost rule.
+    #[schema(schema_with = crate::openapi::schemas::exact_decimal)]
     pub total_cost_usd: Usd,
     /// Distinct sessions with an event in the bucket.
     pub unique_sessions: i64,
 }
 
 /// Figures of the whole range.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OverviewTotals {
     /// Stored events.
@@ -81,6 +82,7 @@ pub struct OverviewTotals {
     /// Average of `tool_response.durationMs` and `llm_response.latencyMs`; 0 without any.
     pub avg_latency_ms: f64,
     /// Exact sum of the costs that count under the cost rule.
+    #[schema(schema_with = crate::openapi::schemas::exact_decimal)]
     pub total_cost_usd: Usd,
     /// Distinct sessions with an event in the range.
     pub unique_sessions: i64,
@@ -91,7 +93,7 @@ pub struct OverviewTotals {
 }
 
 /// The body of `GET /api/analytics`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Overview {
     /// Buckets with at least one event, oldest first.
     pub buckets: Vec<OverviewBucket>,

@@ -21,7 +21,7 @@ const COLUMNS: &str = "tenant_id, id, agent_id, agent_name, started_at, ended_at
     cache_write_tokens, tags, tail_hash";
 
 /// A session with its running totals, in the JSON shape of the API.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
     /// Session id.
@@ -50,6 +50,7 @@ pub struct Session {
     pub llm_call_count: i64,
     /// Exact sum of the costs of the session's counted `cost_tracked` and `llm_response`
     /// events (see [`super::cost_rule`]).
+    #[schema(schema_with = crate::openapi::schemas::exact_decimal)]
     pub total_cost_usd: Usd,
     /// Cost-bearing events whose cost is unknown.
     pub unpriced_event_count: i64,

@@ -21,7 +21,7 @@ use super::events::{StoredEvent, COLUMNS};
 use super::{Store, StoreError};
 
 /// The body of `GET /api/sessions/{id}/timeline`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Timeline {
     /// Every event of the session, in chain order.

@@ -17,6 +17,7 @@ mod fuzz;
 mod ingest;
 mod mcp;
 mod metrics;
+mod openapi;
 mod overview;
 mod paging;
 mod pricing;

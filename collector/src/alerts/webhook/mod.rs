@@ -163,7 +163,7 @@ fn serialize_masked_url<S: Serializer>(url: &str, serializer: S) -> Result<S::Ok
 }
 
 /// Kind of transition that a delivery reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryKind {
     /// The rule started firing.
@@ -192,7 +192,7 @@ impl DeliveryKind {
 }
 
 /// Outcome of a delivery so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Attempts are still running or waiting.
@@ -225,7 +225,7 @@ impl DeliveryStatus {
 }
 
 /// One webhook delivery as shown in the alert history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryRecord {
     /// Delivery id (ULID).

@@ -1,0 +1,218 @@
+//! Schemas of bodies that the handlers build as `serde_json::Value` or parse by hand, so
+//! that no Rust type derives them. Each type here documents one body and is never built.
+
+use serde::Serialize;
+use utoipa::openapi::schema::{AdditionalProperties, Object, ObjectBuilder, Type};
+use utoipa::ToSchema;
+
+use crate::alerts::{Condition, RuleScope};
+use crate::store::events::StoredEvent;
+use crate::store::keys::ApiKeyRecord;
+use crate::store::sessions::Session;
+
+/// Returns the schema of an exact decimal, which the API writes as a JSON number with every
+/// digit of the stored value, such as `0.000123`.
+pub fn exact_decimal() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Number)
+        .description(Some(
+            "Exact decimal written with all its digits; parse it as a decimal, not a float",
+        ))
+        .build()
+}
+
+/// Returns the schema of a map from a name to an exact decimal.
+pub fn exact_decimal_map() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(AdditionalProperties::RefOr(exact_decimal().into())))
+        .build()
+}
+
+/// The JSON body of every error response.
+///
+/// A 401 and a 403 also carry `hint`; a 403 adds the `required` and `current` roles, and a
+/// 413 adds `maxSize`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Summary of the failure, such as `Validation failed`.
+    pub error: String,
+    /// The HTTP status code, repeated.
+    pub status: u16,
+    /// One entry per invalid field, present on validation failures only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Vec<FieldErrorBody>>,
+}
+
+/// One invalid field of a request body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldErrorBody {
+    /// Dotted path of the field, such as `events.0.timestamp`.
+    pub path: String,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+/// The body of `GET /api/health`; `status` is `ok`, or `degraded` with a 503.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthBody {
+    /// `ok` or `degraded`.
+    pub status: String,
+    /// Collector version.
+    pub version: String,
+    /// Result of a database query.
+    pub db: HealthDatabase,
+}
+
+/// The database part of the health body.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthDatabase {
+    /// Whether the query succeeded.
+    pub ok: bool,
+    /// Query latency in milliseconds, present when `ok` is true.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+}
+
+/// A page of events.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventPage {
+    /// The events of this page.
+    pub events: Vec<StoredEvent>,
+    /// Number of events that match the filters, over all pages.
+    pub total: i64,
+    /// Whether a later page exists.
+    pub has_more: bool,
+}
+
+/// A page of sessions.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionPage {
+    /// The sessions of this page.
+    pub sessions: Vec<Session>,
+    /// Number of sessions that match the filters, over all pages.
+    pub total: i64,
+    /// Whether a later page exists.
+    pub has_more: bool,
+}
+
+/// The body of `GET /api/sessions?countOnly=true`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionCount {
+    /// Number of sessions that match the filters.
+    pub count: i64,
+}
+
+/// A page of alert history entries.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertHistoryPage {
+    /// The entries of this page.
+    pub entries: Vec<crate::alerts::AlertHistoryEntry>,
+    /// Number of matching entries, over all pages.
+    pub total: i64,
+    /// Whether a later page exists.
+    pub has_more: bool,
+}
+
+/// The body of a deleted alert rule.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RuleDeleted {
+    /// Id of the deleted rule.
+    pub id: String,
+    /// Always true.
+    pub deleted: bool,
+}
+
+/// The body of `GET /api/keys`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyList {
+    /// The tenant's keys, without their secrets.
+    pub keys: Vec<ApiKeyRecord>,
+}
+
+/// The body of a revoked key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyRevoked {
+    /// Id of the revoked key.
+    pub id: String,
+    /// Always true.
+    pub revoked: bool,
+}
+
+/// The request body of `POST /api/keys`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyRequest {
+    /// Key name of 1 to 255 characters; default `Unnamed Key`.
+    pub name: Option<String>,
+    /// At most 50 of `*`, `manage`, `write`, `audit` and `read`; default `["*"]`.
+    pub scopes: Option<Vec<String>>,
+}
+
+/// The request body of `POST /api/alerts/rules`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewRuleRequest {
+    /// Rule name.
+    pub name: String,
+    /// Whether the evaluator checks the rule; default true.
+    pub enabled: Option<bool>,
+    /// What the rule watches.
+    pub condition: Condition,
+    /// Value that the watched figure must exceed, at least 0.
+    pub threshold: f64,
+    /// Length of the trailing window, in minutes, from 1 to 43200 (30 days).
+    pub window_minutes: i64,
+    /// Agent and tags whose events count; default all events.
+    pub scope: Option<RuleScope>,
+    /// Webhook URLs, http or https only; default none.
+    pub notify_channels: Option<Vec<String>>,
+}
+
+/// The request body of `PUT /api/alerts/rules/{id}`: the fields to change, with the
+/// bounds of creation.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RulePatchRequest {
+    /// Rule name.
+    pub name: Option<String>,
+    /// Whether the evaluator checks the rule.
+    pub enabled: Option<bool>,
+    /// What the rule watches.
+    pub condition: Option<Condition>,
+    /// Value that the watched figure must exceed, at least 0.
+    pub threshold: Option<f64>,
+    /// Length of the trailing window, in minutes, from 1 to 43200 (30 days).
+    pub window_minutes: Option<i64>,
+    /// Agent and tags whose events count.
+    pub scope: Option<RuleScope>,
+    /// Webhook URLs, http or https only.
+    pub notify_channels: Option<Vec<String>>,
+}
+
+/// The request body of `POST /api/pricing/quote`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuoteRequest {
+    /// Provider id, such as `openai`.
+    pub provider: String,
+    /// Model id, such as `gpt-4o`.
+    pub model: String,
+    /// Token counts of the call, in the provider's shape or the normalized one.
+    #[schema(value_type = Object)]
+    pub usage: serde_json::Value,
+    /// Time whose prices apply, RFC 3339; default now.
+    pub at: Option<String>,
+}
+
+/// The body of `GET /api/sessions`: a page, or only the count with `countOnly=true`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SessionListing {
+    /// A page of sessions.
+    Page(SessionPage),
+    /// The number of matching sessions.
+    Count(SessionCount),
+}
