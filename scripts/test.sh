@@ -4,7 +4,7 @@
 # Python, Node.js and WebAssembly packages.
 #
 # Real usage data is read from $AGENTLENS_TEST_DATA, by default ../shared/data/real beside
-# this checkout; tests that need it print a note and pass vacuously when it is missing.
+# this checkout. Tests that need it print a note and check nothing when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

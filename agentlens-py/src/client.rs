@@ -269,8 +269,8 @@ impl PyClient {
 /// takes on the caller's thread. The tests send every accepted event to the collector,
 /// which runs the full validator.
 // TODO: move these checks into agentlens-core (a typed check on `CostEvent`) so the Python
-// and Node bindings share them; this copy lacks the core's 12-decimal and maximum-cost rules
-// and the 2^53 token limit, so such events are only rejected by the collector.
+// and Node bindings share them. This copy lacks the core's 12-decimal, maximum-cost and
+// 2^53-token rules, so only the collector rejects such events.
 fn check_cost(cost: &CostEvent) -> Result<(), BindingError> {
     let mut errors = Vec::new();
     let mut require_text = |path: &str, text: &str| {

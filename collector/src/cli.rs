@@ -288,7 +288,7 @@ mod tests {
     }
 
     #[test]
-    fn mcp_url_prefers_flag_then_agentlens_url_then_server_url() {
+    fn mcp_url_precedence_order() {
         let resolve = resolve_collector_url;
         assert_eq!(
             resolve(url("http://flag"), url("http://a"), url("http://s")),

@@ -251,7 +251,7 @@ const PREVIEW_UTF16_UNITS: usize = 200;
 const KEPT_KEYS: &[&str] = &["costUsd", "usage", "model", "provider", "callId"];
 
 /// Payload keys a truncated `llm_response` payload keeps in addition to [`KEPT_KEYS`], so
-/// `GET /api/analytics/llm` still sees its latency.
+/// `GET /api/analytics/llm` still reads its latency.
 const KEPT_RESPONSE_KEYS: &[&str] = &["latencyMs"];
 
 /// Payload keys a truncated `cost_tracked` payload keeps in addition to [`KEPT_KEYS`].

@@ -84,7 +84,7 @@ pub(crate) struct Model {
     pub(crate) id: String,
     pub(crate) matcher: Matcher,
     pub(crate) entries: Vec<PriceEntry>,
-    /// Where the prices come from: `genai-prices 0.2.3`, `litellm 1.80.0` or an override file.
+    /// Source of the prices: `genai-prices 0.2.3`, `litellm 1.80.0` or an override file.
     pub(crate) source: Arc<str>,
 }
 

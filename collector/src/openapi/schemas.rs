@@ -49,7 +49,7 @@ pub struct ErrorBody {
 pub struct FieldErrorBody {
     /// Dotted path of the field, such as `events.0.timestamp`.
     pub path: String,
-    /// What is wrong and what was expected.
+    /// Description of the violation and of the expected value.
     pub message: String,
 }
 
@@ -160,7 +160,7 @@ pub struct NewRuleRequest {
     pub name: String,
     /// Whether the evaluator checks the rule; default true.
     pub enabled: Option<bool>,
-    /// What the rule watches.
+    /// Condition the rule evaluates.
     pub condition: Condition,
     /// Value that the watched figure must exceed, at least 0.
     pub threshold: f64,
@@ -181,7 +181,7 @@ pub struct RulePatchRequest {
     pub name: Option<String>,
     /// Whether the evaluator checks the rule.
     pub enabled: Option<bool>,
-    /// What the rule watches.
+    /// Condition the rule evaluates.
     pub condition: Option<Condition>,
     /// Value that the watched figure must exceed, at least 0.
     pub threshold: Option<f64>,

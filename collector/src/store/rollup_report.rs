@@ -236,7 +236,7 @@ fn data_extent(
     start: i64,
     end: i64,
 ) -> Result<Option<(i64, i64)>, StoreError> {
-    // Two queries, because SQLite answers a lone MIN or MAX from the index in one step.
+    // Two queries, because SQLite computes a lone MIN or MAX from the index in one step.
     let mut first = conn.prepare_cached(
         "SELECT MIN(bucket_start) FROM cost_rollups \
          WHERE tenant_id = ?1 AND span = 60 AND bucket_start >= ?2 AND bucket_start < ?3",

@@ -192,7 +192,7 @@ async fn superseded_cost_leaves_rollups() {
     assert_eq!(assert_rollups_match(&app.state.store, query).await, 1);
 }
 
-/// The five `gpt-4o` events of the Asia/Kolkata day-bucket case.
+/// Creates an app holding five `gpt-4o` events that straddle Asia/Kolkata day boundaries.
 async fn kolkata_app() -> crate::common::TestApp {
     let app = app().await;
     let events = [

@@ -118,8 +118,8 @@ fn invalid_event_does_not_sink_its_batch() {
 }
 
 #[test]
-fn server_that_is_not_a_collector_counts_as_failure() {
-    // A loopback HTTP server that answers every request with "200 ok".
+fn non_collector_server_counts_failure() {
+    // A loopback HTTP server that responds "200 ok" to every request.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
