@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace: formatting, clippy, unit, integration and
-# end-to-end tests (which start the real collector on loopback ports), doc tests, and the
-# Python, Node.js and WebAssembly packages.
+# end-to-end tests (which start the real collector on loopback ports), doc tests, a
+# schemathesis run against the collector's OpenAPI document, and the Python, Node.js and
+# WebAssembly packages.
 #
 # Real usage data is read from $AGENTLENS_TEST_DATA, by default ../shared/data/real beside
 # this checkout. Tests that need it print a note and check nothing when it is missing.
@@ -31,6 +32,9 @@ fi
 
 echo "== doc tests"
 cargo test --workspace --locked --doc
+
+echo "== API fuzzing"
+./scripts/test-api-fuzz.sh
 
 echo "== python package"
 ./scripts/test-python.sh

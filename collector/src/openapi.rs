@@ -7,6 +7,7 @@
 //! table in the [`router`](crate::router) docs and with the `.route(...)` calls there, so
 //! a route added without documentation fails the tests.
 
+pub mod params;
 pub mod schemas;
 
 use axum::Json;
@@ -113,7 +114,8 @@ impl Modify for McpPath {
             .summary(Some("Model Context Protocol over streamable HTTP"))
             .description(Some(
                 "Takes one JSON-RPC message of the Model Context Protocol and returns the \
-                 JSON-RPC response. The endpoint is stateless and issues no session ids. \
+                 JSON-RPC response. Requests must accept both application/json and \
+                 text/event-stream. The endpoint is stateless and issues no session ids. \
                  Writing tools need a key with write access.",
             ))
             .request_body(Some(
@@ -130,6 +132,16 @@ impl Modify for McpPath {
             )
             .response("401", error_response("Missing, invalid or revoked API key"))
             .response("403", error_response("The key lacks write access"))
+            .response(
+                "406",
+                text_response(
+                    "The Accept header does not list both application/json and text/event-stream",
+                ),
+            )
+            .response(
+                "415",
+                text_response("The body is not application/json, or not a JSON-RPC message"),
+            )
             .build();
         let item = PathItemBuilder::new()
             .operation(HttpMethod::Post, operation)
@@ -139,6 +151,20 @@ impl Modify for McpPath {
             .paths
             .insert(crate::mcp::http::MCP_PATH.to_owned(), item);
     }
+}
+
+/// Returns a response whose body is a plain-text message, as rmcp writes its rejections.
+fn text_response(description: &str) -> utoipa::openapi::Response {
+    let text = utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .build();
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "text/plain",
+            ContentBuilder::new().schema(Some(text)).build(),
+        )
+        .build()
 }
 
 fn error_response(description: &str) -> utoipa::openapi::Response {

@@ -300,8 +300,8 @@ pub async fn delete_rule(
     tag = "alerts",
     params(
         ("ruleId" = Option<String>, Query, description = "Only this rule's entries"),
-        ("limit" = Option<u32>, Query, description = "Page size, 1 to 500. Default 50"),
-        ("offset" = Option<u32>, Query, description = "Items to skip. Default 0"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, 1 to 500. Default 50"),
+        ("offset" = Option<u32>, Query, minimum = 0, description = "Items to skip. Default 0"),
     ),
     responses(
         (

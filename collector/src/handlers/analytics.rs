@@ -23,7 +23,7 @@ const DEFAULT_RANGE_DAYS: i64 = 30;
 const DEFAULT_LLM_RANGE_HOURS: i64 = 24;
 
 /// Values of `range` and the time they cover, in hours.
-const RANGES: [(&str, i64); 6] = [
+pub(crate) const RANGES: [(&str, i64); 6] = [
     ("1h", 1),
     ("6h", 6),
     ("24h", 24),
@@ -62,17 +62,17 @@ const RANGES: [(&str, i64); 6] = [
             description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
         ),
         (
-            "range" = Option<String>,
+            "range" = Option<crate::openapi::params::Range>,
             Query,
             description = "`1h`, `6h`, `24h`, `3d`, `7d` or `30d`, used when `from` is absent. Default `24h`",
         ),
         (
-            "granularity" = Option<String>,
+            "granularity" = Option<crate::openapi::params::Granularity>,
             Query,
             description = "`hour`, `day` or `week`. Default `hour`",
         ),
         (
-            "tz" = Option<String>,
+            "tz" = Option<crate::openapi::params::TimeZone>,
             Query,
             description = "IANA time zone of buckets and date bounds. Default UTC",
         ),
@@ -166,7 +166,7 @@ pub struct ToolsBody {
             description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
         ),
         (
-            "tz" = Option<String>,
+            "tz" = Option<crate::openapi::params::TimeZone>,
             Query,
             description = "IANA time zone of buckets and date bounds. Default UTC",
         ),
@@ -225,7 +225,7 @@ pub async fn agents(
             description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
         ),
         (
-            "tz" = Option<String>,
+            "tz" = Option<crate::openapi::params::TimeZone>,
             Query,
             description = "IANA time zone of buckets and date bounds. Default UTC",
         ),
@@ -324,12 +324,12 @@ fn range(query: &QueryParams) -> Result<Duration, ApiError> {
             description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
         ),
         (
-            "granularity" = Option<String>,
+            "granularity" = Option<crate::openapi::params::Granularity>,
             Query,
             description = "`hour`, `day` or `week`. Default `day`",
         ),
         (
-            "tz" = Option<String>,
+            "tz" = Option<crate::openapi::params::TimeZone>,
             Query,
             description = "IANA time zone of buckets and date bounds. Default UTC",
         ),
@@ -412,12 +412,12 @@ pub async fn costs(
             description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
         ),
         (
-            "granularity" = Option<String>,
+            "granularity" = Option<crate::openapi::params::Granularity>,
             Query,
             description = "`hour`, `day` or `week`. Default `hour`",
         ),
         (
-            "tz" = Option<String>,
+            "tz" = Option<crate::openapi::params::TimeZone>,
             Query,
             description = "IANA time zone of buckets and date bounds. Default UTC",
         ),

@@ -52,7 +52,7 @@ pub struct BudgetRule {
     path = "/api/budgets/check",
     tag = "budgets",
     params(
-        ("agentId" = String, Query, description = "Agent to check"),
+        ("agentId" = String, Query, min_length = 1, description = "Agent to check"),
     ),
     responses(
         (

@@ -1,5 +1,6 @@
 //! `POST /api/events`, `GET /api/events` and `GET /api/events/{id}`.
 
+use agentlens_core::validate::FieldError;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -27,6 +28,18 @@ use crate::AppState;
     request_body(
         content = Object,
         description = "One event, or `{\"events\": [...]}` with 1 to 1000 events",
+        example = json!({"events": [{
+            "sessionId": "s1",
+            "agentId": "my-agent",
+            "eventType": "cost_tracked",
+            "payload": {
+                "provider": "openai",
+                "model": "gpt-4o-2024-08-06",
+                "inputTokens": 2006,
+                "outputTokens": 300,
+                "cacheReadTokens": 1920
+            }
+        }]}),
     ),
     responses(
         (
@@ -122,12 +135,12 @@ const MAX_SEARCH_CHARS: usize = 500;
             description = "Text that the payload JSON contains; first 500 characters used, ASCII letters in any case",
         ),
         (
-            "order" = Option<String>,
+            "order" = Option<crate::openapi::params::Order>,
             Query,
             description = "`asc` for oldest first. Default newest first",
         ),
-        ("limit" = Option<u32>, Query, description = "Page size, 1 to 500. Default 50"),
-        ("offset" = Option<u32>, Query, description = "Items to skip. Default 0"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, 1 to 500. Default 50"),
+        ("offset" = Option<u32>, Query, minimum = 0, description = "Items to skip. Default 0"),
     ),
     responses(
         (status = 200, description = "A page of events", body = crate::openapi::schemas::EventPage),
@@ -158,6 +171,16 @@ pub async fn list(
     };
     let (from, to) = query.time_range(Tz::UTC)?;
     let paging = query.paging()?;
+    let ascending = match query.text("order").as_deref() {
+        None | Some("desc") => false,
+        Some("asc") => true,
+        Some(other) => {
+            return Err(ApiError::Validation(vec![FieldError {
+                path: "order".to_owned(),
+                message: format!("invalid order {other:?}: expected asc or desc"),
+            }]))
+        }
+    };
     let filter = EventFilter {
         session_id: query.text("sessionId"),
         agent_id: query.text("agentId"),
@@ -168,7 +191,7 @@ pub async fn list(
         search: query
             .text("search")
             .map(|term| term.chars().take(MAX_SEARCH_CHARS).collect()),
-        ascending: query.text("order").as_deref() == Some("asc"),
+        ascending,
     };
     let page = state
         .store

@@ -9,7 +9,7 @@ use crate::extract::JsonBody;
 use crate::pricing::{quote as price_quote, QuoteReport};
 use crate::AppState;
 
-/// Prices `{provider, model, usage, at?}` and returns the same JSON as
+/// Prices `{provider, model, usage, at?, serviceTier?, batch?}` and returns the same JSON as
 /// `agentlens prices quote`.
 ///
 /// A call without a price is a 200 with `"status": "unpriced"` and the reason. An invalid

@@ -52,8 +52,8 @@ const IDLE_AFTER_MINUTES: i64 = 30;
             Query,
             description = "`true` returns only the number of matching sessions",
         ),
-        ("limit" = Option<u32>, Query, description = "Page size, 1 to 500. Default 50"),
-        ("offset" = Option<u32>, Query, description = "Items to skip. Default 0"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, 1 to 500. Default 50"),
+        ("offset" = Option<u32>, Query, minimum = 0, description = "Items to skip. Default 0"),
     ),
     responses(
         (

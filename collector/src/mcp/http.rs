@@ -5,6 +5,9 @@
 //! the same bearer key as `/api`, and writing tools need a key with write access,
 //! because every MCP request is a POST.
 
+use axum::body::HttpBody;
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
 use axum::{middleware, Router};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -40,5 +43,19 @@ pub fn routes(state: AppState, api: Router) -> Router {
 
     Router::new()
         .nest_service(MCP_PATH, service)
+        .layer(middleware::map_response(label_plain_text))
         .layer(middleware::from_fn_with_state(state, auth::require_key))
+}
+
+/// Labels a response without a `Content-Type` as plain text, because rmcp writes its
+/// rejections (406, 415 and others) as bare text with no content type.
+async fn label_plain_text(mut response: Response) -> Response {
+    let has_body = response.body().size_hint().exact() != Some(0);
+    if has_body && !response.headers().contains_key(header::CONTENT_TYPE) {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+    }
+    response
 }

@@ -231,6 +231,26 @@ async fn mcp_endpoint_requires_the_key() {
 }
 
 #[tokio::test]
+async fn mcp_rejections_are_labelled_plain_text() {
+    let server = spawn_server().await;
+    let reply = server
+        .client
+        .post(format!("{}/mcp", server.base_url))
+        .bearer_auth(&server.key)
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 406);
+    assert_eq!(
+        reply.headers()["content-type"],
+        "text/plain; charset=utf-8",
+        "a 406 without Accept: text/event-stream must say what its body is"
+    );
+    assert!(reply.text().await.unwrap().contains("text/event-stream"));
+}
+
+#[tokio::test]
 async fn mcp_over_stdio_logs_costs() {
     let server = spawn_server().await;
     let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_agentlens")).configure(|cmd| {

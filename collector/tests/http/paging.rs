@@ -88,3 +88,22 @@ async fn from_after_to_gets_400() {
     let same_day = app.get("/api/events?from=2026-02-07&to=2026-02-07").await;
     assert_eq!(same_day.status, StatusCode::OK, "{}", same_day.text);
 }
+
+#[tokio::test]
+async fn event_order_other_than_asc_or_desc_gets_400() {
+    let app = app().await;
+    for order in ["asc", "desc"] {
+        let reply = app.get(&format!("/api/events?order={order}")).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "order={order}: {}",
+            reply.text
+        );
+    }
+    let reply = app.get("/api/events?order=newest").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert_eq!(reply.json["details"][0]["path"], "order");
+    let message = reply.json["details"][0]["message"].as_str().unwrap();
+    assert!(message.contains("expected asc or desc"), "{message}");
+}
