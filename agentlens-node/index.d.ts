@@ -32,8 +32,10 @@ export declare class Client {
    * Queues a `cost_tracked` event for one model call. Returns at once; nothing is sent
    * on the calling thread.
    *
-   * @throws {Error} when a count is not a whole number >= 0, a part exceeds its whole
-   * (cache tokens above input tokens), or `costUsd` is not a decimal string.
+   * @throws {Error} naming each invalid field before anything is queued: a count that
+   * is not a whole number from 0 to 2^53 - 1, a part above its whole (cache tokens above
+   * input tokens), a blank provider or model, or a `costUsd` that is not a decimal string
+   * of 0 to 9223372 with at most 12 decimal places.
    */
   trackCost(cost: NapiCostInput): void
   /**
@@ -50,8 +52,8 @@ export declare class Client {
    *
    * Returns the quote sent; an unpriced call is sent without `costUsd`.
    *
-   * @throws {Error} when the response has no usage, a count is invalid, or no model id is
-   * found.
+   * @throws {Error} when the response has no usage, a count is invalid, no model id is
+   * found, or the cost event breaks a rule of `trackCost`.
    */
   trackResponse(response: any, options?: NapiResponseOptions | undefined | null): NapiQuote
   /**
@@ -111,6 +113,11 @@ export interface NapiBreakdown {
   webSearches: NapiLineItem
   /** Fixed fee per request as a decimal string. */
   requestUsd: string
+  /**
+   * Audio, image and video tokens, one line per unit with tokens; the lines above
+   * exclude them.
+   */
+  modalities: Array<NapiUnitLine>
 }
 
 /** Settings of a client. Each one falls back to an environment variable, then a default. */
@@ -263,6 +270,23 @@ export interface NapiSessionOptions {
   agentName?: string
 }
 
+/** The line of one audio, image or video unit of a quote. */
+export interface NapiUnitLine {
+  /** Unit of the tokens, such as `input_audio`, `cache_audio_read` or `output_image`. */
+  unit: string
+  /**
+   * Price key whose rate billed the tokens, such as `input_audio_mtok`, or `input_mtok`
+   * when the model has no rate of the unit's own.
+   */
+  priceKey: string
+  /** Number of tokens. */
+  count: number
+  /** Rate applied, in dollars per million tokens, as a decimal string. */
+  rate: string
+  /** Cost of the line as a decimal string. */
+  costUsd: string
+}
+
 /** Token counts of one model call, in the same terms as `trackCost`. */
 export interface NapiUsage {
   /** Every prompt token, including cache reads and cache writes. */
@@ -279,6 +303,33 @@ export interface NapiUsage {
   reasoningTokens?: number
   /** Server-side web searches, billed per search. */
   webSearches?: number
+  /** Audio prompt tokens, cached or not (part of `inputTokens`). */
+  inputAudioTokens?: number
+  /** Image prompt tokens, cached or not (part of `inputTokens`). */
+  inputImageTokens?: number
+  /** Video prompt tokens, cached or not (part of `inputTokens`). */
+  inputVideoTokens?: number
+  /**
+   * Audio prompt tokens read from a cache (part of `cacheReadTokens` and
+   * `inputAudioTokens`).
+   */
+  cacheAudioReadTokens?: number
+  /**
+   * Image prompt tokens read from a cache (part of `cacheReadTokens` and
+   * `inputImageTokens`).
+   */
+  cacheImageReadTokens?: number
+  /**
+   * Video prompt tokens read from a cache (part of `cacheReadTokens` and
+   * `inputVideoTokens`).
+   */
+  cacheVideoReadTokens?: number
+  /** Generated audio tokens (part of `outputTokens`). */
+  outputAudioTokens?: number
+  /** Generated image tokens (part of `outputTokens`). */
+  outputImageTokens?: number
+  /** Generated video tokens (part of `outputTokens`). */
+  outputVideoTokens?: number
 }
 
 /** Returns the content hash of the compiled-in price table, such as `pv_0123456789ab`. */

@@ -14,10 +14,20 @@ Merge rules:
   providers) finds any spelling that the Rust lookup would try: the id, and the id after its last
   `/`. Those entries are compared instead, and differing input, output, cache-read or
   cache-write rates are written to `agentlens-core/data/price-disagreements.txt`.
+- Where genai-prices has the model but lacks an audio, image or video unit that LiteLLM
+  prices, the LiteLLM rate fills that unit of the genai-prices entry in force on the
+  generation date. The model lists the filled units and their LiteLLM key in `filled_from`,
+  and the report lists every fill. No rate that genai-prices sets is replaced, and no text
+  price changes, because only modality token counts use these units.
 - Every other LiteLLM entry is appended to its provider, or to a new provider placed after all
-  genai-prices providers, so lookups without a provider still reach genai-prices first.
+  genai-prices providers, so lookups without a provider still reach genai-prices first. Its
+  `_flex`, `_priority` and `_batches` prices become `price_variants`.
+- LiteLLM keys dropped because another key already gave the same provider and model, with
+  different rates, are listed in the report too.
 - Each model records `source` (`genai-prices 0.2.3` or `litellm <version>`); genai-prices
   models also record `pricing_url`, the first pricing page of their provider.
+- The summary line counts the providers and the providers with at least one model that has a
+  non-zero rate; LiteLLM lists some self-hosted or unpriced models at $0.
 
 Rerun from the repository root with:
 
@@ -60,7 +70,13 @@ WHEEL_DIR = ROOT / "target" / "litellm-wheel"
 OUTPUT = ROOT / "agentlens-core" / "data" / "prices.json"
 DISAGREEMENTS = ROOT / "agentlens-core" / "data" / "price-disagreements.txt"
 FORMAT_VERSION = 2
-COMPARED_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
+# Provider spellings that genai-prices 0.2.3 does not match, by provider id. Azure OpenAI is
+# reported as `azure`, `azure_openai` or, in OpenTelemetry's gen_ai attributes,
+# `azure.ai.openai` and the older `az.ai.openai`; without these clauses the last two would
+# find `openai` through its `contains "openai"` clause.
+PROVIDER_SPELLINGS = {"azure": [{"contains": "azure"}, {"starts_with": "az.ai."}]}
+COMPARED_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok",
+                 "output_reasoning_mtok", *sorted(litellm_prices.MODALITY_KEYS))
 
 
 def main() -> None:
@@ -88,16 +104,30 @@ def main() -> None:
     }
     entries = litellm_prices.load_entries(WHEEL_DIR)
     report = merge_litellm(table["providers"], providers, entries, generated)
+    add_route_names(table["providers"], providers)
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(table, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     args.output.write_text(text, encoding="utf-8")
     args.disagreements.write_text(report.text(generated), encoding="utf-8")
     models = sum(len(provider["models"]) for provider in table["providers"])
-    print(f"wrote {args.output} ({len(table['providers'])} providers, {models} models; "
+    priced = sum(1 for provider in table["providers"] if any(map(has_price, provider["models"])))
+    print(f"wrote {args.output} ({len(table['providers'])} providers, {priced} of them with a "
+          f"non-zero price, {models} models; "
           f"{report.added} from {LITELLM_SOURCE}, {report.overlapping} LiteLLM entries already "
           f"in {GENAI_SOURCE}, {report.skipped} skipped)")
-    print(f"wrote {args.disagreements} ({len(report.lines)} disagreeing rates)")
+    print(f"wrote {args.disagreements} ({len(report.lines)} disagreeing rates, "
+          f"{len(report.fills)} filled units, {len(report.duplicates)} differing duplicates)")
+
+
+def has_price(model: dict) -> bool:
+    """Returns true when any rate of the model's price entries is above zero."""
+    for entry in model["prices"]:
+        for rate in entry["rates"].values():
+            base = rate["base"] if isinstance(rate, dict) else rate
+            if Decimal(base) > 0:
+                return True
+    return False
 
 
 def package_is_importable() -> bool:
@@ -260,13 +290,16 @@ def decimal_text(value: Decimal) -> str:
 
 
 class MergeReport:
-    """Counts of the merge and the rate disagreements found on the way."""
+    """Counts of the merge, with the disagreements, fills and dropped duplicates found on the
+    way."""
 
     def __init__(self) -> None:
         self.added = 0
         self.overlapping = 0
         self.skipped = 0
         self.lines: list[str] = []
+        self.fills: list[str] = []
+        self.duplicates: list[str] = []
 
     def text(self, generated: str) -> str:
         header = [
@@ -277,7 +310,20 @@ class MergeReport:
             "# tiered price). Columns: provider, model (LiteLLM key), price key, genai-prices",
             "# rate, LiteLLM rate.",
         ]
-        return "\n".join([*header, *sorted(self.lines)]) + "\n"
+        fills = [
+            "",
+            f"# Units that genai-prices lacks, filled from {LITELLM_SOURCE} into the genai-prices",
+            "# entry in force on the generation date and listed in the model's `filled_from`.",
+            "# Columns: provider, genai-prices model id, price key, rate, LiteLLM key.",
+        ]
+        duplicates = [
+            "",
+            "# LiteLLM entries dropped because an earlier key maps to the same provider and model",
+            "# after folding routes, and whose rates differ from the kept entry. Columns:",
+            "# provider, model id, kept LiteLLM key, dropped LiteLLM key, differing price keys.",
+        ]
+        return "\n".join([*header, *sorted(self.lines), *fills, *sorted(self.fills),
+                          *duplicates, *sorted(self.duplicates)]) + "\n"
 
 
 def merge_litellm(out_providers: list[dict], providers, entries: dict, generated: str):
@@ -286,9 +332,9 @@ def merge_litellm(out_providers: list[dict], providers, entries: dict, generated
     by_id = {provider["id"]: provider for provider in out_providers}
     genai_by_id = {provider.id: provider for provider in providers}
     at = dt.datetime.combine(dt.date.fromisoformat(generated), dt.time(12), dt.timezone.utc)
-    seen: set[tuple[str, str]] = set()
+    kept: dict[tuple[str, str], tuple[str, dict]] = {}
 
-    for key, entry in entries.items():
+    for key, entry in litellm_prices.ordered_entries(entries):
         if not isinstance(entry, dict) or key == "sample_spec":
             continue
         mapped = litellm_prices.provider_and_model(key, entry)
@@ -297,16 +343,21 @@ def merge_litellm(out_providers: list[dict], providers, entries: dict, generated
             report.skipped += 1
             continue
         provider_id, model_id = mapped
-        if (provider_id, model_id.lower()) in seen:
+        first = kept.get((provider_id, model_id.lower()))
+        if first is not None:
             report.skipped += 1
+            note_duplicate(report, provider_id, model_id, first, key, rates)
             continue
-        seen.add((provider_id, model_id.lower()))
+        kept[(provider_id, model_id.lower())] = (key, rates)
 
         genai_provider = genai_by_id.get(provider_id)
         existing = genai_provider and find_genai_model(genai_provider, model_id, providers)
         if existing:
             report.overlapping += 1
             compare_rates(report, provider_id, key, existing.get_prices(at), rates)
+            if any(existing is model for model in genai_provider.models):
+                out_model = find_out_model(by_id[provider_id], existing.id)
+                fill_units(report, provider_id, out_model, entry_index(existing, at), key, rates)
             continue
 
         provider = by_id.get(provider_id)
@@ -314,15 +365,87 @@ def merge_litellm(out_providers: list[dict], providers, entries: dict, generated
             provider = new_provider(provider_id)
             by_id[provider_id] = provider
             out_providers.append(provider)
-        provider["models"].append({
+        model = {
             "id": model_id,
             "name": model_id,
             "match": litellm_prices.model_aliases(provider_id, model_id),
             "prices": [{"rates": rates}],
             "source": LITELLM_SOURCE,
-        })
+        }
+        variants = litellm_prices.convert_variants(entry)
+        if variants:
+            model["price_variants"] = variants
+        provider["models"].append(model)
         report.added += 1
     return report
+
+
+def note_duplicate(report: MergeReport, provider_id: str, model_id: str, first, key: str,
+                   rates: dict) -> None:
+    first_key, first_rates = first
+    differing = sorted(name for name in first_rates.keys() | rates.keys()
+                       if first_rates.get(name) != rates.get(name))
+    if differing:
+        line = f"{provider_id}\t{model_id}\t{first_key}\t{key}\t{','.join(differing)}"
+        report.duplicates.append(line)
+
+
+def find_out_model(provider: dict, model_id: str) -> dict:
+    return next(model for model in provider["models"] if model["id"] == model_id)
+
+
+def entry_index(model, at: dt.datetime) -> int:
+    """Returns the position of the price entry in force at `at`, as `ModelInfo.get_prices`
+    chooses it: the last entry whose constraint holds, else the first."""
+    if not isinstance(model.prices, list):
+        return 0
+    for index in range(len(model.prices) - 1, -1, -1):
+        constraint = model.prices[index].constraint
+        if constraint is None or constraint.active(at):
+            return index
+    return 0
+
+
+def fill_units(report: MergeReport, provider_id: str, out_model: dict, index: int, key: str,
+               rates: dict) -> None:
+    """Copies the modality rates that the genai-prices entry lacks from a LiteLLM entry,
+    never replacing a rate genai-prices sets or an earlier fill."""
+    target = out_model["prices"][index]["rates"]
+    units = sorted(unit for unit in litellm_prices.MODALITY_KEYS
+                   if unit in rates and unit not in target)
+    if not units:
+        return
+    for unit in units:
+        target[unit] = rates[unit]
+        report.fills.append(f"{provider_id}\t{out_model['id']}\t{unit}\t{rates[unit]}\t{key}")
+    out_model.setdefault("filled_from", []).append(
+        {"source": LITELLM_SOURCE, "key": key, "units": units}
+    )
+
+
+def add_route_names(out_providers: list[dict], providers) -> None:
+    """Extends each provider's match clause with the LiteLLM route names folded onto it, so
+    a lookup by `azure_ai` or `qwencloud` finds the provider that holds those models."""
+    genai_by_id = {provider.id: provider for provider in providers}
+    for out in out_providers:
+        genai = genai_by_id.get(out["id"])
+        clause = genai.provider_match if genai else None
+        spellings = PROVIDER_SPELLINGS.get(out["id"], [])
+        names = [name for name, target in sorted(litellm_prices.PROVIDER_IDS.items())
+                 if target == out["id"] and name != out["id"]
+                 and not (clause is not None and clause.is_match(name))
+                 and not any(matches_spelling(spelling, name) for spelling in spellings)]
+        added = [*spellings, *({"equals": name} for name in names)]
+        if not added:
+            continue
+        current = out["provider_match"]
+        out["provider_match"] = {"or": added if current is None else [current, *added]}
+
+
+def matches_spelling(clause: dict, name: str) -> bool:
+    if "contains" in clause:
+        return clause["contains"] in name
+    return name.startswith(clause["starts_with"])
 
 
 def find_genai_model(provider, model_id: str, providers):

@@ -8,10 +8,12 @@ of the merged table.
 Key mapping rules (LiteLLM key -> provider id + model id):
 
 1. The provider comes from the entry's `litellm_provider` through `PROVIDER_IDS`, which folds
-   LiteLLM's route names onto the genai-prices ids (`bedrock` and `bedrock_converse` -> `aws`,
-   `gemini`, `palm` and every `vertex_ai-*` family -> `google`, `xai` -> `x-ai`,
-   `together_ai` -> `together`, `codestral` -> `mistral`, ...). A provider that is not listed
-   keeps its LiteLLM name, such as `deepinfra` or `vercel_ai_gateway`.
+   the routes of one vendor onto one id and uses the genai-prices id where one exists
+   (`bedrock`, `bedrock_converse` and `bedrock_mantle` -> `aws`; `gemini`, `palm` and every
+   `vertex_ai-*` family -> `google`; `azure_ai` -> `azure`; `xai` -> `x-ai`, ...). A provider
+   that is not listed keeps its LiteLLM name, such as `deepinfra` or `nebius`. When two keys
+   fold onto the same provider and model, the first wins, except that a secondary endpoint
+   (`SECONDARY_ROUTES`) never wins over the vendor's main API.
 2. The model id is the key without its leading route segment when that segment names the route
    (`bedrock/us.anthropic.claude-3-5-haiku-20241022-v1:0` -> `us.anthropic.claude-...`,
    `vertex_ai/claude-3-5-sonnet@20240620` -> `claude-3-5-sonnet@20240620`,
@@ -22,7 +24,12 @@ Key mapping rules (LiteLLM key -> provider id + model id):
    with a quality or size segment (`azure/hd/1024-x-1024/dall-e-3`) are skipped: the table has no
    region, commitment or image-size dimension.
 4. Entries without a price that `Usage` can bill (per-token input, output or cache rates, a
-   per-query or per-request fee) are skipped, for example per-second audio or per-image entries.
+   per-query or per-request fee) are skipped, for example per-second audio, per-image and
+   per-pixel entries.
+5. Per-token keys map onto genai-prices price keys (`TOKEN_KEYS`), including the audio, image,
+   video and reasoning units, and `*_above_<N>k_tokens` keys become prompt-size tiers. The
+   `_flex`, `_priority` and `_batches` forms become genai-prices price variants for
+   `service_tier` flex and priority and for batch processing.
 """
 
 from __future__ import annotations
@@ -36,19 +43,40 @@ from decimal import Decimal
 from pathlib import Path
 
 PACKAGE = "litellm"
-# Released in November 2025. litellm 1.107.0 was a compromised release and must never be used.
-VERSION = "1.80.0"
-BLOCKED_VERSIONS = {"1.107.0"}
+# The newest release on PyPI when the table was last regenerated, on 2026-12-04.
+VERSION = "1.110.2"
+# litellm 1.82.7 and 1.82.8 were published to PyPI on 2026-03-24 from a hijacked maintainer
+# account. Both carry a `.pth` file that runs a credential stealer at Python start-up, so
+# they must never be downloaded, let alone installed.
+BLOCKED_VERSIONS = {"1.82.7", "1.82.8"}
 MEMBER = "litellm/model_prices_and_context_window_backup.json"
+# litellm 1.110 ships platform wheels only. Naming one platform makes `pip download` fetch
+# the same file on every machine, and `--only-binary` keeps pip from building (and so
+# running) a source distribution.
+WHEEL_PLATFORM = ["--platform", "manylinux_2_28_x86_64", "--python-version", "3.11",
+                  "--implementation", "cp", "--only-binary=:all:"]
 
-# LiteLLM `litellm_provider` -> provider id of the merged table.
+# LiteLLM `litellm_provider` -> provider id of the merged table. The routes of one vendor fold
+# onto one id. For AWS these are Bedrock, its OpenAI-compatible Mantle endpoint, AgentCore,
+# the Nova API and SageMaker. For Google they are the Gemini API, Vertex AI with its model
+# families and Programmable Search. For Microsoft Azure they are Azure OpenAI, Azure AI
+# Foundry and Grounding with Bing, and for Alibaba Cloud its three Qwen API names. Names that
+# match a genai-prices provider take its id.
 PROVIDER_IDS = {
+    "agentcore": "aws",
+    "amazon_nova": "aws",
     "anthropic": "anthropic",
     "azure": "azure",
+    "azure_ai": "azure",
     "azure_text": "azure",
     "bedrock": "aws",
     "bedrock_converse": "aws",
+    "bedrock_mantle": "aws",
+    "bigmodel": "zhipuai",
+    "bing_grounding": "azure",
     "cerebras": "cerebras",
+    "chatgpt": "openai",
+    "clf_ai_gateway": "cloudflare",
     "cloudflare": "cloudflare",
     "codestral": "mistral",
     "cohere": "cohere",
@@ -59,6 +87,8 @@ PROVIDER_IDS = {
     "fireworks_ai": "fireworks",
     "fireworks_ai-embedding-models": "fireworks",
     "gemini": "google",
+    "github_copilot": "github-copilot",
+    "google_pse": "google",
     "groq": "groq",
     "meta_llama": "meta",
     "mistral": "mistral",
@@ -68,7 +98,11 @@ PROVIDER_IDS = {
     "ovhcloud": "ovhcloud",
     "palm": "google",
     "perplexity": "perplexity",
+    "qwen_ai_platform": "dashscope",
+    "qwencloud": "dashscope",
+    "sagemaker": "aws",
     "text-completion-codestral": "mistral",
+    "text-completion-inception": "inception",
     "text-completion-openai": "openai",
     "together_ai": "together",
     "vertex_ai": "google",
@@ -76,13 +110,19 @@ PROVIDER_IDS = {
     "xai": "x-ai",
 }
 
+# Secondary endpoints of a vendor whose prices can differ from its main API for the same model
+# id: Bedrock's Mantle endpoint, Azure AI Foundry and the second and third spellings of
+# Alibaba's Qwen API. After folding, the main API's entry wins a shared model id.
+SECONDARY_ROUTES = {"azure_ai", "bedrock_mantle", "clf_ai_gateway", "qwen_ai_platform", "qwencloud"}
+
 # Leading key segments that name a route rather than part of the model id, by LiteLLM provider.
 ROUTE_SEGMENTS = {
+    "amazon_nova": {"amazon-nova"},
+    "azure_text": {"azure"},
     "bedrock_converse": {"bedrock"},
+    "cohere_chat": {"cohere"},
     "fireworks_ai-embedding-models": {"fireworks_ai"},
     "text-completion-codestral": {"text-completion-codestral", "codestral"},
-    "cohere_chat": {"cohere"},
-    "azure_text": {"azure"},
 }
 
 REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -90,9 +130,18 @@ SKIPPED_SEGMENTS = re.compile(
     r"^(\*|\d+-month-commitment|eu|us|global|global-standard|data-zone|"
     r"\d+-x-\d+|max-x-max|low|medium|high|hd|standard|\d+-steps)$"
 )
-TIER = re.compile(r"^(.*)_above_(\d+)k_tokens$")
+# A price key: a base key, an optional prompt-size threshold and an optional price variant,
+# such as `input_cost_per_token_above_272k_tokens_priority`.
+PRICE_KEY = re.compile(
+    r"^(?P<base>.+?)(?:_above_(?P<thousands>\d+)k_tokens)?(?:_(?P<variant>flex|priority|batches))?$"
+)
 
-# LiteLLM per-token keys -> genai-prices price keys (per million tokens).
+# LiteLLM per-token keys -> genai-prices price keys (per million tokens). Each pair names the
+# same unit. LiteLLM bills audio, image and video tokens, cached audio and image reads and
+# reasoning tokens at these rates. It bills the rest of the prompt or completion at the text
+# rate, as genai-prices does with its modality and reasoning units. Keys for units genai-prices
+# has no name for (12-hour cache writes, `_ultrafast`, `_decisions` and `_balanced` tiers,
+# DBU and character prices) are left out.
 TOKEN_KEYS = {
     "input_cost_per_token": "input_mtok",
     "output_cost_per_token": "output_mtok",
@@ -100,6 +149,28 @@ TOKEN_KEYS = {
     "cache_creation_input_token_cost": "cache_write_mtok",
     "cache_creation_input_token_cost_above_1hr": "cache_write_1h_mtok",
     "output_cost_per_reasoning_token": "output_reasoning_mtok",
+    "input_cost_per_audio_token": "input_audio_mtok",
+    "output_cost_per_audio_token": "output_audio_mtok",
+    "cache_read_input_audio_token_cost": "cache_audio_read_mtok",
+    "cache_creation_input_audio_token_cost": "cache_audio_write_mtok",
+    "input_cost_per_image_token": "input_image_mtok",
+    "output_cost_per_image_token": "output_image_mtok",
+    "cache_read_input_image_token_cost": "cache_image_read_mtok",
+    "input_cost_per_video_token": "input_video_mtok",
+    "output_cost_per_video_token": "output_video_mtok",
+}
+
+# Units that only a modality token count bills. `build_prices.py` fills these into a
+# genai-prices model that lacks them, because no text price changes by it.
+MODALITY_KEYS = {target for target in TOKEN_KEYS.values()
+                 if any(word in target for word in ("audio", "image", "video"))}
+
+# LiteLLM key suffix -> request context of the genai-prices price variant it prices, in the
+# order variants are written.
+VARIANTS = {
+    "flex": {"service_tier": "flex"},
+    "priority": {"service_tier": "priority"},
+    "batches": {"processing": "batch"},
 }
 
 
@@ -107,13 +178,29 @@ def load_entries(cache_dir: Path) -> dict:
     """Returns the parsed price JSON of the pinned LiteLLM wheel, downloading the wheel once."""
     if VERSION in BLOCKED_VERSIONS:
         sys.exit(f"{PACKAGE} {VERSION} is a compromised release; pin another version")
-    wheel = cache_dir / f"{PACKAGE}-{VERSION}-py3-none-any.whl"
-    if not wheel.exists():
+    wheel = find_wheel(cache_dir)
+    if wheel is None:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        pip = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
+        pip = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", *WHEEL_PLATFORM]
         subprocess.run([*pip, f"{PACKAGE}=={VERSION}", "-d", str(cache_dir)], check=True)
+        wheel = find_wheel(cache_dir)
+    if wheel is None:
+        sys.exit(f"pip download left no {PACKAGE} {VERSION} wheel in {cache_dir}")
     with zipfile.ZipFile(wheel) as archive:
         return json.loads(archive.read(MEMBER))
+
+
+def ordered_entries(entries: dict) -> list[tuple[str, dict]]:
+    """Returns the entries in file order, those of secondary routes last."""
+    def is_secondary(item) -> bool:
+        entry = item[1]
+        return isinstance(entry, dict) and entry.get("litellm_provider") in SECONDARY_ROUTES
+    return sorted(entries.items(), key=is_secondary)
+
+
+def find_wheel(cache_dir: Path) -> Path | None:
+    wheels = sorted(cache_dir.glob(f"{PACKAGE}-{VERSION}-*.whl"))
+    return wheels[0] if wheels else None
 
 
 def provider_and_model(key: str, entry: dict) -> tuple[str, str] | None:
@@ -137,19 +224,9 @@ def provider_and_model(key: str, entry: dict) -> tuple[str, str] | None:
 
 
 def convert_rates(entry: dict) -> dict:
-    """Returns the genai-prices price keys of an entry, with rates as decimal strings."""
-    rates: dict = {}
-    for source, target in TOKEN_KEYS.items():
-        if isinstance(entry.get(source), (int, float)):
-            rates[target] = per_million(entry[source])
-    for key, value in entry.items():
-        tier = TIER.match(key)
-        if tier is None or not isinstance(value, (int, float)):
-            continue
-        target = TOKEN_KEYS.get(tier.group(1))
-        if target is None or target not in rates:
-            continue
-        add_tier(rates, target, int(tier.group(2)) * 1000, per_million(value))
+    """Returns the genai-prices price keys of an entry's standard prices, with rates as
+    decimal strings."""
+    rates = token_rates(entry, None)
     add_range_tiers(rates, entry.get("tiered_pricing"))
 
     search = entry.get("search_context_cost_per_query")
@@ -160,6 +237,44 @@ def convert_rates(entry: dict) -> dict:
         if isinstance(entry.get(fee), (int, float)):
             rates["requests_kcount"] = scaled(entry[fee], 1000)
     return rates
+
+
+def convert_variants(entry: dict) -> list[dict]:
+    """Returns the genai-prices price variants of an entry: the `_flex`, `_priority` and
+    `_batches` token prices, each a partial set of rates that replaces the standard rate of
+    the same key when the request matches `when`."""
+    variants = []
+    for suffix, when in VARIANTS.items():
+        rates = token_rates(entry, suffix)
+        if rates:
+            variants.append({"when": dict(when), "rates": rates})
+    return variants
+
+
+def token_rates(entry: dict, variant: str | None) -> dict:
+    """Returns the per-token rates of one variant (`None` for standard prices), with the
+    prompt-size tiers of `*_above_<N>k_tokens` keys."""
+    rates: dict = {}
+    tiers = []
+    for key, value in entry.items():
+        parsed = PRICE_KEY.match(key)
+        if parsed is None or parsed["variant"] != variant or not is_number(value):
+            continue
+        target = TOKEN_KEYS.get(parsed["base"])
+        if target is None:
+            continue
+        if parsed["thousands"] is None:
+            rates[target] = per_million(value)
+        else:
+            tiers.append((target, int(parsed["thousands"]) * 1000, per_million(value)))
+    for target, start, price in tiers:
+        if target in rates:
+            add_tier(rates, target, start, price)
+    return rates
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def add_tier(rates: dict, key: str, start: int, price: str) -> None:
@@ -228,3 +343,35 @@ def model_aliases(provider: str, model: str) -> dict:
     if last == model or provider in routers:
         return {"equals": model.lower()}
     return {"or": [{"equals": model.lower()}, {"equals": last.lower()}]}
+
+
+def convert_file(entries: dict) -> dict:
+    """Returns `{provider: {model: {"rates": ..., "price_variants": [...]}}}` for the entries
+    that the merged table would take from a LiteLLM file, before any comparison with
+    genai-prices. `agentlens-core/src/pricing/litellm/` reads the same layout, and both sides
+    are checked against one expected file of this shape."""
+    out: dict = {}
+    for key, entry in ordered_entries(entries):
+        if not isinstance(entry, dict):
+            continue
+        mapped = provider_and_model(key, entry)
+        rates = convert_rates(entry)
+        if mapped is None or not has_billable_rate(rates):
+            continue
+        provider, model = mapped
+        models = out.setdefault(provider, {})
+        if model.lower() in (known.lower() for known in models):
+            continue
+        models[model] = {"rates": rates, "price_variants": convert_variants(entry)}
+    return out
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Converts a LiteLLM price file the way "
+                                     "build_prices.py does and prints the result as JSON.")
+    parser.add_argument("file", type=Path, help="LiteLLM model_prices_and_context_window.json")
+    args = parser.parse_args()
+    converted = convert_file(json.loads(args.file.read_text(encoding="utf-8")))
+    print(json.dumps(converted, indent=1, sort_keys=True))

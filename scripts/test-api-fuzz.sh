@@ -69,6 +69,7 @@ status=0
   --exclude-path-regex '^/api/keys/' \
   --max-examples "$MAX_EXAMPLES" \
   --seed "$SEED" \
+  --generation-database none \
   --no-color || status=$?
 
 if grep -n "panicked" "$WORK/server.log"; then

@@ -70,12 +70,51 @@ fn track_cost(criterion: &mut Criterion) {
         });
     });
 
+    criterion.bench_function("try_track_cost enqueue", |bencher| {
+        bencher.iter_custom(|iterations| {
+            let mut timed = Duration::ZERO;
+            let mut remaining = iterations;
+            while remaining > 0 {
+                let chunk = remaining.min(CHUNK);
+                let costs: Vec<CostEvent> = (0..chunk).map(|_| cost_event()).collect();
+
+                let start = Instant::now();
+                for cost in costs {
+                    let _ = black_box(client.try_track_cost(black_box(cost)));
+                }
+                timed += start.elapsed();
+
+                client.flush(Duration::from_secs(5));
+                remaining -= chunk;
+            }
+            timed
+        });
+    });
+
     client.shutdown(Duration::from_secs(5));
     eprintln!(
-        "track_cost enqueue: sent {}, dropped {}",
+        "track_cost enqueue: sent {}, dropped {}, failed {}",
         client.sent(),
-        client.dropped()
+        client.dropped(),
+        client.failed()
     );
+}
+
+/// Measures the typed check alone, the work `try_track_cost` adds to `track_cost`.
+fn check_cost(criterion: &mut Criterion) {
+    let cost = cost_event();
+    criterion.bench_function("cost_event check", |bencher| {
+        bencher.iter(|| black_box(&cost).check());
+    });
+
+    // A timestamp adds a clock read for the 24-hour limit on future times.
+    let stamped = CostEvent {
+        timestamp: Some(chrono::Utc::now()),
+        ..cost_event()
+    };
+    criterion.bench_function("cost_event check with timestamp", |bencher| {
+        bencher.iter(|| black_box(&stamped).check());
+    });
 }
 
 /// Measures building the event alone, the work `track_cost` leaves to the background
@@ -90,5 +129,5 @@ fn build_event(criterion: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, track_cost, build_event);
+criterion_group!(benches, track_cost, check_cost, build_event);
 criterion_main!(benches);

@@ -6,7 +6,7 @@
 
 use std::hint::black_box;
 
-use agentlens_core::pricing::PriceTable;
+use agentlens_core::pricing::{PriceContext, PriceTable};
 use agentlens_core::usage::Usage;
 use chrono::{DateTime, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -36,6 +36,34 @@ fn quote_known_models(criterion: &mut Criterion) {
             bencher.iter(|| table.quote(black_box(provider), black_box(model), &usage, at));
         });
     }
+}
+
+fn quote_audio_and_tier(criterion: &mut Criterion) {
+    let table = PriceTable::embedded();
+    let at: DateTime<Utc> = "2026-12-01T12:00:00Z".parse().unwrap();
+    let audio = Usage {
+        input_tokens: 2006,
+        cache_read_tokens: 1024,
+        input_audio_tokens: 1500,
+        cache_audio_read_tokens: 800,
+        output_tokens: 600,
+        output_audio_tokens: 450,
+        ..Usage::default()
+    };
+    let text = Usage {
+        input_tokens: 2006,
+        cache_read_tokens: 1920,
+        output_tokens: 300,
+        ..Usage::default()
+    };
+    let flex = PriceContext::from_service_tier("flex");
+
+    criterion.bench_function("quote_realtime_audio", |bencher| {
+        bencher.iter(|| table.quote(Some("openai"), black_box("gpt-realtime"), &audio, at));
+    });
+    criterion.bench_function("quote_flex_tier", |bencher| {
+        bencher.iter(|| table.quote_with(Some("openai"), black_box("gpt-5"), &text, at, &flex));
+    });
 }
 
 fn quote_unknown_model(criterion: &mut Criterion) {
@@ -68,6 +96,7 @@ fn parse_table(criterion: &mut Criterion) {
 criterion_group!(
     benches,
     quote_known_models,
+    quote_audio_and_tier,
     quote_unknown_model,
     parse_table
 );

@@ -44,11 +44,54 @@ pub struct HashInput<'a> {
     pub prev_hash: Option<&'a str>,
 }
 
+/// The fields of a stored event that its hash covers, with the payload and metadata
+/// already serialized by [`object_to_js_json`].
+#[derive(Debug, Clone, Copy)]
+pub struct HashText<'a> {
+    /// Server-assigned event id.
+    pub id: &'a str,
+    /// Timestamp text exactly as stored.
+    pub timestamp: &'a str,
+    /// Session id.
+    pub session_id: &'a str,
+    /// Agent id.
+    pub agent_id: &'a str,
+    /// Event type wire name.
+    pub event_type: &'a str,
+    /// Severity wire name.
+    pub severity: &'a str,
+    /// Payload text as stored.
+    pub payload_json: &'a str,
+    /// Metadata text as stored.
+    pub metadata_json: &'a str,
+    /// Hash of the previous event of the session; `None` for the first one.
+    pub prev_hash: Option<&'a str>,
+}
+
 /// Computes the lowercase hex SHA-256 hash of an event, chained to its predecessor.
 pub fn event_hash(input: &HashInput<'_>) -> String {
-    let mut text = String::with_capacity(256);
+    let payload_json = object_to_js_json(input.payload);
+    let metadata_json = object_to_js_json(input.metadata);
+    event_hash_of_text(&HashText {
+        id: input.id,
+        timestamp: input.timestamp,
+        session_id: input.session_id,
+        agent_id: input.agent_id,
+        event_type: input.event_type,
+        severity: input.severity,
+        payload_json: &payload_json,
+        metadata_json: &metadata_json,
+        prev_hash: input.prev_hash,
+    })
+}
+
+/// Computes the same hash as [`event_hash`] from payload and metadata text that
+/// [`object_to_js_json`] produced, so a caller that stores the text serializes it once.
+pub fn event_hash_of_text(input: &HashText<'_>) -> String {
+    let mut text =
+        String::with_capacity(192 + input.payload_json.len() + input.metadata_json.len());
     text.push_str("{\"v\":");
-    text.push_str(&HASH_VERSION.to_string());
+    let _ = write!(text, "{HASH_VERSION}");
     for (key, value) in [
         ("id", input.id),
         ("timestamp", input.timestamp),
@@ -61,9 +104,9 @@ pub fn event_hash(input: &HashInput<'_>) -> String {
         write_string(&mut text, value);
     }
     write_key(&mut text, "payload");
-    write_object(&mut text, input.payload);
+    text.push_str(input.payload_json);
     write_key(&mut text, "metadata");
-    write_object(&mut text, input.metadata);
+    text.push_str(input.metadata_json);
     write_key(&mut text, "prevHash");
     match input.prev_hash {
         Some(hash) => write_string(&mut text, hash),
@@ -115,20 +158,28 @@ fn write_value(text: &mut String, value: &Value) {
 }
 
 fn write_object(text: &mut String, object: &Map<String, Value>) {
-    // JavaScript enumerates array-index keys first, in numeric order.
-    let mut index_keys: Vec<(u32, &String, &Value)> = object
-        .iter()
-        .filter_map(|(key, value)| array_index(key).map(|index| (index, key, value)))
-        .collect();
-    index_keys.sort_by_key(|(index, _, _)| *index);
-    let other_keys = object.iter().filter(|(key, _)| array_index(key).is_none());
-    let ordered = index_keys
-        .into_iter()
-        .map(|(_, key, value)| (key, value))
-        .chain(other_keys);
-
     text.push('{');
-    for (position, (key, value)) in ordered.enumerate() {
+    if object.keys().any(|key| array_index(key).is_some()) {
+        // JavaScript enumerates array-index keys first, in numeric order.
+        let mut index_keys: Vec<(u32, &String, &Value)> = object
+            .iter()
+            .filter_map(|(key, value)| array_index(key).map(|index| (index, key, value)))
+            .collect();
+        index_keys.sort_by_key(|(index, _, _)| *index);
+        let other_keys = object.iter().filter(|(key, _)| array_index(key).is_none());
+        let ordered = index_keys
+            .into_iter()
+            .map(|(_, key, value)| (key, value))
+            .chain(other_keys);
+        write_members(text, ordered);
+    } else {
+        write_members(text, object.iter());
+    }
+    text.push('}');
+}
+
+fn write_members<'v>(text: &mut String, members: impl Iterator<Item = (&'v String, &'v Value)>) {
+    for (position, (key, value)) in members.enumerate() {
         if position > 0 {
             text.push(',');
         }
@@ -136,13 +187,12 @@ fn write_object(text: &mut String, object: &Map<String, Value>) {
         text.push(':');
         write_value(text, value);
     }
-    text.push('}');
 }
 
 /// Returns the index when `key` is a canonical array index: decimal digits without a
 /// leading zero (except "0" itself) and below 2^32 - 1.
 fn array_index(key: &str) -> Option<u32> {
-    if key.is_empty() || (key.len() > 1 && key.starts_with('0')) {
+    if !key.starts_with(|c: char| c.is_ascii_digit()) || (key.len() > 1 && key.starts_with('0')) {
         return None;
     }
     if !key.bytes().all(|byte| byte.is_ascii_digit()) {
@@ -153,21 +203,29 @@ fn array_index(key: &str) -> Option<u32> {
 
 fn write_string(text: &mut String, value: &str) {
     text.push('"');
-    for character in value.chars() {
-        match character {
-            '"' => text.push_str("\\\""),
-            '\\' => text.push_str("\\\\"),
-            '\u{08}' => text.push_str("\\b"),
-            '\u{0c}' => text.push_str("\\f"),
-            '\n' => text.push_str("\\n"),
-            '\r' => text.push_str("\\r"),
-            '\t' => text.push_str("\\t"),
-            control if (control as u32) < 0x20 => {
-                let _ = write!(text, "\\u{:04x}", control as u32);
-            }
-            other => text.push(other),
+    // Runs of characters that need no escape are copied whole.
+    let mut start = 0;
+    for (position, byte) in value.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            control if control < 0x20 => "",
+            _ => continue,
+        };
+        text.push_str(&value[start..position]);
+        if escape.is_empty() {
+            let _ = write!(text, "\\u{byte:04x}");
+        } else {
+            text.push_str(escape);
         }
+        start = position + 1;
     }
+    text.push_str(&value[start..]);
     text.push('"');
 }
 
@@ -304,6 +362,49 @@ mod tests {
         for (value, expected) in cases {
             assert_eq!(js_number_text(value), expected, "formatting {value}");
         }
+    }
+
+    #[test]
+    fn hash_of_text_equals_hash_of_objects() {
+        let payload = object(json!({"b": "x\ty", "1": [1.5, null], "a": {"0": true}}));
+        let metadata = object(json!({"env": "prod"}));
+        let input = HashInput {
+            id: "01HXY0003",
+            timestamp: "2026-02-07T10:00:02.000000Z",
+            session_id: "s\"1",
+            agent_id: "a1",
+            event_type: "custom",
+            severity: "warn",
+            payload: &payload,
+            metadata: &metadata,
+            prev_hash: Some("abc"),
+        };
+        let payload_json = object_to_js_json(&payload);
+        let metadata_json = object_to_js_json(&metadata);
+        let text = HashText {
+            id: input.id,
+            timestamp: input.timestamp,
+            session_id: input.session_id,
+            agent_id: input.agent_id,
+            event_type: input.event_type,
+            severity: input.severity,
+            payload_json: &payload_json,
+            metadata_json: &metadata_json,
+            prev_hash: input.prev_hash,
+        };
+        assert_eq!(event_hash_of_text(&text), event_hash(&input));
+    }
+
+    #[test]
+    fn keys_with_leading_digits_keep_insertion_order() {
+        let value: Value = serde_json::from_str(r#"{"b":1,"1a":2,"01":3,"7":4}"#).unwrap();
+        assert_eq!(to_js_json(&value), r#"{"7":4,"b":1,"1a":2,"01":3}"#);
+    }
+
+    #[test]
+    fn control_characters_between_runs_escape_in_place() {
+        let value = json!("ab\u{1f}cd\u{7f}\u{0}é\"");
+        assert_eq!(to_js_json(&value), "\"ab\\u001fcd\u{7f}\\u0000é\\\"\"");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use napi_derive::napi;
 use serde_json::{Map, Value};
 use ulid::Ulid;
 
-use crate::conversion::{invalid_arg, to_cost_event, NapiCostInput, NapiQuote};
+use crate::conversion::{invalid_arg, invalid_cost, to_cost_event, NapiCostInput, NapiQuote};
 use crate::tasks::{Wait, WaitTask};
 use crate::{exit, response, timeout_from_ms};
 
@@ -157,12 +157,14 @@ impl NapiClient {
     /// Queues a `cost_tracked` event for one model call. Returns at once; nothing is sent
     /// on the calling thread.
     ///
-    /// @throws {Error} when a count is not a whole number >= 0, a part exceeds its whole
-    /// (cache tokens above input tokens), or `costUsd` is not a decimal string.
+    /// @throws {Error} naming each invalid field before anything is queued: a count that
+    /// is not a whole number from 0 to 2^53 - 1, a part above its whole (cache tokens above
+    /// input tokens), a blank provider or model, or a `costUsd` that is not a decimal string
+    /// of 0 to 9223372 with at most 12 decimal places.
     #[napi]
     pub fn track_cost(&self, env: Env, cost: NapiCostInput) -> Result<()> {
         let cost = to_cost_event(cost, &self.session_id)?;
-        self.core.track_cost(cost);
+        self.core.try_track_cost(cost).map_err(invalid_cost)?;
         exit::warn_about_losses(&env, &self.core);
         Ok(())
     }
@@ -185,8 +187,8 @@ impl NapiClient {
     ///
     /// Returns the quote sent; an unpriced call is sent without `costUsd`.
     ///
-    /// @throws {Error} when the response has no usage, a count is invalid, or no model id is
-    /// found.
+    /// @throws {Error} when the response has no usage, a count is invalid, no model id is
+    /// found, or the cost event breaks a rule of `trackCost`.
     #[napi]
     pub fn track_response(
         &self,
@@ -220,14 +222,15 @@ impl NapiClient {
         let session_id = options
             .session_id
             .unwrap_or_else(|| self.session_id.clone());
-        self.core.track_cost(CostEvent {
+        let cost = CostEvent {
             agent_id: options.agent_id,
             cost_usd,
             trigger: options.trigger,
             call_id: options.call_id,
             timestamp: Some(at),
             ..CostEvent::new(session_id, provider, model, read.usage)
-        });
+        };
+        self.core.try_track_cost(cost).map_err(invalid_cost)?;
         exit::warn_about_losses(&env, &self.core);
         Ok(NapiQuote::from_outcome(&outcome))
     }
@@ -412,7 +415,7 @@ impl NapiSession {
     pub fn track_cost(&self, env: Env, cost: NapiCostInput) -> Result<()> {
         let mut cost = to_cost_event(cost, &self.session_id)?;
         cost.agent_id.get_or_insert_with(|| self.agent_id.clone());
-        self.core.track_cost(cost);
+        self.core.try_track_cost(cost).map_err(invalid_cost)?;
         exit::warn_about_losses(&env, &self.core);
         Ok(())
     }

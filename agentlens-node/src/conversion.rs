@@ -7,15 +7,16 @@
 
 use agentlens_core::client::CostEvent;
 use agentlens_core::money::Usd;
-use agentlens_core::pricing::{LineItem, PriceOutcome, PriceTable};
+use agentlens_core::pricing::{LineItem, PriceOutcome, PriceTable, UnitLine};
 use agentlens_core::usage::Usage;
 use agentlens_core::validate::FieldError;
 use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-/// Largest integer a JavaScript number holds exactly (2^53 - 1).
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+/// 2^64, the first whole number that does not fit a `u64` token count. Whole numbers
+/// below it convert exactly; the core check then rejects counts above 2^53 - 1.
+const U64_LIMIT: f64 = 18_446_744_073_709_551_616.0;
 
 /// Creates the `Error` thrown for an invalid argument.
 pub(crate) fn invalid_arg(message: impl Into<String>) -> Error {
@@ -42,6 +43,27 @@ pub struct NapiUsage {
     pub reasoning_tokens: Option<f64>,
     /// Server-side web searches, billed per search.
     pub web_searches: Option<f64>,
+    /// Audio prompt tokens, cached or not (part of `inputTokens`).
+    pub input_audio_tokens: Option<f64>,
+    /// Image prompt tokens, cached or not (part of `inputTokens`).
+    pub input_image_tokens: Option<f64>,
+    /// Video prompt tokens, cached or not (part of `inputTokens`).
+    pub input_video_tokens: Option<f64>,
+    /// Audio prompt tokens read from a cache (part of `cacheReadTokens` and
+    /// `inputAudioTokens`).
+    pub cache_audio_read_tokens: Option<f64>,
+    /// Image prompt tokens read from a cache (part of `cacheReadTokens` and
+    /// `inputImageTokens`).
+    pub cache_image_read_tokens: Option<f64>,
+    /// Video prompt tokens read from a cache (part of `cacheReadTokens` and
+    /// `inputVideoTokens`).
+    pub cache_video_read_tokens: Option<f64>,
+    /// Generated audio tokens (part of `outputTokens`).
+    pub output_audio_tokens: Option<f64>,
+    /// Generated image tokens (part of `outputTokens`).
+    pub output_image_tokens: Option<f64>,
+    /// Generated video tokens (part of `outputTokens`).
+    pub output_video_tokens: Option<f64>,
 }
 
 /// One model call for `trackCost`. Counts follow the conventions of `NapiUsage`.
@@ -115,6 +137,26 @@ pub struct NapiBreakdown {
     pub web_searches: NapiLineItem,
     /// Fixed fee per request as a decimal string.
     pub request_usd: String,
+    /// Audio, image and video tokens, one line per unit with tokens; the lines above
+    /// exclude them.
+    pub modalities: Vec<NapiUnitLine>,
+}
+
+/// The line of one audio, image or video unit of a quote.
+#[napi(object)]
+#[derive(Debug)]
+pub struct NapiUnitLine {
+    /// Unit of the tokens, such as `input_audio`, `cache_audio_read` or `output_image`.
+    pub unit: String,
+    /// Price key whose rate billed the tokens, such as `input_audio_mtok`, or `input_mtok`
+    /// when the model has no rate of the unit's own.
+    pub price_key: String,
+    /// Number of tokens.
+    pub count: f64,
+    /// Rate applied, in dollars per million tokens, as a decimal string.
+    pub rate: String,
+    /// Cost of the line as a decimal string.
+    pub cost_usd: String,
 }
 
 /// Converts an option into a value that is `null` in JavaScript when absent, where an
@@ -182,6 +224,7 @@ impl NapiQuote {
                         output_reasoning: nullable(lines.output_reasoning.as_ref().map(line)),
                         web_searches: line(&lines.web_searches),
                         request_usd: lines.request.to_string(),
+                        modalities: lines.modalities.iter().map(unit_line).collect(),
                     }),
                     provider: Either::A(quote.provider.clone()),
                     model: Either::A(quote.model.clone()),
@@ -203,6 +246,16 @@ impl NapiQuote {
     }
 }
 
+fn unit_line(line: &UnitLine) -> NapiUnitLine {
+    NapiUnitLine {
+        unit: line.unit.to_owned(),
+        price_key: line.price_key.to_owned(),
+        count: line.count as f64,
+        rate: line.rate.normalize().to_string(),
+        cost_usd: line.cost.to_string(),
+    }
+}
+
 fn line(item: &LineItem) -> NapiLineItem {
     NapiLineItem {
         count: item.count as f64,
@@ -211,12 +264,12 @@ fn line(item: &LineItem) -> NapiLineItem {
     }
 }
 
-/// Reads a token count: a whole JavaScript number from 0 to 2^53 - 1.
+/// Reads a token count: a whole JavaScript number from 0 to below 2^64.
 pub(crate) fn count(field: &str, value: Option<f64>) -> Result<u64> {
     let Some(value) = value else {
         return Ok(0);
     };
-    if value.fract() != 0.0 || !(0.0..=MAX_SAFE_INTEGER).contains(&value) {
+    if value.fract() != 0.0 || !(0.0..U64_LIMIT).contains(&value) {
         return Err(invalid_arg(format!(
             "invalid {field} {value}: expected a whole number of tokens >= 0"
         )));
@@ -224,9 +277,9 @@ pub(crate) fn count(field: &str, value: Option<f64>) -> Result<u64> {
     Ok(value as u64)
 }
 
-/// Converts and checks usage: every part must fit inside its whole.
-pub(crate) fn to_usage(usage: &NapiUsage) -> Result<Usage> {
-    let usage = Usage {
+/// Converts the counts of `usage` without checking how they relate to each other.
+fn usage_counts(usage: &NapiUsage) -> Result<Usage> {
+    Ok(Usage {
         input_tokens: count("inputTokens", Some(usage.input_tokens))?,
         output_tokens: count("outputTokens", Some(usage.output_tokens))?,
         cache_read_tokens: count("cacheReadTokens", usage.cache_read_tokens)?,
@@ -234,7 +287,21 @@ pub(crate) fn to_usage(usage: &NapiUsage) -> Result<Usage> {
         cache_write_1h_tokens: count("cacheWrite1hTokens", usage.cache_write_1h_tokens)?,
         reasoning_tokens: count("reasoningTokens", usage.reasoning_tokens)?,
         web_searches: count("webSearches", usage.web_searches)?,
-    };
+        input_audio_tokens: count("inputAudioTokens", usage.input_audio_tokens)?,
+        input_image_tokens: count("inputImageTokens", usage.input_image_tokens)?,
+        input_video_tokens: count("inputVideoTokens", usage.input_video_tokens)?,
+        cache_audio_read_tokens: count("cacheAudioReadTokens", usage.cache_audio_read_tokens)?,
+        cache_image_read_tokens: count("cacheImageReadTokens", usage.cache_image_read_tokens)?,
+        cache_video_read_tokens: count("cacheVideoReadTokens", usage.cache_video_read_tokens)?,
+        output_audio_tokens: count("outputAudioTokens", usage.output_audio_tokens)?,
+        output_image_tokens: count("outputImageTokens", usage.output_image_tokens)?,
+        output_video_tokens: count("outputVideoTokens", usage.output_video_tokens)?,
+    })
+}
+
+/// Converts and checks usage for a quote: every part must fit inside its whole.
+pub(crate) fn to_usage(usage: &NapiUsage) -> Result<Usage> {
+    let usage = usage_counts(usage)?;
     usage
         .check()
         .map_err(|error| invalid_arg(format!("invalid usage: {error}")))?;
@@ -242,18 +309,19 @@ pub(crate) fn to_usage(usage: &NapiUsage) -> Result<Usage> {
 }
 
 /// Converts a `trackCost` argument into a core cost event for `default_session`.
+///
+/// Only the conversions are checked here; the client checks the event with the core's
+/// rules ([`CostEvent::check`]) before queueing it.
 pub(crate) fn to_cost_event(input: NapiCostInput, default_session: &str) -> Result<CostEvent> {
-    let usage = to_usage(&NapiUsage {
+    let usage = usage_counts(&NapiUsage {
         input_tokens: input.input_tokens,
         output_tokens: input.output_tokens,
         cache_read_tokens: input.cache_read_tokens,
         cache_write_5m_tokens: input.cache_write_5m_tokens,
         cache_write_1h_tokens: input.cache_write_1h_tokens,
         reasoning_tokens: input.reasoning_tokens,
-        web_searches: None,
+        ..NapiUsage::default()
     })?;
-    non_empty("provider", &input.provider)?;
-    non_empty("model", &input.model)?;
     let cost_usd = input.cost_usd.map(parse_cost).transpose()?;
 
     Ok(CostEvent {
@@ -268,11 +336,17 @@ pub(crate) fn to_cost_event(input: NapiCostInput, default_session: &str) -> Resu
     })
 }
 
-fn non_empty(field: &str, value: &str) -> Result<()> {
-    if value.trim().is_empty() {
-        return Err(invalid_arg(format!("{field} must be a non-empty string")));
-    }
-    Ok(())
+/// Creates the `Error` thrown for a cost event that fails the core check, naming each
+/// field as `trackCost` spells it (`costUsd`, not `payload.costUsd`).
+pub(crate) fn invalid_cost(errors: Vec<FieldError>) -> Error {
+    let details: Vec<String> = errors
+        .iter()
+        .map(|error| {
+            let field = error.path.strip_prefix("payload.").unwrap_or(&error.path);
+            format!("{field}: {}", error.message)
+        })
+        .collect();
+    invalid_arg(format!("invalid cost event: {}", details.join("; ")))
 }
 
 /// Reads `costUsd`, which must be a decimal string so that no digit is lost.
@@ -286,15 +360,8 @@ fn parse_cost(value: Either<String, f64>) -> Result<Usd> {
             )))
         }
     };
-    let cost: Usd = text
-        .parse()
-        .map_err(|error| invalid_arg(format!("invalid costUsd: {error}")))?;
-    if cost.is_negative() {
-        return Err(invalid_arg(format!(
-            "invalid costUsd {text:?}: a cost cannot be negative"
-        )));
-    }
-    Ok(cost)
+    text.parse()
+        .map_err(|error| invalid_arg(format!("invalid costUsd: {error}")))
 }
 
 /// Reads an optional RFC 3339 string or `Date`; now when absent.

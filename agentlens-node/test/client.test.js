@@ -57,10 +57,33 @@ test('trackCost rejects a number for costUsd', () => {
   )
   assert.throws(
     () => client.trackCost({ provider: 'openai', model: 'gpt-4o', inputTokens: 1, outputTokens: 1, costUsd: '-1' }),
-    /cannot be negative/,
+    /costUsd: costUsd must be 0 or more, got -1/,
   )
-  assert.throws(() => client.trackCost({ provider: '', model: 'gpt-4o', inputTokens: 1, outputTokens: 1 }), /provider must be a non-empty string/)
+  assert.throws(() => client.trackCost({ provider: '', model: 'gpt-4o', inputTokens: 1, outputTokens: 1 }), /provider: provider must not be empty/)
+  assert.throws(
+    () => client.trackCost({ provider: 'openai', model: 'gpt-4o', inputTokens: 10, cacheReadTokens: 20, outputTokens: 1 }),
+    /inputTokens: cache tokens \(20\) exceed input tokens \(10\)/,
+  )
   assert.equal(client.stats().pending, 0)
+})
+
+test('trackCost throws for costs the collector rejects and sends the rest', async () => {
+  const client = newClient()
+  const sessionId = `ses_rejected_${Date.now()}`
+  const valid = { provider: 'openai', model: 'gpt-4o', inputTokens: 1000, outputTokens: 500, sessionId }
+
+  assert.throws(() => client.trackCost({ ...valid, costUsd: '0.0000000000001' }), /costUsd: costUsd 0\.0000000000001 has more than 12 decimal places/)
+  assert.throws(() => client.trackCost({ ...valid, costUsd: '9223373' }), /costUsd: costUsd 9223373 is larger than the maximum of 9223372 USD/)
+  assert.throws(() => client.trackCost({ ...valid, inputTokens: 2 ** 53 }), /inputTokens: token count 9007199254740992 is larger than the maximum of 9007199254740991/)
+  assert.throws(() => client.trackCost({ ...valid, sessionId: ' ' }), /sessionId: sessionId must not be empty/)
+  assert.equal(client.stats().pending, 0)
+  client.trackCost(valid)
+  assert.equal(await client.close(5000), 0)
+
+  assert.equal(client.stats().sent, 1)
+  assert.equal(client.stats().failed, 0)
+  const { body } = await collector.get(`/api/sessions/${sessionId}`)
+  assert.equal(body.eventCount, 1)
 })
 
 test('logEvent throws naming the field and queues nothing', async () => {

@@ -6,8 +6,7 @@
 
 use agentlens_core::client::{Client, ClientOptions, CostEvent};
 use agentlens_core::event::{Event, ValidEvent};
-use agentlens_core::money::Usd;
-use agentlens_core::usage::{Usage, UsageError};
+use agentlens_core::usage::Usage;
 use agentlens_core::validate::{validate_event, FieldError};
 use chrono::Utc;
 use pyo3::prelude::*;
@@ -122,6 +121,7 @@ impl PyClient {
             output_tokens: token_count(output_tokens, "output_tokens")?,
             reasoning_tokens: token_count(reasoning_tokens, "reasoning_tokens")?,
             web_searches: token_count(web_searches, "web_searches")?,
+            ..Usage::default()
         };
         let cost_usd = match cost_usd {
             Some(value) if !value.is_none() => Some(usd_from_py(value, "cost_usd")?),
@@ -252,66 +252,14 @@ impl PyClient {
 }
 
 impl PyClient {
-    /// Checks a cost event built from keyword arguments and queues it when valid.
+    /// Checks a cost event with the core's rules ([`CostEvent::check`]) and queues it when
+    /// it passes, so an invalid cost raises here instead of being rejected by the collector
+    /// and counted as failed.
     fn log_cost(&self, cost: CostEvent) -> Result<(), BindingError> {
-        check_cost(&cost)?;
-        self.client.track_cost(cost);
-        Ok(())
+        self.client
+            .try_track_cost(cost)
+            .map_err(|errors| renamed(errors, cost_argument_path))
     }
-}
-
-/// Checks the rules of the core validator that a cost event built from typed arguments can
-/// break: ids and names must not be blank, the cache and reasoning counts must fit inside
-/// input and output, and the cost must not be negative.
-///
-/// Running the full validator over the finished event would check the same rules, but it
-/// builds the event twice more as JSON, which more than doubles the time `track_cost`
-/// takes on the caller's thread. The tests send every accepted event to the collector,
-/// which runs the full validator.
-// TODO: move these checks into agentlens-core (a typed check on `CostEvent`) so the Python
-// and Node bindings share them. This copy lacks the core's 12-decimal, maximum-cost and
-// 2^53-token rules, so only the collector rejects such events.
-fn check_cost(cost: &CostEvent) -> Result<(), BindingError> {
-    let mut errors = Vec::new();
-    let mut require_text = |path: &str, text: &str| {
-        if text.trim().is_empty() {
-            errors.push(FieldError {
-                path: path.to_owned(),
-                message: format!("{path} must not be empty"),
-            });
-        }
-    };
-    require_text("session_id", &cost.session_id);
-    if let Some(agent_id) = &cost.agent_id {
-        require_text("agent_id", agent_id);
-    }
-    require_text("provider", &cost.provider);
-    require_text("model", &cost.model);
-    if let Err(error) = cost.usage.check() {
-        let (path, message) = usage_argument_error(error);
-        errors.push(FieldError { path, message });
-    }
-    if let Some(amount) = cost.cost_usd.filter(Usd::is_negative) {
-        errors.push(FieldError {
-            path: "cost_usd".to_owned(),
-            message: format!("cost_usd must be 0 or more, got {amount}"),
-        });
-    }
-
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(BindingError::Invalid(errors))
-    }
-}
-
-/// Blames the part that does not fit: the cache counts or the reasoning count.
-fn usage_argument_error(error: UsageError) -> (String, String) {
-    let path = match error {
-        UsageError::ReasoningExceedsOutput { .. } => "reasoning_tokens",
-        _ => "cache_read_tokens",
-    };
-    (path.to_owned(), error.to_string())
 }
 
 fn event_from_valid(valid: ValidEvent) -> Event {
@@ -327,18 +275,23 @@ fn event_from_valid(valid: ValidEvent) -> Event {
     }
 }
 
-/// Renames the envelope paths of the core validator (`sessionId`, `eventType`) to the
-/// Python argument names (`session_id`, `event_type`). Paths inside the payload and the
-/// metadata stay as they are, because the caller passed those dicts with wire names.
-fn to_argument_paths(errors: Vec<FieldError>) -> BindingError {
+/// Renames the paths of the core validator with `rename`, keeping the messages.
+fn renamed(errors: Vec<FieldError>, rename: fn(&str) -> &str) -> BindingError {
     let renamed = errors
         .into_iter()
         .map(|error| FieldError {
-            path: argument_path(&error.path).to_owned(),
+            path: rename(&error.path).to_owned(),
             message: error.message,
         })
         .collect();
     BindingError::Invalid(renamed)
+}
+
+/// Renames the envelope paths of the core validator (`sessionId`, `eventType`) to the
+/// Python argument names (`session_id`, `event_type`). Paths inside the payload and the
+/// metadata stay as they are, because the caller passed those dicts with wire names.
+fn to_argument_paths(errors: Vec<FieldError>) -> BindingError {
+    renamed(errors, argument_path)
 }
 
 fn argument_path(path: &str) -> &str {
@@ -347,5 +300,23 @@ fn argument_path(path: &str) -> &str {
         "agentId" => "agent_id",
         "eventType" => "event_type",
         other => other,
+    }
+}
+
+/// Renames the paths of a cost event (`payload.costUsd`) to the keyword arguments of
+/// `track_cost` (`cost_usd`). `payload.totalTokens` has no argument, because the total is
+/// `input_tokens + output_tokens`, and stays as it is, like any path added later.
+fn cost_argument_path(path: &str) -> &str {
+    match path {
+        "payload.provider" => "provider",
+        "payload.model" => "model",
+        "payload.inputTokens" => "input_tokens",
+        "payload.outputTokens" => "output_tokens",
+        "payload.cacheReadTokens" => "cache_read_tokens",
+        "payload.cacheWrite5mTokens" => "cache_write_5m_tokens",
+        "payload.cacheWrite1hTokens" => "cache_write_1h_tokens",
+        "payload.reasoningTokens" => "reasoning_tokens",
+        "payload.costUsd" => "cost_usd",
+        other => argument_path(other),
     }
 }

@@ -59,6 +59,7 @@ impl PyQuote {
 ///
 /// `usage` is the usage dict as the provider returned it: OpenAI `usage`, Anthropic `usage`
 /// or Gemini `usageMetadata`. The provider name and the dict's shape choose the reader. `at` is the time of the call (default: now) and picks the dated price in force.
+/// Anthropic's `service_tier` in the dict selects the model's batch or priority prices.
 /// An unknown model returns a quote with `cost_usd = None` and an `unpriced_reason`.
 ///
 /// Raises `ValidationError` when the usage dict cannot be read.
@@ -89,8 +90,9 @@ pub(crate) fn price(
     at: DateTime<Utc>,
 ) -> Result<(PyQuote, Usage), BindingError> {
     let counts = usage::extract(provider.unwrap_or_default(), usage).map_err(usage_error)?;
+    let context = usage::usage_price_context(usage);
     let table = PriceTable::embedded();
-    let outcome = table.quote(provider, model, &counts, at);
+    let outcome = table.quote_with(provider, model, &counts, at, &context);
     let quote = to_py_quote(py, outcome, model, table.version())?;
     Ok((quote, counts))
 }
@@ -143,6 +145,9 @@ fn breakdown_to_py<'py>(py: Python<'py>, breakdown: &Breakdown) -> PyResult<Boun
             dict.set_item(unit, usd_to_py(py, cost)?)?;
         }
     }
+    for line in &breakdown.modalities {
+        dict.set_item(line.unit, usd_to_py(py, line.cost)?)?;
+    }
     Ok(dict)
 }
 
@@ -150,6 +155,7 @@ fn breakdown_to_py<'py>(py: Python<'py>, breakdown: &Breakdown) -> PyResult<Boun
 fn usage_error(error: UsageError) -> BindingError {
     let field = match &error {
         UsageError::NotAnObject { field }
+        | UsageError::NotAnArray { field }
         | UsageError::MissingField { field }
         | UsageError::InvalidCount { field, .. }
         | UsageError::Overflow { field } => field.as_str(),

@@ -135,7 +135,11 @@ INVALID_COSTS = [
     ({"input_tokens": -1}, "input_tokens", "whole number"),
     ({"input_tokens": 1.5}, "input_tokens", "got float"),
     ({"output_tokens": None}, "output_tokens", "got NoneType"),
-    ({"cache_read_tokens": 2000}, "cache_read_tokens", "exceed input tokens"),
+    ({"cache_read_tokens": 2000}, "input_tokens", "exceed input tokens"),
+    ({"cache_read_tokens": 2**53}, "cache_read_tokens", "larger than the maximum"),
+    ({"cost_usd": "1.1234567890123"}, "cost_usd", "more than 12 decimal places"),
+    ({"cost_usd": 10_000_000}, "cost_usd", "larger than the maximum of 9223372 USD"),
+    ({"agent_id": " "}, "agent_id", "must not be empty"),
     ({"reasoning_tokens": 600}, "reasoning_tokens", "exceed output tokens"),
     ({"provider": ""}, "provider", "must not be empty"),
     ({"model": None}, "model", "expected a str, got NoneType"),
@@ -166,6 +170,36 @@ def test_invalid_cost_raises_before_queueing(
     assert client.flush() == 0
     assert client.stats.sent == 0
     client.close()
+
+
+COLLECTOR_REJECTS: list[tuple[dict[str, Any], str, str]] = [
+    ({"cost_usd": Decimal("0.0000000000001")}, "cost_usd", "more than 12 decimal places"),
+    ({"cost_usd": Decimal("9223373")}, "cost_usd", "larger than the maximum of 9223372 USD"),
+    ({"input_tokens": 2**53}, "input_tokens", "larger than the maximum of 9007199254740991"),
+]
+
+
+def test_costs_the_collector_rejects_raise_at_the_call(collector: Collector) -> None:
+    client = make_client(collector)
+    arguments: dict[str, Any] = {
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "input_tokens": 1000,
+        "output_tokens": 500,
+        "session_id": "ses_py_rejected",
+    }
+
+    for override, path, message in COLLECTOR_REJECTS:
+        with pytest.raises(ValidationError) as raised:
+            client.track_cost(**{**arguments, **override})
+        assert raised.value.path == path
+        assert message in str(raised.value)
+    client.track_cost(**arguments)
+    assert client.close() == 0
+
+    assert client.stats.failed == 0
+    assert client.stats.sent == 1
+    assert len(collector.events("ses_py_rejected")) == 1
 
 
 def test_validation_error_is_an_agentlens_error() -> None:

@@ -13,7 +13,7 @@
 //!     target/wasm32-unknown-unknown/release/agentlens_wasm.wasm
 //! ```
 
-use agentlens_core::pricing::{LineItem, PriceOutcome, PriceTable};
+use agentlens_core::pricing::{LineItem, PriceOutcome, PriceTable, UnitLine};
 use agentlens_core::usage::{self, Usage};
 use agentlens_core::validate;
 use chrono::{DateTime, Utc};
@@ -127,6 +127,7 @@ fn outcome_json(outcome: &PriceOutcome) -> Value {
                     "outputReasoning": lines.output_reasoning.as_ref().map(line_json),
                     "webSearches": line_json(&lines.web_searches),
                     "requestUsd": lines.request.to_string(),
+                    "modalities": lines.modalities.iter().map(unit_line_json).collect::<Vec<_>>(),
                 },
                 "provider": quote.provider,
                 "model": quote.model,
@@ -155,14 +156,17 @@ fn line_json(line: &LineItem) -> Value {
     })
 }
 
-fn usage_json(usage: &Usage) -> Value {
+fn unit_line_json(line: &UnitLine) -> Value {
     json!({
-        "inputTokens": usage.input_tokens,
-        "cacheReadTokens": usage.cache_read_tokens,
-        "cacheWrite5mTokens": usage.cache_write_5m_tokens,
-        "cacheWrite1hTokens": usage.cache_write_1h_tokens,
-        "outputTokens": usage.output_tokens,
-        "reasoningTokens": usage.reasoning_tokens,
-        "webSearches": usage.web_searches,
+        "unit": line.unit,
+        "priceKey": line.price_key,
+        "count": line.count,
+        "rate": line.rate.normalize().to_string(),
+        "costUsd": line.cost.to_string(),
     })
+}
+
+/// Writes the normalized usage; audio, image and video counts appear only when above 0.
+fn usage_json(usage: &Usage) -> Value {
+    serde_json::to_value(usage).unwrap_or(Value::Null)
 }

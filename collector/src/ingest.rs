@@ -5,14 +5,17 @@
 //! reported `costUsd` keeps it. A `cost_tracked` or `llm_response` without one is priced
 //! from the collector's price table (the embedded table, with the `--prices` overrides
 //! applied) at the event's time, and [`PricingRef`] records the table version and the entry
-//! used. When the table has no price for it, the cost stays unknown: it is stored as NULL
-//! and counted as unpriced, never as $0.
+//! used. A payload's `serviceTier` (such as `flex`) and `batch: true` select the model's
+//! tier or batch prices, and a tier the model has no price for leaves the event unpriced.
+//! When the table has no price for it, the cost stays unknown: it is stored as NULL and
+//! counted as unpriced, never as $0.
 //!
 //! A payload whose JavaScript JSON text is longer than [`MAX_PAYLOAD_BYTES`] UTF-8 bytes
 //! is replaced, as in upstream AgentLens, by
 //! `{"type":"_truncated","data":{"_truncated":true,"originalSize":N,"maxSize":10240,
 //! "preview":"<first 200 UTF-16 units of the text>..."}}`. Unlike upstream, the stub keeps
-//! `costUsd`, `usage`, `model`, `provider` and `callId` at its top level, plus the token
+//! `costUsd`, `usage`, `model`, `provider`, `callId`, `serviceTier` and `batch` at its top
+//! level, plus the token
 //! fields of a `cost_tracked` and the `latencyMs` of an `llm_response`, so the stored
 //! payload still shows the cost. Cost
 //! columns are read from the payload before truncation, so totals never change.
@@ -20,7 +23,7 @@
 use agentlens_core::canonical::object_to_js_json;
 use agentlens_core::event::{format_timestamp, EventType, ValidEvent};
 use agentlens_core::money::Usd;
-use agentlens_core::pricing::{PriceOutcome, PriceTable};
+use agentlens_core::pricing::{PriceContext, PriceOutcome, PriceTable};
 use agentlens_core::usage::Usage;
 use agentlens_core::validate::{validate_batch, FieldError};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -92,6 +95,10 @@ pub struct PreparedEvent {
     pub timestamp: String,
     /// Cost columns for cost-bearing events.
     pub cost: Option<CostColumns>,
+    /// The payload as JavaScript-compatible JSON text, exactly as stored and hashed.
+    pub payload_json: String,
+    /// The metadata as JavaScript-compatible JSON text, exactly as stored and hashed.
+    pub metadata_json: String,
 }
 
 /// Validates a `{"events": [...]}` body and prepares every event for storage.
@@ -119,7 +126,7 @@ pub fn prepare_batch(
     let mut prepared = Vec::with_capacity(events.len());
     let mut details = Vec::new();
     for (index, mut event) in events.into_iter().enumerate() {
-        truncate_payload(&mut event);
+        let payload_json = truncate_payload(&mut event);
         let at = event.timestamp.unwrap_or(received_at);
         let cost = match cost_columns(&event, at, prices) {
             Ok(cost) => cost,
@@ -129,10 +136,13 @@ pub fn prepare_batch(
                 None
             }
         };
+        let metadata_json = object_to_js_json(&event.metadata);
         prepared.push(PreparedEvent {
             event,
             timestamp: format_timestamp(&at),
             cost,
+            payload_json,
+            metadata_json,
         });
     }
 
@@ -163,7 +173,8 @@ fn cost_columns(
         Some(reported) => (Some(reported), CostSource::Reported, None),
         None => {
             let provider = Some(facts.provider.as_str());
-            match prices.quote(provider, &facts.model, &facts.usage, at) {
+            let context = price_context(&event.payload);
+            match prices.quote_with(provider, &facts.model, &facts.usage, at, &context) {
                 PriceOutcome::Priced(quote) => {
                     let pricing = PricingRef {
                         version: quote.pricing_version,
@@ -203,6 +214,18 @@ fn cost_columns(
         call_id: facts.call_id.clone(),
         pricing,
     }))
+}
+
+/// Reads the payload's `serviceTier` and `batch`; values of another type are ignored, as
+/// the event validator accepts any unknown payload value.
+fn price_context(payload: &Map<String, Value>) -> PriceContext {
+    let mut context = payload
+        .get("serviceTier")
+        .and_then(Value::as_str)
+        .map(PriceContext::from_service_tier)
+        .unwrap_or_default();
+    context.batch |= payload.get("batch").and_then(Value::as_bool) == Some(true);
+    context
 }
 
 /// Describes a cost too large for the pico-dollar column (`i64::MAX` pico-dollars, about
@@ -248,7 +271,15 @@ pub const MAX_PAYLOAD_BYTES: usize = 10_240;
 const PREVIEW_UTF16_UNITS: usize = 200;
 
 /// Payload keys a truncated payload keeps, for every event type.
-const KEPT_KEYS: &[&str] = &["costUsd", "usage", "model", "provider", "callId"];
+const KEPT_KEYS: &[&str] = &[
+    "costUsd",
+    "usage",
+    "model",
+    "provider",
+    "callId",
+    "serviceTier",
+    "batch",
+];
 
 /// Payload keys a truncated `llm_response` payload keeps in addition to [`KEPT_KEYS`], so
 /// `GET /api/analytics/llm` still reads its latency.
@@ -266,15 +297,16 @@ const KEPT_TOKEN_KEYS: &[&str] = &[
     "reasoningTokens",
 ];
 
-/// Replaces a payload over [`MAX_PAYLOAD_BYTES`] with the `_truncated` stub.
+/// Replaces a payload over [`MAX_PAYLOAD_BYTES`] with the `_truncated` stub, and returns
+/// the JSON text of the payload kept.
 ///
 /// The stub keeps the cost fields of the payload. If those fields alone still exceed the
 /// limit, the stub keeps none of them. The cost columns come from the validated event
 /// either way.
-fn truncate_payload(event: &mut ValidEvent) {
+fn truncate_payload(event: &mut ValidEvent) -> String {
     let text = object_to_js_json(&event.payload);
     if text.len() <= MAX_PAYLOAD_BYTES {
-        return;
+        return text;
     }
 
     let mut preview = String::new();
@@ -311,11 +343,15 @@ fn truncate_payload(event: &mut ValidEvent) {
             stub.insert((*key).to_owned(), value.clone());
         }
     }
-    event.payload = if object_to_js_json(&stub).len() <= MAX_PAYLOAD_BYTES {
-        stub
+    let stub_text = object_to_js_json(&stub);
+    if stub_text.len() <= MAX_PAYLOAD_BYTES {
+        event.payload = stub;
+        stub_text
     } else {
-        bare_stub
-    };
+        let bare_text = object_to_js_json(&bare_stub);
+        event.payload = bare_stub;
+        bare_text
+    }
 }
 
 #[cfg(test)]
@@ -344,7 +380,8 @@ mod tests {
         // UTF-16 units, would cross 200.
         let model = format!("{}😀{}", "a".repeat(189), "b".repeat(MAX_PAYLOAD_BYTES));
         let mut event = custom(json!({ "model": model }));
-        truncate_payload(&mut event);
+        let text = truncate_payload(&mut event);
+        assert_eq!(text, object_to_js_json(&event.payload));
 
         let preview = event.payload["data"]["preview"].as_str().unwrap();
         assert_eq!(preview.encode_utf16().count(), 199 + 3);
@@ -352,9 +389,27 @@ mod tests {
     }
 
     #[test]
+    fn payload_service_tier_selects_context() {
+        let payload = json!({"serviceTier": "flex", "batch": true});
+
+        let context = price_context(payload.as_object().unwrap());
+
+        assert_eq!(context.special_tier().as_deref(), Some("flex"));
+        assert!(context.batch);
+    }
+
+    #[test]
+    fn payload_without_tier_is_standard() {
+        let payload = json!({"serviceTier": "default"});
+
+        assert!(price_context(payload.as_object().unwrap()).is_standard());
+    }
+
+    #[test]
     fn oversized_kept_fields_are_dropped() {
         let mut event = custom(json!({"callId": "c".repeat(MAX_PAYLOAD_BYTES), "costUsd": 1}));
-        truncate_payload(&mut event);
+        let text = truncate_payload(&mut event);
+        assert_eq!(text, object_to_js_json(&event.payload));
 
         assert_eq!(event.payload["type"], "_truncated");
         assert!(event.payload.get("callId").is_none());

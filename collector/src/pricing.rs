@@ -3,15 +3,17 @@
 //!
 //! [`load_prices`] builds the table once: the embedded table, with the overrides file of
 //! `--prices` or `AGENTLENS_PRICES` applied on top when one is given. [`quote`] reads a
-//! request `{provider, model, usage, at?}`, prices it and returns a [`QuoteReport`], the JSON
-//! that both the command and the endpoint print. The usage is either our normalized shape
+//! request `{provider, model, usage, at?, serviceTier?, batch?}`, prices it and returns a
+//! [`QuoteReport`], the JSON that both the command and the endpoint print. The usage is either our normalized shape
 //! (`{"inputTokens": 1200, "outputTokens": 300, "cacheReadTokens": 1000}`) or a provider's
 //! raw usage object, which [`agentlens_core::usage::extract`] reads.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use agentlens_core::pricing::{Breakdown, LineItem, PriceOutcome, PriceOverridesError, PriceTable};
+use agentlens_core::pricing::{
+    Breakdown, LineItem, PriceContext, PriceOutcome, PriceOverridesError, PriceTable, UnitLine,
+};
 use agentlens_core::usage::{self, Usage, UsageError};
 use agentlens_core::validate::FieldError;
 use agentlens_core::Usd;
@@ -31,6 +33,15 @@ const NORMALIZED_KEYS: &[&str] = &[
     "cacheWrite1hTokens",
     "reasoningTokens",
     "webSearches",
+    "inputAudioTokens",
+    "inputImageTokens",
+    "inputVideoTokens",
+    "cacheAudioReadTokens",
+    "cacheImageReadTokens",
+    "cacheVideoReadTokens",
+    "outputAudioTokens",
+    "outputImageTokens",
+    "outputVideoTokens",
 ];
 
 /// Returns the embedded price table, with the overrides file at `overrides` applied.
@@ -83,6 +94,10 @@ pub struct QuoteReport {
     /// The usage as read, in the normalized shape.
     #[schema(value_type = Object)]
     pub usage: Usage,
+    /// Condition of the tier or batch prices applied, such as `service_tier=flex`; absent
+    /// for standard prices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_variant: Option<String>,
 }
 
 impl QuoteReport {
@@ -122,6 +137,11 @@ pub struct BreakdownReport {
     /// Fixed fee per request.
     #[schema(schema_with = crate::openapi::schemas::exact_decimal)]
     pub request: Usd,
+    /// Audio, image and video tokens: `unit`, the `priceKey` whose rate applied, `count`,
+    /// `rate` and `cost`. The lines above exclude them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub modalities: Vec<UnitLine>,
 }
 
 impl From<Breakdown> for BreakdownReport {
@@ -135,6 +155,7 @@ impl From<Breakdown> for BreakdownReport {
             output_reasoning: breakdown.output_reasoning,
             web_searches: breakdown.web_searches,
             request: breakdown.request,
+            modalities: breakdown.modalities,
         }
     }
 }
@@ -149,9 +170,13 @@ pub struct EntryReport {
     pub model: String,
     /// First day of the dated price used; `null` for an undated price.
     pub price_date: Option<NaiveDate>,
+    /// Deployment name of the request when its model was one (Azure OpenAI), mapped to
+    /// `model` by the `deployments` table of the price overrides file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
 }
 
-/// Prices a quote request `{provider, model, usage, at?}` with `table`.
+/// Prices a quote request `{provider, model, usage, at?, serviceTier?, batch?}` with `table`.
 ///
 /// `at` is an RFC 3339 time and defaults to `now`. A call that the table cannot price is
 /// not an error: the report then carries the `unpriced` reason.
@@ -183,11 +208,14 @@ pub fn quote(
         }
         (Some(_), None) => None,
     };
-    let (Some(provider), Some(model), Some(at), Some(usage)) = (provider, model, at, usage) else {
+    let context = read_context(body, &mut errors);
+    let (Some(provider), Some(model), Some(at), Some(usage), Some(context)) =
+        (provider, model, at, usage, context)
+    else {
         return Err(errors);
     };
 
-    Ok(report(table, provider, model, &usage, at))
+    Ok(report(table, provider, model, &usage, at, &context))
 }
 
 /// Builds the report of one priced or unpriced call.
@@ -197,6 +225,7 @@ fn report(
     model: &str,
     usage: &Usage,
     at: DateTime<Utc>,
+    context: &PriceContext,
 ) -> QuoteReport {
     let mut report = QuoteReport {
         status: "unpriced",
@@ -208,8 +237,9 @@ fn report(
         pricing_version: table.version().to_owned(),
         at,
         usage: *usage,
+        price_variant: None,
     };
-    match table.quote(Some(provider), model, usage, at) {
+    match table.quote_with(Some(provider), model, usage, at, context) {
         PriceOutcome::Priced(quote) => {
             report.status = "priced";
             report.total = Some(quote.total);
@@ -218,8 +248,10 @@ fn report(
                 provider: quote.provider,
                 model: quote.model,
                 price_date: quote.price_date,
+                deployment: quote.deployment,
             });
             report.source = Some(quote.source);
+            report.price_variant = quote.price_variant;
         }
         PriceOutcome::Unpriced { reason } => report.unpriced = Some(reason),
     }
@@ -259,6 +291,35 @@ fn parse_at(value: &Value, errors: &mut Vec<FieldError>) -> Option<DateTime<Utc>
         errors.push(field_error("at", &message));
     }
     parsed.map(|at| at.with_timezone(&Utc))
+}
+
+/// Reads `serviceTier` and `batch`. Without them, a provider's usage object that reports
+/// its tier (Anthropic's `usage.service_tier`) selects it.
+fn read_context(body: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<PriceContext> {
+    let mut context = match body.get("serviceTier") {
+        None | Some(Value::Null) => body
+            .get("usage")
+            .map(usage::usage_price_context)
+            .unwrap_or_default(),
+        Some(Value::String(tier)) => PriceContext::from_service_tier(tier),
+        Some(other) => {
+            let message = format!(
+                "invalid serviceTier {other}: expected a string such as \"flex\" or \"priority\""
+            );
+            errors.push(field_error("serviceTier", &message));
+            return None;
+        }
+    };
+    match body.get("batch") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(batch)) => context.batch |= *batch,
+        Some(other) => {
+            let message = format!("invalid batch {other}: expected true or false");
+            errors.push(field_error("batch", &message));
+            return None;
+        }
+    }
+    Some(context)
 }
 
 /// Reads `usage` as the normalized shape when it has only normalized keys, and as the usage
@@ -304,6 +365,15 @@ fn normalized_usage(object: &Map<String, Value>) -> Result<Usage, FieldError> {
         output_tokens: count("outputTokens")?,
         reasoning_tokens: count("reasoningTokens")?,
         web_searches: count("webSearches")?,
+        input_audio_tokens: count("inputAudioTokens")?,
+        input_image_tokens: count("inputImageTokens")?,
+        input_video_tokens: count("inputVideoTokens")?,
+        cache_audio_read_tokens: count("cacheAudioReadTokens")?,
+        cache_image_read_tokens: count("cacheImageReadTokens")?,
+        cache_video_read_tokens: count("cacheVideoReadTokens")?,
+        output_audio_tokens: count("outputAudioTokens")?,
+        output_image_tokens: count("outputImageTokens")?,
+        output_video_tokens: count("outputVideoTokens")?,
     };
 
     if object.contains_key("totalTokens") {
@@ -326,6 +396,7 @@ fn normalized_usage(object: &Map<String, Value>) -> Result<Usage, FieldError> {
 fn usage_error(error: &UsageError) -> FieldError {
     let field = match error {
         UsageError::NotAnObject { field }
+        | UsageError::NotAnArray { field }
         | UsageError::MissingField { field }
         | UsageError::InvalidCount { field, .. }
         | UsageError::Overflow { field } => Some(field.as_str()),
@@ -371,6 +442,56 @@ mod tests {
         assert_eq!(first.total, Some("0.005615".parse().unwrap()));
         assert_eq!(first.total, second.total);
         assert_eq!(first.usage, second.usage);
+    }
+
+    #[test]
+    fn service_tier_selects_flex_prices() {
+        let table = PriceTable::embedded();
+        let body = json!({"provider": "openai", "model": "gpt-5", "serviceTier": "flex",
+            "at": "2026-12-01T00:00:00Z",
+            "usage": {"inputTokens": 1_000_000, "outputTokens": 1_000_000}});
+
+        let report = quote(table, &body, now()).unwrap();
+
+        assert_eq!(report.total, Some("5.625".parse().unwrap()));
+        assert_eq!(report.price_variant.as_deref(), Some("service_tier=flex"));
+    }
+
+    #[test]
+    fn batch_without_batch_price_is_unpriced() {
+        let table = PriceTable::embedded();
+        let body = json!({"provider": "openai", "model": "gpt-4o-audio-preview", "batch": true,
+            "usage": {"inputTokens": 10, "outputTokens": 1}});
+
+        let report = quote(table, &body, now()).unwrap();
+
+        assert_eq!(report.status, "unpriced");
+        assert!(report.unpriced.unwrap().contains("batch processing"));
+    }
+
+    #[test]
+    fn invalid_service_tier_is_named() {
+        let table = PriceTable::embedded();
+        let body = json!({"provider": "openai", "model": "gpt-5", "serviceTier": 2,
+            "batch": "yes", "usage": {"inputTokens": 10, "outputTokens": 1}});
+
+        let errors = quote(table, &body, now()).unwrap_err();
+
+        assert_eq!(errors[0].path, "serviceTier");
+    }
+
+    #[test]
+    fn normalized_modality_counts_are_read() {
+        let table = PriceTable::embedded();
+        let body = json!({"provider": "openai", "model": "gpt-realtime", "usage": {
+            "inputTokens": 1000, "inputAudioTokens": 600,
+            "outputTokens": 500, "outputAudioTokens": 400}});
+
+        let report = quote(table, &body, now()).unwrap();
+
+        // 400 x $4 + 600 x $32 + 100 x $16 + 400 x $64, per million.
+        assert_eq!(report.total, Some("0.048".parse().unwrap()));
+        assert_eq!(report.breakdown.unwrap().modalities.len(), 2);
     }
 
     #[test]

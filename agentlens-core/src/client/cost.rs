@@ -175,6 +175,7 @@ mod tests {
                 output_tokens: 300,
                 reasoning_tokens: 120,
                 web_searches: 2,
+                ..Usage::default()
             },
             ..CostEvent::new("ses_1", "anthropic", "claude-sonnet-4", Usage::default())
         };

@@ -72,6 +72,7 @@ use chrono::{DateTime, Utc};
 use ulid::Ulid;
 
 use crate::event::Event;
+use crate::validate::FieldError;
 use delivery::Delivery;
 use queue::batcher::Batcher;
 use queue::{Command, Queue, QueuedEvent, Stats};
@@ -222,6 +223,11 @@ impl Client {
     /// The event's agent id is `cost.agent_id`, or the client's when that is `None` or
     /// empty. The caller's thread only stamps the id and the timestamp, and the
     /// background thread builds the payload.
+    ///
+    /// The cost is not checked, so this call stays a clock read and a queue push. An
+    /// invalid cost is rejected by the collector and counted in [`Client::failed`], and the
+    /// rest of its batch is sent a second time. Call [`Client::try_track_cost`] instead for
+    /// costs built from input that may be invalid.
     pub fn track_cost(&self, mut cost: CostEvent) {
         let now = SystemTime::now();
         if cost.timestamp.is_none() {
@@ -229,6 +235,23 @@ impl Client {
         }
         let id = Ulid::from_datetime(now);
         self.queue.push(QueuedEvent::Cost { cost, id });
+    }
+
+    /// Checks a cost with [`CostEvent::check`], the collector's rules, and queues it like
+    /// [`Client::track_cost`] when it passes.
+    ///
+    /// The check builds no JSON and runs on the caller's thread (`BENCHMARKS.md` records
+    /// its cost). Unlike `track_cost`, this rejects an empty `agent_id`, so leave it `None`
+    /// to use the client's.
+    ///
+    /// # Errors
+    ///
+    /// Returns every violation with its path in the event, such as `payload.costUsd`, and
+    /// queues nothing.
+    pub fn try_track_cost(&self, cost: CostEvent) -> Result<(), Vec<FieldError>> {
+        cost.check()?;
+        self.track_cost(cost);
+        Ok(())
     }
 
     /// Sends everything queued so far and waits up to `timeout` for it to be delivered

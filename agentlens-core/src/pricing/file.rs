@@ -1,9 +1,6 @@
 //! The layout of the table file written by `scripts/build_prices.py`, and its conversion
-//! into indexed providers. Fields the engine does not use yet (names, pricing URLs, price
-//! variants, `prices_checked`) stay in the file and are skipped here.
-//!
-//! NOTE: without price variants, batch and priority-tier calls are priced at standard rates;
-//! the quote API has no request context to select them.
+//! into indexed providers. Fields the engine does not use (names, pricing URLs,
+//! `prices_checked`) stay in the file and are skipped here.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -14,6 +11,7 @@ use serde::Deserialize;
 use super::matching::{Clause, Matcher};
 use super::rates::{PriceEntry, Rate, Rates};
 use super::table::{Model, PriceTableError, Provider};
+use super::variants::PriceVariant;
 
 /// Builds one provider; models without a `source` field get `default_source`.
 pub(crate) fn build_provider(
@@ -79,6 +77,15 @@ fn build_model(
             rates: Rates::from_keys(entry.rates),
         })
         .collect();
+    let variants = file
+        .price_variants
+        .into_iter()
+        .map(|variant| PriceVariant {
+            when: variant.when.into_iter().collect(),
+            start_date: variant.start_date,
+            rates: Rates::from_keys(variant.rates),
+        })
+        .collect();
     let source = match file.source {
         Some(source) if *source != **default_source => Arc::from(source),
         _ => Arc::clone(default_source),
@@ -87,6 +94,7 @@ fn build_model(
         id: file.id,
         matcher,
         entries,
+        variants,
         source,
     })
 }
@@ -121,7 +129,9 @@ struct ModelFile {
     #[serde(rename = "match")]
     clause: Clause,
     prices: Vec<EntryFile>,
-    /// Package and version the prices come from, such as `litellm 1.80.0`.
+    #[serde(default)]
+    price_variants: Vec<VariantFile>,
+    /// Package and version the prices come from, such as `litellm 1.110.2`.
     source: Option<String>,
 }
 
@@ -129,6 +139,14 @@ struct ModelFile {
 struct EntryFile {
     start_date: Option<NaiveDate>,
     time_of_day: Option<WindowFile>,
+    rates: BTreeMap<String, Rate>,
+}
+
+/// Rates that replace the standard ones when every `when` condition holds.
+#[derive(Deserialize)]
+struct VariantFile {
+    when: BTreeMap<String, String>,
+    start_date: Option<NaiveDate>,
     rates: BTreeMap<String, Rate>,
 }
 

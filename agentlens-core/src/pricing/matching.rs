@@ -146,7 +146,8 @@ pub(crate) fn resolve(table: &PriceTable, provider: Option<&str>, model: &str) -
     find_in_provider(&table.providers, provider, &candidates)
 }
 
-fn find_provider(table: &PriceTable, name: &str) -> Option<usize> {
+/// Finds a provider by id, then by its provider-match clause.
+pub(crate) fn find_provider(table: &PriceTable, name: &str) -> Option<usize> {
     let name = name.trim().to_lowercase();
     if let Some(&index) = table.provider_ids.get(&name) {
         return Some(index);

@@ -5,17 +5,20 @@
 //! models and providers genai-prices lacks (versions recorded in the table, see
 //! [`PriceTable::source`], and per model in [`Quote::source`]). It is compiled in as
 //! `data/prices.json`, and [`PriceTable::embedded`] parses it once per process.
-//! [`PriceTable::with_overrides`] layers prices of your own on top, and
+//! [`PriceTable::with_overrides`] layers prices of your own on top, with Azure deployment
+//! names mapped to models (see `pricing::deployments`), and
 //! [`PriceTable::from_litellm_json`] reads a file in LiteLLM's layout instead.
 //!
 //! A quote moves through three steps:
 //!
 //! 1. lookup ([`matching`]): the provider name and model id are normalized and matched
 //!    against the table's clauses; the result is cached per spelling;
-//! 2. entry choice: the dated price entry in force at the call's time is taken;
+//! 2. entry choice: the dated price entry in force at the call's time is taken, with the
+//!    service-tier or batch rates that a [`PriceContext`] selects on top
+//!    ([`PriceTable::quote_with`]);
 //! 3. costing (see [`Breakdown`]): every token of the [`Usage`](crate::usage::Usage) is
-//!    billed once at the most specific rate the entry has, with tiers chosen by the prompt
-//!    size.
+//!    billed once at the most specific rate the entry has, audio, image and video tokens
+//!    included, with tiers chosen by the prompt size under each rate's [`TierRule`].
 //!
 //! Anything that cannot be priced (unknown provider or model, tokens of a unit without a
 //! rate, inconsistent usage) yields [`PriceOutcome::Unpriced`] with a reason, never $0.
@@ -32,20 +35,26 @@
 //! assert_eq!(quote.total.to_string(), "0.015");
 //! ```
 
+mod deployments;
 mod file;
 mod listing;
 mod litellm;
 pub mod matching;
+mod override_rate;
 mod overrides;
 mod quote;
 mod rates;
 mod table;
+mod tiers;
+mod units;
+mod variants;
 
 pub use listing::{DatedPrices, ModelPrices};
 pub use overrides::PriceOverridesError;
-pub use quote::{Breakdown, LineItem, PriceOutcome, Quote};
-pub use rates::{Rate, Tier};
+pub use quote::{Breakdown, LineItem, PriceOutcome, Quote, UnitLine};
+pub use rates::{Rate, Tier, TierApplication, TierComparison, TierCounts, TierRule};
 pub use table::{PriceTable, PriceTableError};
+pub use variants::PriceContext;
 
 #[cfg(test)]
 mod tests;

@@ -21,21 +21,25 @@
 //! output_mtok = "0.2"
 //! ```
 //!
-//! The same layout in JSON is `{"models": [{"provider": "openai", ...}]}`. Each override is
-//! applied in file order:
+//! The same layout in JSON is `{"models": [{"provider": "openai", ...}]}`. A
+//! `[deployments.<provider>]` table maps Azure deployment names to model ids, as
+//! `pricing::deployments` describes. Each model override is applied in file order:
 //!
 //! - the provider is found as [`PriceTable::quote`] finds it (`vertex_ai` finds `google`);
 //!   an unknown provider is added after the table's providers;
 //! - a model whose id equals an existing model id of that provider gets the override's rates:
-//!   without `valid_from` they replace its prices, with `valid_from` they become its latest
-//!   dated price, in force from that UTC day on over every table price;
+//!   without `valid_from` they replace its prices and drop its service-tier and batch
+//!   prices, with `valid_from` they become its latest dated price, in force from that UTC
+//!   day on over every table price;
 //! - any other model id is added in front of the provider's models and matches only its id
 //!   and aliases, so it wins over the broader match rules of the table;
 //! - aliases of an existing model are matched before the provider's own models.
 //!
+//! A rate is either a decimal string or a table of prompt-size tiers with their rule; the
+//! module `override_rate` describes that table.
+//!
 //! NOTE: a new model whose only price has a `valid_from` day is priced before that day too,
-//! because a model without an entry in force falls back to its first entry. Rates are flat;
-//! overrides cannot express prompt-size tiers yet.
+//! because a model without an entry in force falls back to its first entry.
 
 use std::fmt;
 use std::path::Path;
@@ -48,8 +52,10 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::deployments::DeploymentsFile;
 use super::matching::Matcher;
-use super::rates::{PriceEntry, Rate, Rates};
+use super::override_rate::OverrideRate;
+use super::rates::{PriceEntry, Rates};
 use super::table::{Model, PriceTable, Provider};
 
 /// Errors from reading or applying a price override file.
@@ -83,6 +89,18 @@ pub enum PriceOverridesError {
         provider: String,
         /// Model named by the entry.
         model: String,
+        /// Cause of the rejection and the fix.
+        message: String,
+    },
+    /// A deployment name of the `deployments` table cannot be mapped.
+    #[error("invalid deployment {origin} [deployments.{provider}] {deployment:?}: {message}")]
+    InvalidDeployment {
+        /// Path of the file, or `<overrides>` for text.
+        origin: String,
+        /// Provider named by the table.
+        provider: String,
+        /// The deployment name.
+        deployment: String,
         /// Cause of the rejection and the fix.
         message: String,
     },
@@ -172,7 +190,7 @@ fn apply(
             return Err(invalid("`provider` and `model` must not be empty"));
         }
         let rates = entry.rates();
-        if rates == Rates::default() {
+        if rates.is_empty() {
             return Err(invalid(
                 "no rates given; set at least input_mtok and output_mtok as decimal strings",
             ));
@@ -181,12 +199,17 @@ fn apply(
     }
 
     let digest = Sha256::digest(format!("{}\n{text}", table.version()).as_bytes());
-    Ok(PriceTable::from_parts(
+    let mut applied = PriceTable::from_parts(
         format!("pv_{}", &hex::encode(digest)[..12]),
         format!("{} + overrides {origin}", table.source()),
         table.generated(),
         providers,
-    ))
+    );
+    // Deployments are checked against the new models, so they may map to one of them.
+    let mut deployments = table.deployments.clone();
+    deployments.add(&applied, parsed.deployments, origin)?;
+    applied.deployments = deployments;
+    Ok(applied)
 }
 
 fn parse(text: &str, origin: &str, is_json: bool) -> Result<OverridesFile, PriceOverridesError> {
@@ -240,6 +263,7 @@ fn apply_entry(
                 id: model_id.to_owned(),
                 matcher: equals_any(spellings),
                 entries: vec![price],
+                variants: Vec::new(),
                 source: Arc::clone(source),
             },
         );
@@ -249,7 +273,11 @@ fn apply_entry(
     let model = &mut provider.models[position];
     match price.start_date {
         Some(_) => model.entries.push(price),
-        None => model.entries = vec![price],
+        None => {
+            // The table's tier and batch rates belong to the prices being replaced.
+            model.entries = vec![price];
+            model.variants.clear();
+        }
     }
     model.source = Arc::clone(source);
     if !entry.aliases.is_empty() {
@@ -287,6 +315,9 @@ fn equals_any<'a>(spellings: impl Iterator<Item = &'a str>) -> Matcher {
 struct OverridesFile {
     #[serde(default)]
     models: Vec<OverrideModel>,
+    /// Model id by deployment name, by provider: `[deployments.azure]`.
+    #[serde(default)]
+    deployments: DeploymentsFile,
 }
 
 #[derive(Deserialize)]
@@ -298,38 +329,60 @@ struct OverrideModel {
     valid_from: Option<NaiveDate>,
     #[serde(default)]
     aliases: Vec<String>,
-    input_mtok: Option<PriceText>,
-    cache_read_mtok: Option<PriceText>,
-    cache_write_mtok: Option<PriceText>,
-    cache_write_5m_mtok: Option<PriceText>,
-    cache_write_1h_mtok: Option<PriceText>,
-    output_mtok: Option<PriceText>,
-    output_reasoning_mtok: Option<PriceText>,
-    web_searches_kcount: Option<PriceText>,
-    requests_kcount: Option<PriceText>,
+    input_mtok: Option<OverrideRate>,
+    cache_read_mtok: Option<OverrideRate>,
+    cache_write_mtok: Option<OverrideRate>,
+    cache_write_5m_mtok: Option<OverrideRate>,
+    cache_write_1h_mtok: Option<OverrideRate>,
+    input_audio_mtok: Option<OverrideRate>,
+    input_image_mtok: Option<OverrideRate>,
+    input_video_mtok: Option<OverrideRate>,
+    cache_audio_read_mtok: Option<OverrideRate>,
+    cache_image_read_mtok: Option<OverrideRate>,
+    cache_video_read_mtok: Option<OverrideRate>,
+    output_mtok: Option<OverrideRate>,
+    output_reasoning_mtok: Option<OverrideRate>,
+    output_audio_mtok: Option<OverrideRate>,
+    output_image_mtok: Option<OverrideRate>,
+    output_video_mtok: Option<OverrideRate>,
+    web_searches_kcount: Option<OverrideRate>,
+    requests_kcount: Option<OverrideRate>,
 }
 
 impl OverrideModel {
     fn rates(&self) -> Rates {
-        let flat = |price: &Option<PriceText>| price.map(|price| Rate::Flat(price.0));
-        Rates {
-            input: flat(&self.input_mtok),
-            cache_read: flat(&self.cache_read_mtok),
-            cache_write: flat(&self.cache_write_mtok),
-            cache_write_5m: flat(&self.cache_write_5m_mtok),
-            cache_write_1h: flat(&self.cache_write_1h_mtok),
-            output: flat(&self.output_mtok),
-            output_reasoning: flat(&self.output_reasoning_mtok),
-            web_searches: flat(&self.web_searches_kcount),
-            requests: flat(&self.requests_kcount),
-        }
+        let keyed = [
+            ("input_mtok", &self.input_mtok),
+            ("cache_read_mtok", &self.cache_read_mtok),
+            ("cache_write_mtok", &self.cache_write_mtok),
+            ("cache_write_5m_mtok", &self.cache_write_5m_mtok),
+            ("cache_write_1h_mtok", &self.cache_write_1h_mtok),
+            ("input_audio_mtok", &self.input_audio_mtok),
+            ("input_image_mtok", &self.input_image_mtok),
+            ("input_video_mtok", &self.input_video_mtok),
+            ("cache_audio_read_mtok", &self.cache_audio_read_mtok),
+            ("cache_image_read_mtok", &self.cache_image_read_mtok),
+            ("cache_video_read_mtok", &self.cache_video_read_mtok),
+            ("output_mtok", &self.output_mtok),
+            ("output_reasoning_mtok", &self.output_reasoning_mtok),
+            ("output_audio_mtok", &self.output_audio_mtok),
+            ("output_image_mtok", &self.output_image_mtok),
+            ("output_video_mtok", &self.output_video_mtok),
+            ("web_searches_kcount", &self.web_searches_kcount),
+            ("requests_kcount", &self.requests_kcount),
+        ];
+        let rates = keyed
+            .into_iter()
+            .filter_map(|(key, rate)| Some((key.to_owned(), rate.clone()?.0)))
+            .collect();
+        Rates::from_keys(rates)
     }
 }
 
 /// A non-negative rate written as a decimal string. Numbers are rejected because TOML and
 /// JSON readers turn them into binary floats, which cannot hold most decimal prices exactly.
 #[derive(Debug, Clone, Copy)]
-struct PriceText(Decimal);
+pub(super) struct PriceText(pub(super) Decimal);
 
 impl<'de> Deserialize<'de> for PriceText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -337,9 +390,9 @@ impl<'de> Deserialize<'de> for PriceText {
     }
 }
 
-struct PriceTextVisitor;
+pub(super) struct PriceTextVisitor;
 
-const NUMBER_HINT: &str = "write rates as decimal strings such as \"2.5\", not numbers";
+pub(super) const NUMBER_HINT: &str = "write rates as decimal strings such as \"2.5\", not numbers";
 
 impl Visitor<'_> for PriceTextVisitor {
     type Value = PriceText;

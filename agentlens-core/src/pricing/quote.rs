@@ -4,19 +4,24 @@
 //! has. When an entry lacks a specific rate, the tokens fall back to the rate of the wider
 //! unit that contains them, which is how genai-prices 0.2.3 bills them (its
 //! `compute_leaf_values` prices only units that have a rate and leaves the rest in their
-//! parent):
+//! parent). The units and their nesting are listed in `units.rs`:
 //!
-//! | tokens               | rates tried, in order                                |
-//! |----------------------|------------------------------------------------------|
-//! | uncached input       | `input_mtok`                                         |
-//! | cache reads          | `cache_read_mtok`, `input_mtok`                      |
-//! | 5-minute writes      | `cache_write_5m_mtok`, `cache_write_mtok`, `input_mtok` |
-//! | 1-hour writes        | `cache_write_1h_mtok`, `cache_write_mtok`, `input_mtok` |
-//! | output               | `output_mtok`                                        |
-//! | reasoning            | `output_reasoning_mtok`, else billed inside output   |
+//! | tokens               | rates tried, in order                                      |
+//! |----------------------|------------------------------------------------------------|
+//! | uncached input       | `input_mtok`                                               |
+//! | cache reads          | `cache_read_mtok`, `input_mtok`                            |
+//! | 5-minute writes      | `cache_write_5m_mtok`, `cache_write_mtok`, `input_mtok`    |
+//! | 1-hour writes        | `cache_write_1h_mtok`, `cache_write_mtok`, `input_mtok`    |
+//! | uncached audio input | `input_audio_mtok`, `input_mtok` (image and video alike)   |
+//! | cached audio reads   | `cache_audio_read_mtok`, then `input_audio_mtok` or `cache_read_mtok`, then `input_mtok` |
+//! | output               | `output_mtok`                                              |
+//! | reasoning            | `output_reasoning_mtok`, else billed inside output         |
+//! | audio output         | `output_audio_mtok`, `output_mtok` (image and video alike) |
 //!
-//! When no rate in the chain exists and the count is above zero, the call is unpriced;
-//! it is never billed at $0.
+//! Cached audio reads of an entry that has both `input_audio_mtok` and `cache_read_mtok`
+//! but no `cache_audio_read_mtok` have no single fallback, so genai-prices rejects such an
+//! entry and a call with such tokens is unpriced here. A call is also unpriced when no rate
+//! in the chain exists and the count is above zero. It is never billed at $0.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -25,7 +30,10 @@ use serde::Serialize;
 use crate::money::Usd;
 use crate::usage::Usage;
 
-use super::rates::{Rate, Rates};
+use super::rates::Rate;
+use super::tiers::{reached_rate, token_cost, Position, Prompt};
+use super::units::{self, Unit};
+use super::variants::Resolved;
 
 /// The result of pricing one model call.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -56,13 +64,20 @@ pub struct Quote {
     pub provider: String,
     /// Id of the model entry used, such as `gpt-4o` for `gpt-4o-2024-08-06`.
     pub model: String,
-    /// Source of the model's prices: `genai-prices 0.2.3`, `litellm 1.80.0`, or
+    /// Source of the model's prices: `genai-prices 0.2.3`, `litellm 1.110.2`, or
     /// `overrides <origin>` for a price from [`super::PriceTable::with_overrides`].
     pub source: String,
     /// First day of the dated price entry used; `None` for an undated entry.
     pub price_date: Option<NaiveDate>,
     /// Content hash of the price table, see [`super::PriceTable::version`].
     pub pricing_version: String,
+    /// Condition of the price variant applied, such as `service_tier=flex` or
+    /// `processing=batch`; `None` for standard prices.
+    pub price_variant: Option<String>,
+    /// Deployment name of the request when the model id was one (Azure OpenAI), priced as
+    /// the model it maps to in the overrides file; `model` is then the entry of that model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
 }
 
 /// Cost of each billed unit of a call. The lines are disjoint, so their sum is the total.
@@ -87,6 +102,9 @@ pub struct Breakdown {
     /// Reasoning tokens of the call, for information; they are billed inside `output`
     /// unless `output_reasoning` is present.
     pub reasoning_tokens: u64,
+    /// Audio, image and video tokens, one line per unit with tokens. The text lines above
+    /// exclude them.
+    pub modalities: Vec<UnitLine>,
 }
 
 impl Breakdown {
@@ -104,8 +122,27 @@ impl Breakdown {
             self.request,
         ]
         .iter()
+        .chain(self.modalities.iter().map(|line| &line.cost))
         .sum()
     }
+}
+
+/// The line of one audio, image or video unit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct UnitLine {
+    /// Unit of the tokens: `input_audio`, `input_image`, `input_video`, `cache_audio_read`,
+    /// `cache_image_read`, `cache_video_read`, `output_audio`, `output_image` or
+    /// `output_video`. Input units count uncached tokens only.
+    pub unit: &'static str,
+    /// Price key whose rate billed the tokens; a wider unit's key, such as `input_mtok`,
+    /// when the entry has no rate of the unit's own.
+    pub price_key: &'static str,
+    /// Number of tokens.
+    pub count: u64,
+    /// Rate applied, in dollars per million tokens.
+    pub rate: Decimal,
+    /// Cost of the line.
+    pub cost: Usd,
 }
 
 /// One billed unit: how many, at which rate, for how much.
@@ -114,7 +151,9 @@ pub struct LineItem {
     /// Number of units billed on this line.
     pub count: u64,
     /// Rate applied, in dollars per million tokens or per thousand searches; `None` when the
-    /// entry has no rate and the count is zero.
+    /// entry has no rate and the count is zero. For a rate whose tiers apply to the excess
+    /// only, the rate of the highest tier reached: the cost then charges the tokens before
+    /// each tier start at the lower rates.
     pub rate: Option<Decimal>,
     /// Cost of the line.
     pub cost: Usd,
@@ -125,84 +164,93 @@ pub struct LineItem {
 /// # Errors
 ///
 /// Returns the reason when a unit with a non-zero count has no rate in the entry.
-pub(crate) fn price_usage(rates: &Rates, usage: &Usage, model: &str) -> Result<Breakdown, String> {
-    let prompt = usage.input_tokens;
-    let line = |count: u64, chain: &[&Option<Rate>], unit: &str| {
-        token_line(count, chain, prompt).ok_or_else(|| missing_rate(model, unit, count, "tokens"))
+pub(crate) fn price_usage(
+    rates: &Resolved<'_>,
+    usage: &Usage,
+    model: &str,
+) -> Result<Breakdown, String> {
+    let priced = rates.priced_units();
+    let prompt = Prompt {
+        all: usage.input_tokens,
+        uncached: usage.uncached_input_tokens(),
     };
-    let (output_count, output_reasoning) = match &rates.output_reasoning {
-        Some(_) => {
-            let reasoning = usage.reasoning_tokens;
-            let chain = [&rates.output_reasoning];
-            let reasoning_line = line(reasoning, &chain, "reasoning output")?;
-            (
-                usage.output_tokens.saturating_sub(reasoning),
-                Some(reasoning_line),
-            )
-        }
-        None => (usage.output_tokens, None),
-    };
-
-    let uncached = usage.uncached_input_tokens();
-    let input = line(uncached, &[&rates.input], "input")?;
-    let read_chain = [&rates.cache_read, &rates.input];
-    let cache_read = line(usage.cache_read_tokens, &read_chain, "cache read")?;
-    let write_5m_chain = [&rates.cache_write_5m, &rates.cache_write, &rates.input];
-    let cache_write_5m = line(
-        usage.cache_write_5m_tokens,
-        &write_5m_chain,
-        "5-minute cache write",
-    )?;
-    let write_1h_chain = [&rates.cache_write_1h, &rates.cache_write, &rates.input];
-    let cache_write_1h = line(
-        usage.cache_write_1h_tokens,
-        &write_1h_chain,
-        "1-hour cache write",
-    )?;
-    let output = line(output_count, &[&rates.output], "output")?;
-    let web_searches = search_line(usage.web_searches, rates.web_searches.as_ref(), prompt)
-        .ok_or_else(|| missing_rate(model, "web search", usage.web_searches, "requests"))?;
-    let request = rates
-        .requests
-        .as_ref()
-        .map_or(Usd::ZERO, |rate| Usd::per_thousand(rate.at(prompt), 1));
-
-    Ok(Breakdown {
-        input,
-        cache_read,
-        cache_write_5m,
-        cache_write_1h,
-        output,
-        output_reasoning,
-        web_searches,
-        request,
+    let mut breakdown = Breakdown {
         reasoning_tokens: usage.reasoning_tokens,
-    })
+        ..Breakdown::default()
+    };
+
+    let mut in_prompt = 0u64;
+    let mut in_uncached = 0u64;
+    for atom in units::atoms(usage) {
+        let position = (!units::is_output(atom.unit)).then(|| Position {
+            in_prompt,
+            in_uncached: (!atom.cached).then_some(in_uncached),
+        });
+        if position.is_some() {
+            in_prompt = in_prompt.saturating_add(atom.count);
+            if !atom.cached {
+                in_uncached = in_uncached.saturating_add(atom.count);
+            }
+        }
+
+        let billed = match atom.unit.billed_as(priced) {
+            Ok(unit) => unit,
+            Err(_) if atom.count == 0 => continue,
+            Err(reason) => return Err(missing_rate(model, &reason, atom.count, "tokens")),
+        };
+        let Some(rate) = rates.token(billed) else {
+            continue;
+        };
+        let (shown, cost) = token_cost(rate, atom.count, prompt, position);
+        let line = LineItem {
+            count: atom.count,
+            rate: Some(shown),
+            cost,
+        };
+        add_line(&mut breakdown, atom.unit, billed, line);
+    }
+
+    let searches = usage.web_searches;
+    breakdown.web_searches = search_line(searches, rates.web_searches, prompt)
+        .ok_or_else(|| missing_rate(model, "no price for web search", searches, "requests"))?;
+    breakdown.request = rates.requests.map_or(Usd::ZERO, |rate| {
+        Usd::per_thousand(reached_rate(rate, prompt), 1)
+    });
+    Ok(breakdown)
 }
 
-/// Prices `count` tokens at the first rate of `chain` that exists; `None` when none exists
-/// and the count is above zero.
-fn token_line(count: u64, chain: &[&Option<Rate>], prompt: u64) -> Option<LineItem> {
-    let rate = chain.iter().find_map(|rate| rate.as_ref());
-    match rate {
-        Some(rate) => {
-            let rate = rate.at(prompt);
-            let cost = Usd::per_million(rate, count);
-            Some(LineItem {
-                count,
-                rate: Some(rate),
-                cost,
-            })
+/// Puts the line of the tokens of `unit`, billed at the rate of `billed`, into its place.
+fn add_line(breakdown: &mut Breakdown, unit: Unit, billed: Unit, line: LineItem) {
+    match unit {
+        Unit::Input => breakdown.input = line,
+        Unit::CacheRead => breakdown.cache_read = line,
+        Unit::CacheWrite5m => breakdown.cache_write_5m = line,
+        Unit::CacheWrite1h => breakdown.cache_write_1h = line,
+        Unit::Output => {
+            breakdown.output.count += line.count;
+            breakdown.output.rate = line.rate;
+            breakdown.output.cost += line.cost;
         }
-        None if count == 0 => Some(LineItem::default()),
-        None => None,
+        Unit::OutputReasoning if billed == Unit::OutputReasoning => {
+            breakdown.output_reasoning = Some(line);
+        }
+        // Reasoning without its own rate is billed inside the output line.
+        Unit::OutputReasoning => add_line(breakdown, Unit::Output, billed, line),
+        _ if line.count == 0 => {}
+        _ => breakdown.modalities.push(UnitLine {
+            unit: unit.def().price_key.trim_end_matches("_mtok"),
+            price_key: billed.def().price_key,
+            count: line.count,
+            rate: line.rate.unwrap_or_default(),
+            cost: line.cost,
+        }),
     }
 }
 
-fn search_line(count: u64, rate: Option<&Rate>, prompt: u64) -> Option<LineItem> {
+fn search_line(count: u64, rate: Option<&Rate>, prompt: Prompt) -> Option<LineItem> {
     match rate {
         Some(rate) => {
-            let rate = rate.at(prompt);
+            let rate = reached_rate(rate, prompt);
             let cost = Usd::per_thousand(rate, count);
             Some(LineItem {
                 count,
@@ -215,9 +263,9 @@ fn search_line(count: u64, rate: Option<&Rate>, prompt: u64) -> Option<LineItem>
     }
 }
 
-fn missing_rate(model: &str, unit: &str, count: u64, noun: &str) -> String {
+fn missing_rate(model: &str, reason: &str, count: u64, noun: &str) -> String {
     format!(
-        "model \"{model}\" has no price for {unit} {noun} ({count} {noun}) in the price table; \
-         add a price override for it"
+        "model \"{model}\" has {reason} ({count} {noun}) in the price table; add a price \
+         override for it"
     )
 }

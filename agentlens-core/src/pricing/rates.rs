@@ -6,10 +6,14 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub use super::tiers::{TierApplication, TierComparison, TierCounts, TierRule};
+use super::units::{UNITS, UNIT_COUNT};
+
 /// A price per unit, either flat or by the size of the prompt.
 ///
 /// In JSON a flat rate is a decimal string (`"2.5"`) and a tiered rate is
-/// `{"base": "1.25", "tiers": [{"start": 200000, "price": "2.5"}]}`.
+/// `{"base": "1.25", "tiers": [{"start": 200000, "price": "2.5"}]}`, with an optional
+/// `"rule"` object (see [`TierRule`]).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum Rate {
@@ -21,32 +25,36 @@ pub enum Rate {
         base: Decimal,
         /// Tiers in ascending order of `start`.
         tiers: Vec<Tier>,
+        /// Which prompt tokens the tier starts count, how they compare, and which tokens
+        /// pay the tier rate.
+        #[serde(default, skip_serializing_if = "TierRule::is_default")]
+        rule: TierRule,
     },
 }
 
-/// A rate that applies once the prompt has more than `start` tokens.
+/// A rate that applies once the prompt passes `start` tokens, as the tier rule counts and
+/// compares them.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Tier {
-    /// Number of prompt tokens that must be exceeded.
+    /// Number of prompt tokens the tier starts at.
     pub start: u64,
     /// Rate of the tier.
     pub price: Decimal,
 }
 
 impl Rate {
-    /// Returns the rate for a request whose prompt, cache reads and writes included, has
-    /// `prompt_tokens` tokens.
+    /// Returns the rate of the highest tier that a prompt of `prompt` tokens reaches under
+    /// the rate's rule; `prompt` is the count the rule's [`TierCounts`] names.
     ///
-    /// As in genai-prices 0.2.3 (`calc_unit_price`), the highest tier whose start is below
-    /// the prompt size applies to every token of the unit, not only to the tokens above the
-    /// threshold.
-    pub fn at(&self, prompt_tokens: u64) -> Decimal {
+    /// With the default rule, as in genai-prices 0.2.3 (`calc_unit_price`), the highest
+    /// tier whose start is below the prompt size applies.
+    pub fn at(&self, prompt: u64) -> Decimal {
         match self {
             Rate::Flat(rate) => *rate,
-            Rate::Tiered { base, tiers } => tiers
+            Rate::Tiered { base, tiers, rule } => tiers
                 .iter()
                 .rev()
-                .find(|tier| prompt_tokens > tier.start)
+                .find(|tier| rule.reaches(prompt, tier.start))
                 .map_or(*base, |tier| tier.price),
         }
     }
@@ -55,20 +63,9 @@ impl Rate {
 /// The rates of one price entry, by the genai-prices price keys that this engine bills.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Rates {
-    /// `input_mtok`: dollars per million prompt tokens.
-    pub(crate) input: Option<Rate>,
-    /// `cache_read_mtok`.
-    pub(crate) cache_read: Option<Rate>,
-    /// `cache_write_mtok`: writes of any lifetime without a more specific rate.
-    pub(crate) cache_write: Option<Rate>,
-    /// `cache_write_5m_mtok`.
-    pub(crate) cache_write_5m: Option<Rate>,
-    /// `cache_write_1h_mtok`.
-    pub(crate) cache_write_1h: Option<Rate>,
-    /// `output_mtok`.
-    pub(crate) output: Option<Rate>,
-    /// `output_reasoning_mtok`: a separate rate for reasoning tokens.
-    pub(crate) output_reasoning: Option<Rate>,
+    /// Token rates in dollars per million, by unit (`input_mtok`, `input_audio_mtok`…), in
+    /// the order of [`UNITS`].
+    pub(crate) tokens: [Option<Rate>; UNIT_COUNT],
     /// `web_searches_kcount`: dollars per thousand web searches.
     pub(crate) web_searches: Option<Rate>,
     /// `requests_kcount`: dollars per thousand requests.
@@ -78,41 +75,35 @@ pub(crate) struct Rates {
 impl Rates {
     /// Creates the rates from the price keys of the table file.
     ///
-    /// Keys for units that [`crate::usage::Usage`] does not count (audio, image and video
-    /// tokens, storage searches and others) are dropped.
-    ///
-    /// NOTE: audio, image and video prompt tokens are therefore billed at the text rates of
-    /// `input_mtok` and `output_mtok`, because `Usage` has no per-modality counts yet.
+    /// Keys for units that [`crate::usage::Usage`] does not count (audio seconds, pages,
+    /// characters, storage searches and others) are dropped.
     pub(crate) fn from_keys(mut keys: BTreeMap<String, Rate>) -> Self {
-        let mut take = |key: &str| keys.remove(key);
+        let tokens = std::array::from_fn(|index| keys.remove(UNITS[index].price_key));
         Rates {
-            input: take("input_mtok"),
-            cache_read: take("cache_read_mtok"),
-            cache_write: take("cache_write_mtok"),
-            cache_write_5m: take("cache_write_5m_mtok"),
-            cache_write_1h: take("cache_write_1h_mtok"),
-            output: take("output_mtok"),
-            output_reasoning: take("output_reasoning_mtok"),
-            web_searches: take("web_searches_kcount"),
-            requests: take("requests_kcount"),
+            tokens,
+            web_searches: keys.remove("web_searches_kcount"),
+            requests: keys.remove("requests_kcount"),
         }
     }
 
-    /// Returns the rates that are present, by their price key, in the order of
-    /// [`Rates::from_keys`].
+    /// Returns whether no rate is set.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.keyed().is_empty()
+    }
+
+    /// Returns the rates that are present, by their price key: the token units in the
+    /// order of [`UNITS`], then web searches and requests.
     pub(crate) fn keyed(&self) -> Vec<(&'static str, &Rate)> {
-        let all = [
-            ("input_mtok", &self.input),
-            ("cache_read_mtok", &self.cache_read),
-            ("cache_write_mtok", &self.cache_write),
-            ("cache_write_5m_mtok", &self.cache_write_5m),
-            ("cache_write_1h_mtok", &self.cache_write_1h),
-            ("output_mtok", &self.output),
-            ("output_reasoning_mtok", &self.output_reasoning),
+        let tokens = UNITS
+            .iter()
+            .zip(&self.tokens)
+            .map(|(unit, rate)| (unit.price_key, rate));
+        let counted = [
             ("web_searches_kcount", &self.web_searches),
             ("requests_kcount", &self.requests),
         ];
-        all.into_iter()
+        tokens
+            .chain(counted)
             .filter_map(|(key, rate)| rate.as_ref().map(|rate| (key, rate)))
             .collect()
     }
@@ -170,6 +161,7 @@ mod tests {
                 start: 200_000,
                 price: Decimal::new(25, 1),
             }],
+            rule: TierRule::default(),
         }
     }
 

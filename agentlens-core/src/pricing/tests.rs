@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 use super::*;
 use crate::money::Usd;
 use crate::usage::Usage;
+use variants::Resolved;
 
 fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
@@ -39,7 +40,7 @@ fn resolved(provider: Option<&str>, model: &str) -> String {
 fn embedded_table_loads_with_source() {
     let table = PriceTable::embedded();
 
-    assert_eq!(table.source(), "genai-prices 0.2.3 + litellm 1.80.0");
+    assert_eq!(table.source(), "genai-prices 0.2.3 + litellm 1.110.2");
     assert!(table.version().starts_with("pv_"));
     assert_eq!(table.version().len(), 15);
     assert!(table.providers.len() > 40);
@@ -294,6 +295,7 @@ fn usage_strategy() -> impl Strategy<Value = Usage> {
                 output_tokens: output,
                 reasoning_tokens: output / 2,
                 web_searches: searches,
+                ..Usage::default()
             },
         )
 }
@@ -356,10 +358,10 @@ fn litellm_models_fill_genai_gaps() {
         "2026-02-10T00:00:00Z",
     );
 
-    assert_eq!(quote.source, "litellm 1.80.0");
+    assert_eq!(quote.source, "litellm 1.110.2");
     assert_eq!(quote.provider, "deepinfra");
-    // $0.08 in and $0.09 out per million tokens.
-    assert_eq!(quote.total, Usd::new(decimal("0.17")));
+    // $0.40 in and $0.40 out per million tokens.
+    assert_eq!(quote.total, Usd::new(decimal("0.8")));
     let genai = priced(
         Some("openai"),
         "gpt-4o",
@@ -385,7 +387,9 @@ fn no_listed_model_quotes_zero_unless_listed_free() {
         let provider = &table.providers[table.provider_ids[listed.provider()]];
         let model = provider.models.iter().find(|model| model.id == listed.id());
         let entry = rates::entry_at(&model.unwrap().entries, when).unwrap();
-        let Ok(breakdown) = quote::price_usage(&entry.rates, &usage, listed.id()) else {
+        let Ok(breakdown) =
+            quote::price_usage(&Resolved::standard(&entry.rates), &usage, listed.id())
+        else {
             continue;
         };
         priced_count += 1;
@@ -445,4 +449,370 @@ fn model_listing_counts_and_finds_entries() {
     );
     let unknown = table.find_model(Some("anthropic"), "claude-nope-1");
     assert!(unknown.unwrap_err().contains("unknown model"));
+}
+
+#[test]
+fn gemini_audio_and_video_bill_at_their_own_rates() {
+    // gemini-2.5-flash: input $0.30, cache reads $0.03, audio input $1, cached audio reads
+    // $0.10, output $2.50 per million tokens, and no video rates.
+    let usage = Usage {
+        input_tokens: 17_713,
+        cache_read_tokens: 17_379,
+        input_audio_tokens: 1_917,
+        cache_audio_read_tokens: 1_881,
+        input_video_tokens: 15_780,
+        cache_video_read_tokens: 15_483,
+        output_tokens: 889,
+        reasoning_tokens: 821,
+        ..Usage::default()
+    };
+
+    let quote = priced(
+        Some("google"),
+        "gemini-2.5-flash",
+        &usage,
+        "2026-02-10T12:00:00Z",
+    );
+
+    let units: Vec<(&str, &str, u64)> = quote
+        .breakdown
+        .modalities
+        .iter()
+        .map(|line| (line.unit, line.price_key, line.count))
+        .collect();
+    assert_eq!(
+        units,
+        [
+            ("cache_audio_read", "cache_audio_read_mtok", 1_881),
+            ("cache_video_read", "cache_read_mtok", 15_483),
+            ("input_audio", "input_audio_mtok", 36),
+            ("input_video", "input_mtok", 297),
+        ]
+    );
+    assert_eq!(quote.breakdown.cache_read.count, 15);
+    assert_eq!(quote.breakdown.input.count, 1);
+    // 15,498 cached text and video tokens at $0.03, 1,881 cached audio at $0.10, 36 audio
+    // at $1, 298 text and video at $0.30 and 889 output at $2.50, per million.
+    assert_eq!(quote.total.to_string(), "0.00300094");
+    assert_eq!(quote.total, quote.breakdown.total());
+}
+
+#[test]
+fn realtime_audio_output_bills_at_audio_rate() {
+    // gpt-realtime: output $16, audio output $64, audio input $32, input $4 per million.
+    let usage = Usage {
+        input_tokens: 1_000,
+        input_audio_tokens: 600,
+        output_tokens: 500,
+        output_audio_tokens: 400,
+        ..Usage::default()
+    };
+
+    let quote = priced(
+        Some("openai"),
+        "gpt-realtime",
+        &usage,
+        "2026-02-10T12:00:00Z",
+    );
+
+    assert_eq!(quote.breakdown.output.count, 100);
+    assert_eq!(quote.breakdown.input.count, 400);
+    // 400 x $4 + 600 x $32 + 100 x $16 + 400 x $64, per million.
+    assert_eq!(quote.total.to_string(), "0.048");
+}
+
+#[test]
+fn image_input_without_image_rate_falls_back_to_input() {
+    let usage = Usage {
+        input_tokens: 1_000,
+        input_image_tokens: 800,
+        output_tokens: 100,
+        ..Usage::default()
+    };
+
+    let quote = priced(Some("openai"), "gpt-4o", &usage, "2026-02-10T12:00:00Z");
+
+    let line = &quote.breakdown.modalities[0];
+    assert_eq!((line.unit, line.price_key), ("input_image", "input_mtok"));
+    assert_eq!(line.rate, quote.breakdown.input.rate.unwrap());
+}
+
+#[test]
+fn output_image_without_any_output_rate_names_the_unit() {
+    let table = PriceTable::embedded()
+        .with_overrides(
+            r#"
+[[models]]
+provider = "mycorp"
+model = "painter"
+input_mtok = "1"
+input_image_mtok = "2"
+"#,
+        )
+        .unwrap();
+    let usage = Usage {
+        input_tokens: 10,
+        output_tokens: 50,
+        output_image_tokens: 50,
+        ..Usage::default()
+    };
+    let at = "2026-02-10T12:00:00Z".parse().unwrap();
+
+    let outcome = table.quote(Some("mycorp"), "painter", &usage, at);
+
+    let PriceOutcome::Unpriced { reason } = outcome else {
+        panic!("an image output without a rate must be unpriced");
+    };
+    assert!(
+        reason.contains("no price for image output tokens (50 tokens)"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn cached_audio_without_join_rate_is_unpriced() {
+    let table = PriceTable::embedded()
+        .with_overrides(
+            r#"
+[[models]]
+provider = "mycorp"
+model = "listener"
+input_mtok = "1"
+cache_read_mtok = "0.1"
+input_audio_mtok = "4"
+output_mtok = "2"
+"#,
+        )
+        .unwrap();
+    let usage = Usage {
+        input_tokens: 100,
+        cache_read_tokens: 50,
+        input_audio_tokens: 60,
+        cache_audio_read_tokens: 20,
+        output_tokens: 5,
+        ..Usage::default()
+    };
+    let at = "2026-02-10T12:00:00Z".parse().unwrap();
+
+    let outcome = table.quote(Some("mycorp"), "listener", &usage, at);
+
+    let PriceOutcome::Unpriced { reason } = outcome else {
+        panic!("cached audio reads have no single fallback rate");
+    };
+    assert!(reason.contains("cache_audio_read_mtok"), "{reason}");
+}
+
+#[test]
+fn flex_tier_uses_flex_variant() {
+    let usage = tokens(1_000_000, 0, 1_000_000);
+    let at = "2026-12-01T12:00:00Z".parse().unwrap();
+    let context = PriceContext::from_service_tier("flex");
+
+    let outcome = PriceTable::embedded().quote_with(Some("openai"), "gpt-5", &usage, at, &context);
+
+    let PriceOutcome::Priced(quote) = outcome else {
+        panic!("gpt-5 has a flex price: {outcome:?}");
+    };
+    // Half of the standard $1.25 input and $10 output per million.
+    assert_eq!(quote.total.to_string(), "5.625");
+    assert_eq!(quote.price_variant.as_deref(), Some("service_tier=flex"));
+}
+
+#[test]
+fn batch_call_without_batch_price_is_unpriced() {
+    let usage = tokens(1_000, 0, 100);
+    let at = "2026-12-01T12:00:00Z".parse().unwrap();
+    let context = PriceContext {
+        service_tier: None,
+        batch: true,
+    };
+
+    let outcome = PriceTable::embedded().quote_with(
+        Some("openai"),
+        "gpt-4o-audio-preview",
+        &usage,
+        at,
+        &context,
+    );
+
+    let PriceOutcome::Unpriced { reason } = outcome else {
+        panic!("a batch call must not be priced at standard rates: {outcome:?}");
+    };
+    assert!(reason.contains("batch processing"), "{reason}");
+}
+
+fn modal_usage_strategy() -> impl Strategy<Value = Usage> {
+    (
+        (0u64..200_000, 0u64..200_000, 0u64..100_000),
+        (0u64..100_000, 0u64..100_000),
+        (0u64..100_000, 0u64..100_000, 0u64..100_000),
+    )
+        .prop_map(
+            |((text, audio, image), (cached_text, cached_audio), (out, out_audio, out_image))| {
+                let cached_audio = cached_audio.min(audio);
+                Usage {
+                    input_tokens: text + cached_text + audio + image,
+                    cache_read_tokens: cached_text + cached_audio,
+                    input_audio_tokens: audio,
+                    cache_audio_read_tokens: cached_audio,
+                    input_image_tokens: image,
+                    output_tokens: out + out_audio + out_image,
+                    reasoning_tokens: out / 2,
+                    output_audio_tokens: out_audio,
+                    output_image_tokens: out_image,
+                    ..Usage::default()
+                }
+            },
+        )
+}
+
+const MODAL_MODELS: [(&str, &str); 3] = [
+    ("openai", "gpt-realtime"),
+    ("google", "gemini-2.5-flash"),
+    ("openai", "gpt-4o"),
+];
+
+proptest! {
+    #[test]
+    fn modal_tokens_are_billed_once(usage in modal_usage_strategy(), model in 0usize..3) {
+        let (provider, model) = MODAL_MODELS[model];
+        let quote = priced(Some(provider), model, &usage, "2026-02-10T00:00:00Z");
+        let breakdown = &quote.breakdown;
+
+        let text_counts = breakdown.input.count
+            + breakdown.cache_read.count
+            + breakdown.cache_write_5m.count
+            + breakdown.cache_write_1h.count
+            + breakdown.output.count
+            + breakdown.output_reasoning.map_or(0, |line| line.count);
+        let modal_counts: u64 = breakdown.modalities.iter().map(|line| line.count).sum();
+        prop_assert_eq!(text_counts + modal_counts, usage.total_tokens());
+        prop_assert_eq!(quote.total, breakdown.total());
+    }
+
+    #[test]
+    fn modal_cost_never_decreases_when_audio_grows(
+        usage in modal_usage_strategy(),
+        extra in 1u64..100_000,
+        model in 0usize..3,
+    ) {
+        let (provider, model) = MODAL_MODELS[model];
+        let mut grown = usage;
+        grown.input_tokens += extra;
+        grown.input_audio_tokens += extra;
+        grown.output_tokens += extra;
+        grown.output_audio_tokens += extra;
+
+        let before = priced(Some(provider), model, &usage, "2026-02-10T00:00:00Z");
+        let after = priced(Some(provider), model, &grown, "2026-02-10T00:00:00Z");
+
+        prop_assert!(after.total >= before.total);
+    }
+}
+
+fn tiered_override(rule: &str) -> PriceTable {
+    let text = format!(
+        r#"
+[[models]]
+provider = "mycorp"
+model = "long-llm"
+output_mtok = "4"
+
+[models.input_mtok]
+base = "1"
+tiers = [{{ start = 200000, price = "2" }}]
+{rule}
+"#
+    );
+    PriceTable::embedded().with_overrides(&text).unwrap()
+}
+
+fn long_llm_total(table: &PriceTable, input: u64, cache_read: u64) -> String {
+    let usage = tokens(input, cache_read, 0);
+    let at = "2026-02-10T12:00:00Z".parse().unwrap();
+    match table.quote(Some("mycorp"), "long-llm", &usage, at) {
+        PriceOutcome::Priced(quote) => quote.total.to_string(),
+        PriceOutcome::Unpriced { reason } => panic!("{reason}"),
+    }
+}
+
+#[test]
+fn override_tier_default_rule_is_whole_request_above() {
+    let table = tiered_override("");
+
+    assert_eq!(long_llm_total(&table, 200_000, 0), "0.2");
+    assert_eq!(long_llm_total(&table, 200_001, 0), "0.400002");
+}
+
+#[test]
+fn override_tier_at_least_reaches_the_start() {
+    let table = tiered_override(r#"rule = { comparison = ">=" }"#);
+
+    assert_eq!(long_llm_total(&table, 199_999, 0), "0.199999");
+    assert_eq!(long_llm_total(&table, 200_000, 0), "0.4");
+}
+
+#[test]
+fn override_tier_excess_bills_only_tokens_past_start() {
+    let table = tiered_override(r#"rule = { applies_to = "excess" }"#);
+
+    // 200,000 tokens at $1 and 100,000 at $2 per million.
+    assert_eq!(long_llm_total(&table, 300_000, 0), "0.4");
+}
+
+#[test]
+fn override_tier_uncached_counts_skip_cache_reads() {
+    let table = tiered_override(r#"rule = { counts = "uncached_prompt" }"#);
+
+    // 150,000 uncached tokens stay under the tier although the prompt has 300,000; the cache
+    // reads fall back to the input rate.
+    assert_eq!(long_llm_total(&table, 300_000, 150_000), "0.3");
+}
+
+#[test]
+fn override_tiers_out_of_order_are_rejected() {
+    let text = r#"
+[[models]]
+provider = "mycorp"
+model = "long-llm"
+input_mtok = { base = "1", tiers = [{ start = 300000, price = "3" }, { start = 200000, price = "2" }] }
+"#;
+
+    let error = PriceTable::embedded().with_overrides(text).unwrap_err();
+
+    let message = error.to_string();
+    assert!(
+        message.contains("tier start 200000 follows tier start 300000"),
+        "{message}"
+    );
+    assert!(message.contains("line 5"), "{message}");
+}
+
+#[test]
+fn override_tier_unknown_comparison_is_rejected() {
+    let text = r#"
+[[models]]
+provider = "mycorp"
+model = "long-llm"
+input_mtok = { base = "1", tiers = [{ start = 200000, price = "2" }], rule = { comparison = "=>" } }
+"#;
+
+    let error = PriceTable::embedded().with_overrides(text).unwrap_err();
+
+    let message = error.to_string();
+    assert!(message.contains("unknown variant `=>`"), "{message}");
+    assert!(message.contains("expected `>` or `>=`"), "{message}");
+}
+
+#[test]
+fn override_tier_price_as_number_is_rejected() {
+    let text = r#"{"models": [{"provider": "mycorp", "model": "m",
+        "input_mtok": {"base": "1", "tiers": [{"start": 10, "price": 2.5}]}}]}"#;
+
+    let error = PriceTable::embedded().with_overrides(text).unwrap_err();
+
+    assert!(
+        error.to_string().contains("rate 2.5 is a number"),
+        "{error}"
+    );
 }

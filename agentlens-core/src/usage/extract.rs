@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::money::Usd;
 
-use super::{Usage, UsageError};
+use super::{modality, Usage, UsageError};
 
 /// Reads an Anthropic Messages API `usage` object.
 ///
@@ -61,6 +61,7 @@ pub fn from_anthropic(usage: &Value) -> Result<Usage, UsageError> {
         output_tokens: output,
         reasoning_tokens: reasoning,
         web_searches,
+        ..Usage::default()
     })
 }
 
@@ -193,14 +194,16 @@ fn openai_shape(
     };
     root.part_of(&reasoning_field, reasoning, output_field, output)?;
 
-    finish(Usage {
+    let mut usage = Usage {
         input_tokens: input,
         cache_read_tokens: cached,
         cache_write_5m_tokens: writes,
         output_tokens: output,
         reasoning_tokens: reasoning,
         ..Usage::default()
-    })
+    };
+    modality::read_openai(root, [&input_details, &details_field], &mut usage)?;
+    finish(usage)
 }
 
 /// Reads an Amazon Bedrock Converse `usage` object.
@@ -270,13 +273,15 @@ pub fn from_gemini(usage: &Value) -> Result<Usage, UsageError> {
     let thoughts = root.count("thoughtsTokenCount")?.unwrap_or(0);
     let output = checked_sum(candidates, thoughts, "thoughtsTokenCount")?;
 
-    finish(Usage {
+    let mut usage = Usage {
         input_tokens: input,
         cache_read_tokens: cached,
         output_tokens: output,
         reasoning_tokens: thoughts,
         ..Usage::default()
-    })
+    };
+    modality::read_gemini(&root, &mut usage)?;
+    finish(usage)
 }
 
 /// Reads a usage object reported by `provider`, choosing the reader by provider and shape.
@@ -331,7 +336,7 @@ fn checked_sum(left: u64, right: u64, field: &str) -> Result<u64, UsageError> {
 }
 
 /// A JSON object together with its dotted path, for error messages.
-struct Fields<'a> {
+pub(super) struct Fields<'a> {
     path: String,
     map: &'a Map<String, Value>,
 }
@@ -347,7 +352,31 @@ impl<'a> Fields<'a> {
         })
     }
 
-    fn field_path(&self, key: &str) -> String {
+    /// Wraps the object `value` found at `path`.
+    pub(super) fn at(value: &'a Value, path: String) -> Result<Self, UsageError> {
+        let map = value.as_object().ok_or_else(|| UsageError::NotAnObject {
+            field: path.clone(),
+        })?;
+        Ok(Fields { path, map })
+    }
+
+    /// Returns the raw value at `key`.
+    pub(super) fn value(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key)
+    }
+
+    /// Returns the array at `key`, or `None` when it is absent or null.
+    pub(super) fn list(&self, key: &str) -> Result<Option<&'a Vec<Value>>, UsageError> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => Ok(Some(items)),
+            Some(_) => Err(UsageError::NotAnArray {
+                field: self.field_path(key),
+            }),
+        }
+    }
+
+    pub(super) fn field_path(&self, key: &str) -> String {
         if self.path.is_empty() {
             key.to_owned()
         } else {
@@ -360,7 +389,7 @@ impl<'a> Fields<'a> {
     }
 
     /// Returns the nested object at `key`, or `None` when it is absent or null.
-    fn nested(&self, key: &str) -> Result<Option<Fields<'a>>, UsageError> {
+    pub(super) fn nested(&self, key: &str) -> Result<Option<Fields<'a>>, UsageError> {
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Object(map)) => Ok(Some(Fields {
@@ -374,7 +403,7 @@ impl<'a> Fields<'a> {
     }
 
     /// Returns the count at `key`, or `None` when it is absent or null.
-    fn count(&self, key: &str) -> Result<Option<u64>, UsageError> {
+    pub(super) fn count(&self, key: &str) -> Result<Option<u64>, UsageError> {
         let Some(value) = self.map.get(key).filter(|value| !value.is_null()) else {
             return Ok(None);
         };

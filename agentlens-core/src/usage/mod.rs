@@ -9,15 +9,26 @@
 //!   of it, and [`Usage::uncached_input_tokens`] is what remains.
 //! - `output_tokens` counts every generated token; `reasoning_tokens` is a part of it and
 //!   is never billed again.
+//! - The audio, image and video counts are parts too. `input_audio_tokens` is a part of
+//!   `input_tokens`, `cache_audio_read_tokens` a part of both `input_audio_tokens` and
+//!   `cache_read_tokens`, and `output_audio_tokens` a part of `output_tokens`. Modality
+//!   tokens are never counted as cache writes, and reasoning tokens are text, so the
+//!   modality parts of the output and `reasoning_tokens` do not overlap.
 //!
 //! [`extract`] and the per-provider readers [`from_anthropic`], [`from_openai`],
 //! [`from_gemini`] and [`from_bedrock`] turn a provider's raw usage object into this shape;
 //! [`extract_stream`] does the same for the events of a streamed response, and
 //! [`reported_cost`] reads the cost that OpenRouter and xAI report beside their usage.
+//! [`price_context`] and [`stream_price_context`] read the service tier a response reports,
+//! which selects the tier or batch prices of a model.
 
+mod check;
+mod context;
 mod extract;
+mod modality;
 mod stream;
 
+pub use context::{price_context, stream_price_context, usage_price_context};
 pub use extract::{extract, from_anthropic, from_bedrock, from_gemini, from_openai, reported_cost};
 pub use stream::{extract_stream, merged_usage};
 
@@ -42,6 +53,40 @@ pub struct Usage {
     pub reasoning_tokens: u64,
     /// Server-side web search requests made during the call, billed per search.
     pub web_searches: u64,
+    /// Audio prompt tokens, cached or not (part of `input_tokens`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub input_audio_tokens: u64,
+    /// Image prompt tokens, cached or not (part of `input_tokens`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub input_image_tokens: u64,
+    /// Video prompt tokens, cached or not (part of `input_tokens`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub input_video_tokens: u64,
+    /// Audio prompt tokens read from a cache (part of `cache_read_tokens` and of
+    /// `input_audio_tokens`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cache_audio_read_tokens: u64,
+    /// Image prompt tokens read from a cache (part of `cache_read_tokens` and of
+    /// `input_image_tokens`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cache_image_read_tokens: u64,
+    /// Video prompt tokens read from a cache (part of `cache_read_tokens` and of
+    /// `input_video_tokens`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cache_video_read_tokens: u64,
+    /// Generated audio tokens (part of `output_tokens`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub output_audio_tokens: u64,
+    /// Generated image tokens (part of `output_tokens`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub output_image_tokens: u64,
+    /// Generated video tokens (part of `output_tokens`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub output_video_tokens: u64,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
 }
 
 impl Usage {
@@ -69,9 +114,14 @@ impl Usage {
     ///
     /// # Errors
     ///
-    /// Returns [`UsageError`] when cache tokens exceed the input tokens or reasoning tokens
-    /// exceed the output tokens.
+    /// Returns [`UsageError`] when cache tokens exceed the input tokens, reasoning tokens
+    /// exceed the output tokens, or a modality part exceeds its whole, naming the fields.
     pub fn check(&self) -> Result<(), UsageError> {
+        self.check_cache_and_reasoning()?;
+        check::modality_parts(self)
+    }
+
+    fn check_cache_and_reasoning(&self) -> Result<(), UsageError> {
         let cached = self
             .cache_read_tokens
             .saturating_add(self.cache_write_tokens());
@@ -114,6 +164,12 @@ pub enum UsageError {
     #[error("usage field `{field}` is not a JSON object")]
     NotAnObject {
         /// Dotted path of the value; `usage` for the top level.
+        field: String,
+    },
+    /// A list of per-modality counts is not a JSON array.
+    #[error("usage field `{field}` is not a JSON array")]
+    NotAnArray {
+        /// Dotted path of the value.
         field: String,
     },
     /// A count the provider always sends is absent or null.

@@ -5,6 +5,7 @@
 //! `totalTokens` is sent, it must equal input plus output. `costUsd` is optional: an
 //! event without it is priced by the collector or counted as unpriced, never as $0.
 
+use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use super::fields::{describe, optional_string, required_string, token_count, Errors};
@@ -61,11 +62,8 @@ pub(crate) fn cost_tracked(
         }
     }
     if let Err(error) = usage.check() {
-        let field = match error {
-            UsageError::ReasoningExceedsOutput { .. } => "reasoningTokens",
-            _ => "inputTokens",
-        };
-        errors.push(field, error.to_string());
+        let (field, message) = usage_violation(&error);
+        errors.push(&field, message);
         return None;
     }
 
@@ -158,35 +156,75 @@ fn cost(payload: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Usd> {
             describe(other)
         )),
     };
-    match parsed {
-        Ok(amount) if amount.is_negative() => {
-            errors.push(
-                "costUsd",
-                format!("costUsd must be 0 or more, got {amount}"),
-            );
-            None
-        }
-        Ok(amount) if amount.as_decimal().scale() > PICO_SCALE => {
-            errors.push(
-                "costUsd",
-                format!(
-                    "costUsd {amount} has more than {PICO_SCALE} decimal places; AgentLens \
-                     stores costs to 1e-12 USD, so round it first"
-                ),
-            );
-            None
-        }
-        Ok(amount) if amount.to_pico().is_none() => {
-            errors.push(
-                "costUsd",
-                format!("costUsd {amount} is larger than the maximum of 9223372 USD per event"),
-            );
-            None
-        }
+    match parsed.and_then(check_cost_amount) {
         Ok(amount) => Some(amount),
         Err(message) => {
             errors.push("costUsd", message);
             None
         }
     }
+}
+
+/// Largest storable cost: `i64::MAX` pico-dollars, 9,223,372.036854775807 USD.
+const MAX_COST: Decimal = Decimal::from_parts(u32::MAX, i32::MAX as u32, 0, false, PICO_SCALE);
+
+/// Checks that a cost can be stored: 0 or more, at most 12 decimal places, and small
+/// enough for a 64-bit count of pico-dollars.
+pub(crate) fn check_cost_amount(amount: Usd) -> Result<Usd, String> {
+    if amount.is_negative() {
+        return Err(format!("costUsd must be 0 or more, got {amount}"));
+    }
+    if amount.as_decimal().scale() > PICO_SCALE {
+        return Err(format!(
+            "costUsd {amount} has more than {PICO_SCALE} decimal places; AgentLens \
+             stores costs to 1e-12 USD, so round it first"
+        ));
+    }
+    // With at most 12 decimals, this comparison is `amount.to_pico().is_none()` without
+    // the multiplication.
+    if amount.as_decimal() > MAX_COST {
+        return Err(format!(
+            "costUsd {amount} is larger than the maximum of 9223372 USD per event"
+        ));
+    }
+    Ok(amount)
+}
+
+/// Returns the payload field to blame for usage whose parts do not fit, and the message.
+///
+/// A part that exceeds its whole is blamed when it is a single count, else the whole is.
+/// A sum of parts that overflows is blamed on its first count.
+pub(crate) fn usage_violation(error: &UsageError) -> (String, String) {
+    let field = match error {
+        UsageError::ReasoningExceedsOutput { .. } => Some("reasoningTokens".to_owned()),
+        UsageError::PartExceedsWhole { part, whole, .. } => {
+            payload_name(part).or_else(|| payload_name(whole))
+        }
+        UsageError::Overflow { field } => field.split(" + ").next().and_then(payload_name),
+        _ => None,
+    };
+    let field = field.unwrap_or_else(|| "inputTokens".to_owned());
+    (field, error.to_string())
+}
+
+/// Converts a `Usage` field name (`cache_write_5m_tokens`) into its payload key
+/// (`cacheWrite5mTokens`); `None` for text that is not a field name.
+fn payload_name(field: &str) -> Option<String> {
+    let is_name = !field.is_empty()
+        && field
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_');
+    if !is_name {
+        return None;
+    }
+    let mut words = field.split('_');
+    let mut name = words.next().unwrap_or_default().to_owned();
+    for word in words {
+        let mut letters = word.chars();
+        if let Some(first) = letters.next() {
+            name.push(first.to_ascii_uppercase());
+            name.push_str(letters.as_str());
+        }
+    }
+    Some(name)
 }

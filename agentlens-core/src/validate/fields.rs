@@ -73,16 +73,37 @@ pub(crate) fn required_string<'v>(
             errors.push(field, format!("{field} is required"));
             None
         }
-        Some(Value::String(text)) if non_empty && text.trim().is_empty() => {
-            errors.push(field, format!("{field} must not be empty"));
-            None
-        }
+        Some(Value::String(text)) if non_empty => match check_not_blank(field, text) {
+            Ok(()) => Some(text),
+            Err(message) => {
+                errors.push(field, message);
+                None
+            }
+        },
         Some(Value::String(text)) => Some(text),
         Some(other) => {
             errors.push(field, format!("expected a string, got {}", describe(other)));
             None
         }
     }
+}
+
+/// Checks that a required text has at least one non-blank character.
+pub(crate) fn check_not_blank(field: &str, text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err(format!("{field} must not be empty"));
+    }
+    Ok(())
+}
+
+/// Checks that a token count is at most [`MAX_TOKEN_COUNT`].
+pub(crate) fn check_token_count(count: u64) -> Result<u64, String> {
+    if count > MAX_TOKEN_COUNT {
+        return Err(format!(
+            "token count {count} is larger than the maximum of {MAX_TOKEN_COUNT}"
+        ));
+    }
+    Ok(count)
 }
 
 /// Reads an optional string; a present non-string value is a violation.
@@ -147,11 +168,8 @@ pub(crate) fn token_count(
         }),
         _ => None,
     };
-    if let Some(count) = count.filter(|count| *count > MAX_TOKEN_COUNT) {
-        errors.push(
-            field,
-            format!("token count {count} is larger than the maximum of {MAX_TOKEN_COUNT}"),
-        );
+    if let Some(Err(message)) = count.map(check_token_count) {
+        errors.push(field, message);
         return None;
     }
     if count.is_none() {

@@ -6,6 +6,8 @@
 //! accepted or rejected as a whole, so nothing is stored from a batch with one bad event.
 
 mod cost;
+#[cfg(feature = "net")]
+mod cost_event;
 mod fields;
 mod payload;
 
@@ -286,25 +288,10 @@ fn client_id(event: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Stri
 fn timestamp(event: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Option<DateTime<Utc>>> {
     match event.get("timestamp") {
         None | Some(Value::Null) => Some(None),
-        Some(Value::String(text)) => match DateTime::parse_from_rfc3339(text) {
-            Ok(parsed) => match check_timestamp_range(parsed.with_timezone(&Utc), Utc::now()) {
-                Ok(timestamp) => Some(Some(timestamp)),
-                Err(message) => {
-                    errors.push(
-                        "timestamp",
-                        format!("invalid timestamp {text:?}: {message}"),
-                    );
-                    None
-                }
-            },
-            Err(_) => {
-                errors.push(
-                    "timestamp",
-                    format!(
-                        "invalid timestamp {text:?}: expected RFC 3339 with a zone, \
-                         such as 2026-02-07T10:00:00Z or 2026-02-07T15:30:00+05:30"
-                    ),
-                );
+        Some(Value::String(text)) => match timestamp_from_text(text, Utc::now()) {
+            Ok(timestamp) => Some(Some(timestamp)),
+            Err(message) => {
+                errors.push("timestamp", message);
                 None
             }
         },
@@ -316,6 +303,18 @@ fn timestamp(event: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Opti
             None
         }
     }
+}
+
+/// Parses an RFC 3339 event time and checks it with [`check_timestamp_range`].
+fn timestamp_from_text(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let parsed = DateTime::parse_from_rfc3339(text).map_err(|_| {
+        format!(
+            "invalid timestamp {text:?}: expected RFC 3339 with a zone, \
+             such as 2026-02-07T10:00:00Z or 2026-02-07T15:30:00+05:30"
+        )
+    })?;
+    check_timestamp_range(parsed.with_timezone(&Utc), now)
+        .map_err(|message| format!("invalid timestamp {text:?}: {message}"))
 }
 
 /// Latest accepted event time, relative to the validating machine's clock. It allows

@@ -41,7 +41,13 @@ class Quote:
     @property
     def cost_usd(self) -> Decimal | None: ...
     @property
-    def breakdown(self) -> dict[str, Decimal]: ...
+    def breakdown(self) -> dict[str, Decimal]:
+        """Cost per billed unit: `input`, `cache_read`, `cache_write_5m`, `cache_write_1h`,
+        `output`, `output_reasoning` (models with a reasoning rate), `web_searches` and
+        `request`, plus one key per audio, image or video unit with tokens, such as
+        `input_audio`, `cache_audio_read` or `output_image`. The values add up to
+        `cost_usd`."""
+        ...
     @property
     def provider(self) -> str | None: ...
     @property

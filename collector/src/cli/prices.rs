@@ -65,6 +65,13 @@ pub struct QuoteArgs {
     /// Time whose prices apply, in RFC 3339 such as `2026-02-10T12:00:00Z`; defaults to now.
     #[arg(long, value_name = "RFC3339")]
     pub at: Option<String>,
+    /// Service tier that served the call, such as `flex` or `priority`, to price it at the
+    /// model's tier prices; `standard`, `default` and `auto` mean standard prices.
+    #[arg(long, value_name = "TIER")]
+    pub service_tier: Option<String>,
+    /// Prices the call at the model's batch prices.
+    #[arg(long)]
+    pub batch: bool,
     /// Price overrides.
     #[command(flatten)]
     pub prices: PriceFileArgs,
@@ -188,6 +195,12 @@ fn run_quote(args: QuoteArgs) -> Result<String, PricesError> {
     if let Some(at) = args.at {
         request["at"] = Value::String(at);
     }
+    if let Some(tier) = args.service_tier {
+        request["serviceTier"] = Value::String(tier);
+    }
+    if args.batch {
+        request["batch"] = Value::Bool(true);
+    }
 
     let report = quote(&table, &request, Utc::now()).map_err(PricesError::InvalidOptions)?;
     let text = pretty_json(&report);
@@ -288,7 +301,7 @@ fn list_row(model: &ModelPrices<'_>, now: DateTime<Utc>) -> String {
 fn format_rate(rate: &Rate) -> String {
     match rate {
         Rate::Flat(price) => price.to_string(),
-        Rate::Tiered { base, tiers } => {
+        Rate::Tiered { base, tiers, .. } => {
             let mut text = base.to_string();
             for tier in tiers {
                 let _ = write!(text, " (>{}: {})", tier.start, tier.price);

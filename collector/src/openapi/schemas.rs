@@ -205,6 +205,12 @@ pub struct QuoteRequest {
     pub usage: serde_json::Value,
     /// Time whose prices apply, RFC 3339; default now.
     pub at: Option<String>,
+    /// Service tier that served the call, such as `flex` or `priority`; selects the model's
+    /// tier prices. `standard`, `default`, `auto` and absent mean standard prices.
+    #[serde(rename = "serviceTier")]
+    pub service_tier: Option<String>,
+    /// Whether the call ran through a batch API; selects the model's batch prices.
+    pub batch: Option<bool>,
 }
 
 /// The body of `GET /api/sessions`: a page, or only the count with `countOnly=true`.

@@ -6,8 +6,11 @@
 //! and per-bucket figures add up to the totals to the last pico-dollar.
 //!
 //! [`Store::cost_report`] reads the [rollups](super::rollups) through
-//! [`super::rollup_report`], so its cost grows with the number of buckets, agents, models
-//! and sessions in the range rather than with the number of events.
+//! [`super::rollup_report`], so its cost grows with the number of buckets, agents and
+//! models in the range rather than with the number of events. `bySession` reads the
+//! running session totals, most expensive first, and stops once the list is certain, so a
+//! range that contains most of the tenant's sessions reads little more than
+//! [`TOP_SESSIONS`] of them.
 //! [`Store::cost_report_from_events`] recomputes the same report from the events; the
 //! tests use it to check the rollups, and the rollup path falls back to it for zones whose
 //! bucket boundaries are not on whole minutes. Time buckets are computed in

@@ -37,12 +37,17 @@ impl BucketSums {
 
     /// Adds the sums of one agent's rows.
     pub(crate) fn add(&mut self, agent: &str, sums: &Sums) {
-        self.cost.add(sums.cost);
-        self.events += sums.events;
+        self.add_cost(agent, sums.cost, sums.events);
+    }
+
+    /// Adds the cost and row count of one agent's rows.
+    pub(crate) fn add_cost(&mut self, agent: &str, cost: PicoSum, events: i64) {
+        self.cost.add(cost);
+        self.events += events;
         match self.by_agent.get_mut(agent) {
-            Some(cost) => cost.add(sums.cost),
+            Some(agent_cost) => agent_cost.add(cost),
             None => {
-                self.by_agent.insert(agent.to_owned(), sums.cost);
+                self.by_agent.insert(agent.to_owned(), cost);
             }
         }
     }

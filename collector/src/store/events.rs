@@ -17,8 +17,8 @@
 
 use std::collections::HashMap;
 
-use agentlens_core::canonical::{event_hash, object_to_js_json, HashInput};
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use agentlens_core::canonical::{event_hash_of_text, HashText};
+use rusqlite::{params, Connection, OptionalExtension, Row, Statement, TransactionBehavior};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -217,6 +217,7 @@ pub(crate) fn ingest_batch(
         .conn
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
 
+    let mut insert = transaction.prepare_cached(INSERT_SQL)?;
     let mut sessions: HashMap<String, Session> = HashMap::new();
     let mut rollups = RollupDeltas::default();
     let mut results = Vec::with_capacity(events.len());
@@ -244,7 +245,7 @@ pub(crate) fn ingest_batch(
             prev_hash,
             superseded_by: superseded_by.as_deref(),
         };
-        let hash = insert_event(&transaction, tenant, prepared, &row)?;
+        let hash = insert_event(&mut insert, tenant, prepared, &row)?;
         session.apply(prepared, &hash, superseded_by.is_none());
         if superseded_by.is_none() {
             rollups.add_event(prepared)?;
@@ -258,6 +259,7 @@ pub(crate) fn ingest_batch(
         });
     }
 
+    drop(insert);
     for session in sessions.values() {
         session.save(&transaction)?;
     }
@@ -300,24 +302,33 @@ struct NewRow<'a> {
     superseded_by: Option<&'a str>,
 }
 
-/// Hashes and inserts one event, returning its hash.
+/// The statement inserting one event row.
+const INSERT_SQL: &str = "INSERT INTO events (id, tenant_id, client_id, timestamp, session_id, \
+    agent_id, event_type, severity, payload, metadata, prev_hash, hash, is_error, provider, \
+    model, cost_pico, cost_source, input_tokens, output_tokens, cache_read_tokens, \
+    cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, call_id, superseded_by, \
+    pricing_version, price_provider, price_model, price_date) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+    ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, \
+    ?26, ?27, ?28, ?29)";
+
+/// Hashes and inserts one event with the [`INSERT_SQL`] statement, returning its hash.
 fn insert_event(
-    conn: &Connection,
+    insert: &mut Statement<'_>,
     tenant: &str,
     prepared: &PreparedEvent,
     row: &NewRow<'_>,
 ) -> Result<String, StoreError> {
     let (id, prev_hash) = (row.id, row.prev_hash);
     let event = &prepared.event;
-    let hash = event_hash(&HashInput {
+    let hash = event_hash_of_text(&HashText {
         id,
         timestamp: &prepared.timestamp,
         session_id: &event.session_id,
         agent_id: &event.agent_id,
         event_type: event.event_type.as_str(),
         severity: event.severity.as_str(),
-        payload: &event.payload,
-        metadata: &event.metadata,
+        payload_json: &prepared.payload_json,
+        metadata_json: &prepared.metadata_json,
         prev_hash,
     });
 
@@ -326,16 +337,7 @@ fn insert_event(
     let tokens =
         |count: fn(&agentlens_core::usage::Usage) -> u64| usage.map(|u| sql_count(count(&u)));
     let pricing = cost.and_then(|cost| cost.pricing.as_ref());
-    conn.prepare_cached(
-        "INSERT INTO events (id, tenant_id, client_id, timestamp, session_id, agent_id, \
-         event_type, severity, payload, metadata, prev_hash, hash, is_error, provider, model, \
-         cost_pico, cost_source, input_tokens, output_tokens, cache_read_tokens, \
-         cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, call_id, \
-         superseded_by, pricing_version, price_provider, price_model, price_date) VALUES \
-         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-         ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
-    )?
-    .execute(params![
+    insert.execute(params![
         id,
         tenant,
         event.client_id,
@@ -344,8 +346,8 @@ fn insert_event(
         event.agent_id,
         event.event_type.as_str(),
         event.severity.as_str(),
-        object_to_js_json(&event.payload),
-        object_to_js_json(&event.metadata),
+        prepared.payload_json,
+        prepared.metadata_json,
         prev_hash,
         hash,
         event.is_error(),

@@ -25,9 +25,11 @@ pub mod llm_analytics;
 pub mod overview;
 mod rollup_report;
 mod rollups;
+mod session_totals;
 pub mod sessions;
 mod sqlite;
 pub mod timeline;
+mod top_sessions;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,14 +1,20 @@
 //! The cost report read from the [rollup tables](super::rollups).
 //!
-//! A report runs in four steps:
+//! A report runs in five steps:
 //!
 //! 1. It finds the minutes of the range that hold data, from the minute rollups, and lists
 //!    the requested buckets over them on the clock of the requested zone.
 //! 2. It covers each bucket's whole minutes with the largest UTC units that fit (days,
 //!    hours, quarter hours, minutes) and merges neighbouring units of one size into runs.
-//! 3. It reads each run with one range query on each rollup table and adds every row to
-//!    its bucket, agent, model and session.
+//! 3. It reads each run with one range query on `cost_rollups` and adds every row to its
+//!    bucket. `byAgent`, `byModel` and `totals` ignore the buckets. When the buckets split
+//!    the range into smaller units than the range alone needs (hours, or days of a zone
+//!    whose midnight is not a UTC hour), those three come from a second cover of the
+//!    whole range in its largest units.
 //! 4. It reads the partial minutes at either end of the range from the events themselves.
+//! 5. It lists the most expensive sessions from their running totals
+//!    ([`super::top_sessions`]). When that walk would read too many sessions, it reads each
+//!    run from `session_cost_rollups` instead and sorts every session in the range.
 //!
 //! The result equals [`super::analytics::build_report`] over the same events to the
 //! pico-dollar; the tests compare both. When a bucket boundary falls inside a minute (only
@@ -29,7 +35,8 @@ use super::analytics::{
 use super::buckets::{bucket_of, next_bucket_start, BucketSums};
 use super::cost_rule::COUNTED_COST_ROWS;
 use super::rollups::{MINUTE, SPANS};
-use super::StoreError;
+use super::top_sessions::{self, SessionRange};
+use super::{PicoSum, StoreError};
 
 /// Most buckets a report lists before it falls back to reading the events.
 const MAX_BUCKETS: usize = 100_000;
@@ -38,7 +45,7 @@ const MAX_BUCKETS: usize = 100_000;
 const MICROS: i64 = 1_000_000;
 
 /// Columns read from both rollup tables after their key columns, in [`SUMS_SQL`] order.
-const ROLLUP_SUMS: &str = "cost_high, cost_low, input_tokens, output_tokens, \
+pub(super) const ROLLUP_SUMS: &str = "cost_high, cost_low, input_tokens, output_tokens, \
     cache_read_tokens, cache_write_tokens, event_count, unpriced_count";
 
 /// Running sums of every breakdown of the report.
@@ -49,6 +56,8 @@ struct Accumulator {
     by_agent: HashMap<String, Sums>,
     by_model: HashMap<String, HashMap<String, Sums>>,
     by_session: HashMap<String, Sums>,
+    /// The finished `bySession` list, when [`top_sessions::read`] produced it.
+    top_sessions: Option<Vec<(String, Sums)>>,
     totals: Sums,
 }
 
@@ -61,10 +70,20 @@ impl Accumulator {
     }
 
     fn add_cost_row(&mut self, at: i64, agent: &str, provider: &str, model: &str, sums: &Sums) {
+        self.add_bucket_row(at, agent, sums.cost, sums.events);
+        self.add_breakdown_row(agent, provider, model, sums);
+    }
+
+    /// Adds a row to the `overTime` bucket that contains the Unix second `at`.
+    fn add_bucket_row(&mut self, at: i64, agent: &str, cost: PicoSum, events: i64) {
         let index = self.bucket_index(at);
         if let Some(bucket) = self.buckets.get_mut(index) {
-            bucket.add(agent, sums);
+            bucket.add_cost(agent, cost, events);
         }
+    }
+
+    /// Adds a row to `byAgent`, `byModel` and `totals`.
+    fn add_breakdown_row(&mut self, agent: &str, provider: &str, model: &str, sums: &Sums) {
         entry(&mut self.by_agent, agent).add(sums);
         entry(entry(&mut self.by_model, provider), model).add(sums);
         self.totals.add(sums);
@@ -99,13 +118,10 @@ impl Accumulator {
         }
         super::analytics::sort_models(&mut by_model);
 
-        let mut by_session = Vec::with_capacity(self.by_session.len());
-        for (session_id, sums) in self.by_session {
-            by_session.push((session_id, sums));
-        }
-        by_session
-            .sort_by(|(a_id, a), (b_id, b)| (Reverse(a.cost), a_id).cmp(&(Reverse(b.cost), b_id)));
-        by_session.truncate(TOP_SESSIONS);
+        let by_session = match self.top_sessions {
+            Some(top) => top,
+            None => top_of(self.by_session),
+        };
         let by_session = by_session
             .into_iter()
             .map(|(session_id, sums)| {
@@ -133,6 +149,14 @@ impl Accumulator {
     }
 }
 
+/// Returns the [`TOP_SESSIONS`] sessions with the highest cost, best first.
+fn top_of(by_session: HashMap<String, Sums>) -> Vec<(String, Sums)> {
+    let mut list: Vec<(String, Sums)> = by_session.into_iter().collect();
+    list.sort_by(|(a_id, a), (b_id, b)| (Reverse(a.cost), a_id).cmp(&(Reverse(b.cost), b_id)));
+    list.truncate(TOP_SESSIONS);
+    list
+}
+
 /// Returns the value of `key`, inserting a default without allocating when it exists.
 fn entry<'m, V: Default>(map: &'m mut HashMap<String, V>, key: &str) -> &'m mut V {
     if !map.contains_key(key) {
@@ -143,10 +167,10 @@ fn entry<'m, V: Default>(map: &'m mut HashMap<String, V>, key: &str) -> &'m mut 
 
 /// A stretch of whole minutes, `[start, end)` in Unix seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Run {
-    span: i64,
-    start: i64,
-    end: i64,
+pub(super) struct Run {
+    pub(super) span: i64,
+    pub(super) start: i64,
+    pub(super) end: i64,
 }
 
 /// Builds the cost report from the rollups, or returns `None` when a bucket boundary is
@@ -195,21 +219,42 @@ pub(crate) fn build(
             edges.push((text_of(whole_end)?, query.to.clone(), whole_end));
         }
     }
-    let runs = cover(
-        &accumulator.bucket_starts,
-        whole_start.max(low),
-        whole_end.min(high),
-    );
+    let (start, end) = (whole_start.max(low), whole_end.min(high));
+    let runs = cover(&accumulator.bucket_starts, start, end);
+    // The breakdowns ignore bucket boundaries, so they read the range in its largest units.
+    let breakdown_runs = cover(&[start], start, end);
 
     // Step 3: the rollup runs.
-    for run in &runs {
-        read_cost_run(conn, tenant, query, run, &mut accumulator)?;
-        read_session_run(conn, tenant, query, run, &mut accumulator)?;
+    if runs == breakdown_runs {
+        for run in &runs {
+            read_cost_run(conn, tenant, query, run, &mut accumulator)?;
+        }
+    } else {
+        for run in &runs {
+            read_bucket_run(conn, tenant, query, run, &mut accumulator)?;
+        }
+        for run in &breakdown_runs {
+            read_breakdown_run(conn, tenant, query, run, &mut accumulator)?;
+        }
     }
 
     // Step 4: the partial minutes at the ends.
     for (from, to, minute) in edges {
         read_edge(conn, tenant, query, (&from, &to), minute, &mut accumulator)?;
+    }
+
+    // Step 5: the sessions, from their running totals or else from the rollup runs.
+    let range = SessionRange {
+        from: &query.from,
+        to: &query.to,
+        whole_minutes: (whole_start, whole_end),
+        edges: &accumulator.by_session,
+    };
+    accumulator.top_sessions = top_sessions::read(conn, tenant, query, &range)?;
+    if accumulator.top_sessions.is_none() {
+        for run in &runs {
+            read_session_run(conn, tenant, query, run, &mut accumulator)?;
+        }
     }
     Ok(Some(accumulator.into_report()?))
 }
@@ -276,7 +321,7 @@ fn list_buckets(accumulator: &mut Accumulator, query: &CostQuery, low: i64, high
 
 /// Covers the whole minutes `[start, end)` of every bucket with the largest aligned UTC
 /// units that stay inside the bucket, and merges neighbouring units of one size.
-fn cover(bucket_starts: &[i64], start: i64, end: i64) -> Vec<Run> {
+pub(super) fn cover(bucket_starts: &[i64], start: i64, end: i64) -> Vec<Run> {
     let mut runs: Vec<Run> = Vec::new();
     let mut last_of_span: HashMap<i64, usize> = HashMap::new();
     for (index, &bucket_start) in bucket_starts.iter().enumerate() {
@@ -329,7 +374,7 @@ fn agent_clause(query: &CostQuery) -> &'static str {
 }
 
 /// Borrows a text column without copying it.
-fn text<'r>(row: &'r Row<'_>, index: usize) -> rusqlite::Result<&'r str> {
+pub(super) fn text<'r>(row: &'r Row<'_>, index: usize) -> rusqlite::Result<&'r str> {
     row.get_ref(index)?.as_str().map_err(|error| {
         rusqlite::Error::FromSqlConversionFailure(
             index,
@@ -358,6 +403,54 @@ fn read_cost_run(
         let sums = Sums::from_row(row, 4)?;
         let at: i64 = row.get(0)?;
         accumulator.add_cost_row(at, text(row, 1)?, text(row, 2)?, text(row, 3)?, &sums);
+    }
+    Ok(())
+}
+
+/// Reads a run into the `overTime` buckets only.
+fn read_bucket_run(
+    conn: &Connection,
+    tenant: &str,
+    query: &CostQuery,
+    run: &Run,
+    accumulator: &mut Accumulator,
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "SELECT bucket_start, agent_id, cost_high, cost_low, event_count FROM cost_rollups \
+         WHERE tenant_id = ?1 AND span = ?2 AND bucket_start >= ?3 AND bucket_start < ?4 \
+         AND event_count > 0 {}",
+        agent_clause(query)
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let mut rows = statement.query(params_from_iter(run_params(tenant, query, run)))?;
+    while let Some(row) = rows.next()? {
+        let at: i64 = row.get(0)?;
+        let cost = PicoSum::from_row(row, 2)?;
+        let events: i64 = row.get(4)?;
+        accumulator.add_bucket_row(at, text(row, 1)?, cost, events);
+    }
+    Ok(())
+}
+
+/// Reads a run into `byAgent`, `byModel` and `totals` only.
+fn read_breakdown_run(
+    conn: &Connection,
+    tenant: &str,
+    query: &CostQuery,
+    run: &Run,
+    accumulator: &mut Accumulator,
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "SELECT agent_id, provider, model, {ROLLUP_SUMS} FROM cost_rollups \
+         WHERE tenant_id = ?1 AND span = ?2 AND bucket_start >= ?3 AND bucket_start < ?4 \
+         AND event_count > 0 {}",
+        agent_clause(query)
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let mut rows = statement.query(params_from_iter(run_params(tenant, query, run)))?;
+    while let Some(row) = rows.next()? {
+        let sums = Sums::from_row(row, 3)?;
+        accumulator.add_breakdown_row(text(row, 0)?, text(row, 1)?, text(row, 2)?, &sums);
     }
     Ok(())
 }

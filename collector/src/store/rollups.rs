@@ -22,6 +22,10 @@
 //! `cost_tracked` under the [cost rule](super::cost_rule), the `cost_tracked` row is
 //! subtracted from the units it was added to, so rollups always equal a recomputation
 //! from the counted rows.
+//!
+//! The same deltas also keep the running totals per session (see
+//! [`super::session_totals`]), which let the report list the most expensive sessions
+//! without reading every session in its range.
 
 use std::collections::HashMap;
 
@@ -30,6 +34,7 @@ use chrono::NaiveDate;
 use rusqlite::{params, Connection};
 
 use super::cost_rule::CostShare;
+use super::session_totals::SessionTotalDeltas;
 use super::StoreError;
 use crate::ingest::PreparedEvent;
 
@@ -39,8 +44,8 @@ pub(crate) const SPANS: [i64; 4] = [86_400, 3_600, 900, 60];
 /// One minute in seconds, the smallest rollup unit.
 pub(crate) const MINUTE: i64 = 60;
 
-/// The `SET` clause adding an upsert's figures to a stored rollup row. It keeps
-/// `cost_low` within ±1e6 by carrying into `cost_high`, which leaves the exact sum
+/// The `SET` clause adding an upsert's figures to a stored rollup or session total row.
+/// It keeps `cost_low` within ±1e6 by carrying into `cost_high`, which leaves the exact sum
 /// `cost_high * 1e6 + cost_low` unchanged because SQLite's `/` and `%` truncate towards zero.
 macro_rules! update_sums {
     () => {
@@ -54,20 +59,21 @@ macro_rules! update_sums {
          unpriced_count = unpriced_count + excluded.unpriced_count"
     };
 }
+pub(super) use update_sums;
 
 /// Pico-dollars per unit of `cost_high`.
 const HIGH_UNIT: i128 = 1_000_000;
 
 /// Changes to the figures of one rollup row.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Delta {
-    cost_pico: i128,
-    input_tokens: i64,
-    output_tokens: i64,
-    cache_read_tokens: i64,
-    cache_write_tokens: i64,
-    event_count: i64,
-    unpriced_count: i64,
+pub(super) struct Delta {
+    pub(super) cost_pico: i128,
+    pub(super) input_tokens: i64,
+    pub(super) output_tokens: i64,
+    pub(super) cache_read_tokens: i64,
+    pub(super) cache_write_tokens: i64,
+    pub(super) event_count: i64,
+    pub(super) unpriced_count: i64,
 }
 
 impl Delta {
@@ -84,7 +90,7 @@ impl Delta {
         }
     }
 
-    fn add(&mut self, other: &Delta) {
+    pub(super) fn add(&mut self, other: &Delta) {
         self.cost_pico += other.cost_pico;
         self.input_tokens += other.input_tokens;
         self.output_tokens += other.output_tokens;
@@ -94,8 +100,13 @@ impl Delta {
         self.unpriced_count += other.unpriced_count;
     }
 
+    /// Returns the change to the sum of positive costs, the `cost_bound` of a session.
+    pub(super) fn positive_cost(share: &CostShare, sign: i64) -> i128 {
+        i128::from(share.cost_pico.unwrap_or(0).max(0)) * i128::from(sign)
+    }
+
     /// Splits the cost into the `cost_high` and `cost_low` columns.
-    fn cost_columns(&self) -> Result<(i64, i64), StoreError> {
+    pub(super) fn cost_columns(&self) -> Result<(i64, i64), StoreError> {
         let high = i64::try_from(self.cost_pico / HIGH_UNIT)
             .map_err(|_| StoreError::SumOutOfRange(self.cost_pico))?;
         let low = i64::try_from(self.cost_pico % HIGH_UNIT)
@@ -136,6 +147,7 @@ struct CostRow<'a> {
 pub(crate) struct RollupDeltas {
     costs: HashMap<CostKey, Delta>,
     sessions: HashMap<SessionKey, Delta>,
+    totals: SessionTotalDeltas,
 }
 
 impl RollupDeltas {
@@ -236,11 +248,19 @@ impl RollupDeltas {
             agent_id: row.agent_id.to_owned(),
         };
         self.sessions.entry(session_key).or_default().add(&delta);
+        let positive = Delta::positive_cost(&row.share, sign);
+        self.totals.record(
+            row.session_id,
+            row.agent_id,
+            row.timestamp,
+            &delta,
+            positive,
+        );
         Ok(())
     }
 
     /// Writes the collected changes into both rollup tables, one upsert per touched row and
-    /// unit.
+    /// unit, and into the session totals.
     ///
     /// # Errors
     ///
@@ -316,7 +336,7 @@ impl RollupDeltas {
                 delta.unpriced_count,
             ])?;
         }
-        Ok(())
+        self.totals.flush(conn, tenant)
     }
 }
 

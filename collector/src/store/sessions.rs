@@ -225,7 +225,8 @@ impl Session {
     ) -> Result<Option<Session>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM sessions WHERE tenant_id = ?1 AND id = ?2");
         Ok(conn
-            .query_row(&sql, params![tenant, id], Session::from_row)
+            .prepare_cached(&sql)?
+            .query_row(params![tenant, id], Session::from_row)
             .optional()?)
     }
 

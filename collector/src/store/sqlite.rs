@@ -4,12 +4,22 @@
 //! at a time in arrival order. That serialises appends to every session's hash chain
 //! without locks. Reads run on a small pool of connections inside `spawn_blocking`; WAL
 //! mode lets them proceed while the writer commits.
+//!
+//! Checkpoints, which copy the WAL back into the database file and sync it, run on a third
+//! thread with its own connection, so the writer does not pause for them between batches.
+//! The writer requests one when a commit leaves [`CHECKPOINT_PAGES`] pages in the WAL, as
+//! SQLite's own automatic checkpoint would, and checkpoints itself only when the WAL passes
+//! [`WRITER_CHECKPOINT_PAGES`] because the checkpoint thread has fallen behind. Both are
+//! `PASSIVE` checkpoints, the kind SQLite runs automatically, so durability is unchanged:
+//! with `synchronous=NORMAL` a commit survives a crash of the process, and the last
+//! commits before a power loss may be lost.
 
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
+use rusqlite::hooks::Wal;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 use ulid::Generator;
@@ -18,6 +28,25 @@ use super::StoreError;
 
 /// How long a connection waits for a lock before failing with `SQLITE_BUSY`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Page cache of the writer connection, in KiB as a negative `cache_size` (64 MiB).
+///
+/// Ingest touches the right-hand pages of every `events` index, the pages of the sessions
+/// and rollup rows of each batch, and scattered pages of the session index. SQLite's
+/// default of 2 MiB cannot keep them all once the indexes grow, and every evicted page is
+/// read back from the operating system by the next batch.
+const WRITER_CACHE_KIB: i64 = -65_536;
+
+/// WAL pages after a commit at which the writer requests a checkpoint: 4 MiB of 4 KiB
+/// pages, SQLite's default automatic checkpoint size.
+const CHECKPOINT_PAGES: i32 = 1000;
+
+/// WAL pages after a commit at which the writer checkpoints itself.
+const WRITER_CHECKPOINT_PAGES: i32 = 16_000;
+
+/// Prepared statements the writer keeps. Ingest alone uses about a dozen, so SQLite's
+/// default of 16 would evict them as soon as alerts or key changes also write.
+const WRITER_STATEMENT_CACHE: usize = 64;
 
 /// Most idle reader connections kept open.
 const MAX_IDLE_READERS: usize = 8;
@@ -60,6 +89,12 @@ const MIGRATIONS: &[Migration] = &[
         version: 5,
         name: "event_pricing",
         sql: include_str!("migrations/0005_event_pricing.sql"),
+        after_sql: None,
+    },
+    Migration {
+        version: 6,
+        name: "session_cost_totals",
+        sql: include_str!("migrations/0006_session_cost_totals.sql"),
         after_sql: None,
     },
 ];
@@ -182,13 +217,54 @@ impl ReaderPool {
 
 /// Opens the database for writing, creating it if needed, and applies pending migrations.
 pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)?;
+    let mut conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.set_prepared_statement_cache_capacity(WRITER_STATEMENT_CACHE);
     migrate(&conn)?;
+    start_checkpointer(&mut conn, path)?;
     Ok(conn)
+}
+
+/// Starts the checkpoint thread and installs the WAL hook that wakes it after commits.
+///
+/// The thread exits when `writer` closes, because the hook owns the only sender.
+fn start_checkpointer(writer: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let checkpointer = Connection::open(path)?;
+    checkpointer.busy_timeout(BUSY_TIMEOUT)?;
+    checkpointer.pragma_update(None, "synchronous", "NORMAL")?;
+    // A full channel means a checkpoint is already pending, which covers this commit too.
+    let (wake, woken) = mpsc::sync_channel::<()>(1);
+    std::thread::Builder::new()
+        .name("agentlens-sqlite-checkpoint".to_owned())
+        .spawn(move || {
+            for () in woken {
+                let result =
+                    checkpointer.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                if let Err(error) = result {
+                    tracing::warn!(%error, "wal checkpoint failed");
+                }
+            }
+        })
+        .map_err(|source| StoreError::Thread(source.to_string()))?;
+
+    // The hook runs after the commit, and an error from it would fail the statement that
+    // committed, so a failed checkpoint is only logged, as SQLite's own hook does.
+    writer.wal_hook(Some(move |wal: &mut Wal, pages: i32| {
+        if pages >= WRITER_CHECKPOINT_PAGES {
+            if let Err(error) = wal.checkpoint() {
+                tracing::warn!(%error, wal.pages = pages, "wal checkpoint failed");
+            }
+        } else if pages >= CHECKPOINT_PAGES {
+            let _ = wake.try_send(());
+        }
+        Ok(())
+    }))?;
+    Ok(())
 }
 
 fn open_reader(path: &Path) -> Result<Connection, StoreError> {
@@ -277,6 +353,34 @@ mod tests {
         )
         .unwrap();
         conn
+    }
+
+    #[test]
+    fn large_commits_are_checkpointed_into_database_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.db");
+        let conn = open_writer(&path).unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+
+        // About 8 MiB in one commit, twice the WAL size that requests a checkpoint.
+        conn.execute_batch(
+            "CREATE TABLE filler (data BLOB);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+             INSERT INTO filler SELECT randomblob(4000) FROM n;",
+        )
+        .unwrap();
+
+        // The writer leaves a WAL this small to the checkpoint thread.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut size = before;
+        while size < before + 8_000_000 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            size = std::fs::metadata(&path).unwrap().len();
+        }
+        assert!(
+            size >= before + 8_000_000,
+            "database file stayed at {size} bytes"
+        );
     }
 
     #[test]

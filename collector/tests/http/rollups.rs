@@ -1,88 +1,54 @@
 //! Cost rollups: `GET /api/analytics/costs` read from the rollup tables equals a
 //! recomputation from the events, over many events, ranges, zones and superseded rows.
 
-use agentlens_collector::ingest::prepare_batch;
-use agentlens_collector::store::analytics::{CostQuery, Granularity};
+use agentlens_collector::store::analytics::{CostQuery, CostReport, Granularity};
 use agentlens_collector::store::Store;
 use agentlens_core::event::format_timestamp;
-use agentlens_core::pricing::PriceTable;
 use axum::http::StatusCode;
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 
 use crate::common::{app, cost_event};
+use crate::rollup_workload::Workload;
 
-const AGENTS: [&str; 4] = ["planner", "coder", "reviewer", "tester"];
-const MODELS: [(&str, &str); 4] = [
-    ("openai", "gpt-4o"),
-    ("openai", "gpt-4o-mini"),
-    ("anthropic", "claude-sonnet-4-5"),
-    ("anthropic", "no-such-model-xyz"),
+/// Zones with whole, half and three-quarter hour offsets. New York and St. John's change to
+/// daylight saving time on 2026-03-08, inside the generated days.
+const ZONES: [Tz; 5] = [
+    Tz::UTC,
+    chrono_tz::Asia::Kolkata,
+    chrono_tz::Asia::Kathmandu,
+    chrono_tz::America::New_York,
+    chrono_tz::America::St_Johns,
 ];
 
-/// Returns a random event of a generated workload: mostly `cost_tracked`, some
-/// `llm_response` that supersede an earlier `cost_tracked`, and some unpriced rows.
-fn generated_event(rng: &mut StdRng, index: usize, start: DateTime<Utc>, days: i64) -> Value {
-    let agent = AGENTS[rng.random_range(0..AGENTS.len())];
-    let (provider, model) = MODELS[rng.random_range(0..MODELS.len())];
-    let at = start + Duration::microseconds(rng.random_range(0..days * 86_400_000_000));
-    let session = format!("s{}", rng.random_range(0..300));
-    // One call id per 8 events, so a later llm_response can supersede a cost_tracked.
-    let call_id = format!("call-{}", rng.random_range(0..index / 8 + 1));
-    let cost = format!(
-        "0.{:06}{:06}",
-        rng.random_range(0..1_000_000),
-        index % 1_000_000
-    );
-    let mut payload = json!({
-        "provider": provider,
-        "model": model,
-        "inputTokens": rng.random_range(0..5000),
-        "outputTokens": rng.random_range(0..800),
-        "callId": call_id,
-    });
-    // Unknown models without costUsd stay unpriced.
-    if model != "no-such-model-xyz" || rng.random_bool(0.5) {
-        payload["costUsd"] = json!(cost);
-    }
-    let event_type = if rng.random_bool(0.2) {
-        payload["usage"] = json!({"inputTokens": 900, "outputTokens": 100, "totalTokens": 1000});
-        payload["completion"] = json!("done");
-        payload["finishReason"] = json!("stop");
-        payload["latencyMs"] = json!(250);
-        "llm_response"
-    } else {
-        "cost_tracked"
-    };
-    json!({
-        "sessionId": session,
-        "agentId": agent,
-        "eventType": event_type,
-        "timestamp": format_timestamp(&at),
-        "payload": payload,
-    })
+/// Inclusive ranges: whole days, partial minutes at both ends, the daylight saving change,
+/// less than a minute, a start before the first event, and one microsecond around a
+/// minute boundary.
+const RANGES: [(&str, &str); 6] = [
+    ("2026-03-01T00:00:00Z", "2026-03-20T23:59:59.999999Z"),
+    ("2026-03-02T07:13:27.123456Z", "2026-03-11T19:42:05.000001Z"),
+    ("2026-03-08T05:00:00Z", "2026-03-08T09:00:00Z"),
+    ("2026-03-05T10:15:30Z", "2026-03-05T10:15:59Z"),
+    ("2026-02-20T00:00:00Z", "2026-03-02T00:00:00Z"),
+    ("2026-03-09T05:29:59.999999Z", "2026-03-09T05:30:00.000001Z"),
+];
+
+const GRANULARITIES: [Granularity; 3] = [Granularity::Hour, Granularity::Day, Granularity::Week];
+
+/// Returns the first generated instant, 2026-03-01 00:00 UTC.
+fn workload_start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap()
 }
 
-/// Ingests `count` generated events through the store API in batches of 1000.
-async fn ingest_generated(store: &Store, count: usize, start: DateTime<Utc>, days: i64) {
-    let mut rng = StdRng::seed_from_u64(7);
-    let mut index = 0;
-    while index < count {
-        let size = (count - index).min(1000);
-        let events: Vec<Value> = (index..index + size)
-            .map(|i| generated_event(&mut rng, i, start, days))
-            .collect();
-        let body = json!({ "events": events });
-        let prepared = match prepare_batch(&body, Utc::now(), PriceTable::embedded()) {
-            Ok(prepared) => prepared,
-            Err(error) => panic!("generated batch is invalid: {}", error),
-        };
-        store.ingest("default", prepared).await.unwrap();
-        index += size;
-    }
+/// Returns both ends of every range, so the workload puts events on and beside them.
+fn range_edges() -> Vec<DateTime<Utc>> {
+    RANGES
+        .iter()
+        .flat_map(|(from, to)| [from, to])
+        .map(|text| text.parse().unwrap())
+        .collect()
 }
 
 fn query(from: &str, to: &str, granularity: Granularity, zone: Tz) -> CostQuery {
@@ -96,71 +62,115 @@ fn query(from: &str, to: &str, granularity: Granularity, zone: Tz) -> CostQuery 
     }
 }
 
-/// Asserts that the rollup report equals the recomputation for `query`, and returns the
-/// number of cost rows it covered.
-async fn assert_rollups_match(store: &Store, query: CostQuery) -> i64 {
-    let label = format!("{query:?}");
-    let rolled = store.cost_report("default", query.clone()).await.unwrap();
-    let recomputed = store
-        .cost_report_from_events("default", query)
-        .await
-        .unwrap();
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap()
+}
+
+/// Asserts that two reports are equal, one breakdown at a time.
+fn assert_reports_equal(actual: &CostReport, expected: &CostReport, label: &str) {
     assert_eq!(
-        serde_json::to_string(&rolled).unwrap(),
-        serde_json::to_string(&recomputed).unwrap(),
-        "{label}"
+        to_json(&actual.totals),
+        to_json(&expected.totals),
+        "totals, {label}"
     );
+    assert_eq!(
+        to_json(&actual.by_agent),
+        to_json(&expected.by_agent),
+        "byAgent, {label}"
+    );
+    assert_eq!(
+        to_json(&actual.by_model),
+        to_json(&expected.by_model),
+        "byModel, {label}"
+    );
+    assert_eq!(
+        to_json(&actual.by_session),
+        to_json(&expected.by_session),
+        "bySession, {label}"
+    );
+    assert_eq!(
+        to_json(&actual.over_time),
+        to_json(&expected.over_time),
+        "overTime, {label}"
+    );
+}
+
+/// Asserts that the rollup report for `query` equals the workload's own recomputation,
+/// and, when `from_events` is set, that the store's recomputation from its rows does too.
+/// Returns the number of cost rows the report covered.
+async fn assert_rollups_match(
+    store: &Store,
+    workload: &Workload,
+    query: CostQuery,
+    from_events: bool,
+) -> i64 {
+    let label = format!("{query:?}");
+    let expected = workload.expected_report(&query);
+    if from_events {
+        let recomputed = store
+            .cost_report_from_events("default", query.clone())
+            .await
+            .unwrap();
+        assert_reports_equal(&recomputed, &expected, &format!("from events, {label}"));
+    }
+    let rolled = store.cost_report("default", query).await.unwrap();
+    assert_reports_equal(&rolled, &expected, &format!("rollups, {label}"));
     rolled.totals.event_count
 }
 
-/// Compares both reports over ranges with and without partial minutes, in zones with
-/// whole, half and three-quarter hour offsets and a daylight saving change.
-async fn assert_ranges_match(store: &Store) {
-    let zones = [
-        Tz::UTC,
-        chrono_tz::Asia::Kolkata,
-        chrono_tz::Asia::Kathmandu,
-        chrono_tz::America::New_York,
-    ];
-    let ranges = [
-        ("2026-03-01T00:00:00Z", "2026-03-20T23:59:59.999999Z"),
-        ("2026-03-02T07:13:27.123456Z", "2026-03-11T19:42:05.000001Z"),
-        ("2026-03-08T05:00:00Z", "2026-03-08T09:00:00Z"),
-        ("2026-03-05T10:15:30Z", "2026-03-05T10:15:59Z"),
-        ("2026-02-20T00:00:00Z", "2026-03-02T00:00:00Z"),
-    ];
-    let granularities = [Granularity::Hour, Granularity::Day, Granularity::Week];
+/// Compares the reports of every zone, range and granularity, and of one agent in each
+/// zone.
+async fn assert_ranges_match(store: &Store, workload: &Workload, from_events: bool) {
     let mut covered = 0;
-    for zone in zones {
-        for (from, to) in ranges {
-            for granularity in granularities {
-                covered += assert_rollups_match(store, query(from, to, granularity, zone)).await;
+    for zone in ZONES {
+        for (from, to) in RANGES {
+            for granularity in GRANULARITIES {
+                let query = query(from, to, granularity, zone);
+                covered += assert_rollups_match(store, workload, query, from_events).await;
             }
         }
+
+        let mut one_agent = query(RANGES[1].0, RANGES[1].1, Granularity::Hour, zone);
+        one_agent.agent_id = Some("agent-03".to_owned());
+        assert!(assert_rollups_match(store, workload, one_agent, from_events).await > 0);
     }
     assert!(covered > 0, "the ranges hold no cost rows");
 
-    let mut one_agent = query(ranges[1].0, ranges[1].1, Granularity::Day, zones[1]);
-    one_agent.agent_id = Some("coder".to_owned());
-    assert!(assert_rollups_match(store, one_agent).await > 0);
+    let (from, to) = RANGES[0];
+    let whole = workload.expected_report(&query(from, to, Granularity::Day, Tz::UTC));
+    assert!(
+        whole.totals.unpriced_count > 0,
+        "the workload has no unpriced events"
+    );
+    assert!(
+        workload.superseded_count() > 0,
+        "the workload supersedes no event"
+    );
 }
 
-#[tokio::test]
+/// Opens a store in a new temporary directory and ingests `workload` into it.
+async fn store_with(workload: &Workload) -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("agentlens.db")).unwrap();
+    workload.ingest(&store).await;
+    (store, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollups_match_recomputation() {
-    let app = app().await;
-    let start = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
-    ingest_generated(&app.state.store, 10_000, start, 14).await;
-    assert_ranges_match(&app.state.store).await;
+    let workload = Workload::generate(10_000, workload_start(), 20, &range_edges());
+    let (store, _dir) = store_with(&workload).await;
+    assert_ranges_match(&store, &workload, true).await;
 }
 
-/// Ingests a million events; `scripts/test.sh` runs it in release mode.
-#[tokio::test]
-#[ignore = "takes minutes in a debug build; run with --release -- --ignored"]
+/// Checks the rollups after a million events. It runs in every `scripts/test.sh` run and
+/// takes minutes in the dev profile, which the root `Cargo.toml` sets to build SQLite,
+/// `sha2`, the core and the collector with optimisation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn million_events_match_recomputation() {
-    let app = app().await;
-    let start = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
-    ingest_generated(&app.state.store, 1_000_000, start, 20).await;
-    assert_ranges_match(&app.state.store).await;
+    let workload = Workload::generate(1_000_000, workload_start(), 20, &range_edges());
+    let (store, _dir) = store_with(&workload).await;
+    assert_ranges_match(&store, &workload, false).await;
 }
 
 #[tokio::test]
@@ -189,7 +199,20 @@ async fn superseded_cost_leaves_rollups() {
         Granularity::Day,
         Tz::UTC,
     );
-    assert_eq!(assert_rollups_match(&app.state.store, query).await, 1);
+    let rolled = app
+        .state
+        .store
+        .cost_report("default", query.clone())
+        .await
+        .unwrap();
+    let recomputed = app
+        .state
+        .store
+        .cost_report_from_events("default", query)
+        .await
+        .unwrap();
+    assert_reports_equal(&rolled, &recomputed, "superseded cost");
+    assert_eq!(rolled.totals.event_count, 1);
 }
 
 /// Creates an app holding five `gpt-4o` events that straddle Asia/Kolkata day boundaries.
@@ -267,9 +290,9 @@ async fn kolkata_single_day() {
 async fn migration_backfills_rollups() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("agentlens.db");
-    let start = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+    let workload = Workload::generate(3_000, workload_start(), 3, &[]);
     let store = Store::open(&path).unwrap();
-    ingest_generated(&store, 3_000, start, 3).await;
+    workload.ingest(&store).await;
     let query = || {
         query(
             "2026-03-01T00:00:00Z",
@@ -299,7 +322,7 @@ async fn migration_backfills_rollups() {
         serde_json::to_string(&before).unwrap()
     );
     assert!(after.totals.event_count > 0);
-    assert_rollups_match(&store, query()).await;
+    assert_rollups_match(&store, &workload, query(), true).await;
 }
 
 #[tokio::test]

@@ -266,3 +266,134 @@ fn extract_dispatches_by_provider_and_shape() {
     let gemini = json!({"promptTokenCount": 4, "candidatesTokenCount": 2});
     assert_eq!(extract("google", &gemini).unwrap().output_tokens, 2);
 }
+
+/// `usageMetadata` of a recorded gemini-2.5-flash call on a YouTube video with a cache.
+fn gemini_video_usage() -> serde_json::Value {
+    json!({
+        "cacheTokensDetails": [
+            {"modality": "AUDIO", "tokenCount": 1881},
+            {"modality": "TEXT", "tokenCount": 15},
+            {"modality": "VIDEO", "tokenCount": 15483}
+        ],
+        "cachedContentTokenCount": 17379,
+        "candidatesTokenCount": 68,
+        "promptTokenCount": 17713,
+        "promptTokensDetails": [
+            {"modality": "TEXT", "tokenCount": 16},
+            {"modality": "VIDEO", "tokenCount": 15780},
+            {"modality": "AUDIO", "tokenCount": 1917}
+        ],
+        "serviceTier": "standard",
+        "thoughtsTokenCount": 821,
+        "totalTokenCount": 18602
+    })
+}
+
+#[test]
+fn gemini_modality_lists_fill_parts() {
+    let usage = from_gemini(&gemini_video_usage()).unwrap();
+
+    assert_eq!(usage.input_tokens, 17713);
+    assert_eq!(usage.input_video_tokens, 15780);
+    assert_eq!(usage.input_audio_tokens, 1917);
+    assert_eq!(usage.input_image_tokens, 0);
+    assert_eq!(usage.cache_read_tokens, 17379);
+    assert_eq!(usage.cache_video_read_tokens, 15483);
+    assert_eq!(usage.cache_audio_read_tokens, 1881);
+    assert_eq!(usage.output_tokens, 889);
+}
+
+#[test]
+fn gemini_candidate_images_are_output_images() {
+    let usage = from_gemini(&json!({
+        "promptTokenCount": 20,
+        "candidatesTokenCount": 1300,
+        "candidatesTokensDetails": [
+            {"modality": "IMAGE", "tokenCount": 1290},
+            {"modality": "TEXT", "tokenCount": 10}
+        ]
+    }))
+    .unwrap();
+
+    assert_eq!(usage.output_image_tokens, 1290);
+    assert_eq!(usage.output_tokens, 1300);
+}
+
+#[test]
+fn gemini_modality_list_must_be_array() {
+    let error = from_gemini(&json!({
+        "promptTokenCount": 20,
+        "promptTokensDetails": {"modality": "TEXT"}
+    }))
+    .unwrap_err();
+
+    assert_eq!(
+        error.to_string(),
+        "usage field `promptTokensDetails` is not a JSON array"
+    );
+}
+
+#[test]
+fn openai_chat_audio_details_fill_parts() {
+    let usage = from_openai(&json!({
+        "prompt_tokens": 1200,
+        "completion_tokens": 900,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 800},
+        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 850}
+    }))
+    .unwrap();
+
+    assert_eq!(usage.input_audio_tokens, 800);
+    assert_eq!(usage.cache_audio_read_tokens, 0);
+    assert_eq!(usage.output_audio_tokens, 850);
+    assert_eq!(usage.output_tokens, 900);
+}
+
+#[test]
+fn openai_chat_cached_audio_is_inferred_when_uncached_is_too_small() {
+    let usage = from_openai(&json!({
+        "prompt_tokens": 1200,
+        "completion_tokens": 10,
+        "prompt_tokens_details": {"cached_tokens": 1024, "audio_tokens": 800}
+    }))
+    .unwrap();
+
+    assert_eq!(usage.input_audio_tokens, 800);
+    assert_eq!(usage.cache_audio_read_tokens, 800 - 176);
+    assert_eq!(usage.check(), Ok(()));
+}
+
+#[test]
+fn openai_realtime_cached_details_fill_cached_parts() {
+    let usage = from_openai(&json!({
+        "input_tokens": 1000,
+        "output_tokens": 300,
+        "input_tokens_details": {
+            "cached_tokens": 640,
+            "text_tokens": 200,
+            "audio_tokens": 700,
+            "image_tokens": 100,
+            "cached_tokens_details": {"text_tokens": 64, "audio_tokens": 576, "image_tokens": 0}
+        },
+        "output_tokens_details": {"text_tokens": 60, "audio_tokens": 240}
+    }))
+    .unwrap();
+
+    assert_eq!(usage.cache_audio_read_tokens, 576);
+    assert_eq!(usage.input_image_tokens, 100);
+    assert_eq!(usage.output_audio_tokens, 240);
+}
+
+#[test]
+fn openai_image_api_details_fill_image_input() {
+    let usage = from_openai(&json!({
+        "input_tokens": 50,
+        "output_tokens": 4160,
+        "total_tokens": 4210,
+        "input_tokens_details": {"text_tokens": 10, "image_tokens": 40}
+    }))
+    .unwrap();
+
+    assert_eq!(usage.input_image_tokens, 40);
+    assert_eq!(usage.uncached_input_tokens(), 50);
+}

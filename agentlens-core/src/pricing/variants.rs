@@ -1,0 +1,195 @@
+//! Price variants: the rates of a model under a service tier or in batch processing.
+//!
+//! A model's `price_variants` each carry a `when` condition such as
+//! `{"service_tier": "flex"}` or `{"processing": "batch"}`, an optional start day, and the
+//! rates that differ from the standard entry. As in genai-prices 0.2.3
+//! (`ModelInfo.get_prices`), every variant whose condition holds overrides the standard rates
+//! key by key, the first such variant winning for each key, so a variant that lists no
+//! cache-read rate keeps the standard one.
+//!
+//! A call in a tier or mode that the model has no variant for is not priced at standard
+//! rates: it is unpriced with a reason naming the tier.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::rates::{Rate, Rates};
+use super::units::{Unit, UNIT_COUNT};
+
+/// Service tier names that mean the standard prices: OpenAI's `default` and `auto`,
+/// Anthropic's and Gemini's `standard`, and Groq's `on_demand`.
+const STANDARD_TIERS: [&str; 4] = ["standard", "default", "auto", "on_demand"];
+
+/// The conditions of a call that select a price variant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PriceContext {
+    /// Service tier that served the call, such as `flex` or `priority`, as the provider
+    /// reports it. `None` and the standard names (`standard`, `default`, `auto`,
+    /// `on_demand`) select the standard prices.
+    pub service_tier: Option<String>,
+    /// Whether the call ran through a batch API.
+    pub batch: bool,
+}
+
+impl PriceContext {
+    /// Creates the context of a call reported in `service_tier`. Anthropic reports batch
+    /// calls as the tier `batch`, which sets [`PriceContext::batch`] instead of a tier.
+    pub fn from_service_tier(service_tier: &str) -> Self {
+        let tier = service_tier.trim().to_ascii_lowercase();
+        if tier == "batch" {
+            return PriceContext {
+                service_tier: None,
+                batch: true,
+            };
+        }
+        PriceContext {
+            service_tier: Some(tier),
+            batch: false,
+        }
+    }
+
+    /// Returns the service tier when it is not a standard one, lowercased.
+    pub fn special_tier(&self) -> Option<String> {
+        let tier = self.service_tier.as_deref()?.trim().to_ascii_lowercase();
+        let is_standard = tier.is_empty() || STANDARD_TIERS.contains(&tier.as_str());
+        (!is_standard).then_some(tier)
+    }
+
+    /// Returns whether the call is priced at the standard rates.
+    pub fn is_standard(&self) -> bool {
+        !self.batch && self.special_tier().is_none()
+    }
+}
+
+/// One price variant of a model.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PriceVariant {
+    /// Condition keys and values, such as `("service_tier", "flex")`.
+    pub(crate) when: Vec<(String, String)>,
+    /// First UTC day on which the variant applies.
+    pub(crate) start_date: Option<NaiveDate>,
+    /// The rates that replace the standard ones.
+    pub(crate) rates: Rates,
+}
+
+/// The rates that price one call: the standard entry with the matching variants on top.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Resolved<'a> {
+    pub(crate) tokens: [Option<&'a Rate>; UNIT_COUNT],
+    pub(crate) web_searches: Option<&'a Rate>,
+    pub(crate) requests: Option<&'a Rate>,
+}
+
+impl<'a> Resolved<'a> {
+    /// Returns the standard rates.
+    pub(crate) fn standard(rates: &'a Rates) -> Self {
+        Resolved {
+            tokens: std::array::from_fn(|index| rates.tokens[index].as_ref()),
+            web_searches: rates.web_searches.as_ref(),
+            requests: rates.requests.as_ref(),
+        }
+    }
+
+    /// Returns the rate of a token unit.
+    pub(crate) fn token(&self, unit: Unit) -> Option<&'a Rate> {
+        self.tokens[unit as usize]
+    }
+
+    /// Returns the bit mask of the token units that have a rate.
+    pub(crate) fn priced_units(&self) -> u32 {
+        self.tokens
+            .iter()
+            .enumerate()
+            .filter(|(_, rate)| rate.is_some())
+            .fold(0, |mask, (index, _)| mask | 1 << index)
+    }
+}
+
+/// Applies the variants that `context` selects to the standard `rates`.
+///
+/// # Errors
+///
+/// Returns the reason when the context asks for a service tier or batch processing that no
+/// variant of the model in force at `at` covers.
+pub(crate) fn resolve<'a>(
+    rates: &'a Rates,
+    variants: &'a [PriceVariant],
+    context: &PriceContext,
+    at: DateTime<Utc>,
+    model: &str,
+) -> Result<(Resolved<'a>, Option<String>), String> {
+    let mut resolved = Resolved::standard(rates);
+    if context.is_standard() {
+        return Ok((resolved, None));
+    }
+
+    let tier = context.special_tier();
+    let matching: Vec<&PriceVariant> = variants
+        .iter()
+        .filter(|variant| variant.start_date.is_none_or(|day| at.date_naive() >= day))
+        .filter(|variant| matches(variant, tier.as_deref(), context.batch))
+        .collect();
+    let covers = |key: &str| {
+        matching
+            .iter()
+            .any(|variant| variant.when.iter().any(|(name, _)| name == key))
+    };
+    if let Some(tier) = &tier {
+        if !covers("service_tier") {
+            return Err(missing_variant(
+                model,
+                &format!("service tier \"{tier}\""),
+                at,
+            ));
+        }
+    }
+    if context.batch && !covers("processing") {
+        return Err(missing_variant(model, "batch processing", at));
+    }
+
+    // Earlier variants win, so they are applied last.
+    for variant in matching.iter().rev() {
+        let slots = resolved.tokens.iter_mut().zip(&variant.rates.tokens);
+        for (slot, rate) in slots {
+            if let Some(rate) = rate {
+                *slot = Some(rate);
+            }
+        }
+        if let Some(rate) = &variant.rates.web_searches {
+            resolved.web_searches = Some(rate);
+        }
+        if let Some(rate) = &variant.rates.requests {
+            resolved.requests = Some(rate);
+        }
+    }
+    Ok((resolved, Some(describe(tier.as_deref(), context.batch))))
+}
+
+/// Returns whether every condition of the variant holds for the call.
+fn matches(variant: &PriceVariant, tier: Option<&str>, batch: bool) -> bool {
+    variant.when.iter().all(|(key, value)| match key.as_str() {
+        "service_tier" => tier.is_some_and(|tier| tier.eq_ignore_ascii_case(value)),
+        "processing" => batch && value == "batch",
+        _ => false,
+    })
+}
+
+fn describe(tier: Option<&str>, batch: bool) -> String {
+    match (tier, batch) {
+        (Some(tier), true) => format!("service_tier={tier}, processing=batch"),
+        (Some(tier), false) => format!("service_tier={tier}"),
+        (None, _) => "processing=batch".to_owned(),
+    }
+}
+
+fn missing_variant(model: &str, what: &str, at: DateTime<Utc>) -> String {
+    format!(
+        "model \"{model}\" has no price for {what} in force on {} in the price table; add a \
+         price override for it or quote the call at standard rates",
+        at.date_naive()
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,131 @@
+//! Checks a typed [`CostEvent`] with the rules that [`validate_event`](super::validate_event)
+//! applies to the `cost_tracked` event it becomes, without building that event.
+//!
+//! Both paths call the same rule functions ([`check_not_blank`], [`check_token_count`],
+//! [`check_cost_amount`], [`usage_violation`], [`timestamp_from_text`]), so the check
+//! reports the same violations, in the same order, with the same dotted paths and messages.
+//! The fields of a `CostEvent` that the JSON validator never rejects (`trigger`, `call_id`,
+//! `metadata`, and the derived `eventType`, `severity` and `totalTokens` consistency) have
+//! no check here.
+//!
+//! NOTE: [`Usage::check`](crate::usage::Usage::check) also compares the audio, image and
+//! video counts with the counts that include them. As long as `CostEvent::into_event` leaves
+//! those counts out of the payload, the JSON validator cannot apply that rule, and this check
+//! is the stricter of the two for them.
+
+use chrono::{DateTime, Utc};
+
+use super::cost::{check_cost_amount, usage_violation};
+use super::fields::{check_not_blank, check_token_count, FieldError};
+use super::{check_timestamp_range, timestamp_from_text};
+use crate::client::CostEvent;
+
+impl CostEvent {
+    /// Checks the event with the collector's rules for the `cost_tracked` event that
+    /// [`CostEvent::into_event`] builds from it.
+    ///
+    /// Ids and names must not be blank, and token counts must be at most 2^53 - 1. The cost
+    /// must be 0 to 9,223,372 USD with at most 12 decimal places. Every part of the usage
+    /// must fit inside its whole, and the timestamp must be storable.
+    ///
+    /// The check builds no JSON and allocates only when it finds a violation. An
+    /// `agent_id` of `None` passes, because the client fills in its own; `Some("")` is
+    /// rejected like any blank agent id, although
+    /// [`Client::track_cost`](crate::client::Client::track_cost) would replace it.
+    ///
+    /// NOTE: the check reads `cost_usd` as the exact decimal. The payload carries it as a
+    /// JSON number, which `serde_json` holds as an `f64`, so an amount with more than 15
+    /// significant digits may arrive at the collector rounded and be judged on the rounded
+    /// value (a 20-decimal cost that rounds to 12 decimals passes there and fails here).
+    ///
+    /// # Errors
+    ///
+    /// Returns every violation, each with the path it has in the event (`sessionId`,
+    /// `payload.costUsd`, `payload.inputTokens`), in the order the JSON validator reports
+    /// them.
+    pub fn check(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+
+        check_text(&mut errors, "sessionId", "sessionId", &self.session_id);
+        if let Some(agent_id) = &self.agent_id {
+            check_text(&mut errors, "agentId", "agentId", agent_id);
+        }
+        if let Some(timestamp) = self.timestamp {
+            if let Err(message) = check_timestamp(timestamp, Utc::now()) {
+                push(&mut errors, "timestamp", message);
+            }
+        }
+
+        let before_payload = errors.len();
+        check_text(&mut errors, "payload.provider", "provider", &self.provider);
+        check_text(&mut errors, "payload.model", "model", &self.model);
+        self.check_token_counts(&mut errors);
+        if let Some(Err(message)) = self.cost_usd.map(check_cost_amount) {
+            push(&mut errors, "payload.costUsd", message);
+        }
+        // The JSON validator compares parts with wholes only when every payload field
+        // passed, so a count over the limit is not reported twice.
+        if errors.len() == before_payload {
+            if let Err(error) = self.usage.check() {
+                let (field, message) = usage_violation(&error);
+                push(&mut errors, &format!("payload.{field}"), message);
+            }
+        }
+
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Checks the counts in the order the payload validator reads them. A count of 0 is
+    /// left out of the payload, and it passes here too.
+    fn check_token_counts(&self, errors: &mut Vec<FieldError>) {
+        let usage = &self.usage;
+        let counts = [
+            ("payload.inputTokens", usage.input_tokens),
+            ("payload.outputTokens", usage.output_tokens),
+            ("payload.totalTokens", usage.total_tokens()),
+            ("payload.cacheReadTokens", usage.cache_read_tokens),
+            ("payload.cacheWrite5mTokens", usage.cache_write_5m_tokens),
+            ("payload.cacheWrite1hTokens", usage.cache_write_1h_tokens),
+            ("payload.reasoningTokens", usage.reasoning_tokens),
+        ];
+        for (path, count) in counts {
+            if let Err(message) = check_token_count(count) {
+                push(errors, path, message);
+            }
+        }
+    }
+}
+
+fn check_text(errors: &mut Vec<FieldError>, path: &str, field: &str, text: &str) {
+    if let Err(message) = check_not_blank(field, text) {
+        push(errors, path, message);
+    }
+}
+
+/// Checks a typed timestamp. A storable one passes without being formatted. Any other is
+/// written out the way `serde` sends it and judged by the rule for timestamp text, so the
+/// message is the one the collector reports for that text.
+fn check_timestamp(timestamp: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), String> {
+    if check_timestamp_range(timestamp, now).is_ok() {
+        return Ok(());
+    }
+    let text = match serde_json::to_value(timestamp) {
+        Ok(serde_json::Value::String(text)) => text,
+        _ => timestamp.to_rfc3339(),
+    };
+    timestamp_from_text(&text, now).map(drop)
+}
+
+fn push(errors: &mut Vec<FieldError>, path: &str, message: String) {
+    errors.push(FieldError {
+        path: path.to_owned(),
+        message,
+    });
+}
+
+#[cfg(test)]
+mod tests;
