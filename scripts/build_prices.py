@@ -74,7 +74,12 @@ FORMAT_VERSION = 2
 # reported as `azure`, `azure_openai` or, in OpenTelemetry's gen_ai attributes,
 # `azure.ai.openai` and the older `az.ai.openai`; without these clauses the last two would
 # find `openai` through its `contains "openai"` clause.
-PROVIDER_SPELLINGS = {"azure": [{"contains": "azure"}, {"starts_with": "az.ai."}]}
+PROVIDER_SPELLINGS = {
+    "azure": [{"contains": "azure"}, {"starts_with": "az.ai."}],
+    # Alibaba Cloud sells the Qwen models through DashScope (Model Studio); SDKs such as the
+    # Vercel AI SDK name the provider "alibaba".
+    "dashscope": [{"contains": "alibaba"}, {"contains": "aliyun"}],
+}
 COMPARED_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok",
                  "output_reasoning_mtok", *sorted(litellm_prices.MODALITY_KEYS))
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::money::Usd;
+use crate::pricing::PriceContext;
 use crate::usage::Usage;
 
 /// Event types that clients may send.
@@ -264,4 +265,6 @@ pub struct CostFacts {
     pub usage: Usage,
     /// Identifier of the LLM call, used to avoid counting one call twice.
     pub call_id: Option<String>,
+    /// Service tier and batch flag of the call, which select tier or batch prices.
+    pub context: PriceContext,
 }

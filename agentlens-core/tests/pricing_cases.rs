@@ -193,3 +193,17 @@ fn shared_cases_file_agrees() {
         }
     }
 }
+
+#[test]
+fn alibaba_provider_name_finds_dashscope_prices() {
+    let usage = json!({"inputTokens": 1000, "outputTokens": 100});
+    let expected = quote("dashscope", "qwen3-max", &usage);
+
+    for provider in ["alibaba", "Alibaba", "aliyun"] {
+        let found = quote(provider, "qwen3-max", &usage);
+        assert_eq!(found.provider, "dashscope", "{provider}");
+        assert_eq!(found.total, expected.total, "{provider}");
+    }
+    // $1.20 per million input tokens and $6 per million output tokens below 32k.
+    assert_eq!(expected.total, usd("0.0018"));
+}

@@ -196,3 +196,57 @@ fn empty_deployment_name_is_rejected() {
 
     assert!(error.to_string().contains("must not be empty"), "{error}");
 }
+
+#[test]
+fn deployment_names_differing_in_case_are_rejected() {
+    let overrides = "[deployments.azure]\nx = \"gpt-4o\"\nX = \"gpt-4o-mini\"\n";
+
+    let error = PriceTable::embedded()
+        .with_overrides(overrides)
+        .unwrap_err()
+        .to_string();
+
+    assert!(error.contains("\"X\""), "{error}");
+    assert!(error.contains("\"x\""), "{error}");
+    assert!(error.contains("differ only in case"), "{error}");
+}
+
+#[test]
+fn provider_prefixed_deployment_is_found() {
+    let table = PriceTable::embedded().with_overrides(DEPLOYMENTS).unwrap();
+    let expected = priced(&table, "azure", "eu-mini");
+
+    let quote = priced(&table, "azure", "azure/eu-mini");
+
+    assert_eq!(quote.model, expected.model);
+    assert_eq!(quote.total, expected.total);
+    assert_eq!(quote.deployment.as_deref(), Some("azure/eu-mini"));
+}
+
+#[test]
+fn other_provider_prefix_is_not_stripped() {
+    let table = PriceTable::embedded().with_overrides(DEPLOYMENTS).unwrap();
+
+    let reason = unpriced(&table, "azure", "openai/eu-mini");
+
+    assert!(reason.contains("openai/eu-mini"), "{reason}");
+}
+
+#[test]
+fn find_model_follows_deployment() {
+    let table = PriceTable::embedded().with_overrides(DEPLOYMENTS).unwrap();
+
+    let model = table.find_model(Some("azure"), "eu-mini").unwrap();
+
+    assert_eq!(model.id(), priced(&table, "azure", "eu-mini").model);
+    assert_eq!(model.deployment(), Some("eu-mini"));
+}
+
+#[test]
+fn find_model_without_deployment_names_none() {
+    let table = PriceTable::embedded().with_overrides(DEPLOYMENTS).unwrap();
+
+    let model = table.find_model(Some("azure"), "gpt-4o-mini").unwrap();
+
+    assert_eq!(model.deployment(), None);
+}

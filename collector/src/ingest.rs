@@ -5,7 +5,8 @@
 //! reported `costUsd` keeps it. A `cost_tracked` or `llm_response` without one is priced
 //! from the collector's price table (the embedded table, with the `--prices` overrides
 //! applied) at the event's time, and [`PricingRef`] records the table version and the entry
-//! used. A payload's `serviceTier` (such as `flex`) and `batch: true` select the model's
+//! used. A payload's `serviceTier` or `service_tier` (such as `flex`) and `batch: true`, as
+//! the event validator reads them, select the model's
 //! tier or batch prices, and a tier the model has no price for leaves the event unpriced.
 //! When the table has no price for it, the cost stays unknown: it is stored as NULL and
 //! counted as unpriced, never as $0.
@@ -14,7 +15,8 @@
 //! is replaced, as in upstream AgentLens, by
 //! `{"type":"_truncated","data":{"_truncated":true,"originalSize":N,"maxSize":10240,
 //! "preview":"<first 200 UTF-16 units of the text>..."}}`. Unlike upstream, the stub keeps
-//! `costUsd`, `usage`, `model`, `provider`, `callId`, `serviceTier` and `batch` at its top
+//! `costUsd`, `usage`, `model`, `provider`, `callId`, `serviceTier`, `service_tier` and
+//! `batch` at its top
 //! level, plus the token
 //! fields of a `cost_tracked` and the `latencyMs` of an `llm_response`, so the stored
 //! payload still shows the cost. Cost
@@ -23,7 +25,7 @@
 use agentlens_core::canonical::object_to_js_json;
 use agentlens_core::event::{format_timestamp, EventType, ValidEvent};
 use agentlens_core::money::Usd;
-use agentlens_core::pricing::{PriceContext, PriceOutcome, PriceTable};
+use agentlens_core::pricing::{PriceOutcome, PriceTable};
 use agentlens_core::usage::Usage;
 use agentlens_core::validate::{validate_batch, FieldError};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -173,8 +175,8 @@ fn cost_columns(
         Some(reported) => (Some(reported), CostSource::Reported, None),
         None => {
             let provider = Some(facts.provider.as_str());
-            let context = price_context(&event.payload);
-            match prices.quote_with(provider, &facts.model, &facts.usage, at, &context) {
+            let context = &facts.context;
+            match prices.quote_with(provider, &facts.model, &facts.usage, at, context) {
                 PriceOutcome::Priced(quote) => {
                     let pricing = PricingRef {
                         version: quote.pricing_version,
@@ -214,18 +216,6 @@ fn cost_columns(
         call_id: facts.call_id.clone(),
         pricing,
     }))
-}
-
-/// Reads the payload's `serviceTier` and `batch`; values of another type are ignored, as
-/// the event validator accepts any unknown payload value.
-fn price_context(payload: &Map<String, Value>) -> PriceContext {
-    let mut context = payload
-        .get("serviceTier")
-        .and_then(Value::as_str)
-        .map(PriceContext::from_service_tier)
-        .unwrap_or_default();
-    context.batch |= payload.get("batch").and_then(Value::as_bool) == Some(true);
-    context
 }
 
 /// Describes a cost too large for the pico-dollar column (`i64::MAX` pico-dollars, about
@@ -278,6 +268,7 @@ const KEPT_KEYS: &[&str] = &[
     "provider",
     "callId",
     "serviceTier",
+    "service_tier",
     "batch",
 ];
 
@@ -295,6 +286,16 @@ const KEPT_TOKEN_KEYS: &[&str] = &[
     "cacheWrite5mTokens",
     "cacheWrite1hTokens",
     "reasoningTokens",
+    "webSearches",
+    "inputAudioTokens",
+    "inputImageTokens",
+    "inputVideoTokens",
+    "cacheAudioReadTokens",
+    "cacheImageReadTokens",
+    "cacheVideoReadTokens",
+    "outputAudioTokens",
+    "outputImageTokens",
+    "outputVideoTokens",
 ];
 
 /// Replaces a payload over [`MAX_PAYLOAD_BYTES`] with the `_truncated` stub, and returns
@@ -386,23 +387,6 @@ mod tests {
         let preview = event.payload["data"]["preview"].as_str().unwrap();
         assert_eq!(preview.encode_utf16().count(), 199 + 3);
         assert!(!preview.contains('😀'));
-    }
-
-    #[test]
-    fn payload_service_tier_selects_context() {
-        let payload = json!({"serviceTier": "flex", "batch": true});
-
-        let context = price_context(payload.as_object().unwrap());
-
-        assert_eq!(context.special_tier().as_deref(), Some("flex"));
-        assert!(context.batch);
-    }
-
-    #[test]
-    fn payload_without_tier_is_standard() {
-        let payload = json!({"serviceTier": "default"});
-
-        assert!(price_context(payload.as_object().unwrap()).is_standard());
     }
 
     #[test]

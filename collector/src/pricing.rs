@@ -194,6 +194,7 @@ pub fn quote(
         return Err(vec![field_error("", "expected a JSON object")]);
     };
     let mut errors = Vec::new();
+    reject_unknown_fields(body, &mut errors);
     let provider = required_text(body, "provider", &mut errors);
     let model = required_text(body, "model", &mut errors);
     let at = match body.get("at") {
@@ -214,6 +215,9 @@ pub fn quote(
     else {
         return Err(errors);
     };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
 
     Ok(report(table, provider, model, &usage, at, &context))
 }
@@ -256,6 +260,23 @@ fn report(
         PriceOutcome::Unpriced { reason } => report.unpriced = Some(reason),
     }
     report
+}
+
+/// Fields of a quote request.
+const QUOTE_FIELDS: &[&str] = &["provider", "model", "usage", "at", "serviceTier", "batch"];
+
+/// Rejects every request field outside [`QUOTE_FIELDS`], so a misspelled option such as
+/// `servicetier` is reported instead of ignored.
+fn reject_unknown_fields(body: &Map<String, Value>, errors: &mut Vec<FieldError>) {
+    for key in body.keys() {
+        if !QUOTE_FIELDS.contains(&key.as_str()) {
+            let message = format!(
+                "unknown field {key:?}: expected one of {}",
+                QUOTE_FIELDS.join(", ")
+            );
+            errors.push(field_error(key, &message));
+        }
+    }
 }
 
 fn required_text<'a>(
@@ -301,7 +322,15 @@ fn read_context(body: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Opti
             .get("usage")
             .map(usage::usage_price_context)
             .unwrap_or_default(),
-        Some(Value::String(tier)) => PriceContext::from_service_tier(tier),
+        Some(Value::String(tier)) if !tier.trim().is_empty() => {
+            PriceContext::from_service_tier(tier)
+        }
+        Some(Value::String(_)) => {
+            let message = "serviceTier must not be empty: send a tier such as \"flex\" or \
+                           \"priority\", or leave it out for standard prices";
+            errors.push(field_error("serviceTier", message));
+            return None;
+        }
         Some(other) => {
             let message = format!(
                 "invalid serviceTier {other}: expected a string such as \"flex\" or \"priority\""

@@ -11,8 +11,8 @@ use crate::money::Usd;
 use crate::usage::Usage;
 
 /// Number of keys in the largest payload: five always present, `costUsd`, `trigger`,
-/// five optional counts and `callId`.
-const MAX_PAYLOAD_KEYS: usize = 13;
+/// fourteen optional counts and `callId`.
+const MAX_PAYLOAD_KEYS: usize = 22;
 
 /// The cost of one model call, sent as a `cost_tracked` event.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -97,6 +97,15 @@ impl CostEvent {
             ("cacheWrite1hTokens", usage.cache_write_1h_tokens),
             ("reasoningTokens", usage.reasoning_tokens),
             ("webSearches", usage.web_searches),
+            ("inputAudioTokens", usage.input_audio_tokens),
+            ("inputImageTokens", usage.input_image_tokens),
+            ("inputVideoTokens", usage.input_video_tokens),
+            ("cacheAudioReadTokens", usage.cache_audio_read_tokens),
+            ("cacheImageReadTokens", usage.cache_image_read_tokens),
+            ("cacheVideoReadTokens", usage.cache_video_read_tokens),
+            ("outputAudioTokens", usage.output_audio_tokens),
+            ("outputImageTokens", usage.output_image_tokens),
+            ("outputVideoTokens", usage.output_video_tokens),
         ];
         for (key, count) in optional_counts {
             if count != 0 {
@@ -115,15 +124,31 @@ impl CostEvent {
 /// [`Usd`]'s serializer writes. This gives the same number as `serde_json::to_value(cost)`
 /// without building and validating an intermediate `RawValue`.
 ///
-/// NOTE: `serde_json::Value` stores a fraction as an `f64` (the workspace does not enable
-/// `arbitrary_precision`), so an amount with more than 15 significant digits may lose its
-/// last digits here. Amounts under $1,000 with pico-dollar (12 decimal) precision fit.
+/// An amount with more than [`MAX_EXACT_DIGITS`] significant digits becomes a decimal
+/// string, which the collector accepts for `costUsd`, because `serde_json::Value` stores a
+/// fraction as an `f64` (the workspace does not enable `arbitrary_precision`) and would drop
+/// its last digits.
 fn cost_value(cost: Usd) -> Value {
     let text = cost.to_string();
+    if significant_digits(cost) > MAX_EXACT_DIGITS {
+        return Value::String(text);
+    }
     match text.parse::<Number>() {
         Ok(number) => Value::Number(number),
         Err(_) => Value::String(text),
     }
+}
+
+/// Most significant digits that every decimal keeps through an `f64` and back.
+const MAX_EXACT_DIGITS: u32 = 15;
+
+/// Returns the number of digits in the amount's mantissa, trailing zeros included.
+fn significant_digits(cost: Usd) -> u32 {
+    cost.as_decimal()
+        .mantissa()
+        .unsigned_abs()
+        .checked_ilog10()
+        .map_or(1, |log| log + 1)
 }
 
 #[cfg(test)]
@@ -213,6 +238,25 @@ mod tests {
     }
 
     #[test]
+    fn costs_beyond_f64_precision_travel_as_exact_strings() {
+        for text in [
+            "1234567.123456789012",
+            "9223372.036854775807",
+            "0.1234567890123456",
+        ] {
+            let amount: Usd = text.parse().unwrap();
+            let cost = CostEvent {
+                cost_usd: Some(amount),
+                ..CostEvent::new("ses_1", "openai", "gpt-4o-mini", usage(1, 0))
+            };
+
+            let payload = cost.into_event("agent").payload;
+
+            assert_eq!(payload["costUsd"], Value::String(text.to_owned()));
+        }
+    }
+
+    #[test]
     fn cost_value_matches_serializer() {
         for text in [
             "0.000000000125",
@@ -247,5 +291,26 @@ mod tests {
 
         assert_eq!(event.timestamp, Some(timestamp));
         assert_eq!(event.metadata, metadata);
+    }
+
+    #[test]
+    fn modality_counts_are_written_when_non_zero() {
+        let cost = CostEvent::new(
+            "ses_1",
+            "openai",
+            "gpt-4o-audio-preview",
+            Usage {
+                input_audio_tokens: 400,
+                output_audio_tokens: 50,
+                ..usage(1000, 100)
+            },
+        );
+
+        let payload = cost.into_event("agent").payload;
+
+        assert_eq!(payload["inputAudioTokens"], 400);
+        assert_eq!(payload["outputAudioTokens"], 50);
+        assert!(payload.get("inputImageTokens").is_none());
+        assert!(payload.len() <= MAX_PAYLOAD_KEYS);
     }
 }

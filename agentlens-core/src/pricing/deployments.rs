@@ -14,8 +14,10 @@
 //! serves `azure_ai` and `azure_text`. A quote whose model equals a deployment name of its
 //! provider (case-insensitive, surrounding spaces ignored) is priced as the mapped model,
 //! looked up in that provider and then its fallback providers, and
-//! [`Quote::deployment`](super::Quote::deployment) names the deployment. The map is checked
-//! when the file is applied: an unknown provider, an empty name, or a model that the
+//! [`Quote::deployment`](super::Quote::deployment) names the deployment. A leading provider
+//! segment that names the same provider, as in LiteLLM's `azure/eu-mini`, is removed before
+//! the lookup. The map is checked when the file is applied: an unknown provider, an empty
+//! name, two names that differ only in case or surrounding spaces, or a model that the
 //! provider does not price is rejected.
 
 use std::collections::{BTreeMap, HashMap};
@@ -43,7 +45,8 @@ impl Deployments {
     /// # Errors
     ///
     /// Returns [`PriceOverridesError::InvalidDeployment`] for an unknown provider, an empty
-    /// deployment name or model id, or a model that the provider does not price.
+    /// deployment name or model id, two names of one provider that differ only in case or
+    /// surrounding spaces, or a model that the provider does not price.
     pub(crate) fn add(
         &mut self,
         table: &PriceTable,
@@ -51,7 +54,9 @@ impl Deployments {
         origin: &str,
     ) -> Result<(), PriceOverridesError> {
         for (provider, names) in file {
-            for (name, model) in names {
+            // Lookups ignore case, so two spellings of one name would map it twice.
+            let mut spellings: HashMap<String, &str> = HashMap::new();
+            for (name, model) in &names {
                 let invalid = |message: String| PriceOverridesError::InvalidDeployment {
                     origin: origin.to_owned(),
                     provider: provider.clone(),
@@ -70,7 +75,7 @@ impl Deployments {
                     ));
                 }
                 if !matches!(
-                    matching::resolve(table, Some(&provider), &model),
+                    matching::resolve(table, Some(&provider), model),
                     Lookup::Found { .. }
                 ) {
                     return Err(invalid(format!(
@@ -78,8 +83,15 @@ impl Deployments {
                          \"{provider}\"; check the model id or add it under [[models]]"
                     )));
                 }
-                let names = self.by_provider.entry(index).or_default();
-                names.insert(name.trim().to_lowercase(), model.trim().to_owned());
+                let key = name.trim().to_lowercase();
+                if let Some(other) = spellings.insert(key.clone(), name.as_str()) {
+                    return Err(invalid(format!(
+                        "deployment names \"{other}\" and \"{name}\" differ only in case or \
+                         spaces, and lookups ignore both; keep one of them"
+                    )));
+                }
+                let mapped = self.by_provider.entry(index).or_default();
+                mapped.insert(key, model.trim().to_owned());
             }
         }
         Ok(())
@@ -98,13 +110,21 @@ impl Deployments {
 
 impl PriceTable {
     /// Returns the model id that `model` stands for when it is a deployment name of
-    /// `provider`, or `None` when it is not.
+    /// `provider`, or `None` when it is not. A leading `provider/` segment that names the
+    /// same provider, such as `azure/` in `azure/eu-mini`, is ignored.
     pub(crate) fn deployment_target(&self, provider: Option<&str>, model: &str) -> Option<&str> {
         if self.deployments.is_empty() {
             return None;
         }
         let index = matching::find_provider(self, provider?)?;
-        self.deployments.target(index, model)
+        if let Some(target) = self.deployments.target(index, model) {
+            return Some(target);
+        }
+        let (prefix, name) = model.trim().split_once('/')?;
+        if matching::find_provider(self, prefix) != Some(index) {
+            return None;
+        }
+        self.deployments.target(index, name)
     }
 
     /// Returns the reason that `model` is unpriced because no model matches it. For a

@@ -19,6 +19,7 @@ use super::table::{self, Lookup, Model, PriceTable, Provider};
 pub struct ModelPrices<'a> {
     provider: &'a str,
     model: &'a Model,
+    deployment: Option<&'a str>,
 }
 
 impl<'a> ModelPrices<'a> {
@@ -30,6 +31,12 @@ impl<'a> ModelPrices<'a> {
     /// Returns the model id, such as `gpt-4o`.
     pub fn id(&self) -> &'a str {
         &self.model.id
+    }
+
+    /// Returns the deployment name that [`PriceTable::find_model`] was given when it maps
+    /// to this model, as in [`Quote::deployment`](super::Quote::deployment).
+    pub fn deployment(&self) -> Option<&'a str> {
+        self.deployment
     }
 
     /// Returns where the prices come from, as in [`Quote::source`](super::Quote::source).
@@ -112,6 +119,7 @@ impl PriceTable {
                 .enumerate()
                 .filter(move |(index, model)| last.get(model.id.as_str()) == Some(index))
                 .map(|(_, model)| ModelPrices {
+                    deployment: None,
                     provider: &provider.id,
                     model,
                 })
@@ -126,19 +134,21 @@ impl PriceTable {
             .sum()
     }
 
-    /// Finds the model that [`PriceTable::quote`] would use for `provider` and `model`.
+    /// Finds the model that [`PriceTable::quote`] would use for `provider` and `model`,
+    /// following a deployment name of the provider to the model it is mapped to.
     ///
     /// # Errors
     ///
     /// Returns the reason, the same text that an unpriced quote carries, when the provider
     /// or the model is unknown.
-    pub fn find_model(
-        &self,
+    pub fn find_model<'a>(
+        &'a self,
         provider: Option<&str>,
-        model: &str,
-    ) -> Result<ModelPrices<'_>, String> {
+        model: &'a str,
+    ) -> Result<ModelPrices<'a>, String> {
         let provider = provider.filter(|name| !name.trim().is_empty());
-        match self.lookup(provider, model) {
+        let deployed = self.deployment_target(provider, model);
+        match self.lookup(provider, deployed.unwrap_or(model)) {
             Lookup::Found {
                 provider: provider_index,
                 model: model_index,
@@ -147,10 +157,11 @@ impl PriceTable {
                 Ok(ModelPrices {
                     provider: &listing.id,
                     model: &listing.models[model_index],
+                    deployment: deployed.map(|_| model.trim()),
                 })
             }
             Lookup::UnknownProvider => Err(table::unknown_provider(provider, model)),
-            Lookup::UnknownModel => Err(table::unknown_model(provider, model)),
+            Lookup::UnknownModel => Err(self.unknown_model_reason(provider, model)),
         }
     }
 }

@@ -129,6 +129,7 @@ impl Breakdown {
 
 /// The line of one audio, image or video unit.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnitLine {
     /// Unit of the tokens: `input_audio`, `input_image`, `input_video`, `cache_audio_read`,
     /// `cache_image_read`, `cache_video_read`, `output_audio`, `output_image` or

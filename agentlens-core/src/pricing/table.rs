@@ -342,7 +342,8 @@ pub(crate) fn unknown_provider(provider: Option<&str>, model: &str) -> String {
     let provider = provider.unwrap_or_default();
     format!(
         "unknown provider \"{provider}\" for model \"{model}\"; use a provider id of the price \
-         table such as \"openai\" or \"anthropic\", or none to search every provider"
+         table such as \"openai\" or \"anthropic\" (run `agentlens prices list` to see them \
+         all)"
     )
 }
 

@@ -188,6 +188,8 @@ fn unknown_provider_is_unpriced() {
         panic!("unknown provider was priced: {outcome:?}");
     };
     assert!(reason.contains("unknown provider \"my-proxy\""), "{reason}");
+    assert!(reason.contains("agentlens prices list"), "{reason}");
+    assert!(!reason.contains("or none"), "{reason}");
 }
 
 #[test]

@@ -136,7 +136,7 @@ pub(crate) fn resolve<'a>(
             .any(|variant| variant.when.iter().any(|(name, _)| name == key))
     };
     if let Some(tier) = &tier {
-        if !covers("service_tier") {
+        if !covers("service_tier") && !covers("speed") {
             return Err(missing_variant(
                 model,
                 &format!("service tier \"{tier}\""),
@@ -169,7 +169,9 @@ pub(crate) fn resolve<'a>(
 /// Returns whether every condition of the variant holds for the call.
 fn matches(variant: &PriceVariant, tier: Option<&str>, batch: bool) -> bool {
     variant.when.iter().all(|(key, value)| match key.as_str() {
-        "service_tier" => tier.is_some_and(|tier| tier.eq_ignore_ascii_case(value)),
+        // Anthropic's fast mode is reported as `usage.speed: "fast"` and priced through the
+        // `fast` tier, so a `speed` condition matches that tier name.
+        "service_tier" | "speed" => tier.is_some_and(|tier| tier.eq_ignore_ascii_case(value)),
         "processing" => batch && value == "batch",
         _ => false,
     })

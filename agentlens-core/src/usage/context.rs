@@ -26,11 +26,19 @@ pub fn price_context(body: &Value) -> PriceContext {
 
 /// Reads the service tier that a usage object itself reports, as Anthropic's
 /// `usage.service_tier` does; the standard context for other usage objects.
+///
+/// Anthropic's `usage.speed: "fast"` selects the `fast` tier, whatever `service_tier` says,
+/// because fast mode has its own prices. A batch call keeps its batch flag.
 pub fn usage_price_context(usage: &Value) -> PriceContext {
-    match text_at(usage, &["service_tier"]) {
+    let mut context = match text_at(usage, &["service_tier"]) {
         Some(tier) => PriceContext::from_service_tier(tier),
         None => PriceContext::default(),
+    };
+    let speed = text_at(usage, &["speed"]).map(|speed| speed.trim().to_ascii_lowercase());
+    if let Some(speed) = speed.filter(|speed| speed != "standard") {
+        context.service_tier = Some(speed);
     }
+    context
 }
 
 /// Reads the service tier of a streamed response from its events; the last event that
@@ -136,6 +144,26 @@ mod tests {
         let context = usage_price_context(&usage);
 
         assert_eq!(context.special_tier().as_deref(), Some("priority"));
+    }
+
+    #[test]
+    fn anthropic_fast_speed_selects_fast_tier() {
+        let usage = json!({"input_tokens": 10, "service_tier": "standard", "speed": "fast"});
+
+        let context = usage_price_context(&usage);
+
+        assert_eq!(context.special_tier().as_deref(), Some("fast"));
+        assert!(!context.batch);
+    }
+
+    #[test]
+    fn anthropic_standard_speed_keeps_tier() {
+        let usage = json!({"input_tokens": 10, "service_tier": "batch", "speed": "standard"});
+
+        let context = usage_price_context(&usage);
+
+        assert!(context.batch);
+        assert_eq!(context.special_tier(), None);
     }
 
     #[test]

@@ -8,7 +8,9 @@
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
+use super::counts::{part_counts, provider_usage, set_part_counts};
 use super::fields::{describe, optional_string, required_string, token_count, Errors};
+use super::tier;
 use crate::event::CostFacts;
 use crate::money::{Usd, PICO_SCALE};
 use crate::usage::{Usage, UsageError};
@@ -33,14 +35,17 @@ pub(crate) fn cost_tracked(
     ));
     let cache_write_1h = token_count(payload, "cacheWrite1hTokens", false, errors);
     let reasoning = token_count(payload, "reasoningTokens", false, errors);
+    let parts = part_counts(payload, errors);
     let cost_usd = cost(payload, errors);
     optional_string(payload, "trigger", errors);
     let call_id = optional_string(payload, "callId", errors);
+    let context = tier::price_context(payload, errors);
+    let reported = provider.and_then(|provider| provider_usage(provider, payload, errors));
     if errors.list.len() > before {
         return None;
     }
 
-    let usage = Usage {
+    let mut usage = Usage {
         input_tokens: input?,
         cache_read_tokens: cache_read.unwrap_or(0),
         cache_write_5m_tokens: cache_write_5m.unwrap_or(0),
@@ -49,6 +54,7 @@ pub(crate) fn cost_tracked(
         reasoning_tokens: reasoning.unwrap_or(0),
         ..Usage::default()
     };
+    set_part_counts(&mut usage, &parts, reported.as_ref());
     if let Some(total) = total {
         if total != usage.total_tokens() {
             errors.push(
@@ -73,6 +79,7 @@ pub(crate) fn cost_tracked(
         cost_usd,
         usage,
         call_id: call_id.map(str::to_owned),
+        context: context?,
     })
 }
 
@@ -90,6 +97,7 @@ pub(crate) fn llm_response(
     let model = payload.get("model").and_then(Value::as_str);
     let call_id = payload.get("callId").and_then(Value::as_str);
     let cost_usd = cost(payload, errors);
+    let context = tier::price_context(payload, errors);
     let usage = match payload.get("usage") {
         Some(Value::Object(usage)) => llm_usage(usage, &mut errors.nested("usage")),
         Some(other) => {
@@ -114,6 +122,7 @@ pub(crate) fn llm_response(
         cost_usd,
         usage: usage?,
         call_id: call_id.map(str::to_owned),
+        context: context?,
     })
 }
 
@@ -124,6 +133,7 @@ fn llm_usage(usage: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Usag
     let reasoning = token_count(usage, "thinkingTokens", false, errors);
     let cache_read = token_count(usage, "cacheReadTokens", false, errors);
     let cache_write = token_count(usage, "cacheWriteTokens", false, errors);
+    let parts = part_counts(usage, errors);
     let (input, output, _) = (input?, output?, total?);
 
     let mut parsed = Usage {
@@ -141,6 +151,12 @@ fn llm_usage(usage: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Usag
     if parsed.reasoning_tokens > parsed.output_tokens {
         parsed.output_tokens += parsed.reasoning_tokens;
     }
+    set_part_counts(&mut parsed, &parts, None);
+    if let Err(error) = parsed.check() {
+        let (field, message) = usage_violation(&error);
+        errors.push(&field, message);
+        return None;
+    }
     Some(parsed)
 }
 
@@ -149,7 +165,7 @@ fn cost(payload: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Usd> {
     let value = payload.get("costUsd")?;
     let parsed = match value {
         Value::Null => return None,
-        Value::Number(number) => Usd::from_json_number(number).map_err(|error| error.to_string()),
+        Value::Number(number) => cost_from_number(number),
         Value::String(text) => text.parse::<Usd>().map_err(|error| error.to_string()),
         other => Err(format!(
             "expected a number of US dollars, got {}",
@@ -163,6 +179,34 @@ fn cost(payload: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Usd> {
             None
         }
     }
+}
+
+/// Maximum number of significant digits that every decimal keeps through an `f64` and
+/// back.
+const MAX_NUMBER_DIGITS: usize = 15;
+
+/// Reads a cost sent as a JSON number. The parser stores a fraction as an `f64`, so a number
+/// whose shortest round-trip text has more than 15 significant digits may already have lost
+/// digits, and is rejected instead of stored rounded.
+fn cost_from_number(number: &serde_json::Number) -> Result<Usd, String> {
+    let text = number.to_string();
+    let digits = significant_digits(&text);
+    if number.is_f64() && digits > MAX_NUMBER_DIGITS {
+        return Err(format!(
+            "costUsd {text} has {digits} significant digits, but a JSON number keeps only \
+             {MAX_NUMBER_DIGITS} exactly, so the amount may already be rounded; send it as a \
+             decimal string with every digit, such as \"costUsd\": \"1234567.123456789012\""
+        ));
+    }
+    Usd::from_json_number(number).map_err(|error| error.to_string())
+}
+
+/// Counts the significant digits of a number's text, ignoring sign, point, leading zeros
+/// and any exponent.
+fn significant_digits(text: &str) -> usize {
+    let mantissa = text.split(['e', 'E']).next().unwrap_or_default();
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    digits.trim_start_matches('0').len().max(1)
 }
 
 /// Largest storable cost: `i64::MAX` pico-dollars, 9,223,372.036854775807 USD.

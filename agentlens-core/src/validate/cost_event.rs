@@ -7,15 +7,14 @@
 //! The fields of a `CostEvent` that the JSON validator never rejects (`trigger`, `call_id`,
 //! `metadata`, and the derived `eventType`, `severity` and `totalTokens` consistency) have
 //! no check here.
-//!
-//! NOTE: [`Usage::check`](crate::usage::Usage::check) also compares the audio, image and
-//! video counts with the counts that include them. As long as `CostEvent::into_event` leaves
-//! those counts out of the payload, the JSON validator cannot apply that rule, and this check
-//! is the stricter of the two for them.
+//! [`CostEvent::into_event`] writes every non-zero count of [`Usage`](crate::usage::Usage),
+//! the web search and audio, image and video counts included, and the JSON validator reads
+//! them all, so both paths compare every part with its whole.
 
 use chrono::{DateTime, Utc};
 
 use super::cost::{check_cost_amount, usage_violation};
+use super::counts::{part_values, PART_KEYS};
 use super::fields::{check_not_blank, check_token_count, FieldError};
 use super::{check_timestamp_range, timestamp_from_text};
 use crate::client::CostEvent;
@@ -33,10 +32,9 @@ impl CostEvent {
     /// rejected like any blank agent id, although
     /// [`Client::track_cost`](crate::client::Client::track_cost) would replace it.
     ///
-    /// NOTE: the check reads `cost_usd` as the exact decimal. The payload carries it as a
-    /// JSON number, which `serde_json` holds as an `f64`, so an amount with more than 15
-    /// significant digits may arrive at the collector rounded and be judged on the rounded
-    /// value (a 20-decimal cost that rounds to 12 decimals passes there and fails here).
+    /// The check reads `cost_usd` as the exact decimal, and so does the collector, because
+    /// [`CostEvent::into_event`] sends an amount with more than 15 significant digits as a
+    /// decimal string rather than a JSON number.
     ///
     /// # Errors
     ///
@@ -95,6 +93,11 @@ impl CostEvent {
         for (path, count) in counts {
             if let Err(message) = check_token_count(count) {
                 push(errors, path, message);
+            }
+        }
+        for (key, count) in PART_KEYS.iter().zip(part_values(usage)) {
+            if let Err(message) = check_token_count(count) {
+                push(errors, &format!("payload.{key}"), message);
             }
         }
     }

@@ -8,8 +8,10 @@
 mod cost;
 #[cfg(feature = "net")]
 mod cost_event;
+mod counts;
 mod fields;
 mod payload;
+mod tier;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};

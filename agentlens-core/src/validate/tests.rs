@@ -264,3 +264,90 @@ fn huge_token_counts_are_rejected() {
     let error = validate_batch(&body).unwrap_err();
     assert_eq!(paths(&error), ["events.0.payload.inputTokens"]);
 }
+
+#[test]
+fn modality_counts_reach_cost_facts() {
+    let body = json!({"events": [cost_event(json!({
+        "provider": "openai", "model": "gpt-4o-audio-preview", "inputTokens": 1000,
+        "inputAudioTokens": 400, "outputTokens": 100, "outputAudioTokens": 50,
+        "webSearches": 2
+    }))]});
+
+    let events = validate_batch(&body).unwrap();
+    let usage = events[0].cost.as_ref().unwrap().usage;
+
+    assert_eq!(usage.input_audio_tokens, 400);
+    assert_eq!(usage.output_audio_tokens, 50);
+    assert_eq!(usage.web_searches, 2);
+}
+
+#[test]
+fn provider_usage_object_fills_modality_counts() {
+    let body = json!({"events": [cost_event(json!({
+        "provider": "openai", "model": "gpt-4o-audio-preview", "inputTokens": 1000,
+        "outputTokens": 100, "usage": {"prompt_tokens": 1000, "completion_tokens": 100,
+        "prompt_tokens_details": {"audio_tokens": 400},
+        "completion_tokens_details": {"audio_tokens": 50}, "service_tier": "flex"}
+    }))]});
+
+    let events = validate_batch(&body).unwrap();
+    let facts = events[0].cost.as_ref().unwrap();
+
+    assert_eq!(facts.usage.input_audio_tokens, 400);
+    assert_eq!(facts.usage.output_audio_tokens, 50);
+    assert_eq!(facts.context.special_tier().as_deref(), Some("flex"));
+}
+
+#[test]
+fn llm_response_modality_part_over_whole_is_named() {
+    let body = json!({"events": [{
+        "sessionId": "s1", "agentId": "a1", "eventType": "llm_response",
+        "payload": {"callId": "c1", "provider": "openai", "model": "gpt-4o-audio-preview",
+            "completion": null, "finishReason": "stop", "latencyMs": 10,
+            "usage": {"inputTokens": 10, "outputTokens": 5, "totalTokens": 15,
+                "inputAudioTokens": 11}}
+    }]});
+
+    let error = validate_batch(&body).unwrap_err();
+
+    assert_eq!(paths(&error), ["events.0.payload.usage.inputTokens"]);
+    assert!(
+        error.details[0].message.contains("input_audio_tokens"),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn cost_number_over_fifteen_digits_is_rejected() {
+    let text = r#"{"events": [{"sessionId": "s1", "agentId": "a1", "eventType": "cost_tracked",
+        "payload": {"provider": "openai", "model": "gpt-4o", "inputTokens": 1,
+        "outputTokens": 1, "costUsd": 1234567.123456789012}}]}"#;
+    let body: Value = serde_json::from_str(text).unwrap();
+
+    let error = validate_batch(&body).unwrap_err();
+
+    assert_eq!(paths(&error), ["events.0.payload.costUsd"]);
+    assert!(
+        error.details[0].message.contains("decimal string"),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn cost_number_with_fifteen_digits_is_kept() {
+    for (cost, expected) in [
+        (json!(1234567.12345678), "1234567.12345678"),
+        (json!(0.000000000001), "0.000000000001"),
+        (json!(9_000_000_u64), "9000000"),
+    ] {
+        let body = json!({"events": [cost_event(json!({
+            "provider": "openai", "model": "gpt-4o", "inputTokens": 1, "outputTokens": 1,
+            "costUsd": cost
+        }))]});
+
+        let events = validate_batch(&body).unwrap();
+
+        let facts = events[0].cost.as_ref().unwrap();
+        assert_eq!(facts.cost_usd.unwrap().to_string(), expected);
+    }
+}

@@ -239,7 +239,7 @@ fn run_show(args: ShowArgs) -> Result<String, PricesError> {
             json!({"startDate": entry.start_date(), "timeOfDay": window, "rates": rates})
         })
         .collect();
-    let entry_json = json!({
+    let mut entry_json = json!({
         "provider": model.provider(),
         "model": model.id(),
         "match": model.match_clause(),
@@ -247,6 +247,9 @@ fn run_show(args: ShowArgs) -> Result<String, PricesError> {
         "prices": prices,
         "pricingVersion": table.version(),
     });
+    if let Some(deployment) = model.deployment() {
+        entry_json["deployment"] = deployment.into();
+    }
     Ok(format!("{}\n", pretty_json(&entry_json)))
 }
 
@@ -394,11 +397,23 @@ fn pretty_json(value: &impl Serialize) -> String {
 }
 
 /// Names each invalid option by its flag, such as `--usage (usage.inputTokens)`.
+/// Converts a request field name (`serviceTier`) into its option name (`service-tier`).
+fn kebab_case(field: &str) -> String {
+    let mut flag = String::with_capacity(field.len() + 2);
+    for letter in field.chars() {
+        if letter.is_ascii_uppercase() {
+            flag.push('-');
+        }
+        flag.push(letter.to_ascii_lowercase());
+    }
+    flag
+}
+
 fn describe_fields(errors: &[FieldError]) -> String {
     let described: Vec<String> = errors
         .iter()
         .map(|error| {
-            let flag = error.path.split('.').next().unwrap_or_default();
+            let flag = kebab_case(error.path.split('.').next().unwrap_or_default());
             let field = if error.path.contains('.') {
                 format!(" field {}", error.path)
             } else {

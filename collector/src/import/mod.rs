@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use agentlens_core::client::{Client, ClientError, CostEvent};
 use agentlens_core::pricing::{PriceOutcome, PriceTable};
-use agentlens_core::usage::from_anthropic;
+use agentlens_core::usage::{from_anthropic, usage_price_context};
 use agentlens_core::validate::validate_event;
 use agentlens_core::Usd;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -41,12 +41,14 @@ pub struct ImportSummary {
     /// Unique model calls found.
     pub events: usize,
     /// Events the collector accepted (new or already stored).
+    // NOTE: the core `Client` does not read the `duplicates` count of the ingest response,
+    // so a re-run cannot report how many events were already stored.
     pub sent: u64,
     /// Events that could not be delivered.
     pub failed: u64,
     /// Events still unsent when the deadline passed.
     pub pending: usize,
-    /// Priced cost of all events found.
+    /// Priced cost of all events found, delivered or not.
     pub total_usd: Usd,
     /// Events without a price, by model.
     pub unpriced: BTreeMap<String, u64>,
@@ -54,6 +56,8 @@ pub struct ImportSummary {
     pub invalid_usage: usize,
     /// Transcript lines that could not be read.
     pub skipped_lines: usize,
+    /// Assistant lines without a usage object or model, which carry no cost.
+    pub no_usage_lines: usize,
 }
 
 /// Errors that stop an import before anything is sent.
@@ -78,6 +82,7 @@ pub fn import_claude_code(options: &ImportOptions) -> Result<ImportSummary, Impo
     let mut summary = ImportSummary {
         files: scan.files,
         skipped_lines: scan.skipped_lines,
+        no_usage_lines: scan.no_usage_lines,
         ..ImportSummary::default()
     };
 
@@ -121,7 +126,17 @@ fn cost_event(
         }
     };
 
-    let cost_usd = match table.quote(Some("anthropic"), &message.model, &usage, message.timestamp) {
+    // `usage.service_tier` and `usage.speed` select batch, priority or fast prices. A tier
+    // the model has no price for leaves the call unpriced.
+    let context = usage_price_context(&message.usage);
+    let outcome = table.quote_with(
+        Some("anthropic"),
+        &message.model,
+        &usage,
+        message.timestamp,
+        &context,
+    );
+    let cost_usd = match outcome {
         PriceOutcome::Priced(quote) => {
             summary.total_usd += quote.total;
             Some(quote.total)
@@ -150,6 +165,13 @@ fn cost_event(
         "claude-code:{}:{}",
         message.message_id, message.request_id
     ));
+    // The collector reads these to price the event the same way if it re-prices it.
+    if let Some(tier) = context.special_tier() {
+        event.payload.insert("serviceTier".into(), tier.into());
+    }
+    if context.batch {
+        event.payload.insert("batch".into(), true.into());
+    }
 
     // Checks the event as the collector will, so one bad line cannot make the collector
     // reject a whole batch of good events.
@@ -204,6 +226,13 @@ impl std::fmt::Display for ImportSummary {
             )?;
             writeln!(formatter, "unreadable lines: {}", self.skipped_lines)?;
         }
+        if self.no_usage_lines > 0 {
+            writeln!(
+                formatter,
+                "lines without usage: {} (assistant lines with no message.usage or message.model)",
+                self.no_usage_lines
+            )?;
+        }
         let unpriced: u64 = self.unpriced.values().sum();
         writeln!(formatter, "unpriced events: {unpriced}")?;
         for (model, count) in &self.unpriced {
@@ -212,6 +241,17 @@ impl std::fmt::Display for ImportSummary {
                 "  {model}: {count} (add a price override to cost them)"
             )?;
         }
-        write!(formatter, "total cost:      ${}", self.total_usd)
+        if self.failed > 0 || self.pending > 0 {
+            write!(
+                formatter,
+                "priced total:    ${} (includes events the collector did not store)",
+                self.total_usd
+            )
+        } else {
+            write!(formatter, "priced total:    ${}", self.total_usd)
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

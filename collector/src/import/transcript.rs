@@ -1,8 +1,10 @@
 //! Reads Claude Code transcripts: `<projects>/<project>/<session>.jsonl`, subagent files
 //! in `<session>/subagents/` included.
 //!
-//! Each line is one JSON record. Only top-level `"type": "assistant"` records with a
-//! `message.usage` object describe a billed model call. Claude Code writes one record per
+//! Each line is one JSON record. A `"type": "assistant"` record with a `message.usage`
+//! object describes a billed model call. A record without `type` counts as one when it has
+//! both `message.usage` and `message.model`, the form that ccusage also reads (older Claude
+//! Code versions and ccusage's test fixtures). Records of other types are not calls. Claude Code writes one record per
 //! streamed content block, so one call can appear several times with the same
 //! `message.id` and `requestId`. The last copy contains the final usage.
 
@@ -40,6 +42,9 @@ pub struct Scan {
     pub files: usize,
     /// Lines that were not JSON or lacked a field the import needs.
     pub skipped_lines: usize,
+    /// Assistant lines, or lines without `type`, that have no `message.usage` object or no
+    /// `message.model`, so no cost can be read from them.
+    pub no_usage_lines: usize,
 }
 
 /// Errors from reading a transcript folder.
@@ -107,6 +112,7 @@ pub fn scan(dir: &Path) -> Result<Scan, ScanError> {
                     }
                 }
                 LineKind::Other => {}
+                LineKind::NoUsage => scan.no_usage_lines += 1,
                 LineKind::Invalid => scan.skipped_lines += 1,
             }
         }
@@ -151,6 +157,7 @@ fn project_name(projects: &Path, file: &Path) -> String {
 enum LineKind {
     Call(Box<AssistantMessage>),
     Other,
+    NoUsage,
     Invalid,
 }
 
@@ -158,13 +165,16 @@ fn parse_line(line: &str, project: &str) -> LineKind {
     let Ok(record) = serde_json::from_str::<Value>(line) else {
         return LineKind::Invalid;
     };
-    if record["type"] != "assistant" {
-        return LineKind::Other;
-    }
     let message = &record["message"];
     let usage = &message["usage"];
-    if !usage.is_object() {
-        return LineKind::Other;
+    let has_usage = usage.is_object() && message["model"].is_string();
+    match record.get("type") {
+        Some(kind) if *kind != "assistant" => return LineKind::Other,
+        // A record without `type` is a call only when it carries usage and a model, so
+        // unrelated typeless records are not counted as lines without usage.
+        None if !has_usage && !message.is_object() => return LineKind::Other,
+        _ if !has_usage => return LineKind::NoUsage,
+        _ => {}
     }
 
     let text = |value: &Value| value.as_str().map(str::to_owned);
@@ -244,6 +254,36 @@ mod tests {
 
         assert_eq!(scan.messages.len(), 1);
         assert_eq!(scan.skipped_lines, 1);
+    }
+
+    #[test]
+    fn untyped_line_with_usage_is_a_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let untyped = r#"{"timestamp":"2026-02-03T08:00:00.000Z","sessionId":"s1","requestId":"r1","costUSD":0.03,"message":{"role":"assistant","id":"m1","model":"claude-haiku-4-5-20251001","usage":{"input_tokens":50,"output_tokens":25}}}"#;
+        let user = r#"{"type":"user","sessionId":"s1","timestamp":"2026-02-03T08:00:00.000Z","message":{"role":"user","content":"hi"}}"#;
+        write(dir.path(), "app/s1.jsonl", &[untyped, user]);
+
+        let scan = scan(dir.path()).unwrap();
+
+        assert_eq!(scan.messages.len(), 1);
+        assert_eq!(scan.messages[0].model, "claude-haiku-4-5-20251001");
+        assert_eq!(scan.no_usage_lines, 0);
+        assert_eq!(scan.skipped_lines, 0);
+    }
+
+    #[test]
+    fn lines_without_usage_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let assistant = r#"{"type":"assistant","sessionId":"s1","timestamp":"2026-02-03T08:00:00.000Z","message":{"id":"m1","model":"claude-opus-4-6"}}"#;
+        let untyped = r#"{"sessionId":"s1","timestamp":"2026-02-03T08:00:00.000Z","message":{"id":"m2","usage":{"input_tokens":1}}}"#;
+        let summary = r#"{"type":"summary","summary":"chat"}"#;
+        write(dir.path(), "app/s1.jsonl", &[assistant, untyped, summary]);
+
+        let scan = scan(dir.path()).unwrap();
+
+        assert!(scan.messages.is_empty());
+        assert_eq!(scan.no_usage_lines, 2);
+        assert_eq!(scan.skipped_lines, 0);
     }
 
     #[test]

@@ -148,6 +148,21 @@ fn invalid_usage_names_the_field() {
 }
 
 #[test]
+fn empty_service_tier_is_rejected() {
+    let mut args = quote_args("openai", "gpt-4o", r#"{"inputTokens":10,"outputTokens":1}"#);
+    args.extend(["--service-tier", ""]);
+
+    let output = run(&args);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("invalid --service-tier: serviceTier must not be empty"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn show_prints_entry_and_dated_prices() {
     let output = run(&[
         "prices",

@@ -69,6 +69,28 @@ async fn quote_returns_total_breakdown_and_entry() {
 }
 
 #[tokio::test]
+async fn quote_lists_audio_lines_in_camel_case() {
+    let app = app().await;
+    let body = json!({"provider": "openai", "model": "gpt-4o-audio-preview",
+        "usage": {"inputTokens": 1000, "inputAudioTokens": 400,
+                  "outputTokens": 100, "outputAudioTokens": 50}});
+
+    let (status, json, text) = quote(&app, body).await;
+
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let lines = json["breakdown"]["modalities"]
+        .as_array()
+        .expect("modality lines");
+    let input_audio = lines
+        .iter()
+        .find(|line| line["unit"] == "input_audio")
+        .expect("an input_audio line");
+    assert_eq!(input_audio["priceKey"], "input_audio_mtok", "{text}");
+    assert_eq!(input_audio["count"], 400);
+    assert!(input_audio.get("price_key").is_none(), "{text}");
+}
+
+#[tokio::test]
 async fn quote_reads_provider_usage_object() {
     let app = app().await;
     let raw = json!({"input_tokens": 86, "cache_read_input_tokens": 1920,
@@ -129,6 +151,16 @@ async fn quote_rejects_bad_fields_by_name() {
             "at",
         ),
         (json!({"provider": "openai", "model": "gpt-4o"}), "usage"),
+        (
+            json!({"provider": "openai", "model": "gpt-5", "usage": {"inputTokens": 1},
+                "servicetier": "flex"}),
+            "servicetier",
+        ),
+        (
+            json!({"provider": "openai", "model": "gpt-5", "usage": {"inputTokens": 1},
+                "serviceTier": ""}),
+            "serviceTier",
+        ),
     ];
 
     for (body, field) in cases {

@@ -146,3 +146,27 @@ fn reimport_does_not_double_count() {
         decimal(&EXPECTED_TOTAL_USD.into())
     );
 }
+
+/// ccusage's fixtures have no `type` field, and one call reports `usage.speed: "fast"` for
+/// a model without fast-mode prices, so it stays unpriced instead of costing standard rates.
+#[test]
+fn untyped_ccusage_lines_are_imported() {
+    let Some(data) = test_data() else { return };
+    let collector = Collector::start();
+
+    let summary = run_import(&collector, &data.join("claude-code/ccusage-fixtures"));
+
+    assert!(summary.contains("events found:    5"), "{summary}");
+    assert!(summary.contains("unpriced events: 1"), "{summary}");
+    let body = costs_between(&collector, "2026-01-01T00:00:00Z", "2026-03-01T00:00:00Z");
+    assert_eq!(body["totals"]["eventCount"], 5, "{body}");
+    assert_eq!(body["totals"]["unpricedCount"], 1, "{body}");
+}
+
+fn costs_between(collector: &Collector, from: &str, to: &str) -> Value {
+    let (status, body) = collector.get(&format!(
+        "/api/analytics/costs?from={from}&to={to}&granularity=day"
+    ));
+    assert_eq!(status, 200, "{body}");
+    body
+}

@@ -177,3 +177,27 @@ fn batch_without_variant_is_unpriced() {
 
     assert!(reason.contains("no price for batch processing"), "{reason}");
 }
+
+#[test]
+fn fast_tier_selects_speed_variant() {
+    let standard_rates = standard();
+    let variants = vec![variant(
+        "speed",
+        "fast",
+        None,
+        &[("input_mtok", "7.5"), ("output_mtok", "60")],
+    )];
+    let context = PriceContext::from_service_tier("fast");
+
+    let (resolved, applied) = resolve(
+        &standard_rates,
+        &variants,
+        &context,
+        at("2026-12-01T00:00:00Z"),
+        "m",
+    )
+    .unwrap();
+
+    assert_eq!(input_rate(&resolved), Some("7.5".parse().unwrap()));
+    assert_eq!(applied.as_deref(), Some("service_tier=fast"));
+}

@@ -1,0 +1,101 @@
+//! The optional per-modality and web search counts of a cost-bearing payload, and the
+//! provider usage object that a `cost_tracked` payload may carry beside its counts.
+
+use serde_json::{Map, Value};
+
+use super::fields::{token_count, Errors};
+use crate::usage::{self, Usage, UsageError};
+
+/// Number of optional counts in [`PART_KEYS`].
+pub(crate) const PART_COUNT: usize = 10;
+
+/// Payload keys of the optional counts, in the order the validator reads them. Each is the
+/// camelCase serde name of a [`Usage`] field.
+pub(crate) const PART_KEYS: [&str; PART_COUNT] = [
+    "webSearches",
+    "inputAudioTokens",
+    "inputImageTokens",
+    "inputVideoTokens",
+    "cacheAudioReadTokens",
+    "cacheImageReadTokens",
+    "cacheVideoReadTokens",
+    "outputAudioTokens",
+    "outputImageTokens",
+    "outputVideoTokens",
+];
+
+/// Returns the fields of `usage` named by [`PART_KEYS`], in the same order.
+fn part_slots(usage: &mut Usage) -> [&mut u64; PART_COUNT] {
+    [
+        &mut usage.web_searches,
+        &mut usage.input_audio_tokens,
+        &mut usage.input_image_tokens,
+        &mut usage.input_video_tokens,
+        &mut usage.cache_audio_read_tokens,
+        &mut usage.cache_image_read_tokens,
+        &mut usage.cache_video_read_tokens,
+        &mut usage.output_audio_tokens,
+        &mut usage.output_image_tokens,
+        &mut usage.output_video_tokens,
+    ]
+}
+
+/// Returns the counts of `usage` named by [`PART_KEYS`], in the same order.
+pub(crate) fn part_values(usage: &Usage) -> [u64; PART_COUNT] {
+    let mut copy = *usage;
+    part_slots(&mut copy).map(|slot| *slot)
+}
+
+/// Reads every optional count of [`PART_KEYS`] from `object`.
+pub(crate) fn part_counts(
+    object: &Map<String, Value>,
+    errors: &mut Errors<'_>,
+) -> [Option<u64>; PART_COUNT] {
+    PART_KEYS.map(|key| token_count(object, key, false, errors))
+}
+
+/// Stores the counts read by [`part_counts`] in `usage`. A count the payload leaves out is
+/// taken from `reported`, the provider's own usage object, when there is one.
+pub(crate) fn set_part_counts(
+    usage: &mut Usage,
+    counts: &[Option<u64>; PART_COUNT],
+    reported: Option<&Usage>,
+) {
+    let fallback = reported.map(part_values).unwrap_or_default();
+    for ((slot, count), fallback) in part_slots(usage).into_iter().zip(counts).zip(fallback) {
+        *slot = count.unwrap_or(fallback);
+    }
+}
+
+/// Reads the provider usage object in `payload.usage`, when there is one, with the
+/// provider's usage reader, which keeps its audio, image and video counts.
+///
+/// A `usage` value that is not an object is not read, because a `cost_tracked` payload may
+/// carry any extra value.
+pub(crate) fn provider_usage(
+    provider: &str,
+    payload: &Map<String, Value>,
+    errors: &mut Errors<'_>,
+) -> Option<Usage> {
+    let raw = payload.get("usage").filter(|usage| usage.is_object())?;
+    match usage::extract(provider, raw) {
+        Ok(usage) => Some(usage),
+        Err(error) => {
+            let field = match &error {
+                UsageError::NotAnObject { field }
+                | UsageError::NotAnArray { field }
+                | UsageError::MissingField { field }
+                | UsageError::InvalidCount { field, .. }
+                | UsageError::Overflow { field } => field.clone(),
+                UsageError::PartExceedsWhole { part, .. } => part.clone(),
+                _ => String::new(),
+            };
+            let path = match field.as_str() {
+                "" | "usage" => "usage".to_owned(),
+                field => format!("usage.{field}"),
+            };
+            errors.push(&path, error.to_string());
+            None
+        }
+    }
+}

@@ -1,0 +1,112 @@
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use super::*;
+
+/// Builds a call on a day when the embedded table has Haiku 4.5 batch prices, which start
+/// on 2026-10-14.
+fn message(model: &str, usage: Value) -> AssistantMessage {
+    let timestamp: DateTime<Utc> = "2026-11-02T12:00:00Z".parse().unwrap();
+    AssistantMessage {
+        message_id: "m1".to_owned(),
+        request_id: "r1".to_owned(),
+        project: "app".to_owned(),
+        session_id: "s1".to_owned(),
+        model: model.to_owned(),
+        usage,
+        timestamp,
+    }
+}
+
+fn priced(model: &str, usage: Value) -> (agentlens_core::event::Event, ImportSummary) {
+    let mut summary = ImportSummary::default();
+    let event = cost_event(PriceTable::embedded(), &message(model, usage), &mut summary)
+        .expect("event is valid");
+    (event, summary)
+}
+
+const HAIKU: &str = "claude-haiku-4-5-20251001";
+
+#[test]
+fn standard_tier_uses_standard_rates() {
+    let (event, summary) = priced(
+        HAIKU,
+        json!({"input_tokens": 1_000_000, "output_tokens": 0, "service_tier": "standard"}),
+    );
+
+    assert_eq!(summary.total_usd, "1".parse().unwrap());
+    assert!(event.payload.get("serviceTier").is_none());
+    assert!(event.payload.get("batch").is_none());
+}
+
+#[test]
+fn batch_tier_uses_batch_rates() {
+    let (event, summary) = priced(
+        HAIKU,
+        json!({"input_tokens": 1_000_000, "output_tokens": 0, "service_tier": "batch"}),
+    );
+
+    assert_eq!(summary.total_usd, "0.5".parse().unwrap());
+    assert_eq!(event.payload["batch"], true);
+    assert!(event.payload.get("serviceTier").is_none());
+}
+
+#[test]
+fn priority_tier_without_price_is_unpriced() {
+    let (event, summary) = priced(
+        HAIKU,
+        json!({"input_tokens": 1_000_000, "output_tokens": 0, "service_tier": "priority"}),
+    );
+
+    assert_eq!(summary.total_usd, Usd::ZERO);
+    assert_eq!(summary.unpriced.get(HAIKU), Some(&1));
+    assert!(event.payload.get("costUsd").is_none());
+    assert_eq!(event.payload["serviceTier"], "priority");
+}
+
+#[test]
+fn fast_speed_uses_fast_rates() {
+    let (event, summary) = priced(
+        "claude-opus-4-8",
+        json!({"input_tokens": 1_000_000, "output_tokens": 0, "speed": "fast"}),
+    );
+
+    assert_eq!(summary.total_usd, "10".parse().unwrap());
+    assert_eq!(event.payload["serviceTier"], "fast");
+}
+
+#[test]
+fn fast_speed_without_price_is_unpriced() {
+    let (_, summary) = priced(
+        HAIKU,
+        json!({"input_tokens": 1_000_000, "output_tokens": 0, "speed": "fast"}),
+    );
+
+    assert_eq!(summary.unpriced.get(HAIKU), Some(&1));
+}
+
+#[test]
+fn undelivered_summary_names_priced_total() {
+    let summary = ImportSummary {
+        events: 2,
+        failed: 2,
+        total_usd: "2".parse().unwrap(),
+        ..ImportSummary::default()
+    };
+
+    let text = summary.to_string();
+
+    assert!(text.contains("events failed:   2"), "{text}");
+    assert!(!text.contains("total cost"), "{text}");
+    assert!(text.contains("did not store"), "{text}");
+}
+
+#[test]
+fn summary_reports_lines_without_usage() {
+    let summary = ImportSummary {
+        no_usage_lines: 3,
+        ..ImportSummary::default()
+    };
+
+    assert!(summary.to_string().contains("lines without usage: 3"));
+}
