@@ -356,7 +356,13 @@ def merge_litellm(out_providers: list[dict], providers, entries: dict, generated
         kept[(provider_id, model_id.lower())] = (key, rates)
 
         genai_provider = genai_by_id.get(provider_id)
-        existing = genai_provider and find_genai_model(genai_provider, model_id, providers)
+        existing = genai_provider and (
+            find_genai_model(genai_provider, model_id, providers)
+            # A genai-prices model whose match clauses miss its own id (Fireworks lists
+            # `accounts/fireworks/models/...` forms) is still the same model.
+            or next((model for model in genai_provider.models
+                     if model.id.lower() == model_id.lower()), None)
+        )
         if existing:
             report.overlapping += 1
             compare_rates(report, provider_id, key, existing.get_prices(at), rates)

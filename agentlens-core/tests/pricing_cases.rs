@@ -207,3 +207,20 @@ fn alibaba_provider_name_finds_dashscope_prices() {
     // $1.20 per million input tokens and $6 per million output tokens below 32k.
     assert_eq!(expected.total, usd("0.0018"));
 }
+
+#[test]
+fn embedded_table_lists_each_model_id_once_per_provider() {
+    let table: Value =
+        serde_json::from_str(include_str!("../data/prices.json")).expect("valid table JSON");
+    for provider in table["providers"].as_array().unwrap() {
+        let mut seen = std::collections::HashSet::new();
+        for model in provider["models"].as_array().unwrap() {
+            let id = model["id"].as_str().unwrap().to_lowercase();
+            assert!(
+                seen.insert(id.clone()),
+                "provider {} lists model {id} twice",
+                provider["id"]
+            );
+        }
+    }
+}
