@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace: formatting, clippy, unit, integration and
-# end-to-end tests (which start the real collector on loopback ports), doc tests, a
-# schemathesis run against the collector's OpenAPI document, and the Python, Node.js and
-# WebAssembly packages.
+# end-to-end tests (which start the real collector on loopback ports), doc tests, the unit
+# tests of the price table generator, a schemathesis run against the collector's OpenAPI
+# document, and the Python, Node.js and WebAssembly packages.
 #
 # Real usage data is read from $AGENTLENS_TEST_DATA, by default ../shared/data/real beside
 # this checkout. Tests that need it print a note and check nothing when it is missing.
@@ -32,6 +32,9 @@ fi
 
 echo "== doc tests"
 cargo test --workspace --locked --doc
+
+echo "== price table generator"
+python3 -m unittest scripts/test_litellm_prices.py
 
 echo "== API fuzzing"
 ./scripts/test-api-fuzz.sh
