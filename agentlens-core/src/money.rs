@@ -140,6 +140,11 @@ impl FromStr for Usd {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let trimmed = text.trim();
+        // rust_decimal skips `_` as a digit separator, but `1_000` is no decimal number
+        // in JSON or in any SDK that sends amounts as strings.
+        if trimmed.contains('_') {
+            return Err(MoneyError::Invalid(text.into()));
+        }
         let parsed = if trimmed.contains(['e', 'E']) {
             Decimal::from_scientific(trimmed)
         } else {
@@ -253,6 +258,16 @@ mod tests {
         assert_eq!(amount.to_string(), "0.0075");
         let sum: Usd = [amount; 3].iter().sum();
         assert_eq!(sum.to_string(), "0.0225");
+    }
+
+    #[test]
+    fn digit_separators_are_rejected() {
+        for text in ["1_000", "0.000_5", "_1"] {
+            assert!(
+                matches!(text.parse::<Usd>(), Err(MoneyError::Invalid(_))),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use agentlens_core::pricing::{
     Breakdown, LineItem, PriceContext, PriceOutcome, PriceOverridesError, PriceTable, UnitLine,
 };
-use agentlens_core::usage::{self, Usage, UsageError};
+use agentlens_core::usage::{self, TierFields, Usage, UsageError};
 use agentlens_core::validate::FieldError;
 use agentlens_core::Usd;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -314,41 +314,60 @@ fn parse_at(value: &Value, errors: &mut Vec<FieldError>) -> Option<DateTime<Utc>
     parsed.map(|at| at.with_timezone(&Utc))
 }
 
-/// Reads `serviceTier` and `batch`. Without them, a provider's usage object that reports
-/// its tier (Anthropic's `usage.service_tier`) selects it.
+/// Reads `serviceTier` and `batch`, with the tier (`usage.service_tier`) and speed
+/// (`usage.speed`) that a provider's usage object reports. Fields that name different
+/// tiers are rejected with both names and values.
 fn read_context(body: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<PriceContext> {
-    let mut context = match body.get("serviceTier") {
-        None | Some(Value::Null) => body
-            .get("usage")
-            .map(usage::usage_price_context)
-            .unwrap_or_default(),
+    let before = errors.len();
+    let mut fields = TierFields::default();
+    match body.get("serviceTier") {
+        None | Some(Value::Null) => {}
         Some(Value::String(tier)) if !tier.trim().is_empty() => {
-            PriceContext::from_service_tier(tier)
+            fields.tiers.push(("serviceTier", tier));
         }
         Some(Value::String(_)) => {
             let message = "serviceTier must not be empty: send a tier such as \"flex\" or \
                            \"priority\", or leave it out for standard prices";
             errors.push(field_error("serviceTier", message));
-            return None;
         }
         Some(other) => {
             let message = format!(
                 "invalid serviceTier {other}: expected a string such as \"flex\" or \"priority\""
             );
             errors.push(field_error("serviceTier", &message));
-            return None;
         }
-    };
+    }
+    if let Some(Value::Object(usage)) = body.get("usage") {
+        if let Some(Value::String(tier)) = usage.get("service_tier") {
+            fields.tiers.push(("usage.service_tier", tier));
+        }
+        match usage.get("speed") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(speed)) => fields.speeds.push(("usage.speed", speed)),
+            Some(other) => {
+                let message = format!(
+                    "invalid usage.speed {other}: expected a string such as \"fast\" or \
+                     \"standard\""
+                );
+                errors.push(field_error("usage.speed", &message));
+            }
+        }
+    }
     match body.get("batch") {
         None | Some(Value::Null) => {}
-        Some(Value::Bool(batch)) => context.batch |= *batch,
+        Some(Value::Bool(batch)) => fields.batch = Some(("batch", *batch)),
         Some(other) => {
             let message = format!("invalid batch {other}: expected true or false");
             errors.push(field_error("batch", &message));
-            return None;
         }
     }
-    Some(context)
+    if errors.len() > before {
+        return None;
+    }
+    fields
+        .resolve()
+        .map_err(|conflict| errors.push(field_error(&conflict.second, &conflict.to_string())))
+        .ok()
 }
 
 /// Reads `usage` as the normalized shape when it has only normalized keys, and as the usage

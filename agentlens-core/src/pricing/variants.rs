@@ -125,11 +125,23 @@ pub(crate) fn resolve<'a>(
     }
 
     let tier = context.special_tier();
-    let matching: Vec<&PriceVariant> = variants
+    let mut matching: Vec<&PriceVariant> = variants
         .iter()
         .filter(|variant| variant.start_date.is_none_or(|day| at.date_naive() >= day))
         .filter(|variant| matches(variant, tier.as_deref(), context.batch))
         .collect();
+    if let (Some(tier), true) = (&tier, context.batch) {
+        // A tier price and a batch price each assume the other dimension is standard, so
+        // stacking them would invent a price. Only a variant that names both applies.
+        matching.retain(|variant| has_condition(variant, "processing") && names_tier(variant));
+        if matching.is_empty() {
+            return Err(missing_variant(
+                model,
+                &format!("service tier \"{tier}\" with batch processing"),
+                at,
+            ));
+        }
+    }
     let covers = |key: &str| {
         matching
             .iter()
@@ -164,6 +176,16 @@ pub(crate) fn resolve<'a>(
         }
     }
     Ok((resolved, Some(describe(tier.as_deref(), context.batch))))
+}
+
+/// Returns whether the variant has a condition on `key`.
+fn has_condition(variant: &PriceVariant, key: &str) -> bool {
+    variant.when.iter().any(|(name, _)| name == key)
+}
+
+/// Returns whether the variant is conditioned on a service tier or a speed.
+fn names_tier(variant: &PriceVariant) -> bool {
+    has_condition(variant, "service_tier") || has_condition(variant, "speed")
 }
 
 /// Returns whether every condition of the variant holds for the call.

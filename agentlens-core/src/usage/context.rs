@@ -41,6 +41,121 @@ pub fn usage_price_context(usage: &Value) -> PriceContext {
     context
 }
 
+/// Service tiers that bill at the standard rates, the same as sending no tier.
+const STANDARD_TIERS: [&str; 4] = ["standard", "default", "auto", "on_demand"];
+
+/// A call whose fields name two different price tiers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{first} is {first_value} but {second} is {second_value}, which bill at different \
+     prices: send only one of them, or make them agree"
+)]
+pub struct TierConflict {
+    /// Path of the field read first, such as `serviceTier`.
+    pub first: String,
+    /// Value of the first field as sent, quoted when it is a string.
+    pub first_value: String,
+    /// Path of the field that disagrees with it, such as `usage.service_tier`.
+    pub second: String,
+    /// Value of the second field as sent.
+    pub second_value: String,
+}
+
+/// The fields of one call that select a price variant, each with the path it was sent at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TierFields<'a> {
+    /// Service tier fields, such as `("serviceTier", "flex")`.
+    pub tiers: Vec<(&'a str, &'a str)>,
+    /// Speed fields, such as `("usage.speed", "fast")`.
+    pub speeds: Vec<(&'a str, &'a str)>,
+    /// The `batch` flag with its path.
+    pub batch: Option<(&'a str, bool)>,
+}
+
+impl TierFields<'_> {
+    /// Returns the price context these fields select.
+    ///
+    /// Standard tiers (`standard`, `default`, `auto`, `on_demand`) and a missing or blank
+    /// field all mean the standard rates. A speed other than `standard`, such as `fast`,
+    /// selects the tier of that name, whatever the service tier field names, because fast mode
+    /// has its own prices. A batch call keeps its batch flag.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`TierConflict`] naming both fields when two tier fields or two speed
+    /// fields name different tiers, or when `batch` is false while a tier field says
+    /// `batch`.
+    pub fn resolve(&self) -> Result<PriceContext, TierConflict> {
+        let tiers = agreed(&self.tiers, canonical_tier)?;
+        let speeds = agreed(&self.speeds, |speed| speed.trim().to_ascii_lowercase())?;
+        let batch_tier = self
+            .tiers
+            .iter()
+            .find(|(_, tier)| canonical_tier(tier) == "batch");
+        if let (Some((tier_field, tier)), Some((batch_field, false))) = (batch_tier, self.batch) {
+            return Err(conflict(
+                tier_field,
+                &format!("{tier:?}"),
+                batch_field,
+                "false",
+            ));
+        }
+
+        let mut context = tiers
+            .map(|(_, tier)| PriceContext::from_service_tier(tier))
+            .unwrap_or_default();
+        if let Some((_, speed)) = speeds {
+            let speed = speed.trim().to_ascii_lowercase();
+            if speed != "standard" {
+                context.service_tier = Some(speed);
+            }
+        }
+        context.batch |= self.batch.is_some_and(|(_, batch)| batch);
+        Ok(context)
+    }
+}
+
+/// Returns the first non-blank field of `fields`, or a conflict with the first field whose
+/// `canonical` form differs from it.
+fn agreed<'f, 'a>(
+    fields: &'f [(&'a str, &'a str)],
+    canonical: impl Fn(&str) -> String,
+) -> Result<Option<&'f (&'a str, &'a str)>, TierConflict> {
+    let mut present = fields.iter().filter(|(_, value)| !value.trim().is_empty());
+    let Some(first) = present.next() else {
+        return Ok(None);
+    };
+    let expected = canonical(first.1);
+    match present.find(|(_, value)| canonical(value) != expected) {
+        Some((field, value)) => Err(conflict(
+            first.0,
+            &format!("{:?}", first.1),
+            field,
+            &format!("{value:?}"),
+        )),
+        None => Ok(Some(first)),
+    }
+}
+
+/// Lowercases a service tier and maps every standard tier to `standard`.
+fn canonical_tier(tier: &str) -> String {
+    let tier = tier.trim().to_ascii_lowercase();
+    if STANDARD_TIERS.contains(&tier.as_str()) {
+        "standard".to_owned()
+    } else {
+        tier
+    }
+}
+
+fn conflict(first: &str, first_value: &str, second: &str, second_value: &str) -> TierConflict {
+    TierConflict {
+        first: first.to_owned(),
+        first_value: first_value.to_owned(),
+        second: second.to_owned(),
+        second_value: second_value.to_owned(),
+    }
+}
+
 /// Reads the service tier of a streamed response from its events; the last event that
 /// reports one wins.
 pub fn stream_price_context<'a>(events: impl IntoIterator<Item = &'a Value>) -> PriceContext {

@@ -28,7 +28,9 @@ mod extract;
 mod modality;
 mod stream;
 
-pub use context::{price_context, stream_price_context, usage_price_context};
+pub use context::{
+    price_context, stream_price_context, usage_price_context, TierConflict, TierFields,
+};
 pub use extract::{extract, from_anthropic, from_bedrock, from_gemini, from_openai, reported_cost};
 pub use stream::{extract_stream, merged_usage};
 

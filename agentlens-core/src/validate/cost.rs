@@ -4,6 +4,12 @@
 //! the cache fields are parts of it. `outputTokens` includes `reasoningTokens`. When
 //! `totalTokens` is sent, it must equal input plus output. `costUsd` is optional: an
 //! event without it is priced by the collector or counted as unpriced, never as $0.
+//!
+//! A `cost_tracked` payload may also carry the provider's own `usage` object. Every count
+//! the payload leaves out (the cache, reasoning, web search and modality counts) is then
+//! taken from that object, and a count the payload sends wins over it. `inputTokens` and
+//! `outputTokens` are required and are always the payload's own, even when the usage
+//! object reports other totals. The parts taken from it must still fit inside them.
 
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
@@ -45,13 +51,14 @@ pub(crate) fn cost_tracked(
         return None;
     }
 
+    let fallback = reported.unwrap_or_default();
     let mut usage = Usage {
         input_tokens: input?,
-        cache_read_tokens: cache_read.unwrap_or(0),
-        cache_write_5m_tokens: cache_write_5m.unwrap_or(0),
-        cache_write_1h_tokens: cache_write_1h.unwrap_or(0),
+        cache_read_tokens: cache_read.unwrap_or(fallback.cache_read_tokens),
+        cache_write_5m_tokens: cache_write_5m.unwrap_or(fallback.cache_write_5m_tokens),
+        cache_write_1h_tokens: cache_write_1h.unwrap_or(fallback.cache_write_1h_tokens),
         output_tokens: output?,
-        reasoning_tokens: reasoning.unwrap_or(0),
+        reasoning_tokens: reasoning.unwrap_or(fallback.reasoning_tokens),
         ..Usage::default()
     };
     set_part_counts(&mut usage, &parts, reported.as_ref());

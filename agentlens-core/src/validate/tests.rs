@@ -351,3 +351,36 @@ fn cost_number_with_fifteen_digits_is_kept() {
         assert_eq!(facts.cost_usd.unwrap().to_string(), expected);
     }
 }
+
+#[test]
+fn provider_usage_fills_missing_counts() {
+    let body = json!({"events": [cost_event(json!({
+        "provider": "google", "model": "gemini-2.5-flash", "inputTokens": 1000,
+        "outputTokens": 600, "usage": {"promptTokenCount": 1000, "candidatesTokenCount": 500,
+        "thoughtsTokenCount": 100, "cachedContentTokenCount": 200}
+    }))]});
+
+    let events = validate_batch(&body).unwrap();
+    let usage = events[0].cost.as_ref().unwrap().usage;
+
+    assert_eq!(usage.cache_read_tokens, 200);
+    assert_eq!(usage.reasoning_tokens, 100);
+    assert_eq!(usage.input_tokens, 1000);
+}
+
+#[test]
+fn payload_counts_win_over_provider_usage_counts() {
+    let body = json!({"events": [cost_event(json!({
+        "provider": "openai", "model": "gpt-realtime", "inputTokens": 1000,
+        "outputTokens": 300, "cacheReadTokens": 700,
+        "usage": {"input_tokens": 1000, "output_tokens": 300,
+            "input_tokens_details": {"cached_tokens": 640, "audio_tokens": 700,
+                "cached_tokens_details": {"audio_tokens": 576}}}
+    }))]});
+
+    let events = validate_batch(&body).unwrap();
+    let usage = events[0].cost.as_ref().unwrap().usage;
+
+    assert_eq!(usage.cache_read_tokens, 700);
+    assert_eq!(usage.cache_audio_read_tokens, 576);
+}

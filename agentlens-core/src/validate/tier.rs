@@ -1,13 +1,16 @@
 //! Validation of the fields of a cost-bearing payload that select tier or batch prices.
 //!
 //! `serviceTier` (or OpenAI's spelling `service_tier`) at the top level names the service
-//! tier that served the call. Without either, `usage.service_tier` (where Anthropic
-//! reports it) is read. `batch: true` marks a call made through a batch API.
+//! tier that served the call, and `usage.service_tier` is where Anthropic reports it.
+//! `speed: "fast"`, at the top level or in `usage`, selects the `fast` tier. `batch: true`
+//! marks a call made through a batch API. Fields that name different tiers are rejected
+//! instead of one silently winning.
 
 use serde_json::{Map, Value};
 
 use super::fields::{describe, Errors};
 use crate::pricing::PriceContext;
+use crate::usage::TierFields;
 
 /// Reads the price context of a `cost_tracked` or `llm_response` payload.
 ///
@@ -18,34 +21,69 @@ pub(crate) fn price_context(
     errors: &mut Errors<'_>,
 ) -> Option<PriceContext> {
     let before = errors.list.len();
-    let camel = tier(payload, "serviceTier", errors);
-    let snake = tier(payload, "service_tier", errors);
-    let in_usage = match payload.get("usage") {
-        Some(Value::Object(usage)) => tier(usage, "service_tier", &mut errors.nested("usage")),
+    let usage = match payload.get("usage") {
+        Some(Value::Object(usage)) => Some(usage),
         _ => None,
     };
-    let batch = match payload.get("batch") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(batch)) => *batch,
-        Some(other) => {
-            errors.push(
-                "batch",
-                format!("expected true or false, got {}", describe(other)),
-            );
-            false
+    let mut fields = TierFields::default();
+    for field in ["serviceTier", "service_tier"] {
+        if let Some(tier) = tier(payload, field, errors) {
+            fields.tiers.push((field, tier));
         }
-    };
+    }
+    if let Some(speed) = speed(payload, "speed", errors) {
+        fields.speeds.push(("speed", speed));
+    }
+    if let Some(usage) = usage {
+        if let Some(tier) = tier(usage, "service_tier", &mut errors.nested("usage")) {
+            fields.tiers.push(("usage.service_tier", tier));
+        }
+        if let Some(speed) = speed(usage, "speed", &mut errors.nested("usage")) {
+            fields.speeds.push(("usage.speed", speed));
+        }
+    }
+    match payload.get("batch") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(batch)) => fields.batch = Some(("batch", *batch)),
+        Some(other) => errors.push(
+            "batch",
+            format!("expected true or false, got {}", describe(other)),
+        ),
+    }
     if errors.list.len() > before {
         return None;
     }
 
-    let mut context = camel
-        .or(snake)
-        .or(in_usage)
-        .map(PriceContext::from_service_tier)
-        .unwrap_or_default();
-    context.batch |= batch;
-    Some(context)
+    match fields.resolve() {
+        Ok(context) => Some(context),
+        Err(conflict) => {
+            errors.push(&conflict.second, conflict.to_string());
+            None
+        }
+    }
+}
+
+/// Reads one optional speed field, such as Anthropic's `speed: "fast"`: absent, null or
+/// blank is the standard speed.
+fn speed<'v>(
+    object: &'v Map<String, Value>,
+    field: &str,
+    errors: &mut Errors<'_>,
+) -> Option<&'v str> {
+    match object.get(field) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(text),
+        Some(other) => {
+            errors.push(
+                field,
+                format!(
+                    "expected a string such as \"fast\" or \"standard\", got {}",
+                    describe(other)
+                ),
+            );
+            None
+        }
+    }
 }
 
 /// Reads one optional service tier field: absent or null is no tier.
@@ -112,11 +150,84 @@ mod tests {
     }
 
     #[test]
-    fn top_level_tier_wins_over_usage_tier() {
-        let (context, _) =
-            read(json!({"serviceTier": "flex", "usage": {"service_tier": "standard"}}));
+    fn standard_spellings_agree_with_a_special_tier_absent() {
+        let (context, errors) =
+            read(json!({"serviceTier": "auto", "usage": {"service_tier": "standard"}}));
 
-        assert_eq!(context.unwrap().special_tier().as_deref(), Some("flex"));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(context.unwrap().is_standard());
+    }
+
+    #[test]
+    fn conflicting_tier_fields_are_rejected_with_both_values() {
+        let cases = [
+            (
+                json!({"serviceTier": "flex", "service_tier": "priority"}),
+                "payload.service_tier",
+                ["serviceTier", "\"flex\"", "service_tier", "\"priority\""],
+            ),
+            (
+                json!({"serviceTier": "standard", "usage": {"service_tier": "batch"}}),
+                "payload.usage.service_tier",
+                [
+                    "serviceTier",
+                    "\"standard\"",
+                    "usage.service_tier",
+                    "\"batch\"",
+                ],
+            ),
+            (
+                json!({"batch": false, "usage": {"service_tier": "batch"}}),
+                "payload.batch",
+                ["usage.service_tier", "\"batch\"", "batch", "false"],
+            ),
+            (
+                json!({"speed": "fast", "usage": {"speed": "standard"}}),
+                "payload.usage.speed",
+                ["speed", "\"fast\"", "usage.speed", "\"standard\""],
+            ),
+        ];
+        for (payload, path, parts) in cases {
+            let (context, errors) = read(payload.clone());
+
+            assert_eq!(context, None, "{payload}");
+            assert_eq!(errors.len(), 1, "{payload}: {errors:?}");
+            assert_eq!(errors[0].path, path, "{payload}");
+            for part in parts {
+                assert!(
+                    errors[0].message.contains(part),
+                    "{part}: {}",
+                    errors[0].message
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fast_speed_selects_fast_tier() {
+        for payload in [
+            json!({"speed": "fast"}),
+            json!({"usage": {"speed": "fast", "service_tier": "standard"}}),
+        ] {
+            let (context, errors) = read(payload.clone());
+
+            assert!(errors.is_empty(), "{errors:?}");
+            assert_eq!(
+                context.unwrap().special_tier().as_deref(),
+                Some("fast"),
+                "{payload}"
+            );
+        }
+        let (context, _) = read(json!({"speed": "standard"}));
+        assert!(context.unwrap().is_standard());
+    }
+
+    #[test]
+    fn batch_true_agrees_with_batch_tier() {
+        let (context, errors) = read(json!({"batch": true, "usage": {"service_tier": "batch"}}));
+
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(context.unwrap().batch);
     }
 
     #[test]
@@ -137,6 +248,8 @@ mod tests {
                 "payload.usage.service_tier",
             ),
             (json!({"batch": "true"}), "payload.batch"),
+            (json!({"speed": 1}), "payload.speed"),
+            (json!({"usage": {"speed": true}}), "payload.usage.speed"),
         ];
         for (payload, path) in cases {
             let (context, errors) = read(payload.clone());

@@ -165,3 +165,140 @@ async fn cost_number_beyond_f64_digits_is_rejected() {
     );
     assert_eq!(fifteen_digits, "1234567.12345678");
 }
+
+/// Quotes `body` (with `at` set) and returns the total as JSON text.
+async fn quote_body(app: &TestApp, mut body: Value) -> String {
+    body["at"] = json!(AT);
+    let reply = app.post("/api/pricing/quote", &body).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json["status"], "priced", "{}", reply.text);
+    reply.json["total"].to_string()
+}
+
+#[tokio::test]
+async fn fast_speed_prices_like_quote() {
+    let app = app().await;
+    let usage = json!({"input_tokens": 1_000_000, "output_tokens": 1_000_000, "speed": "fast"});
+    let quote = json!({"provider": "anthropic", "model": "claude-opus-5", "usage": usage});
+    let fast = quote_body(&app, quote.clone()).await;
+    let mut standard_quote = quote;
+    standard_quote["usage"]["speed"] = json!("standard");
+    let standard = quote_body(&app, standard_quote).await;
+
+    let payload = json!({"provider": "anthropic", "model": "claude-opus-5",
+        "inputTokens": 1_000_000, "outputTokens": 1_000_000, "usage": usage});
+    let mut top_level = json!({"provider": "anthropic", "model": "claude-opus-5",
+        "inputTokens": 1_000_000, "outputTokens": 1_000_000, "speed": "fast"});
+
+    assert_ne!(fast, standard);
+    assert_eq!(session_total(&app, "fast-usage", payload).await, fast);
+    assert_eq!(
+        session_total(&app, "fast-top", top_level.clone()).await,
+        fast
+    );
+    top_level["speed"] = json!(2);
+    let reply = app.ingest(vec![cost_tracked("fast-bad", top_level)]).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert_eq!(reply.json["details"][0]["path"], "events.0.payload.speed");
+}
+
+#[tokio::test]
+async fn provider_usage_fills_counts_the_payload_leaves_out() {
+    let app = app().await;
+    let gemini = json!({"promptTokenCount": 1000, "candidatesTokenCount": 500,
+        "thoughtsTokenCount": 100, "cachedContentTokenCount": 200});
+    let openai = json!({"prompt_tokens": 2006, "completion_tokens": 300,
+        "prompt_tokens_details": {"cached_tokens": 1920}});
+    let realtime = json!({"input_tokens": 1000, "output_tokens": 300,
+        "input_tokens_details": {"cached_tokens": 640, "text_tokens": 200,
+            "audio_tokens": 700, "image_tokens": 100,
+            "cached_tokens_details": {"text_tokens": 64, "audio_tokens": 576}},
+        "output_tokens_details": {"text_tokens": 60, "audio_tokens": 240}});
+    let cases = [
+        ("google", "gemini-2.5-flash", gemini, 1000, 600),
+        ("openai", "gpt-4o", openai, 2006, 300),
+        ("openai", "gpt-realtime", realtime, 1000, 300),
+    ];
+
+    for (index, (provider, model, usage, input, output)) in cases.into_iter().enumerate() {
+        let expected = quote_body(
+            &app,
+            json!({"provider": provider, "model": model, "usage": usage}),
+        )
+        .await;
+        let payload = json!({"provider": provider, "model": model, "inputTokens": input,
+            "outputTokens": output, "usage": usage});
+
+        let total = session_total(&app, &format!("fill-{index}"), payload).await;
+
+        assert_eq!(total, expected, "{model}");
+    }
+    let gemini_total = session_total(
+        &app,
+        "fill-gemini-again",
+        json!({"provider": "google", "model": "gemini-2.5-flash", "inputTokens": 1000,
+            "outputTokens": 600, "usage": {"promptTokenCount": 1000,
+            "candidatesTokenCount": 500, "thoughtsTokenCount": 100,
+            "cachedContentTokenCount": 200}}),
+    )
+    .await;
+    assert_eq!(gemini_total, "0.001746");
+}
+
+#[tokio::test]
+async fn conflicting_tier_fields_are_rejected() {
+    let app = app().await;
+    let base = json!({"provider": "openai", "model": "gpt-5", "inputTokens": 100,
+        "outputTokens": 10});
+    let cases = [
+        (
+            json!({"serviceTier": "flex", "service_tier": "priority"}),
+            "service_tier",
+            ["serviceTier", "\"flex\"", "service_tier", "\"priority\""],
+        ),
+        (
+            json!({"serviceTier": "standard", "usage": {"prompt_tokens": 100,
+                "completion_tokens": 10, "service_tier": "batch"}}),
+            "usage.service_tier",
+            [
+                "serviceTier",
+                "\"standard\"",
+                "usage.service_tier",
+                "\"batch\"",
+            ],
+        ),
+        (
+            json!({"batch": false, "usage": {"prompt_tokens": 100,
+                "completion_tokens": 10, "service_tier": "batch"}}),
+            "batch",
+            ["usage.service_tier", "\"batch\"", "batch", "false"],
+        ),
+    ];
+
+    for (extra, field, parts) in cases {
+        let mut payload = base.clone();
+        let mut quote = json!({"provider": "openai", "model": "gpt-5",
+            "usage": {"inputTokens": 100, "outputTokens": 10}});
+        for (key, value) in extra.as_object().unwrap() {
+            payload[key] = value.clone();
+            // The quote request has no top-level `service_tier`; the usage object carries it.
+            if key == "service_tier" {
+                quote["usage"] = json!({"prompt_tokens": 100, "completion_tokens": 10,
+                    "service_tier": value});
+            } else {
+                quote[key] = value.clone();
+            }
+        }
+        let reply = app.ingest(vec![cost_tracked("tiers", payload)]).await;
+        let quoted = app.post("/api/pricing/quote", &quote).await;
+
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+        let path = format!("events.0.payload.{field}");
+        assert_eq!(reply.json["details"][0]["path"], path, "{}", reply.text);
+        let message = reply.json["details"][0]["message"].as_str().unwrap();
+        for part in parts {
+            assert!(message.contains(part), "{part}: {message}");
+        }
+        assert_eq!(quoted.status, StatusCode::BAD_REQUEST, "{}", quoted.text);
+    }
+}

@@ -201,3 +201,59 @@ fn fast_tier_selects_speed_variant() {
     assert_eq!(input_rate(&resolved), Some("7.5".parse().unwrap()));
     assert_eq!(applied.as_deref(), Some("service_tier=fast"));
 }
+
+#[test]
+fn tier_with_batch_needs_a_variant_naming_both() {
+    let standard_rates = standard();
+    let context = PriceContext {
+        service_tier: Some("flex".to_owned()),
+        batch: true,
+    };
+
+    let reason = resolve(
+        &standard_rates,
+        &variants(),
+        &context,
+        at("2026-12-01T00:00:00Z"),
+        "m",
+    )
+    .unwrap_err();
+
+    assert!(
+        reason.contains("service tier \"flex\" with batch processing"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn variant_naming_tier_and_batch_prices_the_combination() {
+    let standard_rates = standard();
+    let mut variants = variants();
+    variants.push(PriceVariant {
+        when: vec![
+            ("service_tier".to_owned(), "flex".to_owned()),
+            ("processing".to_owned(), "batch".to_owned()),
+        ],
+        start_date: None,
+        rates: rates(&[("input_mtok", "0.3125")]),
+    });
+    let context = PriceContext {
+        service_tier: Some("flex".to_owned()),
+        batch: true,
+    };
+
+    let (resolved, applied) = resolve(
+        &standard_rates,
+        &variants,
+        &context,
+        at("2026-12-01T00:00:00Z"),
+        "m",
+    )
+    .unwrap();
+
+    assert_eq!(input_rate(&resolved), Some("0.3125".parse().unwrap()));
+    assert_eq!(
+        applied.as_deref(),
+        Some("service_tier=flex, processing=batch")
+    );
+}
