@@ -436,7 +436,7 @@ def fill_units(report: MergeReport, provider_id: str, out_model: dict, index: in
 
 def add_route_names(out_providers: list[dict], providers) -> None:
     """Extends each provider's match clause with the LiteLLM route names folded onto it, so
-    a lookup by `azure_ai` or `qwencloud` finds the provider that holds those models."""
+    a lookup by `azure_ai` or `qwencloud` finds the provider that contains those models."""
     genai_by_id = {provider.id: provider for provider in providers}
     for out in out_providers:
         genai = genai_by_id.get(out["id"])

@@ -219,7 +219,7 @@ impl PriceTable {
     /// Prices a call as [`PriceTable::quote`] does, with the price variant that `context`
     /// selects: the model's rates for the service tier or batch processing in force at `at`.
     ///
-    /// Returns [`PriceOutcome::Unpriced`] naming the tier when the context asks for a
+    /// Returns [`PriceOutcome::Unpriced`] naming the tier when the context requests a
     /// service tier or batch processing that the model has no price for, so such a call is
     /// never priced at standard rates.
     pub fn quote_with(

@@ -2,8 +2,8 @@
 //! compares with a start, and which tokens pay the tier rate.
 //!
 //! The default rule is the one genai-prices 0.2.3 applies to every tiered price
-//! (`calc_unit_price`): the prompt counts every input token, cache reads and writes
-//! included; a tier applies once the prompt is above its start (`>`); and the tier rate
+//! (`calc_unit_price`). The prompt counts every input token, cache reads and writes
+//! included. A tier applies once the prompt is above its start (`>`), and the tier rate
 //! then applies to every token of the request. LiteLLM's `*_above_200k_tokens` keys follow
 //! the same rule, since LiteLLM compares its `prompt_tokens`, which include the cache, with
 //! `> 200000`.
@@ -21,15 +21,15 @@ use crate::money::Usd;
 
 use super::rates::Rate;
 
-/// How the tiers of a rate are selected and applied.
+/// The selection and application rule of a rate's tiers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TierRule {
-    /// Which prompt tokens the tier starts count.
+    /// Prompt tokens that the tier starts count.
     pub counts: TierCounts,
-    /// How the count compares with a tier start.
+    /// Comparison of the count with a tier start.
     pub comparison: TierComparison,
-    /// Which tokens pay the tier rate.
+    /// Tokens that pay the tier rate.
     pub applies_to: TierApplication,
 }
 
@@ -44,7 +44,7 @@ pub enum TierCounts {
     UncachedPrompt,
 }
 
-/// How the prompt count compares with a tier start.
+/// Comparison of the prompt count with a tier start.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
 pub enum TierComparison {
     /// The tier applies when the count is greater than the start (`>`).
@@ -100,7 +100,7 @@ pub(crate) struct Prompt {
     pub(crate) uncached: u64,
 }
 
-/// Where a bucket of prompt tokens sits in the prompt read in cache order.
+/// Position of a bucket of prompt tokens in the prompt, read in cache order.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Position {
     /// Position of the bucket's first token among all prompt tokens.

@@ -3,7 +3,7 @@
 //! A model's `price_variants` each carry a `when` condition such as
 //! `{"service_tier": "flex"}` or `{"processing": "batch"}`, an optional start day, and the
 //! rates that differ from the standard entry. As in genai-prices 0.2.3
-//! (`ModelInfo.get_prices`), every variant whose condition holds overrides the standard rates
+//! (`ModelInfo.get_prices`), every variant whose condition is met overrides the standard rates
 //! key by key, the first such variant winning for each key, so a variant that lists no
 //! cache-read rate keeps the standard one.
 //!
@@ -110,7 +110,7 @@ impl<'a> Resolved<'a> {
 ///
 /// # Errors
 ///
-/// Returns the reason when the context asks for a service tier or batch processing that no
+/// Returns the reason when the context requests a service tier or batch processing that no
 /// variant of the model in force at `at` covers.
 pub(crate) fn resolve<'a>(
     rates: &'a Rates,

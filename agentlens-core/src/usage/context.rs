@@ -7,7 +7,7 @@ use crate::pricing::PriceContext;
 
 /// Reads the service tier that served a call from its response body.
 ///
-/// The first of these places that holds a tier wins:
+/// The first of these places that contains a tier wins:
 ///
 /// - `service_tier` at the top level (OpenAI Chat Completions and Responses, Groq,
 ///   OpenRouter) or in `response` (a Responses stream event);
@@ -27,7 +27,7 @@ pub fn price_context(body: &Value) -> PriceContext {
 /// Reads the service tier that a usage object itself reports, as Anthropic's
 /// `usage.service_tier` does; the standard context for other usage objects.
 ///
-/// Anthropic's `usage.speed: "fast"` selects the `fast` tier, whatever `service_tier` says,
+/// Anthropic's `usage.speed: "fast"` selects the `fast` tier, whatever `service_tier` reports,
 /// because fast mode has its own prices. A batch call keeps its batch flag.
 pub fn usage_price_context(usage: &Value) -> PriceContext {
     let mut context = match text_at(usage, &["service_tier"]) {
@@ -83,7 +83,7 @@ impl TierFields<'_> {
     /// # Errors
     ///
     /// Returns a [`TierConflict`] naming both fields when two tier fields or two speed
-    /// fields name different tiers, or when `batch` is false while a tier field says
+    /// fields name different tiers, or when `batch` is false while a tier field is
     /// `batch`.
     pub fn resolve(&self) -> Result<PriceContext, TierConflict> {
         let tiers = agreed(&self.tiers, canonical_tier)?;
