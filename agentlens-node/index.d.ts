@@ -111,6 +111,10 @@ export interface NapiBreakdown {
   outputReasoning: NapiLineItem | null
   /** Web searches. */
   webSearches: NapiLineItem
+  /** File search tool calls. */
+  fileSearches: NapiLineItem
+  /** Code interpreter sessions. */
+  codeInterpreterSessions: NapiLineItem
   /** Fixed fee per request as a decimal string. */
   requestUsd: string
   /**
@@ -216,7 +220,7 @@ export interface NapiLineItem {
   /** Units billed on this line. */
   count: number
   /**
-   * Rate applied, in dollars per million tokens or per thousand searches; `null` when
+   * Rate applied, in dollars per million tokens or per thousand calls; `null` when
    * the entry has no rate and the count is zero.
    */
   rate: string | null
@@ -303,6 +307,10 @@ export interface NapiUsage {
   reasoningTokens?: number
   /** Server-side web searches, billed per search. */
   webSearches?: number
+  /** File search tool calls, billed per call. */
+  fileSearches?: number
+  /** Code interpreter sessions (containers), billed per session. */
+  codeInterpreterSessions?: number
   /** Audio prompt tokens, cached or not (part of `inputTokens`). */
   inputAudioTokens?: number
   /** Image prompt tokens, cached or not (part of `inputTokens`). */

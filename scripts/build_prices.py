@@ -24,6 +24,9 @@ Merge rules:
   `_flex`, `_priority` and `_batches` prices become `price_variants`.
 - LiteLLM keys dropped because another key already gave the same provider and model, with
   different rates, are listed in the report too.
+- LiteLLM's `<route>/container` entries carry a provider's code interpreter fee per session.
+  They become the provider's `tool_rates` (`{"from": ..., "rates": {...}}`), which the engine
+  applies to every model of that provider without a fee of its own.
 - Each model records `source` (`genai-prices 0.2.3` or `litellm <version>`); genai-prices
   models also record `pricing_url`, the first pricing page of their provider.
 - The summary line counts the providers and the providers with at least one model that has a
@@ -110,6 +113,7 @@ def main() -> None:
     entries = litellm_prices.load_entries(WHEEL_DIR)
     report = merge_litellm(table["providers"], providers, entries, generated)
     add_route_names(table["providers"], providers)
+    add_tool_rates(table["providers"], entries)
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(table, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
@@ -451,6 +455,15 @@ def add_route_names(out_providers: list[dict], providers) -> None:
             continue
         current = out["provider_match"]
         out["provider_match"] = {"or": added if current is None else [current, *added]}
+
+
+def add_tool_rates(out_providers: list[dict], entries: dict) -> None:
+    """Records the tool fees of LiteLLM's container entries on the providers they name."""
+    by_id = {provider["id"]: provider for provider in out_providers}
+    for provider_id, (key, rates) in sorted(litellm_prices.provider_tool_rates(entries).items()):
+        provider = by_id.get(provider_id)
+        if provider is not None:
+            provider["tool_rates"] = {"from": f"{LITELLM_SOURCE} {key}", "rates": rates}
 
 
 def matches_spelling(clause: dict, name: str) -> bool:

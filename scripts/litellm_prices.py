@@ -25,7 +25,10 @@ Key mapping rules (LiteLLM key -> provider id + model id):
    region, commitment or image-size dimension.
 4. Entries without a price that `Usage` can bill (per-token input, output or cache rates, a
    per-query or per-request fee) are skipped, for example per-second audio, per-image and
-   per-pixel entries.
+   per-pixel entries. The exception is a `<route>/container` entry: LiteLLM lists the code
+   interpreter fee of a whole provider there (`openai/container`, `azure/container`) and
+   bills it for any model of that provider, so `provider_tool_rates` returns it per provider
+   and it applies to every model of the provider that has no fee of its own.
 5. Per-token keys map onto genai-prices price keys (`TOKEN_KEYS`), including the audio, image,
    video and reasoning units, and `*_above_<N>k_tokens` keys become prompt-size tiers. The
    `_flex`, `_priority` and `_batches` forms become genai-prices price variants for
@@ -165,6 +168,19 @@ TOKEN_KEYS = {
 MODALITY_KEYS = {target for target in TOKEN_KEYS.values()
                  if any(word in target for word in ("audio", "image", "video"))}
 
+# LiteLLM built-in tool fees -> price key of the merged table and the factor that turns the
+# LiteLLM value into dollars per thousand calls. `storage_searches_kcount` is genai-prices'
+# unit for OpenAI's file search tool. genai-prices 0.2.3 has no unit for code interpreter
+# sessions (its `code_executions_kcount` counts executions), so that key is the engine's own.
+# litellm 1.110.2 sets `file_search_cost_per_1k_calls` on no model, only in `sample_spec`.
+TOOL_KEYS = {
+    "file_search_cost_per_1k_calls": ("storage_searches_kcount", 1),
+    "code_interpreter_cost_per_session": ("code_interpreter_sessions_kcount", 1000),
+}
+
+# Model id of the LiteLLM entries that carry a provider's tool fees.
+CONTAINER_MODEL = "container"
+
 # LiteLLM key suffix -> request context of the genai-prices price variant it prices, in the
 # order variants are written.
 VARIANTS = {
@@ -236,7 +252,27 @@ def convert_rates(entry: dict) -> dict:
     for fee in ("input_cost_per_query", "input_cost_per_request"):
         if isinstance(entry.get(fee), (int, float)):
             rates["requests_kcount"] = scaled(entry[fee], 1000)
+    for source, (target, factor) in TOOL_KEYS.items():
+        if is_number(entry.get(source)):
+            rates[target] = scaled(entry[source], factor)
     return rates
+
+
+def provider_tool_rates(entries: dict) -> dict:
+    """Returns `{provider id: (LiteLLM key, rates)}` for the `<route>/container` entries,
+    which carry a provider's tool fees; the first entry of a provider wins."""
+    found: dict = {}
+    for key, entry in ordered_entries(entries):
+        if not isinstance(entry, dict):
+            continue
+        mapped = provider_and_model(key, entry)
+        if mapped is None or mapped[1] != CONTAINER_MODEL:
+            continue
+        tool_keys = {target for target, _ in TOOL_KEYS.values()}
+        rates = {name: rate for name, rate in convert_rates(entry).items() if name in tool_keys}
+        if rates and mapped[0] not in found:
+            found[mapped[0]] = (key, rates)
+    return found
 
 
 def convert_variants(entry: dict) -> list[dict]:
@@ -348,8 +384,9 @@ def model_aliases(provider: str, model: str) -> dict:
 def convert_file(entries: dict) -> dict:
     """Returns `{provider: {model: {"rates": ..., "price_variants": [...]}}}` for the entries
     that the merged table would take from a LiteLLM file, before any comparison with
-    genai-prices. `agentlens-core/src/pricing/litellm/` reads the same layout, and both sides
-    are checked against one expected file of this shape."""
+    genai-prices, with each provider's container tool fees in the rates of its models.
+    `agentlens-core/src/pricing/litellm/` reads the same layout, and both sides are checked
+    against one expected file of this shape."""
     out: dict = {}
     for key, entry in ordered_entries(entries):
         if not isinstance(entry, dict):
@@ -363,6 +400,10 @@ def convert_file(entries: dict) -> dict:
         if model.lower() in (known.lower() for known in models):
             continue
         models[model] = {"rates": rates, "price_variants": convert_variants(entry)}
+    for provider, (_, fees) in provider_tool_rates(entries).items():
+        for model in out.get(provider, {}).values():
+            for name, rate in fees.items():
+                model["rates"].setdefault(name, rate)
     return out
 
 

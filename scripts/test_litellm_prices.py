@@ -32,6 +32,29 @@ class ConvertFileTest(unittest.TestCase):
         self.assertEqual(litellm_prices.convert_variants(entry),
                          [{"when": {"processing": "batch"}, "rates": {"input_mtok": "0.5"}}])
 
+    def test_tool_fees_become_per_thousand_rates(self):
+        entry = {"input_cost_per_token": 1e-06, "file_search_cost_per_1k_calls": 2.5,
+                 "code_interpreter_cost_per_session": 0.03}
+        rates = litellm_prices.convert_rates(entry)
+        self.assertEqual(rates["storage_searches_kcount"], "2.5")
+        self.assertEqual(rates["code_interpreter_sessions_kcount"], "30")
+
+    def test_container_fee_applies_to_models_without_their_own(self):
+        entries = {
+            "gpt-5": {"litellm_provider": "openai", "input_cost_per_token": 1e-06},
+            "gpt-x": {"litellm_provider": "openai", "input_cost_per_token": 1e-06,
+                      "code_interpreter_cost_per_session": 0.05},
+            "openai/container": {"litellm_provider": "openai",
+                                 "code_interpreter_cost_per_session": 0.03},
+        }
+        converted = litellm_prices.convert_file(entries)["openai"]
+        self.assertEqual(converted["gpt-5"]["rates"]["code_interpreter_sessions_kcount"], "30")
+        self.assertEqual(converted["gpt-x"]["rates"]["code_interpreter_sessions_kcount"], "50")
+        self.assertNotIn("container", converted)
+        self.assertEqual(litellm_prices.provider_tool_rates(entries),
+                         {"openai": ("openai/container",
+                                     {"code_interpreter_sessions_kcount": "30"})})
+
 
 if __name__ == "__main__":
     unittest.main()

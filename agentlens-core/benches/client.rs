@@ -10,7 +10,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use agentlens_core::client::{Client, CostEvent, SendFuture, Transport};
+use agentlens_core::client::{Client, CostEvent, SendFuture, SendReceipt, Transport};
 use agentlens_core::event::Event;
 use agentlens_core::usage::Usage;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
@@ -19,8 +19,8 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 struct DiscardingTransport;
 
 impl Transport for DiscardingTransport {
-    fn send<'a>(&'a self, _events: &'a [Event]) -> SendFuture<'a> {
-        Box::pin(std::future::ready(Ok(())))
+    fn send<'a>(&'a self, events: &'a [Event]) -> SendFuture<'a> {
+        Box::pin(std::future::ready(Ok(SendReceipt::all_new(events.len()))))
     }
 }
 

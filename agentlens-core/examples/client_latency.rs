@@ -13,7 +13,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use agentlens_core::client::{Client, CostEvent, SendFuture, Transport};
+use agentlens_core::client::{Client, CostEvent, SendFuture, SendReceipt, Transport};
 use agentlens_core::event::Event;
 use agentlens_core::usage::Usage;
 
@@ -28,8 +28,8 @@ const QUEUE_CAPACITY: usize = 100_000;
 struct DiscardingTransport;
 
 impl Transport for DiscardingTransport {
-    fn send<'a>(&'a self, _events: &'a [Event]) -> SendFuture<'a> {
-        Box::pin(std::future::ready(Ok(())))
+    fn send<'a>(&'a self, events: &'a [Event]) -> SendFuture<'a> {
+        Box::pin(std::future::ready(Ok(SendReceipt::all_new(events.len()))))
     }
 }
 

@@ -203,6 +203,17 @@ fn array_index(key: &str) -> Option<u32> {
 
 fn write_string(text: &mut String, value: &str) {
     text.push('"');
+    // Most strings need no escape at all. The scan has no early exit, so the compiler can
+    // vectorize it, and such a string is copied in one step.
+    let has_escape = value.bytes().fold(false, |found, byte| {
+        found | (byte < 0x20) | (byte == b'"') | (byte == b'\\')
+    });
+    if !has_escape {
+        text.push_str(value);
+        text.push('"');
+        return;
+    }
+
     // Runs of characters that need no escape are copied whole.
     let mut start = 0;
     for (position, byte) in value.bytes().enumerate() {
@@ -405,6 +416,15 @@ mod tests {
     fn control_characters_between_runs_escape_in_place() {
         let value = json!("ab\u{1f}cd\u{7f}\u{0}é\"");
         assert_eq!(to_js_json(&value), "\"ab\\u001fcd\u{7f}\\u0000é\\\"\"");
+    }
+
+    #[test]
+    fn strings_without_escapes_copy_unchanged() {
+        let value = json!(["", "plain text", "é\u{7f}\u{2028}😀", "x\\", "\ty"]);
+        assert_eq!(
+            to_js_json(&value),
+            "[\"\",\"plain text\",\"é\u{7f}\u{2028}😀\",\"x\\\\\",\"\\ty\"]"
+        );
     }
 
     #[test]

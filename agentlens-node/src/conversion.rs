@@ -43,6 +43,10 @@ pub struct NapiUsage {
     pub reasoning_tokens: Option<f64>,
     /// Server-side web searches, billed per search.
     pub web_searches: Option<f64>,
+    /// File search tool calls, billed per call.
+    pub file_searches: Option<f64>,
+    /// Code interpreter sessions (containers), billed per session.
+    pub code_interpreter_sessions: Option<f64>,
     /// Audio prompt tokens, cached or not (part of `inputTokens`).
     pub input_audio_tokens: Option<f64>,
     /// Image prompt tokens, cached or not (part of `inputTokens`).
@@ -108,7 +112,7 @@ pub struct NapiCostInput {
 pub struct NapiLineItem {
     /// Units billed on this line.
     pub count: f64,
-    /// Rate applied, in dollars per million tokens or per thousand searches; `null` when
+    /// Rate applied, in dollars per million tokens or per thousand calls; `null` when
     /// the entry has no rate and the count is zero.
     pub rate: Either<String, Null>,
     /// Cost of the line as a decimal string.
@@ -135,6 +139,10 @@ pub struct NapiBreakdown {
     pub output_reasoning: Either<NapiLineItem, Null>,
     /// Web searches.
     pub web_searches: NapiLineItem,
+    /// File search tool calls.
+    pub file_searches: NapiLineItem,
+    /// Code interpreter sessions.
+    pub code_interpreter_sessions: NapiLineItem,
     /// Fixed fee per request as a decimal string.
     pub request_usd: String,
     /// Audio, image and video tokens, one line per unit with tokens; the lines above
@@ -223,6 +231,8 @@ impl NapiQuote {
                         output: line(&lines.output),
                         output_reasoning: nullable(lines.output_reasoning.as_ref().map(line)),
                         web_searches: line(&lines.web_searches),
+                        file_searches: line(&lines.file_searches),
+                        code_interpreter_sessions: line(&lines.code_interpreter_sessions),
                         request_usd: lines.request.to_string(),
                         modalities: lines.modalities.iter().map(unit_line).collect(),
                     }),
@@ -287,6 +297,8 @@ fn usage_counts(usage: &NapiUsage) -> Result<Usage> {
         cache_write_1h_tokens: count("cacheWrite1hTokens", usage.cache_write_1h_tokens)?,
         reasoning_tokens: count("reasoningTokens", usage.reasoning_tokens)?,
         web_searches: count("webSearches", usage.web_searches)?,
+        file_searches: count("fileSearches", usage.file_searches)?,
+        code_interpreter_sessions: count("codeInterpreterSessions", usage.code_interpreter_sessions)?,
         input_audio_tokens: count("inputAudioTokens", usage.input_audio_tokens)?,
         input_image_tokens: count("inputImageTokens", usage.input_image_tokens)?,
         input_video_tokens: count("inputVideoTokens", usage.input_video_tokens)?,

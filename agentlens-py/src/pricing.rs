@@ -138,6 +138,15 @@ fn breakdown_to_py<'py>(py: Python<'py>, breakdown: &Breakdown) -> PyResult<Boun
             breakdown.output_reasoning.map(|line| line.cost),
         ),
         ("web_searches", Some(breakdown.web_searches.cost)),
+        (
+            "file_searches",
+            (!breakdown.file_searches.is_unused()).then_some(breakdown.file_searches.cost),
+        ),
+        (
+            "code_interpreter_sessions",
+            (!breakdown.code_interpreter_sessions.is_unused())
+                .then_some(breakdown.code_interpreter_sessions.cost),
+        ),
         ("request", Some(breakdown.request)),
     ];
     for (unit, cost) in lines {

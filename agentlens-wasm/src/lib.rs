@@ -126,6 +126,8 @@ fn outcome_json(outcome: &PriceOutcome) -> Value {
                     "output": line_json(&lines.output),
                     "outputReasoning": lines.output_reasoning.as_ref().map(line_json),
                     "webSearches": line_json(&lines.web_searches),
+                    "fileSearches": line_json(&lines.file_searches),
+                    "codeInterpreterSessions": line_json(&lines.code_interpreter_sessions),
                     "requestUsd": lines.request.to_string(),
                     "modalities": lines.modalities.iter().map(unit_line_json).collect::<Vec<_>>(),
                 },

@@ -6,7 +6,8 @@
 //! ```text
 //! cargo run --release --bin agentlens -- serve --no-auth --db /tmp/load.db
 //! cargo run --release -p agentlens-collector --example loadgen -- \
-//!     --address 127.0.0.1:3400 --connections 4 --requests 400
+//!     --address 127.0.0.1:3400 --connections 4 --requests 400 \
+//!     --server-pid "$(pgrep -n agentlens)"
 //! ```
 //!
 //! The client is a minimal HTTP/1.1 writer over `tokio` sockets, so it spends little CPU
@@ -48,6 +49,11 @@ struct Options {
     /// API key, when the collector runs with authentication.
     #[arg(long, env = "AGENTLENS_API_KEY")]
     key: Option<String>,
+    /// Process id of the collector. When set, the report adds the server's CPU time
+    /// (user and system, read from `/proc/<pid>/stat` on Linux) and events per server
+    /// CPU-second.
+    #[arg(long)]
+    server_pid: Option<u32>,
 }
 
 #[tokio::main]
@@ -64,6 +70,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let expected_status = if options.get.is_some() { 200 } else { 201 };
     let next = Arc::new(AtomicUsize::new(0));
 
+    let cpu_before = options.server_pid.map(server_cpu_seconds).transpose()?;
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..options.connections {
@@ -78,9 +85,38 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         latencies.extend(worker.await??);
     }
     let elapsed = started.elapsed();
+    let cpu_after = options.server_pid.map(server_cpu_seconds).transpose()?;
 
     report(&options, &mut latencies, elapsed);
+    if let (Some(before), Some(after)) = (cpu_before, cpu_after) {
+        let cpu = after - before;
+        let events = (latencies.len() * options.batch) as f64;
+        println!(
+            "server cpu {cpu:.2} s, {:.0} events per server cpu-second",
+            events / cpu
+        );
+    }
     Ok(())
+}
+
+/// Returns the user plus system CPU time of process `pid` in seconds, from the `utime`
+/// and `stime` fields of `/proc/<pid>/stat`, counted in ticks of 100 per second (the
+/// `USER_HZ` of Linux on x86-64 and arm64).
+fn server_cpu_seconds(pid: u32) -> std::io::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name in parentheses may contain spaces, so fields are counted after it.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |index: usize| -> std::io::Result<f64> {
+        fields
+            .get(index)
+            .and_then(|field| field.parse::<f64>().ok())
+            .ok_or_else(|| Error::new(ErrorKind::InvalidData, format!("bad stat line {stat:?}")))
+    };
+    // After the name, field 0 is the state; utime and stime are fields 11 and 12.
+    Ok((ticks(11)? + ticks(12)?) / 100.0)
 }
 
 /// Returns a complete `POST /api/events` request whose events differ by `variant`.

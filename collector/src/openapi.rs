@@ -61,7 +61,16 @@ pub const BEARER_SCHEME: &str = "bearer";
         keys::list,
         keys::revoke,
     ),
-    components(schemas(schemas::ErrorBody, schemas::FieldErrorBody)),
+    components(schemas(
+        schemas::ErrorBody,
+        schemas::FieldErrorBody,
+        params::Granularity,
+        params::Range,
+        params::TimeZone,
+        params::Order,
+        params::TimeBound,
+        params::SessionStatusList,
+    )),
     modifiers(&BearerScheme, &McpPath),
     security(("bearer" = [])),
 )]

@@ -33,6 +33,8 @@ const NORMALIZED_KEYS: &[&str] = &[
     "cacheWrite1hTokens",
     "reasoningTokens",
     "webSearches",
+    "fileSearches",
+    "codeInterpreterSessions",
     "inputAudioTokens",
     "inputImageTokens",
     "inputVideoTokens",
@@ -108,7 +110,7 @@ impl QuoteReport {
 }
 
 /// The cost lines of a quote. Rates are dollars per million tokens, and per thousand for
-/// web searches.
+/// web searches, file search calls and code interpreter sessions.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BreakdownReport {
@@ -134,6 +136,14 @@ pub struct BreakdownReport {
     /// Web searches.
     #[schema(value_type = Object)]
     pub web_searches: LineItem,
+    /// File search tool calls; absent when the call made none.
+    #[serde(skip_serializing_if = "LineItem::is_unused")]
+    #[schema(value_type = Option<Object>)]
+    pub file_searches: LineItem,
+    /// Code interpreter sessions; absent when the call opened none.
+    #[serde(skip_serializing_if = "LineItem::is_unused")]
+    #[schema(value_type = Option<Object>)]
+    pub code_interpreter_sessions: LineItem,
     /// Fixed fee per request.
     #[schema(schema_with = crate::openapi::schemas::exact_decimal)]
     pub request: Usd,
@@ -154,6 +164,8 @@ impl From<Breakdown> for BreakdownReport {
             output: breakdown.output,
             output_reasoning: breakdown.output_reasoning,
             web_searches: breakdown.web_searches,
+            file_searches: breakdown.file_searches,
+            code_interpreter_sessions: breakdown.code_interpreter_sessions,
             request: breakdown.request,
             modalities: breakdown.modalities,
         }
@@ -413,6 +425,8 @@ fn normalized_usage(object: &Map<String, Value>) -> Result<Usage, FieldError> {
         output_tokens: count("outputTokens")?,
         reasoning_tokens: count("reasoningTokens")?,
         web_searches: count("webSearches")?,
+        file_searches: count("fileSearches")?,
+        code_interpreter_sessions: count("codeInterpreterSessions")?,
         input_audio_tokens: count("inputAudioTokens")?,
         input_image_tokens: count("inputImageTokens")?,
         input_video_tokens: count("inputVideoTokens")?,

@@ -11,8 +11,8 @@ use crate::money::Usd;
 use crate::usage::Usage;
 
 /// Number of keys in the largest payload: five always present, `costUsd`, `trigger`,
-/// fourteen optional counts and `callId`.
-const MAX_PAYLOAD_KEYS: usize = 22;
+/// sixteen optional counts and `callId`.
+const MAX_PAYLOAD_KEYS: usize = 24;
 
 /// The cost of one model call, sent as a `cost_tracked` event.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -97,6 +97,8 @@ impl CostEvent {
             ("cacheWrite1hTokens", usage.cache_write_1h_tokens),
             ("reasoningTokens", usage.reasoning_tokens),
             ("webSearches", usage.web_searches),
+            ("fileSearches", usage.file_searches),
+            ("codeInterpreterSessions", usage.code_interpreter_sessions),
             ("inputAudioTokens", usage.input_audio_tokens),
             ("inputImageTokens", usage.input_image_tokens),
             ("inputVideoTokens", usage.input_video_tokens),
@@ -312,5 +314,59 @@ mod tests {
         assert_eq!(payload["outputAudioTokens"], 50);
         assert!(payload.get("inputImageTokens").is_none());
         assert!(payload.len() <= MAX_PAYLOAD_KEYS);
+    }
+
+    #[test]
+    fn tool_call_counts_are_written_when_non_zero() {
+        let cost = CostEvent::new(
+            "ses_1",
+            "openai",
+            "gpt-5",
+            Usage {
+                file_searches: 3,
+                code_interpreter_sessions: 1,
+                ..usage(1000, 100)
+            },
+        );
+
+        let payload = cost.into_event("agent").payload;
+
+        assert_eq!(payload["fileSearches"], 3);
+        assert_eq!(payload["codeInterpreterSessions"], 1);
+        assert!(payload.get("webSearches").is_none());
+    }
+
+    #[test]
+    fn largest_payload_fits_key_capacity() {
+        let every_count = Usage {
+            input_tokens: 100,
+            cache_read_tokens: 10,
+            cache_write_5m_tokens: 10,
+            cache_write_1h_tokens: 10,
+            output_tokens: 100,
+            reasoning_tokens: 10,
+            web_searches: 1,
+            file_searches: 1,
+            code_interpreter_sessions: 1,
+            input_audio_tokens: 10,
+            input_image_tokens: 10,
+            input_video_tokens: 10,
+            cache_audio_read_tokens: 1,
+            cache_image_read_tokens: 1,
+            cache_video_read_tokens: 1,
+            output_audio_tokens: 10,
+            output_image_tokens: 10,
+            output_video_tokens: 10,
+        };
+        let cost = CostEvent {
+            cost_usd: Some("0.01".parse().unwrap()),
+            trigger: Some("tool".into()),
+            call_id: Some("call_1".into()),
+            ..CostEvent::new("ses_1", "openai", "gpt-5", every_count)
+        };
+
+        let payload = cost.into_event("agent").payload;
+
+        assert_eq!(payload.len(), MAX_PAYLOAD_KEYS);
     }
 }

@@ -1,5 +1,5 @@
 //! Delivery of one batch: retries with exponential backoff, halving on 413, and the
-//! sent and failed counters.
+//! sent, duplicate and failed counters.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::queue::Stats;
-use super::transport::{SendError, Transport};
+use super::transport::{SendError, SendReceipt, Transport};
 use crate::event::Event;
 
 /// Maximum delay between two attempts computed from the backoff.
@@ -60,7 +60,7 @@ impl Delivery {
         let mut parts = vec![events];
         while let Some(part) = parts.pop() {
             match self.send_with_retries(part).await {
-                Ok(()) => self.record_sent(part.len()),
+                Ok(receipt) => self.record_sent(part.len(), receipt),
                 Err(error) if error.is_payload_too_large() && part.len() > 1 => {
                     let (left, right) = part.split_at(part.len() / 2);
                     tracing::debug!(
@@ -100,16 +100,16 @@ impl Delivery {
             "collector rejected part of a batch, resending the valid events"
         );
         match self.send_with_retries(&valid).await {
-            Ok(()) => self.record_sent(valid.len()),
+            Ok(receipt) => self.record_sent(valid.len(), receipt),
             Err(error) => self.record_failed(&valid, &error),
         }
     }
 
-    async fn send_with_retries(&self, events: &[Event]) -> Result<(), SendError> {
+    async fn send_with_retries(&self, events: &[Event]) -> Result<SendReceipt, SendError> {
         let mut attempt: u32 = 0;
         loop {
             let error = match self.send_once(events).await {
-                Ok(()) => return Ok(()),
+                Ok(receipt) => return Ok(receipt),
                 Err(error) => error,
             };
             if !error.is_retryable() || attempt >= self.max_retries {
@@ -135,7 +135,7 @@ impl Delivery {
         }
     }
 
-    async fn send_once(&self, events: &[Event]) -> Result<(), SendError> {
+    async fn send_once(&self, events: &[Event]) -> Result<SendReceipt, SendError> {
         let Some(deadline) = self.deadline else {
             return self.transport.send(events).await;
         };
@@ -156,8 +156,11 @@ impl Delivery {
         backoff.max(requested)
     }
 
-    fn record_sent(&mut self, count: usize) {
-        self.stats.record_sent(count);
+    /// Counts `count` delivered events, the receipt's duplicates among them. A receipt that
+    /// reports more duplicates than events sent is capped, so duplicates never exceed sent.
+    fn record_sent(&mut self, count: usize, receipt: SendReceipt) {
+        let duplicates = receipt.duplicates.min(count as u64);
+        self.stats.record_sent(count, duplicates);
         if self.failing {
             self.failing = false;
             tracing::info!(batch.size = count, "sending to the collector works again");
@@ -197,8 +200,9 @@ mod tests {
     use crate::client::transport::SendFuture;
     use crate::event::EventType;
 
-    /// Returns `failures` first, then 413 for batches over `limit`,
-    /// and records the accepted batches.
+    /// Returns `failures` first, then 413 for batches over `limit`, and records the
+    /// accepted batches. Like the collector, it reports events whose id it accepted
+    /// before as duplicates.
     struct ScriptedTransport {
         limit: usize,
         failures: Mutex<Vec<SendError>>,
@@ -236,8 +240,14 @@ mod tests {
                 if events.len() > self.limit {
                     return Err(status(413));
                 }
-                self.accepted.lock().unwrap().push(events.to_vec());
-                Ok(())
+                let mut accepted = self.accepted.lock().unwrap();
+                let seen = |event: &&Event| accepted.iter().flatten().any(|old| old.id == event.id);
+                let duplicates = events.iter().filter(seen).count();
+                accepted.push(events.to_vec());
+                Ok(SendReceipt {
+                    ingested: (events.len() - duplicates) as u64,
+                    duplicates: duplicates as u64,
+                })
             })
         }
     }
@@ -295,6 +305,49 @@ mod tests {
         assert_eq!(transport.accepted_ids().len(), 4);
         assert_eq!(stats.sent(), 4);
         assert_eq!(stats.failed(), 0);
+    }
+
+    #[test]
+    fn resent_events_count_as_duplicates() {
+        let transport = ScriptedTransport::new(3, Vec::new());
+        let stats = stats_with_pending(10);
+        let mut delivery = delivery(Arc::clone(&transport), &stats);
+        let batch = events(5);
+
+        run(async {
+            delivery.deliver(&batch[..2]).await;
+            delivery.deliver(&batch).await;
+        });
+
+        assert_eq!(stats.sent(), 7);
+        assert_eq!(stats.duplicates(), 2);
+        assert_eq!(stats.failed(), 0);
+    }
+
+    #[test]
+    fn duplicates_never_exceed_sent() {
+        struct Overcounting;
+        impl Transport for Overcounting {
+            fn send<'a>(&'a self, _events: &'a [Event]) -> SendFuture<'a> {
+                let receipt = SendReceipt {
+                    ingested: 0,
+                    duplicates: 50,
+                };
+                Box::pin(std::future::ready(Ok(receipt)))
+            }
+        }
+        let stats = stats_with_pending(3);
+        let mut delivery = Delivery::new(
+            Arc::new(Overcounting),
+            Arc::clone(&stats),
+            0,
+            Duration::from_millis(1),
+        );
+
+        run(delivery.deliver(&events(3)));
+
+        assert_eq!(stats.sent(), 3);
+        assert_eq!(stats.duplicates(), 3);
     }
 
     #[test]

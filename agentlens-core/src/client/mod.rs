@@ -32,7 +32,8 @@
 //!   Other 4xx responses are final. Events that end in failure are counted in
 //!   [`Client::failed`] and logged with the collector's error body, never returned to
 //!   the caller. Every event carries a ULID in [`Event::id`], so the collector stores a
-//!   retried event once.
+//!   retried event once. The collector's response says how many events of a batch it
+//!   had already stored, and [`Client::duplicates`] counts them.
 //! - **Flush and shutdown.** [`Client::flush`] asks the batcher to send everything queued
 //!   so far and waits on a std channel for it to finish, never on the caller's runtime.
 //!   [`Client::shutdown`] also closes the queue, gives the remaining sends the same
@@ -92,7 +93,7 @@ pub use options::{
     DEFAULT_FLUSH_INTERVAL, DEFAULT_MAX_RETRIES, DEFAULT_QUEUE_CAPACITY, DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_RETRY_BACKOFF, DEFAULT_SERVER_URL, MAX_BATCH_SIZE, SERVER_URL_ENV,
 };
-pub use transport::{SendError, SendFuture, Transport};
+pub use transport::{SendError, SendFuture, SendReceipt, Transport};
 
 /// How long dropping a client waits for queued events to be sent.
 const DROP_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
@@ -323,6 +324,7 @@ impl Client {
         }
         tracing::debug!(
             events.sent_total = self.sent(),
+            events.duplicates_total = self.duplicates(),
             events.failed_total = self.failed(),
             "client shut down"
         );
@@ -333,9 +335,20 @@ impl Client {
         &self.agent_id
     }
 
-    /// Returns the number of events the collector accepted.
+    /// Returns the number of events the collector accepted, new or already stored.
     pub fn sent(&self) -> u64 {
         self.stats.sent()
+    }
+
+    /// Returns the number of sent events whose id the collector had already stored, so
+    /// that it stored nothing new for them. `sent() - duplicates()` events were new.
+    ///
+    /// An event counts here when a previous run or client sent it, and also when this
+    /// client's first attempt was stored but its response was lost and the retry found
+    /// the event stored. Collectors that do not report duplicates, such as upstream
+    /// AgentLens, leave this at 0.
+    pub fn duplicates(&self) -> u64 {
+        self.stats.duplicates()
     }
 
     /// Returns the number of events dropped because the queue was full or closed.
@@ -366,6 +379,7 @@ impl fmt::Debug for Client {
             .debug_struct("Client")
             .field("agent_id", &self.agent_id)
             .field("sent", &self.sent())
+            .field("duplicates", &self.duplicates())
             .field("dropped", &self.dropped())
             .field("failed", &self.failed())
             .field("pending", &self.pending())

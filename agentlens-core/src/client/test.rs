@@ -2,10 +2,10 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::transport::{SendFuture, Transport};
+use super::transport::{SendFuture, SendReceipt, Transport};
 use crate::event::Event;
 
-/// Records every batch instead of sending it, and accepts them all.
+/// Records every batch instead of sending it, and accepts them all as new events.
 ///
 /// Clones share one record, so a test keeps a clone and hands the other to
 /// [`ClientOptions::transport`](super::ClientOptions::transport).
@@ -64,6 +64,6 @@ impl CapturingTransport {
 impl Transport for CapturingTransport {
     fn send<'a>(&'a self, events: &'a [Event]) -> SendFuture<'a> {
         self.lock().push(events.to_vec());
-        Box::pin(std::future::ready(Ok(())))
+        Box::pin(std::future::ready(Ok(SendReceipt::all_new(events.len()))))
     }
 }

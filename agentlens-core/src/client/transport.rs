@@ -16,7 +16,27 @@ use crate::event::Event;
 const MAX_ERROR_BODY_CHARS: usize = 1024;
 
 /// The future returned by [`Transport::send`].
-pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<SendReceipt, SendError>> + Send + 'a>>;
+
+/// What the collector reported about a batch it accepted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendReceipt {
+    /// Events the collector stored.
+    pub ingested: u64,
+    /// Events whose id the collector had already stored, so it stored nothing for them.
+    pub duplicates: u64,
+}
+
+impl SendReceipt {
+    /// Creates a receipt that counts all `count` events as newly stored, for transports
+    /// that cannot tell new events from ones stored before.
+    pub fn all_new(count: usize) -> Self {
+        SendReceipt {
+            ingested: count as u64,
+            duplicates: 0,
+        }
+    }
+}
 
 /// Sends one batch of events somewhere.
 ///
@@ -25,7 +45,8 @@ pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SendError>> + S
 /// Implementations other than the built-in HTTP transport let tests and benchmarks see
 /// what would be sent without a network.
 pub trait Transport: Send + Sync + 'static {
-    /// Sends `events` as one request.
+    /// Sends `events` as one request and returns how many of them the receiver stored
+    /// and how many it already had.
     ///
     /// # Errors
     ///
@@ -182,7 +203,7 @@ impl HttpTransport {
         })
     }
 
-    async fn post(&self, events: &[Event]) -> Result<(), SendError> {
+    async fn post(&self, events: &[Event]) -> Result<SendReceipt, SendError> {
         let body = serde_json::to_vec(&EventBatch { events })
             .map_err(|error| SendError::Encode(error.to_string()))?;
 
@@ -202,11 +223,7 @@ impl HttpTransport {
         let status = response.status();
         if status.is_success() {
             let body = response.bytes().await.unwrap_or_default();
-            let ingest: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
-            if ingest.is_some_and(|ingest| ingest["ingested"].is_u64()) {
-                return Ok(());
-            }
-            return Err(SendError::NotACollector {
+            return ingest_receipt(&body).ok_or(SendError::NotACollector {
                 status: status.as_u16(),
             });
         }
@@ -220,6 +237,20 @@ impl Transport for HttpTransport {
     fn send<'a>(&'a self, events: &'a [Event]) -> SendFuture<'a> {
         Box::pin(self.post(events))
     }
+}
+
+/// Reads `ingested` and `duplicates` from a collector's 201 response. Upstream AgentLens
+/// has no idempotent ids and sends no `duplicates`, which then counts as 0.
+///
+/// Returns `None` when the body is not an ingest response.
+fn ingest_receipt(body: &[u8]) -> Option<SendReceipt> {
+    let response: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let ingested = response["ingested"].as_u64()?;
+    let duplicates = response["duplicates"].as_u64().unwrap_or(0);
+    Some(SendReceipt {
+        ingested,
+        duplicates,
+    })
 }
 
 fn events_endpoint(server_url: &str) -> Result<Url, ClientError> {
@@ -386,6 +417,32 @@ mod tests {
             HeaderValue::from_static("Wed, 21 Oct 2026 07:28:00 GMT"),
         );
         assert_eq!(parse_retry_after(&headers), None);
+    }
+
+    #[test]
+    fn receipt_reads_duplicates() {
+        let body = br#"{"ingested":1,"duplicates":2,"events":[]}"#;
+
+        let receipt = ingest_receipt(body);
+
+        let expected = SendReceipt {
+            ingested: 1,
+            duplicates: 2,
+        };
+        assert_eq!(receipt, Some(expected));
+    }
+
+    #[test]
+    fn receipt_without_duplicates_counts_none() {
+        let upstream = br#"{"ingested":3,"events":[]}"#;
+
+        assert_eq!(ingest_receipt(upstream), Some(SendReceipt::all_new(3)));
+    }
+
+    #[test]
+    fn receipt_needs_ingested_count() {
+        assert_eq!(ingest_receipt(b"<html></html>"), None);
+        assert_eq!(ingest_receipt(br#"{"status":"ok"}"#), None);
     }
 
     #[test]

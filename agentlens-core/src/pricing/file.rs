@@ -48,6 +48,9 @@ pub(crate) fn build_provider(
         .into_iter()
         .map(|model| build_model(&file.id, model, default_source))
         .collect::<Result<Vec<_>, _>>()?;
+    let tool_fees = file
+        .tool_rates
+        .map_or_else(Rates::default, |tool_rates| Rates::from_keys(tool_rates.rates));
 
     Ok(Provider {
         id: file.id,
@@ -55,6 +58,7 @@ pub(crate) fn build_provider(
         model_match,
         fallbacks,
         models,
+        tool_fees,
     })
 }
 
@@ -121,6 +125,16 @@ pub(crate) struct ProviderFile {
     #[serde(default)]
     fallback_model_providers: Vec<String>,
     models: Vec<ModelFile>,
+    /// Per-call tool fees that apply to every model of the provider without its own.
+    tool_rates: Option<ToolRatesFile>,
+}
+
+/// Tool fees that a source lists once per provider, such as LiteLLM's
+/// `code_interpreter_cost_per_session` on its `openai/container` entry. The file also names
+/// the source entry in `from`, which the engine does not read.
+#[derive(Deserialize)]
+struct ToolRatesFile {
+    rates: BTreeMap<String, Rate>,
 }
 
 #[derive(Deserialize)]

@@ -11,7 +11,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
-use super::rates::{self, PriceEntry, Rate};
+use super::matching;
+use super::rates::{self, PriceEntry, Rate, Rates};
 use super::table::{self, Lookup, Model, PriceTable, Provider};
 
 /// One model of a price table together with the provider that lists it.
@@ -20,6 +21,8 @@ pub struct ModelPrices<'a> {
     provider: &'a str,
     model: &'a Model,
     deployment: Option<&'a str>,
+    /// Tool fees of the provider the caller named, then of the listing provider.
+    provider_fees: [&'a Rates; 2],
 }
 
 impl<'a> ModelPrices<'a> {
@@ -57,6 +60,19 @@ impl<'a> ModelPrices<'a> {
         let mut aliases = self.model.matcher.exact_spellings();
         aliases.retain(|spelling| *spelling != id);
         aliases
+    }
+
+    /// Returns the web search, file search and code interpreter fees of the provider, keyed
+    /// by price key. A quote bills them when the model's own price entry has no such fee.
+    pub fn provider_tool_fees(&self) -> Vec<(&'static str, &'a Rate)> {
+        let [named, listing] = self.provider_fees;
+        let mut fees = named.keyed();
+        for (key, rate) in listing.keyed() {
+            if fees.iter().all(|(known, _)| *known != key) {
+                fees.push((key, rate));
+            }
+        }
+        fees
     }
 
     /// Returns the dated price entries in table order. The entry in force at a moment is
@@ -122,6 +138,7 @@ impl PriceTable {
                     deployment: None,
                     provider: &provider.id,
                     model,
+                    provider_fees: [&provider.tool_fees, &provider.tool_fees],
                 })
         })
     }
@@ -154,10 +171,14 @@ impl PriceTable {
                 model: model_index,
             } => {
                 let listing = &self.providers[provider_index];
+                let named = provider
+                    .and_then(|name| matching::find_provider(self, name))
+                    .map_or(listing, |index| &self.providers[index]);
                 Ok(ModelPrices {
                     provider: &listing.id,
                     model: &listing.models[model_index],
                     deployment: deployed.map(|_| model.trim()),
+                    provider_fees: [&named.tool_fees, &listing.tool_fees],
                 })
             }
             Lookup::UnknownProvider => Err(table::unknown_provider(provider, model)),

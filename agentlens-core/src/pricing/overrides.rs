@@ -2,7 +2,8 @@
 //! price table.
 //!
 //! A file lists models. Each names its provider and model id and gives its rates as decimal
-//! strings, in dollars per million tokens (per thousand for `web_searches_kcount` and
+//! strings, in dollars per million tokens (per thousand for `web_searches_kcount`,
+//! `storage_searches_kcount` (file search calls), `code_interpreter_sessions_kcount` and
 //! `requests_kcount`). A `valid_from` day and `aliases` are optional:
 //!
 //! ```toml
@@ -239,6 +240,7 @@ fn apply_entry(
                 model_match: None,
                 fallbacks: Vec::new(),
                 models: Vec::new(),
+                tool_fees: Rates::default(),
             });
             providers.len() - 1
         }
@@ -346,6 +348,8 @@ struct OverrideModel {
     output_image_mtok: Option<OverrideRate>,
     output_video_mtok: Option<OverrideRate>,
     web_searches_kcount: Option<OverrideRate>,
+    storage_searches_kcount: Option<OverrideRate>,
+    code_interpreter_sessions_kcount: Option<OverrideRate>,
     requests_kcount: Option<OverrideRate>,
 }
 
@@ -369,6 +373,11 @@ impl OverrideModel {
             ("output_image_mtok", &self.output_image_mtok),
             ("output_video_mtok", &self.output_video_mtok),
             ("web_searches_kcount", &self.web_searches_kcount),
+            ("storage_searches_kcount", &self.storage_searches_kcount),
+            (
+                "code_interpreter_sessions_kcount",
+                &self.code_interpreter_sessions_kcount,
+            ),
             ("requests_kcount", &self.requests_kcount),
         ];
         let rates = keyed

@@ -18,6 +18,10 @@
 //! | reasoning            | `output_reasoning_mtok`, else billed inside output         |
 //! | audio output         | `output_audio_mtok`, `output_mtok` (image and video alike) |
 //!
+//! Web searches, file search calls and code interpreter sessions are billed per thousand at
+//! `web_searches_kcount`, `storage_searches_kcount` and `code_interpreter_sessions_kcount`,
+//! with no fallback rate.
+//!
 //! Cached audio reads of an entry that has both `input_audio_mtok` and `cache_read_mtok`
 //! but no `cache_audio_read_mtok` have no single fallback, so genai-prices rejects such an
 //! entry and a call with such tokens is unpriced here. A call is also unpriced when no rate
@@ -30,7 +34,7 @@ use serde::Serialize;
 use crate::money::Usd;
 use crate::usage::Usage;
 
-use super::rates::Rate;
+use super::rates::{Rate, CODE_INTERPRETER_KEY, FILE_SEARCH_KEY};
 use super::tiers::{reached_rate, token_cost, Position, Prompt};
 use super::units::{self, Unit};
 use super::variants::Resolved;
@@ -97,6 +101,14 @@ pub struct Breakdown {
     pub output_reasoning: Option<LineItem>,
     /// Web searches; the rate is per thousand searches.
     pub web_searches: LineItem,
+    /// File search tool calls; the rate is per thousand calls. Left out of the JSON when
+    /// the call made none.
+    #[serde(skip_serializing_if = "LineItem::is_unused")]
+    pub file_searches: LineItem,
+    /// Code interpreter sessions; the rate is per thousand sessions. Left out of the JSON
+    /// when the call opened none.
+    #[serde(skip_serializing_if = "LineItem::is_unused")]
+    pub code_interpreter_sessions: LineItem,
     /// Fixed fee per request, zero for models without one.
     pub request: Usd,
     /// Reasoning tokens of the call, for information; they are billed inside `output`
@@ -119,6 +131,8 @@ impl Breakdown {
             self.output.cost,
             reasoning,
             self.web_searches.cost,
+            self.file_searches.cost,
+            self.code_interpreter_sessions.cost,
             self.request,
         ]
         .iter()
@@ -151,13 +165,20 @@ pub struct UnitLine {
 pub struct LineItem {
     /// Number of units billed on this line.
     pub count: u64,
-    /// Rate applied, in dollars per million tokens or per thousand searches; `None` when the
+    /// Rate applied, in dollars per million tokens or per thousand calls; `None` when the
     /// entry has no rate and the count is zero. For a rate whose tiers apply to the excess
     /// only, the rate of the highest tier reached: the cost then charges the tokens before
     /// each tier start at the lower rates.
     pub rate: Option<Decimal>,
     /// Cost of the line.
     pub cost: Usd,
+}
+
+impl LineItem {
+    /// Returns whether the line billed nothing because its count is zero.
+    pub fn is_unused(&self) -> bool {
+        self.count == 0 && self.cost == Usd::ZERO
+    }
 }
 
 /// Computes the breakdown of `usage` under `rates`.
@@ -212,8 +233,19 @@ pub(crate) fn price_usage(
     }
 
     let searches = usage.web_searches;
-    breakdown.web_searches = search_line(searches, rates.web_searches, prompt)
+    breakdown.web_searches = count_line(searches, rates.web_searches, prompt)
         .ok_or_else(|| missing_rate(model, "no price for web search", searches, "requests"))?;
+    let files = usage.file_searches;
+    breakdown.file_searches = count_line(files, rates.file_searches, prompt).ok_or_else(|| {
+        let reason = format!("no price for file search ({FILE_SEARCH_KEY})");
+        missing_rate(model, &reason, files, "calls")
+    })?;
+    let sessions = usage.code_interpreter_sessions;
+    breakdown.code_interpreter_sessions =
+        count_line(sessions, rates.code_interpreter_sessions, prompt).ok_or_else(|| {
+            let reason = format!("no price for code interpreter sessions ({CODE_INTERPRETER_KEY})");
+            missing_rate(model, &reason, sessions, "sessions")
+        })?;
     breakdown.request = rates.requests.map_or(Usd::ZERO, |rate| {
         Usd::per_thousand(reached_rate(rate, prompt), 1)
     });
@@ -248,7 +280,9 @@ fn add_line(breakdown: &mut Breakdown, unit: Unit, billed: Unit, line: LineItem)
     }
 }
 
-fn search_line(count: u64, rate: Option<&Rate>, prompt: Prompt) -> Option<LineItem> {
+/// Returns the line of a unit billed per thousand, or `None` when the count is above zero
+/// and the entry has no rate for it.
+fn count_line(count: u64, rate: Option<&Rate>, prompt: Prompt) -> Option<LineItem> {
     match rate {
         Some(rate) => {
             let rate = reached_rate(rate, prompt);

@@ -68,20 +68,34 @@ pub(crate) struct Rates {
     pub(crate) tokens: [Option<Rate>; UNIT_COUNT],
     /// `web_searches_kcount`: dollars per thousand web searches.
     pub(crate) web_searches: Option<Rate>,
+    /// `storage_searches_kcount`: dollars per thousand file search tool calls.
+    pub(crate) file_searches: Option<Rate>,
+    /// `code_interpreter_sessions_kcount`: dollars per thousand code interpreter sessions.
+    pub(crate) code_interpreter_sessions: Option<Rate>,
     /// `requests_kcount`: dollars per thousand requests.
     pub(crate) requests: Option<Rate>,
 }
+
+/// Price key of the file search fee, the genai-prices 0.2.3 unit `storage_searches`.
+pub(crate) const FILE_SEARCH_KEY: &str = "storage_searches_kcount";
+
+/// Price key of the code interpreter fee. genai-prices 0.2.3 has no unit for it, and its
+/// `code_executions_kcount` counts executions, not sessions, so the key is this engine's own;
+/// `scripts/litellm_prices.py` fills it from LiteLLM's `code_interpreter_cost_per_session`.
+pub(crate) const CODE_INTERPRETER_KEY: &str = "code_interpreter_sessions_kcount";
 
 impl Rates {
     /// Creates the rates from the price keys of the table file.
     ///
     /// Keys for units that [`crate::usage::Usage`] does not count (audio seconds, pages,
-    /// characters, storage searches and others) are dropped.
+    /// characters, cached audio writes and others) are dropped.
     pub(crate) fn from_keys(mut keys: BTreeMap<String, Rate>) -> Self {
         let tokens = std::array::from_fn(|index| keys.remove(UNITS[index].price_key));
         Rates {
             tokens,
             web_searches: keys.remove("web_searches_kcount"),
+            file_searches: keys.remove(FILE_SEARCH_KEY),
+            code_interpreter_sessions: keys.remove(CODE_INTERPRETER_KEY),
             requests: keys.remove("requests_kcount"),
         }
     }
@@ -92,7 +106,8 @@ impl Rates {
     }
 
     /// Returns the rates that are present, by their price key: the token units in the
-    /// order of [`UNITS`], then web searches and requests.
+    /// order of [`UNITS`], then web searches, file searches, code interpreter sessions and
+    /// requests.
     pub(crate) fn keyed(&self) -> Vec<(&'static str, &Rate)> {
         let tokens = UNITS
             .iter()
@@ -100,6 +115,8 @@ impl Rates {
             .map(|(unit, rate)| (unit.price_key, rate));
         let counted = [
             ("web_searches_kcount", &self.web_searches),
+            (FILE_SEARCH_KEY, &self.file_searches),
+            (CODE_INTERPRETER_KEY, &self.code_interpreter_sessions),
             ("requests_kcount", &self.requests),
         ];
         tokens

@@ -323,6 +323,8 @@ proptest! {
             quote.breakdown.cache_write_1h.cost,
             quote.breakdown.output.cost,
             quote.breakdown.web_searches.cost,
+            quote.breakdown.file_searches.cost,
+            quote.breakdown.code_interpreter_sessions.cost,
             quote.breakdown.request,
         ];
         prop_assert_eq!(quote.total, lines.iter().sum::<Usd>());
@@ -349,6 +351,167 @@ proptest! {
 
         prop_assert!(after.total >= before.total, "{} -> {}", before.total, after.total);
     }
+}
+
+/// OpenAI models with web search, file search and code interpreter fees in the table.
+const TOOL_MODELS: [&str; 3] = ["gpt-5.4-pro", "gpt-4o-mini", "o3"];
+
+fn tool_usage_strategy() -> impl Strategy<Value = Usage> {
+    (usage_strategy(), 0u64..50, 0u64..50)
+        .prop_map(|(usage, files, sessions)| Usage {
+            file_searches: files,
+            code_interpreter_sessions: sessions,
+            ..usage
+        })
+}
+
+proptest! {
+    #[test]
+    fn tool_fees_add_up_to_total(usage in tool_usage_strategy(), model in 0usize..3) {
+        let quote = priced(Some("openai"), TOOL_MODELS[model], &usage, "2026-02-10T00:00:00Z");
+        let lines = [
+            quote.breakdown.input.cost,
+            quote.breakdown.cache_read.cost,
+            quote.breakdown.cache_write_5m.cost,
+            quote.breakdown.cache_write_1h.cost,
+            quote.breakdown.output.cost,
+            quote.breakdown.output_reasoning.map_or(Usd::ZERO, |line| line.cost),
+            quote.breakdown.web_searches.cost,
+            quote.breakdown.file_searches.cost,
+            quote.breakdown.code_interpreter_sessions.cost,
+            quote.breakdown.request,
+        ];
+
+        prop_assert_eq!(quote.total, lines.iter().sum::<Usd>());
+        prop_assert_eq!(quote.breakdown.file_searches.count, usage.file_searches);
+        prop_assert_eq!(
+            quote.breakdown.code_interpreter_sessions.count,
+            usage.code_interpreter_sessions
+        );
+    }
+
+    #[test]
+    fn cost_never_decreases_when_any_count_grows(
+        usage in tool_usage_strategy(),
+        extra in 1u64..300_000,
+        unit in 0usize..8,
+        model in 0usize..3,
+    ) {
+        let mut grown = usage;
+        match unit {
+            0 => grown.input_tokens += extra,
+            1 => { grown.input_tokens += extra; grown.cache_read_tokens += extra }
+            2 => { grown.input_tokens += extra; grown.cache_write_5m_tokens += extra }
+            3 => { grown.input_tokens += extra; grown.cache_write_1h_tokens += extra }
+            4 => grown.output_tokens += extra,
+            5 => grown.web_searches += extra,
+            6 => grown.file_searches += extra,
+            _ => grown.code_interpreter_sessions += extra,
+        }
+        let model = TOOL_MODELS[model];
+        let before = priced(Some("openai"), model, &usage, "2026-02-10T00:00:00Z");
+        let after = priced(Some("openai"), model, &grown, "2026-02-10T00:00:00Z");
+
+        prop_assert!(after.total >= before.total, "{} -> {}", before.total, after.total);
+    }
+}
+
+#[test]
+fn file_searches_bill_at_storage_search_rate() {
+    let usage = Usage {
+        file_searches: 3,
+        ..tokens(1_000, 0, 100)
+    };
+
+    let quote = priced(Some("openai"), "gpt-4o", &usage, "2026-02-10T00:00:00Z");
+
+    // genai-prices 0.2.3 lists OpenAI file search at $2.50 per thousand calls.
+    assert_eq!(quote.breakdown.file_searches.rate, Some(decimal("2.5")));
+    assert_eq!(quote.breakdown.file_searches.cost.to_string(), "0.0075");
+}
+
+#[test]
+fn code_interpreter_uses_provider_container_fee() {
+    let usage = Usage {
+        code_interpreter_sessions: 2,
+        ..tokens(1_000, 0, 100)
+    };
+
+    let openai = priced(Some("openai"), "gpt-5", &usage, "2026-02-10T00:00:00Z");
+    let azure = priced(Some("azure"), "gpt-5", &usage, "2026-02-10T00:00:00Z");
+
+    // litellm 1.110.2: $0.03 per session on `openai/container`, $0.033 on `azure/container`.
+    assert_eq!(openai.breakdown.code_interpreter_sessions.rate, Some(decimal("30")));
+    assert_eq!(openai.breakdown.code_interpreter_sessions.cost.to_string(), "0.06");
+    assert_eq!(azure.breakdown.code_interpreter_sessions.cost.to_string(), "0.066");
+}
+
+#[test]
+fn tool_calls_without_rate_are_unpriced_naming_unit() {
+    let cases = [
+        (
+            Usage {
+                file_searches: 1,
+                ..tokens(100, 0, 10)
+            },
+            "no price for file search (storage_searches_kcount) (1 calls)",
+        ),
+        (
+            Usage {
+                code_interpreter_sessions: 2,
+                ..tokens(100, 0, 10)
+            },
+            "no price for code interpreter sessions (code_interpreter_sessions_kcount) (2 sessions)",
+        ),
+    ];
+    for (usage, expected) in cases {
+        let at = at("2026-02-10T00:00:00Z");
+        let outcome = PriceTable::embedded().quote(Some("anthropic"), "claude-haiku-4-5", &usage, at);
+
+        let PriceOutcome::Unpriced { reason } = outcome else {
+            panic!("a tool call without a rate must not be priced: {outcome:?}");
+        };
+        assert!(reason.contains(expected), "{reason}");
+    }
+}
+
+#[test]
+fn unused_tool_lines_stay_out_of_quote_json() {
+    let quote = priced(Some("openai"), "gpt-4o", &tokens(1_000, 0, 100), "2026-02-10T00:00:00Z");
+
+    let json = serde_json::to_value(&quote).unwrap();
+
+    assert!(json["breakdown"].get("file_searches").is_none());
+    assert!(json["breakdown"].get("code_interpreter_sessions").is_none());
+    assert!(json["breakdown"].get("web_searches").is_some());
+}
+
+#[test]
+fn override_sets_tool_fees() {
+    let overrides = r#"
+[[models]]
+provider = "mycorp"
+model = "tool-llm"
+input_mtok = "1"
+output_mtok = "2"
+storage_searches_kcount = "4"
+code_interpreter_sessions_kcount = "50"
+"#;
+    let table = PriceTable::embedded().with_overrides(overrides).unwrap();
+    let usage = Usage {
+        file_searches: 10,
+        code_interpreter_sessions: 1,
+        ..Usage::default()
+    };
+
+    let outcome = table.quote(Some("mycorp"), "tool-llm", &usage, at("2026-02-10T00:00:00Z"));
+
+    let PriceOutcome::Priced(quote) = outcome else {
+        panic!("override prices the model: {outcome:?}");
+    };
+    assert_eq!(quote.breakdown.file_searches.cost.to_string(), "0.04");
+    assert_eq!(quote.breakdown.code_interpreter_sessions.cost.to_string(), "0.05");
+    assert_eq!(quote.total.to_string(), "0.09");
 }
 
 #[test]

@@ -78,6 +78,8 @@ pub(crate) struct PriceVariant {
 pub(crate) struct Resolved<'a> {
     pub(crate) tokens: [Option<&'a Rate>; UNIT_COUNT],
     pub(crate) web_searches: Option<&'a Rate>,
+    pub(crate) file_searches: Option<&'a Rate>,
+    pub(crate) code_interpreter_sessions: Option<&'a Rate>,
     pub(crate) requests: Option<&'a Rate>,
 }
 
@@ -87,7 +89,27 @@ impl<'a> Resolved<'a> {
         Resolved {
             tokens: std::array::from_fn(|index| rates.tokens[index].as_ref()),
             web_searches: rates.web_searches.as_ref(),
+            file_searches: rates.file_searches.as_ref(),
+            code_interpreter_sessions: rates.code_interpreter_sessions.as_ref(),
             requests: rates.requests.as_ref(),
+        }
+    }
+
+    /// Sets the web search, file search and code interpreter fees that are still missing to
+    /// those of `fees`.
+    pub(crate) fn fill_tool_fees(&mut self, fees: &'a Rates) {
+        let slots = [
+            (&mut self.web_searches, &fees.web_searches),
+            (&mut self.file_searches, &fees.file_searches),
+            (
+                &mut self.code_interpreter_sessions,
+                &fees.code_interpreter_sessions,
+            ),
+        ];
+        for (slot, fee) in slots {
+            if slot.is_none() {
+                *slot = fee.as_ref();
+            }
         }
     }
 
@@ -168,8 +190,18 @@ pub(crate) fn resolve<'a>(
                 *slot = Some(rate);
             }
         }
-        if let Some(rate) = &variant.rates.web_searches {
-            resolved.web_searches = Some(rate);
+        let counted = [
+            (&mut resolved.web_searches, &variant.rates.web_searches),
+            (&mut resolved.file_searches, &variant.rates.file_searches),
+            (
+                &mut resolved.code_interpreter_sessions,
+                &variant.rates.code_interpreter_sessions,
+            ),
+        ];
+        for (slot, rate) in counted {
+            if let Some(rate) = rate {
+                *slot = Some(rate);
+            }
         }
         if let Some(rate) = &variant.rates.requests {
             resolved.requests = Some(rate);

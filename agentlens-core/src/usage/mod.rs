@@ -19,6 +19,8 @@
 //! [`from_gemini`] and [`from_bedrock`] turn a provider's raw usage object into this shape;
 //! [`extract_stream`] does the same for the events of a streamed response, and
 //! [`reported_cost`] reads the cost that OpenRouter and xAI report beside their usage.
+//! [`from_response`] reads a whole response body, adding the built-in tool calls that
+//! OpenAI's Responses API lists in `output` and leaves out of its usage object.
 //! [`price_context`] and [`stream_price_context`] read the service tier a response reports,
 //! which selects the tier or batch prices of a model.
 
@@ -27,12 +29,14 @@ mod context;
 mod extract;
 mod modality;
 mod stream;
+mod tools;
 
 pub use context::{
     price_context, stream_price_context, usage_price_context, TierConflict, TierFields,
 };
 pub use extract::{extract, from_anthropic, from_bedrock, from_gemini, from_openai, reported_cost};
 pub use stream::{extract_stream, merged_usage};
+pub use tools::{from_response, tool_calls, ToolCalls};
 
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +59,14 @@ pub struct Usage {
     pub reasoning_tokens: u64,
     /// Server-side web search requests made during the call, billed per search.
     pub web_searches: u64,
+    /// Built-in file search tool calls (OpenAI Responses `file_search_call` items), billed
+    /// per call at the genai-prices unit `storage_searches_kcount`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub file_searches: u64,
+    /// Code interpreter sessions (OpenAI containers) opened during the call, billed per
+    /// session at `code_interpreter_sessions_kcount`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub code_interpreter_sessions: u64,
     /// Audio prompt tokens, cached or not (part of `input_tokens`).
     #[serde(skip_serializing_if = "is_zero")]
     pub input_audio_tokens: u64,

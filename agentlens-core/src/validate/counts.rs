@@ -1,4 +1,4 @@
-//! The optional per-modality and web search counts of a cost-bearing payload, and the
+//! The optional per-modality and tool call counts of a cost-bearing payload, and the
 //! provider usage object that a `cost_tracked` payload may carry beside its counts.
 
 use serde_json::{Map, Value};
@@ -7,12 +7,14 @@ use super::fields::{token_count, Errors};
 use crate::usage::{self, Usage, UsageError};
 
 /// Number of optional counts in [`PART_KEYS`].
-pub(crate) const PART_COUNT: usize = 10;
+pub(crate) const PART_COUNT: usize = 12;
 
 /// Payload keys of the optional counts, in the order the validator reads them. Each is the
 /// camelCase serde name of a [`Usage`] field.
 pub(crate) const PART_KEYS: [&str; PART_COUNT] = [
     "webSearches",
+    "fileSearches",
+    "codeInterpreterSessions",
     "inputAudioTokens",
     "inputImageTokens",
     "inputVideoTokens",
@@ -28,6 +30,8 @@ pub(crate) const PART_KEYS: [&str; PART_COUNT] = [
 fn part_slots(usage: &mut Usage) -> [&mut u64; PART_COUNT] {
     [
         &mut usage.web_searches,
+        &mut usage.file_searches,
+        &mut usage.code_interpreter_sessions,
         &mut usage.input_audio_tokens,
         &mut usage.input_image_tokens,
         &mut usage.input_video_tokens,

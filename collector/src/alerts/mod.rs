@@ -90,6 +90,7 @@ impl Condition {
 pub struct RuleScope {
     /// Only this agent's events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, nullable = false)]
     pub agent_id: Option<String>,
     /// Only events of sessions tagged with at least one of these tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -250,6 +250,14 @@ fn run_show(args: ShowArgs) -> Result<String, PricesError> {
     if let Some(deployment) = model.deployment() {
         entry_json["deployment"] = deployment.into();
     }
+    let fees: Map<String, Value> = model
+        .provider_tool_fees()
+        .into_iter()
+        .map(|(key, rate)| (key.to_owned(), json!(rate)))
+        .collect();
+    if !fees.is_empty() {
+        entry_json["providerToolFees"] = Value::Object(fees);
+    }
     Ok(format!("{}\n", pretty_json(&entry_json)))
 }
 

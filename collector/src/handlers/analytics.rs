@@ -52,12 +52,12 @@ pub(crate) const RANGES: [(&str, i64); 6] = [
     tag = "analytics",
     params(
         (
-            "from" = Option<String>,
+            "from" = Option<crate::openapi::params::TimeBound>,
             Query,
             description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`. Default `to` minus `range`",
         ),
         (
-            "to" = Option<String>,
+            "to" = Option<crate::openapi::params::TimeBound>,
             Query,
             description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
         ),
@@ -156,12 +156,12 @@ pub struct ToolsBody {
     tag = "analytics",
     params(
         (
-            "from" = Option<String>,
+            "from" = Option<crate::openapi::params::TimeBound>,
             Query,
             description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`. Default 24 hours before `to`",
         ),
         (
-            "to" = Option<String>,
+            "to" = Option<crate::openapi::params::TimeBound>,
             Query,
             description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
         ),
@@ -215,12 +215,12 @@ pub async fn agents(
     tag = "analytics",
     params(
         (
-            "from" = Option<String>,
+            "from" = Option<crate::openapi::params::TimeBound>,
             Query,
             description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`. Default 24 hours before `to`",
         ),
         (
-            "to" = Option<String>,
+            "to" = Option<crate::openapi::params::TimeBound>,
             Query,
             description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
         ),
@@ -314,12 +314,12 @@ fn range(query: &QueryParams) -> Result<Duration, ApiError> {
     tag = "analytics",
     params(
         (
-            "from" = Option<String>,
+            "from" = Option<crate::openapi::params::TimeBound>,
             Query,
             description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`. Default 30 days before `to`",
         ),
         (
-            "to" = Option<String>,
+            "to" = Option<crate::openapi::params::TimeBound>,
             Query,
             description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
         ),
@@ -402,12 +402,12 @@ pub async fn costs(
     tag = "analytics",
     params(
         (
-            "from" = Option<String>,
+            "from" = Option<crate::openapi::params::TimeBound>,
             Query,
             description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`. Default 24 hours before `to`",
         ),
         (
-            "to" = Option<String>,
+            "to" = Option<crate::openapi::params::TimeBound>,
             Query,
             description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
         ),

@@ -1,11 +1,13 @@
 //! `POST /api/events`, `GET /api/events` and `GET /api/events/{id}`.
 
-use agentlens_core::validate::FieldError;
+use agentlens_core::pricing::{PriceOutcome, PriceTable};
+use agentlens_core::validate::{validate_event, FieldError};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::Utc;
 use chrono_tz::Tz;
+use serde_json::{json, Value};
 
 use super::PageBody;
 use crate::auth::Caller;
@@ -13,7 +15,7 @@ use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryParams};
 use crate::ingest::prepare_batch;
 use crate::metrics::{record_ingested, record_rejected, RejectReason};
-use crate::store::events::{EventFilter, IngestOutcome, StoredEvent};
+use crate::store::events::{EventFilter, IngestOutcome, PricingSource, StoredEvent};
 use crate::AppState;
 
 /// Stores a batch of 1 to 1000 events, all or nothing, and returns their ids and hashes in
@@ -26,8 +28,8 @@ use crate::AppState;
     path = "/api/events",
     tag = "events",
     request_body(
-        content = Object,
-        description = "One event, or `{\"events\": [...]}` with 1 to 1000 events",
+        content = crate::openapi::schemas::IngestRequest,
+        description = "`{\"events\": [...]}` with 1 to 1000 events",
         example = json!({"events": [{
             "sessionId": "s1",
             "agentId": "my-agent",
@@ -110,6 +112,7 @@ const MAX_SEARCH_CHARS: usize = 500;
 /// stored payload JSON must contain (first 500 characters used; `%`, `_` and `\` match
 /// literally; ASCII letters match in any case). A `from` later than `to` is a 400.
 /// Paging: `limit` (1 to 500, default 50) and `offset` (default 0). Other values are a 400.
+/// Cost events carry `pricing`, as described on [`get`].
 #[utoipa::path(
     get,
     path = "/api/events",
@@ -120,12 +123,12 @@ const MAX_SEARCH_CHARS: usize = 500;
         ("eventType" = Option<String>, Query, description = "Comma list of event types"),
         ("severity" = Option<String>, Query, description = "Comma list of severities"),
         (
-            "from" = Option<String>,
+            "from" = Option<crate::openapi::params::TimeBound>,
             Query,
             description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`",
         ),
         (
-            "to" = Option<String>,
+            "to" = Option<crate::openapi::params::TimeBound>,
             Query,
             description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
         ),
@@ -193,14 +196,21 @@ pub async fn list(
             .map(|term| term.chars().take(MAX_SEARCH_CHARS).collect()),
         ascending,
     };
-    let page = state
+    let mut page = state
         .store
         .list_events(&caller.tenant_id, filter, paging)
         .await?;
+    add_unpriced_reasons(&mut page.items, &state.prices);
     Ok(Json(PageBody::new("events", page)))
 }
 
 /// Returns one event, or 404 `Event not found`.
+///
+/// A `cost_tracked` or `llm_response` event also carries `pricing`: the stored cost as an
+/// exact decimal string (null when unpriced), whether the client reported it, the collector
+/// derived it or no price was found, the price table version and entry behind a derived
+/// cost, and the reason for an unpriced one. The hashed `payload` stays as the client sent
+/// it.
 #[utoipa::path(
     get,
     path = "/api/events/{id}",
@@ -228,6 +238,104 @@ pub async fn get(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<StoredEvent>, ApiError> {
-    let event = state.store.event(&caller.tenant_id, &id).await?;
+    let mut event = state.store.event(&caller.tenant_id, &id).await?;
+    add_unpriced_reasons(event.as_mut_slice(), &state.prices);
     event.map(Json).ok_or(ApiError::NotFound("Event not found"))
+}
+
+/// Fills `pricing.unpricedReason` of the unpriced events that `prices` stored.
+///
+/// The store keeps no reason, so it is computed again: the stored payload is validated as
+/// at ingest, which yields the same usage, service tier and batch flag, and quoted at the
+/// event's time. That reproduces the ingest result only with the same price table, so an
+/// event stored under another `pricingVersion` gets no reason. Neither does a truncated
+/// `llm_response`, whose stub no longer passes validation.
+pub(crate) fn add_unpriced_reasons(events: &mut [StoredEvent], prices: &PriceTable) {
+    for event in events {
+        let stored_by_this_table = event.pricing.as_ref().is_some_and(|pricing| {
+            pricing.source == PricingSource::Unpriced
+                && pricing.pricing_version.as_deref() == Some(prices.version())
+        });
+        if !stored_by_this_table {
+            continue;
+        }
+        let reason = unpriced_reason(event, prices);
+        if let Some(pricing) = event.pricing.as_mut() {
+            pricing.unpriced_reason = reason;
+        }
+    }
+}
+
+/// Returns the reason `prices` gives for not pricing `event`, or `None` when the stored
+/// payload no longer validates or now has a price.
+fn unpriced_reason(event: &StoredEvent, prices: &PriceTable) -> Option<String> {
+    let payload: Value = serde_json::from_str(event.payload.get()).ok()?;
+    let input = json!({
+        "sessionId": event.session_id,
+        "agentId": event.agent_id,
+        "eventType": event.event_type,
+        "timestamp": event.timestamp,
+        "payload": payload,
+    });
+    let valid = validate_event(&input).ok()?;
+    let at = valid.timestamp?;
+    let facts = valid.cost?;
+
+    let provider = Some(facts.provider.as_str());
+    match prices.quote_with(provider, &facts.model, &facts.usage, at, &facts.context) {
+        PriceOutcome::Unpriced { reason } => Some(reason),
+        PriceOutcome::Priced(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::value::RawValue;
+
+    use super::*;
+    use crate::store::events::EventPricing;
+
+    fn unpriced_event(pricing_version: &str) -> StoredEvent {
+        let payload =
+            r#"{"provider":"openai","model":"no-such-model","inputTokens":1,"outputTokens":1}"#;
+        StoredEvent {
+            id: "01J0000000000000000000000".to_owned(),
+            timestamp: "2026-12-01T00:00:00.000000Z".to_owned(),
+            session_id: "s".to_owned(),
+            agent_id: "a".to_owned(),
+            event_type: "cost_tracked".to_owned(),
+            severity: "info".to_owned(),
+            payload: RawValue::from_string(payload.to_owned()).unwrap(),
+            metadata: RawValue::from_string("{}".to_owned()).unwrap(),
+            prev_hash: None,
+            hash: String::new(),
+            tenant_id: "default".to_owned(),
+            pricing: Some(EventPricing {
+                cost_usd: None,
+                source: PricingSource::Unpriced,
+                pricing_version: Some(pricing_version.to_owned()),
+                entry: None,
+                unpriced_reason: None,
+            }),
+        }
+    }
+
+    fn reason_of(event: &StoredEvent) -> Option<&str> {
+        event.pricing.as_ref()?.unpriced_reason.as_deref()
+    }
+
+    #[test]
+    fn unpriced_reason_needs_the_storing_table() {
+        let prices = PriceTable::embedded();
+        let mut events = [
+            unpriced_event(prices.version()),
+            unpriced_event("pv_000000000000"),
+        ];
+
+        add_unpriced_reasons(&mut events, prices);
+
+        let reason = reason_of(&events[0]).unwrap_or_default();
+        assert!(reason.contains("no-such-model"), "{reason:?}");
+        assert_eq!(reason_of(&events[1]), None);
+    }
 }

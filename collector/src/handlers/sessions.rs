@@ -36,12 +36,12 @@ const IDLE_AFTER_MINUTES: i64 = 30;
     params(
         ("agentId" = Option<String>, Query, description = "Only this agent's sessions"),
         (
-            "status" = Option<String>,
+            "status" = Option<crate::openapi::params::SessionStatusList>,
             Query,
             description = "Comma list of `active`, `completed`, `error` and `idle` (active with no event for 30 minutes)",
         ),
-        ("from" = Option<String>, Query, description = "Inclusive lower bound of `startedAt`"),
-        ("to" = Option<String>, Query, description = "Inclusive upper bound of `startedAt`"),
+        ("from" = Option<crate::openapi::params::TimeBound>, Query, description = "Inclusive lower bound of `startedAt`"),
+        ("to" = Option<crate::openapi::params::TimeBound>, Query, description = "Inclusive upper bound of `startedAt`"),
         (
             "tags" = Option<String>,
             Query,

@@ -2,7 +2,9 @@
 //! sends them to a collector through the core [`Client`].
 //!
 //! Every imported event carries an id derived from the source (for Claude Code, the
-//! message id and request id), so importing the same folder twice stores nothing new.
+//! message id and request id), so importing the same folder twice stores nothing new. The
+//! collector reports such events as duplicates, and the summary counts them as already
+//! stored.
 
 mod transcript;
 
@@ -40,10 +42,10 @@ pub struct ImportSummary {
     pub files: usize,
     /// Unique model calls found.
     pub events: usize,
-    /// Events the collector accepted (new or already stored).
-    // NOTE: the core `Client` does not read the `duplicates` count of the ingest response,
-    // so a re-run cannot report how many events were already stored.
+    /// Events the collector accepted, new or already stored.
     pub sent: u64,
+    /// Sent events that the collector had already stored, as from an earlier import.
+    pub already_stored: u64,
     /// Events that could not be delivered.
     pub failed: u64,
     /// Events still unsent when the deadline passed.
@@ -107,6 +109,7 @@ pub fn import_claude_code(options: &ImportOptions) -> Result<ImportSummary, Impo
     wait_for_delivery(&client, summary.events);
     summary.pending = client.shutdown(Duration::from_secs(5));
     summary.sent = client.sent();
+    summary.already_stored = client.duplicates();
     summary.failed = client.failed();
     Ok(summary)
 }
@@ -209,11 +212,20 @@ fn wait_for_delivery(client: &Client, total: usize) {
     bar.finish_and_clear();
 }
 
+impl ImportSummary {
+    /// Returns the number of sent events that the collector stored for the first time.
+    pub fn new_events(&self) -> u64 {
+        self.sent.saturating_sub(self.already_stored)
+    }
+}
+
 impl std::fmt::Display for ImportSummary {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(formatter, "files read:      {}", self.files)?;
         writeln!(formatter, "events found:    {}", self.events)?;
         writeln!(formatter, "events sent:     {}", self.sent)?;
+        writeln!(formatter, "  new:            {}", self.new_events())?;
+        writeln!(formatter, "  already stored: {}", self.already_stored)?;
         if self.failed > 0 || self.pending > 0 {
             writeln!(formatter, "events failed:   {}", self.failed)?;
             writeln!(formatter, "events unsent:   {}", self.pending)?;

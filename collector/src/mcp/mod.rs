@@ -10,7 +10,8 @@
 //!
 //! Either way a tool is a client of the HTTP API, so an event logged through MCP is
 //! validated, stored and priced exactly like one posted to `/api/events`, and
-//! `agentlens_get_costs` returns the numbers of `GET /api/analytics/costs`. The server
+//! `agentlens_get_costs` returns the numbers of `GET /api/analytics/costs`, and
+//! `agentlens_quote_price` quotes with the collector's price table. The server
 //! keeps nothing in memory between calls: a tool that needs a session's agent reads the
 //! stored session.
 //!
@@ -22,8 +23,6 @@ pub mod http;
 mod params;
 pub mod stdio;
 
-use agentlens_core::pricing::PriceTable;
-use agentlens_core::usage::Usage;
 use agentlens_core::validate::validate_event;
 use axum::http::{HeaderValue, Method};
 use chrono::Utc;
@@ -316,25 +315,35 @@ impl AgentLensMcp {
         })
     }
 
-    /// Prices a model call with the embedded price table.
+    /// Prices a model call with `POST /api/pricing/quote`, so the collector's price table
+    /// applies, with its `--prices` overrides and Azure deployment names.
     #[tool(
         name = "agentlens_quote_price",
-        description = "Price one model call with the AgentLens price table. Returns \
-                       {status: priced, total, breakdown, ...} or {status: unpriced, reason}."
+        description = "Price one model call with the collector's price table, as POST \
+                       /api/pricing/quote does. serviceTier (such as flex or priority) and \
+                       batch select tier or batch prices. Returns {status: priced, total, \
+                       breakdown, entry, ...} or {status: unpriced, unpriced: reason}."
     )]
     async fn quote_price(
         &self,
         Parameters(params): Parameters<QuotePriceParams>,
+        extensions: Extensions,
     ) -> Result<CallToolResult, ErrorData> {
-        let usage: Usage = match serde_json::from_value(Value::Object(params.usage)) {
-            Ok(usage) => usage,
-            Err(error) => return Ok(tool_error(format!("invalid usage: {error}"))),
-        };
-        let outcome =
-            PriceTable::embedded().quote(Some(&params.provider), &params.model, &usage, Utc::now());
-        Ok(match serde_json::to_value(outcome) {
-            Ok(value) => CallToolResult::structured(value),
-            Err(error) => tool_error(format!("cannot encode the quote: {error}")),
+        let body = params.into_request();
+        let authorization = caller_authorization(&extensions);
+        let reply = self
+            .backend
+            .send(
+                Method::POST,
+                "/api/pricing/quote",
+                Some(&body),
+                authorization.as_ref(),
+            )
+            .await;
+        Ok(match reply {
+            Ok(reply) if reply.is_success() => CallToolResult::structured(reply.body),
+            Ok(reply) => tool_error(reply_error("POST /api/pricing/quote", &reply)),
+            Err(error) => tool_error(error),
         })
     }
 }

@@ -92,16 +92,46 @@ pub struct GetCostsParams {
     pub granularity: Option<String>,
 }
 
-/// Input of `agentlens_quote_price`.
+/// Input of `agentlens_quote_price`, the body of `POST /api/pricing/quote`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QuotePriceParams {
     /// Provider id, such as `openai` or `anthropic`.
     pub provider: String,
-    /// Model id, such as `gpt-4o`.
+    /// Model id, such as `gpt-4o`, or an Azure deployment name that the collector's price
+    /// overrides map to a model.
     pub model: String,
     /// Token counts: `inputTokens` (cache reads and writes included), `outputTokens`,
     /// `cacheReadTokens`, `cacheWrite5mTokens`, `cacheWrite1hTokens`, `reasoningTokens`,
-    /// `webSearches`. Missing counts are 0.
+    /// `webSearches`. Missing counts are 0. A provider's own usage object, such as
+    /// OpenAI's `prompt_tokens` and `completion_tokens`, is read too.
     pub usage: Map<String, Value>,
+    /// RFC 3339 time whose prices apply, now when absent.
+    pub at: Option<String>,
+    /// Service tier that served the call, such as `flex` or `priority`, which selects the
+    /// model's tier prices. `standard`, `default`, `auto` and absent mean standard prices.
+    pub service_tier: Option<String>,
+    /// Whether the call ran through a batch API, which selects the model's batch prices.
+    pub batch: Option<bool>,
+}
+
+impl QuotePriceParams {
+    /// Converts the input to the JSON body of `POST /api/pricing/quote`, leaving out the
+    /// optional fields that are absent.
+    pub fn into_request(self) -> Value {
+        let mut body = Map::new();
+        body.insert("provider".to_owned(), Value::String(self.provider));
+        body.insert("model".to_owned(), Value::String(self.model));
+        body.insert("usage".to_owned(), Value::Object(self.usage));
+        if let Some(at) = self.at {
+            body.insert("at".to_owned(), Value::String(at));
+        }
+        if let Some(tier) = self.service_tier {
+            body.insert("serviceTier".to_owned(), Value::String(tier));
+        }
+        if let Some(batch) = self.batch {
+            body.insert("batch".to_owned(), Value::Bool(batch));
+        }
+        Value::Object(body)
+    }
 }

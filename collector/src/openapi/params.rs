@@ -1,7 +1,7 @@
-//! Schemas of query parameters that accept a closed set of values, so the document lists
-//! exactly the values the handlers parse.
+//! Schemas of query parameters that accept a closed set of values or a fixed format, so the
+//! document lists exactly the values the handlers parse.
 
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
@@ -64,6 +64,62 @@ impl PartialSchema for TimeZone {
 }
 
 impl ToSchema for TimeZone {}
+
+/// A `from` or `to` bound: an RFC 3339 time with any offset, or a date `YYYY-MM-DD`.
+///
+/// A date starts at midnight for `from` and includes its whole day for `to`, in the zone of
+/// `tz` where the route takes one and in UTC otherwise. The schema cannot say that `from`
+/// must not be later than `to` (or than now, where `to` defaults to now); such a request is
+/// a 400 naming `from`.
+#[derive(Debug)]
+pub struct TimeBound;
+
+impl PartialSchema for TimeBound {
+    fn schema() -> RefOr<Schema> {
+        let formatted = |format: KnownFormat, description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(format)))
+                .description(Some(description))
+        };
+        OneOfBuilder::new()
+            .item(formatted(
+                KnownFormat::DateTime,
+                "RFC 3339 time with any offset, such as 2026-02-07T10:00:00+05:30",
+            ))
+            .item(formatted(KnownFormat::Date, "Date such as 2026-02-07"))
+            .description(Some(
+                "RFC 3339 time or date. from must not be later than to, or than now where to \
+                 defaults to now",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for TimeBound {}
+
+/// Values of `status` on `GET /api/sessions`.
+pub const SESSION_STATUSES: [&str; 4] = ["active", "completed", "error", "idle"];
+
+/// A comma list of session statuses, such as `active,idle`.
+#[derive(Debug)]
+pub struct SessionStatusList;
+
+impl PartialSchema for SessionStatusList {
+    fn schema() -> RefOr<Schema> {
+        let status = SESSION_STATUSES.join("|");
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(format!("^ *({status}) *(, *({status}) *)*$")))
+            .description(Some(
+                "Comma list of active, completed, error and idle (active with no event for \
+                 30 minutes)",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for SessionStatusList {}
 
 /// Sort order of a page of events: `asc` for oldest first, `desc` for newest first.
 #[derive(Debug)]

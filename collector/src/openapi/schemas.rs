@@ -147,63 +147,121 @@ pub struct KeyRevoked {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KeyRequest {
     /// Key name of 1 to 255 characters; default `Unnamed Key`.
+    #[schema(min_length = 1, max_length = 255, nullable = false)]
     pub name: Option<String>,
     /// At most 50 of `*`, `manage`, `write`, `audit` and `read`; default `["*"]`.
+    #[schema(value_type = Option<Vec<KeyScope>>, max_items = 50, nullable = false)]
     pub scopes: Option<Vec<String>>,
 }
+
+/// One scope of an API key.
+#[derive(Debug)]
+pub struct KeyScope;
+
+impl utoipa::PartialSchema for KeyScope {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(crate::handlers::keys::VALID_SCOPES))
+            .description(Some(
+                "`*` or `manage` for admin, `write` for member, `audit` for auditor, `read` \
+                 for viewer",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for KeyScope {}
 
 /// The request body of `POST /api/alerts/rules`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewRuleRequest {
-    /// Rule name.
+    /// Rule name of 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Whether the evaluator checks the rule; default true.
+    #[schema(nullable = false)]
     pub enabled: Option<bool>,
     /// Condition the rule evaluates.
     pub condition: Condition,
-    /// Value that the watched figure must exceed, at least 0.
+    /// Value that the watched figure must exceed, at least 0. It is read as an exact
+    /// decimal, so a number whose shortest decimal form has more than 15 significant
+    /// digits is rejected, because it may already be rounded.
+    #[schema(minimum = 0, maximum = 1e28)]
     pub threshold: f64,
     /// Length of the trailing window, in minutes, from 1 to 43200 (30 days).
+    #[schema(minimum = 1, maximum = 43200)]
     pub window_minutes: i64,
     /// Agent and tags whose events count; default all events.
+    #[schema(nullable = false)]
     pub scope: Option<RuleScope>,
-    /// Webhook URLs, http or https only; default none.
+    /// Webhook URLs, http or https only; default none. Unless the collector runs with
+    /// `--allow-private-webhooks`, a URL whose host resolves to a private, loopback or
+    /// link-local address is rejected.
+    #[schema(value_type = Option<Vec<WebhookUrl>>, nullable = false)]
     pub notify_channels: Option<Vec<String>>,
 }
+
+/// A webhook URL with an http or https scheme and a host.
+#[derive(Debug)]
+pub struct WebhookUrl;
+
+impl utoipa::PartialSchema for WebhookUrl {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(r"^https?://[a-z0-9-]+(\.[a-z0-9-]+)*(/[A-Za-z0-9._~-]*)*$"))
+            .description(Some("http or https URL, such as https://hooks.example.com/agentlens"))
+            .into()
+    }
+}
+
+impl ToSchema for WebhookUrl {}
 
 /// The request body of `PUT /api/alerts/rules/{id}`: the fields to change, with the
 /// bounds of creation.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RulePatchRequest {
-    /// Rule name.
+    /// Rule name of 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, nullable = false)]
     pub name: Option<String>,
     /// Whether the evaluator checks the rule.
+    #[schema(nullable = false)]
     pub enabled: Option<bool>,
     /// Condition the rule evaluates.
+    #[schema(nullable = false)]
     pub condition: Option<Condition>,
-    /// Value that the watched figure must exceed, at least 0.
+    /// Value that the watched figure must exceed, at least 0, with at most 15 significant
+    /// digits as for creation.
+    #[schema(minimum = 0, maximum = 1e28, nullable = false)]
     pub threshold: Option<f64>,
     /// Length of the trailing window, in minutes, from 1 to 43200 (30 days).
+    #[schema(minimum = 1, maximum = 43200, nullable = false)]
     pub window_minutes: Option<i64>,
     /// Agent and tags whose events count.
+    #[schema(nullable = false)]
     pub scope: Option<RuleScope>,
-    /// Webhook URLs, http or https only.
+    /// Webhook URLs, checked as for creation.
+    #[schema(value_type = Option<Vec<WebhookUrl>>, nullable = false)]
     pub notify_channels: Option<Vec<String>>,
 }
 
 /// The request body of `POST /api/pricing/quote`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QuoteRequest {
-    /// Provider id, such as `openai`.
+    /// Provider id, such as `openai`; not blank.
+    #[schema(pattern = r"\S")]
     pub provider: String,
-    /// Model id, such as `gpt-4o`.
+    /// Model id, such as `gpt-4o`; not blank.
+    #[schema(pattern = r"\S")]
     pub model: String,
     /// Token counts of the call, in the provider's shape or the normalized one.
     #[schema(value_type = Object)]
     pub usage: serde_json::Value,
     /// Time whose prices apply, RFC 3339; default now.
+    #[schema(format = DateTime)]
     pub at: Option<String>,
     /// Service tier that served the call, such as `flex` or `priority`; selects the model's
     /// tier prices. `standard`, `default`, `auto` and absent mean standard prices.
@@ -222,3 +280,80 @@ pub enum SessionListing {
     /// The number of matching sessions.
     Count(SessionCount),
 }
+
+/// The request body of `POST /api/events`.
+///
+/// Each event's `payload` must also carry the fields of its `eventType`, such as
+/// `provider`, `model`, `inputTokens` and `outputTokens` for `cost_tracked`; the README and
+/// the 400 `details` name them. `costUsd` is a JSON number with at most 15 significant
+/// digits or a decimal string, 0 or more, with at most 12 decimals. A schema cannot state
+/// these rules, so the fuzz run checks only that such bodies never cause a 5xx.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestRequest {
+    /// 1 to 1000 events, stored all or nothing.
+    #[schema(min_items = 1, max_items = 1000)]
+    pub events: Vec<IngestEvent>,
+}
+
+/// One event of an ingest request. Other top-level keys are ignored.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestEvent {
+    /// Client id of 1 to 128 bytes. An id the tenant already stored is reported as a
+    /// duplicate and not stored again.
+    #[schema(min_length = 1, max_length = 128, nullable = false)]
+    pub id: Option<String>,
+    /// Session id, not empty.
+    #[schema(min_length = 1)]
+    pub session_id: String,
+    /// Agent id, not empty.
+    #[schema(min_length = 1)]
+    pub agent_id: String,
+    /// One of the 21 event types a client may send.
+    #[schema(value_type = IngestEventType)]
+    pub event_type: String,
+    /// `debug`, `info`, `warn`, `error` or `critical`; default `info`.
+    #[schema(value_type = Option<SeverityName>, nullable = false)]
+    pub severity: Option<String>,
+    /// RFC 3339 time with any offset, from 1970 to 9999 and at most 24 hours ahead of the
+    /// collector's clock; default the arrival time.
+    #[schema(format = DateTime, nullable = false)]
+    pub timestamp: Option<String>,
+    /// The event's fields, as its `eventType` requires.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    /// Free-form object; default `{}`.
+    #[schema(value_type = Option<Object>, nullable = false)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// An event type that clients may send.
+#[derive(Debug)]
+pub struct IngestEventType;
+
+impl utoipa::PartialSchema for IngestEventType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let names = agentlens_core::event::INGESTIBLE_TYPES.map(|kind| kind.as_str());
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(names))
+            .into()
+    }
+}
+
+impl ToSchema for IngestEventType {}
+
+/// The severity of an event.
+#[derive(Debug)]
+pub struct SeverityName;
+
+impl utoipa::PartialSchema for SeverityName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["debug", "info", "warn", "error", "critical"]))
+            .into()
+    }
+}
+
+impl ToSchema for SeverityName {}

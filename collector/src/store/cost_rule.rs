@@ -16,7 +16,7 @@
 //! longer counts gets the id of the matching `llm_response` in its `superseded_by`
 //! column, and its cost and tokens are taken out of its session's totals in the same
 //! transaction. Every cost query then reads the rows where `cost_source IS NOT NULL AND
-//! superseded_by IS NULL`, which a partial index covers, so sums stay exact and indexed.
+//! superseded_by IS NULL`, so sums stay exact.
 //! A superseded event stays stored and in the hash chain: only the totals ignore it.
 
 use std::collections::HashMap;

@@ -32,7 +32,8 @@ use crate::ingest::PreparedEvent;
 /// Columns read by [`StoredEvent::from_row`], in order.
 pub(crate) const COLUMNS: &str =
     "id, timestamp, session_id, agent_id, event_type, severity, payload, \
-    metadata, prev_hash, hash, tenant_id";
+    metadata, prev_hash, hash, tenant_id, cost_source, cost_pico, pricing_version, \
+    price_provider, price_model, price_date";
 
 /// The stored id and hash of one event of a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -85,6 +86,58 @@ pub struct StoredEvent {
     pub hash: String,
     /// Tenant of the event.
     pub tenant_id: String,
+    /// The cost the collector stored for a `cost_tracked` or `llm_response` event and where
+    /// it came from. Absent for other event types. An AgentLens addition beside the hashed
+    /// payload, which is never changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<EventPricing>,
+}
+
+/// The stored cost of an event and its origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventPricing {
+    /// Stored cost in USD as an exact decimal string, such as `"0.005615"`. Null when
+    /// the event is unpriced, which is not the same as a cost of 0.
+    #[schema(pattern = r"^[0-9]+(\.[0-9]{1,12})?$")]
+    pub cost_usd: Option<String>,
+    /// Origin of the cost.
+    pub source: PricingSource,
+    /// Content hash of the collector's price table that priced the event or found no price
+    /// for it, such as `pv_1a2b3c4d5e6f`. Null for a reported cost, and for costs the
+    /// collector derived before it recorded the version.
+    pub pricing_version: Option<String>,
+    /// Price table entry that priced a derived cost; null for other sources.
+    pub entry: Option<PriceEntry>,
+    /// Why the price table has no price for an unpriced event, such as an unknown model.
+    /// Present only when the collector still runs the price table that stored the event,
+    /// because the reason is computed again from the stored payload on each read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unpriced_reason: Option<String>,
+}
+
+/// Origin of a stored cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PricingSource {
+    /// The client sent `costUsd`.
+    Reported,
+    /// The collector priced the usage with its price table.
+    Derived,
+    /// The price table has no price for the event, so its cost is unknown.
+    Unpriced,
+}
+
+/// The price table entry behind a derived cost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceEntry {
+    /// Provider id of the entry, such as `openai`.
+    pub provider: Option<String>,
+    /// Model id of the entry, such as `gpt-4o` for `gpt-4o-2024-08-06`.
+    pub model: Option<String>,
+    /// First day (`YYYY-MM-DD`) of the dated price used; null for an undated price.
+    pub price_date: Option<String>,
 }
 
 impl StoredEvent {
@@ -101,7 +154,48 @@ impl StoredEvent {
             prev_hash: row.get(8)?,
             hash: row.get(9)?,
             tenant_id: row.get(10)?,
+            pricing: EventPricing::from_row(row, 11)?,
         })
+    }
+}
+
+impl EventPricing {
+    /// Reads the six cost columns that start at `first`: `cost_source`, `cost_pico`,
+    /// `pricing_version`, `price_provider`, `price_model` and `price_date`.
+    ///
+    /// Returns `None` for an event without a cost source, which is every event type other
+    /// than `cost_tracked` and `llm_response`.
+    fn from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<Option<EventPricing>> {
+        let source: Option<String> = row.get(first)?;
+        let source = match source.as_deref() {
+            None => return Ok(None),
+            Some("reported") => PricingSource::Reported,
+            Some("derived") => PricingSource::Derived,
+            Some("unpriced") => PricingSource::Unpriced,
+            Some(other) => {
+                let error = format!("unknown cost_source {other:?}");
+                return Err(rusqlite::Error::FromSqlConversionFailure(
+                    first,
+                    rusqlite::types::Type::Text,
+                    error.into(),
+                ));
+            }
+        };
+
+        let cost_pico: Option<i64> = row.get(first + 1)?;
+        let entry = PriceEntry {
+            provider: row.get(first + 3)?,
+            model: row.get(first + 4)?,
+            price_date: row.get(first + 5)?,
+        };
+        let has_entry = entry.provider.is_some() || entry.model.is_some();
+        Ok(Some(EventPricing {
+            cost_usd: cost_pico.map(|pico| agentlens_core::money::Usd::from_pico(pico).to_string()),
+            source,
+            pricing_version: row.get(first + 2)?,
+            entry: has_entry.then_some(entry),
+            unpriced_reason: None,
+        }))
     }
 }
 

@@ -10,7 +10,8 @@
 //!    bucket. `byAgent`, `byModel` and `totals` ignore the buckets. When the buckets split
 //!    the range into smaller units than the range alone needs (hours, or days of a zone
 //!    whose midnight is not a UTC hour), those three come from a second cover of the
-//!    whole range in its largest units.
+//!    whole range in its largest units. The buckets then read their runs from
+//!    `agent_cost_rollups`, which has no provider or model column and so fewer rows.
 //! 4. It reads the partial minutes at either end of the range from the events themselves.
 //! 5. It lists the most expensive sessions from their running totals
 //!    ([`super::top_sessions`]). When that walk would read too many sessions, it reads each
@@ -407,7 +408,7 @@ fn read_cost_run(
     Ok(())
 }
 
-/// Reads a run into the `overTime` buckets only.
+/// Reads a run from the per-agent rollups into the `overTime` buckets only.
 fn read_bucket_run(
     conn: &Connection,
     tenant: &str,
@@ -416,7 +417,8 @@ fn read_bucket_run(
     accumulator: &mut Accumulator,
 ) -> Result<(), StoreError> {
     let sql = format!(
-        "SELECT bucket_start, agent_id, cost_high, cost_low, event_count FROM cost_rollups \
+        "SELECT bucket_start, agent_id, cost_high, cost_low, event_count \
+         FROM agent_cost_rollups \
          WHERE tenant_id = ?1 AND span = ?2 AND bucket_start >= ?3 AND bucket_start < ?4 \
          AND event_count > 0 {}",
         agent_clause(query)

@@ -7,9 +7,9 @@
 //!
 //! Checkpoints, which copy the WAL back into the database file and sync it, run on a third
 //! thread with its own connection, so the writer does not pause for them between batches.
-//! The writer requests one when a commit leaves [`CHECKPOINT_PAGES`] pages in the WAL, as
-//! SQLite's own automatic checkpoint would, and checkpoints itself only when the WAL passes
-//! [`WRITER_CHECKPOINT_PAGES`] because the checkpoint thread has fallen behind. Both are
+//! The writer requests one when a commit leaves [`CHECKPOINT_WAL_BYTES`] in the WAL, and
+//! checkpoints itself only when the WAL passes [`WRITER_CHECKPOINT_WAL_BYTES`] because the
+//! checkpoint thread has fallen behind. Both are
 //! `PASSIVE` checkpoints, the kind SQLite runs automatically, so durability is unchanged:
 //! with `synchronous=NORMAL` a commit survives a crash of the process, and the last
 //! commits before a power loss may be lost.
@@ -37,12 +37,22 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// read back from the operating system by the next batch.
 const WRITER_CACHE_KIB: i64 = -65_536;
 
-/// WAL pages after a commit at which the writer requests a checkpoint: 4 MiB of 4 KiB
-/// pages, SQLite's default automatic checkpoint size.
-const CHECKPOINT_PAGES: i32 = 1000;
+/// Page size of a new database file. An existing file keeps the size it was created with,
+/// because WAL mode cannot change it.
+///
+/// Ingest appends rows and index entries, so larger pages mean fewer page splits and fewer
+/// page headers per event. 16 KiB took about a tenth less server CPU time per event than
+/// SQLite's default of 4 KiB in `collector/examples/loadgen.rs` (see BENCHMARKS.md).
+const NEW_FILE_PAGE_SIZE: i64 = 16_384;
 
-/// WAL pages after a commit at which the writer checkpoints itself.
-const WRITER_CHECKPOINT_PAGES: i32 = 16_000;
+/// WAL size after a commit at which the writer requests a checkpoint: 16 MiB, four times
+/// SQLite's default automatic checkpoint size. A page that several commits change, such as
+/// the right-hand page of an index or a session row, is copied into the database once per
+/// checkpoint, so fewer checkpoints copy fewer pages.
+const CHECKPOINT_WAL_BYTES: i64 = 16 * 1024 * 1024;
+
+/// WAL size after a commit at which the writer checkpoints itself.
+const WRITER_CHECKPOINT_WAL_BYTES: i64 = 128 * 1024 * 1024;
 
 /// Prepared statements the writer keeps. Ingest alone uses about a dozen, so SQLite's
 /// default of 16 would evict them as soon as alerts or key changes also write.
@@ -95,6 +105,18 @@ const MIGRATIONS: &[Migration] = &[
         version: 6,
         name: "session_cost_totals",
         sql: include_str!("migrations/0006_session_cost_totals.sql"),
+        after_sql: None,
+    },
+    Migration {
+        version: 7,
+        name: "agent_cost_rollups",
+        sql: include_str!("migrations/0007_agent_cost_rollups.sql"),
+        after_sql: None,
+    },
+    Migration {
+        version: 8,
+        name: "drop_cost_rows_index",
+        sql: include_str!("migrations/0008_drop_cost_rows_index.sql"),
         after_sql: None,
     },
 ];
@@ -219,6 +241,8 @@ impl ReaderPool {
 pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Takes effect only while the file is still empty, so it must precede the WAL switch.
+    conn.pragma_update(None, "page_size", NEW_FILE_PAGE_SIZE)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -252,19 +276,29 @@ fn start_checkpointer(writer: &mut Connection, path: &Path) -> Result<(), StoreE
         })
         .map_err(|source| StoreError::Thread(source.to_string()))?;
 
+    // The hook counts WAL pages, and the page size depends on when the file was created.
+    let page_size: i64 = writer.query_row("PRAGMA page_size", [], |row| row.get(0))?;
+    let request_pages = wal_pages(CHECKPOINT_WAL_BYTES, page_size);
+    let writer_pages = wal_pages(WRITER_CHECKPOINT_WAL_BYTES, page_size);
+
     // The hook runs after the commit, and an error from it would fail the statement that
     // committed, so a failed checkpoint is only logged, as SQLite's own hook does.
     writer.wal_hook(Some(move |wal: &mut Wal, pages: i32| {
-        if pages >= WRITER_CHECKPOINT_PAGES {
+        if pages >= writer_pages {
             if let Err(error) = wal.checkpoint() {
                 tracing::warn!(%error, wal.pages = pages, "wal checkpoint failed");
             }
-        } else if pages >= CHECKPOINT_PAGES {
+        } else if pages >= request_pages {
             let _ = wake.try_send(());
         }
         Ok(())
     }))?;
     Ok(())
+}
+
+/// Returns how many pages of `page_size` bytes make `bytes`, at least one.
+fn wal_pages(bytes: i64, page_size: i64) -> i32 {
+    i32::try_from(bytes / page_size.max(512)).map_or(i32::MAX, |pages| pages.max(1))
 }
 
 fn open_reader(path: &Path) -> Result<Connection, StoreError> {
@@ -362,10 +396,10 @@ mod tests {
         let conn = open_writer(&path).unwrap();
         let before = std::fs::metadata(&path).unwrap().len();
 
-        // About 8 MiB in one commit, twice the WAL size that requests a checkpoint.
+        // About 32 MiB in one commit, twice the WAL size that requests a checkpoint.
         conn.execute_batch(
             "CREATE TABLE filler (data BLOB);
-             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 8000)
              INSERT INTO filler SELECT randomblob(4000) FROM n;",
         )
         .unwrap();
@@ -373,14 +407,57 @@ mod tests {
         // The writer leaves a WAL this small to the checkpoint thread.
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         let mut size = before;
-        while size < before + 8_000_000 && std::time::Instant::now() < deadline {
+        while size < before + 32_000_000 && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
             size = std::fs::metadata(&path).unwrap().len();
         }
         assert!(
-            size >= before + 8_000_000,
+            size >= before + 32_000_000,
             "database file stayed at {size} bytes"
         );
+    }
+
+    #[test]
+    fn new_files_get_large_pages_and_old_files_keep_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let page_size = |conn: &Connection| -> i64 {
+            conn.query_row("PRAGMA page_size", [], |row| row.get(0))
+                .unwrap()
+        };
+
+        let new_path = dir.path().join("new.db");
+        let new_file = open_writer(&new_path).unwrap();
+        assert_eq!(page_size(&new_file), NEW_FILE_PAGE_SIZE);
+
+        let old_path = dir.path().join("old.db");
+        let old = Connection::open(&old_path).unwrap();
+        old.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER);")
+            .unwrap();
+        drop(old);
+        let reopened = open_writer(&old_path).unwrap();
+        assert_eq!(page_size(&reopened), 4096);
+    }
+
+    #[test]
+    fn wal_pages_round_down_and_stay_positive() {
+        assert_eq!(wal_pages(CHECKPOINT_WAL_BYTES, 4096), 4096);
+        assert_eq!(wal_pages(CHECKPOINT_WAL_BYTES, 16_384), 1024);
+        assert_eq!(wal_pages(100, 65_536), 1);
+    }
+
+    #[test]
+    fn cost_rows_index_is_dropped_from_old_files() {
+        let conn = version_1_database();
+        migrate(&conn).unwrap();
+
+        let indexes: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_tenant_cost_rows'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 0);
     }
 
     #[test]

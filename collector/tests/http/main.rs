@@ -14,6 +14,7 @@ mod cli_serve;
 mod common;
 mod cost_rule;
 mod deployments;
+mod event_detail;
 mod event_pricing;
 mod fuzz;
 mod ingest;

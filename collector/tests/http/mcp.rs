@@ -27,6 +27,11 @@ pub struct Server {
 /// Starts the real server with authentication, a preset key and an hour-long alert
 /// interval, on an ephemeral port.
 pub async fn spawn_server() -> Server {
+    spawn_server_with_prices(None).await
+}
+
+/// Starts the server of [`spawn_server`], with the price overrides file `prices` when given.
+async fn spawn_server_with_prices(prices: Option<std::path::PathBuf>) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let key = format!("als_{}", "cd".repeat(32));
     let options = ServeOptions {
@@ -35,7 +40,7 @@ pub async fn spawn_server() -> Server {
         auth_enabled: true,
         alert_interval: Duration::from_secs(3600),
         preset_key: Some(key.clone()),
-        prices: None,
+        prices,
         rate_limit: 0,
         alerts: crate::common::test_alert_options(),
     };
@@ -214,6 +219,71 @@ async fn mcp_over_streamable_http_logs_costs() {
 
     exercise(&client, &server).await;
     client.cancel().await.unwrap();
+}
+
+/// Quotes `arguments` through the MCP tool and through `POST /api/pricing/quote`, and
+/// returns both replies.
+async fn quote_both_ways(
+    client: &RunningService<RoleClient, ()>,
+    server: &Server,
+    arguments: Value,
+) -> (Value, Value) {
+    let tool = call(client, "agentlens_quote_price", arguments.clone()).await;
+    assert_ne!(tool.is_error, Some(true), "{tool:?}");
+    let http = server
+        .client
+        .post(format!("{}/api/pricing/quote", server.base_url))
+        .bearer_auth(&server.key)
+        .json(&arguments)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(http.status(), 200);
+    (tool.structured_content.unwrap(), http.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn mcp_quote_uses_server_prices() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("prices.toml");
+    let overrides = "[[models]]\nprovider = \"openai\"\nmodel = \"gpt-4o\"\n\
+                     input_mtok = \"10\"\noutput_mtok = \"20\"\n";
+    std::fs::write(&file, overrides).unwrap();
+    let server = spawn_server_with_prices(Some(file)).await;
+    let config = StreamableHttpClientTransportConfig::with_uri(format!("{}/mcp", server.base_url))
+        .auth_header(server.key.clone());
+    let client = ().serve(StreamableHttpClientTransport::from_config(config)).await.unwrap();
+    let usage = json!({"inputTokens": 1_000_000, "outputTokens": 1_000_000});
+
+    let overridden = json!({"provider": "openai", "model": "gpt-4o", "usage": usage,
+        "at": "2026-06-01T12:00:00Z"});
+    let (tool, http) = quote_both_ways(&client, &server, overridden).await;
+    let flex = json!({"provider": "openai", "model": "gpt-5", "usage": usage,
+        "serviceTier": "flex"});
+    let (tool_flex, http_flex) = quote_both_ways(&client, &server, flex).await;
+    let standard = json!({"provider": "openai", "model": "gpt-5", "usage": usage});
+    let tool_standard = call(&client, "agentlens_quote_price", standard).await;
+    let blank_tier = json!({"provider": "openai", "model": "gpt-5", "usage": usage,
+        "serviceTier": ""});
+    let rejected = call(&client, "agentlens_quote_price", blank_tier).await;
+    client.cancel().await.unwrap();
+
+    assert_eq!(tool["total"], json!(30), "{tool}");
+    assert!(tool["source"].as_str().unwrap().starts_with("overrides "));
+    assert_eq!(tool["at"], "2026-06-01T12:00:00Z");
+    assert_eq!(tool["pricingVersion"], http["pricingVersion"]);
+    assert_eq!(
+        tool_flex["priceVariant"], "service_tier=flex",
+        "{tool_flex}"
+    );
+    assert_eq!(tool_flex["total"], http_flex["total"]);
+    let standard = tool_standard.structured_content.unwrap();
+    assert_ne!(tool_flex["total"], standard["total"], "{standard}");
+    assert_eq!(rejected.is_error, Some(true), "{rejected:?}");
+    assert!(
+        format!("{rejected:?}").contains("serviceTier"),
+        "{rejected:?}"
+    );
 }
 
 #[tokio::test]

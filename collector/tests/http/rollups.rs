@@ -326,6 +326,34 @@ async fn migration_backfills_rollups() {
 }
 
 #[tokio::test]
+async fn migration_backfills_agent_rollups() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agentlens.db");
+    let workload = Workload::generate(3_000, workload_start(), 3, &[]);
+    let store = Store::open(&path).unwrap();
+    workload.ingest(&store).await;
+    drop(store);
+    assert!(workload.superseded_count() > 0);
+
+    // Drop the per-agent rollups so the store applies migration 7 again when it opens.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DROP TABLE agent_cost_rollups; DELETE FROM schema_migrations WHERE version = 7;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = Store::open(&path).unwrap();
+    let (from, to) = ("2026-03-01T00:07:30Z", "2026-03-03T23:52:10.5Z");
+    let mut kathmandu_hours = query(from, to, Granularity::Hour, chrono_tz::Asia::Kathmandu);
+    assert!(assert_rollups_match(&store, &workload, kathmandu_hours.clone(), true).await > 0);
+    kathmandu_hours.agent_id = Some("agent-03".to_owned());
+    assert!(assert_rollups_match(&store, &workload, kathmandu_hours, true).await > 0);
+    let utc_hours = query(from, to, Granularity::Hour, Tz::UTC);
+    assert!(assert_rollups_match(&store, &workload, utc_hours, true).await > 0);
+}
+
+#[tokio::test]
 async fn range_before_year_zero_is_empty() {
     let app = kolkata_app().await;
     let reply = app

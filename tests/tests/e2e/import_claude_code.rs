@@ -136,13 +136,19 @@ fn reimport_does_not_double_count() {
     let Some(data) = test_data() else { return };
     let collector = Collector::start();
     let dir = data.join("claude-code/spotter");
-    run_import(&collector, &dir);
-    run_import(&collector, &dir);
+    let first = run_import(&collector, &dir);
+    let before = costs(&collector, "day");
+    let second = run_import(&collector, &dir);
 
-    let body = costs(&collector, "day");
-    assert_eq!(body["totals"]["eventCount"], EXPECTED_MESSAGES);
+    let after = costs(&collector, "day");
+    assert!(first.contains("  new:            899\n"), "{first}");
+    assert!(first.contains("  already stored: 0\n"), "{first}");
+    assert!(second.contains("  new:            0\n"), "{second}");
+    assert!(second.contains("  already stored: 899\n"), "{second}");
+    assert_eq!(after["totals"], before["totals"]);
+    assert_eq!(after["totals"]["eventCount"], EXPECTED_MESSAGES);
     assert_eq!(
-        decimal(&body["totals"]["totalCostUsd"]),
+        decimal(&after["totals"]["totalCostUsd"]),
         decimal(&EXPECTED_TOTAL_USD.into())
     );
 }

@@ -44,6 +44,8 @@ pub(crate) enum Command {
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
     sent: AtomicU64,
+    /// Sent events whose id the collector had already stored.
+    duplicates: AtomicU64,
     dropped: AtomicU64,
     failed: AtomicU64,
     /// Events accepted into the queue whose delivery has not ended yet, queued or in flight.
@@ -54,6 +56,10 @@ pub(crate) struct Stats {
 impl Stats {
     pub(crate) fn sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn duplicates(&self) -> u64 {
+        self.duplicates.load(Ordering::Relaxed)
     }
 
     pub(crate) fn dropped(&self) -> u64 {
@@ -68,9 +74,12 @@ impl Stats {
         self.pending.load(Ordering::Acquire)
     }
 
-    /// Records that `count` events reached the collector.
-    pub(crate) fn record_sent(&self, count: usize) {
+    /// Records that `count` events reached the collector, `duplicates` of them already
+    /// stored there.
+    pub(crate) fn record_sent(&self, count: usize, duplicates: u64) {
         self.sent.fetch_add(count as u64, Ordering::Relaxed);
+        self.duplicates.fetch_add(duplicates, Ordering::Relaxed);
+        // Decremented last, so a caller that sees no pending events reads final counts.
         self.pending.fetch_sub(count, Ordering::AcqRel);
     }
 
@@ -369,7 +378,7 @@ mod tests {
             queue.push(event());
         }
 
-        stats.record_sent(3);
+        stats.record_sent(3, 0);
         stats.record_failed(2);
 
         assert_eq!(stats.sent(), 3);

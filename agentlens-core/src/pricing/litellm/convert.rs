@@ -6,7 +6,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
-use crate::pricing::rates::{Rate, Tier, TierRule};
+use crate::pricing::rates::{Rate, Tier, TierRule, CODE_INTERPRETER_KEY, FILE_SEARCH_KEY};
 
 /// Per-token keys and the genai-prices key each becomes, per million tokens. Each pair names
 /// the same unit: LiteLLM bills audio, image and video tokens, cached audio and image reads
@@ -33,6 +33,17 @@ pub(super) const TOKEN_KEYS: &[(&str, &str)] = &[
     ("cache_read_input_image_token_cost", "cache_image_read_mtok"),
     ("input_cost_per_video_token", "input_video_mtok"),
     ("output_cost_per_video_token", "output_video_mtok"),
+];
+
+/// Built-in tool fees, the price key each becomes and the factor that turns the LiteLLM value
+/// into dollars per thousand calls.
+const TOOL_KEYS: &[(&str, &str, i64)] = &[
+    ("file_search_cost_per_1k_calls", FILE_SEARCH_KEY, 1),
+    (
+        "code_interpreter_cost_per_session",
+        CODE_INTERPRETER_KEY,
+        1000,
+    ),
 ];
 
 /// Key suffixes of price variants and the request context each applies to, in the order
@@ -66,7 +77,20 @@ pub(super) fn convert_rates(entry: &Value) -> BTreeMap<String, Rate> {
             rates.insert("requests_kcount".to_owned(), Rate::Flat(rate));
         }
     }
+    for (source, target, factor) in TOOL_KEYS {
+        if let Some(rate) = scaled(entry.get(*source), *factor) {
+            rates.insert((*target).to_owned(), Rate::Flat(rate));
+        }
+    }
     rates
+}
+
+/// Returns only the built-in tool fees of `rates`.
+pub(super) fn tool_fees(rates: &BTreeMap<String, Rate>) -> BTreeMap<String, Rate> {
+    TOOL_KEYS
+        .iter()
+        .filter_map(|(_, target, _)| Some(((*target).to_owned(), rates.get(*target)?.clone())))
+        .collect()
 }
 
 /// Returns the `_flex`, `_priority` and `_batches` rates of an entry as price variants.
@@ -280,6 +304,24 @@ mod tests {
         let rates = convert_rates(&entry);
         assert_eq!(rates.len(), 1);
         assert!(convert_variants(&entry).is_empty());
+    }
+
+    #[test]
+    fn tool_fees_become_per_thousand_rates() {
+        let entry = serde_json::json!({
+            "input_cost_per_token": 1e-06,
+            "file_search_cost_per_1k_calls": 2.5,
+            "code_interpreter_cost_per_session": 0.03,
+        });
+
+        let rates = convert_rates(&entry);
+
+        assert_eq!(rates.get("storage_searches_kcount"), Some(&flat("2.5")));
+        assert_eq!(
+            rates.get("code_interpreter_sessions_kcount"),
+            Some(&flat("30"))
+        );
+        assert_eq!(tool_fees(&rates).len(), 2);
     }
 
     #[test]

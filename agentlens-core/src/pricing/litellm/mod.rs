@@ -11,7 +11,10 @@
 //! - [`convert`]: per-token costs become rates per million tokens under the genai-prices
 //!   price keys, audio, image, video and reasoning units included, with binary float noise
 //!   rounded away. `*_above_<N>k_tokens` keys become prompt-size tiers, and the `_flex`,
-//!   `_priority` and `_batches` forms become price variants.
+//!   `_priority` and `_batches` forms become price variants. File search and code interpreter
+//!   fees become `storage_searches_kcount` and `code_interpreter_sessions_kcount`. A
+//!   `<route>/container` entry holds the code interpreter fee of its whole provider, so that
+//!   fee applies to every model of the provider without one of its own.
 
 mod convert;
 mod keys;
@@ -31,6 +34,9 @@ use super::variants::PriceVariant;
 /// Routers whose model ids keep the vendor prefix, so the last segment is no alias.
 const ROUTERS: &[&str] = &["openrouter", "vercel_ai_gateway"];
 
+/// Model id of the entries that carry a provider's tool fees (`openai/container`).
+const CONTAINER_MODEL: &str = "container";
+
 impl PriceTable {
     /// Parses a price file in LiteLLM's JSON layout into a table of its own.
     ///
@@ -49,12 +55,22 @@ impl PriceTable {
         let mut providers: Vec<Provider> = Vec::new();
         let mut positions: HashMap<String, usize> = HashMap::new();
         let mut seen: HashSet<(String, String)> = HashSet::new();
+        let mut provider_fees: HashMap<String, Rates> = HashMap::new();
 
         for (key, entry) in ordered_entries(&entries) {
             let Some((provider_id, model_id)) = keys::provider_and_model(key, entry) else {
                 continue;
             };
             let rates = convert::convert_rates(entry);
+            if model_id == CONTAINER_MODEL {
+                let fees = convert::tool_fees(&rates);
+                if !fees.is_empty() {
+                    provider_fees
+                        .entry(provider_id)
+                        .or_insert_with(|| Rates::from_keys(fees));
+                }
+                continue;
+            }
             if !convert::has_billable_rate(&rates) {
                 continue;
             }
@@ -76,6 +92,12 @@ impl PriceTable {
                 variants: variants(entry),
                 source: Arc::clone(&source),
             });
+        }
+
+        for provider in &mut providers {
+            if let Some(fees) = provider_fees.remove(&provider.id) {
+                provider.tool_fees = fees;
+            }
         }
 
         let digest = Sha256::digest(text.as_bytes());
@@ -132,6 +154,7 @@ fn new_provider(id: &str) -> Provider {
         model_match: None,
         fallbacks: Vec::new(),
         models: Vec::new(),
+        tool_fees: Rates::default(),
     }
 }
 
@@ -149,6 +172,7 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
+    use crate::pricing::PriceOutcome;
 
     /// Real entries of litellm 1.110.2, cost fields only.
     const SAMPLE: &str = include_str!("testdata/sample.json");
@@ -199,7 +223,15 @@ mod tests {
                         json!({"when": when, "rates": rates_json(&variant.rates)})
                     })
                     .collect();
-                let rates = rates_json(&model.entries[0].rates);
+                // The Python side writes the provider's container fees into each model.
+                let mut rates = rates_json(&model.entries[0].rates);
+                if let (Value::Object(own), Value::Object(fees)) =
+                    (&mut rates, rates_json(&provider.tool_fees))
+                {
+                    for (key, fee) in fees {
+                        own.entry(key).or_insert(fee);
+                    }
+                }
                 models.insert(
                     model.id.clone(),
                     json!({"rates": rates, "price_variants": variants}),
@@ -230,6 +262,27 @@ mod tests {
         // bedrock_mantle lists $0.11 per million input tokens, Bedrock's own API $0.10.
         assert_eq!(input.0, "input_mtok");
         assert_eq!(input.1.at(0).to_string(), "0.1");
+    }
+
+    #[test]
+    fn container_fee_prices_models_of_its_provider() {
+        let table = PriceTable::from_litellm_json(SAMPLE).unwrap();
+        let openai = table.providers.iter().find(|p| p.id == "openai").unwrap();
+
+        let fee = openai.tool_fees.code_interpreter_sessions.as_ref();
+
+        assert!(openai.models.iter().all(|model| model.id != "container"));
+        // litellm 1.110.2 lists $0.03 per session on `openai/container`.
+        assert_eq!(fee.map(|rate| rate.at(0).to_string()).as_deref(), Some("30"));
+        let usage = crate::usage::Usage {
+            code_interpreter_sessions: 1,
+            ..crate::usage::Usage::default()
+        };
+        let at = "2026-02-10T00:00:00Z".parse().unwrap();
+        let PriceOutcome::Priced(quote) = table.quote(Some("openai"), "gpt-5", &usage, at) else {
+            panic!("gpt-5 is in the sample");
+        };
+        assert_eq!(quote.total.to_string(), "0.03");
     }
 
     #[test]

@@ -1,0 +1,146 @@
+//! `GET /api/events/{id}` and `GET /api/events` show the cost the collector stored beside
+//! the hashed payload: `pricing` with the exact cost, its source, the price table version
+//! and entry, and the reason for an unpriced event.
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+
+use crate::common::{app, tool_call, TestApp};
+
+const AT: &str = "2026-12-01T00:00:00Z";
+
+fn cost_tracked(session: &str, payload: Value) -> Value {
+    json!({
+        "sessionId": session,
+        "agentId": "a",
+        "eventType": "cost_tracked",
+        "timestamp": AT,
+        "payload": payload,
+    })
+}
+
+/// Ingests one event and returns the body of `GET /api/events/{id}`.
+async fn stored(app: &TestApp, event: Value) -> Value {
+    let reply = app.ingest(vec![event]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let id = reply.json["events"][0]["id"].as_str().unwrap().to_owned();
+    let detail = app.get(&format!("/api/events/{id}")).await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.text);
+    detail.json
+}
+
+async fn pricing_version(app: &TestApp) -> String {
+    let info = app.get("/api/server-info").await;
+    info.json["pricing"]["version"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn derived_cost_shows_version_and_entry() {
+    let app = app().await;
+    let payload = json!({"provider": "openai", "model": "gpt-4o-2024-08-06",
+        "inputTokens": 2006, "outputTokens": 300, "cacheReadTokens": 1920});
+
+    let event = stored(&app, cost_tracked("derived", payload.clone())).await;
+
+    let pricing = &event["pricing"];
+    assert_eq!(pricing["costUsd"], "0.005615", "{event}");
+    assert_eq!(pricing["source"], "derived");
+    assert_eq!(pricing["pricingVersion"], pricing_version(&app).await);
+    assert_eq!(pricing["entry"]["provider"], "openai");
+    assert_eq!(pricing["entry"]["model"], "gpt-4o");
+    assert!(pricing.get("unpricedReason").is_none(), "{event}");
+    assert_eq!(
+        event["payload"], payload,
+        "the hashed payload must stay as sent"
+    );
+}
+
+#[tokio::test]
+async fn reported_cost_keeps_every_digit() {
+    let app = app().await;
+    let payload = json!({"provider": "openai", "model": "gpt-4o", "inputTokens": 10,
+        "outputTokens": 5, "costUsd": "1234567.123456789012"});
+
+    let event = stored(&app, cost_tracked("reported", payload)).await;
+
+    let pricing = &event["pricing"];
+    assert_eq!(pricing["costUsd"], "1234567.123456789012", "{event}");
+    assert_eq!(pricing["source"], "reported");
+    assert!(pricing["pricingVersion"].is_null(), "{event}");
+    assert!(pricing["entry"].is_null(), "{event}");
+}
+
+#[tokio::test]
+async fn unpriced_event_shows_reason_not_zero() {
+    let app = app().await;
+    let payload = json!({"provider": "openai", "model": "no-such-model-9000",
+        "inputTokens": 100, "outputTokens": 10});
+
+    let event = stored(&app, cost_tracked("unpriced", payload)).await;
+
+    let pricing = &event["pricing"];
+    assert!(pricing["costUsd"].is_null(), "{event}");
+    assert_eq!(pricing["source"], "unpriced");
+    assert_eq!(pricing["pricingVersion"], pricing_version(&app).await);
+    assert!(pricing["entry"].is_null(), "{event}");
+    let reason = pricing["unpricedReason"].as_str().unwrap_or_default();
+    assert!(reason.contains("no-such-model-9000"), "{event}");
+}
+
+#[tokio::test]
+async fn unpriced_tier_reason_names_tier() {
+    let app = app().await;
+    // Haiku 4.5 has no priority price, so the tier leaves the call unpriced.
+    let payload = json!({"provider": "anthropic", "model": "claude-haiku-4-5",
+        "inputTokens": 100, "outputTokens": 10, "serviceTier": "priority"});
+
+    let event = stored(&app, cost_tracked("tier", payload)).await;
+
+    let pricing = &event["pricing"];
+    assert_eq!(pricing["source"], "unpriced", "{event}");
+    let reason = pricing["unpricedReason"].as_str().unwrap_or_default();
+    assert!(reason.contains("priority"), "{event}");
+}
+
+#[tokio::test]
+async fn event_without_cost_has_no_pricing() {
+    let app = app().await;
+
+    let event = stored(&app, tool_call("plain", "a", AT)).await;
+
+    assert!(event.get("pricing").is_none(), "{event}");
+}
+
+#[tokio::test]
+async fn event_list_shows_pricing_of_each_event() {
+    let app = app().await;
+    let derived = json!({"provider": "openai", "model": "gpt-4o-2024-08-06",
+        "inputTokens": 2006, "outputTokens": 300, "cacheReadTokens": 1920});
+    let unknown = json!({"provider": "openai", "model": "no-such-model-9000",
+        "inputTokens": 100, "outputTokens": 10});
+    let reply = app
+        .ingest(vec![
+            cost_tracked("list", derived),
+            cost_tracked("list", unknown),
+            tool_call("list", "a", AT),
+        ])
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    let page = app.get("/api/events?sessionId=list&order=asc").await;
+
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let events = page.json["events"].as_array().unwrap();
+    assert_eq!(events.len(), 3, "{}", page.text);
+    let by_type = |source: &str| {
+        events
+            .iter()
+            .find(|event| event["pricing"]["source"] == source)
+            .unwrap_or_else(|| panic!("no {source} event: {}", page.text))
+    };
+    assert_eq!(by_type("derived")["pricing"]["costUsd"], "0.005615");
+    let reason = &by_type("unpriced")["pricing"]["unpricedReason"];
+    assert!(reason.as_str().is_some(), "{}", page.text);
+    let plain = events.iter().filter(|event| event.get("pricing").is_none());
+    assert_eq!(plain.count(), 1, "{}", page.text);
+}
