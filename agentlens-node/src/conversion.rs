@@ -298,7 +298,10 @@ fn usage_counts(usage: &NapiUsage) -> Result<Usage> {
         reasoning_tokens: count("reasoningTokens", usage.reasoning_tokens)?,
         web_searches: count("webSearches", usage.web_searches)?,
         file_searches: count("fileSearches", usage.file_searches)?,
-        code_interpreter_sessions: count("codeInterpreterSessions", usage.code_interpreter_sessions)?,
+        code_interpreter_sessions: count(
+            "codeInterpreterSessions",
+            usage.code_interpreter_sessions,
+        )?,
         input_audio_tokens: count("inputAudioTokens", usage.input_audio_tokens)?,
         input_image_tokens: count("inputImageTokens", usage.input_image_tokens)?,
         input_video_tokens: count("inputVideoTokens", usage.input_video_tokens)?,
@@ -316,7 +319,7 @@ pub(crate) fn to_usage(usage: &NapiUsage) -> Result<Usage> {
     let usage = usage_counts(usage)?;
     usage
         .check()
-        .map_err(|error| invalid_arg(format!("invalid usage: {error}")))?;
+        .map_err(|error| invalid_arg(format!("invalid usage: {}", error.with_json_names(""))))?;
     Ok(usage)
 }
 

@@ -448,9 +448,15 @@ fn normalized_usage(object: &Map<String, Value>) -> Result<Usage, FieldError> {
             return Err(field_error("usage.totalTokens", &message));
         }
     }
-    usage
-        .check()
-        .map_err(|error| field_error("usage", &error.to_string()))?;
+    usage.check().map_err(|error| {
+        let error = error.with_json_names("usage.");
+        // A single count that exceeds its whole is the field to fix; sums point at `usage`.
+        let path = match &error {
+            UsageError::PartExceedsWhole { part, .. } if !part.contains(' ') => part.as_str(),
+            _ => "usage",
+        };
+        field_error(path, &error.to_string())
+    })?;
     Ok(usage)
 }
 
@@ -554,6 +560,80 @@ mod tests {
         // 400 x $4 + 600 x $32 + 100 x $16 + 400 x $64, per million.
         assert_eq!(report.total, Some("0.048".parse().unwrap()));
         assert_eq!(report.breakdown.unwrap().modalities.len(), 2);
+    }
+
+    #[test]
+    fn normalized_tool_call_counts_are_priced() {
+        let table = PriceTable::embedded();
+        let body = json!({"provider": "openai", "model": "gpt-4o", "usage": {
+            "inputTokens": 1000, "outputTokens": 100,
+            "fileSearches": 4, "codeInterpreterSessions": 1}});
+
+        let report = quote(table, &body, now()).unwrap();
+        let breakdown = serde_json::to_value(report.breakdown.unwrap()).unwrap();
+
+        // 4 x $2.50 and 1 x $30 per thousand.
+        assert_eq!(breakdown["fileSearches"]["cost"], json!(0.01));
+        assert_eq!(breakdown["codeInterpreterSessions"]["cost"], json!(0.03));
+        assert_eq!(report.usage.file_searches, 4);
+    }
+
+    #[test]
+    fn tool_call_count_without_rate_is_unpriced() {
+        let table = PriceTable::embedded();
+        let body = json!({"provider": "anthropic", "model": "claude-haiku-4-5", "usage": {
+            "inputTokens": 1000, "outputTokens": 100, "codeInterpreterSessions": 1}});
+
+        let report = quote(table, &body, now()).unwrap();
+
+        assert_eq!(report.status, "unpriced");
+        let reason = report.unpriced.unwrap();
+        assert!(reason.contains("code interpreter sessions"), "{reason}");
+    }
+
+    #[test]
+    fn normalized_usage_error_names_key_as_sent() {
+        let table = PriceTable::embedded();
+        let body = json!({"provider": "openai", "model": "gpt-realtime", "usage": {
+            "inputTokens": 1000, "cacheReadTokens": 100, "inputAudioTokens": 400,
+            "cacheAudioReadTokens": 150, "outputTokens": 10}});
+
+        let errors = quote(table, &body, now()).unwrap_err();
+
+        assert_eq!(errors[0].path, "usage.cacheAudioReadTokens");
+        let message = &errors[0].message;
+        assert!(
+            message.contains("`usage.cacheReadTokens` (100)"),
+            "{message}"
+        );
+        assert!(!message.contains("cache_audio_read_tokens"), "{message}");
+    }
+
+    #[test]
+    fn override_variant_prices_service_tier() {
+        let overrides = r#"
+[[models]]
+provider = "mycorp"
+model = "inhouse-llm"
+input_mtok = "2"
+output_mtok = "8"
+
+[[models.price_variants]]
+when = { service_tier = "priority" }
+rates = { input_mtok = "4", output_mtok = "16" }
+"#;
+        let table = PriceTable::embedded().with_overrides(overrides).unwrap();
+        let body = json!({"provider": "mycorp", "model": "inhouse-llm",
+            "serviceTier": "priority",
+            "usage": {"inputTokens": 1_000_000, "outputTokens": 1_000_000}});
+
+        let report = quote(&table, &body, now()).unwrap();
+
+        assert_eq!(report.total, Some("20".parse().unwrap()));
+        assert_eq!(
+            report.price_variant.as_deref(),
+            Some("service_tier=priority")
+        );
     }
 
     #[test]

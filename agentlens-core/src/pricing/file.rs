@@ -48,9 +48,9 @@ pub(crate) fn build_provider(
         .into_iter()
         .map(|model| build_model(&file.id, model, default_source))
         .collect::<Result<Vec<_>, _>>()?;
-    let tool_fees = file
-        .tool_rates
-        .map_or_else(Rates::default, |tool_rates| Rates::from_keys(tool_rates.rates));
+    let tool_fees = file.tool_rates.map_or_else(Rates::default, |tool_rates| {
+        Rates::from_keys(tool_rates.rates)
+    });
 
     Ok(Provider {
         id: file.id,

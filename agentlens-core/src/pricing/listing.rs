@@ -14,6 +14,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use super::matching;
 use super::rates::{self, PriceEntry, Rate, Rates};
 use super::table::{self, Lookup, Model, PriceTable, Provider};
+use super::variants::PriceVariant;
 
 /// One model of a price table together with the provider that lists it.
 #[derive(Debug, Clone, Copy)]
@@ -81,10 +82,46 @@ impl<'a> ModelPrices<'a> {
         self.model.entries.iter().map(|entry| DatedPrices { entry })
     }
 
+    /// Returns the service-tier and batch price variants in table order; the first variant
+    /// that matches a call wins for each key it sets.
+    pub fn price_variants(&self) -> impl ExactSizeIterator<Item = VariantPrices<'a>> + 'a {
+        self.model
+            .variants
+            .iter()
+            .map(|variant| VariantPrices { variant })
+    }
+
     /// Returns the price entry in force at `at`, chosen as [`PriceTable::quote`] chooses it;
     /// `None` for a model without prices.
     pub fn prices_at(&self, at: DateTime<Utc>) -> Option<DatedPrices<'a>> {
         rates::entry_at(&self.model.entries, at).map(|entry| DatedPrices { entry })
+    }
+}
+
+/// One price variant of a model: its conditions and the rates that replace the standard
+/// ones when they hold.
+#[derive(Debug, Clone, Copy)]
+pub struct VariantPrices<'a> {
+    variant: &'a PriceVariant,
+}
+
+impl<'a> VariantPrices<'a> {
+    /// Returns the conditions, such as `("service_tier", "flex")` or `("processing",
+    /// "batch")`.
+    pub fn when(&self) -> Vec<(&'a str, &'a str)> {
+        let when = self.variant.when.iter();
+        when.map(|(key, value)| (key.as_str(), value.as_str()))
+            .collect()
+    }
+
+    /// Returns the first UTC day on which the variant applies; `None` when it always has.
+    pub fn start_date(&self) -> Option<NaiveDate> {
+        self.variant.start_date
+    }
+
+    /// Returns the rates of the variant, keyed by price key as in [`DatedPrices::rates`].
+    pub fn rates(&self) -> Vec<(&'static str, &'a Rate)> {
+        self.variant.rates.keyed()
     }
 }
 

@@ -41,6 +41,7 @@ mod listing;
 mod litellm;
 pub mod matching;
 mod override_rate;
+mod override_variant;
 mod overrides;
 mod quote;
 mod rates;
@@ -49,7 +50,7 @@ mod tiers;
 mod units;
 mod variants;
 
-pub use listing::{DatedPrices, ModelPrices};
+pub use listing::{DatedPrices, ModelPrices, VariantPrices};
 pub use overrides::PriceOverridesError;
 pub use quote::{Breakdown, LineItem, PriceOutcome, Quote, UnitLine};
 pub use rates::{Rate, Tier, TierApplication, TierComparison, TierCounts, TierRule};

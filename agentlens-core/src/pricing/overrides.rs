@@ -37,7 +37,11 @@
 //! - aliases of an existing model are matched before the provider's own models.
 //!
 //! A rate is either a decimal string or a table of prompt-size tiers with their rule; the
-//! module `override_rate` describes that table.
+//! module `override_rate` describes that table. An entry may list `price_variants`, its
+//! rates under a service tier or in batch processing, as the module `override_variant`
+//! describes. An entry that replaces a model's prices without `valid_from` replaces its
+//! variants with these, and one with `valid_from` puts them before the table's, in force
+//! from that day on.
 //!
 //! NOTE: a new model whose only price has a `valid_from` day is priced before that day too,
 //! because a model without an entry in force falls back to its first entry.
@@ -56,8 +60,10 @@ use sha2::{Digest, Sha256};
 use super::deployments::DeploymentsFile;
 use super::matching::Matcher;
 use super::override_rate::OverrideRate;
+use super::override_variant::OverrideVariant;
 use super::rates::{PriceEntry, Rates};
 use super::table::{Model, PriceTable, Provider};
+use super::variants::PriceVariant;
 
 /// Errors from reading or applying a price override file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -227,10 +233,14 @@ fn parse(text: &str, origin: &str, is_json: bool) -> Result<OverridesFile, Price
 
 fn apply_entry(
     providers: &mut Vec<Provider>,
-    entry: OverrideModel,
+    mut entry: OverrideModel,
     rates: Rates,
     source: &Arc<str>,
 ) {
+    let variants: Vec<PriceVariant> = std::mem::take(&mut entry.price_variants)
+        .into_iter()
+        .map(|variant| variant.into_variant(entry.valid_from))
+        .collect();
     let provider_index = match find_provider(providers, &entry.provider) {
         Some(index) => index,
         None => {
@@ -265,7 +275,7 @@ fn apply_entry(
                 id: model_id.to_owned(),
                 matcher: equals_any(spellings),
                 entries: vec![price],
-                variants: Vec::new(),
+                variants,
                 source: Arc::clone(source),
             },
         );
@@ -274,11 +284,15 @@ fn apply_entry(
 
     let model = &mut provider.models[position];
     match price.start_date {
-        Some(_) => model.entries.push(price),
+        Some(_) => {
+            model.entries.push(price);
+            // Earlier variants win, so the override's come before the table's.
+            model.variants.splice(0..0, variants);
+        }
         None => {
             // The table's tier and batch rates belong to the prices being replaced.
             model.entries = vec![price];
-            model.variants.clear();
+            model.variants = variants;
         }
     }
     model.source = Arc::clone(source);
@@ -331,6 +345,9 @@ struct OverrideModel {
     valid_from: Option<NaiveDate>,
     #[serde(default)]
     aliases: Vec<String>,
+    /// Rates under a service tier or in batch processing, see `override_variant`.
+    #[serde(default)]
+    price_variants: Vec<OverrideVariant>,
     input_mtok: Option<OverrideRate>,
     cache_read_mtok: Option<OverrideRate>,
     cache_write_mtok: Option<OverrideRate>,

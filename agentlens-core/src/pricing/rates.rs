@@ -79,8 +79,8 @@ pub(crate) struct Rates {
 /// Price key of the file search fee, the genai-prices 0.2.3 unit `storage_searches`.
 pub(crate) const FILE_SEARCH_KEY: &str = "storage_searches_kcount";
 
-/// Price key of the code interpreter fee. genai-prices 0.2.3 has no unit for it, and its
-/// `code_executions_kcount` counts executions, not sessions, so the key is this engine's own;
+/// Price key of the code interpreter fee, this engine's own. genai-prices 0.2.3 has no unit
+/// for it, because its `code_executions_kcount` counts executions, not sessions.
 /// `scripts/litellm_prices.py` fills it from LiteLLM's `code_interpreter_cost_per_session`.
 pub(crate) const CODE_INTERPRETER_KEY: &str = "code_interpreter_sessions_kcount";
 
@@ -89,6 +89,13 @@ impl Rates {
     ///
     /// Keys for units that [`crate::usage::Usage`] does not count (audio seconds, pages,
     /// characters, cached audio writes and others) are dropped.
+    ///
+    /// `cache_audio_write_mtok` stays unbilled on purpose. litellm 1.110.2 sets it (as
+    /// `cache_creation_input_audio_token_cost`) only on OpenAI and Azure realtime models, and
+    /// OpenAI caches prompts without reporting any cache write: its usage objects count
+    /// cached reads (`cached_tokens`, `cached_tokens_details.audio_tokens`) and nothing
+    /// else. No provider usage that AgentLens reads names cached audio writes, and
+    /// genai-prices 0.2.3 has no such unit, so `Usage` has no count to bill at that rate.
     pub(crate) fn from_keys(mut keys: BTreeMap<String, Rate>) -> Self {
         let tokens = std::array::from_fn(|index| keys.remove(UNITS[index].price_key));
         Rates {

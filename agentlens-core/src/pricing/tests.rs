@@ -357,12 +357,11 @@ proptest! {
 const TOOL_MODELS: [&str; 3] = ["gpt-5.4-pro", "gpt-4o-mini", "o3"];
 
 fn tool_usage_strategy() -> impl Strategy<Value = Usage> {
-    (usage_strategy(), 0u64..50, 0u64..50)
-        .prop_map(|(usage, files, sessions)| Usage {
-            file_searches: files,
-            code_interpreter_sessions: sessions,
-            ..usage
-        })
+    (usage_strategy(), 0u64..50, 0u64..50).prop_map(|(usage, files, sessions)| Usage {
+        file_searches: files,
+        code_interpreter_sessions: sessions,
+        ..usage
+    })
 }
 
 proptest! {
@@ -441,9 +440,18 @@ fn code_interpreter_uses_provider_container_fee() {
     let azure = priced(Some("azure"), "gpt-5", &usage, "2026-02-10T00:00:00Z");
 
     // litellm 1.110.2: $0.03 per session on `openai/container`, $0.033 on `azure/container`.
-    assert_eq!(openai.breakdown.code_interpreter_sessions.rate, Some(decimal("30")));
-    assert_eq!(openai.breakdown.code_interpreter_sessions.cost.to_string(), "0.06");
-    assert_eq!(azure.breakdown.code_interpreter_sessions.cost.to_string(), "0.066");
+    assert_eq!(
+        openai.breakdown.code_interpreter_sessions.rate,
+        Some(decimal("30"))
+    );
+    assert_eq!(
+        openai.breakdown.code_interpreter_sessions.cost.to_string(),
+        "0.06"
+    );
+    assert_eq!(
+        azure.breakdown.code_interpreter_sessions.cost.to_string(),
+        "0.066"
+    );
 }
 
 #[test]
@@ -466,7 +474,8 @@ fn tool_calls_without_rate_are_unpriced_naming_unit() {
     ];
     for (usage, expected) in cases {
         let at = at("2026-02-10T00:00:00Z");
-        let outcome = PriceTable::embedded().quote(Some("anthropic"), "claude-haiku-4-5", &usage, at);
+        let outcome =
+            PriceTable::embedded().quote(Some("anthropic"), "claude-haiku-4-5", &usage, at);
 
         let PriceOutcome::Unpriced { reason } = outcome else {
             panic!("a tool call without a rate must not be priced: {outcome:?}");
@@ -477,7 +486,12 @@ fn tool_calls_without_rate_are_unpriced_naming_unit() {
 
 #[test]
 fn unused_tool_lines_stay_out_of_quote_json() {
-    let quote = priced(Some("openai"), "gpt-4o", &tokens(1_000, 0, 100), "2026-02-10T00:00:00Z");
+    let quote = priced(
+        Some("openai"),
+        "gpt-4o",
+        &tokens(1_000, 0, 100),
+        "2026-02-10T00:00:00Z",
+    );
 
     let json = serde_json::to_value(&quote).unwrap();
 
@@ -504,13 +518,21 @@ code_interpreter_sessions_kcount = "50"
         ..Usage::default()
     };
 
-    let outcome = table.quote(Some("mycorp"), "tool-llm", &usage, at("2026-02-10T00:00:00Z"));
+    let outcome = table.quote(
+        Some("mycorp"),
+        "tool-llm",
+        &usage,
+        at("2026-02-10T00:00:00Z"),
+    );
 
     let PriceOutcome::Priced(quote) = outcome else {
         panic!("override prices the model: {outcome:?}");
     };
     assert_eq!(quote.breakdown.file_searches.cost.to_string(), "0.04");
-    assert_eq!(quote.breakdown.code_interpreter_sessions.cost.to_string(), "0.05");
+    assert_eq!(
+        quote.breakdown.code_interpreter_sessions.cost.to_string(),
+        "0.05"
+    );
     assert_eq!(quote.total.to_string(), "0.09");
 }
 

@@ -20,7 +20,9 @@ pub struct ToolCalls {
     /// `web_search_call` items, whatever their action (`search`, `open_page`,
     /// `find_in_page`), as litellm 1.110.2 counts them for the per-call web search fee.
     pub web_searches: u64,
-    /// `file_search_call` items; OpenAI bills each call, whatever its number of queries.
+    /// `file_search_call` items. Each counts once, however many queries it lists, because
+    /// file search is priced per call (OpenAI's $2.50 per thousand calls, as litellm 1.110.2
+    /// documents it).
     pub file_searches: u64,
     /// Distinct containers of the `code_interpreter_call` items; a call without a
     /// `container_id` counts as a container of its own.

@@ -75,7 +75,7 @@ pub(crate) fn cost_tracked(
         }
     }
     if let Err(error) = usage.check() {
-        let (field, message) = usage_violation(&error);
+        let (field, message) = usage_violation(&error, "");
         errors.push(&field, message);
         return None;
     }
@@ -160,7 +160,7 @@ fn llm_usage(usage: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Usag
     }
     set_part_counts(&mut parsed, &parts, None);
     if let Err(error) = parsed.check() {
-        let (field, message) = usage_violation(&error);
+        let (field, message) = usage_violation(&error, "usage.");
         errors.push(&field, message);
         return None;
     }
@@ -244,8 +244,10 @@ pub(crate) fn check_cost_amount(amount: Usd) -> Result<Usd, String> {
 /// Returns the payload field to blame for usage whose parts do not fit, and the message.
 ///
 /// A part that exceeds its whole is blamed when it is a single count, else the whole is.
-/// A sum of parts that overflows is blamed on its first count.
-pub(crate) fn usage_violation(error: &UsageError) -> (String, String) {
+/// A sum of parts that overflows is blamed on its first count. The message names the
+/// counts by their JSON keys after `prefix` (`usage.` for the usage object of an
+/// `llm_response`), as the caller sent them.
+pub(crate) fn usage_violation(error: &UsageError, prefix: &str) -> (String, String) {
     let field = match error {
         UsageError::ReasoningExceedsOutput { .. } => Some("reasoningTokens".to_owned()),
         UsageError::PartExceedsWhole { part, whole, .. } => {
@@ -255,7 +257,7 @@ pub(crate) fn usage_violation(error: &UsageError) -> (String, String) {
         _ => None,
     };
     let field = field.unwrap_or_else(|| "inputTokens".to_owned());
-    (field, error.to_string())
+    (field, error.with_json_names(prefix).to_string())
 }
 
 /// Converts a `Usage` field name (`cache_write_5m_tokens`) into its payload key

@@ -65,7 +65,7 @@ impl CostEvent {
         // passed, so a count over the limit is not reported twice.
         if errors.len() == before_payload {
             if let Err(error) = self.usage.check() {
-                let (field, message) = usage_violation(&error);
+                let (field, message) = usage_violation(&error, "");
                 push(&mut errors, &format!("payload.{field}"), message);
             }
         }

@@ -282,6 +282,32 @@ fn modality_counts_reach_cost_facts() {
 }
 
 #[test]
+fn tool_call_counts_reach_cost_facts() {
+    let body = json!({"events": [cost_event(json!({
+        "provider": "openai", "model": "gpt-5", "inputTokens": 1000, "outputTokens": 100,
+        "fileSearches": 3, "codeInterpreterSessions": 1
+    }))]});
+
+    let events = validate_batch(&body).unwrap();
+    let usage = events[0].cost.as_ref().unwrap().usage;
+
+    assert_eq!(usage.file_searches, 3);
+    assert_eq!(usage.code_interpreter_sessions, 1);
+}
+
+#[test]
+fn invalid_tool_call_count_is_named() {
+    let body = json!({"events": [cost_event(json!({
+        "provider": "openai", "model": "gpt-5", "inputTokens": 1000, "outputTokens": 100,
+        "codeInterpreterSessions": -1
+    }))]});
+
+    let error = validate_batch(&body).unwrap_err();
+
+    assert_eq!(paths(&error), ["events.0.payload.codeInterpreterSessions"]);
+}
+
+#[test]
 fn provider_usage_object_fills_modality_counts() {
     let body = json!({"events": [cost_event(json!({
         "provider": "openai", "model": "gpt-4o-audio-preview", "inputTokens": 1000,
@@ -312,9 +338,31 @@ fn llm_response_modality_part_over_whole_is_named() {
 
     assert_eq!(paths(&error), ["events.0.payload.usage.inputTokens"]);
     assert!(
-        error.details[0].message.contains("input_audio_tokens"),
+        error.details[0]
+            .message
+            .contains("`usage.inputAudioTokens + usage.inputImageTokens"),
         "{error:?}"
     );
+}
+
+#[test]
+fn usage_error_names_payload_key_as_sent() {
+    let body = json!({"events": [cost_event(json!({
+        "provider": "openai", "model": "gpt-4o-audio-preview", "inputTokens": 1000,
+        "cacheReadTokens": 100, "inputAudioTokens": 400, "cacheAudioReadTokens": 150,
+        "outputTokens": 100
+    }))]});
+
+    let error = validate_batch(&body).unwrap_err();
+    let message = &error.details[0].message;
+
+    assert_eq!(paths(&error), ["events.0.payload.cacheAudioReadTokens"]);
+    assert!(
+        message.contains("`cacheAudioReadTokens` (150)"),
+        "{message}"
+    );
+    assert!(message.contains("`cacheReadTokens` (100)"), "{message}");
+    assert!(!message.contains("cache_audio_read_tokens"), "{message}");
 }
 
 #[test]

@@ -383,6 +383,27 @@ fn override_models(table: &PriceTable) -> (Vec<Value>, Vec<String>) {
                 Rate::Tiered { .. } => has_tiers = true,
             }
         }
+        let mut variants = Vec::new();
+        for variant in model.price_variants() {
+            let when: Map<String, Value> = variant
+                .when()
+                .into_iter()
+                .map(|(key, value)| (key.to_owned(), json!(value)))
+                .collect();
+            let mut rates = Map::new();
+            for (key, rate) in variant.rates() {
+                match rate {
+                    Rate::Flat(price) => {
+                        rates.insert(key.to_owned(), json!(price.to_string()));
+                    }
+                    Rate::Tiered { .. } => has_tiers = true,
+                }
+            }
+            variants.push(json!({"when": when, "rates": rates}));
+        }
+        if !variants.is_empty() {
+            entry.insert("price_variants".to_owned(), Value::Array(variants));
+        }
         if has_tiers {
             tiered.push(format!("{}/{}", model.provider(), model.id()));
         } else {

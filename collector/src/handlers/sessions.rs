@@ -199,7 +199,10 @@ pub async fn timeline(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<Timeline>, ApiError> {
-    let timeline = state.store.session_timeline(&caller.tenant_id, &id).await?;
+    let mut timeline = state.store.session_timeline(&caller.tenant_id, &id).await?;
+    if let Some(timeline) = timeline.as_mut() {
+        super::events::add_unpriced_reasons(&mut timeline.events, &state.prices);
+    }
     timeline
         .map(Json)
         .ok_or(ApiError::NotFound("Session not found"))

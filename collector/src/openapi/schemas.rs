@@ -186,8 +186,8 @@ pub struct NewRuleRequest {
     /// Condition the rule evaluates.
     pub condition: Condition,
     /// Value that the watched figure must exceed, at least 0. It is read as an exact
-    /// decimal, so a number whose shortest decimal form has more than 15 significant
-    /// digits is rejected, because it may already be rounded.
+    /// decimal from the number's shortest decimal form, so a number below 1e-28 (other
+    /// than 0) is rejected.
     #[schema(minimum = 0, maximum = 1e28)]
     pub threshold: f64,
     /// Length of the trailing window, in minutes, from 1 to 43200 (30 days).
@@ -211,8 +211,12 @@ impl utoipa::PartialSchema for WebhookUrl {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .pattern(Some(r"^https?://[a-z0-9-]+(\.[a-z0-9-]+)*(/[A-Za-z0-9._~-]*)*$"))
-            .description(Some("http or https URL, such as https://hooks.example.com/agentlens"))
+            .pattern(Some(
+                r"^https?://[a-z0-9-]+(\.[a-z0-9-]+)*(/[A-Za-z0-9._~-]*)*$",
+            ))
+            .description(Some(
+                "http or https URL, such as https://hooks.example.com/agentlens",
+            ))
             .into()
     }
 }
@@ -233,8 +237,7 @@ pub struct RulePatchRequest {
     /// Condition the rule evaluates.
     #[schema(nullable = false)]
     pub condition: Option<Condition>,
-    /// Value that the watched figure must exceed, at least 0, with at most 15 significant
-    /// digits as for creation.
+    /// Value that the watched figure must exceed, at least 0, read as for creation.
     #[schema(minimum = 0, maximum = 1e28, nullable = false)]
     pub threshold: Option<f64>,
     /// Length of the trailing window, in minutes, from 1 to 43200 (30 days).

@@ -28,6 +28,7 @@ mod rollups;
 mod session_totals;
 pub mod sessions;
 mod sqlite;
+mod tenant_rollups;
 pub mod timeline;
 mod top_sessions;
 

@@ -11,7 +11,7 @@
 //!    the range into smaller units than the range alone needs (hours, or days of a zone
 //!    whose midnight is not a UTC hour), those three come from a second cover of the
 //!    whole range in its largest units. The buckets then read their runs from
-//!    `agent_cost_rollups`, which has no provider or model column and so fewer rows.
+//!    `tenant_cost_rollups`, one row per unit, unless the report is for one agent.
 //! 4. It reads the partial minutes at either end of the range from the events themselves.
 //! 5. It lists the most expensive sessions from their running totals
 //!    ([`super::top_sessions`]). When that walk would read too many sessions, it reads each
@@ -36,6 +36,7 @@ use super::analytics::{
 use super::buckets::{bucket_of, next_bucket_start, BucketSums};
 use super::cost_rule::COUNTED_COST_ROWS;
 use super::rollups::{MINUTE, SPANS};
+use super::tenant_rollups;
 use super::top_sessions::{self, SessionRange};
 use super::{PicoSum, StoreError};
 
@@ -408,7 +409,8 @@ fn read_cost_run(
     Ok(())
 }
 
-/// Reads a run from the per-agent rollups into the `overTime` buckets only.
+/// Reads a run into the `overTime` buckets only: from the tenant rollups, or from
+/// `cost_rollups` when the report is for one agent.
 fn read_bucket_run(
     conn: &Connection,
     tenant: &str,
@@ -416,9 +418,39 @@ fn read_bucket_run(
     run: &Run,
     accumulator: &mut Accumulator,
 ) -> Result<(), StoreError> {
+    if query.agent_id.is_some() {
+        return read_agent_bucket_run(conn, tenant, query, run, accumulator);
+    }
+
+    let mut statement = conn.prepare_cached(
+        "SELECT bucket_start, agents FROM tenant_cost_rollups \
+         WHERE tenant_id = ?1 AND span = ?2 AND bucket_start >= ?3 AND bucket_start < ?4",
+    )?;
+    let mut rows = statement.query(params_from_iter(run_params(tenant, query, run)))?;
+    while let Some(row) = rows.next()? {
+        let at: i64 = row.get(0)?;
+        let agents = row.get_ref(1)?.as_blob().map_err(|error| {
+            StoreError::Corrupt(format!("tenant_cost_rollups.agents at {at}: {error}"))
+        })?;
+        tenant_rollups::for_each_agent(agents, |agent, (cost, events)| {
+            if events > 0 {
+                accumulator.add_bucket_row(at, agent, PicoSum(cost), events);
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// Reads a run of one agent's rows in `cost_rollups` into the `overTime` buckets only.
+fn read_agent_bucket_run(
+    conn: &Connection,
+    tenant: &str,
+    query: &CostQuery,
+    run: &Run,
+    accumulator: &mut Accumulator,
+) -> Result<(), StoreError> {
     let sql = format!(
-        "SELECT bucket_start, agent_id, cost_high, cost_low, event_count \
-         FROM agent_cost_rollups \
+        "SELECT bucket_start, agent_id, cost_high, cost_low, event_count FROM cost_rollups \
          WHERE tenant_id = ?1 AND span = ?2 AND bucket_start >= ?3 AND bucket_start < ?4 \
          AND event_count > 0 {}",
         agent_clause(query)

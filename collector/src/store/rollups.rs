@@ -6,10 +6,10 @@
 //! - `cost_rollups`, keyed by tenant, unit, agent, provider and model, serves `byAgent`,
 //!   `byModel` and `totals` of `GET /api/analytics/costs`, and also `overTime` when its
 //!   buckets are whole UTC days or weeks;
-//! - `agent_cost_rollups`, keyed by tenant, unit and agent, contains the cost and row count
-//!   of `cost_rollups` summed over provider and model. It serves `overTime` in the other
-//!   cases (hours, or days of a zone whose midnight is not a UTC hour), because buckets
-//!   need no provider or model and this table has fewer rows to read;
+//! - `tenant_cost_rollups`, keyed by tenant and unit, contains the cost and row count of
+//!   each agent in one value ([`super::tenant_rollups`]). It serves `overTime` in the
+//!   other cases (hours, or days of a zone whose midnight is not a UTC hour), because a
+//!   bucket needs no provider or model and one row per unit is faster to read;
 //! - `session_cost_rollups`, keyed by tenant, unit, session and agent, serves `bySession`.
 //!
 //! Each counted row is added to four units that contain it: its UTC minute, quarter hour,
@@ -265,7 +265,8 @@ impl RollupDeltas {
     }
 
     /// Writes the collected changes into the three rollup tables, one upsert per touched row
-    /// and unit, and into the session totals.
+    /// and unit, and into the session totals. A tenant rollup row is read before its upsert,
+    /// because its value is rewritten whole.
     ///
     /// # Errors
     ///
@@ -306,7 +307,11 @@ impl RollupDeltas {
                 delta.unpriced_count,
             ])?;
         }
-        flush_agent_rows(conn, tenant, &self.costs)?;
+        let agent_changes = self.costs.iter().map(|(key, delta)| {
+            let figures = (delta.cost_pico, delta.event_count);
+            (key.minute, key.agent_id.as_str(), figures)
+        });
+        super::tenant_rollups::flush(conn, tenant, agent_changes)?;
 
         let mut sessions: HashMap<(i64, i64, &SessionKey), Delta> = HashMap::new();
         for (key, delta) in &self.sessions {
@@ -344,49 +349,6 @@ impl RollupDeltas {
         }
         self.totals.flush(conn, tenant)
     }
-}
-
-/// Writes the changes of `agent_cost_rollups`: the cost deltas summed over provider and
-/// model, so a superseded row leaves this table exactly as it leaves `cost_rollups`.
-fn flush_agent_rows(
-    conn: &Connection,
-    tenant: &str,
-    costs: &HashMap<CostKey, Delta>,
-) -> Result<(), StoreError> {
-    let mut minutes: HashMap<(i64, &str), Delta> = HashMap::new();
-    for (key, delta) in costs {
-        let minute = (key.minute, key.agent_id.as_str());
-        minutes.entry(minute).or_default().add(delta);
-    }
-    let mut units: HashMap<(i64, i64, &str), Delta> = HashMap::new();
-    for ((minute, agent), delta) in minutes {
-        for span in SPANS {
-            let start = minute.div_euclid(span) * span;
-            units.entry((span, start, agent)).or_default().add(&delta);
-        }
-    }
-
-    let mut statement = conn.prepare_cached(
-        "INSERT INTO agent_cost_rollups (tenant_id, span, bucket_start, agent_id, cost_high, \
-         cost_low, event_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-         ON CONFLICT (tenant_id, span, bucket_start, agent_id) DO UPDATE SET \
-         cost_high = cost_high + excluded.cost_high + (cost_low + excluded.cost_low) / 1000000, \
-         cost_low = (cost_low + excluded.cost_low) % 1000000, \
-         event_count = event_count + excluded.event_count",
-    )?;
-    for ((span, start, agent), delta) in units {
-        let (high, low) = delta.cost_columns()?;
-        statement.execute(params![
-            tenant,
-            span,
-            start,
-            agent,
-            high,
-            low,
-            delta.event_count
-        ])?;
-    }
-    Ok(())
 }
 
 /// Returns the Unix second of a stored timestamp (`2026-02-07T10:00:00.000000Z`), ignoring

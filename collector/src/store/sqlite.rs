@@ -109,14 +109,14 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 7,
-        name: "agent_cost_rollups",
-        sql: include_str!("migrations/0007_agent_cost_rollups.sql"),
-        after_sql: None,
+        name: "tenant_cost_rollups",
+        sql: include_str!("migrations/0007_tenant_cost_rollups.sql"),
+        after_sql: Some(super::tenant_rollups::backfill),
     },
     Migration {
         version: 8,
-        name: "drop_cost_rows_index",
-        sql: include_str!("migrations/0008_drop_cost_rows_index.sql"),
+        name: "llm_rows_index",
+        sql: include_str!("migrations/0008_llm_rows_index.sql"),
         after_sql: None,
     },
 ];
@@ -446,18 +446,31 @@ mod tests {
     }
 
     #[test]
-    fn cost_rows_index_is_dropped_from_old_files() {
+    fn old_files_trade_cost_rows_index_for_llm_rows_index() {
         let conn = version_1_database();
         migrate(&conn).unwrap();
 
-        let indexes: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_tenant_cost_rows'",
-                [],
+        let index_count = |name: &str| -> i64 {
+            conn.query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                [name],
                 |row| row.get(0),
             )
+            .unwrap()
+        };
+        assert_eq!(index_count("events_tenant_cost_rows"), 0);
+        assert_eq!(index_count("events_tenant_llm_rows"), 1);
+
+        // The counted `llm_response` rows of a range, as `GET /api/analytics/llm` reads them.
+        let sql = format!(
+            "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM events WHERE tenant_id = ?1 \
+             AND {} AND event_type = 'llm_response' AND timestamp >= ?2 AND timestamp <= ?3",
+            super::super::cost_rule::COUNTED_COST_ROWS
+        );
+        let plan: String = conn
+            .query_row(&sql, ["default", "a", "b"], |row| row.get(3))
             .unwrap();
-        assert_eq!(indexes, 0);
+        assert!(plan.contains("events_tenant_llm_rows"), "plan: {plan}");
     }
 
     #[test]

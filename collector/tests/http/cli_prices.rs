@@ -188,6 +188,18 @@ fn show_prints_entry_and_dated_prices() {
 }
 
 #[test]
+fn show_lists_tool_fees_of_named_provider() {
+    let output = run(&["prices", "show", "gpt-5", "--provider", "azure"]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json = stdout_json(&output);
+    // Azure serves gpt-5 from OpenAI's entry but bills its own container fee.
+    assert_eq!(json["provider"], "openai");
+    let fees = &json["providerToolFees"];
+    assert_eq!(fees["code_interpreter_sessions_kcount"], "33", "{json}");
+}
+
+#[test]
 fn show_unknown_model_fails() {
     let output = run(&["prices", "show", "claude-nope-1", "--provider", "anthropic"]);
 
@@ -257,6 +269,37 @@ fn update_writes_overrides_that_quote_uses() {
         .output()
         .unwrap();
     assert_eq!(from_env.status.code(), Some(0), "{}", stderr(&from_env));
+}
+
+#[test]
+fn update_keeps_flex_prices_as_variants() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("litellm.json");
+    let out = dir.path().join("agentlens-prices.json");
+    let litellm = r#"{"flexy": {"litellm_provider": "mycorp", "input_cost_per_token": 1e-06,
+        "output_cost_per_token": 2e-06, "input_cost_per_token_flex": 5e-07,
+        "output_cost_per_token_flex": 1e-06}}"#;
+    std::fs::write(&source, litellm).unwrap();
+    let args = [
+        "prices",
+        "update",
+        "--from",
+        path_text(&source),
+        "--out",
+        path_text(&out),
+    ];
+
+    let updated = run(&args);
+
+    assert!(updated.status.success(), "{}", stderr(&updated));
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let variant = &written["models"][0]["price_variants"][0];
+    assert_eq!(variant["when"]["service_tier"], "flex");
+    assert_eq!(variant["rates"]["input_mtok"], "0.5");
+    let mut quote = quote_args("mycorp", "flexy", r#"{"inputTokens":1000000}"#);
+    quote.extend(["--service-tier", "flex", "--prices", path_text(&out)]);
+    let json = stdout_json(&run(&quote));
+    assert_eq!(json["total"], 0.5, "{json}");
 }
 
 #[test]

@@ -144,3 +144,21 @@ async fn event_list_shows_pricing_of_each_event() {
     let plain = events.iter().filter(|event| event.get("pricing").is_none());
     assert_eq!(plain.count(), 1, "{}", page.text);
 }
+
+#[tokio::test]
+async fn timeline_shows_pricing_with_reason() {
+    let app = app().await;
+    let unknown = json!({"provider": "openai", "model": "no-such-model-9000",
+        "inputTokens": 100, "outputTokens": 10});
+    let reply = app.ingest(vec![cost_tracked("timeline", unknown)]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    let timeline = app.get("/api/sessions/timeline/timeline").await;
+
+    assert_eq!(timeline.status, StatusCode::OK, "{}", timeline.text);
+    let pricing = &timeline.json["events"][0]["pricing"];
+    assert_eq!(pricing["source"], "unpriced", "{}", timeline.text);
+    let reason = pricing["unpricedReason"].as_str().unwrap_or_default();
+    assert!(reason.contains("no-such-model-9000"), "{}", timeline.text);
+    assert_eq!(timeline.json["chainValid"], true);
+}

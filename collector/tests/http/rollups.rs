@@ -326,7 +326,7 @@ async fn migration_backfills_rollups() {
 }
 
 #[tokio::test]
-async fn migration_backfills_agent_rollups() {
+async fn migration_backfills_tenant_rollups() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("agentlens.db");
     let workload = Workload::generate(3_000, workload_start(), 3, &[]);
@@ -335,10 +335,10 @@ async fn migration_backfills_agent_rollups() {
     drop(store);
     assert!(workload.superseded_count() > 0);
 
-    // Drop the per-agent rollups so the store applies migration 7 again when it opens.
+    // Drop the tenant rollups so the store applies migration 7 again when it opens.
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
-        "DROP TABLE agent_cost_rollups; DELETE FROM schema_migrations WHERE version = 7;",
+        "DROP TABLE tenant_cost_rollups; DELETE FROM schema_migrations WHERE version = 7;",
     )
     .unwrap();
     drop(conn);

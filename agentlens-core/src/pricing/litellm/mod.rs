@@ -13,7 +13,7 @@
 //!   rounded away. `*_above_<N>k_tokens` keys become prompt-size tiers, and the `_flex`,
 //!   `_priority` and `_batches` forms become price variants. File search and code interpreter
 //!   fees become `storage_searches_kcount` and `code_interpreter_sessions_kcount`. A
-//!   `<route>/container` entry holds the code interpreter fee of its whole provider, so that
+//!   `<route>/container` entry contains the code interpreter fee of its whole provider, so that
 //!   fee applies to every model of the provider without one of its own.
 
 mod convert;
@@ -273,7 +273,10 @@ mod tests {
 
         assert!(openai.models.iter().all(|model| model.id != "container"));
         // litellm 1.110.2 lists $0.03 per session on `openai/container`.
-        assert_eq!(fee.map(|rate| rate.at(0).to_string()).as_deref(), Some("30"));
+        assert_eq!(
+            fee.map(|rate| rate.at(0).to_string()).as_deref(),
+            Some("30")
+        );
         let usage = crate::usage::Usage {
             code_interpreter_sessions: 1,
             ..crate::usage::Usage::default()

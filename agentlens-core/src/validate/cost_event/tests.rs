@@ -531,7 +531,7 @@ fn usage_violation_names_the_payload_field() {
         ),
     ];
     for (error, field) in cases {
-        assert_eq!(usage_violation(&error).0, field, "{error}");
+        assert_eq!(usage_violation(&error, "").0, field, "{error}");
     }
 }
 
