@@ -1,14 +1,14 @@
 """Schemathesis hooks for scripts/test-api-fuzz.sh.
 
-The OpenAPI document states every rule of a single field. Two rules span more than one
-value, so no schema can state them, and the document only describes them:
+The OpenAPI document states the rules of each field that JSON Schema can express. The
+document only describes these rules, because JSON Schema cannot state them:
 
 - a time range's `from` must not be later than its `to`, or than now where `to`
   defaults to now;
 - an alert rule's `threshold` is read as an exact decimal from the float's shortest
   decimal form, which fails for a float below 1e-28, such as 2.2e-308;
-- an alert rule's `windowMinutes` must be a JSON integer without a fraction: JSON Schema
-  counts 130.0 as an integer, the collector's JSON reader does not.
+- an alert rule's `windowMinutes` must be written without a fraction, because the
+  collector's JSON reader rejects 130.0, which JSON Schema counts as an integer.
 
 `filter_case` keeps positive cases that break these rules from being generated, so the
 `positive_data_acceptance` check stays on for those operations. Negative cases pass
@@ -29,7 +29,7 @@ import decimal
 
 import schemathesis
 
-# The RFC 3339 offsets that chrono accepts and the zones `tz` can name stay within this.
+# A date bound is read in the zone of `tz`, whose UTC offset stays within a day.
 MAX_ZONE_OFFSET = dt.timedelta(hours=24)
 LOCAL_WEBHOOK = "http://127.0.0.1:9/agentlens-fuzz"
 RULE_PATHS = ("/api/alerts/rules", "/api/alerts/rules/{id}")
@@ -81,7 +81,7 @@ def _range_is_ordered(query: dict) -> bool:
     return start_bounds[1] <= end_bounds[0]
 
 
-# rust_decimal, which reads the threshold, holds at most 28 decimal places.
+# rust_decimal, which reads the threshold, stores at most 28 decimal places.
 MAX_DECIMAL_PLACES = 28
 
 
@@ -97,8 +97,9 @@ def _rule_numbers_are_exact(body: object) -> bool:
     return exponent >= -MAX_DECIMAL_PLACES
 
 
-# Case hooks slow generation for every operation they cover (about 20 times for routes
-# with a path parameter), so each applies only where it is needed.
+# A case hook slows generation for every operation it covers: with schemathesis 4.32.5,
+# 60 cases of GET /api/events/{id} took 21 s instead of 2 s. So each hook applies only
+# where it is needed.
 @schemathesis.hook.apply_to(method="GET", path_regex=r"^/api/(analytics|events$|sessions$)").apply_to(
     method=["POST", "PUT"], path_regex=r"^/api/alerts/rules"
 )

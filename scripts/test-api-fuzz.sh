@@ -9,13 +9,13 @@
 # schema-valid request that the collector rejects. It also fails when the server log shows
 # a panic.
 #
-# Rules that span several values (`from` not later than `to`, an alert threshold with at
-# most 15 significant digits) cannot be stated in a schema; scripts/api_fuzz_hooks.py keeps
-# schema-valid requests that break them from being generated. scripts/api-fuzz.toml turns
-# the acceptance check off for POST /api/events, whose payload rules depend on the event
-# type, and for POST /mcp, whose Accept header rule OpenAPI cannot state. The hooks also
-# point every generated webhook URL at a closed port on 127.0.0.1, so no request leaves the
-# machine.
+# Some rules cannot be stated in a schema, such as `from` not later than `to`.
+# scripts/api_fuzz_hooks.py keeps schema-valid requests that break them from being
+# generated. scripts/api-fuzz.toml lets the acceptance check allow a 400 for POST
+# /api/events and POST /api/pricing/quote, whose rules depend on the event type or the
+# provider, and a 406 for POST /mcp, whose Accept header rule OpenAPI cannot state. The
+# hooks also replace every generated webhook URL with a closed port on 127.0.0.1, so no
+# request leaves the machine.
 #
 # Needs python3 with venv and pip. Installs schemathesis into target/fuzz-venv.
 set -euo pipefail

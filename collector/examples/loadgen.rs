@@ -113,9 +113,12 @@ fn server_cpu_seconds(pid: u32) -> std::io::Result<f64> {
         fields
             .get(index)
             .and_then(|field| field.parse::<f64>().ok())
-            .ok_or_else(|| Error::new(ErrorKind::InvalidData, format!("bad stat line {stat:?}")))
+            .ok_or_else(|| {
+                let message = format!("invalid /proc/{pid}/stat line {stat:?}");
+                Error::new(ErrorKind::InvalidData, message)
+            })
     };
-    // After the name, field 0 is the state; utime and stime are fields 11 and 12.
+    // After the name, field 0 is the state, and utime and stime are fields 11 and 12.
     Ok((ticks(11)? + ticks(12)?) / 100.0)
 }
 

@@ -32,7 +32,7 @@
 //!   Other 4xx responses are final. Events that end in failure are counted in
 //!   [`Client::failed`] and logged with the collector's error body, never returned to
 //!   the caller. Every event carries a ULID in [`Event::id`], so the collector stores a
-//!   retried event once. The collector's response says how many events of a batch it
+//!   retried event once. The collector's response reports how many events of a batch it
 //!   had already stored, and [`Client::duplicates`] counts them.
 //! - **Flush and shutdown.** [`Client::flush`] asks the batcher to send everything queued
 //!   so far and waits on a std channel for it to finish, never on the caller's runtime.

@@ -18,7 +18,7 @@ const MAX_ERROR_BODY_CHARS: usize = 1024;
 /// The future returned by [`Transport::send`].
 pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<SendReceipt, SendError>> + Send + 'a>>;
 
-/// What the collector reported about a batch it accepted.
+/// The collector's counts for a batch it accepted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SendReceipt {
     /// Events the collector stored.

@@ -245,8 +245,8 @@ pub(crate) fn check_cost_amount(amount: Usd) -> Result<Usd, String> {
 ///
 /// A part that exceeds its whole is blamed when it is a single count, else the whole is.
 /// A sum of parts that overflows is blamed on its first count. The message names the
-/// counts by their JSON keys after `prefix` (`usage.` for the usage object of an
-/// `llm_response`), as the caller sent them.
+/// counts by their JSON keys after `prefix`, as the caller sent them, with the prefix
+/// `usage.` for the usage object of an `llm_response`.
 pub(crate) fn usage_violation(error: &UsageError, prefix: &str) -> (String, String) {
     let field = match error {
         UsageError::ReasoningExceedsOutput { .. } => Some("reasoningTokens".to_owned()),

@@ -70,9 +70,9 @@ impl ToSchema for TimeZone {}
 /// A `from` or `to` bound: an RFC 3339 time with any offset, or a date `YYYY-MM-DD`.
 ///
 /// A date starts at midnight for `from` and includes its whole day for `to`, in the zone of
-/// `tz` where the route takes one and in UTC otherwise. The schema cannot say that `from`
-/// must not be later than `to` (or than now, where `to` defaults to now); such a request is
-/// a 400 naming `from`.
+/// `tz` where the route takes one and in UTC otherwise. The schema cannot state that `from`
+/// must not be later than `to`, or than now where `to` defaults to now. Such a request is a
+/// 400 naming `from`.
 #[derive(Debug)]
 pub struct TimeBound;
 

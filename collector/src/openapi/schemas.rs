@@ -190,7 +190,8 @@ pub struct NewRuleRequest {
     /// than 0) is rejected.
     #[schema(minimum = 0, maximum = 1e28)]
     pub threshold: f64,
-    /// Length of the trailing window, in minutes, from 1 to 43200 (30 days).
+    /// Length of the trailing window, in minutes, from 1 to 43200 (30 days). Written
+    /// without a fraction: `130.0` is rejected.
     #[schema(minimum = 1, maximum = 43200)]
     pub window_minutes: i64,
     /// Agent and tags whose events count; default all events.
@@ -287,10 +288,11 @@ pub enum SessionListing {
 /// The request body of `POST /api/events`.
 ///
 /// Each event's `payload` must also carry the fields of its `eventType`, such as
-/// `provider`, `model`, `inputTokens` and `outputTokens` for `cost_tracked`; the README and
-/// the 400 `details` name them. `costUsd` is a JSON number with at most 15 significant
-/// digits or a decimal string, 0 or more, with at most 12 decimals. A schema cannot state
-/// these rules, so the fuzz run checks only that such bodies never cause a 5xx.
+/// `provider`, `model`, `inputTokens` and `outputTokens` for `cost_tracked`. A 400 names
+/// each missing or invalid field in `details`. `costUsd` is 0 or more with at most 12
+/// decimals, sent as a JSON number with at most 15 significant digits or as a decimal
+/// string. This schema does not state these rules, because they depend on `eventType` and
+/// on the digits of a number.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IngestRequest {
     /// 1 to 1000 events, stored all or nothing.

@@ -109,9 +109,9 @@ pub struct EventPricing {
     pub pricing_version: Option<String>,
     /// Price table entry that priced a derived cost; null for other sources.
     pub entry: Option<PriceEntry>,
-    /// Why the price table has no price for an unpriced event, such as an unknown model.
-    /// Present only when the collector still runs the price table that stored the event,
-    /// because the reason is computed again from the stored payload on each read.
+    /// Reason the price table has no price for an unpriced event, such as an unknown model.
+    /// Present only while the collector runs the price table that stored the event, because
+    /// the reason is computed again from the stored payload on each read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unpriced_reason: Option<String>,
 }
