@@ -27,7 +27,7 @@ use agentlens_core::event::{format_timestamp, EventType, ValidEvent};
 use agentlens_core::money::Usd;
 use agentlens_core::pricing::{PriceOutcome, PriceTable};
 use agentlens_core::usage::Usage;
-use agentlens_core::validate::{validate_batch, FieldError};
+use agentlens_core::validate::{validate_batch, FieldError, PART_KEYS};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{json, Map, Value};
@@ -276,7 +276,8 @@ const KEPT_KEYS: &[&str] = &[
 /// `GET /api/analytics/llm` still reads its latency.
 const KEPT_RESPONSE_KEYS: &[&str] = &["latencyMs"];
 
-/// Payload keys a truncated `cost_tracked` payload keeps in addition to [`KEPT_KEYS`].
+/// Payload keys a truncated `cost_tracked` payload keeps in addition to [`KEPT_KEYS`] and
+/// the optional counts of [`PART_KEYS`].
 const KEPT_TOKEN_KEYS: &[&str] = &[
     "inputTokens",
     "outputTokens",
@@ -286,16 +287,6 @@ const KEPT_TOKEN_KEYS: &[&str] = &[
     "cacheWrite5mTokens",
     "cacheWrite1hTokens",
     "reasoningTokens",
-    "webSearches",
-    "inputAudioTokens",
-    "inputImageTokens",
-    "inputVideoTokens",
-    "cacheAudioReadTokens",
-    "cacheImageReadTokens",
-    "cacheVideoReadTokens",
-    "outputAudioTokens",
-    "outputImageTokens",
-    "outputVideoTokens",
 ];
 
 /// Replaces a payload over [`MAX_PAYLOAD_BYTES`] with the `_truncated` stub, and returns
@@ -334,12 +325,12 @@ fn truncate_payload(event: &mut ValidEvent) -> String {
     );
     let bare_stub = stub.clone();
 
-    let type_keys = match event.event_type {
-        EventType::CostTracked => KEPT_TOKEN_KEYS,
-        EventType::LlmResponse => KEPT_RESPONSE_KEYS,
-        _ => &[],
+    let (type_keys, count_keys): (&[&str], &[&str]) = match event.event_type {
+        EventType::CostTracked => (KEPT_TOKEN_KEYS, &PART_KEYS),
+        EventType::LlmResponse => (KEPT_RESPONSE_KEYS, &[]),
+        _ => (&[], &[]),
     };
-    for key in KEPT_KEYS.iter().chain(type_keys) {
+    for key in KEPT_KEYS.iter().chain(type_keys).chain(count_keys) {
         if let Some(value) = event.payload.get(*key) {
             stub.insert((*key).to_owned(), value.clone());
         }

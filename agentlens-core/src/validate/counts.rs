@@ -7,11 +7,11 @@ use super::fields::{token_count, Errors};
 use crate::usage::{self, Usage, UsageError};
 
 /// Number of optional counts in [`PART_KEYS`].
-pub(crate) const PART_COUNT: usize = 12;
+pub const PART_COUNT: usize = 12;
 
 /// Payload keys of the optional counts, in the order the validator reads them. Each is the
 /// camelCase serde name of a [`Usage`] field.
-pub(crate) const PART_KEYS: [&str; PART_COUNT] = [
+pub const PART_KEYS: [&str; PART_COUNT] = [
     "webSearches",
     "fileSearches",
     "codeInterpreterSessions",

@@ -108,3 +108,23 @@ async fn truncated_cost_tracked_keeps_tokens() {
         session.text
     );
 }
+
+#[tokio::test]
+async fn truncated_cost_tracked_keeps_every_optional_count() {
+    let app = app().await;
+    let event = json!({"sessionId": "s1", "agentId": "a1", "eventType": "cost_tracked",
+        "payload": {"provider": "openai", "model": "gpt-4o", "inputTokens": 300,
+            "outputTokens": 20, "totalTokens": 320, "inputAudioTokens": 40,
+            "webSearches": 2, "fileSearches": 3, "codeInterpreterSessions": 1,
+            "costUsd": "0.5", "notes": "n".repeat(20_000)}});
+    let reply = app.ingest(vec![event]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    let payload = stored_payload(&app, &reply.json["events"][0]["id"]).await;
+    assert_eq!(payload["type"], "_truncated");
+    assert_eq!(payload["inputAudioTokens"], 40);
+    assert_eq!(payload["webSearches"], 2);
+    assert_eq!(payload["fileSearches"], 3);
+    assert_eq!(payload["codeInterpreterSessions"], 1);
+    assert!(payload.get("notes").is_none());
+}
