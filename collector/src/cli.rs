@@ -149,7 +149,8 @@ pub struct ServeArgs {
     /// Without one, webhooks are sent unsigned.
     #[arg(long, env = "AGENTLENS_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
-    /// Allows alert webhooks to private, loopback, link-local and unique-local addresses.
+    /// Allows alert webhooks to private, loopback and unique-local addresses. Link-local
+    /// addresses, such as the cloud metadata address 169.254.169.254, stay refused.
     #[arg(
         long,
         env = "AGENTLENS_ALLOW_PRIVATE_WEBHOOKS",

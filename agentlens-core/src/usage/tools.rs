@@ -34,7 +34,7 @@ pub struct ToolCalls {
 /// The items are read from `output`, or from `response.output` for the
 /// `response.completed` event of a stream. A body without such a list has no tool calls.
 ///
-/// NOTE: OpenAI bills a code interpreter container when it is created. A response that
+/// TODO: OpenAI bills a code interpreter container when it is created. A response that
 /// reuses a container created by an earlier response counts that container again, because
 /// the response does not say where the container came from.
 pub fn tool_calls(response: &Value) -> ToolCalls {

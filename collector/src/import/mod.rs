@@ -60,6 +60,9 @@ pub struct ImportSummary {
     pub skipped_lines: usize,
     /// Assistant lines without a usage object or model, which carry no cost.
     pub no_usage_lines: usize,
+    /// Messages Claude Code generated without a model call (model `<synthetic>`), which
+    /// are not imported.
+    pub synthetic_messages: usize,
 }
 
 /// Errors that stop an import before anything is sent.
@@ -81,12 +84,8 @@ pub enum ImportError {
 /// Delivery failures are not errors here; the summary counts them.
 pub fn import_claude_code(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
     let scan = scan(&options.dir)?;
-    let mut summary = ImportSummary {
-        files: scan.files,
-        skipped_lines: scan.skipped_lines,
-        no_usage_lines: scan.no_usage_lines,
-        ..ImportSummary::default()
-    };
+    let mut summary = ImportSummary::from_scan(&scan);
+    let events = price_messages(PriceTable::embedded(), &scan, &mut summary);
 
     let mut builder = Client::builder(options.url.clone())
         .agent_id("claude-code")
@@ -97,13 +96,8 @@ pub fn import_claude_code(options: &ImportOptions) -> Result<ImportSummary, Impo
     }
     let client = builder.build()?;
 
-    let table = PriceTable::embedded();
-    for message in &scan.messages {
-        let Some(event) = cost_event(table, message, &mut summary) else {
-            continue;
-        };
+    for event in events {
         client.log(event);
-        summary.events += 1;
     }
 
     wait_for_delivery(&client, summary.events);
@@ -112,6 +106,22 @@ pub fn import_claude_code(options: &ImportOptions) -> Result<ImportSummary, Impo
     summary.already_stored = client.duplicates();
     summary.failed = client.failed();
     Ok(summary)
+}
+
+/// Prices every scanned call and builds its event, counting valid events and unpriced
+/// calls in `summary`.
+fn price_messages(
+    table: &PriceTable,
+    scan: &Scan,
+    summary: &mut ImportSummary,
+) -> Vec<agentlens_core::event::Event> {
+    let events: Vec<_> = scan
+        .messages
+        .iter()
+        .filter_map(|message| cost_event(table, message, summary))
+        .collect();
+    summary.events = events.len();
+    events
 }
 
 /// Prices one call and builds its event; returns `None` when the usage is invalid.
@@ -213,6 +223,17 @@ fn wait_for_delivery(client: &Client, total: usize) {
 }
 
 impl ImportSummary {
+    /// Creates a summary with the line counts of a transcript scan.
+    fn from_scan(scan: &Scan) -> Self {
+        Self {
+            files: scan.files,
+            skipped_lines: scan.skipped_lines,
+            no_usage_lines: scan.no_usage_lines,
+            synthetic_messages: scan.synthetic_messages,
+            ..Self::default()
+        }
+    }
+
     /// Returns the number of sent events that the collector stored for the first time.
     pub fn new_events(&self) -> u64 {
         self.sent.saturating_sub(self.already_stored)
@@ -243,6 +264,13 @@ impl std::fmt::Display for ImportSummary {
                 formatter,
                 "lines without usage: {} (assistant lines with no message.usage or message.model)",
                 self.no_usage_lines
+            )?;
+        }
+        if self.synthetic_messages > 0 {
+            writeln!(
+                formatter,
+                "synthetic messages skipped: {} (written by Claude Code without a model call)",
+                self.synthetic_messages
             )?;
         }
         let unpriced: u64 = self.unpriced.values().sum();

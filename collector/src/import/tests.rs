@@ -110,3 +110,25 @@ fn summary_reports_lines_without_usage() {
 
     assert!(summary.to_string().contains("lines without usage: 3"));
 }
+
+#[test]
+fn synthetic_messages_are_skipped_not_unpriced() {
+    let dir = tempfile::tempdir().unwrap();
+    let synthetic = r#"{"type":"assistant","sessionId":"s1","requestId":"r2","timestamp":"2026-11-02T12:00:01Z","message":{"id":"m2","model":"<synthetic>","usage":{"input_tokens":0,"output_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}}"#;
+    let real = r#"{"type":"assistant","sessionId":"s1","requestId":"r1","timestamp":"2026-11-02T12:00:00Z","message":{"id":"m1","model":"claude-haiku-4-5-20251001","usage":{"input_tokens":1000000,"output_tokens":0}}}"#;
+    std::fs::create_dir_all(dir.path().join("app")).unwrap();
+    std::fs::write(dir.path().join("app/s1.jsonl"), format!("{real}\n{synthetic}\n")).unwrap();
+
+    let scan = scan(dir.path()).unwrap();
+    let mut summary = ImportSummary::from_scan(&scan);
+    let events = price_messages(PriceTable::embedded(), &scan, &mut summary);
+    let text = summary.to_string();
+
+    assert_eq!(events.len(), 1);
+    assert_eq!(summary.events, 1);
+    assert!(summary.unpriced.is_empty(), "{:?}", summary.unpriced);
+    assert_eq!(summary.synthetic_messages, 1);
+    assert!(text.contains("unpriced events: 0"), "{text}");
+    assert!(text.contains("synthetic messages skipped: 1"), "{text}");
+    assert!(!text.contains("<synthetic>"), "{text}");
+}

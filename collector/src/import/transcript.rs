@@ -7,8 +7,12 @@
 //! Code versions and ccusage's test fixtures). Records of other types are not calls. Claude Code writes one record per
 //! streamed content block, so one call can appear several times with the same
 //! `message.id` and `requestId`. The last copy contains the final usage.
+//!
+//! Claude Code also writes assistant records with `"model": "<synthetic>"` and zero usage
+//! for messages it generates itself, such as an interruption notice. No model was called,
+//! so these are counted and skipped, as ccusage does.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -45,7 +49,13 @@ pub struct Scan {
     /// Assistant lines, or lines without `type`, that have no `message.usage` object or no
     /// `message.model`, so no cost can be read from them.
     pub no_usage_lines: usize,
+    /// Unique messages with the model `<synthetic>`, which Claude Code writes without
+    /// calling a model.
+    pub synthetic_messages: usize,
 }
+
+/// Model id that Claude Code writes on messages it generates without a model call.
+const SYNTHETIC_MODEL: &str = "<synthetic>";
 
 /// Errors from reading a transcript folder.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +94,7 @@ pub fn scan(dir: &Path) -> Result<Scan, ScanError> {
 
     let mut scan = Scan::default();
     let mut index: HashMap<(String, String), usize> = HashMap::new();
+    let mut synthetic: HashSet<(String, String)> = HashSet::new();
     for file in &files {
         let project = project_name(&projects, file);
         let bytes = std::fs::read(file).map_err(|source| ScanError::Unreadable {
@@ -101,6 +112,9 @@ pub fn scan(dir: &Path) -> Result<Scan, ScanError> {
                 continue;
             }
             match parse_line(line, &project) {
+                LineKind::Call(message) if message.model == SYNTHETIC_MODEL => {
+                    synthetic.insert((message.message_id, message.request_id));
+                }
                 LineKind::Call(message) => {
                     let key = (message.message_id.clone(), message.request_id.clone());
                     match index.get(&key) {
@@ -117,6 +131,7 @@ pub fn scan(dir: &Path) -> Result<Scan, ScanError> {
             }
         }
     }
+    scan.synthetic_messages = synthetic.len();
     Ok(scan)
 }
 
@@ -283,6 +298,20 @@ mod tests {
 
         assert!(scan.messages.is_empty());
         assert_eq!(scan.no_usage_lines, 2);
+        assert_eq!(scan.skipped_lines, 0);
+    }
+
+    #[test]
+    fn synthetic_messages_are_not_calls() {
+        let dir = tempfile::tempdir().unwrap();
+        let synthetic = r#"{"type":"assistant","sessionId":"s1","timestamp":"2026-02-03T08:00:00.000Z","message":{"id":"m9","model":"<synthetic>","usage":{"input_tokens":0,"output_tokens":0}}}"#;
+        write(dir.path(), "app/s1.jsonl", &[synthetic, synthetic, FIRST]);
+
+        let scan = scan(dir.path()).unwrap();
+
+        assert_eq!(scan.messages.len(), 1);
+        assert_eq!(scan.messages[0].model, "claude-opus-4-6");
+        assert_eq!(scan.synthetic_messages, 1);
         assert_eq!(scan.skipped_lines, 0);
     }
 

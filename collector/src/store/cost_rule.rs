@@ -4,9 +4,12 @@
 //! one rule:
 //!
 //! - The `costUsd` of every `cost_tracked` and every `llm_response` event counts.
-//! - A `cost_tracked` event whose `callId` equals the `callId` of an `llm_response` of the
-//!   same tenant does not count, because both describe one LLM call. The `llm_response`
-//!   counts instead, and so do its tokens.
+//! - A `cost_tracked` event whose `callId` equals the `callId` of an `llm_response` in the
+//!   same session (same tenant and session id) does not count, because both describe one
+//!   LLM call. The `llm_response` counts instead, and so do its tokens. Many agent
+//!   frameworks number calls per conversation (`call_1`, `call_2`, ...), so an
+//!   `llm_response` in another session never supersedes a `cost_tracked`, even with the
+//!   same `callId`.
 //! - The order of arrival does not matter. When the `llm_response` arrives after the
 //!   `cost_tracked`, the `cost_tracked` stops counting at that moment.
 //! - Two `llm_response` events with the same `callId` both count, and so do two
@@ -30,6 +33,11 @@ use crate::ingest::{CostColumns, PreparedEvent};
 
 /// SQL condition selecting the rows that count towards cost totals.
 pub(crate) const COUNTED_COST_ROWS: &str = "cost_source IS NOT NULL AND superseded_by IS NULL";
+
+/// SQL condition selecting the counted `cost_tracked` rows that a new `llm_response`
+/// supersedes, given the tenant as `?1`, the session id as `?2` and the call id as `?3`.
+pub(crate) const SUPERSEDED_TRACKED_ROWS: &str = "tenant_id = ?1 AND session_id = ?2 \
+    AND call_id = ?3 AND event_type = 'cost_tracked' AND superseded_by IS NULL";
 
 /// The figures one cost row adds to its session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,7 +69,7 @@ impl CostShare {
 }
 
 /// Returns the id of the `llm_response` that supersedes a new `cost_tracked` event, if
-/// the tenant already stores one with the same `callId`.
+/// its session already stores one with the same `callId`.
 ///
 /// # Errors
 ///
@@ -75,18 +83,20 @@ pub(crate) fn superseding_response(
         return Ok(None);
     };
     let mut statement = conn.prepare_cached(
-        "SELECT id FROM events WHERE tenant_id = ?1 AND call_id = ?2 \
+        "SELECT id FROM events WHERE tenant_id = ?1 AND session_id = ?2 AND call_id = ?3 \
          AND event_type = 'llm_response' ORDER BY seq LIMIT 1",
     )?;
-    let mut rows = statement.query(params![tenant, call_id])?;
+    let session_id = &prepared.event.session_id;
+    let mut rows = statement.query(params![tenant, session_id, call_id])?;
     match rows.next()? {
         Some(row) => Ok(Some(row.get(0)?)),
         None => Ok(None),
     }
 }
 
-/// Marks the counted `cost_tracked` events that share the `callId` of a newly stored
-/// `llm_response` as superseded by it, and takes their shares out of their sessions.
+/// Marks the counted `cost_tracked` events that share the session and the `callId` of a
+/// newly stored `llm_response` as superseded by it, and takes their shares out of their
+/// session.
 ///
 /// Sessions not yet loaded in this transaction are loaded into `sessions`, so the caller
 /// saves them with the others.
@@ -105,7 +115,8 @@ pub(crate) fn supersede_tracked_costs(
         return Ok(());
     };
 
-    let superseded = counted_tracked_rows(conn, tenant, call_id)?;
+    let session_id = &prepared.event.session_id;
+    let superseded = counted_tracked_rows(conn, tenant, session_id, call_id)?;
     for (seq, session_id, share) in superseded {
         conn.prepare_cached("UPDATE events SET superseded_by = ?1 WHERE seq = ?2")?
             .execute(params![response_id, seq])?;
@@ -130,20 +141,22 @@ fn tracked_call_id(prepared: &PreparedEvent, event_type: EventType) -> Option<&s
     prepared.cost.as_ref()?.call_id.as_deref()
 }
 
-/// Returns `(seq, session id, share)` of each counted `cost_tracked` row with `call_id`.
+/// Returns `(seq, session id, share)` of each counted `cost_tracked` row of the session
+/// with `call_id`.
 fn counted_tracked_rows(
     conn: &Connection,
     tenant: &str,
+    session_id: &str,
     call_id: &str,
 ) -> Result<Vec<(i64, String, CostShare)>, StoreError> {
-    let mut statement = conn.prepare_cached(
+    let sql = format!(
         "SELECT seq, session_id, cost_pico, COALESCE(input_tokens, 0), \
          COALESCE(output_tokens, 0), COALESCE(cache_read_tokens, 0), \
          COALESCE(cache_write_5m_tokens, 0) + COALESCE(cache_write_1h_tokens, 0) \
-         FROM events WHERE tenant_id = ?1 AND call_id = ?2 \
-         AND event_type = 'cost_tracked' AND superseded_by IS NULL",
-    )?;
-    let rows = statement.query_map(params![tenant, call_id], |row| {
+         FROM events WHERE {SUPERSEDED_TRACKED_ROWS}"
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map(params![tenant, session_id, call_id], |row| {
         Ok((
             row.get(0)?,
             row.get(1)?,

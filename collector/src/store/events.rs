@@ -8,8 +8,9 @@
 //! 2. takes the session's tail hash as `prevHash` (`null` for a new session);
 //! 3. hashes and inserts the event, and applies it to the session row;
 //! 4. applies the [cost rule](super::cost_rule): a new `cost_tracked` whose `callId`
-//!    already has an `llm_response` is stored as superseded, and a new `llm_response`
-//!    supersedes the stored `cost_tracked` events with its `callId`.
+//!    already has an `llm_response` in its session is stored as superseded, and a new
+//!    `llm_response` supersedes the stored `cost_tracked` events of its session with its
+//!    `callId`.
 //!
 //! The chain of a session therefore follows ingest order, not timestamp order, so an event
 //! that arrives late never breaks verification of the events stored before it. Because one

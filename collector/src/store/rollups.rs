@@ -195,16 +195,17 @@ impl RollupDeltas {
             return Ok(());
         };
 
-        let mut statement = conn.prepare_cached(
+        let sql = format!(
             "SELECT timestamp, agent_id, session_id, provider, model, cost_pico, \
              COALESCE(input_tokens, 0), COALESCE(output_tokens, 0), \
              COALESCE(cache_read_tokens, 0), \
              COALESCE(cache_write_5m_tokens, 0) + COALESCE(cache_write_1h_tokens, 0) \
-             FROM events WHERE tenant_id = ?1 AND call_id = ?2 \
-             AND event_type = 'cost_tracked' AND superseded_by IS NULL \
-             AND cost_source IS NOT NULL",
-        )?;
-        let mut rows = statement.query(params![tenant, call_id])?;
+             FROM events WHERE {} AND cost_source IS NOT NULL",
+            super::cost_rule::SUPERSEDED_TRACKED_ROWS
+        );
+        let mut statement = conn.prepare_cached(&sql)?;
+        let session_id = &prepared.event.session_id;
+        let mut rows = statement.query(params![tenant, session_id, call_id])?;
         while let Some(row) = rows.next()? {
             let texts: [String; 5] = [
                 row.get(0)?,

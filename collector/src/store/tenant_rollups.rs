@@ -15,7 +15,7 @@
 //! and the row count as a little-endian `i64`. An entry whose cost and row count both
 //! fall to 0 is removed.
 //!
-//! NOTE: every batch rewrites the whole value of each unit it touches, so a tenant with
+//! TODO: every batch rewrites the whole value of each unit it touches, so a tenant with
 //! many thousands of agents in one UTC day rewrites that many entries of the day row per
 //! batch. Nothing caps this yet. Splitting a unit's value across rows would bound it.
 

@@ -6,6 +6,10 @@
 //! loopback (127/8), link-local (169.254/16), unspecified, broadcast and multicast; IPv6
 //! loopback, unspecified, unique-local (fc00::/7), link-local (fe80::/10) and multicast,
 //! and IPv4 addresses mapped into IPv6.
+//!
+//! Link-local addresses, where cloud metadata services answer (169.254.169.254,
+//! fd00:ec2::254), and the unspecified, broadcast and multicast ranges are refused even
+//! when private webhooks are allowed: no webhook receiver lives there.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -27,6 +31,19 @@ pub enum UrlRejection {
          start the collector with --allow-private-webhooks to allow it"
     )]
     Private {
+        /// Host of the URL.
+        host: String,
+        /// The refused address.
+        address: IpAddr,
+    },
+    /// The host resolves to a link-local or otherwise reserved address, refused even when
+    /// private webhooks are allowed.
+    #[error(
+        "webhook host {host} resolves to {address}, a link-local or reserved address such as \
+         a cloud metadata endpoint; webhooks are never sent there, so point the rule at the \
+         receiver's own address"
+    )]
+    Reserved {
         /// Host of the URL.
         host: String,
         /// The refused address.
@@ -62,6 +79,30 @@ pub fn is_public(address: IpAddr) -> bool {
             None => is_public_v6(v6),
         },
     }
+}
+
+/// Returns true when `address` is refused even with private webhooks allowed: link-local
+/// (where metadata services answer), the AWS IPv6 metadata address, unspecified, broadcast
+/// and multicast.
+pub fn is_reserved(address: IpAddr) -> bool {
+    match address {
+        IpAddr::V4(v4) => is_reserved_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_reserved_v4(v4),
+            None => {
+                let link_local = v6.segments()[0] & 0xffc0 == 0xfe80;
+                let aws_metadata = v6 == Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254);
+                link_local || aws_metadata || v6.is_unspecified() || v6.is_multicast()
+            }
+        },
+    }
+}
+
+fn is_reserved_v4(address: Ipv4Addr) -> bool {
+    address.is_link_local()
+        || address.is_unspecified()
+        || address.is_broadcast()
+        || address.is_multicast()
 }
 
 fn is_public_v4(address: Ipv4Addr) -> bool {
@@ -111,7 +152,8 @@ pub fn parse(text: &str) -> Result<(Url, String), UrlRejection> {
 
 /// Resolves the URL's host and checks every address.
 ///
-/// With `allow_private`, every address passes.
+/// With `allow_private`, every address passes except the reserved ones of
+/// [`is_reserved`].
 ///
 /// # Errors
 ///
@@ -135,6 +177,12 @@ pub async fn resolve(text: &str, allow_private: bool) -> Result<Target, UrlRejec
             reason: "no addresses".to_owned(),
         });
     }
+    if let Some(refused) = addresses.iter().find(|address| is_reserved(address.ip())) {
+        return Err(UrlRejection::Reserved {
+            host,
+            address: refused.ip(),
+        });
+    }
     if !allow_private {
         if let Some(refused) = addresses.iter().find(|address| !is_public(address.ip())) {
             return Err(UrlRejection::Private {
@@ -156,10 +204,15 @@ pub async fn resolve(text: &str, allow_private: bool) -> Result<Target, UrlRejec
 ///
 /// # Errors
 ///
-/// Returns [`UrlRejection::Invalid`] or [`UrlRejection::Private`].
+/// Returns [`UrlRejection::Invalid`], [`UrlRejection::Reserved`] or
+/// [`UrlRejection::Private`].
 pub async fn check_for_rule(text: &str, allow_private: bool) -> Result<(), UrlRejection> {
     if allow_private {
-        return parse(text).map(|_| ());
+        let (_, host) = parse(text)?;
+        return match host.parse::<IpAddr>() {
+            Ok(address) if is_reserved(address) => Err(UrlRejection::Reserved { host, address }),
+            _ => Ok(()),
+        };
     }
     match tokio::time::timeout(CHECK_LOOKUP_TIMEOUT, resolve(text, false)).await {
         Ok(Ok(_)) | Ok(Err(UrlRejection::Unresolved { .. })) | Err(_) => Ok(()),
@@ -210,6 +263,29 @@ mod tests {
         let rejection = resolve("http://127.0.0.1:9/hook", false).await.unwrap_err();
         assert!(matches!(rejection, UrlRejection::Private { .. }));
         assert!(resolve("http://127.0.0.1:9/hook", true).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn metadata_address_is_refused_even_when_private_is_allowed() {
+        for url in [
+            "http://169.254.169.254/latest/meta-data",
+            "http://[fd00:ec2::254]/latest",
+            "http://[fe80::1]:9/hook",
+            "http://[::ffff:169.254.169.254]/",
+            "http://0.0.0.0:9/hook",
+        ] {
+            let rejection = resolve(url, true).await.unwrap_err();
+            assert!(
+                matches!(rejection, UrlRejection::Reserved { .. }),
+                "{url}: {rejection:?}"
+            );
+            let rejection = check_for_rule(url, true).await.unwrap_err();
+            assert!(
+                matches!(rejection, UrlRejection::Reserved { .. }),
+                "{url}: {rejection:?}"
+            );
+        }
+        assert!(check_for_rule("http://10.0.0.5/hook", true).await.is_ok());
     }
 
     #[test]
