@@ -22,6 +22,23 @@ use fields::{describe, required_string, Errors};
 
 use crate::event::{EventType, Severity, ValidEvent};
 
+/// Payload fields that change a cost event's price, rejected when sent beside `payload`
+/// instead of inside it, where they would otherwise be dropped without notice.
+const PAYLOAD_COST_KEYS: [&str; 12] = [
+    "costUsd",
+    "usage",
+    "model",
+    "provider",
+    "inputTokens",
+    "outputTokens",
+    "cacheReadTokens",
+    "serviceTier",
+    "service_tier",
+    "batch",
+    "speed",
+    "callId",
+];
+
 /// Most events one request may carry.
 pub const MAX_BATCH_EVENTS: usize = 1000;
 
@@ -145,6 +162,18 @@ fn failed(path: &str, message: impl Into<String>) -> BatchError {
     }
 }
 
+/// Reports each pricing field sent at the top level of a cost event instead of in its payload.
+fn misplaced_cost_fields(event: &Map<String, Value>, errors: &mut Errors<'_>) {
+    for key in PAYLOAD_COST_KEYS {
+        if event.contains_key(key) {
+            errors.push(
+                key,
+                format!("`{key}` belongs in the payload of a cost event; move it into `payload`"),
+            );
+        }
+    }
+}
+
 fn validate_event_at(event: &Value, errors: &mut Errors<'_>) -> Option<ValidEvent> {
     let Value::Object(event) = event else {
         errors.push(
@@ -176,6 +205,13 @@ fn validate_event_at(event: &Value, errors: &mut Errors<'_>) -> Option<ValidEven
             None
         }
     };
+
+    if matches!(
+        event_type,
+        Some(EventType::CostTracked | EventType::LlmResponse)
+    ) {
+        misplaced_cost_fields(event, errors);
+    }
 
     let cost = match (event_type, &payload) {
         (Some(event_type), Some(payload)) => {

@@ -432,3 +432,26 @@ fn payload_counts_win_over_provider_usage_counts() {
     assert_eq!(usage.cache_read_tokens, 700);
     assert_eq!(usage.cache_audio_read_tokens, 576);
 }
+
+#[test]
+fn pricing_fields_beside_the_payload_are_rejected() {
+    let mut event = cost_event(json!({
+        "provider": "openai", "model": "gpt-5", "inputTokens": 1000, "outputTokens": 10
+    }));
+    event["service_tier"] = json!("priority");
+    event["costUsd"] = json!(1);
+    let error = validate_batch(&json!({"events": [event]})).unwrap_err();
+    assert_eq!(paths(&error), ["events.0.costUsd", "events.0.service_tier"]);
+    assert!(
+        error.details[1].message.contains("move it into `payload`"),
+        "{}",
+        error.details[1].message
+    );
+}
+
+#[test]
+fn other_event_types_keep_unknown_top_level_fields_unchecked() {
+    let body = json!({"events": [{"sessionId": "s1", "agentId": "a1",
+        "eventType": "custom", "model": "x", "payload": {"type": "t", "data": {}}}]});
+    assert!(validate_batch(&body).is_ok());
+}

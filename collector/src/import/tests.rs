@@ -117,7 +117,11 @@ fn synthetic_messages_are_skipped_not_unpriced() {
     let synthetic = r#"{"type":"assistant","sessionId":"s1","requestId":"r2","timestamp":"2026-11-02T12:00:01Z","message":{"id":"m2","model":"<synthetic>","usage":{"input_tokens":0,"output_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}}"#;
     let real = r#"{"type":"assistant","sessionId":"s1","requestId":"r1","timestamp":"2026-11-02T12:00:00Z","message":{"id":"m1","model":"claude-haiku-4-5-20251001","usage":{"input_tokens":1000000,"output_tokens":0}}}"#;
     std::fs::create_dir_all(dir.path().join("app")).unwrap();
-    std::fs::write(dir.path().join("app/s1.jsonl"), format!("{real}\n{synthetic}\n")).unwrap();
+    std::fs::write(
+        dir.path().join("app/s1.jsonl"),
+        format!("{real}\n{synthetic}\n"),
+    )
+    .unwrap();
 
     let scan = scan(dir.path()).unwrap();
     let mut summary = ImportSummary::from_scan(&scan);

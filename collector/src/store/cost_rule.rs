@@ -181,13 +181,61 @@ fn counted_tracked_rows(
 /// Returns [`rusqlite::Error`] when a query or update fails, or a sum does not fit a
 /// decimal.
 pub(crate) fn rebuild_session_costs(conn: &Connection) -> rusqlite::Result<()> {
-    let affected: Vec<(String, String)> = conn
-        .prepare(
-            "SELECT DISTINCT tenant_id, session_id FROM events WHERE superseded_by IS NOT NULL",
-        )?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+    let affected = session_keys(
+        conn,
+        "SELECT DISTINCT tenant_id, session_id FROM events WHERE superseded_by IS NOT NULL",
+    )?;
+    recompute_session_costs(conn, affected)
+}
 
+/// Finishes migration 9, which limits the cost rule to one session. Its SQL collects the
+/// `cost_tracked` rows that an `llm_response` of another session superseded, makes them
+/// count again (or re-points them to a response of their own session), and refills the
+/// rollups and running totals of their tenants. This step recomputes the cost figures of
+/// their sessions and rebuilds `tenant_cost_rollups` from `cost_rollups`. It changes
+/// nothing when the SQL collected no row.
+///
+/// # Errors
+///
+/// Returns [`rusqlite::Error`] when a query or update fails, or a sum does not fit a
+/// decimal.
+pub(crate) fn rescope_to_sessions(conn: &Connection) -> rusqlite::Result<()> {
+    let affected = session_keys(
+        conn,
+        "SELECT DISTINCT tenant_id, session_id FROM temp.cross_session_superseded",
+    )?;
+    conn.execute_batch(
+        "DROP TABLE temp.cross_session_superseded; DROP TABLE temp.rescoped_tenants",
+    )?;
+    if affected.is_empty() {
+        return Ok(());
+    }
+
+    tracing::info!(
+        sessions = affected.len(),
+        "counting cost_tracked rows superseded from another session again"
+    );
+    recompute_session_costs(conn, affected)?;
+
+    // `tenant_cost_rollups` only sums `cost_rollups` per agent, so rebuilding it for every
+    // tenant costs one read of `cost_rollups`.
+    conn.execute("DELETE FROM tenant_cost_rollups", [])?;
+    super::tenant_rollups::backfill(conn)
+}
+
+/// Returns the `(tenant id, session id)` pairs that `sql` selects.
+fn session_keys(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<(String, String)>> {
+    conn.prepare(sql)?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect()
+}
+
+/// Sets the cost figures of each `(tenant id, session id)` session to the sums of its
+/// counted cost rows.
+fn recompute_session_costs(
+    conn: &Connection,
+    affected: Vec<(String, String)>,
+) -> rusqlite::Result<()> {
     let sums_sql = format!(
         "SELECT {}, COALESCE(SUM(cost_pico IS NULL), 0), COALESCE(SUM(input_tokens), 0), \
          COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cache_read_tokens), 0), \

@@ -119,6 +119,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0008_llm_rows_index.sql"),
         after_sql: None,
     },
+    Migration {
+        version: 9,
+        name: "session_scoped_cost_rule",
+        sql: include_str!("migrations/0009_session_scoped_cost_rule.sql"),
+        after_sql: Some(super::cost_rule::rescope_to_sessions),
+    },
 ];
 
 /// State owned by the writer thread and lent to each write job.
