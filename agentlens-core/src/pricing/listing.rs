@@ -180,6 +180,13 @@ impl PriceTable {
         })
     }
 
+    /// Returns the id of the provider that a provider name resolves to, by id or by the
+    /// provider's match clause, as [`PriceTable::quote`] resolves it (`bedrock` is `aws`).
+    /// Returns `None` when no provider matches.
+    pub fn provider_id(&self, name: &str) -> Option<&str> {
+        matching::find_provider(self, name).map(|index| self.providers[index].id.as_str())
+    }
+
     /// Returns the number of models that [`PriceTable::models`] lists.
     pub fn model_count(&self) -> usize {
         self.providers
