@@ -48,8 +48,8 @@ pub struct CreateArgs {
     /// Name shown in listings, 1 to 255 characters.
     #[arg(long, default_value = "Unnamed Key")]
     pub name: String,
-    /// Comma-separated scopes: `*` or `manage` (admin), `write` (ingest and read),
-    /// `audit` (audit and read) or `read` (read only).
+    /// Comma-separated scopes: `*` or `manage` (admin: also API keys), `write` (ingest,
+    /// alert rules and read, as upstream), `audit` (audit and read) or `read` (read only).
     #[arg(long, value_delimiter = ',', default_value = "*")]
     pub scopes: Vec<String>,
 }

@@ -93,7 +93,8 @@ pub struct ShowArgs {
 /// Options of `agentlens prices list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Lists only the models of this provider id, such as `openai`.
+    /// Lists only the models of this provider, given by id or name as in `quote`, such as
+    /// `openai` or `bedrock`.
     #[arg(long)]
     pub provider: Option<String>,
     /// Price overrides.
@@ -136,7 +137,7 @@ pub enum PricesError {
     /// The model or provider of `show` is not in the price table.
     #[error("{0}")]
     UnknownModel(String),
-    /// No model of the table has the provider id given to `list`.
+    /// No provider of the table matches the provider name given to `list`.
     #[error(
         "no provider \"{0}\" in the price table; run `agentlens prices list` to see the \
          provider ids"
@@ -263,27 +264,26 @@ fn run_show(args: ShowArgs) -> Result<String, PricesError> {
 
 fn run_list(args: ListArgs) -> Result<String, PricesError> {
     let table = load_prices(args.prices.file.as_deref())?;
-    let provider_filter = args.provider.as_deref().map(str::to_lowercase);
+    // The provider name resolves as in `quote`, so `bedrock` lists the `aws` models.
+    let provider_filter = match args.provider.as_deref() {
+        Some(name) => Some(
+            table
+                .provider_id(name)
+                .ok_or_else(|| PricesError::UnknownProvider(name.to_owned()))?,
+        ),
+        None => None,
+    };
     let now = Utc::now();
 
     let mut text =
         String::from("PROVIDER\tMODEL\tINPUT/M\tOUTPUT/M\tCACHE_READ/M\tCACHE_WRITE/M\n");
-    let mut rows = 0;
     for model in table.models() {
-        if provider_filter
-            .as_deref()
-            .is_some_and(|provider| model.provider().to_lowercase() != provider)
-        {
+        if provider_filter.is_some_and(|provider| model.provider() != provider) {
             continue;
         }
-        rows += 1;
         text.push_str(&list_row(&model, now));
     }
-
-    match args.provider {
-        Some(provider) if rows == 0 => Err(PricesError::UnknownProvider(provider)),
-        _ => Ok(text),
-    }
+    Ok(text)
 }
 
 /// Formats one model's rates in force at `now`; `-` marks a unit without a rate.

@@ -231,6 +231,17 @@ fn list_prints_rates_per_million() {
 }
 
 #[test]
+fn list_resolves_provider_name_like_quote() {
+    let output = run(&["prices", "list", "--provider", "bedrock"]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert!(!rows.is_empty(), "{text}");
+    assert!(rows.iter().all(|row| row.starts_with("aws\t")), "{text}");
+}
+
+#[test]
 fn update_writes_overrides_that_quote_uses() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("litellm.json");
