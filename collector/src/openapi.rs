@@ -125,7 +125,8 @@ impl Modify for McpPath {
                 "Takes one JSON-RPC message of the Model Context Protocol and returns the \
                  JSON-RPC response. Requests must accept both application/json and \
                  text/event-stream. The endpoint is stateless and issues no session ids. \
-                 Writing tools need a key with write access.",
+                 Every request, reading tools and tools/list included, needs a key \
+                 with write access, as every POST does.",
             ))
             .request_body(Some(
                 RequestBodyBuilder::new()

@@ -2,8 +2,8 @@
 //!
 //! The endpoint is stateless: the server issues no MCP session ids and keeps nothing
 //! between requests, so any number of collector processes can serve it. Requests need
-//! the same bearer key as `/api`, and writing tools need a key with write access,
-//! because every MCP request is a POST.
+//! the same bearer key as `/api` with write access, for every method including
+//! `tools/list`, because every MCP request is a POST.
 
 use axum::body::HttpBody;
 use axum::http::{header, HeaderValue};

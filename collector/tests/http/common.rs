@@ -156,6 +156,38 @@ impl TestApp {
     pub async fn ingest(&self, events: Vec<Value>) -> Reply {
         self.post("/api/events", &json!({ "events": events })).await
     }
+
+    /// Returns the path of the app's database file.
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("agentlens.db")
+    }
+
+    /// Closes the app and opens a new one over the same database file, with the same key
+    /// and default settings otherwise. Opening applies the migrations the file lacks.
+    pub async fn reopen(self) -> TestApp {
+        let db = self.db_path();
+        let TestApp {
+            state, router, key, _dir: dir,
+        } = self;
+        drop((router, state));
+        let options = ServeOptions {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            db,
+            auth_enabled: key.is_some(),
+            alert_interval: std::time::Duration::from_secs(3600),
+            preset_key: key.clone(),
+            prices: None,
+            alerts: test_alert_options(),
+            rate_limit: 0,
+        };
+        let state = open_state(&options).await.unwrap();
+        TestApp {
+            router: build_router(state.clone()),
+            state,
+            key,
+            _dir: dir,
+        }
+    }
 }
 
 /// Returns a `cost_tracked` event with a reported cost.

@@ -1,5 +1,5 @@
 //! The cost rule: a `cost_tracked` whose `callId` matches an `llm_response` of the same
-//! tenant stops counting, in either arrival order, and sessions, analytics and alerts all
+//! session stops counting, in either arrival order, and sessions, analytics and alerts all
 //! report the same total.
 
 use agentlens_collector::store::alerts::Transition;
@@ -161,16 +161,79 @@ async fn superseded_tokens_leave_session() {
     assert_eq!(report["totals"]["totalInputTokens"], 1000);
 }
 
-#[tokio::test]
-async fn match_across_sessions_moves_cost() {
-    let app = app().await;
-    ingest(&app, vec![tracked("s1", "c1", "0.5")]).await;
-    ingest(&app, vec![response("s2", "c1", "0.3")]).await;
-    assert_eq!(session_total(&app, "s1").await, "0");
-    assert_eq!(session_total(&app, "s2").await, "0.3");
-    assert_eq!(analytics_total(&app).await, "0.3");
+/// Returns a copy of `event` attributed to `agent`.
+fn by_agent(mut event: Value, agent: &str) -> Value {
+    event["agentId"] = json!(agent);
+    event
+}
 
-    let tracked_event = &app.get("/api/events?sessionId=s1").await.json["events"][0];
+/// Returns the analytics cost of `session` in `bySession` as exact text.
+async fn analytics_session_total(app: &TestApp, session: &str) -> String {
+    let report = app.get("/api/analytics/costs").await.json;
+    let rows = report["bySession"].as_array().unwrap();
+    let row = rows.iter().find(|row| row["sessionId"] == session);
+    row.unwrap_or_else(|| panic!("{session} missing from {rows:?}"))["totalCostUsd"].to_string()
+}
+
+#[tokio::test]
+async fn same_call_id_in_other_session_counts_both() {
+    let app = app().await;
+    ingest(&app, vec![by_agent(tracked("x1", "call_1", "2.5"), "team-a")]).await;
+    assert_eq!(session_total(&app, "x1").await, "2.5");
+
+    ingest(&app, vec![by_agent(response("y1", "call_1", "0.3"), "team-b")]).await;
+    assert_eq!(session_total(&app, "x1").await, "2.5");
+    assert_eq!(session_total(&app, "y1").await, "0.3");
+    assert_eq!(analytics_session_total(&app, "x1").await, "2.5");
+    assert_eq!(analytics_total(&app).await, "2.8");
+    assert_eq!(alert_value(&app).await, "2.8");
+
+    let tracked_event = &app.get("/api/events?sessionId=x1").await.json["events"][0];
     assert_eq!(tracked_event["eventType"], "cost_tracked");
-    assert_eq!(tracked_event["payload"]["costUsd"], 0.5);
+    assert_eq!(tracked_event["payload"]["costUsd"], 2.5);
+}
+
+#[tokio::test]
+async fn same_call_id_in_other_session_counts_both_response_first() {
+    let app = app().await;
+    ingest(&app, vec![by_agent(response("y1", "call_1", "0.3"), "team-b")]).await;
+    ingest(&app, vec![by_agent(tracked("x1", "call_1", "2.5"), "team-a")]).await;
+    assert_eq!(session_total(&app, "x1").await, "2.5");
+    assert_eq!(session_total(&app, "y1").await, "0.3");
+    assert_eq!(analytics_session_total(&app, "x1").await, "2.5");
+    assert_eq!(analytics_total(&app).await, "2.8");
+    assert_eq!(alert_value(&app).await, "2.8");
+}
+
+#[tokio::test]
+async fn same_call_id_in_one_batch_across_sessions_counts_both() {
+    let app = app().await;
+    ingest(
+        &app,
+        vec![
+            tracked("x1", "call_1", "2.5"),
+            response("y1", "call_1", "0.3"),
+            response("y2", "call_2", "0.25"),
+            tracked("x2", "call_2", "0.5"),
+        ],
+    )
+    .await;
+    assert_eq!(session_total(&app, "x1").await, "2.5");
+    assert_eq!(session_total(&app, "x2").await, "0.5");
+    assert_eq!(analytics_total(&app).await, "3.55");
+    assert_eq!(alert_value(&app).await, "3.55");
+}
+
+#[tokio::test]
+async fn own_session_response_supersedes_despite_other_session_match() {
+    let app = app().await;
+    ingest(&app, vec![tracked("x1", "call_1", "0.5")]).await;
+    ingest(&app, vec![response("y1", "call_1", "0.25")]).await;
+    ingest(&app, vec![response("x1", "call_1", "0.3")]).await;
+    ingest(&app, vec![tracked("y1", "call_1", "0.7")]).await;
+    assert_eq!(session_total(&app, "x1").await, "0.3");
+    assert_eq!(session_total(&app, "y1").await, "0.25");
+    assert_eq!(analytics_session_total(&app, "x1").await, "0.3");
+    assert_eq!(analytics_total(&app).await, "0.55");
+    assert_eq!(alert_value(&app).await, "0.55");
 }
