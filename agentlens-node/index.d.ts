@@ -35,7 +35,7 @@ export declare class Client {
    * @throws {Error} naming each invalid field before anything is queued: a count that
    * is not a whole number from 0 to 2^53 - 1, a part above its whole (cache tokens above
    * input tokens), a blank provider or model, or a `costUsd` that is not a decimal string
-   * of 0 to 9223372 with at most 12 decimal places.
+   * of 0 to 9223372.036854775807 with at most 12 decimal places.
    */
   trackCost(cost: NapiCostInput): void
   /**

@@ -160,7 +160,7 @@ impl NapiClient {
     /// @throws {Error} naming each invalid field before anything is queued: a count that
     /// is not a whole number from 0 to 2^53 - 1, a part above its whole (cache tokens above
     /// input tokens), a blank provider or model, or a `costUsd` that is not a decimal string
-    /// of 0 to 9223372 with at most 12 decimal places.
+    /// of 0 to 9223372.036854775807 with at most 12 decimal places.
     #[napi]
     pub fn track_cost(&self, env: Env, cost: NapiCostInput) -> Result<()> {
         let cost = to_cost_event(cost, &self.session_id)?;

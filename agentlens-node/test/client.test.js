@@ -73,7 +73,7 @@ test('trackCost throws for costs the collector rejects and sends the rest', asyn
   const valid = { provider: 'openai', model: 'gpt-4o', inputTokens: 1000, outputTokens: 500, sessionId }
 
   assert.throws(() => client.trackCost({ ...valid, costUsd: '0.0000000000001' }), /costUsd: costUsd 0\.0000000000001 has more than 12 decimal places/)
-  assert.throws(() => client.trackCost({ ...valid, costUsd: '9223373' }), /costUsd: costUsd 9223373 is larger than the maximum of 9223372 USD/)
+  assert.throws(() => client.trackCost({ ...valid, costUsd: '9223373' }), /costUsd: costUsd 9223373 is larger than the maximum of 9223372.036854775807 USD/)
   assert.throws(() => client.trackCost({ ...valid, inputTokens: 2 ** 53 }), /inputTokens: token count 9007199254740992 is larger than the maximum of 9007199254740991/)
   assert.throws(() => client.trackCost({ ...valid, sessionId: ' ' }), /sessionId: sessionId must not be empty/)
   assert.equal(client.stats().pending, 0)

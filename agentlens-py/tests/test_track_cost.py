@@ -138,7 +138,7 @@ INVALID_COSTS = [
     ({"cache_read_tokens": 2000}, "input_tokens", "exceed input tokens"),
     ({"cache_read_tokens": 2**53}, "cache_read_tokens", "larger than the maximum"),
     ({"cost_usd": "1.1234567890123"}, "cost_usd", "more than 12 decimal places"),
-    ({"cost_usd": 10_000_000}, "cost_usd", "larger than the maximum of 9223372 USD"),
+    ({"cost_usd": 10_000_000}, "cost_usd", "larger than the maximum of 9223372.036854775807 USD"),
     ({"agent_id": " "}, "agent_id", "must not be empty"),
     ({"reasoning_tokens": 600}, "reasoning_tokens", "exceed output tokens"),
     ({"provider": ""}, "provider", "must not be empty"),
@@ -174,7 +174,7 @@ def test_invalid_cost_raises_before_queueing(
 
 COLLECTOR_REJECTS: list[tuple[dict[str, Any], str, str]] = [
     ({"cost_usd": Decimal("0.0000000000001")}, "cost_usd", "more than 12 decimal places"),
-    ({"cost_usd": Decimal("9223373")}, "cost_usd", "larger than the maximum of 9223372 USD"),
+    ({"cost_usd": Decimal("9223373")}, "cost_usd", "larger than the maximum of 9223372.036854775807 USD"),
     ({"input_tokens": 2**53}, "input_tokens", "larger than the maximum of 9007199254740991"),
 ]
 

@@ -100,13 +100,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// Returns event `index`, stamped `at`.
 fn event(options: &Options, index: u64, at: DateTime<Utc>) -> Value {
     let hash = index.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 17;
+    // Event 10k+9 is the llm_response of the call of event 10k+8, so it supersedes it. The
+    // cost rule matches call ids within one session, so both take the session of 10k+8.
+    let call = if index % 10 == 9 { index - 1 } else { index };
+    let call_hash = call.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 17;
     let slot = (at.timestamp() / 1800) as u64;
-    let session = slot * SESSIONS_PER_SLOT + hash % SESSIONS_PER_SLOT;
+    let session = slot * SESSIONS_PER_SLOT + call_hash % SESSIONS_PER_SLOT;
     let agent = session % options.agents;
     // Each agent uses two of the models.
     let (provider, model) = MODELS[((agent * 2 + hash % 2) % MODELS.len() as u64) as usize];
-    // Event 10k+9 is the llm_response of the call of event 10k+8, so it supersedes it.
-    let call = if index % 10 == 9 { index - 1 } else { index };
     let mut payload = json!({
         "provider": provider,
         "model": model,

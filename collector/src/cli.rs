@@ -244,6 +244,13 @@ impl CliError {
 }
 
 impl Cli {
+    /// Returns true for the long-running servers, `serve` and the stdio MCP server `mcp`,
+    /// which log their lifecycle and errors as log lines. The other subcommands run once
+    /// and print an error as `error: <message>`.
+    pub fn is_server(&self) -> bool {
+        matches!(self.command, Command::Serve(_) | Command::Mcp(_))
+    }
+
     /// Runs the chosen subcommand to completion.
     ///
     /// # Errors

@@ -18,7 +18,12 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
 
     // Logs go to stderr, so stdout carries only command output such as a new API key.
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Servers log their lifecycle at INFO. One-shot commands show only warnings unless
+    // RUST_LOG sets another level, so their stderr contains problems and the final error.
+    let is_server = cli.is_server();
+    let default_level = if is_server { "info" } else { "warn" };
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -27,8 +32,12 @@ async fn main() -> ExitCode {
 
     match cli.run().await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
+        Err(error) if is_server => {
             tracing::error!(%error, "agentlens failed");
+            ExitCode::from(error.exit_code())
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
             ExitCode::from(error.exit_code())
         }
     }

@@ -51,6 +51,7 @@ mod units;
 mod variants;
 
 pub use listing::{DatedPrices, ModelPrices, VariantPrices};
+pub use litellm::{InvalidLiteLlmEntry, LiteLlmSkips};
 pub use overrides::PriceOverridesError;
 pub use quote::{Breakdown, LineItem, PriceOutcome, Quote, UnitLine};
 pub use rates::{Rate, Tier, TierApplication, TierComparison, TierCounts, TierRule};

@@ -235,7 +235,7 @@ pub(crate) fn check_cost_amount(amount: Usd) -> Result<Usd, String> {
     // the multiplication.
     if amount.as_decimal() > MAX_COST {
         return Err(format!(
-            "costUsd {amount} is larger than the maximum of 9223372 USD per event"
+            "costUsd {amount} is larger than the maximum of {MAX_COST} USD per event"
         ));
     }
     Ok(amount)

@@ -42,6 +42,9 @@ const PAYLOAD_COST_KEYS: [&str; 12] = [
 /// Most events one request may carry.
 pub const MAX_BATCH_EVENTS: usize = 1000;
 
+/// Maximum length of a session or agent id, in characters.
+pub const MAX_NAME_CHARS: usize = 256;
+
 /// Maximum length of a client-supplied event id, in bytes.
 pub const MAX_CLIENT_ID_LEN: usize = 128;
 
@@ -162,6 +165,24 @@ fn failed(path: &str, message: impl Into<String>) -> BatchError {
     }
 }
 
+/// Reads a required session or agent id of 1 to [`MAX_NAME_CHARS`] characters.
+fn name_field<'v>(
+    event: &'v Map<String, Value>,
+    field: &str,
+    errors: &mut Errors<'_>,
+) -> Option<&'v str> {
+    let text = required_string(event, field, true, errors)?;
+    let chars = text.chars().count();
+    if chars > MAX_NAME_CHARS {
+        errors.push(
+            field,
+            format!("{field} must be at most {MAX_NAME_CHARS} characters, got {chars}; use a shorter id"),
+        );
+        return None;
+    }
+    Some(text)
+}
+
 /// Reports each pricing field sent at the top level of a cost event instead of in its payload.
 fn misplaced_cost_fields(event: &Map<String, Value>, errors: &mut Errors<'_>) {
     for key in PAYLOAD_COST_KEYS {
@@ -184,8 +205,8 @@ fn validate_event_at(event: &Value, errors: &mut Errors<'_>) -> Option<ValidEven
     };
     let before = errors.list.len();
 
-    let session_id = required_string(event, "sessionId", true, errors);
-    let agent_id = required_string(event, "agentId", true, errors);
+    let session_id = name_field(event, "sessionId", errors);
+    let agent_id = name_field(event, "agentId", errors);
     let event_type = event_type(event, errors);
     let severity = severity(event, errors);
     let client_id = client_id(event, errors);

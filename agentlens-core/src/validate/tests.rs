@@ -455,3 +455,21 @@ fn other_event_types_keep_unknown_top_level_fields_unchecked() {
         "eventType": "custom", "model": "x", "payload": {"type": "t", "data": {}}}]});
     assert!(validate_batch(&body).is_ok());
 }
+
+#[test]
+fn overlong_session_and_agent_ids_are_rejected() {
+    let mut event = cost_event(json!({
+        "provider": "openai", "model": "gpt-4o", "inputTokens": 1, "outputTokens": 1
+    }));
+    event["sessionId"] = json!("s".repeat(MAX_NAME_CHARS + 1));
+    event["agentId"] = json!("é".repeat(MAX_NAME_CHARS));
+    let error = validate_batch(&json!({"events": [event]})).unwrap_err();
+    assert_eq!(paths(&error), ["events.0.sessionId"]);
+    assert!(
+        error.details[0]
+            .message
+            .contains("at most 256 characters, got 257"),
+        "{}",
+        error.details[0].message
+    );
+}

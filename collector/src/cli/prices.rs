@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use agentlens_core::pricing::{
-    ModelPrices, PriceOverridesError, PriceTable, PriceTableError, Rate,
+    LiteLlmSkips, ModelPrices, PriceOverridesError, PriceTable, PriceTableError, Rate,
 };
 use agentlens_core::validate::FieldError;
 use chrono::{DateTime, Utc};
@@ -328,10 +328,11 @@ fn run_update(args: UpdateArgs) -> Result<String, PricesError> {
         path: from.clone(),
         message: error.to_string(),
     })?;
-    let litellm = PriceTable::from_litellm_json(&text).map_err(|source| PricesError::LiteLlm {
-        path: from.clone(),
-        source,
-    })?;
+    let (litellm, skips) =
+        PriceTable::from_litellm_json_with_skips(&text).map_err(|source| PricesError::LiteLlm {
+            path: from.clone(),
+            source,
+        })?;
 
     let (models, tiered) = override_models(&litellm);
     let file = json!({ "models": models });
@@ -341,6 +342,7 @@ fn run_update(args: UpdateArgs) -> Result<String, PricesError> {
 
     let out = args.out.display();
     let mut summary = format!("wrote {} models from {from} to {out}\n", models.len());
+    summary.push_str(&describe_skips(&skips));
     if !tiered.is_empty() {
         let _ = writeln!(
             summary,
@@ -355,6 +357,34 @@ fn run_update(args: UpdateArgs) -> Result<String, PricesError> {
         "apply it with --prices {out} or AGENTLENS_PRICES={out}"
     );
     Ok(summary)
+}
+
+/// Maximum number of invalid LiteLLM entries that `update` names one by one.
+const MAX_LISTED_INVALID: usize = 20;
+
+/// Describes the LiteLLM entries that were not read, naming each invalid one with its
+/// reason, up to [`MAX_LISTED_INVALID`].
+fn describe_skips(skips: &LiteLlmSkips) -> String {
+    let mut text = String::new();
+    if skips.total() == 0 {
+        return text;
+    }
+    let _ = writeln!(
+        text,
+        "skipped {} entries: {} by the reading rules (no per-token or per-request price, a \
+         region or commitment in the key, or a repeated model) and {} invalid",
+        skips.total(),
+        skips.deliberate,
+        skips.invalid.len()
+    );
+    for entry in skips.invalid.iter().take(MAX_LISTED_INVALID) {
+        let _ = writeln!(text, "  invalid {}: {}", entry.key, entry.reason);
+    }
+    if skips.invalid.len() > MAX_LISTED_INVALID {
+        let more = skips.invalid.len() - MAX_LISTED_INVALID;
+        let _ = writeln!(text, "  and {more} more invalid entries");
+    }
+    text
 }
 
 /// Returns the override entries of every model with flat rates, and the

@@ -9,8 +9,8 @@
 //! `message.id` and `requestId`. The last copy contains the final usage.
 //!
 //! Claude Code also writes assistant records with `"model": "<synthetic>"` and zero usage
-//! for messages it generates itself, such as an interruption notice. No model was called,
-//! so these are counted and skipped, as ccusage does.
+//! for messages it inserts itself without an API call. They carry no cost, so the scan
+//! counts and skips them.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -300,7 +300,9 @@ pub struct IngestRequest {
     pub events: Vec<IngestEvent>,
 }
 
-/// One event of an ingest request. Other top-level keys are ignored.
+/// One event of an ingest request. Other top-level keys are ignored, except that a cost
+/// event (`cost_tracked`, `llm_response`) with a pricing field beside its payload
+/// (`costUsd`, `usage`, `model`, `provider`, `serviceTier`...) is rejected.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IngestEvent {
@@ -308,11 +310,11 @@ pub struct IngestEvent {
     /// duplicate and not stored again.
     #[schema(min_length = 1, max_length = 128, nullable = false)]
     pub id: Option<String>,
-    /// Session id, not empty.
-    #[schema(min_length = 1)]
+    /// Session id of 1 to 256 characters, not blank.
+    #[schema(min_length = 1, max_length = 256)]
     pub session_id: String,
-    /// Agent id, not empty.
-    #[schema(min_length = 1)]
+    /// Agent id of 1 to 256 characters, not blank.
+    #[schema(min_length = 1, max_length = 256)]
     pub agent_id: String,
     /// One of the 21 event types a client may send.
     #[schema(value_type = IngestEventType)]

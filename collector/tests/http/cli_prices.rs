@@ -242,6 +242,49 @@ fn list_resolves_provider_name_like_quote() {
 }
 
 #[test]
+fn cli_error_prints_plain_message() {
+    let output = Command::new(env!("CARGO_BIN_EXE_agentlens"))
+        .args(["prices", "list", "--provider", "nobody"])
+        .env_remove("RUST_LOG")
+        .env_remove("AGENTLENS_PRICES")
+        .output()
+        .unwrap();
+
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text.starts_with("error: no provider \"nobody\""), "{text}");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(!text.contains("ERROR"), "{text}");
+}
+
+#[test]
+fn cli_info_logs_need_rust_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let overrides = dir.path().join("prices.toml");
+    let text = "[[models]]\nprovider = \"mycorp\"\nmodel = \"inhouse\"\ninput_mtok = \"1\"\n";
+    std::fs::write(&overrides, text).unwrap();
+    let mut args = quote_args("mycorp", "inhouse", r#"{"inputTokens":1000000}"#);
+    args.extend(["--prices", path_text(&overrides)]);
+    let quote = |rust_log: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_agentlens"));
+        command.args(&args).env_remove("AGENTLENS_PRICES");
+        match rust_log {
+            Some(level) => command.env("RUST_LOG", level),
+            None => command.env_remove("RUST_LOG"),
+        };
+        command.output().unwrap()
+    };
+
+    let quiet = quote(None);
+    let verbose = quote(Some("info"));
+
+    assert!(quiet.status.success(), "{}", stderr(&quiet));
+    assert_eq!(stderr(&quiet), "");
+    assert!(verbose.status.success(), "{}", stderr(&verbose));
+    assert!(stderr(&verbose).contains("INFO"), "{}", stderr(&verbose));
+}
+
+#[test]
 fn update_writes_overrides_that_quote_uses() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("litellm.json");
@@ -280,6 +323,52 @@ fn update_writes_overrides_that_quote_uses() {
         .output()
         .unwrap();
     assert_eq!(from_env.status.code(), Some(0), "{}", stderr(&from_env));
+}
+
+#[test]
+fn update_names_invalid_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("litellm.json");
+    let out = dir.path().join("agentlens-prices.json");
+    let mut entries = serde_json::Map::new();
+    entries.insert(
+        "good".to_owned(),
+        serde_json::json!({"litellm_provider": "openai", "input_cost_per_token": 1e-06}),
+    );
+    entries.insert(
+        "us-east-1/regional".to_owned(),
+        serde_json::json!({"litellm_provider": "bedrock", "input_cost_per_token": 1e-06}),
+    );
+    for index in 0..22 {
+        entries.insert(
+            format!("weird-{index:02}"),
+            serde_json::json!({"litellm_provider": "openai", "input_cost_per_token": "abc"}),
+        );
+    }
+    std::fs::write(&source, Value::Object(entries).to_string()).unwrap();
+
+    let updated = run(&[
+        "prices",
+        "update",
+        "--from",
+        path_text(&source),
+        "--out",
+        path_text(&out),
+    ]);
+
+    assert!(updated.status.success(), "{}", stderr(&updated));
+    let summary = String::from_utf8_lossy(&updated.stdout);
+    assert!(summary.contains("wrote 1 models"), "{summary}");
+    assert!(summary.contains("skipped 23 entries"), "{summary}");
+    assert!(summary.contains("and 22 invalid"), "{summary}");
+    assert!(
+        summary.contains("invalid weird-00: input_cost_per_token is \"abc\""),
+        "{summary}"
+    );
+    assert!(summary.contains("invalid weird-19:"), "{summary}");
+    assert!(!summary.contains("invalid weird-20:"), "{summary}");
+    assert!(summary.contains("and 2 more invalid entries"), "{summary}");
+    assert!(!summary.contains("regional"), "{summary}");
 }
 
 #[test]

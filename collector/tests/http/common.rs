@@ -167,7 +167,10 @@ impl TestApp {
     pub async fn reopen(self) -> TestApp {
         let db = self.db_path();
         let TestApp {
-            state, router, key, _dir: dir,
+            state,
+            router,
+            key,
+            _dir: dir,
         } = self;
         drop((router, state));
         let options = ServeOptions {

@@ -176,12 +176,20 @@ async fn analytics_session_total(app: &TestApp, session: &str) -> String {
 }
 
 #[tokio::test]
-async fn same_call_id_in_other_session_counts_both() {
+async fn call_id_in_other_session_counts_both() {
     let app = app().await;
-    ingest(&app, vec![by_agent(tracked("x1", "call_1", "2.5"), "team-a")]).await;
+    ingest(
+        &app,
+        vec![by_agent(tracked("x1", "call_1", "2.5"), "team-a")],
+    )
+    .await;
     assert_eq!(session_total(&app, "x1").await, "2.5");
 
-    ingest(&app, vec![by_agent(response("y1", "call_1", "0.3"), "team-b")]).await;
+    ingest(
+        &app,
+        vec![by_agent(response("y1", "call_1", "0.3"), "team-b")],
+    )
+    .await;
     assert_eq!(session_total(&app, "x1").await, "2.5");
     assert_eq!(session_total(&app, "y1").await, "0.3");
     assert_eq!(analytics_session_total(&app, "x1").await, "2.5");
@@ -194,10 +202,18 @@ async fn same_call_id_in_other_session_counts_both() {
 }
 
 #[tokio::test]
-async fn same_call_id_in_other_session_counts_both_response_first() {
+async fn response_first_in_other_session_counts_both() {
     let app = app().await;
-    ingest(&app, vec![by_agent(response("y1", "call_1", "0.3"), "team-b")]).await;
-    ingest(&app, vec![by_agent(tracked("x1", "call_1", "2.5"), "team-a")]).await;
+    ingest(
+        &app,
+        vec![by_agent(response("y1", "call_1", "0.3"), "team-b")],
+    )
+    .await;
+    ingest(
+        &app,
+        vec![by_agent(tracked("x1", "call_1", "2.5"), "team-a")],
+    )
+    .await;
     assert_eq!(session_total(&app, "x1").await, "2.5");
     assert_eq!(session_total(&app, "y1").await, "0.3");
     assert_eq!(analytics_session_total(&app, "x1").await, "2.5");
@@ -206,7 +222,7 @@ async fn same_call_id_in_other_session_counts_both_response_first() {
 }
 
 #[tokio::test]
-async fn same_call_id_in_one_batch_across_sessions_counts_both() {
+async fn one_batch_across_sessions_counts_both() {
     let app = app().await;
     ingest(
         &app,
@@ -225,7 +241,7 @@ async fn same_call_id_in_one_batch_across_sessions_counts_both() {
 }
 
 #[tokio::test]
-async fn own_session_response_supersedes_despite_other_session_match() {
+async fn own_session_response_supersedes_tracked() {
     let app = app().await;
     ingest(&app, vec![tracked("x1", "call_1", "0.5")]).await;
     ingest(&app, vec![response("y1", "call_1", "0.25")]).await;

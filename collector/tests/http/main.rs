@@ -13,6 +13,7 @@ mod cli_prices;
 mod cli_serve;
 mod common;
 mod cost_rule;
+mod cost_rule_migration;
 mod deployments;
 mod event_detail;
 mod event_pricing;

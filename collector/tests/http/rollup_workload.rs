@@ -72,8 +72,8 @@ pub struct Workload {
     events: Vec<WorkloadEvent>,
     /// Indexes into `events`, oldest first.
     by_time: Vec<usize>,
-    /// Call ids that have at least one `llm_response`.
-    answered_calls: HashSet<u32>,
+    /// Session and call id of each call with at least one `llm_response`.
+    answered_calls: HashSet<(usize, u32)>,
 }
 
 impl Workload {
@@ -104,7 +104,7 @@ impl Workload {
         let answered_calls = events
             .iter()
             .filter(|event| event.response)
-            .filter_map(|event| event.call_id)
+            .filter_map(|event| Some((event.session, event.call_id?)))
             .collect();
         Workload {
             events,
@@ -168,13 +168,13 @@ impl Workload {
             .count()
     }
 
-    /// Applies the cost rule: a `cost_tracked` whose call id has an `llm_response` does
-    /// not count, in whichever order the two arrived.
+    /// Applies the cost rule: a `cost_tracked` whose call id has an `llm_response` in its
+    /// session does not count, in whichever order the two arrived.
     fn counts(&self, event: &WorkloadEvent) -> bool {
         event.response
             || event
                 .call_id
-                .is_none_or(|call| !self.answered_calls.contains(&call))
+                .is_none_or(|call| !self.answered_calls.contains(&(event.session, call)))
     }
 }
 
@@ -187,6 +187,12 @@ fn random_event(rng: &mut StdRng, index: usize, at: DateTime<Utc>) -> WorkloadEv
     // An `llm_response` requires a call id; some `cost_tracked` events have none.
     let call_id =
         (response || rng.random_bool(0.9)).then(|| rng.random_range(0..index as u32 / 8 + 1));
+    // The events of one call id fall into two sessions, so some `llm_response` events
+    // supersede a `cost_tracked` of their session and others share only the call id.
+    let session = match call_id {
+        Some(call) => (call as usize * 7 + rng.random_range(0..2)) % SESSION_COUNT,
+        None => rng.random_range(0..SESSION_COUNT),
+    };
     let unpriced = model == MODELS.len() - 1 && rng.random_bool(0.5);
     let cost_pico = (!unpriced).then(|| rng.random_range(0..5_000_000_000_000));
     let input_tokens = rng.random_range(0..5_000);
@@ -203,7 +209,7 @@ fn random_event(rng: &mut StdRng, index: usize, at: DateTime<Utc>) -> WorkloadEv
     WorkloadEvent {
         at,
         agent: rng.random_range(0..AGENT_COUNT),
-        session: rng.random_range(0..SESSION_COUNT),
+        session,
         model,
         response,
         call_id,

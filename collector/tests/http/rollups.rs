@@ -179,8 +179,9 @@ async fn superseded_cost_leaves_rollups() {
     let mut tracked = cost_event("s1", "a1", "gpt-4o", json!(0.5), "2026-05-10T12:00:10Z");
     tracked["payload"]["callId"] = json!("c1");
     assert_eq!(app.ingest(vec![tracked]).await.status, StatusCode::CREATED);
+    // The response supersedes the row of another agent and day, but only in its session.
     let mut response =
-        crate::common::llm_response("s2", "a2", "gpt-4o", json!(0.25), "2026-05-11T08:00:00Z");
+        crate::common::llm_response("s1", "a2", "gpt-4o", json!(0.25), "2026-05-11T08:00:00Z");
     response["payload"]["callId"] = json!("c1");
     assert_eq!(app.ingest(vec![response]).await.status, StatusCode::CREATED);
 
@@ -192,7 +193,8 @@ async fn superseded_cost_leaves_rollups() {
     assert_eq!(reply.json["byAgent"].as_array().unwrap().len(), 1);
     assert_eq!(reply.json["byAgent"][0]["agentId"], "a2");
     assert_eq!(reply.json["overTime"].as_array().unwrap().len(), 1);
-    assert_eq!(reply.json["bySession"][0]["sessionId"], "s2");
+    assert_eq!(reply.json["bySession"][0]["sessionId"], "s1");
+    assert_eq!(reply.json["bySession"][0]["totalCostUsd"], 0.25);
     let query = query(
         "2026-05-01T00:00:00Z",
         "2026-05-31T00:00:00Z",

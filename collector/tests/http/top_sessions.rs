@@ -134,12 +134,14 @@ async fn straddling_sessions_match_recomputation() {
 #[tokio::test]
 async fn superseded_rows_leave_session_totals() {
     let app = app().await;
-    // Each session's first row is superseded by an llm_response in session `late`,
-    // which therefore ranks first, and the rest of each session costs less.
+    // Each session's first row, which costs more the lower the session number, is
+    // superseded by an llm_response of another agent on the next day. The rest of each
+    // session costs more the higher its number, so the ranking follows the counted rows.
     let mut events = Vec::new();
     for session in 0..110 {
         let at = format!("2026-05-10T10:{:02}:00Z", session % 60);
-        let mut tracked = cost_event(&format!("s{session:03}"), "a1", "gpt-4o", json!("9"), &at);
+        let expensive = json!((119 - session).to_string());
+        let mut tracked = cost_event(&format!("s{session:03}"), "a1", "gpt-4o", expensive, &at);
         tracked["payload"]["callId"] = json!(format!("call-{session}"));
         events.push(tracked);
         let cheap = format!("0.{:03}", session + 1);
@@ -156,7 +158,7 @@ async fn superseded_rows_leave_session_totals() {
     let mut responses = Vec::new();
     for session in 0..110 {
         let mut response = llm_response(
-            "late",
+            &format!("s{session:03}"),
             "a2",
             "gpt-4o",
             json!("0.01"),
@@ -170,8 +172,8 @@ async fn superseded_rows_leave_session_totals() {
     let store = &app.state.store;
     let both_days = query("2026-05-10T00:00:00Z", "2026-05-11T23:59:59Z", None);
     let listed = assert_sessions_match(store, both_days).await;
-    assert_eq!(listed[0], "late");
-    assert_eq!(listed[1], "s109");
+    assert_eq!(listed[0], "s109");
+    assert_eq!(listed[1], "s108");
     let first_day = query("2026-05-10T00:00:00Z", "2026-05-10T23:59:59Z", Some("a1"));
     let listed = assert_sessions_match(store, first_day).await;
     assert_eq!(listed[0], "s109");

@@ -238,6 +238,41 @@ async fn webhook_is_retried_until_it_succeeds() {
 }
 
 #[tokio::test]
+async fn deleted_rule_stops_webhook_retries() {
+    let (url, mut requests) = receiver(usize::MAX).await;
+    let mut options = test_alert_options();
+    options.webhooks = options
+        .webhooks
+        .with_retry_delays(vec![Duration::from_millis(500); 3]);
+    let app = build_with_alerts(false, None, None, options).await;
+    let rule_id = spend_rule(&app, &url).await;
+    app.ingest(vec![cost_event(
+        "s1",
+        "a1",
+        "gpt-4.1",
+        json!(0.01),
+        "2026-03-01T11:50:00Z",
+    )])
+    .await;
+    app.state
+        .alerts
+        .evaluate_at(at("2026-03-01T12:00:00Z"))
+        .await
+        .unwrap();
+    next(&mut requests).await;
+
+    let uri = format!("/api/alerts/rules/{rule_id}");
+    let deleted = app.send(axum::http::Method::DELETE, &uri, None).await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text);
+
+    let retry = tokio::time::timeout(Duration::from_millis(1500), requests.recv()).await;
+    assert!(
+        retry.is_err(),
+        "a retry was sent after the rule was deleted"
+    );
+}
+
+#[tokio::test]
 async fn failing_webhook_records_every_attempt() {
     let (url, _requests) = receiver(usize::MAX).await;
     let app = signed_app().await;

@@ -239,6 +239,30 @@ fn scaled(value: Option<&Value>, factor: i64) -> Option<Decimal> {
     Some(rounded.unwrap_or(exact).normalize())
 }
 
+/// Names the first invalid field of an entry: an entry that is not an object, a missing or
+/// non-string `litellm_provider`, or a cost field that is neither `null` nor a finite
+/// number of at least zero. Returns `None` for a valid entry.
+pub(super) fn invalid_field(entry: &Value) -> Option<String> {
+    let Some(object) = entry.as_object() else {
+        return Some(format!("the entry is {entry}, expected a JSON object"));
+    };
+    match object.get("litellm_provider") {
+        Some(Value::String(_)) => {}
+        None => return Some("missing litellm_provider".to_owned()),
+        Some(other) => return Some(format!("litellm_provider is {other}, expected a string")),
+    }
+    let is_cost_key = |key: &str| {
+        parse_key(key).is_some()
+            || TOOL_KEYS.iter().any(|(source, _, _)| *source == key)
+            || ["input_cost_per_query", "input_cost_per_request"].contains(&key)
+    };
+    object
+        .iter()
+        .filter(|(key, value)| is_cost_key(key) && !value.is_null())
+        .find(|(_, value)| scaled(Some(value), 1).is_none())
+        .map(|(key, value)| format!("{key} is {value}, expected a number >= 0"))
+}
+
 /// Returns true when the rates include one that a call is always billed by: input, output,
 /// a per-request fee or a web search fee.
 pub(super) fn has_billable_rate(rates: &BTreeMap<String, Rate>) -> bool {
@@ -304,6 +328,29 @@ mod tests {
         let rates = convert_rates(&entry);
         assert_eq!(rates.len(), 1);
         assert!(convert_variants(&entry).is_empty());
+    }
+
+    #[test]
+    fn invalid_cost_field_is_named() {
+        let text = serde_json::json!({"litellm_provider": "openai", "input_cost_per_token": "abc"});
+        let negative = serde_json::json!({"litellm_provider": "openai",
+            "input_cost_per_token": 1e-06, "output_cost_per_token_flex": -1.0});
+        let valid = serde_json::json!({"litellm_provider": "openai",
+            "input_cost_per_token": 1e-06, "output_cost_per_token": null, "mode": "chat"});
+
+        assert_eq!(
+            invalid_field(&text).as_deref(),
+            Some("input_cost_per_token is \"abc\", expected a number >= 0")
+        );
+        assert_eq!(
+            invalid_field(&negative).as_deref(),
+            Some("output_cost_per_token_flex is -1.0, expected a number >= 0")
+        );
+        assert_eq!(
+            invalid_field(&serde_json::json!({"input_cost_per_token": 1e-06})).as_deref(),
+            Some("missing litellm_provider")
+        );
+        assert_eq!(invalid_field(&valid), None);
     }
 
     #[test]

@@ -15,6 +15,9 @@
 //!   fees become `storage_searches_kcount` and `code_interpreter_sessions_kcount`. A
 //!   `<route>/container` entry contains the code interpreter fee of its whole provider, so that
 //!   fee applies to every model of the provider without one of its own.
+//!
+//! NOTE: an entry with an invalid cost field (a string or a negative number) is left out
+//! whole here and reported, while `scripts/litellm_prices.py` ignores only that field.
 
 mod convert;
 mod keys;
@@ -49,8 +52,25 @@ impl PriceTable {
     ///
     /// Returns [`PriceTableError::InvalidJson`] when the text is not a JSON object of entries.
     pub fn from_litellm_json(text: &str) -> Result<PriceTable, PriceTableError> {
+        Self::from_litellm_json_with_skips(text).map(|(table, _)| table)
+    }
+
+    /// Parses a price file in LiteLLM's layout, as [`PriceTable::from_litellm_json`] does,
+    /// and also returns the entries it left out.
+    ///
+    /// An entry with an invalid field is left out whole, so a model never gets only part of
+    /// its prices. Invalid are an entry that is not an object, a missing `litellm_provider`,
+    /// and a cost field that is not a number of at least zero.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`PriceTableError::InvalidJson`] when the text is not a JSON object of entries.
+    pub fn from_litellm_json_with_skips(
+        text: &str,
+    ) -> Result<(PriceTable, LiteLlmSkips), PriceTableError> {
         let entries: Map<String, Value> = serde_json::from_str(text)
             .map_err(|error| PriceTableError::InvalidJson(error.to_string()))?;
+        let mut skips = LiteLlmSkips::default();
         let source: Arc<str> = Arc::from("litellm json");
         let mut providers: Vec<Provider> = Vec::new();
         let mut positions: HashMap<String, usize> = HashMap::new();
@@ -58,7 +78,15 @@ impl PriceTable {
         let mut provider_fees: HashMap<String, Rates> = HashMap::new();
 
         for (key, entry) in ordered_entries(&entries) {
+            if let Some(reason) = convert::invalid_field(entry) {
+                skips.invalid.push(InvalidLiteLlmEntry {
+                    key: key.clone(),
+                    reason,
+                });
+                continue;
+            }
             let Some((provider_id, model_id)) = keys::provider_and_model(key, entry) else {
+                skips.deliberate += 1;
                 continue;
             };
             let rates = convert::convert_rates(entry);
@@ -71,10 +99,10 @@ impl PriceTable {
                 }
                 continue;
             }
-            if !convert::has_billable_rate(&rates) {
-                continue;
-            }
-            if !seen.insert((provider_id.clone(), model_id.to_lowercase())) {
+            if !convert::has_billable_rate(&rates)
+                || !seen.insert((provider_id.clone(), model_id.to_lowercase()))
+            {
+                skips.deliberate += 1;
                 continue;
             }
             let index = *positions.entry(provider_id.clone()).or_insert_with(|| {
@@ -101,13 +129,43 @@ impl PriceTable {
         }
 
         let digest = Sha256::digest(text.as_bytes());
-        Ok(PriceTable::from_parts(
+        let table = PriceTable::from_parts(
             format!("pv_{}", &hex::encode(digest)[..12]),
             source.to_string(),
             Utc::now().date_naive(),
             providers,
-        ))
+        );
+        Ok((table, skips))
     }
+}
+
+/// Entries of a LiteLLM price file that were not read into the table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiteLlmSkips {
+    /// Entries left out by the reading rules: keys with a region, commitment or image-size
+    /// segment, entries without a per-token, per-request or web search rate (such as
+    /// image and audio-second models), repeats of a model already read, and the
+    /// `sample_spec` entry.
+    pub deliberate: usize,
+    /// Entries left out because a field is invalid, in the order they were read.
+    pub invalid: Vec<InvalidLiteLlmEntry>,
+}
+
+impl LiteLlmSkips {
+    /// Returns the number of entries left out for any reason.
+    pub fn total(&self) -> usize {
+        self.deliberate + self.invalid.len()
+    }
+}
+
+/// One LiteLLM entry with an invalid field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidLiteLlmEntry {
+    /// The entry's key, such as `gpt-4o`.
+    pub key: String,
+    /// Reason the entry is invalid, such as
+    /// `input_cost_per_token is "abc", expected a number >= 0`.
+    pub reason: String,
 }
 
 /// Returns the entries in file order, those of secondary routes last.

@@ -321,7 +321,7 @@ fn bad_costs_name_the_field() {
         (
             "cost over max",
             "payload.costUsd",
-            "larger than the maximum of 9223372 USD",
+            "larger than the maximum of 9223372.036854775807 USD",
         ),
         (
             "input over max",
@@ -551,4 +551,17 @@ fn maximum_cost_is_the_largest_pico_count() {
 
         assert_eq!(check_cost_amount(amount).is_ok(), storable, "{text}");
     }
+}
+
+#[test]
+fn cost_over_maximum_names_exact_limit() {
+    use crate::validate::cost::check_cost_amount;
+
+    let error = check_cost_amount(usd("9223372.036854775808")).unwrap_err();
+
+    assert_eq!(
+        error,
+        "costUsd 9223372.036854775808 is larger than the maximum of 9223372.036854775807 USD \
+         per event"
+    );
 }

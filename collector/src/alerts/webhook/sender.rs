@@ -112,6 +112,31 @@ impl WebhookSender {
                 Some(delay) => tokio::time::sleep(delay).await,
                 None => break,
             }
+            if !self.is_still_pending(&delivery.id).await {
+                tracing::info!(
+                    alert.delivery_id = %delivery.id,
+                    "webhook retry dropped because its alert rule was deleted"
+                );
+                break;
+            }
+        }
+    }
+
+    /// Returns false when the delivery row is gone, which happens when its rule is deleted.
+    ///
+    /// Deleting a rule removes its history and deliveries, so a retry would report an
+    /// alert the API no longer shows, and nothing could record its outcome. Disabling a
+    /// rule keeps its retries: the transition stays in the history, and disabling only
+    /// stops new evaluations. When the store cannot be read, the retry goes ahead.
+    async fn is_still_pending(&self, id: &str) -> bool {
+        // TODO: a query for one delivery id would replace this scan of all pending rows,
+        // which the partial index on pending status keeps short.
+        match self.store.pending_deliveries().await {
+            Ok(pending) => pending.iter().any(|delivery| delivery.id == id),
+            Err(error) => {
+                tracing::warn!(alert.delivery_id = %id, %error, "failed to check whether webhook delivery is pending");
+                true
+            }
         }
     }
 
