@@ -216,7 +216,7 @@ pub async fn list(
     path = "/api/events/{id}",
     tag = "events",
     params(
-        ("id" = String, Path, description = "Event id"),
+        ("id" = String, Path, description = "Event id given by the collector, or the id the client sent with the event"),
     ),
     responses(
         (status = 200, description = "The event", body = StoredEvent),

@@ -284,7 +284,8 @@ impl Store {
         .await
     }
 
-    /// Returns one event, or `None` when the tenant has no event with that id.
+    /// Returns one event by the id the collector gave it or, failing that, by the id its
+    /// client sent; `None` when the tenant has neither.
     ///
     /// # Errors
     ///
@@ -292,10 +293,17 @@ impl Store {
     pub async fn event(&self, tenant: &str, id: &str) -> Result<Option<StoredEvent>, StoreError> {
         let (tenant, id) = (tenant.to_owned(), id.to_owned());
         self.read(move |conn| {
-            let sql = format!("SELECT {COLUMNS} FROM events WHERE tenant_id = ?1 AND id = ?2");
-            Ok(conn
-                .query_row(&sql, params![tenant, id], StoredEvent::from_row)
-                .optional()?)
+            for column in ["id", "client_id"] {
+                let sql =
+                    format!("SELECT {COLUMNS} FROM events WHERE tenant_id = ?1 AND {column} = ?2");
+                let found = conn
+                    .query_row(&sql, params![tenant, id], StoredEvent::from_row)
+                    .optional()?;
+                if found.is_some() {
+                    return Ok(found);
+                }
+            }
+            Ok(None)
         })
         .await
     }

@@ -162,3 +162,25 @@ async fn timeline_shows_pricing_with_reason() {
     assert!(reason.contains("no-such-model-9000"), "{}", timeline.text);
     assert_eq!(timeline.json["chainValid"], true);
 }
+
+#[tokio::test]
+async fn event_is_found_by_the_id_its_client_sent() {
+    let app = app().await;
+    let mut event = cost_tracked(
+        "s1",
+        json!({"provider": "openai", "model": "gpt-4o", "inputTokens": 10,
+            "outputTokens": 1, "costUsd": "0.25"}),
+    );
+    event["id"] = json!("client-evt-1");
+    let reply = app.ingest(vec![event]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let server_id = reply.json["events"][0]["id"].as_str().unwrap().to_owned();
+    assert_ne!(server_id, "client-evt-1");
+
+    let by_client = app.get("/api/events/client-evt-1").await;
+    assert_eq!(by_client.status, StatusCode::OK, "{}", by_client.text);
+    assert_eq!(by_client.json["id"], server_id.as_str());
+    assert_eq!(by_client.json["pricing"]["costUsd"], "0.25");
+    let missing = app.get("/api/events/client-evt-2").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
