@@ -243,7 +243,7 @@ async fn deleted_rule_stops_webhook_retries() {
     let mut options = test_alert_options();
     options.webhooks = options
         .webhooks
-        .with_retry_delays(vec![Duration::from_millis(500); 3]);
+        .with_retry_delays(vec![Duration::from_secs(1); 3]);
     let app = build_with_alerts(false, None, None, options).await;
     let rule_id = spend_rule(&app, &url).await;
     app.ingest(vec![cost_event(
@@ -265,7 +265,7 @@ async fn deleted_rule_stops_webhook_retries() {
     let deleted = app.send(axum::http::Method::DELETE, &uri, None).await;
     assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text);
 
-    let retry = tokio::time::timeout(Duration::from_millis(1500), requests.recv()).await;
+    let retry = tokio::time::timeout(Duration::from_millis(2500), requests.recv()).await;
     assert!(
         retry.is_err(),
         "a retry was sent after the rule was deleted"
