@@ -160,9 +160,12 @@ fn cost_event(
         }
     };
 
+    // The event carries usage and no `costUsd`, so the collector prices it with its own
+    // table and stores it as derived, with the table's version and the entry it used. The
+    // quote above only feeds the summary.
     let cost = CostEvent {
         agent_id: Some(message.project.clone()),
-        cost_usd,
+        cost_usd: None,
         trigger: Some("claude-code".to_owned()),
         call_id: Some(message.message_id.clone()),
         timestamp: Some(message.timestamp),
@@ -178,7 +181,7 @@ fn cost_event(
         "claude-code:{}:{}",
         message.message_id, message.request_id
     ));
-    // The collector reads these to price the event the same way if it re-prices it.
+    // The collector reads these to price the event at the same tier.
     if let Some(tier) = context.special_tier() {
         event.payload.insert("serviceTier".into(), tier.into());
     }

@@ -87,6 +87,15 @@ fn spotter_import_matches_independent_totals() {
             "{model}"
         );
     }
+    // The collector priced every imported event itself and says with which table.
+    let (status, page) = collector.get("/api/events?eventType=cost_tracked&limit=500");
+    assert_eq!(status, 200, "{page}");
+    for event in page["events"].as_array().unwrap() {
+        let pricing = &event["pricing"];
+        assert_eq!(pricing["source"], "derived", "{event}");
+        assert!(pricing["pricingVersion"].is_string(), "{event}");
+        assert!(event["payload"].get("costUsd").is_none(), "{event}");
+    }
     for (bucket, expected) in EXPECTED_BY_DAY {
         let row = body["overTime"]
             .as_array()
