@@ -54,6 +54,8 @@ pub struct ImportSummary {
     pub total_usd: Usd,
     /// Events without a price, by model.
     pub unpriced: BTreeMap<String, u64>,
+    /// The price table's reason for the first unpriced event of each model.
+    pub unpriced_reasons: BTreeMap<String, String>,
     /// Calls whose usage or event was invalid and that were not sent.
     pub invalid_usage: usize,
     /// Transcript lines that could not be read.
@@ -154,8 +156,12 @@ fn cost_event(
             summary.total_usd += quote.total;
             Some(quote.total)
         }
-        PriceOutcome::Unpriced { .. } => {
+        PriceOutcome::Unpriced { reason } => {
             *summary.unpriced.entry(message.model.clone()).or_default() += 1;
+            summary
+                .unpriced_reasons
+                .entry(message.model.clone())
+                .or_insert(reason);
             None
         }
     };
@@ -279,9 +285,10 @@ impl std::fmt::Display for ImportSummary {
         let unpriced: u64 = self.unpriced.values().sum();
         writeln!(formatter, "unpriced events: {unpriced}")?;
         for (model, count) in &self.unpriced {
+            let reason = self.unpriced_reasons.get(model).map_or("", String::as_str);
             writeln!(
                 formatter,
-                "  {model}: {count} (add a price override to cost them)"
+                "  {model}: {count} ({reason}; a --prices file can add the price)"
             )?;
         }
         if self.failed > 0 || self.pending > 0 {

@@ -83,6 +83,11 @@ fn fast_speed_without_price_is_unpriced() {
     );
 
     assert_eq!(summary.unpriced.get(HAIKU), Some(&1));
+    let text = summary.to_string();
+    assert!(
+        text.contains("fast"),
+        "the summary hides the reason: {text}"
+    );
 }
 
 #[test]
