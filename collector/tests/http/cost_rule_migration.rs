@@ -219,7 +219,7 @@ async fn reports(app: &TestApp) -> Reports {
 async fn migration_restores_costs_superseded_across_sessions() {
     let app = app().await;
     let events = vec![
-        // Counts under the session rule, was superseded from y1 before it.
+        // Counts under the session rule. The tenant-wide rule let y1 supersede it.
         event("x1", "team-a", "cost_tracked", "call_1", "2.5"),
         event("y1", "team-b", "llm_response", "call_1", "0.01"),
         // A pair in one session, superseded under both rules.
