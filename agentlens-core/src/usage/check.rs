@@ -188,7 +188,7 @@ const USAGE_FIELDS: [&str; 16] = [
 ];
 
 /// Converts a snake_case field name into camelCase, as serde's `rename_all` does.
-fn camel_case(field: &str) -> String {
+pub(crate) fn camel_case(field: &str) -> String {
     let mut words = field.split('_');
     let mut name = words.next().unwrap_or_default().to_owned();
     for word in words {

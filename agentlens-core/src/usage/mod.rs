@@ -31,6 +31,7 @@ mod modality;
 mod stream;
 mod tools;
 
+pub(crate) use check::camel_case;
 pub use context::{
     price_context, stream_price_context, usage_price_context, TierConflict, TierFields,
 };

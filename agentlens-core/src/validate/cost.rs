@@ -267,17 +267,5 @@ fn payload_name(field: &str) -> Option<String> {
         && field
             .bytes()
             .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_');
-    if !is_name {
-        return None;
-    }
-    let mut words = field.split('_');
-    let mut name = words.next().unwrap_or_default().to_owned();
-    for word in words {
-        let mut letters = word.chars();
-        if let Some(first) = letters.next() {
-            name.push(first.to_ascii_uppercase());
-            name.push_str(letters.as_str());
-        }
-    }
-    Some(name)
+    is_name.then(|| crate::usage::camel_case(field))
 }
