@@ -174,7 +174,7 @@ def test_invalid_cost_raises_before_queueing(
 
 COLLECTOR_REJECTS: list[tuple[dict[str, Any], str, str]] = [
     ({"cost_usd": Decimal("0.0000000000001")}, "cost_usd", "more than 12 decimal places"),
-    ({"cost_usd": Decimal("9223373")}, "cost_usd", "larger than the maximum of 9223372.036854775807 USD"),
+    ({"cost_usd": Decimal("9223373")}, "cost_usd", "maximum of 9223372.036854775807 USD"),
     ({"input_tokens": 2**53}, "input_tokens", "larger than the maximum of 9007199254740991"),
 ]
 
