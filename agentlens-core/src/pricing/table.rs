@@ -261,11 +261,14 @@ impl PriceTable {
                 Err(reason) => return unpriced(reason),
             };
         // The provider the call names bills its own tool fees, also for a model it serves
-        // from a fallback provider, as Azure does for OpenAI models.
-        if let Some(named) = provider.and_then(|name| matching::find_provider(self, name)) {
-            rates.fill_tool_fees(&self.providers[named].tool_fees);
+        // from a fallback provider, as Azure does for OpenAI models. A call without tool
+        // use skips the provider lookup, since no fee would apply.
+        if usage.has_tool_calls() {
+            if let Some(named) = provider.and_then(|name| matching::find_provider(self, name)) {
+                rates.fill_tool_fees(&self.providers[named].tool_fees);
+            }
+            rates.fill_tool_fees(&listing.tool_fees);
         }
-        rates.fill_tool_fees(&listing.tool_fees);
 
         match quote::price_usage(&rates, usage, &entry.id) {
             Ok(breakdown) => PriceOutcome::Priced(Quote {

@@ -114,6 +114,11 @@ impl Usage {
             .saturating_sub(self.cache_write_tokens())
     }
 
+    /// Returns whether the call used a built-in tool billed per call or session.
+    pub fn has_tool_calls(&self) -> bool {
+        self.web_searches > 0 || self.file_searches > 0 || self.code_interpreter_sessions > 0
+    }
+
     /// Returns the prompt tokens written to any cache.
     pub fn cache_write_tokens(&self) -> u64 {
         self.cache_write_5m_tokens
