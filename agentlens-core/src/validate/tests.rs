@@ -450,7 +450,7 @@ fn pricing_fields_beside_the_payload_are_rejected() {
 }
 
 #[test]
-fn other_event_types_keep_unknown_top_level_fields_unchecked() {
+fn custom_event_ignores_top_level_fields() {
     let body = json!({"events": [{"sessionId": "s1", "agentId": "a1",
         "eventType": "custom", "model": "x", "payload": {"type": "t", "data": {}}}]});
     assert!(validate_batch(&body).is_ok());

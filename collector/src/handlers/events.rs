@@ -207,7 +207,7 @@ pub async fn list(
 /// Returns one event, or 404 `Event not found`.
 ///
 /// A `cost_tracked` or `llm_response` event also carries `pricing` with the stored cost as
-/// an exact decimal string, null when unpriced. Its `source` tells whether the client
+/// an exact decimal string, null when unpriced. Its `source` states whether the client
 /// reported the cost, the collector derived it, or no price was found. A derived cost names
 /// the price table version and entry, and an unpriced event the reason. The hashed
 /// `payload` stays as the client sent it.

@@ -164,7 +164,7 @@ async fn timeline_shows_pricing_with_reason() {
 }
 
 #[tokio::test]
-async fn event_is_found_by_the_id_its_client_sent() {
+async fn event_found_by_client_id() {
     let app = app().await;
     let mut event = cost_tracked(
         "s1",

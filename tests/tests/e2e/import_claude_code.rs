@@ -87,7 +87,7 @@ fn spotter_import_matches_independent_totals() {
             "{model}"
         );
     }
-    // The collector priced every imported event itself and says with which table.
+    // The collector priced every imported event itself and recorded the table version.
     let (status, page) = collector.get("/api/events?eventType=cost_tracked&limit=500");
     assert_eq!(status, 200, "{page}");
     for event in page["events"].as_array().unwrap() {

@@ -7,9 +7,9 @@
 //! loopback, unspecified, unique-local (fc00::/7), link-local (fe80::/10) and multicast,
 //! and IPv4 addresses mapped into IPv6.
 //!
-//! Link-local addresses, where cloud metadata services answer (169.254.169.254,
-//! fd00:ec2::254), and the unspecified, broadcast and multicast ranges are refused even
-//! when private webhooks are allowed: no webhook receiver lives there.
+//! Link-local addresses, where cloud metadata services listen (169.254.169.254,
+//! fd00:ec2::254), and the unspecified, broadcast and multicast ranges are rejected even
+//! when private webhooks are allowed, because no webhook receiver runs there.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -82,7 +82,7 @@ pub fn is_public(address: IpAddr) -> bool {
 }
 
 /// Returns true when `address` is refused even with private webhooks allowed: link-local
-/// (where metadata services answer), the AWS IPv6 metadata address, unspecified, broadcast
+/// (where metadata services listen), the AWS IPv6 metadata address, unspecified, broadcast
 /// and multicast.
 pub fn is_reserved(address: IpAddr) -> bool {
     match address {
@@ -266,7 +266,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn metadata_address_is_refused_even_when_private_is_allowed() {
+    async fn metadata_address_rejected_with_private_allowed() {
         for url in [
             "http://169.254.169.254/latest/meta-data",
             "http://[fd00:ec2::254]/latest",
