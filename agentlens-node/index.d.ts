@@ -172,6 +172,12 @@ export interface NapiCostInput {
   cacheWrite1hTokens?: number
   /** Reasoning tokens (part of `outputTokens`). */
   reasoningTokens?: number
+  /** Server-side web searches, billed per search. */
+  webSearches?: number
+  /** File search tool calls, billed per call. */
+  fileSearches?: number
+  /** Code interpreter sessions (containers), billed per session. */
+  codeInterpreterSessions?: number
   /**
    * Cost you computed, as a decimal string such as `"0.0125"`. Without it the
    * collector prices the call from its table.

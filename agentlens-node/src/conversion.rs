@@ -92,6 +92,12 @@ pub struct NapiCostInput {
     pub cache_write_1h_tokens: Option<f64>,
     /// Reasoning tokens (part of `outputTokens`).
     pub reasoning_tokens: Option<f64>,
+    /// Server-side web searches, billed per search.
+    pub web_searches: Option<f64>,
+    /// File search tool calls, billed per call.
+    pub file_searches: Option<f64>,
+    /// Code interpreter sessions (containers), billed per session.
+    pub code_interpreter_sessions: Option<f64>,
     /// Cost you computed, as a decimal string such as `"0.0125"`. Without it the
     /// collector prices the call from its table.
     #[napi(ts_type = "string")]
@@ -335,6 +341,9 @@ pub(crate) fn to_cost_event(input: NapiCostInput, default_session: &str) -> Resu
         cache_write_5m_tokens: input.cache_write_5m_tokens,
         cache_write_1h_tokens: input.cache_write_1h_tokens,
         reasoning_tokens: input.reasoning_tokens,
+        web_searches: input.web_searches,
+        file_searches: input.file_searches,
+        code_interpreter_sessions: input.code_interpreter_sessions,
         ..NapiUsage::default()
     })?;
     let cost_usd = input.cost_usd.map(parse_cost).transpose()?;

@@ -10,10 +10,11 @@
 //! | Vercel AI SDK `generateText` result    | `usage` (camelCase) | `response.modelId`       |
 //! | a bare usage object of any of these    | the object itself | the `model` option         |
 //!
-//! Provider usage goes through the core readers. The Vercel AI SDK usage object is read
-//! here, in both of its layouts: the flat one (`inputTokens`, `outputTokens`,
-//! `totalTokens`, `reasoningTokens?`, `cachedInputTokens?`, and since AI SDK 6
-//! `inputTokenDetails` and `outputTokenDetails`) and the provider-level one whose
+//! Provider usage goes through the core readers, and the built-in tool calls that an OpenAI
+//! Responses API result lists in `output` are added by [`usage::tool_calls`]. The Vercel AI
+//! SDK usage object is read here, in both of its layouts: the flat one (`inputTokens`,
+//! `outputTokens`, `totalTokens`, `reasoningTokens?`, `cachedInputTokens?`, and since AI
+//! SDK 6 `inputTokenDetails` and `outputTokenDetails`) and the provider-level one whose
 //! `inputTokens` and `outputTokens` are objects with `total`, `cacheRead`, `cacheWrite`
 //! and `reasoning`.
 
@@ -86,7 +87,8 @@ pub(crate) fn read(
         .map(str::to_owned)
         .or_else(|| raw_provider(object, usage_value));
     let reader = provider.as_deref().unwrap_or("openai");
-    let usage = usage::extract(reader, usage_value).map_err(|error| error.to_string())?;
+    let mut usage = usage::extract(reader, usage_value).map_err(|error| error.to_string())?;
+    usage::tool_calls(response).add_to(&mut usage);
     Ok(ResponseUsage {
         provider,
         model: chosen_model,

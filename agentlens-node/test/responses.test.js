@@ -35,8 +35,10 @@ test('recorded responses cost the table amount natively', async () => {
 
     const quote = client.trackResponse(response, { sessionId })
 
-    assert.equal(quote.costUsd, row.costUsd, row.name)
-    expectedTotal += toPico(row.costUsd)
+    // The whole response may list tool calls (a file search) that its usage object leaves out.
+    const expected = row.responseCostUsd ?? row.costUsd
+    assert.equal(quote.costUsd, expected, row.name)
+    expectedTotal += toPico(expected)
   }
   await client.close(5000)
 
@@ -80,4 +82,34 @@ test('trackResponse without usage or model throws', () => {
   assert.throws(() => client.trackResponse({ usage: { prompt_tokens: 1 } }), /no model id in the response/)
   assert.throws(() => client.trackResponse({ usage: 5 }), /usage must be an object/)
   assert.throws(() => client.trackResponse({ model: 'gpt-4o', usage: { completion_tokens: 1 } }), /prompt_tokens or input_tokens/)
+})
+
+test('trackCost sends tool call counts that the collector bills', async () => {
+  const client = new Client({ url: collector.url, apiKey: collector.apiKey, flushIntervalMs: 50 })
+  const sessionId = `ses_tools_${Date.now()}`
+
+  client.trackCost({
+    provider: 'openai',
+    model: 'gpt-5-mini',
+    inputTokens: 0,
+    outputTokens: 0,
+    webSearches: 2,
+    fileSearches: 3,
+    codeInterpreterSessions: 1,
+    sessionId,
+  })
+  await client.close(5000)
+
+  // Web search $10 and file search $2.50 per thousand calls, code interpreter $0.03 per
+  // session: 0.02 + 0.0075 + 0.03.
+  const { text } = await collector.get(`/api/sessions/${sessionId}`)
+  assert.equal(toPico(rawNumber(text, 'totalCostUsd')), toPico('0.0575'))
+})
+
+test('trackCost rejects a fractional tool count, naming it', () => {
+  const client = new Client({ url: collector.url, apiKey: collector.apiKey })
+  assert.throws(
+    () => client.trackCost({ provider: 'openai', model: 'gpt-5-mini', inputTokens: 1, outputTokens: 1, fileSearches: 1.5 }),
+    /fileSearches/,
+  )
 })

@@ -6,7 +6,7 @@
 
 use agentlens_core::client::{Client, ClientOptions, CostEvent};
 use agentlens_core::event::{Event, ValidEvent};
-use agentlens_core::usage::Usage;
+use agentlens_core::usage::{self, ToolCalls, Usage};
 use agentlens_core::validate::{validate_event, FieldError};
 use chrono::Utc;
 use pyo3::prelude::*;
@@ -91,7 +91,7 @@ impl PyClient {
     #[pyo3(signature = (
         session_id, provider, model, input_tokens, output_tokens, cache_read_tokens,
         cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, web_searches,
-        cost_usd, agent_id, trigger, call_id
+        file_searches, code_interpreter_sessions, cost_usd, agent_id, trigger, call_id
     ))]
     fn track_cost(
         &self,
@@ -105,6 +105,8 @@ impl PyClient {
         cache_write_1h_tokens: &Bound<'_, PyAny>,
         reasoning_tokens: &Bound<'_, PyAny>,
         web_searches: &Bound<'_, PyAny>,
+        file_searches: &Bound<'_, PyAny>,
+        code_interpreter_sessions: &Bound<'_, PyAny>,
         cost_usd: Option<&Bound<'_, PyAny>>,
         agent_id: Option<&Bound<'_, PyAny>>,
         trigger: Option<&Bound<'_, PyAny>>,
@@ -121,6 +123,11 @@ impl PyClient {
             output_tokens: token_count(output_tokens, "output_tokens")?,
             reasoning_tokens: token_count(reasoning_tokens, "reasoning_tokens")?,
             web_searches: token_count(web_searches, "web_searches")?,
+            file_searches: token_count(file_searches, "file_searches")?,
+            code_interpreter_sessions: token_count(
+                code_interpreter_sessions,
+                "code_interpreter_sessions",
+            )?,
             ..Usage::default()
         };
         let cost_usd = match cost_usd {
@@ -171,11 +178,16 @@ impl PyClient {
 
     /// Prices a provider usage object, queues it as a `cost_tracked` event with the
     /// computed cost (none when unpriced), and returns the quote.
+    ///
+    /// `output` is the response's `output` list when it has one (OpenAI's Responses API):
+    /// its web search, file search and code interpreter items are billed as tool calls.
     #[expect(
         clippy::too_many_arguments,
         reason = "mirrors the keyword arguments of agentlens.Client.track_response"
     )]
-    #[pyo3(signature = (session_id, provider, model, usage, at, agent_id, trigger, call_id))]
+    #[pyo3(signature = (
+        session_id, provider, model, usage, output, at, agent_id, trigger, call_id
+    ))]
     fn track_usage(
         &self,
         py: Python<'_>,
@@ -183,6 +195,7 @@ impl PyClient {
         provider: String,
         model: String,
         usage: &Bound<'_, PyAny>,
+        output: Option<&Bound<'_, PyAny>>,
         at: Option<&Bound<'_, PyAny>>,
         agent_id: Option<String>,
         trigger: Option<String>,
@@ -193,7 +206,14 @@ impl PyClient {
             Some(at) if !at.is_none() => datetime_from_py(at, "at")?,
             _ => Utc::now(),
         };
-        let (quote, counts) = price(py, Some(&provider), &model, &usage, at)?;
+        let tools = match output {
+            Some(output) if !output.is_none() => {
+                let output = json_from_py(output, "output", 0)?;
+                usage::tool_calls(&serde_json::json!({ "output": output }))
+            }
+            _ => ToolCalls::default(),
+        };
+        let (quote, counts) = price(py, Some(&provider), &model, &usage, tools, at)?;
 
         let cost = CostEvent {
             agent_id,
@@ -316,6 +336,9 @@ fn cost_argument_path(path: &str) -> &str {
         "payload.cacheWrite5mTokens" => "cache_write_5m_tokens",
         "payload.cacheWrite1hTokens" => "cache_write_1h_tokens",
         "payload.reasoningTokens" => "reasoning_tokens",
+        "payload.webSearches" => "web_searches",
+        "payload.fileSearches" => "file_searches",
+        "payload.codeInterpreterSessions" => "code_interpreter_sessions",
         "payload.costUsd" => "cost_usd",
         other => argument_path(other),
     }

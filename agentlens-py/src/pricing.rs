@@ -2,7 +2,7 @@
 
 use agentlens_core::money::Usd;
 use agentlens_core::pricing::{Breakdown, PriceOutcome, PriceTable};
-use agentlens_core::usage::{self, Usage, UsageError};
+use agentlens_core::usage::{self, ToolCalls, Usage, UsageError};
 use chrono::{DateTime, Utc};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -77,19 +77,22 @@ pub(crate) fn quote(
         Some(at) if !at.is_none() => datetime_from_py(at, "at")?,
         _ => Utc::now(),
     };
-    let (quote, _) = price(py, provider, model, &usage, at)?;
+    let (quote, _) = price(py, provider, model, &usage, ToolCalls::default(), at)?;
     Ok(quote)
 }
 
-/// Reads `usage` with the core's provider readers and prices it.
+/// Reads `usage` with the core's provider readers, adds the built-in tool calls that the
+/// usage object does not count itself, and prices it.
 pub(crate) fn price(
     py: Python<'_>,
     provider: Option<&str>,
     model: &str,
     usage: &Value,
+    tools: ToolCalls,
     at: DateTime<Utc>,
 ) -> Result<(PyQuote, Usage), BindingError> {
-    let counts = usage::extract(provider.unwrap_or_default(), usage).map_err(usage_error)?;
+    let mut counts = usage::extract(provider.unwrap_or_default(), usage).map_err(usage_error)?;
+    tools.add_to(&mut counts);
     let context = usage::usage_price_context(usage);
     let table = PriceTable::embedded();
     let outcome = table.quote_with(provider, model, &counts, at, &context);

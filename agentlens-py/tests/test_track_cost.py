@@ -252,3 +252,37 @@ def test_negative_flush_interval_raises_configuration_error(collector: Collector
 def test_blank_agent_id_raises_configuration_error(collector: Collector) -> None:
     with pytest.raises(agentlens.ConfigurationError, match="agent_id"):
         make_client(collector, agent_id=" ")
+
+
+def test_tool_calls_are_billed_by_the_collector(collector: Collector) -> None:
+    client = make_client(collector, agent_id="agent-tools")
+
+    client.track_cost(
+        provider="openai",
+        model="gpt-5-mini",
+        input_tokens=0,
+        output_tokens=0,
+        web_searches=2,
+        file_searches=3,
+        code_interpreter_sessions=1,
+        session_id="ses_py_tools",
+    )
+    assert client.close() == 0
+
+    [event] = collector.events("ses_py_tools")
+    payload = event["payload"]
+    assert payload["webSearches"] == 2
+    assert payload["fileSearches"] == 3
+    assert payload["codeInterpreterSessions"] == 1
+    # Web search $10 and file search $2.50 per thousand calls, code interpreter $0.03
+    # per session: 0.02 + 0.0075 + 0.03.
+    assert collector.session("ses_py_tools")["totalCostUsd"] == Decimal("0.0575")
+
+
+def test_negative_tool_count_names_the_argument(collector: Collector) -> None:
+    client = make_client(collector)
+    with pytest.raises(agentlens.ValidationError, match="file_searches"):
+        client.track_cost(
+            provider="openai", model="gpt-5-mini", input_tokens=1, output_tokens=1, file_searches=-1
+        )
+    client.close()

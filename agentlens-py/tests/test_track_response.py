@@ -41,14 +41,15 @@ RECORDED = [
     ),
     # OpenAI Responses API, gpt-5-mini: $0.25/MTok input, $0.025/MTok cached input,
     # $2.00/MTok output. 3700 input tokens of which 2560 cached, 741 output tokens
-    # (640 of them reasoning, billed as output):
-    #   1140 * 0.25 / 1e6 + 2560 * 0.025 / 1e6 + 741 * 2.00 / 1e6
-    #   = 0.000285 + 0.000064 + 0.001482 = 0.001831
+    # (640 of them reasoning, billed as output), and one `file_search_call` output item
+    # at $2.50 per thousand calls (its four queries are one call):
+    #   1140 * 0.25 / 1e6 + 2560 * 0.025 / 1e6 + 741 * 2.00 / 1e6 + 1 * 2.50 / 1000
+    #   = 0.000285 + 0.000064 + 0.001482 + 0.0025 = 0.004331
     Recorded(
         "openai/src/responses/__fixtures__/openai-file-search-tool.1.json",
         "openai",
         "gpt-5-mini-2025-08-07",
-        Decimal("0.001831"),
+        Decimal("0.004331"),
     ),
     # Anthropic Messages, claude-sonnet-4-5: $3/MTok input, $15/MTok output.
     # 12 * 3 / 1e6 + 29 * 15 / 1e6 = 0.000036 + 0.000435 = 0.000471

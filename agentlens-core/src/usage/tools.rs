@@ -86,14 +86,27 @@ pub fn from_response(provider: &str, response: &Value) -> Result<Usage, UsageErr
             field: "usage, response.usage or usageMetadata".into(),
         })?;
     let mut usage = extract(provider, raw)?;
-
-    let calls = tool_calls(response);
-    if usage.web_searches == 0 {
-        usage.web_searches = calls.web_searches;
-    }
-    usage.file_searches = calls.file_searches;
-    usage.code_interpreter_sessions = calls.code_interpreter_sessions;
+    tool_calls(response).add_to(&mut usage);
     Ok(usage)
+}
+
+impl ToolCalls {
+    /// Fills the tool call counts of `usage` that the usage object left at zero.
+    ///
+    /// A count that the usage object reports itself (Anthropic's web search requests, or a
+    /// count the caller passed) wins over the count of output items, so no call is counted
+    /// twice.
+    pub fn add_to(self, usage: &mut Usage) {
+        if usage.web_searches == 0 {
+            usage.web_searches = self.web_searches;
+        }
+        if usage.file_searches == 0 {
+            usage.file_searches = self.file_searches;
+        }
+        if usage.code_interpreter_sessions == 0 {
+            usage.code_interpreter_sessions = self.code_interpreter_sessions;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -165,6 +178,24 @@ mod tests {
         });
 
         assert_eq!(from_response("anthropic", &body).unwrap().web_searches, 3);
+    }
+
+    #[test]
+    fn counts_already_set_are_kept() {
+        let calls = tool_calls(&responses_body(json!([
+            {"type": "file_search_call"},
+            {"type": "code_interpreter_call", "container_id": "cntr_1"},
+        ])));
+        let mut usage = Usage {
+            file_searches: 5,
+            ..Usage::default()
+        };
+
+        calls.add_to(&mut usage);
+
+        assert_eq!(usage.file_searches, 5);
+        assert_eq!(usage.code_interpreter_sessions, 1);
+        assert_eq!(usage.web_searches, 0);
     }
 
     #[test]

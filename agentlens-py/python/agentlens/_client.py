@@ -145,6 +145,8 @@ class Client:
         cache_write_1h_tokens: int = 0,
         reasoning_tokens: int = 0,
         web_searches: int = 0,
+        file_searches: int = 0,
+        code_interpreter_sessions: int = 0,
         cost_usd: CostUsd | None = None,
         session_id: str | None = None,
         agent_id: str | None = None,
@@ -154,9 +156,11 @@ class Client:
         """Queue a `cost_tracked` event for one model call.
 
         `input_tokens` counts every prompt token, cache reads and writes included, and
-        `output_tokens` every generated token, reasoning included. Without `cost_usd` the
-        collector prices the call from its table, or counts it as unpriced. `call_id` ties
-        the cost to an `llm_response` event of the same call, which then counts instead.
+        `output_tokens` every generated token, reasoning included. `web_searches`,
+        `file_searches` and `code_interpreter_sessions` count the built-in tool calls that
+        the provider bills per call or per session. Without `cost_usd` the collector prices
+        the call from its table, or counts it as unpriced. `call_id` ties the cost to an
+        `llm_response` event of the same call, which then counts instead.
 
         Raises `ValidationError` naming the argument when a value is invalid, such as a
         float `cost_usd` (pass a `Decimal` or a string) or cache tokens above
@@ -174,6 +178,8 @@ class Client:
             cache_write_1h_tokens,
             reasoning_tokens,
             web_searches,
+            file_searches,
+            code_interpreter_sessions,
             cost_usd,
             agent_id,
             trigger,
@@ -197,6 +203,8 @@ class Client:
         the JSON body. The provider is detected from the shape unless given; pass it for
         OpenAI-compatible providers. The call is priced at the response's `created` time
         when it has one, and its `id` becomes the event's `call_id` unless one is given.
+        The web search, file search and code interpreter items of a Responses API result's
+        `output` are billed as tool calls, unless `usage` counts them itself.
 
         Returns the `Quote`. An unknown model gives `cost_usd=None` and an event without a
         cost, which the collector counts as unpriced, never as $0.
@@ -208,6 +216,7 @@ class Client:
             facts.provider,
             facts.model,
             facts.usage,
+            facts.output,
             facts.created,
             agent_id,
             trigger,

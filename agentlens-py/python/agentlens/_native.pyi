@@ -1,7 +1,7 @@
 """Type stub of `agentlens._native`, the compiled core. Use the `agentlens` package instead."""
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -88,6 +88,8 @@ class NativeClient:
         cache_write_1h_tokens: int,
         reasoning_tokens: int,
         web_searches: int,
+        file_searches: int,
+        code_interpreter_sessions: int,
         cost_usd: Decimal | str | int | None,
         agent_id: str | None,
         trigger: str | None,
@@ -108,6 +110,7 @@ class NativeClient:
         provider: str,
         model: str,
         usage: Mapping[str, Any],
+        output: Sequence[Any] | None,
         at: datetime.datetime | None,
         agent_id: str | None,
         trigger: str | None,

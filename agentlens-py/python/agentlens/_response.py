@@ -27,6 +27,9 @@ class ResponseFacts:
     provider: str
     model: str
     usage: Mapping[str, Any]
+    # The `output` items of an OpenAI Responses API result, which list its built-in tool
+    # calls; None for other shapes.
+    output: list[Any] | None
     created: datetime.datetime | None
     response_id: str | None
 
@@ -66,10 +69,12 @@ def read_response(response: Any, provider: str | None) -> ResponseFacts:
             "usage",
             "the response has no usage object. A streaming response reports it in the last chunk",
         )
+    output = body.get("output")
     return ResponseFacts(
         provider=provider or detected,
         model=model,
         usage=usage,
+        output=output if isinstance(output, list) else None,
         created=_created_at(body),
         response_id=response_id if isinstance(response_id, str) else None,
     )
