@@ -146,7 +146,7 @@ pub struct ToolsBody {
 }
 
 /// Returns per-agent session counts, events, errors, exact cost and average session
-/// duration, over the sessions that started in the range.
+/// duration, over each agent's own events in the range.
 ///
 /// Parameters: `from`, `to` (inclusive, as for the cost report; defaults: `to` = now,
 /// `from` = 24 hours before `to`) and `tz` for date bounds.
@@ -174,7 +174,7 @@ pub struct ToolsBody {
     responses(
         (
             status = 200,
-            description = "Figures per agent over the sessions that started in the range",
+            description = "Figures per agent over its events in the range",
             body = AgentsBody,
         ),
         (

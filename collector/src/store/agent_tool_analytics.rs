@@ -1,12 +1,16 @@
 //! Per-agent and per-tool analytics: `GET /api/analytics/agents` and
 //! `GET /api/analytics/tools`.
 //!
-//! The agent figures come from the session rows, which ingest keeps current, so an agent's
-//! `totalCostUsd` is the exact sum of its sessions' totals and follows the
-//! [cost rule](super::cost_rule). The tool figures come from the tool events. Unlike
-//! upstream AgentLens, which counts `tool_call`, `tool_response` and `tool_error` events
-//! all as calls, a call here is one `tool_call` event, so a call and its response count
-//! once and the error rate is not diluted.
+//! The agent figures come from the events in the range, each credited to the agent that
+//! sent it, so an agent's `totalCostUsd` follows the [cost rule](super::cost_rule) and
+//! equals its `byAgent` entry in `GET /api/analytics/costs` for the same range. Upstream
+//! AgentLens reads the session rows instead: it credits a session's whole cost to the agent
+//! that started the session and counts only sessions that started in the range, so a
+//! session shared by two agents, or one that spans the range's edge, gives totals that no
+//! other report shows. The tool figures come from the tool events. Unlike upstream, which
+//! counts `tool_call`, `tool_response` and `tool_error` events all as calls, a call here is
+//! one `tool_call` event, so a call and its response count once and the error rate is not
+//! diluted.
 
 use std::collections::BTreeMap;
 
@@ -15,27 +19,29 @@ use chrono::DateTime;
 use rusqlite::Connection;
 use serde::Serialize;
 
+use super::cost_rule::COUNTED_COST_ROWS;
 use super::filter::SqlFilter;
-use super::{Store, StoreError};
+use super::{PicoSum, Store, StoreError};
 
-/// Figures of one agent over the sessions that started in the range.
+/// Figures of one agent over its events in the range.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentStats {
     /// Agent id.
     pub agent_id: String,
-    /// Sessions that started in the range.
+    /// Sessions in which the agent has an event in the range.
     pub session_count: i64,
-    /// Events of those sessions.
+    /// The agent's events in the range.
     pub total_events: i64,
-    /// Error events of those sessions.
+    /// The agent's error events in the range.
     pub total_errors: i64,
     /// `totalErrors / totalEvents`; 0 without events.
     pub error_rate: f64,
-    /// Exact sum of the sessions' costs.
+    /// Exact sum of the costs of the agent's events in the range that count under the cost
+    /// rule.
     #[schema(schema_with = crate::openapi::schemas::exact_decimal)]
     pub total_cost_usd: Usd,
-    /// Average time from start to end of the sessions that ended; 0 when none ended.
+    /// Average time from start to end of those sessions that ended; 0 when none ended.
     pub avg_duration_ms: f64,
 }
 
@@ -62,13 +68,13 @@ struct AgentSums {
     sessions: i64,
     events: i64,
     errors: i64,
-    cost: Usd,
+    cost: PicoSum,
     ended: i64,
     duration_total_ms: f64,
 }
 
 impl Store {
-    /// Returns per-agent figures over the sessions whose start lies in `from..=to`
+    /// Returns per-agent figures over the events whose timestamp lies in `from..=to`
     /// (stored-format text), most sessions first.
     ///
     /// # Errors
@@ -81,8 +87,8 @@ impl Store {
         to: String,
     ) -> Result<Vec<AgentStats>, StoreError> {
         let mut filter = SqlFilter::for_tenant(tenant);
-        filter.at_least("started_at", Some(&from));
-        filter.at_most("started_at", Some(&to));
+        filter.at_least("timestamp", Some(&from));
+        filter.at_most("timestamp", Some(&to));
         self.read(move |conn| agents(conn, &filter)).await
     }
 
@@ -113,9 +119,19 @@ impl Store {
 }
 
 fn agents(conn: &Connection, filter: &SqlFilter) -> Result<Vec<AgentStats>, StoreError> {
+    // One row per agent and session: the agent's figures in that session, and the session's
+    // start and end for the average duration.
     let sql = format!(
-        "SELECT agent_id, event_count, error_count, total_cost_usd, started_at, ended_at \
-         FROM sessions {}",
+        "SELECT e.agent_id, e.event_count, e.error_count, e.cost_high, e.cost_low, \
+         s.started_at, s.ended_at \
+         FROM (SELECT agent_id, session_id, COUNT(*) AS event_count, \
+               COALESCE(SUM(is_error), 0) AS error_count, \
+               COALESCE(SUM(CASE WHEN {COUNTED_COST_ROWS} THEN cost_pico / 1000000 END), 0) \
+                 AS cost_high, \
+               COALESCE(SUM(CASE WHEN {COUNTED_COST_ROWS} THEN cost_pico % 1000000 END), 0) \
+                 AS cost_low \
+               FROM events {} GROUP BY agent_id, session_id) AS e \
+         LEFT JOIN sessions AS s ON s.tenant_id = ?1 AND s.id = e.session_id",
         filter.where_sql()
     );
     let mut statement = conn.prepare(&sql)?;
@@ -124,34 +140,31 @@ fn agents(conn: &Connection, filter: &SqlFilter) -> Result<Vec<AgentStats>, Stor
     let mut by_agent: BTreeMap<String, AgentSums> = BTreeMap::new();
     while let Some(row) = rows.next()? {
         let agent: String = row.get(0)?;
-        let cost: String = row.get(3)?;
-        let started: String = row.get(4)?;
-        let ended: Option<String> = row.get(5)?;
+        let started: Option<String> = row.get(5)?;
+        let ended: Option<String> = row.get(6)?;
         let sums = by_agent.entry(agent).or_default();
         sums.sessions += 1;
         sums.events += row.get::<_, i64>(1)?;
         sums.errors += row.get::<_, i64>(2)?;
-        sums.cost += cost
-            .parse::<Usd>()
-            .map_err(|error| StoreError::Corrupt(format!("session cost {cost:?}: {error}")))?;
-        if let Some(ended) = ended {
+        sums.cost.add(PicoSum::from_row(row, 3)?);
+        if let (Some(started), Some(ended)) = (started, ended) {
             sums.ended += 1;
             sums.duration_total_ms += duration_ms(&started, &ended)?;
         }
     }
 
-    let mut agents: Vec<AgentStats> = by_agent
-        .into_iter()
-        .map(|(agent_id, sums)| AgentStats {
+    let mut agents = Vec::with_capacity(by_agent.len());
+    for (agent_id, sums) in by_agent {
+        agents.push(AgentStats {
             agent_id,
             session_count: sums.sessions,
             total_events: sums.events,
             total_errors: sums.errors,
             error_rate: ratio(sums.errors, sums.events),
-            total_cost_usd: sums.cost,
+            total_cost_usd: sums.cost.to_usd()?,
             avg_duration_ms: average(sums.duration_total_ms, sums.ended),
-        })
-        .collect();
+        });
+    }
     // The map is ordered by agent id, and the stable sort keeps that order within a count.
     agents.sort_by_key(|agent| std::cmp::Reverse(agent.session_count));
     Ok(agents)

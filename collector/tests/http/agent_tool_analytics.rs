@@ -106,6 +106,92 @@ async fn agent_costs_are_exact_under_cost_rule() {
     assert_eq!(body.agents[1].total.get(), "0.000000000001");
 }
 
+/// Returns each agent's `totalCostUsd` text from `/api/analytics/agents` and its
+/// `totalCostUsd` text in `byAgent` of `/api/analytics/costs`, for the same range.
+async fn agent_costs_both_ways(app: &TestApp, range: &str) -> (Vec<String>, Vec<String>) {
+    let agents = app.get(&format!("/api/analytics/agents?{range}")).await;
+    assert_eq!(agents.status, StatusCode::OK, "{}", agents.text);
+    let costs = app.get(&format!("/api/analytics/costs?{range}")).await;
+    assert_eq!(costs.status, StatusCode::OK, "{}", costs.text);
+
+    let mut from_agents: Vec<String> = agents.json["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|agent| format!("{} {}", agent["agentId"], agent["totalCostUsd"]))
+        .collect();
+    let mut from_costs: Vec<String> = costs.json["byAgent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|agent| format!("{} {}", agent["agentId"], agent["totalCostUsd"]))
+        .collect();
+    from_agents.sort();
+    from_costs.sort();
+    (from_agents, from_costs)
+}
+
+#[tokio::test]
+async fn agents_in_one_session_are_credited_apart() {
+    let app = app().await;
+    let reply = app
+        .ingest(vec![
+            cost_event(
+                "shared",
+                "first",
+                "gpt-4.1",
+                json!("2.45"),
+                "2026-02-07T10:00:00Z",
+            ),
+            cost_event(
+                "shared",
+                "other",
+                "gpt-4.1",
+                json!("5"),
+                "2026-02-07T10:01:00Z",
+            ),
+            tool_error("shared", "other", "search", 10, "2026-02-07T10:02:00Z"),
+        ])
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    let reply = app.get(&format!("/api/analytics/agents?{DAY}")).await;
+    let agents = reply.json["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), 2, "{}", reply.text);
+    let other = agents
+        .iter()
+        .find(|agent| agent["agentId"] == "other")
+        .unwrap();
+    assert_eq!(other["totalCostUsd"], json!(5));
+    assert_eq!(other["sessionCount"], 1);
+    assert_eq!(other["totalEvents"], 2);
+    assert_eq!(other["totalErrors"], 1);
+    let (from_agents, from_costs) = agent_costs_both_ways(&app, DAY).await;
+    assert_eq!(from_agents, from_costs);
+}
+
+#[tokio::test]
+async fn agents_count_only_events_in_range() {
+    let app = app().await;
+    let reply = app
+        .ingest(vec![
+            cost_event("long", "a1", "gpt-4.1", json!("1"), "2026-02-06T23:00:00Z"),
+            cost_event("long", "a1", "gpt-4.1", json!("2"), "2026-02-07T01:00:00Z"),
+            cost_event("long", "a1", "gpt-4.1", json!("4"), "2026-02-08T01:00:00Z"),
+        ])
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    let reply = app.get(&format!("/api/analytics/agents?{DAY}")).await;
+    let agents = reply.json["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), 1, "{}", reply.text);
+    assert_eq!(agents[0]["totalCostUsd"], json!(2));
+    assert_eq!(agents[0]["totalEvents"], 1);
+    assert_eq!(agents[0]["sessionCount"], 1);
+    let (from_agents, from_costs) = agent_costs_both_ways(&app, DAY).await;
+    assert_eq!(from_agents, from_costs);
+}
+
 #[tokio::test]
 async fn agents_default_to_last_day() {
     let app = seeded().await;
