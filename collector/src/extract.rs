@@ -7,12 +7,12 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::store::Paging;
+use crate::store::{local_midnight, Paging};
 
 /// Optional `from` and `to` bounds of a query, in that order.
 pub type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
@@ -169,7 +169,8 @@ impl QueryParams {
     /// Parses a time bound: RFC 3339 (any offset) or a date `YYYY-MM-DD` in `zone`.
     ///
     /// A date means the start of that day, or its last microsecond when `end_of_day` is set,
-    /// so `to=2026-02-08` includes all of 8 February.
+    /// so `to=2026-02-08` includes all of 8 February. A day starts at its first local time
+    /// that exists, which is later than midnight where the clocks skip midnight.
     ///
     /// # Errors
     ///
@@ -193,17 +194,19 @@ impl QueryParams {
             ))
         };
         let date = NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| invalid())?;
-        let local = if end_of_day {
+        let (day, shift) = if end_of_day {
             let next_day = date.succ_opt().ok_or_else(invalid)?;
-            zone.from_local_datetime(&next_day.and_time(NaiveTime::MIN))
-                .earliest()
-                .map(|start| start.with_timezone(&Utc) - chrono::Duration::microseconds(1))
+            (next_day, chrono::Duration::microseconds(-1))
         } else {
-            zone.from_local_datetime(&date.and_time(NaiveTime::MIN))
-                .earliest()
-                .map(|start| start.with_timezone(&Utc))
+            (date, chrono::Duration::zero())
         };
-        local.map(Some).ok_or_else(invalid)
+        let start = local_midnight(day, zone).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "Invalid {name} {text:?}: the time zone {zone} skips that whole day; \
+                 use an RFC 3339 time"
+            ))
+        })?;
+        Ok(Some(start + shift))
     }
 }
 
@@ -287,6 +290,37 @@ mod tests {
             agentlens_core::event::format_timestamp(&end),
             "2026-02-08T23:59:59.999999Z"
         );
+    }
+
+    #[test]
+    fn date_bound_starts_after_skipped_midnight() {
+        // Sao Paulo moved its clocks from 00:00 to 01:00 on 2018-11-04, and Santiago did on
+        // 2026-09-06.
+        let sao_paulo: Tz = "America/Sao_Paulo".parse().unwrap();
+        let from = params(&[("from", "2018-11-04")]);
+        let start = from.instant("from", false, sao_paulo).unwrap().unwrap();
+        assert_eq!(start.to_rfc3339(), "2018-11-04T03:00:00+00:00");
+
+        let to = params(&[("to", "2018-11-03")]);
+        let end = to.instant("to", true, sao_paulo).unwrap().unwrap();
+        assert_eq!(
+            agentlens_core::event::format_timestamp(&end),
+            "2018-11-04T02:59:59.999999Z"
+        );
+
+        let santiago: Tz = "America/Santiago".parse().unwrap();
+        let from = params(&[("from", "2026-09-06")]);
+        assert!(from.instant("from", false, santiago).unwrap().is_some());
+    }
+
+    #[test]
+    fn skipped_day_names_zone() {
+        // Samoa skipped 30 December 2011 when it moved across the date line.
+        let apia: Tz = "Pacific/Apia".parse().unwrap();
+        let error = params(&[("from", "2011-12-30")])
+            .instant("from", false, apia)
+            .unwrap_err();
+        assert!(error.to_string().contains("Pacific/Apia skips that whole day"));
     }
 
     #[test]

@@ -174,10 +174,12 @@ pub(crate) fn bucket_of(
 }
 
 /// Returns the first instant of a local date; `None` only if the zone skips that whole day.
-fn local_midnight(date: chrono::NaiveDate, zone: Tz) -> Option<DateTime<Utc>> {
-    // A zone may skip midnight when its clocks jump forward, so try the following hours.
-    (0..24).find_map(|hour| {
-        let time = date.and_hms_opt(hour, 0, 0)?;
+pub(crate) fn local_midnight(date: chrono::NaiveDate, zone: Tz) -> Option<DateTime<Utc>> {
+    // A zone may skip midnight when its clocks jump forward (Sao Paulo until 2019, Santiago,
+    // Havana, Beirut, Cairo), so try the following minutes. Midnight exists on almost every
+    // day, so the loop nearly always stops at once.
+    (0..24 * 60).find_map(|minute| {
+        let time = date.and_hms_opt(minute / 60, minute % 60, 0)?;
         zone.from_local_datetime(&time)
             .earliest()
             .map(|start| start.with_timezone(&Utc))

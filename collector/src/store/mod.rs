@@ -32,6 +32,8 @@ mod tenant_rollups;
 pub mod timeline;
 mod top_sessions;
 
+pub(crate) use buckets::local_midnight;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
