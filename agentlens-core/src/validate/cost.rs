@@ -8,8 +8,9 @@
 //! A `cost_tracked` payload may also carry the provider's own `usage` object. Every count
 //! the payload leaves out (the cache, reasoning, web search and modality counts) is then
 //! taken from that object, and a count the payload sends wins over it. `inputTokens` and
-//! `outputTokens` are required and are always the payload's own, even when the usage
-//! object reports other totals. The parts taken from it must still fit inside them.
+//! `outputTokens` are required, and the object's prompt and output totals (as
+//! [`crate::usage::extract`] normalizes them) must equal them. The parts taken from it must
+//! fit inside them.
 
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
@@ -47,6 +48,9 @@ pub(crate) fn cost_tracked(
     let call_id = optional_string(payload, "callId", errors);
     let context = tier::price_context(payload, errors);
     let reported = provider.and_then(|provider| provider_usage(provider, payload, errors));
+    if let (Some(reported), Some(input), Some(output)) = (&reported, input, output) {
+        check_reported_totals(reported, input, output, errors);
+    }
     if errors.list.len() > before {
         return None;
     }
@@ -88,6 +92,27 @@ pub(crate) fn cost_tracked(
         call_id: call_id.map(str::to_owned),
         context: context?,
     })
+}
+
+/// Rejects a provider usage object whose prompt or output total differs from the payload's
+/// `inputTokens` or `outputTokens`, because the event would be priced from counts that its
+/// own usage object contradicts.
+fn check_reported_totals(reported: &Usage, input: u64, output: u64, errors: &mut Errors<'_>) {
+    let totals = [
+        ("inputTokens", input, reported.input_tokens, "prompt"),
+        ("outputTokens", output, reported.output_tokens, "output"),
+    ];
+    for (field, sent, read, kind) in totals {
+        if sent != read {
+            errors.push(
+                "usage",
+                format!(
+                    "usage reports {read} {kind} tokens but {field} is {sent}; send counts \
+                     that agree, or leave out the usage object"
+                ),
+            );
+        }
+    }
 }
 
 /// Reads and checks the cost fields of an `llm_response` payload.

@@ -325,6 +325,49 @@ fn provider_usage_object_fills_modality_counts() {
 }
 
 #[test]
+fn usage_object_contradicting_totals_is_rejected() {
+    let body = json!({"events": [cost_event(json!({
+        "provider": "openai", "model": "gpt-4o", "inputTokens": 10, "outputTokens": 5,
+        "usage": {"prompt_tokens": 999, "completion_tokens": 1}
+    }))]});
+
+    let error = validate_batch(&body).unwrap_err();
+
+    assert_eq!(
+        paths(&error),
+        ["events.0.payload.usage", "events.0.payload.usage"]
+    );
+    assert!(
+        error.details[0]
+            .message
+            .contains("usage reports 999 prompt tokens but inputTokens is 10"),
+        "{error:?}"
+    );
+    assert!(
+        error.details[1]
+            .message
+            .contains("usage reports 1 output tokens but outputTokens is 5"),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn anthropic_usage_agrees_once_cache_is_added() {
+    // Anthropic's input_tokens leave out the cache; inputTokens counts them.
+    let body = json!({"events": [cost_event(json!({
+        "provider": "anthropic", "model": "claude-sonnet-4-5", "inputTokens": 1300,
+        "outputTokens": 50, "usage": {"input_tokens": 1000, "output_tokens": 50,
+        "cache_read_input_tokens": 200, "cache_creation_input_tokens": 100}
+    }))]});
+
+    let events = validate_batch(&body).unwrap();
+    let facts = events[0].cost.as_ref().unwrap();
+
+    assert_eq!(facts.usage.cache_read_tokens, 200);
+    assert_eq!(facts.usage.input_tokens, 1300);
+}
+
+#[test]
 fn llm_response_modality_part_over_whole_is_named() {
     let body = json!({"events": [{
         "sessionId": "s1", "agentId": "a1", "eventType": "llm_response",
