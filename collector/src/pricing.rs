@@ -15,7 +15,7 @@ use agentlens_core::pricing::{
     Breakdown, LineItem, PriceContext, PriceOutcome, PriceOverridesError, PriceTable, UnitLine,
 };
 use agentlens_core::usage::{self, TierFields, Usage, UsageError};
-use agentlens_core::validate::FieldError;
+use agentlens_core::validate::{usage_count_errors, FieldError, MAX_NAME_CHARS};
 use agentlens_core::Usd;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -297,11 +297,19 @@ fn required_text<'a>(
     errors: &mut Vec<FieldError>,
 ) -> Option<&'a str> {
     match body.get(field) {
-        Some(Value::String(text)) if !text.trim().is_empty() => Some(text),
-        Some(Value::String(_)) => {
+        Some(Value::String(text)) if text.trim().is_empty() => {
             errors.push(field_error(field, &format!("{field} must not be empty")));
             None
         }
+        Some(Value::String(text)) if text.chars().count() > MAX_NAME_CHARS => {
+            let message = format!(
+                "{field} must be at most {MAX_NAME_CHARS} characters, got {}",
+                text.chars().count()
+            );
+            errors.push(field_error(field, &message));
+            None
+        }
+        Some(Value::String(text)) => Some(text),
         Some(_) => {
             errors.push(field_error(field, &format!("{field} must be a string")));
             None
@@ -398,7 +406,15 @@ fn read_usage(provider: &str, usage: &Value, errors: &mut Vec<FieldError>) -> Op
     } else {
         usage::extract(provider, usage).map_err(|error| usage_error(&error))
     };
-    read.map_err(|error| errors.push(error)).ok()
+    let usage = read.map_err(|error| errors.push(error)).ok()?;
+    // The same limit as ingest, so a quote never prices counts that no event can store.
+    let too_large = usage_count_errors(&usage, "usage.");
+    if too_large.is_empty() {
+        Some(usage)
+    } else {
+        errors.extend(too_large);
+        None
+    }
 }
 
 /// Reads the normalized shape: `inputTokens` includes the cache parts, `outputTokens`
@@ -589,6 +605,38 @@ mod tests {
         assert_eq!(report.status, "unpriced");
         let reason = report.unpriced.unwrap();
         assert!(reason.contains("code interpreter sessions"), "{reason}");
+    }
+
+    #[test]
+    fn counts_over_ingest_limit_are_named() {
+        let table = PriceTable::embedded();
+        let body = json!({"provider": "openai", "model": "gpt-4o", "usage": {
+            "inputTokens": 18_446_744_073_709_551_615_u64, "outputTokens": 1}});
+        let raw = json!({"provider": "openai", "model": "gpt-4o", "usage": {
+            "prompt_tokens": 9_007_199_254_740_992_u64, "completion_tokens": 1}});
+
+        let errors = quote(table, &body, now()).unwrap_err();
+        let raw_errors = quote(table, &raw, now()).unwrap_err();
+
+        assert_eq!(errors[0].path, "usage.inputTokens");
+        assert!(errors[0].message.contains("maximum of 9007199254740991"));
+        assert_eq!(raw_errors[0].path, "usage.inputTokens");
+    }
+
+    #[test]
+    fn overlong_model_is_rejected_without_echo() {
+        let table = PriceTable::embedded();
+        let model = "m".repeat(100_000);
+        let body = json!({"provider": "openai", "model": model,
+            "usage": {"inputTokens": 1, "outputTokens": 1}});
+
+        let errors = quote(table, &body, now()).unwrap_err();
+
+        assert_eq!(errors[0].path, "model");
+        assert_eq!(
+            errors[0].message,
+            "model must be at most 256 characters, got 100000"
+        );
     }
 
     #[test]

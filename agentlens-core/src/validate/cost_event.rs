@@ -18,6 +18,7 @@ use super::counts::{part_values, PART_KEYS};
 use super::fields::{check_not_blank, check_token_count, FieldError};
 use super::{check_timestamp_range, timestamp_from_text};
 use crate::client::CostEvent;
+use crate::usage::Usage;
 
 impl CostEvent {
     /// Checks the event with the collector's rules for the `cost_tracked` event that
@@ -80,27 +81,32 @@ impl CostEvent {
     /// Checks the counts in the order the payload validator reads them. A count of 0 is
     /// left out of the payload, and it passes here too.
     fn check_token_counts(&self, errors: &mut Vec<FieldError>) {
-        let usage = &self.usage;
-        let counts = [
-            ("payload.inputTokens", usage.input_tokens),
-            ("payload.outputTokens", usage.output_tokens),
-            ("payload.totalTokens", usage.total_tokens()),
-            ("payload.cacheReadTokens", usage.cache_read_tokens),
-            ("payload.cacheWrite5mTokens", usage.cache_write_5m_tokens),
-            ("payload.cacheWrite1hTokens", usage.cache_write_1h_tokens),
-            ("payload.reasoningTokens", usage.reasoning_tokens),
-        ];
-        for (path, count) in counts {
-            if let Err(message) = check_token_count(count) {
-                push(errors, path, message);
-            }
-        }
-        for (key, count) in PART_KEYS.iter().zip(part_values(usage)) {
-            if let Err(message) = check_token_count(count) {
-                push(errors, &format!("payload.{key}"), message);
-            }
+        errors.extend(usage_count_errors(&self.usage, "payload."));
+    }
+}
+
+/// Returns one error per count of `usage` above the largest count the collector stores
+/// (2^53 - 1), each with the camelCase JSON name of the count after `prefix`
+/// (`payload.inputTokens`, `usage.webSearches`). The total of input and output is checked
+/// as `totalTokens`.
+pub fn usage_count_errors(usage: &Usage, prefix: &str) -> Vec<FieldError> {
+    let counts = [
+        ("inputTokens", usage.input_tokens),
+        ("outputTokens", usage.output_tokens),
+        ("totalTokens", usage.total_tokens()),
+        ("cacheReadTokens", usage.cache_read_tokens),
+        ("cacheWrite5mTokens", usage.cache_write_5m_tokens),
+        ("cacheWrite1hTokens", usage.cache_write_1h_tokens),
+        ("reasoningTokens", usage.reasoning_tokens),
+    ];
+    let parts = PART_KEYS.iter().copied().zip(part_values(usage));
+    let mut errors = Vec::new();
+    for (key, count) in counts.into_iter().chain(parts) {
+        if let Err(message) = check_token_count(count) {
+            push(&mut errors, &format!("{prefix}{key}"), message);
         }
     }
+    errors
 }
 
 fn check_text(errors: &mut Vec<FieldError>, path: &str, field: &str, text: &str) {
