@@ -60,6 +60,8 @@ pub struct ImportSummary {
     pub invalid_usage: usize,
     /// Transcript lines that could not be read.
     pub skipped_lines: usize,
+    /// The first few of those lines, as `file:line: reason`.
+    pub unreadable_examples: Vec<String>,
     /// Assistant lines without a usage object or model, which carry no cost.
     pub no_usage_lines: usize,
     /// Messages Claude Code generated without a model call (model `<synthetic>`), which
@@ -237,6 +239,7 @@ impl ImportSummary {
         Self {
             files: scan.files,
             skipped_lines: scan.skipped_lines,
+            unreadable_examples: scan.unreadable_examples.clone(),
             no_usage_lines: scan.no_usage_lines,
             synthetic_messages: scan.synthetic_messages,
             ..Self::default()
@@ -267,6 +270,17 @@ impl std::fmt::Display for ImportSummary {
                 self.invalid_usage
             )?;
             writeln!(formatter, "unreadable lines: {}", self.skipped_lines)?;
+            for example in &self.unreadable_examples {
+                writeln!(formatter, "  {example}")?;
+            }
+        }
+        if self.events == 0 && self.files > 0 {
+            writeln!(
+                formatter,
+                "no Claude Code assistant messages with usage in these files; \
+                 `agentlens import claude-code` reads Claude Code transcripts \
+                 (~/.claude/projects), not other tools' logs"
+            )?;
         }
         if self.no_usage_lines > 0 {
             writeln!(

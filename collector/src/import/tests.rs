@@ -117,6 +117,21 @@ fn summary_reports_lines_without_usage() {
 }
 
 #[test]
+fn summary_without_events_says_what_import_reads() {
+    let summary = ImportSummary {
+        files: 6,
+        skipped_lines: 1,
+        unreadable_examples: vec!["a.jsonl:3: no sessionId text".to_owned()],
+        ..ImportSummary::default()
+    };
+
+    let text = summary.to_string();
+
+    assert!(text.contains("  a.jsonl:3: no sessionId text"), "{text}");
+    assert!(text.contains("not other tools' logs"), "{text}");
+}
+
+#[test]
 fn synthetic_messages_are_skipped_not_unpriced() {
     let dir = tempfile::tempdir().unwrap();
     let synthetic = r#"{"type":"assistant","sessionId":"s1","requestId":"r2","timestamp":"2026-11-02T12:00:01Z","message":{"id":"m2","model":"<synthetic>","usage":{"input_tokens":0,"output_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}}"#;

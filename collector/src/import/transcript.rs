@@ -46,6 +46,8 @@ pub struct Scan {
     pub files: usize,
     /// Lines that were not JSON or lacked a field the import needs.
     pub skipped_lines: usize,
+    /// The first [`MAX_UNREADABLE_EXAMPLES`] of those lines, as `file:line: reason`.
+    pub unreadable_examples: Vec<String>,
     /// Assistant lines, or lines without `type`, that have no `message.usage` object or no
     /// `message.model`, so no cost can be read from them.
     pub no_usage_lines: usize,
@@ -53,6 +55,9 @@ pub struct Scan {
     /// calling a model.
     pub synthetic_messages: usize,
 }
+
+/// Number of unreadable lines that a scan names with their file, line and reason.
+pub const MAX_UNREADABLE_EXAMPLES: usize = 5;
 
 /// Model id that Claude Code writes on messages it generates without a model call.
 const SYNTHETIC_MODEL: &str = "<synthetic>";
@@ -102,10 +107,17 @@ pub fn scan(dir: &Path) -> Result<Scan, ScanError> {
             source,
         })?;
         scan.files += 1;
-        for raw_line in bytes.split(|byte| *byte == b'\n') {
+        for (number, raw_line) in bytes.split(|byte| *byte == b'\n').enumerate() {
+            let mut unreadable = |reason: String| {
+                scan.skipped_lines += 1;
+                if scan.unreadable_examples.len() < MAX_UNREADABLE_EXAMPLES {
+                    let place = format!("{}:{}", file.display(), number + 1);
+                    scan.unreadable_examples.push(format!("{place}: {reason}"));
+                }
+            };
             // A line that is not UTF-8 is skipped like any other unreadable line.
             let Ok(line) = std::str::from_utf8(raw_line) else {
-                scan.skipped_lines += 1;
+                unreadable("not UTF-8 text".to_owned());
                 continue;
             };
             if line.trim().is_empty() {
@@ -127,7 +139,7 @@ pub fn scan(dir: &Path) -> Result<Scan, ScanError> {
                 }
                 LineKind::Other => {}
                 LineKind::NoUsage => scan.no_usage_lines += 1,
-                LineKind::Invalid => scan.skipped_lines += 1,
+                LineKind::Invalid(reason) => unreadable(reason),
             }
         }
     }
@@ -173,12 +185,14 @@ enum LineKind {
     Call(Box<AssistantMessage>),
     Other,
     NoUsage,
-    Invalid,
+    /// A line the import cannot use, with the reason.
+    Invalid(String),
 }
 
 fn parse_line(line: &str, project: &str) -> LineKind {
-    let Ok(record) = serde_json::from_str::<Value>(line) else {
-        return LineKind::Invalid;
+    let record = match serde_json::from_str::<Value>(line) {
+        Ok(record) => record,
+        Err(error) => return LineKind::Invalid(format!("not JSON ({error})")),
     };
     let message = &record["message"];
     let usage = &message["usage"];
@@ -200,6 +214,12 @@ fn parse_line(line: &str, project: &str) -> LineKind {
         .as_str()
         .and_then(|stamp| DateTime::parse_from_rfc3339(stamp).ok());
     match (message_id, session_id, model, timestamp) {
+        (None, ..) => LineKind::Invalid("no message.id or uuid text".to_owned()),
+        (_, None, ..) => LineKind::Invalid("no sessionId text".to_owned()),
+        (_, _, _, None) => LineKind::Invalid(format!(
+            "timestamp {} is not an RFC 3339 time",
+            record["timestamp"]
+        )),
         (Some(message_id), Some(session_id), Some(model), Some(timestamp)) => {
             LineKind::Call(Box::new(AssistantMessage {
                 message_id,
@@ -211,7 +231,8 @@ fn parse_line(line: &str, project: &str) -> LineKind {
                 timestamp: timestamp.with_timezone(&Utc),
             }))
         }
-        _ => LineKind::Invalid,
+        // `has_usage` above requires a model text.
+        (_, _, None, _) => LineKind::Invalid("no message.model text".to_owned()),
     }
 }
 
@@ -269,6 +290,36 @@ mod tests {
 
         assert_eq!(scan.messages.len(), 1);
         assert_eq!(scan.skipped_lines, 1);
+    }
+
+    #[test]
+    fn unreadable_lines_name_file_line_and_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad_time = FIRST.replace("2026-02-10T21:11:52.438Z", "not-a-time");
+        let no_session = FIRST.replace(r#""sessionId":"s1""#, r#""sessionId":null"#);
+        write(
+            dir.path(),
+            "app/s1.jsonl",
+            &[FIRST, &bad_time, "{oops", &no_session],
+        );
+
+        let scan = scan(dir.path()).unwrap();
+
+        assert_eq!(scan.skipped_lines, 3);
+        let file = dir.path().join("app/s1.jsonl").display().to_string();
+        assert_eq!(
+            scan.unreadable_examples[0],
+            format!("{file}:2: timestamp \"not-a-time\" is not an RFC 3339 time")
+        );
+        assert!(
+            scan.unreadable_examples[1].starts_with(&format!("{file}:3: not JSON (")),
+            "{:?}",
+            scan.unreadable_examples
+        );
+        assert_eq!(
+            scan.unreadable_examples[2],
+            format!("{file}:4: no sessionId text")
+        );
     }
 
     #[test]
