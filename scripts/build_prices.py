@@ -2,7 +2,7 @@
 """Generates agentlens-core/data/prices.json from genai-prices and LiteLLM.
 
 The first source is `genai_prices.data.providers`, the Python price data of the PyPI package
-genai-prices 0.2.3. The second is LiteLLM's `model_prices_and_context_window_backup.json`, read
+genai-prices 0.2.5. The second is LiteLLM's `model_prices_and_context_window_backup.json`, read
 out of the PyPI wheel of litellm (see `litellm_prices.py` for how its keys map to providers and
 models, and why no LiteLLM code runs). The result is our own JSON layout, which
 `agentlens-core/src/pricing/table.rs` embeds with `include_str!`.
@@ -27,7 +27,7 @@ Merge rules:
 - LiteLLM's `<route>/container` entries carry a provider's code interpreter fee per session.
   They become the provider's `tool_rates` (`{"from": ..., "rates": {...}}`), which the engine
   applies to every model of that provider without a fee of its own.
-- Each model records `source` (`genai-prices 0.2.3` or `litellm <version>`); genai-prices
+- Each model records `source` (`genai-prices 0.2.5` or `litellm <version>`); genai-prices
   models also record `pricing_url`, the first pricing page of their provider.
 - The summary line counts the providers and the providers with at least one model that has a
   non-zero rate; LiteLLM lists some self-hosted or unpriced models at $0.
@@ -36,15 +36,15 @@ Rerun from the repository root with:
 
     python3 scripts/build_prices.py --date YYYY-MM-DD
 
-If genai_prices 0.2.3 is not importable, the script creates a virtual environment in
-target/price-venv, installs genai-prices==0.2.3 there with pip and runs itself again inside
+If genai_prices 0.2.5 is not importable, the script creates a virtual environment in
+target/price-venv, installs genai-prices==0.2.5 there with pip and runs itself again inside
 it. The litellm wheel is downloaded once into target/litellm-wheel. The output is deterministic
 for given package versions and date: dictionary keys are sorted, genai-prices providers, models
 and dated prices keep the package's order because model matching takes the first match and the
 last active dated price, and LiteLLM entries follow in the order of its JSON file. Set
 SOURCE_DATE_EPOCH or pass --date YYYY-MM-DD to pin the generation date.
 
-genai-prices 0.2.3 carries no `prices_checked` dates in its Python data, so the output has
+genai-prices 0.2.5 carries no `prices_checked` dates in its Python data, so the output has
 them only when a future version adds that attribute.
 """
 
@@ -64,7 +64,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import litellm_prices  # noqa: E402
 
 PACKAGE = "genai-prices"
-VERSION = "0.2.3"
+VERSION = "0.2.5"
 GENAI_SOURCE = f"{PACKAGE} {VERSION}"
 LITELLM_SOURCE = f"{litellm_prices.PACKAGE} {litellm_prices.VERSION}"
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +73,7 @@ WHEEL_DIR = ROOT / "target" / "litellm-wheel"
 OUTPUT = ROOT / "agentlens-core" / "data" / "prices.json"
 DISAGREEMENTS = ROOT / "agentlens-core" / "data" / "price-disagreements.txt"
 FORMAT_VERSION = 2
-# Provider spellings that genai-prices 0.2.3 does not match, by provider id. Azure OpenAI is
+# Provider spellings that genai-prices 0.2.5 does not match, by provider id. Azure OpenAI is
 # reported as `azure`, `azure_openai` or, in OpenTelemetry's gen_ai attributes,
 # `azure.ai.openai` and the older `az.ai.openai`; without these clauses the last two would
 # find `openai` through its `contains "openai"` clause.

@@ -46,7 +46,7 @@ from decimal import Decimal
 from pathlib import Path
 
 PACKAGE = "litellm"
-# The newest release on PyPI when the table was last regenerated, on 2026-12-04.
+# The newest release on PyPI when the table was last regenerated, on 2026-12-05.
 VERSION = "1.110.2"
 # litellm 1.82.7 and 1.82.8 were published to PyPI on 2026-03-24 from a hijacked maintainer
 # account. Both carry a `.pth` file that runs a credential stealer at Python start-up, so
@@ -170,7 +170,7 @@ MODALITY_KEYS = {target for target in TOKEN_KEYS.values()
 
 # LiteLLM built-in tool fees -> price key of the merged table and the factor that turns the
 # LiteLLM value into dollars per thousand calls. `storage_searches_kcount` is genai-prices'
-# unit for OpenAI's file search tool. genai-prices 0.2.3 has no unit for code interpreter
+# unit for OpenAI's file search tool. genai-prices 0.2.5 has no unit for code interpreter
 # sessions (its `code_executions_kcount` counts executions), so that key is the engine's own.
 # litellm 1.110.2 sets `file_search_cost_per_1k_calls` on no model, only in `sample_spec`.
 TOOL_KEYS = {

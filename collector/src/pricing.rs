@@ -83,7 +83,7 @@ pub struct QuoteReport {
     /// The table entry whose rates were applied.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entry: Option<EntryReport>,
-    /// Source of the entry's prices, such as `genai-prices 0.2.3`.
+    /// Source of the entry's prices, such as `genai-prices 0.2.5`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Reason the call has no price, with the fix.

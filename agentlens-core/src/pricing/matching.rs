@@ -5,7 +5,7 @@
 //!
 //! 1. the id trimmed and lowercased (`GPT-4o` → `gpt-4o`);
 //! 2. the same with a compact date suffix written with dashes
-//!    (`gpt-5.2-20251211` → `gpt-5.2-2025-12-11`), the fallback genai-prices 0.2.3 applies
+//!    (`gpt-5.2-20251211` → `gpt-5.2-2025-12-11`), the fallback genai-prices 0.2.5 applies
 //!    for ids from LiteLLM and OpenRouter;
 //! 3. the id without everything up to its last `/`, for router prefixes
 //!    (`anthropic/claude-4.6-opus-20260205` → `claude-4.6-opus-20260205`,

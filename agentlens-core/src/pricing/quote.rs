@@ -2,7 +2,7 @@
 //!
 //! Every token is billed exactly once, in the bucket of the most specific rate the entry
 //! has. When an entry lacks a specific rate, the tokens fall back to the rate of the wider
-//! unit that contains them, which is how genai-prices 0.2.3 bills them (its
+//! unit that contains them, which is how genai-prices 0.2.5 bills them (its
 //! `compute_leaf_values` prices only units that have a rate and leaves the rest in their
 //! parent). The units and their nesting are listed in `units.rs`:
 //!
@@ -68,7 +68,7 @@ pub struct Quote {
     pub provider: String,
     /// Id of the model entry used, such as `gpt-4o` for `gpt-4o-2024-08-06`.
     pub model: String,
-    /// Source of the model's prices: `genai-prices 0.2.3`, `litellm 1.110.2`, or
+    /// Source of the model's prices: `genai-prices 0.2.5`, `litellm 1.110.2`, or
     /// `overrides <origin>` for a price from [`super::PriceTable::with_overrides`].
     pub source: String,
     /// First day of the dated price entry used; `None` for an undated entry.

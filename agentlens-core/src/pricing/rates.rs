@@ -46,7 +46,7 @@ impl Rate {
     /// Returns the rate of the highest tier that a prompt of `prompt` tokens reaches under
     /// the rate's rule; `prompt` is the count the rule's [`TierCounts`] names.
     ///
-    /// With the default rule, as in genai-prices 0.2.3 (`calc_unit_price`), the highest
+    /// With the default rule, as in genai-prices 0.2.5 (`calc_unit_price`), the highest
     /// tier whose start is below the prompt size applies.
     pub fn at(&self, prompt: u64) -> Decimal {
         match self {
@@ -76,10 +76,10 @@ pub(crate) struct Rates {
     pub(crate) requests: Option<Rate>,
 }
 
-/// Price key of the file search fee, the genai-prices 0.2.3 unit `storage_searches`.
+/// Price key of the file search fee, the genai-prices 0.2.5 unit `storage_searches`.
 pub(crate) const FILE_SEARCH_KEY: &str = "storage_searches_kcount";
 
-/// Price key of the code interpreter fee, this engine's own. genai-prices 0.2.3 has no unit
+/// Price key of the code interpreter fee, this engine's own. genai-prices 0.2.5 has no unit
 /// for it, because its `code_executions_kcount` counts executions, not sessions.
 /// `scripts/litellm_prices.py` fills it from LiteLLM's `code_interpreter_cost_per_session`.
 pub(crate) const CODE_INTERPRETER_KEY: &str = "code_interpreter_sessions_kcount";
@@ -95,7 +95,7 @@ impl Rates {
     /// OpenAI caches prompts without reporting any cache write: its usage objects count
     /// cached reads (`cached_tokens`, `cached_tokens_details.audio_tokens`) and nothing
     /// else. No provider usage that AgentLens reads names cached audio writes, and
-    /// genai-prices 0.2.3 has no such unit, so `Usage` has no count to bill at that rate.
+    /// genai-prices 0.2.5 has no such unit, so `Usage` has no count to bill at that rate.
     pub(crate) fn from_keys(mut keys: BTreeMap<String, Rate>) -> Self {
         let tokens = std::array::from_fn(|index| keys.remove(UNITS[index].price_key));
         Rates {
@@ -163,7 +163,7 @@ impl PriceEntry {
 }
 
 /// Returns the entry in force at `at`: the last entry whose condition holds, or the first
-/// entry when none holds, the rule of genai-prices 0.2.3 (`ModelInfo.get_prices`).
+/// entry when none holds, the rule of genai-prices 0.2.5 (`ModelInfo.get_prices`).
 ///
 /// Returns `None` only for an empty list.
 pub(crate) fn entry_at(entries: &[PriceEntry], at: DateTime<Utc>) -> Option<&PriceEntry> {

@@ -94,7 +94,7 @@ pub(crate) struct Model {
     pub(crate) entries: Vec<PriceEntry>,
     /// Rates for service tiers and batch processing, in the table's order.
     pub(crate) variants: Vec<PriceVariant>,
-    /// Source of the prices: `genai-prices 0.2.3`, `litellm 1.110.2` or an override file.
+    /// Source of the prices: `genai-prices 0.2.5`, `litellm 1.110.2` or an override file.
     pub(crate) source: Arc<str>,
 }
 
@@ -190,7 +190,7 @@ impl PriceTable {
     }
 
     /// Returns the packages and versions the prices come from, joined by ` + `, such as
-    /// `genai-prices 0.2.3 + litellm 1.110.2`. Each quote names the one source of its model.
+    /// `genai-prices 0.2.5 + litellm 1.110.2`. Each quote names the one source of its model.
     pub fn source(&self) -> &str {
         &self.source
     }

@@ -40,7 +40,7 @@ fn resolved(provider: Option<&str>, model: &str) -> String {
 fn embedded_table_loads_with_source() {
     let table = PriceTable::embedded();
 
-    assert_eq!(table.source(), "genai-prices 0.2.3 + litellm 1.110.2");
+    assert_eq!(table.source(), "genai-prices 0.2.5 + litellm 1.110.2");
     assert!(table.version().starts_with("pv_"));
     assert_eq!(table.version().len(), 15);
     assert!(table.providers.len() > 40);
@@ -424,7 +424,7 @@ fn file_searches_bill_at_storage_search_rate() {
 
     let quote = priced(Some("openai"), "gpt-4o", &usage, "2026-02-10T00:00:00Z");
 
-    // genai-prices 0.2.3 lists OpenAI file search at $2.50 per thousand calls.
+    // genai-prices 0.2.5 lists OpenAI file search at $2.50 per thousand calls.
     assert_eq!(quote.breakdown.file_searches.rate, Some(decimal("2.5")));
     assert_eq!(quote.breakdown.file_searches.cost.to_string(), "0.0075");
 }
@@ -555,7 +555,7 @@ fn litellm_models_fill_genai_gaps() {
         &tokens(1, 0, 1),
         "2026-02-10T00:00:00Z",
     );
-    assert_eq!(genai.source, "genai-prices 0.2.3");
+    assert_eq!(genai.source, "genai-prices 0.2.5");
 }
 
 #[test]

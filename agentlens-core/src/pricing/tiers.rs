@@ -1,7 +1,7 @@
 //! Rules of prompt-size tiers: which prompt tokens the tier starts count, how the count
 //! compares with a start, and which tokens pay the tier rate.
 //!
-//! The default rule is the one genai-prices 0.2.3 applies to every tiered price
+//! The default rule is the one genai-prices 0.2.5 applies to every tiered price
 //! (`calc_unit_price`). The prompt counts every input token, cache reads and writes
 //! included. A tier applies once the prompt is above its start (`>`), and the tier rate
 //! then applies to every token of the request. LiteLLM's `*_above_200k_tokens` keys follow

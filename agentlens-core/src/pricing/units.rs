@@ -1,6 +1,6 @@
 //! The token units the engine bills and how they nest.
 //!
-//! The units and their price keys are those of genai-prices 0.2.3 (`data_units.py`). Each
+//! The units and their price keys are those of genai-prices 0.2.5 (`data_units.py`). Each
 //! unit is a set of dimensions (direction, modality, token type, cache lifetime); a unit is
 //! the ancestor of every unit whose dimensions include its own, so `input_audio` and
 //! `cache_read` are both ancestors of `cache_audio_read`.

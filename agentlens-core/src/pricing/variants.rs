@@ -2,7 +2,7 @@
 //!
 //! A model's `price_variants` each carry a `when` condition such as
 //! `{"service_tier": "flex"}` or `{"processing": "batch"}`, an optional start day, and the
-//! rates that differ from the standard entry. As in genai-prices 0.2.3
+//! rates that differ from the standard entry. As in genai-prices 0.2.5
 //! (`ModelInfo.get_prices`), every variant whose condition is met overrides the standard rates
 //! key by key, the first such variant winning for each key, so a variant that lists no
 //! cache-read rate keeps the standard one.

@@ -79,7 +79,7 @@ fn quote_prints_priced_json() {
     assert_eq!(json["breakdown"]["output"]["rate"], "10");
     assert_eq!(json["entry"]["model"], "gpt-4o");
     assert!(json["pricingVersion"].as_str().unwrap().starts_with("pv_"));
-    assert_eq!(json["source"], "genai-prices 0.2.3");
+    assert_eq!(json["source"], "genai-prices 0.2.5");
 }
 
 #[test]

@@ -63,7 +63,7 @@ async fn quote_returns_total_breakdown_and_entry() {
     assert_eq!(json["entry"]["provider"], "openai");
     assert_eq!(json["entry"]["model"], "gpt-4o");
     assert_eq!(json["entry"]["priceDate"], Value::Null);
-    assert_eq!(json["source"], "genai-prices 0.2.3");
+    assert_eq!(json["source"], "genai-prices 0.2.5");
     assert_eq!(json["pricingVersion"], PriceTable::embedded().version());
     assert_eq!(json["at"], "2026-02-10T12:00:00Z");
 }
