@@ -56,7 +56,8 @@ impl Role {
         }
     }
 
-    fn can_write(self) -> bool {
+    /// Returns true when the role may store data: member, admin and owner.
+    pub fn can_write(self) -> bool {
         matches!(self, Role::Member | Role::Admin | Role::Owner)
     }
 

@@ -320,7 +320,9 @@ mod tests {
         let error = params(&[("from", "2011-12-30")])
             .instant("from", false, apia)
             .unwrap_err();
-        assert!(error.to_string().contains("Pacific/Apia skips that whole day"));
+        assert!(error
+            .to_string()
+            .contains("Pacific/Apia skips that whole day"));
     }
 
     #[test]

@@ -125,8 +125,14 @@ impl Modify for McpPath {
                 "Takes one JSON-RPC message of the Model Context Protocol and returns the \
                  JSON-RPC response. Requests must accept both application/json and \
                  text/event-stream. The endpoint is stateless and issues no session ids. \
-                 Every request, reading tools and tools/list included, needs a key \
-                 with write access, as every POST does.",
+                 Any valid key may initialize, list the tools and call the read-only \
+                 tools (agentlens_get_costs, agentlens_quote_price). A call of a tool \
+                 that stores events with a key lacking write access returns a tool \
+                 result with isError and the fields of the API's 403 body, and stores \
+                 nothing. A body that is not one JSON-RPC 2.0 message gets 400 with a \
+                 JSON-RPC error response whose id is null: code -32700 for a body that \
+                 is not JSON, -32600 for JSON that is not a JSON-RPC message, and \
+                 -32602 for params that are not an object.",
             ))
             .request_body(Some(
                 RequestBodyBuilder::new()
@@ -140,8 +146,23 @@ impl Modify for McpPath {
                     .description("The JSON-RPC response")
                     .content("application/json", json().build()),
             )
+            .response(
+                "400",
+                ResponseBuilder::new()
+                    .description(
+                        "The body is not one JSON-RPC message; the body is a JSON-RPC error \
+                         response with a null id",
+                    )
+                    .content("application/json", json().build()),
+            )
             .response("401", error_response("Missing, invalid or revoked API key"))
-            .response("403", error_response("The key lacks write access"))
+            .response(
+                "403",
+                text_response(
+                    "With authentication off, the Host header is not a loopback name (a guard \
+                     against DNS rebinding)",
+                ),
+            )
             .response(
                 "406",
                 text_response(
@@ -149,8 +170,17 @@ impl Modify for McpPath {
                 ),
             )
             .response(
+                "413",
+                ResponseBuilder::new()
+                    .description(
+                        "The body exceeds 4 MiB; the body is a JSON-RPC error response with \
+                         code -32600",
+                    )
+                    .content("application/json", json().build()),
+            )
+            .response(
                 "415",
-                text_response("The body is not application/json, or not a JSON-RPC message"),
+                text_response("The Content-Type is not application/json"),
             )
             .build();
         let item = PathItemBuilder::new()

@@ -27,7 +27,7 @@
 //! | `GET /api/server-info` | [`server_info::server_info`] | read |
 //! | `POST /api/keys`, `GET /api/keys` | [`keys::create`], [`keys::list`] | admin |
 //! | `DELETE /api/keys/{id}` | [`keys::revoke`] | admin |
-//! | `POST /mcp` (streamable HTTP) | [`mcp::http::routes`] | write |
+//! | `POST /mcp` (streamable HTTP) | [`mcp::http::routes`] | read; tools that store need write |
 //!
 //! Every `/api` response carries `X-API-Version: v1`, an unknown `/api` path gets a JSON
 //! 404, and bodies over 1 MiB get a JSON 413. Every route above except the health route,

@@ -2,8 +2,9 @@
 //!
 //! The endpoint is stateless: the server issues no MCP session ids and keeps nothing
 //! between requests, so any number of collector processes can serve it. Requests need
-//! the same bearer key as `/api` with write access, for every method including
-//! `tools/list`, because every MCP request is a POST.
+//! the same bearer key as `/api`. Any valid key may initialize, list the tools and call
+//! the read-only tools; the tools that store events need write access ([`super::access`]).
+//! A body that is not one JSON-RPC message gets a JSON-RPC error ([`super::jsonrpc`]).
 
 use axum::body::HttpBody;
 use axum::http::{header, HeaderValue};
@@ -13,7 +14,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
 use super::backend::Backend;
-use super::AgentLensMcp;
+use super::{jsonrpc, AgentLensMcp};
 use crate::{auth, AppState};
 
 /// Path of the endpoint.
@@ -24,7 +25,8 @@ pub const MCP_PATH: &str = "/mcp";
 pub fn routes(state: AppState, api: Router) -> Router {
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
-        .with_json_response(true);
+        .with_json_response(true)
+        .with_max_request_body_bytes(jsonrpc::MAX_MESSAGE_BYTES);
     if state.auth_enabled {
         // rmcp checks the Host header against loopback names by default, against DNS
         // rebinding. With authentication on, a page in a browser cannot send the bearer key,
@@ -43,8 +45,12 @@ pub fn routes(state: AppState, api: Router) -> Router {
 
     Router::new()
         .nest_service(MCP_PATH, service)
+        .layer(middleware::from_fn(jsonrpc::check_message))
         .layer(middleware::map_response(label_plain_text))
-        .layer(middleware::from_fn_with_state(state, auth::require_key))
+        .layer(middleware::from_fn_with_state(
+            state,
+            auth::require_read_key,
+        ))
 }
 
 /// Labels a response without a `Content-Type` as plain text, because rmcp writes its

@@ -16,10 +16,14 @@
 //! stored session.
 //!
 //! Tools: `agentlens_session_start`, `agentlens_log_event`, `agentlens_session_end`,
-//! `agentlens_get_costs` and `agentlens_quote_price`.
+//! `agentlens_get_costs` and `agentlens_quote_price`. The last two are annotated
+//! read-only and work with a read key; the others store events and need write access
+//! ([`access`]).
 
+mod access;
 pub mod backend;
 pub mod http;
+mod jsonrpc;
 mod params;
 pub mod stdio;
 
@@ -27,11 +31,14 @@ use agentlens_core::validate::validate_event;
 use axum::http::{HeaderValue, Method};
 use chrono::Utc;
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolResult, ContentBlock, Extensions, Implementation, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Extensions,
+    Implementation, ServerCapabilities, ServerConfig,
 };
-use rmcp::{tool, tool_handler, tool_router, ErrorData, ServerHandler};
+use rmcp::service::RequestContext;
+use rmcp::{tool, tool_handler, tool_router, ErrorData, RoleServer, ServerHandler};
 use serde_json::{json, Map, Value};
 
 use backend::{ApiReply, Backend};
@@ -175,6 +182,7 @@ impl AgentLensMcp {
     /// Starts a session: sends `session_started` and returns the new session id.
     #[tool(
         name = "agentlens_session_start",
+        annotations(read_only_hint = false, destructive_hint = false),
         description = "Start an AgentLens session for an agent. Returns {sessionId}; pass it \
                        to agentlens_log_event and agentlens_session_end."
     )]
@@ -212,6 +220,7 @@ impl AgentLensMcp {
     /// Logs one event, validated exactly like `POST /api/events`.
     #[tool(
         name = "agentlens_log_event",
+        annotations(read_only_hint = false, destructive_hint = false),
         description = "Log one AgentLens event, validated like POST /api/events. Event types \
                        include cost_tracked, llm_call, llm_response, tool_call, tool_response, \
                        tool_error and custom. Returns the stored {id, hash}; an invalid event \
@@ -250,6 +259,7 @@ impl AgentLensMcp {
     /// Ends a session with `session_ended`.
     #[tool(
         name = "agentlens_session_end",
+        annotations(read_only_hint = false, destructive_hint = false),
         description = "End an AgentLens session. reason is completed, error, timeout or \
                        manual. The agent is read from the stored session when agentId is \
                        not given."
@@ -287,9 +297,11 @@ impl AgentLensMcp {
     /// Returns the cost report of `GET /api/analytics/costs`.
     #[tool(
         name = "agentlens_get_costs",
+        annotations(read_only_hint = true),
         description = "Exact cost totals by agent, model, session and time bucket, as GET \
                        /api/analytics/costs returns them. from and to are RFC 3339 or \
-                       YYYY-MM-DD; granularity is hour, day or week."
+                       YYYY-MM-DD; granularity is hour, day or week; tz is an IANA time \
+                       zone (default UTC) for days, weeks and date bounds."
     )]
     async fn get_costs(
         &self,
@@ -301,6 +313,7 @@ impl AgentLensMcp {
             ("to", params.to.as_deref()),
             ("agentId", params.agent_id.as_deref()),
             ("granularity", params.granularity.as_deref()),
+            ("tz", params.tz.as_deref()),
         ];
         let path = api_path(&["analytics", "costs"], &query);
         let authorization = caller_authorization(&extensions);
@@ -319,6 +332,7 @@ impl AgentLensMcp {
     /// applies, with its `--prices` overrides and Azure deployment names.
     #[tool(
         name = "agentlens_quote_price",
+        annotations(read_only_hint = true),
         description = "Price one model call with the collector's price table, as POST \
                        /api/pricing/quote does. serviceTier (such as flex or priority) and \
                        batch select tier or batch prices. Returns {status: priced, total, \
@@ -350,6 +364,21 @@ impl AgentLensMcp {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for AgentLensMcp {
+    /// Runs a tool after the scope check of [`access`], which returns a tool error when a
+    /// read key calls a tool that stores data.
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let tool = self.tool_router.get(&request.name);
+        if let Some(denied) = tool.and_then(|tool| access::denied_call(tool, &context.extensions)) {
+            return Ok(denied.into());
+        }
+        let call = ToolCallContext::new(self, request, context);
+        self.tool_router.call(call).await
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))

@@ -78,9 +78,10 @@ pub struct SessionEndParams {
     pub agent_id: Option<String>,
 }
 
-/// Input of `agentlens_get_costs`.
+/// Input of `agentlens_get_costs`. An unknown argument is an error, so a misspelt `tz`
+/// cannot silently give a report in UTC.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetCostsParams {
     /// Inclusive start: RFC 3339 or `YYYY-MM-DD`; default 30 days before `to`.
     pub from: Option<String>,
@@ -90,6 +91,9 @@ pub struct GetCostsParams {
     pub agent_id: Option<String>,
     /// `hour`, `day` (default) or `week`.
     pub granularity: Option<String>,
+    /// IANA time zone, such as `Europe/Berlin`, whose days and weeks the buckets and date
+    /// bounds follow; default UTC.
+    pub tz: Option<String>,
 }
 
 /// Input of `agentlens_quote_price`, the body of `POST /api/pricing/quote`.

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use chrono::DateTime;
 use rusqlite::{params, Connection, Row};
 
 use super::{Store, StoreError};
@@ -20,6 +21,8 @@ pub struct DeliveryUpdate {
     pub last_error: Option<String>,
     /// When a receiver accepted the delivery.
     pub delivered_at: Option<String>,
+    /// When the next attempt is due, while the delivery is pending.
+    pub next_attempt_at: Option<String>,
 }
 
 /// A delivery row to insert with a transition.
@@ -123,13 +126,14 @@ impl Store {
         self.write(move |context| {
             context.conn.execute(
                 "UPDATE alert_deliveries SET status = ?1, attempts = ?2, last_status = ?3, \
-                 last_error = ?4, delivered_at = ?5 WHERE id = ?6",
+                 last_error = ?4, delivered_at = ?5, next_attempt_at = ?6 WHERE id = ?7",
                 params![
                     update.status.as_str(),
                     update.attempts,
                     update.last_status,
                     update.last_error,
                     update.delivered_at,
+                    update.next_attempt_at,
                     id
                 ],
             )?;
@@ -138,25 +142,91 @@ impl Store {
         .await
     }
 
-    /// Returns every delivery still pending, oldest first.
+    /// Records that attempt number `attempt` of a pending delivery starts, and when the
+    /// attempt after it is due if this one fails. Writing both before the request keeps
+    /// the count and the schedule right even when the collector stops mid-attempt.
+    ///
+    /// Returns false, and changes nothing, when the delivery is no longer pending. A
+    /// deleted rule has no pending deliveries, because deleting a rule deletes them.
     ///
     /// # Errors
     ///
-    /// Returns [`StoreError`] when the query fails.
+    /// Returns [`StoreError`] when the update fails.
+    pub async fn claim_delivery_attempt(
+        &self,
+        id: &str,
+        attempt: i64,
+        retry_at: Option<String>,
+    ) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.write(move |context| {
+            let changed = context.conn.execute(
+                "UPDATE alert_deliveries SET attempts = ?2, next_attempt_at = ?3 \
+                 WHERE id = ?1 AND status = 'pending'",
+                params![id, attempt, retry_at],
+            )?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+
+    /// Marks a pending delivery as failed with `reason`, keeping its attempt count and
+    /// last HTTP status.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the update fails.
+    pub async fn fail_delivery(&self, id: &str, reason: String) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.write(move |context| {
+            context.conn.execute(
+                "UPDATE alert_deliveries SET status = 'failed', last_error = ?2, \
+                 next_attempt_at = NULL WHERE id = ?1 AND status = 'pending'",
+                params![id, reason],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Returns every delivery still pending, oldest first, with its retry schedule.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the query fails or a stored time is not RFC 3339.
     pub async fn pending_deliveries(&self) -> Result<Vec<PendingDelivery>, StoreError> {
         self.read(|conn| {
             let mut statement = conn.prepare(
-                "SELECT id, url, body FROM alert_deliveries WHERE status = 'pending' ORDER BY id",
+                "SELECT id, url, body, attempts, next_attempt_at FROM alert_deliveries \
+                 WHERE status = 'pending' ORDER BY id",
             )?;
-            let rows = statement.query_map([], |row| {
-                Ok(PendingDelivery {
-                    id: row.get(0)?,
-                    url: row.get(1)?,
-                    body: row.get(2)?,
-                })
-            })?;
+            let rows = statement.query_map([], pending_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
     }
+}
+
+fn pending_from_row(row: &Row<'_>) -> rusqlite::Result<PendingDelivery> {
+    let next_attempt_at = row
+        .get::<_, Option<String>>(4)?
+        .map(|text| {
+            DateTime::parse_from_rfc3339(&text)
+                .map(|time| time.to_utc())
+                .map_err(|_| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        4,
+                        rusqlite::types::Type::Text,
+                        Box::new(StoreError::Corrupt(format!("next_attempt_at {text:?}"))),
+                    )
+                })
+        })
+        .transpose()?;
+    Ok(PendingDelivery {
+        id: row.get(0)?,
+        url: row.get(1)?,
+        body: row.get(2)?,
+        attempts: row.get(3)?,
+        next_attempt_at,
+    })
 }

@@ -16,8 +16,10 @@ use crate::alerts::{
 };
 use crate::ingest::prepare_batch;
 
-/// Session id of the `alert_triggered` and `alert_resolved` events the evaluator stores.
-pub const ALERT_SESSION_ID: &str = "alerts";
+/// Prefix of the session ids of the `alert_triggered` and `alert_resolved` events the
+/// evaluator stores: each rule has its own session, `agentlens-alerts-<rule id>`, so the
+/// session belongs to the rule's agent and never mixes with a session a client named.
+pub const ALERT_SESSION_PREFIX: &str = "agentlens-alerts-";
 
 /// Agent id of those events when the rule has no agent scope.
 pub const ALERT_AGENT_ID: &str = "agentlens";
@@ -449,6 +451,8 @@ fn pending(deliveries: Vec<NewDelivery>) -> Vec<PendingDelivery> {
             id: delivery.id,
             url: delivery.url,
             body: delivery.body,
+            attempts: 0,
+            next_attempt_at: None,
         })
         .collect()
 }
@@ -585,7 +589,7 @@ fn store_alert_event(
 ) {
     let agent_id = rule.scope.agent_id.as_deref().unwrap_or(ALERT_AGENT_ID);
     let event = json!({
-        "sessionId": ALERT_SESSION_ID,
+        "sessionId": format!("{ALERT_SESSION_PREFIX}{}", rule.id),
         "agentId": agent_id,
         "eventType": event_type,
         "severity": severity,

@@ -125,6 +125,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0009_session_scoped_cost_rule.sql"),
         after_sql: Some(super::cost_rule::rescope_to_sessions),
     },
+    Migration {
+        version: 12,
+        name: "delivery_schedule",
+        sql: include_str!("migrations/0012_delivery_schedule.sql"),
+        after_sql: None,
+    },
 ];
 
 /// State owned by the writer thread and lent to each write job.

@@ -127,7 +127,10 @@ async fn transitions_are_chained_alert_events() {
         .await
         .unwrap();
 
-    let timeline = app.get("/api/sessions/alerts/timeline").await.json;
+    let timeline = app
+        .get(&format!("/api/sessions/agentlens-alerts-{rule_id}/timeline"))
+        .await
+        .json;
     assert_eq!(timeline["chainValid"], true, "{timeline}");
     let events = timeline["events"].as_array().unwrap();
     let types: Vec<_> = events.iter().map(|e| e["eventType"].clone()).collect();
@@ -140,6 +143,50 @@ async fn transitions_are_chained_alert_events() {
     assert_eq!(triggered["payload"]["currentValue"], 0.01);
     assert_eq!(triggered["payload"]["threshold"], 0.005);
     assert_eq!(events[1]["payload"]["resolvedBy"], "evaluator");
+}
+
+#[tokio::test]
+async fn alert_events_stay_out_of_client_sessions() {
+    let app = app().await;
+    let first = create_rule(
+        &app,
+        json!({"name": "a1 spend", "condition": "cost_exceeds", "threshold": 0.005,
+            "windowMinutes": 60, "scope": {"agentId": "a1"}}),
+    )
+    .await;
+    let second = create_rule(
+        &app,
+        json!({"name": "a2 spend", "condition": "cost_exceeds", "threshold": 0.005,
+            "windowMinutes": 60, "scope": {"agentId": "a2"}}),
+    )
+    .await;
+    app.ingest(vec![
+        cost_event("alerts", "a1", "gpt-4.1", json!(0.01), "2026-03-01T11:50:00Z"),
+        cost_event("s2", "a2", "gpt-4.1", json!(0.01), "2026-03-01T11:51:00Z"),
+    ])
+    .await;
+    app.state
+        .alerts
+        .evaluate_at(at("2026-03-01T12:00:00Z"))
+        .await
+        .unwrap();
+
+    let client_session = app.get("/api/sessions/alerts/timeline").await.json;
+    let types: Vec<_> = client_session["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["eventType"].clone())
+        .collect();
+    assert_eq!(types, [json!("cost_tracked")], "{client_session}");
+    for (rule_id, agent) in [(first, "a1"), (second, "a2")] {
+        let session = app
+            .get(&format!("/api/sessions/agentlens-alerts-{rule_id}"))
+            .await
+            .json;
+        assert_eq!(session["agentId"], agent, "{session}");
+        assert_eq!(session["eventCount"], 1, "{session}");
+    }
 }
 
 #[tokio::test]

@@ -33,4 +33,5 @@ mod server;
 mod timeline;
 mod top_sessions;
 mod truncation;
+mod webhook_restart;
 mod webhooks;

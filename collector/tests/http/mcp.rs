@@ -187,6 +187,41 @@ async fn exercise(client: &RunningService<RoleClient, ()>, server: &Server) {
     assert_eq!(from_tool["totals"], from_http["totals"]);
     assert_eq!(from_tool["bySession"], from_http["bySession"]);
 
+    // A zone east of UTC starts its days earlier, so the day buckets differ from UTC's.
+    let zoned = call(
+        client,
+        "agentlens_get_costs",
+        json!({"agentId": "support-bot", "tz": "Asia/Kathmandu"}),
+    )
+    .await;
+    let zoned = zoned.structured_content.unwrap();
+    let zoned_http: Value = server
+        .client
+        .get(format!(
+            "{}/api/analytics/costs?agentId=support-bot&tz=Asia/Kathmandu",
+            server.base_url
+        ))
+        .bearer_auth(&server.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(zoned["overTime"], zoned_http["overTime"]);
+    let first_bucket = zoned["overTime"][0]["bucket"].as_str().unwrap();
+    assert!(first_bucket.ends_with("+05:45"), "{zoned}");
+
+    let misspelt = json!({"agentId": "support-bot", "timezone": "Asia/Kathmandu"});
+    let misspelt = client
+        .call_tool(
+            CallToolRequestParams::new("agentlens_get_costs")
+                .with_arguments(misspelt.as_object().unwrap().clone()),
+        )
+        .await;
+    let text = format!("{misspelt:?}");
+    assert!(text.contains("unknown field `timezone`"), "{text}");
+
     let session: Value = server
         .client
         .get(format!("{}/api/sessions/{session_id}", server.base_url))
@@ -298,6 +333,221 @@ async fn mcp_endpoint_requires_the_key() {
         .await
         .unwrap();
     assert_eq!(reply.status(), 401);
+}
+
+/// Creates a key with `scopes` through `POST /api/keys` and returns it.
+async fn create_key(server: &Server, scopes: &[&str]) -> String {
+    let reply = server
+        .client
+        .post(format!("{}/api/keys", server.base_url))
+        .bearer_auth(&server.key)
+        .json(&json!({"name": "mcp test", "scopes": scopes}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 201);
+    let body: Value = reply.json().await.unwrap();
+    body["key"].as_str().unwrap().to_owned()
+}
+
+/// Connects an rmcp client to the `/mcp` endpoint of `server` with `key`.
+async fn connect(server: &Server, key: &str) -> RunningService<RoleClient, ()> {
+    let config = StreamableHttpClientTransportConfig::with_uri(format!("{}/mcp", server.base_url))
+        .auth_header(key.to_owned());
+    ().serve(StreamableHttpClientTransport::from_config(config))
+        .await
+        .unwrap()
+}
+
+/// Returns the number of events stored for `session_id`, read with the admin key.
+async fn stored_event_count(server: &Server, session_id: &str) -> usize {
+    let reply = server
+        .client
+        .get(format!(
+            "{}/api/events?sessionId={session_id}",
+            server.base_url
+        ))
+        .bearer_auth(&server.key)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = reply.json().await.unwrap();
+    body["events"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn read_key_initializes_lists_and_reads() {
+    let server = spawn_server().await;
+    let reader = create_key(&server, &["read"]).await;
+    let client = connect(&server, &reader).await;
+
+    let tools = client.list_all_tools().await.unwrap();
+    assert_eq!(tools.len(), 5);
+    let read_only: Vec<&str> = tools
+        .iter()
+        .filter(|tool| tool.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true))
+        .map(|tool| tool.name.as_ref())
+        .collect();
+    assert_eq!(read_only, ["agentlens_get_costs", "agentlens_quote_price"]);
+
+    let costs = call(
+        &client,
+        "agentlens_get_costs",
+        json!({"agentId": "support-bot"}),
+    )
+    .await;
+    assert_ne!(costs.is_error, Some(true), "{costs:?}");
+    assert!(costs.structured_content.unwrap()["totals"].is_object());
+    let quote = call(
+        &client,
+        "agentlens_quote_price",
+        json!({"provider": "openai", "model": "gpt-4o",
+            "usage": {"inputTokens": 1000, "outputTokens": 0}}),
+    )
+    .await;
+    assert_ne!(quote.is_error, Some(true), "{quote:?}");
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn read_key_cannot_call_writing_tools() {
+    let server = spawn_server().await;
+    let reader = create_key(&server, &["read"]).await;
+    let client = connect(&server, &reader).await;
+
+    let logged = call(
+        &client,
+        "agentlens_log_event",
+        log_event_arguments("ses_read_key"),
+    )
+    .await;
+    let started = call(
+        &client,
+        "agentlens_session_start",
+        json!({"agentId": "support-bot"}),
+    )
+    .await;
+    let ended = call(
+        &client,
+        "agentlens_session_end",
+        json!({"sessionId": "ses_read_key", "agentId": "support-bot", "reason": "manual"}),
+    )
+    .await;
+    client.cancel().await.unwrap();
+
+    for (tool, result) in [
+        ("agentlens_log_event", logged),
+        ("agentlens_session_start", started),
+        ("agentlens_session_end", ended),
+    ] {
+        assert_eq!(result.is_error, Some(true), "{tool}: {result:?}");
+        let text = serde_json::to_string(&result.content).unwrap();
+        assert!(text.contains(tool), "{text}");
+        assert!(text.contains("write scope"), "{text}");
+        let body = result.structured_content.unwrap();
+        assert_eq!(body["error"], "Insufficient permissions", "{body}");
+        assert_eq!(body["required"], "member", "{body}");
+        assert_eq!(body["current"], "viewer", "{body}");
+    }
+    assert_eq!(stored_event_count(&server, "ses_read_key").await, 0);
+    let sessions: Value = server
+        .client
+        .get(format!("{}/api/sessions", server.base_url))
+        .bearer_auth(&server.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sessions["sessions"], json!([]), "{sessions}");
+}
+
+#[tokio::test]
+async fn write_key_still_logs_through_mcp() {
+    let server = spawn_server().await;
+    let writer = create_key(&server, &["write"]).await;
+    let client = connect(&server, &writer).await;
+    let logged = call(
+        &client,
+        "agentlens_log_event",
+        log_event_arguments("ses_write_key"),
+    )
+    .await;
+    client.cancel().await.unwrap();
+
+    assert_ne!(logged.is_error, Some(true), "{logged:?}");
+    assert_eq!(stored_event_count(&server, "ses_write_key").await, 1);
+}
+
+/// Posts `body` as `application/json` to `/mcp` with the admin key and returns the status,
+/// the content type and the JSON body.
+async fn post_raw(server: &Server, body: &'static str) -> (u16, String, Value) {
+    let reply = server
+        .client
+        .post(format!("{}/mcp", server.base_url))
+        .bearer_auth(&server.key)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = reply.status().as_u16();
+    let content_type = reply.headers()["content-type"].to_str().unwrap().to_owned();
+    let text = reply.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+    (status, content_type, json)
+}
+
+#[tokio::test]
+async fn non_json_body_gets_a_jsonrpc_parse_error() {
+    let server = spawn_server().await;
+    let (status, content_type, body) = post_raw(&server, "tools/list please").await;
+
+    assert_eq!(status, 400);
+    assert_eq!(content_type, "application/json");
+    assert_eq!(body["jsonrpc"], "2.0");
+    assert_eq!(body["id"], Value::Null);
+    assert!(body.as_object().unwrap().contains_key("id"), "{body}");
+    assert_eq!(body["error"]["code"], -32700, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not valid JSON"));
+}
+
+#[tokio::test]
+async fn non_jsonrpc_json_gets_invalid_request() {
+    let server = spawn_server().await;
+    let cases = [
+        r#"{"hello": "world"}"#,
+        r#"[{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}]"#,
+        r#"{"jsonrpc": "1.0", "id": 1, "method": "tools/list"}"#,
+    ];
+    for case in cases {
+        let (status, content_type, body) = post_raw(&server, case).await;
+        assert_eq!(status, 400, "{case}");
+        assert_eq!(content_type, "application/json", "{case}");
+        assert_eq!(body["jsonrpc"], "2.0", "{case}");
+        assert_eq!(body["id"], Value::Null, "{case}");
+        assert_eq!(body["error"]["code"], -32600, "{case}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn valid_message_passes_the_jsonrpc_check() {
+    let server = spawn_server().await;
+    let (status, _, body) = post_raw(
+        &server,
+        r#"{"jsonrpc": "2.0", "id": 7, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "curl", "version": "1"}}}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], 7, "{body}");
+    assert_eq!(body["result"]["serverInfo"]["name"], "agentlens", "{body}");
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use agentlens_collector::alerts::webhook::WebhookOptions;
 use agentlens_collector::alerts::{AlertOptions, NewRule};
@@ -24,9 +24,11 @@ use crate::common::{build_with_alerts, cost_event, test_alert_options, TestApp};
 const SECRET: &str = "webhook-test-secret";
 
 /// One request the receiver got.
-struct Received {
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Received {
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
+    /// When the request arrived.
+    pub(crate) at: Instant,
 }
 
 #[derive(Clone)]
@@ -37,7 +39,7 @@ struct Receiver {
 
 /// Starts a receiver on 127.0.0.1 that responds 500 to the first `failures` requests and
 /// 200 after that; returns its URL and the requests it gets.
-async fn receiver(failures: usize) -> (String, mpsc::UnboundedReceiver<Received>) {
+pub(crate) async fn receiver(failures: usize) -> (String, mpsc::UnboundedReceiver<Received>) {
     let (sender, requests) = mpsc::unbounded_channel();
     let state = Receiver {
         failures_left: Arc::new(AtomicUsize::new(failures)),
@@ -53,7 +55,8 @@ async fn receiver(failures: usize) -> (String, mpsc::UnboundedReceiver<Received>
 }
 
 async fn receive(State(state): State<Receiver>, headers: HeaderMap, body: String) -> StatusCode {
-    let _ = state.requests.send(Received { headers, body });
+    let at = Instant::now();
+    let _ = state.requests.send(Received { headers, body, at });
     let failing = state
         .failures_left
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {

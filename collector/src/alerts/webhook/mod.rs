@@ -26,6 +26,11 @@
 //! configured delays (1 s, 5 s and 30 s by default), and the outcome is written back to the
 //! delivery row, which `GET /api/alerts/history` shows.
 //!
+//! The row also keeps the retry schedule: the attempt count is written before each
+//! request and the time of the next attempt after each failure. A restarted collector
+//! resumes pending rows from there, so it waits out the remaining delay, continues at the
+//! next attempt number, and sends no more requests in all than the retry delays allow.
+//!
 //! With a secret, every attempt carries `X-AgentLens-Timestamp` (RFC 3339) and
 //! `X-AgentLens-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
 //!
@@ -39,6 +44,7 @@ pub mod ssrf;
 use std::borrow::Cow;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use reqwest::Url;
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
@@ -250,7 +256,7 @@ pub struct DeliveryRecord {
     pub delivered_at: Option<String>,
 }
 
-/// A delivery waiting to be sent: its row id, receiver and stored body.
+/// A delivery waiting to be sent: its row id, receiver, stored body and retry schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingDelivery {
     /// Delivery id.
@@ -259,6 +265,10 @@ pub struct PendingDelivery {
     pub url: String,
     /// JSON body, sent byte for byte on every attempt.
     pub body: String,
+    /// Attempts started so far, by this run and by earlier runs of the collector.
+    pub attempts: i64,
+    /// When the next attempt is due; `None` when it is due at once.
+    pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
 /// Facts about a transition that the webhook body reports.

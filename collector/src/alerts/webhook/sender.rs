@@ -1,7 +1,9 @@
 //! Sends stored webhook deliveries on background tasks, with retries.
 
+use std::time::Duration;
+
 use agentlens_core::event::format_timestamp;
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use sha2::Sha256;
@@ -62,86 +64,99 @@ impl WebhookSender {
         Ok(count)
     }
 
-    /// Sends one delivery until it succeeds, is refused, or runs out of attempts.
+    /// Sends one delivery until it succeeds, is refused, runs out of attempts, or stops
+    /// being pending because its rule was deleted.
+    ///
+    /// A delivery resumed after a restart keeps its stored attempt count and first waits
+    /// until its stored retry time. Deleting a rule removes its history and deliveries, so
+    /// a retry would report an alert the API no longer shows. Disabling a rule keeps its
+    /// retries, because the transition stays in the history.
     async fn deliver(&self, delivery: PendingDelivery) {
-        let mut update = DeliveryUpdate {
-            status: DeliveryStatus::Pending,
-            attempts: 0,
-            last_status: None,
-            last_error: None,
-            delivered_at: None,
-        };
-        let mut delays = self.options.retry_delays.iter();
+        let limit = self.attempt_limit();
+        let mut attempts = delivery.attempts;
+        // A delivery with no attempts left fails at once, without waiting for its retry time.
+        let due = delivery.next_attempt_at.filter(|_| attempts < limit);
+        if let Some(due) = due {
+            tokio::time::sleep(duration_until(due)).await;
+        }
         loop {
-            let attempt = self.attempt(&delivery).await;
-            match attempt {
-                Attempt::Delivered(status) => {
-                    update.attempts += 1;
-                    update.status = DeliveryStatus::Delivered;
-                    update.last_status = Some(i64::from(status));
-                    update.last_error = None;
-                    update.delivered_at = Some(format_timestamp(&Utc::now()));
-                }
-                Attempt::Failed { status, error } => {
-                    update.attempts += 1;
-                    update.last_status = status.map(i64::from);
-                    tracing::warn!(
-                        alert.delivery_id = %delivery.id,
-                        attempt = update.attempts,
-                        %error,
-                        "webhook attempt failed"
-                    );
-                    update.last_error = Some(error);
-                }
-                Attempt::Refused(reason) => {
-                    tracing::warn!(alert.delivery_id = %delivery.id, %reason, "webhook url rejected");
-                    update.status = DeliveryStatus::Failed;
-                    update.last_error = Some(reason);
-                }
+            if attempts >= limit {
+                self.give_up(&delivery.id, attempts, limit).await;
+                break;
             }
-
-            let delay = match update.status {
-                DeliveryStatus::Pending => delays.next().copied(),
-                _ => None,
-            };
-            if delay.is_none() && update.status == DeliveryStatus::Pending {
-                update.status = DeliveryStatus::Failed;
-            }
-            self.record(&delivery.id, &update).await;
-            match delay {
-                Some(delay) => tokio::time::sleep(delay).await,
-                None => break,
-            }
-            if !self.is_still_pending(&delivery.id).await {
+            attempts += 1;
+            let delay = self.delay_after(attempts);
+            if !self.claim(&delivery.id, attempts, delay).await {
                 tracing::info!(
                     alert.delivery_id = %delivery.id,
                     "webhook retry dropped because its alert rule was deleted"
                 );
                 break;
             }
+
+            let attempt = self.attempt(&delivery).await;
+            let update = outcome(attempt, attempts, delay, &delivery.id);
+            let status = update.status;
+            self.record(&delivery.id, update).await;
+            match (status, delay) {
+                (DeliveryStatus::Pending, Some(delay)) => tokio::time::sleep(delay).await,
+                _ => break,
+            }
         }
     }
 
-    /// Returns false when the delivery row is gone, which happens when its rule is deleted.
-    ///
-    /// Deleting a rule removes its history and deliveries, so a retry would report an
-    /// alert the API no longer shows, and nothing could record its outcome. Disabling a
-    /// rule keeps its retries: the transition stays in the history, and disabling only
-    /// stops new evaluations. When the store cannot be read, the retry goes ahead.
-    async fn is_still_pending(&self, id: &str) -> bool {
-        // TODO: a query for one delivery id would replace this scan of all pending rows,
-        // which the partial index on pending status keeps short.
-        match self.store.pending_deliveries().await {
-            Ok(pending) => pending.iter().any(|delivery| delivery.id == id),
+    /// Returns the number of attempts a delivery gets: one more than the retry delays.
+    fn attempt_limit(&self) -> i64 {
+        i64::try_from(self.options.retry_delays.len())
+            .unwrap_or(i64::MAX)
+            .saturating_add(1)
+    }
+
+    /// Returns the wait after attempt number `attempt` (counted from 1) fails, or `None`
+    /// when it is the last.
+    fn delay_after(&self, attempt: i64) -> Option<Duration> {
+        let index = usize::try_from(attempt - 1).ok()?;
+        self.options.retry_delays.get(index).copied()
+    }
+
+    /// Stores the start of an attempt; returns false when the delivery is no longer
+    /// pending. When the store cannot be written, the attempt goes ahead.
+    async fn claim(&self, id: &str, attempt: i64, delay: Option<Duration>) -> bool {
+        let retry_at = delay.map(retry_time);
+        match self
+            .store
+            .claim_delivery_attempt(id, attempt, retry_at)
+            .await
+        {
+            Ok(pending) => pending,
             Err(error) => {
-                tracing::warn!(alert.delivery_id = %id, %error, "failed to check whether webhook delivery is pending");
+                tracing::warn!(alert.delivery_id = %id, %error, "cannot record webhook attempt");
                 true
             }
         }
     }
 
-    async fn record(&self, id: &str, update: &DeliveryUpdate) {
-        if let Err(error) = self.store.update_delivery(id, update.clone()).await {
+    /// Fails a resumed delivery whose attempts are used up. That happens when the
+    /// collector stopped during the last attempt, before its outcome was stored, or
+    /// when it restarted with fewer retry delays.
+    async fn give_up(&self, id: &str, attempts: i64, limit: i64) {
+        tracing::warn!(
+            alert.delivery_id = %id,
+            attempts,
+            limit,
+            "webhook delivery failed: no attempts left after restart"
+        );
+        let reason = format!(
+            "retry limit reached: {attempts} attempts made before the collector restarted, \
+             and the limit is {limit}"
+        );
+        if let Err(error) = self.store.fail_delivery(id, reason).await {
+            tracing::error!(alert.delivery_id = %id, %error, "cannot record webhook delivery");
+        }
+    }
+
+    async fn record(&self, id: &str, update: DeliveryUpdate) {
+        if let Err(error) = self.store.update_delivery(id, update).await {
             tracing::error!(alert.delivery_id = %id, %error, "cannot record webhook delivery");
         }
     }
@@ -218,6 +233,57 @@ impl WebhookSender {
         }
         headers
     }
+}
+
+/// Returns the stored outcome of attempt number `attempts`, which is followed by `delay`
+/// when it fails and is not the last.
+fn outcome(attempt: Attempt, attempts: i64, delay: Option<Duration>, id: &str) -> DeliveryUpdate {
+    let mut update = DeliveryUpdate {
+        status: DeliveryStatus::Pending,
+        attempts,
+        last_status: None,
+        last_error: None,
+        delivered_at: None,
+        next_attempt_at: None,
+    };
+    match attempt {
+        Attempt::Delivered(status) => {
+            update.status = DeliveryStatus::Delivered;
+            update.last_status = Some(i64::from(status));
+            update.delivered_at = Some(format_timestamp(&Utc::now()));
+        }
+        Attempt::Failed { status, error } => {
+            tracing::warn!(alert.delivery_id = %id, attempt = attempts, %error, "webhook attempt failed");
+            update.last_status = status.map(i64::from);
+            update.last_error = Some(error);
+            match delay {
+                Some(delay) => update.next_attempt_at = Some(retry_time(delay)),
+                None => update.status = DeliveryStatus::Failed,
+            }
+        }
+        Attempt::Refused(reason) => {
+            tracing::warn!(alert.delivery_id = %id, %reason, "webhook url rejected");
+            // No request was sent, so the claimed attempt does not count.
+            update.attempts = attempts - 1;
+            update.status = DeliveryStatus::Failed;
+            update.last_error = Some(reason);
+        }
+    }
+    update
+}
+
+/// Returns the stored time that lies `delay` from now.
+fn retry_time(delay: Duration) -> String {
+    let delay = chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+    let due = Utc::now()
+        .checked_add_signed(delay)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    format_timestamp(&due)
+}
+
+/// Returns the time left until `due`, zero when it has passed.
+fn duration_until(due: DateTime<Utc>) -> Duration {
+    (due - Utc::now()).to_std().unwrap_or(Duration::ZERO)
 }
 
 /// Returns `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" under secret>`.

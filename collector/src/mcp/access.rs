@@ -1,0 +1,76 @@
+//! The scope check of tool calls on the `/mcp` endpoint.
+//!
+//! `/mcp` admits every valid key, as `POST /api/pricing/quote` does, so a read key can
+//! initialize, list the tools and call the tools marked read-only (`readOnlyHint: true`).
+//! Every other tool stores data. When the caller's role cannot write, such a call gets a
+//! tool error before the tool runs, so nothing is stored. The error carries the fields of
+//! the API's 403 body. The API routes that the tools call check the role as well.
+//!
+//! Over stdio (`agentlens mcp`) the request carries no caller, so this check is skipped
+//! and the collector that the tools call checks the configured key instead.
+
+use axum::http::request::Parts;
+use rmcp::model::{CallToolResult, ContentBlock, Extensions, Tool};
+use serde_json::json;
+
+use crate::auth::{Caller, Role};
+
+/// Returns the error result of a call to `tool` that the caller's role does not allow, or
+/// `None` when the call may go ahead.
+pub(crate) fn denied_call(tool: &Tool, extensions: &Extensions) -> Option<CallToolResult> {
+    if is_read_only(tool) {
+        return None;
+    }
+    let caller = extensions.get::<Parts>()?.extensions.get::<Caller>()?;
+    if caller.role.can_write() {
+        return None;
+    }
+    Some(write_denied(&tool.name, caller.role))
+}
+
+/// Returns true when the tool declares that it stores nothing. A tool without
+/// annotations counts as one that writes.
+fn is_read_only(tool: &Tool) -> bool {
+    tool.annotations
+        .as_ref()
+        .and_then(|annotations| annotations.read_only_hint)
+        .unwrap_or(false)
+}
+
+/// Builds the tool error for a caller with role `current`, whose key lacks write access.
+fn write_denied(tool: &str, current: Role) -> CallToolResult {
+    let current_name = json!(current);
+    let message = format!(
+        "insufficient permissions: {tool} stores data and needs a key with the write \
+         scope (role member); this key has role {}",
+        current_name.as_str().unwrap_or("unknown")
+    );
+    let mut result = CallToolResult::structured_error(json!({
+        "error": "Insufficient permissions",
+        "hint": "Use a key whose scopes grant this operation",
+        "required": Role::Member,
+        "current": current,
+        "status": 403,
+    }));
+    result.content = vec![ContentBlock::text(message)];
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn denial_names_tool_scope_and_role() {
+        let result = write_denied("agentlens_log_event", Role::Viewer);
+        assert_eq!(result.is_error, Some(true));
+        let text = serde_json::to_string(&result.content).unwrap();
+        assert!(text.contains("agentlens_log_event"), "{text}");
+        assert!(text.contains("write scope"), "{text}");
+        assert!(text.contains("role viewer"), "{text}");
+        let body = result.structured_content.unwrap();
+        assert_eq!(body["required"], "member");
+        assert_eq!(body["current"], "viewer");
+        assert_eq!(body["status"], 403);
+    }
+}

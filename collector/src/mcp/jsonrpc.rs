@@ -1,0 +1,193 @@
+//! JSON-RPC 2.0 errors for `POST /mcp` bodies that are not one JSON-RPC message.
+//!
+//! rmcp 3.11 rejects such a body with `415 Unsupported Media Type` and a plain-text
+//! reason. The MCP streamable HTTP transport (revision 2025-11-25) asks for an HTTP error
+//! status such as 400 Bad Request when the server cannot accept the input, with a JSON-RPC
+//! error response without an id as the body. [`check_message`] reads the body before rmcp
+//! and answers 400 with `"id": null` and one of these codes:
+//!
+//! - `-32700` (parse error) for a body that is not JSON;
+//! - `-32600` (invalid request) for JSON that is not one JSON-RPC 2.0 request,
+//!   notification or response, such as an array, a wrong `jsonrpc` version, or a missing
+//!   `method`;
+//! - `-32602` (invalid params) for `params` that is not an object, as MCP uses named
+//!   parameters only.
+//!
+//! A body over [`MAX_MESSAGE_BYTES`] gets 413 with `-32600`. Everything else, including
+//! bodies that are not labelled `application/json`, goes to rmcp unchanged.
+
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use rmcp::model::ClientJsonRpcMessage;
+use serde_json::{json, Map, Value};
+
+/// Largest MCP request body read, as rmcp 3.11's default limit.
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// JSON-RPC 2.0 code of a body that is not JSON.
+const PARSE_ERROR: i64 = -32700;
+/// JSON-RPC 2.0 code of JSON that is not a valid request object.
+const INVALID_REQUEST: i64 = -32600;
+/// JSON-RPC 2.0 code of invalid method parameters.
+const INVALID_PARAMS: i64 = -32602;
+
+/// Passes a JSON `POST` body on to rmcp when it is one JSON-RPC message, and returns a
+/// JSON-RPC error response otherwise.
+pub async fn check_message(request: Request, next: Next) -> Response {
+    if request.method() != Method::POST || !is_json(&request) {
+        return next.run(request).await;
+    }
+
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_MESSAGE_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let message = format!(
+                "invalid request: the body exceeds the limit of {MAX_MESSAGE_BYTES} bytes; \
+                 send a smaller message"
+            );
+            return error_response(StatusCode::PAYLOAD_TOO_LARGE, INVALID_REQUEST, message);
+        }
+    };
+    if let Err((code, message)) = validate(&bytes) {
+        return error_response(StatusCode::BAD_REQUEST, code, message);
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// Returns true when the `Content-Type` is `application/json`, the only type rmcp parses.
+fn is_json(request: &Request) -> bool {
+    let Some(value) = request.headers().get(header::CONTENT_TYPE) else {
+        return false;
+    };
+    let value = value.to_str().unwrap_or("");
+    let essence = value.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+}
+
+/// Checks that `bytes` is one JSON-RPC 2.0 message that rmcp can parse; returns the error
+/// code and message otherwise.
+fn validate(bytes: &Bytes) -> Result<(), (i64, String)> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|error| {
+        let message = format!("parse error: the body is not valid JSON ({error})");
+        (PARSE_ERROR, message)
+    })?;
+    let Some(object) = value.as_object() else {
+        let message = "invalid request: the body must be one JSON-RPC 2.0 object; \
+                       batches and other JSON values are not accepted";
+        return Err((INVALID_REQUEST, message.to_owned()));
+    };
+    check_envelope(object)
+        .map_err(|problem| (INVALID_REQUEST, format!("invalid request: {problem}")))?;
+    if object
+        .get("params")
+        .is_some_and(|params| !params.is_object())
+    {
+        let message = "invalid params: MCP \"params\" must be an object";
+        return Err((INVALID_PARAMS, message.to_owned()));
+    }
+
+    // The checks above cover what JSON-RPC requires; rmcp may still reject a detail,
+    // such as an "error" object without an integer "code".
+    if let Err(error) = serde_json::from_slice::<ClientJsonRpcMessage>(bytes) {
+        return Err((INVALID_REQUEST, format!("invalid request: {error}")));
+    }
+    Ok(())
+}
+
+/// Checks the members that JSON-RPC 2.0 requires of a request, notification or response;
+/// returns what is wrong otherwise.
+fn check_envelope(object: &Map<String, Value>) -> Result<(), &'static str> {
+    if object.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Err("\"jsonrpc\" must be the string \"2.0\"");
+    }
+    let id = object.get("id");
+    if id.is_some_and(|id| !(id.is_string() || id.is_i64() || id.is_u64())) {
+        return Err("\"id\" must be a string or an integer");
+    }
+    match object.get("method") {
+        Some(Value::String(_)) => Ok(()),
+        Some(_) => Err("\"method\" must be a string"),
+        None if id.is_some() && object.contains_key("result") != object.contains_key("error") => {
+            Ok(())
+        }
+        None => Err(
+            "a request needs \"method\", and a response needs \"id\" and either \
+                     \"result\" or \"error\"",
+        ),
+    }
+}
+
+/// Builds a JSON-RPC error response without an id.
+fn error_response(status: StatusCode, code: i64, message: String) -> Response {
+    let body = json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": {"code": code, "message": message},
+    });
+    (status, Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_of(body: &str) -> Option<i64> {
+        validate(&Bytes::from(body.to_owned()))
+            .err()
+            .map(|(code, _)| code)
+    }
+
+    #[test]
+    fn text_is_a_parse_error() {
+        assert_eq!(code_of("hello"), Some(PARSE_ERROR));
+        assert_eq!(code_of("{\"jsonrpc\": \"2.0\","), Some(PARSE_ERROR));
+    }
+
+    #[test]
+    fn non_message_json_is_invalid_request() {
+        let cases = [
+            "[]",
+            "42",
+            r#"{"id": 1, "method": "ping"}"#,
+            r#"{"jsonrpc": "1.0", "id": 1, "method": "ping"}"#,
+            r#"{"jsonrpc": "2.0", "id": 1}"#,
+            r#"{"jsonrpc": "2.0", "id": 1, "method": 7}"#,
+            r#"{"jsonrpc": "2.0", "id": [1], "method": "ping"}"#,
+            r#"{"jsonrpc": "2.0", "id": 1.5, "method": "ping"}"#,
+        ];
+        for body in cases {
+            assert_eq!(code_of(body), Some(INVALID_REQUEST), "{body}");
+        }
+    }
+
+    #[test]
+    fn array_params_are_invalid_params() {
+        let body = r#"{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": [1]}"#;
+        assert_eq!(code_of(body), Some(INVALID_PARAMS));
+    }
+
+    #[test]
+    fn malformed_error_response_is_an_invalid_request() {
+        let body = r#"{"jsonrpc": "2.0", "id": 1, "error": {"reason": "x"}}"#;
+        assert_eq!(code_of(body), Some(INVALID_REQUEST));
+    }
+
+    #[test]
+    fn messages_pass() {
+        let cases = [
+            r#"{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}"#,
+            r#"{"jsonrpc": "2.0", "id": "a", "method": "ping"}"#,
+            r#"{"jsonrpc": "2.0", "method": "notifications/initialized"}"#,
+            r#"{"jsonrpc": "2.0", "id": 3, "method": "vendor/unknown"}"#,
+        ];
+        for body in cases {
+            assert_eq!(code_of(body), None, "{body}");
+        }
+    }
+}
