@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use agentlens_core::validate::FieldError;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -65,6 +65,29 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
                 ApiError::BadRequest(format!("invalid query string: {rejection}"))
             })?;
         Ok(QueryParams(map))
+    }
+}
+
+/// The `{id}` segment of a route, percent-decoded.
+///
+/// A segment that does not decode to UTF-8 gets the API's JSON 400 body instead of axum's
+/// plain-text rejection.
+#[derive(Debug, Clone)]
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| {
+                ApiError::BadRequest(format!(
+                    "invalid id in the path: {}; percent-encode the id as UTF-8",
+                    rejection.body_text()
+                ))
+            })?;
+        Ok(PathId(id))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Alert rules (`/api/alerts/rules` and `/api/alerts/rules/{id}`) and
 //! `GET /api/alerts/history`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Serialize;
@@ -14,7 +14,7 @@ use crate::alerts::webhook::{is_webhook_url, ssrf};
 use crate::alerts::{AlertHistoryEntry, AlertRule, NewRule, RulePatch};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, QueryParams};
+use crate::extract::{JsonBody, PathId, QueryParams};
 use crate::AppState;
 
 /// Body of the rule listing.
@@ -171,7 +171,7 @@ const RULE_NOT_FOUND: &str = "Alert rule not found";
 pub async fn get_rule(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<AlertRule>, ApiError> {
     let rule = state.store.alert_rule(&caller.tenant_id, &id).await?;
     rule.map(Json).ok_or(ApiError::NotFound(RULE_NOT_FOUND))
@@ -224,7 +224,7 @@ pub async fn get_rule(
 pub async fn update_rule(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     JsonBody(body): JsonBody,
 ) -> Result<Json<AlertRule>, ApiError> {
     let patch = RulePatch::from_json(&body).map_err(ApiError::Validation)?;
@@ -279,7 +279,7 @@ pub async fn update_rule(
 pub async fn delete_rule(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<Value>, ApiError> {
     if !state
         .store

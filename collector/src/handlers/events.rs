@@ -2,7 +2,7 @@
 
 use agentlens_core::pricing::{PriceOutcome, PriceTable};
 use agentlens_core::validate::{validate_event, FieldError};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::Utc;
@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::PageBody;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, QueryParams};
+use crate::extract::{JsonBody, PathId, QueryParams};
 use crate::ingest::prepare_batch;
 use crate::metrics::{record_ingested, record_rejected, RejectReason};
 use crate::store::events::{EventFilter, IngestOutcome, PricingSource, StoredEvent};
@@ -236,7 +236,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<StoredEvent>, ApiError> {
     let mut event = state.store.event(&caller.tenant_id, &id).await?;
     add_unpriced_reasons(event.as_mut_slice(), &state.prices);

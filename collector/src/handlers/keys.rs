@@ -1,7 +1,7 @@
 //! `POST /api/keys`, `GET /api/keys` and `DELETE /api/keys/{id}`; all need an admin key.
 
 use agentlens_core::validate::FieldError;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Serialize;
@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::auth::{generate_key, hash_key, Caller};
 use crate::error::ApiError;
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, PathId};
 use crate::store::keys::{ApiKeyRecord, Revocation};
 use crate::AppState;
 
@@ -168,7 +168,7 @@ pub async fn list(
 pub async fn revoke(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<Value>, ApiError> {
     match state.store.revoke_api_key(&caller.tenant_id, &id).await? {
         Revocation::Revoked => {

@@ -1,6 +1,6 @@
 //! `GET /api/sessions`, `GET /api/sessions/{id}` and `GET /api/sessions/{id}/timeline`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{Duration, Utc};
@@ -10,7 +10,7 @@ use serde_json::json;
 use super::PageBody;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::QueryParams;
+use crate::extract::{PathId, QueryParams};
 use crate::store::sessions::{Session, SessionFilter};
 use crate::store::timeline::Timeline;
 use crate::AppState;
@@ -154,7 +154,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<Session>, ApiError> {
     let session = state.store.session(&caller.tenant_id, &id).await?;
     session
@@ -197,7 +197,7 @@ pub async fn get(
 pub async fn timeline(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<Timeline>, ApiError> {
     let mut timeline = state.store.session_timeline(&caller.tenant_id, &id).await?;
     if let Some(timeline) = timeline.as_mut() {

@@ -68,6 +68,22 @@ async fn unknown_ids_get_json_404() {
 }
 
 #[tokio::test]
+async fn non_utf8_path_ids_get_json_400() {
+    let app = app().await;
+    for path in [
+        "/api/sessions/%FF",
+        "/api/sessions/%FF/timeline",
+        "/api/events/%C3%28",
+    ] {
+        let reply = app.get(path).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(reply.json["status"], 400, "{path}: {}", reply.text);
+        let error = reply.json["error"].as_str().unwrap();
+        assert!(error.starts_with("invalid id in the path"), "{error}");
+    }
+}
+
+#[tokio::test]
 async fn session_follows_its_events() {
     let app = app().await;
     let started = json!({
