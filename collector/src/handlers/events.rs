@@ -316,6 +316,7 @@ mod tests {
                 pricing_version: Some(pricing_version.to_owned()),
                 entry: None,
                 unpriced_reason: None,
+                superseded_by: None,
             }),
         }
     }

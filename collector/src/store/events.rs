@@ -34,7 +34,7 @@ use crate::ingest::PreparedEvent;
 pub(crate) const COLUMNS: &str =
     "id, timestamp, session_id, agent_id, event_type, severity, payload, \
     metadata, prev_hash, hash, tenant_id, cost_source, cost_pico, pricing_version, \
-    price_provider, price_model, price_date";
+    price_provider, price_model, price_date, superseded_by";
 
 /// The stored id and hash of one event of a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -115,6 +115,11 @@ pub struct EventPricing {
     /// the reason is computed again from the stored payload on each read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unpriced_reason: Option<String>,
+    /// Id of the `llm_response` of the same session and `callId` that counts instead of
+    /// this `cost_tracked` event, so totals leave this event's cost out. Absent for an
+    /// event that counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<String>,
 }
 
 /// Origin of a stored cost.
@@ -161,8 +166,9 @@ impl StoredEvent {
 }
 
 impl EventPricing {
-    /// Reads the six cost columns that start at `first`: `cost_source`, `cost_pico`,
-    /// `pricing_version`, `price_provider`, `price_model` and `price_date`.
+    /// Reads the seven cost columns that start at `first`: `cost_source`, `cost_pico`,
+    /// `pricing_version`, `price_provider`, `price_model`, `price_date` and
+    /// `superseded_by`.
     ///
     /// Returns `None` for an event without a cost source, which is every event type other
     /// than `cost_tracked` and `llm_response`.
@@ -196,6 +202,7 @@ impl EventPricing {
             pricing_version: row.get(first + 2)?,
             entry: has_entry.then_some(entry),
             unpriced_reason: None,
+            superseded_by: row.get(first + 6)?,
         }))
     }
 }

@@ -184,3 +184,32 @@ async fn event_found_by_client_id() {
     let missing = app.get("/api/events/client-evt-2").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn superseded_cost_names_the_counted_response() {
+    let app = app().await;
+    let mut tracked = cost_tracked(
+        "m1",
+        json!({"provider": "openai", "model": "gpt-4o", "inputTokens": 10,
+            "outputTokens": 5, "costUsd": "0.1", "callId": "c2"}),
+    );
+    tracked["timestamp"] = json!(AT);
+    let tracked = stored(&app, tracked).await;
+    assert!(
+        tracked["pricing"].get("supersededBy").is_none(),
+        "{tracked}"
+    );
+
+    let response = json!({"sessionId": "m1", "agentId": "a", "eventType": "llm_response",
+        "timestamp": AT, "payload": {"callId": "c2", "provider": "openai",
+        "model": "mystery-model-y", "completion": null, "finishReason": "stop",
+        "latencyMs": 10, "usage": {"inputTokens": 10, "outputTokens": 5, "totalTokens": 15}}});
+    let reply = app.ingest(vec![response]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let response_id = reply.json["events"][0]["id"].as_str().unwrap().to_owned();
+
+    let id = tracked["id"].as_str().unwrap();
+    let detail = app.get(&format!("/api/events/{id}")).await.json;
+    assert_eq!(detail["pricing"]["costUsd"], "0.1", "{detail}");
+    assert_eq!(detail["pricing"]["supersededBy"], response_id.as_str());
+}
