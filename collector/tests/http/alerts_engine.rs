@@ -128,7 +128,9 @@ async fn transitions_are_chained_alert_events() {
         .unwrap();
 
     let timeline = app
-        .get(&format!("/api/sessions/agentlens-alerts-{rule_id}/timeline"))
+        .get(&format!(
+            "/api/sessions/agentlens-alerts-{rule_id}/timeline"
+        ))
         .await
         .json;
     assert_eq!(timeline["chainValid"], true, "{timeline}");
@@ -161,7 +163,13 @@ async fn alert_events_stay_out_of_client_sessions() {
     )
     .await;
     app.ingest(vec![
-        cost_event("alerts", "a1", "gpt-4.1", json!(0.01), "2026-03-01T11:50:00Z"),
+        cost_event(
+            "alerts",
+            "a1",
+            "gpt-4.1",
+            json!(0.01),
+            "2026-03-01T11:50:00Z",
+        ),
         cost_event("s2", "a2", "gpt-4.1", json!(0.01), "2026-03-01T11:51:00Z"),
     ])
     .await;
