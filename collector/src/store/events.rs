@@ -25,6 +25,7 @@ use serde_json::value::RawValue;
 
 use super::cost_rule;
 use super::filter::SqlFilter;
+use super::llm_rollups::LlmRollupDeltas;
 use super::rollups::RollupDeltas;
 use super::sessions::Session;
 use super::{sql_count, Page, Paging, Store, StoreError, WriterContext};
@@ -330,6 +331,7 @@ pub(crate) fn ingest_batch(
     let mut insert = transaction.prepare_cached(INSERT_SQL)?;
     let mut sessions: HashMap<String, Session> = HashMap::new();
     let mut rollups = RollupDeltas::default();
+    let mut llm_rollups = LlmRollupDeltas::default();
     let mut results = Vec::with_capacity(events.len());
     let mut duplicates = 0;
     for (prepared, id) in events.iter().zip(ids) {
@@ -360,6 +362,7 @@ pub(crate) fn ingest_batch(
         if superseded_by.is_none() {
             rollups.add_event(prepared)?;
         }
+        llm_rollups.add_event(prepared)?;
         rollups.subtract_superseded(&transaction, tenant, prepared)?;
         cost_rule::supersede_tracked_costs(&transaction, tenant, &id, prepared, &mut sessions)?;
         results.push(IngestedEvent {
@@ -374,6 +377,7 @@ pub(crate) fn ingest_batch(
         session.save(&transaction)?;
     }
     rollups.flush(&transaction, tenant)?;
+    llm_rollups.flush(&transaction, tenant)?;
     transaction.commit()?;
 
     Ok(IngestOutcome {

@@ -1,12 +1,18 @@
 //! LLM call analytics over `llm_response` events: calls, exact costs, tokens and latency.
 //!
 //! Every `llm_response` counts under the [cost rule](super::cost_rule), so these costs
-//! agree with the `llm_response` share of `GET /api/analytics/costs`. The summary, the
-//! per-model rows and the time buckets are read in one transaction, and time buckets are
-//! built from 15-minute UTC slots as in [`super::buckets`].
+//! agree with the `llm_response` share of `GET /api/analytics/costs`.
 //!
-//! Latency is the `latencyMs` field of the stored payload. It is a measurement, not money,
-//! so it is averaged as a float.
+//! [`Store::llm_report`] reads the [LLM rollups](super::llm_rollups) through
+//! [`super::llm_rollup_report`], so its cost grows with the number of buckets, agents and
+//! models in the range rather than with the number of calls. [`Store::llm_report_from_events`]
+//! computes the same report from the stored events. The tests use it to check the rollups,
+//! and the rollup path falls back to it when a bucket boundary is not on a whole minute.
+//! Time buckets follow [`super::buckets`].
+//!
+//! Latency is the `latencyMs` field of the stored payload. Each call's latency is rounded
+//! to whole microseconds ([`super::llm_rollups::latency_micros`]) and summed exactly, and
+//! an average is that sum in milliseconds divided by the number of calls with a latency.
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
@@ -14,22 +20,18 @@ use std::collections::BTreeMap;
 use agentlens_core::Usd;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use rusqlite::{Connection, Row};
+use rusqlite::Connection;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::analytics::Granularity;
-use super::buckets::{bucket_of, parse_slot, SLOT_SQL};
+use super::buckets::{bucket_of, next_bucket_start};
 use super::cost_rule::COUNTED_COST_ROWS;
 use super::filter::SqlFilter;
-use super::{PicoSum, Store, StoreError};
-
-/// Sums selected by every LLM query, read by [`LlmSums::from_row`].
-const LLM_SUMS_SQL: &str = "COUNT(*), COALESCE(SUM(cost_pico / 1000000), 0), \
-    COALESCE(SUM(cost_pico % 1000000), 0), COALESCE(SUM(cost_pico IS NULL), 0), \
-    COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), \
-    COALESCE(SUM(json_extract(payload, '$.latencyMs')), 0), \
-    COUNT(json_extract(payload, '$.latencyMs'))";
+use super::llm_rollups::{LlmSums, EVENT_COLUMNS};
+use super::rollup_report::text;
+use super::rollups::{unix_second, MINUTE};
+use super::{Store, StoreError};
 
 /// Parameters of an LLM report, with timestamps as stored-format text.
 #[derive(Debug, Clone)]
@@ -50,62 +52,6 @@ pub struct LlmQuery {
     pub time_zone: Tz,
 }
 
-/// Running sums of a group of `llm_response` rows.
-#[derive(Debug, Clone, Copy, Default)]
-struct LlmSums {
-    calls: i64,
-    cost: PicoSum,
-    unpriced: i64,
-    input: i64,
-    output: i64,
-    latency_total_ms: f64,
-    latency_count: i64,
-}
-
-impl LlmSums {
-    fn from_row(row: &Row<'_>, index: usize) -> rusqlite::Result<LlmSums> {
-        Ok(LlmSums {
-            calls: row.get(index)?,
-            cost: PicoSum::from_row(row, index + 1)?,
-            unpriced: row.get(index + 3)?,
-            input: row.get(index + 4)?,
-            output: row.get(index + 5)?,
-            latency_total_ms: row.get(index + 6)?,
-            latency_count: row.get(index + 7)?,
-        })
-    }
-
-    fn add(&mut self, other: &LlmSums) {
-        self.calls += other.calls;
-        self.cost.add(other.cost);
-        self.unpriced += other.unpriced;
-        self.input += other.input;
-        self.output += other.output;
-        self.latency_total_ms += other.latency_total_ms;
-        self.latency_count += other.latency_count;
-    }
-
-    /// Returns the average latency, 0 when no call reported one.
-    fn average_latency_ms(&self) -> f64 {
-        if self.latency_count == 0 {
-            0.0
-        } else {
-            self.latency_total_ms / self.latency_count as f64
-        }
-    }
-
-    fn into_figures(self) -> Result<LlmFigures, StoreError> {
-        Ok(LlmFigures {
-            calls: self.calls,
-            cost_usd: self.cost.to_usd()?,
-            input_tokens: self.input,
-            output_tokens: self.output,
-            avg_latency_ms: self.average_latency_ms(),
-            unpriced_count: self.unpriced,
-        })
-    }
-}
-
 /// Figures of one model or one time bucket.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -119,7 +65,7 @@ pub struct LlmFigures {
     pub input_tokens: i64,
     /// Output tokens.
     pub output_tokens: i64,
-    /// Average `latencyMs` of the calls that reported one.
+    /// Average `latencyMs` of the calls that reported one, each rounded to the microsecond.
     pub avg_latency_ms: f64,
     /// Calls whose cost is unknown, which add nothing to `costUsd`.
     pub unpriced_count: i64,
@@ -138,7 +84,7 @@ pub struct LlmSummary {
     pub total_input_tokens: i64,
     /// Output tokens.
     pub total_output_tokens: i64,
-    /// Average `latencyMs` of the calls that reported one.
+    /// Average `latencyMs` of the calls that reported one, each rounded to the microsecond.
     pub avg_latency_ms: f64,
     /// `totalCostUsd` divided by the calls with a known cost, to the pico-dollar.
     #[schema(schema_with = crate::openapi::schemas::exact_decimal)]
@@ -184,25 +130,44 @@ pub struct LlmReport {
 }
 
 impl Store {
-    /// Builds the LLM call report for a tenant.
+    /// Builds the LLM call report for a tenant from the rollups and the partial minutes at
+    /// the ends of the range.
     ///
     /// # Errors
     ///
     /// Returns [`StoreError`] when a query fails or a sum leaves the decimal range.
     pub async fn llm_report(&self, tenant: &str, query: LlmQuery) -> Result<LlmReport, StoreError> {
-        let mut filter = SqlFilter::for_tenant(tenant);
-        filter.push(COUNTED_COST_ROWS, []);
-        filter.push("event_type = 'llm_response'", []);
-        filter.at_least("timestamp", Some(&query.from));
-        filter.at_most("timestamp", Some(&query.to));
-        filter.eq("agent_id", query.agent_id.as_deref());
-        filter.eq("model", query.model.as_deref());
-        filter.eq("provider", query.provider.as_deref());
-
+        let tenant = tenant.to_owned();
         self.read(move |conn| {
             // One transaction gives every breakdown the same snapshot.
             let transaction = conn.transaction()?;
-            let report = build_report(&transaction, &filter, &query)?;
+            let report = match super::llm_rollup_report::build(&transaction, &tenant, &query)? {
+                Some(report) => report,
+                None => build_from_events(&transaction, &tenant, &query)?,
+            };
+            transaction.commit()?;
+            Ok(report)
+        })
+        .await
+    }
+
+    /// Builds the LLM call report for a tenant by reading every `llm_response` in the
+    /// range.
+    ///
+    /// It returns the same report as [`Store::llm_report`], more slowly.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when a query fails or a sum leaves the decimal range.
+    pub async fn llm_report_from_events(
+        &self,
+        tenant: &str,
+        query: LlmQuery,
+    ) -> Result<LlmReport, StoreError> {
+        let tenant = tenant.to_owned();
+        self.read(move |conn| {
+            let transaction = conn.transaction()?;
+            let report = build_from_events(&transaction, &tenant, &query)?;
             transaction.commit()?;
             Ok(report)
         })
@@ -210,40 +175,80 @@ impl Store {
     }
 }
 
-fn build_report(
-    conn: &Connection,
-    filter: &SqlFilter,
-    query: &LlmQuery,
-) -> Result<LlmReport, StoreError> {
-    let where_sql = filter.where_sql();
-    let params = || rusqlite::params_from_iter(filter.params());
+/// Running sums of every part of the report.
+#[derive(Debug, Default)]
+pub(super) struct LlmTally {
+    totals: LlmSums,
+    by_model: BTreeMap<(String, String), LlmSums>,
+    /// Sums and label of each bucket, by the Unix second where it starts.
+    by_time: BTreeMap<i64, (String, LlmSums)>,
+}
 
-    let total_sql = format!("SELECT {LLM_SUMS_SQL} FROM events {where_sql}");
-    let totals = conn.query_row(&total_sql, params(), |row| LlmSums::from_row(row, 0))?;
-
-    let model_sql = format!(
-        "SELECT provider, model, {LLM_SUMS_SQL} FROM events {where_sql} GROUP BY provider, model"
-    );
-    let mut statement = conn.prepare(&model_sql)?;
-    let rows = statement.query_map(params(), |row| {
-        Ok((row.get(0)?, row.get(1)?, LlmSums::from_row(row, 2)?))
-    })?;
-    let mut by_model = Vec::new();
-    for row in rows {
-        let (provider, model, sums) = row?;
-        by_model.push(LlmModel {
-            provider,
-            model,
-            figures: sums.into_figures()?,
-        });
+impl LlmTally {
+    /// Adds calls to the summary and to `byModel`.
+    pub(super) fn add_breakdown(&mut self, provider: &str, model: &str, sums: &LlmSums) {
+        self.totals.add(sums);
+        let key = (provider.to_owned(), model.to_owned());
+        self.by_model.entry(key).or_default().add(sums);
     }
-    by_model.sort_by_key(|group| Reverse(group.figures.cost_usd));
 
-    Ok(LlmReport {
-        summary: summary(totals)?,
-        by_model,
-        by_time: by_time(conn, filter, query)?,
-    })
+    /// Adds calls to the bucket starting at `start`, labelled by `label` when it is new.
+    pub(super) fn add_bucket(
+        &mut self,
+        start: i64,
+        label: impl FnOnce() -> String,
+        sums: &LlmSums,
+    ) {
+        let entry = self.by_time.entry(start);
+        entry
+            .or_insert_with(|| (label(), LlmSums::default()))
+            .1
+            .add(sums);
+    }
+
+    /// Converts the sums to the response body: models by cost, highest first (ties by
+    /// provider and model), and the buckets that hold calls, oldest first.
+    pub(super) fn into_report(self) -> Result<LlmReport, StoreError> {
+        let mut by_model = Vec::with_capacity(self.by_model.len());
+        for ((provider, model), sums) in self.by_model {
+            by_model.push(LlmModel {
+                provider,
+                model,
+                figures: sums.into_figures()?,
+            });
+        }
+        // The sort is stable and the map yields provider and model in order.
+        by_model.sort_by_key(|group| Reverse(group.figures.cost_usd));
+
+        let mut by_time = Vec::with_capacity(self.by_time.len());
+        for (label, sums) in self.by_time.into_values() {
+            if sums.calls > 0 {
+                by_time.push(LlmBucket {
+                    bucket: label,
+                    figures: sums.into_figures()?,
+                });
+            }
+        }
+
+        Ok(LlmReport {
+            summary: summary(self.totals)?,
+            by_model,
+            by_time,
+        })
+    }
+}
+
+impl LlmSums {
+    fn into_figures(self) -> Result<LlmFigures, StoreError> {
+        Ok(LlmFigures {
+            calls: self.calls,
+            cost_usd: self.cost.to_usd()?,
+            input_tokens: self.input,
+            output_tokens: self.output,
+            avg_latency_ms: self.average_latency_ms(),
+            unpriced_count: self.unpriced,
+        })
+    }
 }
 
 fn summary(totals: LlmSums) -> Result<LlmSummary, StoreError> {
@@ -266,39 +271,75 @@ fn summary(totals: LlmSums) -> Result<LlmSummary, StoreError> {
     })
 }
 
-/// Groups the calls into 15-minute UTC slots, then merges the slots into the requested
-/// buckets on the clock of the requested zone.
-fn by_time(
+/// Returns a filter on the tenant and the report's agent, model and provider, columns
+/// that both `events` and `llm_rollups` have.
+pub(super) fn call_filter(tenant: &str, query: &LlmQuery) -> SqlFilter {
+    let mut filter = SqlFilter::for_tenant(tenant);
+    filter.eq("agent_id", query.agent_id.as_deref());
+    filter.eq("model", query.model.as_deref());
+    filter.eq("provider", query.provider.as_deref());
+    filter
+}
+
+/// Adds `filter`'s counted `llm_response` rows to the tally, each in the bucket of
+/// `bucket_at(second)`, where `second` is the Unix second of the row's timestamp.
+///
+/// # Errors
+///
+/// Returns [`StoreError`] when the query fails or a stored timestamp cannot be read.
+pub(super) fn read_calls(
     conn: &Connection,
     filter: &SqlFilter,
-    query: &LlmQuery,
-) -> Result<Vec<LlmBucket>, StoreError> {
+    tally: &mut LlmTally,
+    mut bucket_at: impl FnMut(i64) -> (i64, String),
+) -> Result<(), StoreError> {
     let sql = format!(
-        "SELECT {SLOT_SQL} AS slot, {LLM_SUMS_SQL} FROM events {} GROUP BY slot",
+        "SELECT timestamp, provider, model, {EVENT_COLUMNS} FROM events {} \
+         AND event_type = 'llm_response' AND {COUNTED_COST_ROWS}",
         filter.where_sql()
     );
-    let mut statement = conn.prepare(&sql)?;
-    let rows = statement.query_map(rusqlite::params_from_iter(filter.params()), |row| {
-        Ok((row.get::<_, String>(0)?, LlmSums::from_row(row, 1)?))
-    })?;
-
-    let mut buckets: BTreeMap<DateTime<Utc>, (String, LlmSums)> = BTreeMap::new();
-    for row in rows {
-        let (slot, sums) = row?;
-        let (start, label) = bucket_of(parse_slot(&slot)?, query.granularity, query.time_zone);
-        let entry = buckets
-            .entry(start)
-            .or_insert_with(|| (label, LlmSums::default()));
-        entry.1.add(&sums);
+    let mut statement = conn.prepare_cached(&sql)?;
+    let mut rows = statement.query(rusqlite::params_from_iter(filter.params()))?;
+    while let Some(row) = rows.next()? {
+        let timestamp = text(row, 0)?;
+        let second = unix_second(timestamp)
+            .ok_or_else(|| StoreError::Corrupt(format!("timestamp {timestamp:?}")))?;
+        let sums = LlmSums::from_event_row(row, 3)?;
+        let (start, label) = bucket_at(second);
+        tally.add_bucket(start, || label, &sums);
+        tally.add_breakdown(text(row, 1)?, text(row, 2)?, &sums);
     }
+    Ok(())
+}
 
-    buckets
-        .into_values()
-        .map(|(bucket, sums)| {
-            Ok(LlmBucket {
-                bucket,
-                figures: sums.into_figures()?,
-            })
-        })
-        .collect()
+/// Builds the report from the stored events, placing each call in the bucket of its UTC
+/// minute. Where a bucket boundary falls inside a minute, which only historical local mean
+/// time offsets do, the whole minute goes to the bucket where it starts.
+fn build_from_events(
+    conn: &Connection,
+    tenant: &str,
+    query: &LlmQuery,
+) -> Result<LlmReport, StoreError> {
+    let mut filter = call_filter(tenant, query);
+    filter.at_least("timestamp", Some(&query.from));
+    filter.at_most("timestamp", Some(&query.to));
+
+    // Calls come in timestamp order through `events_tenant_llm_rows`, so the bucket of the
+    // previous call usually contains the next one too.
+    let mut current: Option<(i64, i64, String)> = None;
+    let mut tally = LlmTally::default();
+    read_calls(conn, &filter, &mut tally, |second| {
+        let minute = second.div_euclid(MINUTE) * MINUTE;
+        if let Some((start, end, label)) = &current {
+            if (*start..*end).contains(&minute) {
+                return (*start, label.clone());
+            }
+        }
+        let instant = DateTime::<Utc>::from_timestamp(minute, 0).unwrap_or_default();
+        let (start, label) = bucket_of(instant, query.granularity, query.time_zone);
+        let end = next_bucket_start(start, query.granularity, query.time_zone);
+        current = Some((start.timestamp(), end.timestamp(), label.clone()));
+        (start.timestamp(), label)
+    })?;
+    tally.into_report()
 }

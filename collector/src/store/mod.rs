@@ -22,6 +22,8 @@ pub mod events;
 mod filter;
 pub mod keys;
 pub mod llm_analytics;
+mod llm_rollup_report;
+mod llm_rollups;
 pub mod overview;
 mod rollup_report;
 mod rollups;

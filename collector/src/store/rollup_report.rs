@@ -27,11 +27,13 @@ use std::collections::HashMap;
 
 use agentlens_core::event::format_timestamp;
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, Row};
 
 use super::analytics::{
-    AgentCost, CostQuery, CostReport, ModelCost, SessionCost, Sums, SUMS_SQL, TOP_SESSIONS,
+    AgentCost, CostQuery, CostReport, Granularity, ModelCost, SessionCost, Sums, SUMS_SQL,
+    TOP_SESSIONS,
 };
 use super::buckets::{bucket_of, next_bucket_start, BucketSums};
 use super::cost_rule::COUNTED_COST_ROWS;
@@ -44,7 +46,7 @@ use super::{PicoSum, StoreError};
 const MAX_BUCKETS: usize = 100_000;
 
 /// Microseconds per second.
-const MICROS: i64 = 1_000_000;
+pub(super) const MICROS: i64 = 1_000_000;
 
 /// Columns read from both rollup tables after their key columns, in [`SUMS_SQL`] order.
 pub(super) const ROLLUP_SUMS: &str = "cost_high, cost_low, input_tokens, output_tokens, \
@@ -212,13 +214,18 @@ pub(crate) fn build(
     let whole_end = end_us.div_euclid(MICROS * MINUTE) * MINUTE;
     let mut edges = Vec::new();
     if whole_start > whole_end {
-        edges.push((query.from.clone(), query.to.clone(), first_minute));
+        edges.push((query.from.clone(), query.to.clone(), true, first_minute));
     } else {
         if from_us < whole_start * MICROS {
-            edges.push((query.from.clone(), text_of(whole_start)?, first_minute));
+            edges.push((
+                query.from.clone(),
+                text_of(whole_start)?,
+                false,
+                first_minute,
+            ));
         }
         if whole_end * MICROS < end_us {
-            edges.push((text_of(whole_end)?, query.to.clone(), whole_end));
+            edges.push((text_of(whole_end)?, query.to.clone(), true, whole_end));
         }
     }
     let (start, end) = (whole_start.max(low), whole_end.min(high));
@@ -241,8 +248,9 @@ pub(crate) fn build(
     }
 
     // Step 4: the partial minutes at the ends.
-    for (from, to, minute) in edges {
-        read_edge(conn, tenant, query, (&from, &to), minute, &mut accumulator)?;
+    for (from, to, inclusive, minute) in edges {
+        let bounds = (from.as_str(), to.as_str(), inclusive);
+        read_edge(conn, tenant, query, bounds, minute, &mut accumulator)?;
     }
 
     // Step 5: the sessions, from their running totals or else from the rollup runs.
@@ -263,14 +271,14 @@ pub(crate) fn build(
 
 /// Returns the microseconds since the Unix epoch of a stored-format timestamp, or `None`
 /// when the text is not RFC 3339.
-fn micros(text: &str) -> Option<i64> {
+pub(super) fn micros(text: &str) -> Option<i64> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|instant| instant.timestamp_micros())
 }
 
 /// Returns the stored-format text of a Unix second.
-fn text_of(second: i64) -> Result<String, StoreError> {
+pub(super) fn text_of(second: i64) -> Result<String, StoreError> {
     DateTime::<Utc>::from_timestamp(second, 0)
         .map(|instant| format_timestamp(&instant))
         .ok_or_else(|| StoreError::Corrupt(format!("time {second} is out of range")))
@@ -300,23 +308,40 @@ fn data_extent(
 /// Lists the buckets that meet `[low, high)`, or returns false when a boundary inside it is
 /// not on a whole minute or there are too many buckets.
 fn list_buckets(accumulator: &mut Accumulator, query: &CostQuery, low: i64, high: i64) -> bool {
-    let Some(mut instant) = DateTime::<Utc>::from_timestamp(low, 0) else {
+    let Some(buckets) = bucket_list(query.granularity, query.time_zone, low, high) else {
         return false;
     };
+    for (start, label) in buckets {
+        accumulator.bucket_starts.push(start);
+        accumulator.buckets.push(BucketSums::new(label));
+    }
+    true
+}
+
+/// Returns the start second and label of each bucket that meets `[low, high)`, or `None`
+/// when a boundary inside it is not on a whole minute or there are more than
+/// [`MAX_BUCKETS`] buckets.
+pub(super) fn bucket_list(
+    granularity: Granularity,
+    zone: Tz,
+    low: i64,
+    high: i64,
+) -> Option<Vec<(i64, String)>> {
+    let mut instant = DateTime::<Utc>::from_timestamp(low, 0)?;
+    let mut buckets = Vec::new();
     loop {
-        let (start, label) = bucket_of(instant, query.granularity, query.time_zone);
+        let (start, label) = bucket_of(instant, granularity, zone);
         let start_second = start.timestamp();
         if start_second > low && start_second % MINUTE != 0 {
-            return false;
+            return None;
         }
-        accumulator.bucket_starts.push(start_second);
-        accumulator.buckets.push(BucketSums::new(label));
-        if accumulator.buckets.len() > MAX_BUCKETS {
-            return false;
+        buckets.push((start_second, label));
+        if buckets.len() > MAX_BUCKETS {
+            return None;
         }
-        instant = next_bucket_start(start, query.granularity, query.time_zone);
+        instant = next_bucket_start(start, granularity, zone);
         if instant.timestamp() >= high {
-            return true;
+            return Some(buckets);
         }
     }
 }
@@ -511,17 +536,21 @@ fn read_session_run(
     Ok(())
 }
 
-/// Reads the events of a partial minute, `from <= timestamp < to` or, for the end of the
-/// range, `from <= timestamp <= to`, into the bucket of `minute`.
+/// Reads the events of a partial minute, `from <= timestamp < to` or, when `inclusive` is
+/// set for the end of the range, `from <= timestamp <= to`, into the bucket of `minute`.
+///
+/// The flag cannot be derived from `to` alone. When the range ends on a whole minute and
+/// starts inside the minute before, the first edge also ends at the range's end, so an
+/// inclusive first edge would count an event at that instant twice.
 fn read_edge(
     conn: &Connection,
     tenant: &str,
     query: &CostQuery,
-    (from, to): (&str, &str),
+    (from, to, inclusive): (&str, &str, bool),
     minute: i64,
     accumulator: &mut Accumulator,
 ) -> Result<(), StoreError> {
-    let upper = if to == query.to { "<=" } else { "<" };
+    let upper = if inclusive { "<=" } else { "<" };
     let agent = if query.agent_id.is_some() {
         "AND agent_id = ?4"
     } else {

@@ -126,6 +126,12 @@ const MIGRATIONS: &[Migration] = &[
         after_sql: Some(super::cost_rule::rescope_to_sessions),
     },
     Migration {
+        version: 10,
+        name: "llm_rollups",
+        sql: include_str!("migrations/0010_llm_rollups.sql"),
+        after_sql: Some(super::llm_rollups::backfill),
+    },
+    Migration {
         version: 12,
         name: "delivery_schedule",
         sql: include_str!("migrations/0012_delivery_schedule.sql"),

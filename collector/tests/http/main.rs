@@ -19,6 +19,7 @@ mod event_detail;
 mod event_pricing;
 mod fuzz;
 mod ingest;
+mod llm_rollups;
 mod mcp;
 mod metrics;
 mod openapi;

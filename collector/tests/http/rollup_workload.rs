@@ -26,6 +26,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
+mod llm;
+
 /// Provider and model of each event. Events of the last one are unpriced when they carry
 /// no `costUsd`, because the embedded price table has no price for it.
 const MODELS: [(&str, &str); 6] = [
@@ -234,7 +236,7 @@ fn event_json(event: &WorkloadEvent) -> Value {
         });
         payload["completion"] = json!("done");
         payload["finishReason"] = json!("stop");
-        payload["latencyMs"] = json!(250);
+        payload["latencyMs"] = llm::latency(event).0;
     } else {
         payload["inputTokens"] = json!(event.input_tokens);
         payload["outputTokens"] = json!(event.output_tokens);

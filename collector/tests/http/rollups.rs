@@ -161,6 +161,7 @@ async fn rollups_match_recomputation() {
     let workload = Workload::generate(10_000, workload_start(), 20, &range_edges());
     let (store, _dir) = store_with(&workload).await;
     assert_ranges_match(&store, &workload, true).await;
+    crate::llm_rollups::assert_llm_ranges_match(&store, &workload, &ZONES, &RANGES, true).await;
 }
 
 /// Checks the rollups after a million events. It runs in every `scripts/test.sh` run and
@@ -171,6 +172,11 @@ async fn million_events_match_recomputation() {
     let workload = Workload::generate(1_000_000, workload_start(), 20, &range_edges());
     let (store, _dir) = store_with(&workload).await;
     assert_ranges_match(&store, &workload, false).await;
+    // UTC, Kathmandu (+5:45) and St. John's (-3:30, with a daylight saving change) cover
+    // the bucket cases of the LLM report in fewer comparisons than all five zones.
+    let llm_zones = [ZONES[0], ZONES[2], ZONES[4]];
+    crate::llm_rollups::assert_llm_ranges_match(&store, &workload, &llm_zones, &RANGES, false)
+        .await;
 }
 
 #[tokio::test]
