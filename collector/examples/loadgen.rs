@@ -11,8 +11,14 @@
 //! ```
 //!
 //! The client is a minimal HTTP/1.1 writer over `tokio` sockets, so it spends little CPU
-//! of its own. Bodies are built once before the clock starts and sent in turn, so every
-//! request carries new events (there are no client ids to deduplicate them).
+//! of its own. Bodies are built once before the clock starts. By default 16 bodies are
+//! sent in turn without client event ids, so every request stores new events. With
+//! `--client-ids` every event carries an id unique to the run, as SDKs send them, and one
+//! body is built per request so that no event is a duplicate.
+//!
+//! The default mix spreads each batch over 8 agents and 50 sessions. An SDK process
+//! sends batches of one agent and a few sessions, which
+//! `--agents 1 --sessions 4 --client-ids` models.
 
 use std::io::{Error, ErrorKind};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,6 +48,12 @@ struct Options {
     /// Distinct sessions the events are spread over.
     #[arg(long, default_value_t = 50)]
     sessions: usize,
+    /// Distinct agents the events of each batch are spread over.
+    #[arg(long, default_value_t = 8)]
+    agents: usize,
+    /// Gives every event a client event id (`id`) unique to this run.
+    #[arg(long)]
+    client_ids: bool,
     /// Sends `GET` requests for this path and query instead of ingest batches, one at a
     /// time per connection, and expects 200.
     #[arg(long)]
@@ -61,10 +73,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = Options::parse();
 
     // Requests are built before the clock starts.
+    let variants = if options.client_ids {
+        options.requests
+    } else {
+        16
+    };
+    let run = run_prefix();
     let bodies: Arc<Vec<Vec<u8>>> = Arc::new(match &options.get {
         Some(path) => vec![get_request_bytes(&options, path)],
-        None => (0..16)
-            .map(|variant| request_bytes(&options, variant))
+        None => (0..variants)
+            .map(|variant| request_bytes(&options, &run, variant))
             .collect::<Result<_, _>>()?,
     });
     let expected_status = if options.get.is_some() { 200 } else { 201 };
@@ -122,15 +140,29 @@ fn server_cpu_seconds(pid: u32) -> std::io::Result<f64> {
     Ok((ticks(11)? + ticks(12)?) / 100.0)
 }
 
+/// Returns a text that makes client event ids of this run differ from those of earlier
+/// runs: the start time in nanoseconds since the Unix epoch, in hexadecimal.
+fn run_prefix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    format!("{nanos:x}")
+}
+
 /// Returns a complete `POST /api/events` request whose events differ by `variant`.
-fn request_bytes(options: &Options, variant: usize) -> Result<Vec<u8>, serde_json::Error> {
+fn request_bytes(
+    options: &Options,
+    run: &str,
+    variant: usize,
+) -> Result<Vec<u8>, serde_json::Error> {
     let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let (sessions, agents) = (options.sessions.max(1), options.agents.max(1));
     let events: Vec<Value> = (0..options.batch)
         .map(|index| {
             let model = ["gpt-4o", "gpt-4o-mini", "claude-sonnet-4-5"][index % 3];
-            json!({
-                "sessionId": format!("load-{}", (variant * 7 + index) % options.sessions),
-                "agentId": format!("agent-{}", index % 8),
+            let mut event = json!({
+                "sessionId": format!("load-{}", (variant * 7 + index) % sessions),
+                "agentId": format!("agent-{}", index % agents),
                 "eventType": "cost_tracked",
                 "timestamp": timestamp,
                 "payload": {
@@ -141,7 +173,11 @@ fn request_bytes(options: &Options, variant: usize) -> Result<Vec<u8>, serde_jso
                     "totalTokens": 1200 + index,
                     "costUsd": format!("0.00{:04}", (index * 37 + variant) % 10_000),
                 },
-            })
+            });
+            if options.client_ids {
+                event["id"] = json!(format!("{run}-{variant:06}-{index:04}"));
+            }
+            event
         })
         .collect();
     let body = serde_json::to_vec(&json!({ "events": events }))?;

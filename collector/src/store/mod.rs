@@ -17,6 +17,7 @@ pub mod alert_deliveries;
 pub mod alerts;
 pub mod analytics;
 mod buckets;
+mod check_constraints;
 pub mod cost_rule;
 pub mod events;
 mod filter;

@@ -32,6 +32,7 @@
 //! [`super::session_totals`]), which let the report list the most expensive sessions
 //! without reading every session in its range.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use agentlens_core::event::EventType;
@@ -120,60 +121,67 @@ impl Delta {
     }
 }
 
-/// Key of a `cost_rollups` row at minute level.
+/// Key of a `cost_rollups` row at minute level. The texts borrow from the batch, and
+/// are owned only for stored rows that a new `llm_response` supersedes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct CostKey {
+struct CostKey<'a> {
     minute: i64,
-    agent_id: String,
-    provider: String,
-    model: String,
+    agent_id: Cow<'a, str>,
+    provider: Cow<'a, str>,
+    model: Cow<'a, str>,
 }
 
 /// Key of a `session_cost_rollups` row at minute level.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct SessionKey {
+struct SessionKey<'a> {
     minute: i64,
-    session_id: String,
-    agent_id: String,
+    session_id: Cow<'a, str>,
+    agent_id: Cow<'a, str>,
 }
 
+/// Key of a `cost_rollups` row: span, unit start, agent, provider and model.
+type CostUnitKey<'k> = (i64, i64, &'k str, &'k str, &'k str);
+
+/// Key of a `session_cost_rollups` row: span, unit start, session and agent.
+type SessionUnitKey<'k> = (i64, i64, &'k str, &'k str);
+
 /// A counted cost row, as the rollups see it.
-struct CostRow<'a> {
-    timestamp: &'a str,
-    agent_id: &'a str,
-    session_id: &'a str,
-    provider: &'a str,
-    model: &'a str,
+struct CostRow<'t, 'a> {
+    timestamp: &'t str,
+    agent_id: Cow<'a, str>,
+    session_id: Cow<'a, str>,
+    provider: Cow<'a, str>,
+    model: Cow<'a, str>,
     share: CostShare,
 }
 
 /// The rollup changes of one ingest batch, written by [`RollupDeltas::flush`].
 #[derive(Debug, Default)]
-pub(crate) struct RollupDeltas {
-    costs: HashMap<CostKey, Delta>,
-    sessions: HashMap<SessionKey, Delta>,
-    totals: SessionTotalDeltas,
+pub(crate) struct RollupDeltas<'a> {
+    costs: HashMap<CostKey<'a>, Delta>,
+    sessions: HashMap<SessionKey<'a>, Delta>,
+    totals: SessionTotalDeltas<'a>,
 }
 
-impl RollupDeltas {
+impl<'a> RollupDeltas<'a> {
     /// Adds a newly stored event that counts towards cost totals.
     ///
     /// # Errors
     ///
     /// Returns [`StoreError::Corrupt`] when the stored timestamp text cannot be read.
-    pub(crate) fn add_event(&mut self, prepared: &PreparedEvent) -> Result<(), StoreError> {
+    pub(crate) fn add_event(&mut self, prepared: &'a PreparedEvent) -> Result<(), StoreError> {
         let Some(cost) = &prepared.cost else {
             return Ok(());
         };
         let row = CostRow {
             timestamp: &prepared.timestamp,
-            agent_id: &prepared.event.agent_id,
-            session_id: &prepared.event.session_id,
-            provider: &cost.provider,
-            model: &cost.model,
+            agent_id: Cow::Borrowed(&prepared.event.agent_id),
+            session_id: Cow::Borrowed(&prepared.event.session_id),
+            provider: Cow::Borrowed(&cost.provider),
+            model: Cow::Borrowed(&cost.model),
             share: CostShare::of(cost),
         };
-        self.apply(&row, 1)
+        self.apply(row, 1)
     }
 
     /// Subtracts the stored `cost_tracked` rows that a new `llm_response` is about to
@@ -207,13 +215,7 @@ impl RollupDeltas {
         let session_id = &prepared.event.session_id;
         let mut rows = statement.query(params![tenant, session_id, call_id])?;
         while let Some(row) = rows.next()? {
-            let texts: [String; 5] = [
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-            ];
+            let timestamp: String = row.get(0)?;
             let share = CostShare {
                 cost_pico: row.get(5)?,
                 input_tokens: row.get(6)?,
@@ -222,64 +224,85 @@ impl RollupDeltas {
                 cache_write_tokens: row.get(9)?,
             };
             let cost_row = CostRow {
-                timestamp: &texts[0],
-                agent_id: &texts[1],
-                session_id: &texts[2],
-                provider: &texts[3],
-                model: &texts[4],
+                timestamp: &timestamp,
+                agent_id: Cow::Owned(row.get(1)?),
+                session_id: Cow::Owned(row.get(2)?),
+                provider: Cow::Owned(row.get(3)?),
+                model: Cow::Owned(row.get(4)?),
                 share,
             };
-            self.apply(&cost_row, -1)?;
+            self.apply(cost_row, -1)?;
         }
         Ok(())
     }
 
-    fn apply(&mut self, row: &CostRow<'_>, sign: i64) -> Result<(), StoreError> {
+    fn apply(&mut self, row: CostRow<'_, 'a>, sign: i64) -> Result<(), StoreError> {
         let minute = unix_second(row.timestamp)
             .ok_or_else(|| StoreError::Corrupt(format!("timestamp {:?}", row.timestamp)))?
             .div_euclid(MINUTE)
             * MINUTE;
         let delta = Delta::of(&row.share, sign);
-
-        let cost_key = CostKey {
-            minute,
-            agent_id: row.agent_id.to_owned(),
-            provider: row.provider.to_owned(),
-            model: row.model.to_owned(),
-        };
-        self.costs.entry(cost_key).or_default().add(&delta);
-        let session_key = SessionKey {
-            minute,
-            session_id: row.session_id.to_owned(),
-            agent_id: row.agent_id.to_owned(),
-        };
-        self.sessions.entry(session_key).or_default().add(&delta);
         let positive = Delta::positive_cost(&row.share, sign);
+
         self.totals.record(
-            row.session_id,
-            row.agent_id,
+            row.session_id.clone(),
+            row.agent_id.clone(),
             row.timestamp,
             &delta,
             positive,
         );
+        let session_key = SessionKey {
+            minute,
+            session_id: row.session_id,
+            agent_id: row.agent_id.clone(),
+        };
+        self.sessions.entry(session_key).or_default().add(&delta);
+        let cost_key = CostKey {
+            minute,
+            agent_id: row.agent_id,
+            provider: row.provider,
+            model: row.model,
+        };
+        self.costs.entry(cost_key).or_default().add(&delta);
         Ok(())
     }
 
-    /// Writes the collected changes into the three rollup tables, one upsert per touched row
-    /// and unit, and into the session totals. A tenant rollup row is read before its upsert,
+    /// Returns the changes per `cost_rollups` row: each minute's change added to the
+    /// minute and to the quarter hour, hour and day that contain it, so a unit touched in
+    /// several minutes of the batch is written once.
+    fn cost_units(&self) -> HashMap<CostUnitKey<'_>, Delta> {
+        let mut units: HashMap<CostUnitKey<'_>, Delta> = HashMap::new();
+        for (key, delta) in &self.costs {
+            for span in SPANS {
+                let start = key.minute.div_euclid(span) * span;
+                let unit = (span, start, &*key.agent_id, &*key.provider, &*key.model);
+                units.entry(unit).or_default().add(delta);
+            }
+        }
+        units
+    }
+
+    /// Returns the changes per `session_cost_rollups` row, as [`Self::cost_units`] does.
+    fn session_units(&self) -> HashMap<SessionUnitKey<'_>, Delta> {
+        let mut units: HashMap<SessionUnitKey<'_>, Delta> = HashMap::new();
+        for (key, delta) in &self.sessions {
+            for span in SPANS {
+                let start = key.minute.div_euclid(span) * span;
+                let unit = (span, start, &*key.session_id, &*key.agent_id);
+                units.entry(unit).or_default().add(delta);
+            }
+        }
+        units
+    }
+
+    /// Writes the collected changes into the three rollup tables, one row per touched unit,
+    /// and into the session totals. A tenant rollup row is read before its upsert,
     /// because its value is rewritten whole.
     ///
     /// # Errors
     ///
     /// Returns [`StoreError`] when an upsert fails or a sum leaves the column range.
     pub(crate) fn flush(self, conn: &Connection, tenant: &str) -> Result<(), StoreError> {
-        let mut costs: HashMap<(i64, i64, &CostKey), Delta> = HashMap::new();
-        for (key, delta) in &self.costs {
-            for span in SPANS {
-                let start = key.minute.div_euclid(span) * span;
-                costs.entry((span, start, key)).or_default().add(delta);
-            }
-        }
         let mut statement = conn.prepare_cached(concat!(
             "INSERT INTO cost_rollups (tenant_id, span, bucket_start, agent_id, provider, \
              model, cost_high, cost_low, input_tokens, output_tokens, cache_read_tokens, \
@@ -289,15 +312,15 @@ impl RollupDeltas {
              DO UPDATE SET ",
             update_sums!()
         ))?;
-        for ((span, start, key), delta) in costs {
+        for ((span, start, agent_id, provider, model), delta) in self.cost_units() {
             let (high, low) = delta.cost_columns()?;
             statement.execute(params![
                 tenant,
                 span,
                 start,
-                key.agent_id,
-                key.provider,
-                key.model,
+                agent_id,
+                provider,
+                model,
                 high,
                 low,
                 delta.input_tokens,
@@ -310,17 +333,10 @@ impl RollupDeltas {
         }
         let agent_changes = self.costs.iter().map(|(key, delta)| {
             let figures = (delta.cost_pico, delta.event_count);
-            (key.minute, key.agent_id.as_str(), figures)
+            (key.minute, &*key.agent_id, figures)
         });
         super::tenant_rollups::flush(conn, tenant, agent_changes)?;
 
-        let mut sessions: HashMap<(i64, i64, &SessionKey), Delta> = HashMap::new();
-        for (key, delta) in &self.sessions {
-            for span in SPANS {
-                let start = key.minute.div_euclid(span) * span;
-                sessions.entry((span, start, key)).or_default().add(delta);
-            }
-        }
         let mut statement = conn.prepare_cached(concat!(
             "INSERT INTO session_cost_rollups (tenant_id, span, bucket_start, session_id, \
              agent_id, cost_high, cost_low, input_tokens, output_tokens, cache_read_tokens, \
@@ -330,14 +346,14 @@ impl RollupDeltas {
              DO UPDATE SET ",
             update_sums!()
         ))?;
-        for ((span, start, key), delta) in sessions {
+        for ((span, start, session_id, agent_id), delta) in self.session_units() {
             let (high, low) = delta.cost_columns()?;
             statement.execute(params![
                 tenant,
                 span,
                 start,
-                key.session_id,
-                key.agent_id,
+                session_id,
+                agent_id,
                 high,
                 low,
                 delta.input_tokens,
@@ -383,6 +399,46 @@ mod tests {
         );
         assert_eq!(unix_second("2026-13-10T12:00:00Z"), None);
         assert_eq!(unix_second("2026-05"), None);
+    }
+
+    fn cost_row(timestamp: &str, cost_pico: i64) -> CostRow<'_, 'static> {
+        CostRow {
+            timestamp,
+            agent_id: Cow::Borrowed("agent"),
+            session_id: Cow::Borrowed("session"),
+            provider: Cow::Borrowed("openai"),
+            model: Cow::Borrowed("gpt-4o"),
+            share: CostShare {
+                cost_pico: Some(cost_pico),
+                ..CostShare::default()
+            },
+        }
+    }
+
+    #[test]
+    fn batch_over_two_minutes_writes_each_unit_once() {
+        let mut deltas = RollupDeltas::default();
+        deltas
+            .apply(cost_row("2026-05-10T12:00:10.000000Z", 5), 1)
+            .unwrap();
+        deltas
+            .apply(cost_row("2026-05-10T12:01:10.000000Z", 7), 1)
+            .unwrap();
+
+        // Two minutes, and one quarter hour, hour and day that contain both.
+        let costs = deltas.cost_units();
+        assert_eq!(costs.len(), 5);
+        let day = 1_778_371_200;
+        let day_row = costs[&(86_400, day, "agent", "openai", "gpt-4o")];
+        assert_eq!(day_row.cost_pico, 12);
+        assert_eq!(day_row.event_count, 2);
+
+        let sessions = deltas.session_units();
+        assert_eq!(sessions.len(), 5);
+        assert_eq!(
+            sessions[&(3_600, 1_778_414_400, "session", "agent")].cost_pico,
+            12
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! is all the reader needs. A bound too large for 64 bits is stored as [`SATURATED`] and
 //! stays there; the reader treats it as unbounded.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use rusqlite::{params, Connection};
@@ -72,25 +73,22 @@ impl TotalDelta {
 
 /// The session total changes of one ingest batch, keyed by session and agent.
 #[derive(Debug, Default)]
-pub(crate) struct SessionTotalDeltas {
-    by_agent: HashMap<(String, String), TotalDelta>,
+pub(crate) struct SessionTotalDeltas<'a> {
+    by_agent: HashMap<(Cow<'a, str>, Cow<'a, str>), TotalDelta>,
 }
 
-impl SessionTotalDeltas {
+impl<'a> SessionTotalDeltas<'a> {
     /// Records that a cost row of `session` and `agent`, stamped `timestamp`, was added or
     /// subtracted. `positive` is the change to the sum of positive costs.
     pub(crate) fn record(
         &mut self,
-        session: &str,
-        agent: &str,
+        session: Cow<'a, str>,
+        agent: Cow<'a, str>,
         timestamp: &str,
         delta: &Delta,
         positive: i128,
     ) {
-        let total = self
-            .by_agent
-            .entry((session.to_owned(), agent.to_owned()))
-            .or_default();
+        let total = self.by_agent.entry((session, agent)).or_default();
         total.sums.add(delta);
         total.bound += positive;
         total.widen(timestamp);
@@ -132,7 +130,7 @@ impl SessionTotalDeltas {
                 sums.event_count,
                 sums.unpriced_count,
             ])?;
-            by_session.entry(session).or_default().add(total);
+            by_session.entry(&**session).or_default().add(total);
         }
 
         let mut statement = conn.prepare_cached(concat!(

@@ -132,6 +132,12 @@ const MIGRATIONS: &[Migration] = &[
         after_sql: Some(super::llm_rollups::backfill),
     },
     Migration {
+        version: 11,
+        name: "equality_checks",
+        sql: include_str!("migrations/0011_equality_checks.sql"),
+        after_sql: Some(super::check_constraints::rewrite_in_list_checks),
+    },
+    Migration {
         version: 12,
         name: "delivery_schedule",
         sql: include_str!("migrations/0012_delivery_schedule.sql"),

@@ -1,0 +1,14 @@
+-- Rewrites the CHECK constraints `cost_source IN ('reported', 'derived', 'unpriced')` of
+-- `events` and `status IN ('active', 'completed', 'error')` of `sessions` as the same
+-- values compared with `=` and joined by OR.
+--
+-- SQLite evaluates a CHECK with an IN list by building a temporary B-tree of the listed
+-- values for every row it inserts, which cost each ingested cost event more than its
+-- insert into one index. The OR form accepts and rejects exactly the same values (a NULL
+-- passes both), and SQLite evaluates it with three comparisons.
+--
+-- A CHECK cannot be changed with ALTER TABLE, and rebuilding `events` would copy every
+-- row. Because the new constraint accepts the same rows, the Rust step of this migration
+-- edits the stored CREATE TABLE text in place, as SQLite's ALTER TABLE documentation
+-- allows for changes that leave the stored rows valid, and raises `schema_version` so
+-- every connection reads the new text. This file has nothing to run.
