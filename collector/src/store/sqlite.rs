@@ -54,6 +54,11 @@ const CHECKPOINT_WAL_BYTES: i64 = 16 * 1024 * 1024;
 /// WAL size after a commit at which the writer checkpoints itself.
 const WRITER_CHECKPOINT_WAL_BYTES: i64 = 128 * 1024 * 1024;
 
+/// Size to which SQLite truncates the WAL file when it starts reusing it after a complete
+/// checkpoint. Without a limit the file keeps the largest size a burst of writes gave it,
+/// for example while long reads kept checkpoints from finishing, even after a restart.
+const WAL_SIZE_LIMIT_BYTES: i64 = 2 * CHECKPOINT_WAL_BYTES;
+
 /// Prepared statements the writer keeps. Ingest alone uses about a dozen, so SQLite's
 /// default of 16 would evict them as soon as alerts or key changes also write.
 const WRITER_STATEMENT_CACHE: usize = 64;
@@ -272,6 +277,7 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES)?;
     conn.set_prepared_statement_cache_capacity(WRITER_STATEMENT_CACHE);
     migrate(&conn)?;
     start_checkpointer(&mut conn, path)?;
@@ -293,9 +299,7 @@ fn start_checkpointer(writer: &mut Connection, path: &Path) -> Result<(), StoreE
             for () in woken {
                 let result =
                     checkpointer.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-                if let Err(error) = result {
-                    tracing::warn!(%error, "wal checkpoint failed");
-                }
+                log_checkpoint_error(result, None);
             }
         })
         .map_err(|source| StoreError::Thread(source.to_string()))?;
@@ -309,15 +313,26 @@ fn start_checkpointer(writer: &mut Connection, path: &Path) -> Result<(), StoreE
     // committed, so a failed checkpoint is only logged, as SQLite's own hook does.
     writer.wal_hook(Some(move |wal: &mut Wal, pages: i32| {
         if pages >= writer_pages {
-            if let Err(error) = wal.checkpoint() {
-                tracing::warn!(%error, wal.pages = pages, "wal checkpoint failed");
-            }
+            log_checkpoint_error(wal.checkpoint(), Some(pages));
         } else if pages >= request_pages {
             let _ = wake.try_send(());
         }
         Ok(())
     }))?;
     Ok(())
+}
+
+/// Logs a failed checkpoint. `SQLITE_BUSY` only means that the other connection is running
+/// a checkpoint at that moment, which covers this one, so it is logged at debug level.
+fn log_checkpoint_error(result: rusqlite::Result<()>, pages: Option<i32>) {
+    let Err(error) = result else {
+        return;
+    };
+    if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) {
+        tracing::debug!(%error, wal.pages = pages, "wal checkpoint skipped: another is running");
+    } else {
+        tracing::warn!(%error, wal.pages = pages, "wal checkpoint failed");
+    }
 }
 
 /// Returns how many pages of `page_size` bytes make `bytes`, at least one.
@@ -438,6 +453,51 @@ mod tests {
         assert!(
             size >= before + 32_000_000,
             "database file stayed at {size} bytes"
+        );
+    }
+
+    #[test]
+    fn wal_file_shrinks_after_a_burst() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("burst.db");
+        let wal = dir.path().join("burst.db-wal");
+        let conn = open_writer(&path).unwrap();
+
+        // About 48 MiB in one commit, more than the size limit of the WAL file.
+        conn.execute_batch(
+            "CREATE TABLE filler (data BLOB);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000)
+             INSERT INTO filler SELECT randomblob(4000) FROM n;",
+        )
+        .unwrap();
+        let burst = std::fs::metadata(&wal).unwrap().len();
+        assert!(burst > 40_000_000, "WAL after the burst: {burst} bytes");
+
+        // Once a checkpoint has copied every frame, the next commit starts the WAL over and
+        // truncates the file to the limit. The checkpoint thread may hold the checkpoint
+        // lock for a while, so retry until one reports no busy lock and every frame copied.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let (busy, frames, copied): (i64, i64, i64) = conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })
+                .unwrap();
+            if busy == 0 && frames == copied {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "checkpoint never finished"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        conn.execute_batch("INSERT INTO filler VALUES (x'00')")
+            .unwrap();
+        let after = std::fs::metadata(&wal).unwrap().len();
+        assert!(
+            after <= WAL_SIZE_LIMIT_BYTES as u64,
+            "WAL after the next commit: {after} bytes"
         );
     }
 
