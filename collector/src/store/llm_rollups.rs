@@ -187,6 +187,9 @@ struct LlmKey {
     model: String,
 }
 
+/// Key of an `llm_rollups` row: span, unit start, agent, provider and model.
+type LlmUnitKey<'k> = (i64, i64, &'k str, &'k str, &'k str);
+
 /// The `llm_rollups` changes of one ingest batch, written by [`LlmRollupDeltas::flush`].
 #[derive(Debug, Default)]
 pub(crate) struct LlmRollupDeltas {
@@ -244,6 +247,21 @@ impl LlmRollupDeltas {
         Ok(())
     }
 
+    /// Sums the collected minutes into every unit that contains them. The key leaves out
+    /// the minute, so a batch spanning several minutes of one hour writes that hour's row
+    /// once.
+    fn units(&self) -> HashMap<LlmUnitKey<'_>, LlmSums> {
+        let mut units: HashMap<LlmUnitKey<'_>, LlmSums> = HashMap::new();
+        for (key, sums) in &self.minutes {
+            for span in SPANS {
+                let start = key.minute.div_euclid(span) * span;
+                let unit = (span, start, &*key.agent_id, &*key.provider, &*key.model);
+                units.entry(unit).or_default().add(sums);
+            }
+        }
+        units
+    }
+
     /// Adds the collected sums to `llm_rollups`, one upsert per touched row and unit. A
     /// batch without `llm_response` events writes nothing.
     ///
@@ -254,13 +272,7 @@ impl LlmRollupDeltas {
         if self.minutes.is_empty() {
             return Ok(());
         }
-        let mut units: HashMap<(i64, i64, &LlmKey), LlmSums> = HashMap::new();
-        for (key, sums) in &self.minutes {
-            for span in SPANS {
-                let start = key.minute.div_euclid(span) * span;
-                units.entry((span, start, key)).or_default().add(sums);
-            }
-        }
+        let units = self.units();
 
         let mut statement = conn.prepare_cached(
             "INSERT INTO llm_rollups (tenant_id, span, bucket_start, agent_id, provider, model, \
@@ -279,16 +291,16 @@ impl LlmRollupDeltas {
              latency_low = (latency_low + excluded.latency_low) % 1000000, \
              latency_count = latency_count + excluded.latency_count",
         )?;
-        for ((span, start, key), sums) in units {
+        for ((span, start, agent_id, provider, model), sums) in units {
             let (cost_high, cost_low) = split(sums.cost.0)?;
             let (latency_high, latency_low) = split(sums.latency_micros)?;
             statement.execute(params![
                 tenant,
                 span,
                 start,
-                key.agent_id,
-                key.provider,
-                key.model,
+                agent_id,
+                provider,
+                model,
                 sums.calls,
                 cost_high,
                 cost_low,
@@ -370,6 +382,33 @@ pub(crate) fn backfill(conn: &Connection) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_over_two_minutes_writes_each_unit_once() {
+        let mut deltas = LlmRollupDeltas::default();
+        for (minute, calls) in [(1_778_414_400, 2), (1_778_414_460, 3)] {
+            let key = LlmKey {
+                minute,
+                agent_id: "agent".to_owned(),
+                provider: "openai".to_owned(),
+                model: "gpt-4o".to_owned(),
+            };
+            let sums = LlmSums {
+                calls,
+                ..LlmSums::default()
+            };
+            deltas.minutes.insert(key, sums);
+        }
+
+        let units = deltas.units();
+
+        // Two minutes, and one quarter hour, hour and day that contain both.
+        assert_eq!(units.len(), 5);
+        assert_eq!(
+            units[&(3_600, 1_778_414_400, "agent", "openai", "gpt-4o")].calls,
+            5
+        );
+    }
 
     #[test]
     fn latency_rounds_decimal_halves_away_from_zero() {
