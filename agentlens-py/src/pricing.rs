@@ -3,6 +3,7 @@
 use agentlens_core::money::Usd;
 use agentlens_core::pricing::{Breakdown, PriceOutcome, PriceTable};
 use agentlens_core::usage::{self, ToolCalls, Usage, UsageError};
+use agentlens_core::validate::{is_normalized_usage, normalized_usage};
 use chrono::{DateTime, Utc};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -57,8 +58,10 @@ impl PyQuote {
 
 /// Prices a model call from the provider's own usage object.
 ///
-/// `usage` is the usage dict as the provider returned it: OpenAI `usage`, Anthropic `usage`
-/// or Gemini `usageMetadata`. The provider name and the dict's shape choose the reader. `at` is the time of the call (default: now) and picks the dated price in force.
+/// `usage` is the usage dict as the provider returned it (OpenAI `usage`, Anthropic `usage`
+/// or Gemini `usageMetadata`), or the normalized dict of `POST /api/pricing/quote`
+/// (`inputTokens` with the cache parts inside, `webSearches`, `fileSearches`, ...) when
+/// every key belongs to it. The provider name and the dict's shape choose the reader. `at` is the time of the call (default: now) and picks the dated price in force.
 /// Anthropic's `service_tier` in the dict selects the model's batch or priority prices.
 /// An unknown model returns a quote with `cost_usd = None` and an `unpriced_reason`.
 ///
@@ -91,7 +94,12 @@ pub(crate) fn price(
     tools: ToolCalls,
     at: DateTime<Utc>,
 ) -> Result<(PyQuote, Usage), BindingError> {
-    let mut counts = usage::extract(provider.unwrap_or_default(), usage).map_err(usage_error)?;
+    let mut counts = match usage.as_object() {
+        Some(object) if is_normalized_usage(object) => {
+            normalized_usage(object).map_err(|error| BindingError::Invalid(vec![error]))?
+        }
+        _ => usage::extract(provider.unwrap_or_default(), usage).map_err(usage_error)?,
+    };
     tools.add_to(&mut counts);
     let context = usage::usage_price_context(usage);
     let table = PriceTable::embedded();

@@ -67,3 +67,29 @@ def test_provider_may_be_omitted() -> None:
     quote = agentlens.quote(None, "gpt-4o-mini", {"prompt_tokens": 1000, "completion_tokens": 200})
 
     assert quote.cost_usd == Decimal("0.00027")
+
+
+def test_normalized_usage_bills_tool_calls() -> None:
+    # gpt-4o: $2.50/MTok input, $1.25/MTok cached input, $10/MTok output; web search $10
+    # and file search $2.50 per thousand calls; code interpreter $0.03 per session.
+    # inputTokens counts the 900 cached tokens, as in POST /api/pricing/quote:
+    #   100 * 2.50 / 1e6 + 900 * 1.25 / 1e6 + 100 * 10 / 1e6 = 0.00025 + 0.001125 + 0.001
+    #   3 * 0.01 + 2 * 0.0025 + 1 * 0.03 = 0.065
+    usage = {
+        "inputTokens": 1000,
+        "cacheReadTokens": 900,
+        "outputTokens": 100,
+        "webSearches": 3,
+        "fileSearches": 2,
+        "codeInterpreterSessions": 1,
+    }
+
+    quote = agentlens.quote("openai", "gpt-4o", usage)
+
+    assert quote.cost_usd == Decimal("0.067375")
+
+
+def test_normalized_usage_error_names_the_key() -> None:
+    usage = {"inputTokens": 1, "outputTokens": 1, "webSearches": -1}
+    with pytest.raises(agentlens.ValidationError, match="usage.webSearches"):
+        agentlens.quote("openai", "gpt-4o", usage)

@@ -10,6 +10,7 @@ mod cost;
 mod cost_event;
 mod counts;
 mod fields;
+mod normalized;
 mod payload;
 mod tier;
 
@@ -20,6 +21,7 @@ pub use cost_event::usage_count_errors;
 pub use counts::{PART_COUNT, PART_KEYS};
 pub use fields::FieldError;
 use fields::{describe, required_string, Errors};
+pub use normalized::{is_normalized_usage, normalized_usage, NORMALIZED_USAGE_KEYS};
 
 use crate::event::{EventType, Severity, ValidEvent};
 
