@@ -20,6 +20,8 @@ enum Kind {
     NonNegative,
     /// A non-negative integer.
     Count,
+    /// A duration in milliseconds: a finite number from 0 to [`MAX_MILLIS`].
+    Millis,
     /// A JSON object.
     Object,
     /// An array of strings.
@@ -139,7 +141,7 @@ fn schema(event_type: EventType) -> (&'static [Field], &'static [Field]) {
                 ("model", NonEmpty),
                 ("completion", TextOrNull),
                 ("finishReason", NonEmpty),
-                ("latencyMs", Number),
+                ("latencyMs", Millis),
             ],
             &[],
         ),
@@ -228,7 +230,7 @@ fn check_field(
         Number => {
             number(payload, field, required, errors);
         }
-        NonNegative | Count => check_non_negative(payload, field, kind, errors),
+        NonNegative | Count | Millis => check_non_negative(payload, field, kind, errors),
         Object => {
             object_field(payload, field, required, errors);
         }
@@ -270,8 +272,18 @@ fn check_non_negative(
         errors.push(field, format!("expected a value of 0 or more, got {value}"));
     } else if matches!(kind, Count) && value.fract() != 0.0 {
         errors.push(field, format!("expected an integer, got {value}"));
+    } else if matches!(kind, Millis) && value > MAX_MILLIS {
+        errors.push(
+            field,
+            format!("expected at most {MAX_MILLIS} milliseconds, got {value}"),
+        );
     }
 }
+
+/// Largest accepted duration in milliseconds, 2^53 - 1 (about 285,000 years): the largest
+/// integer every JSON client reads exactly, and small enough that LLM analytics can sum
+/// latencies as whole microseconds.
+const MAX_MILLIS: f64 = 9_007_199_254_740_991.0;
 
 fn check_strings(payload: &Map<String, Value>, field: &str, errors: &mut Errors<'_>) {
     match payload.get(field) {

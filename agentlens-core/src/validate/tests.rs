@@ -368,6 +368,29 @@ fn anthropic_usage_agrees_once_cache_is_added() {
 }
 
 #[test]
+fn llm_response_latency_must_be_a_plausible_duration() {
+    for (latency, message) in [
+        (json!(-1), "expected a value of 0 or more, got -1"),
+        (
+            json!(1e308),
+            "expected at most 9007199254740991 milliseconds",
+        ),
+    ] {
+        let body = json!({"events": [{
+            "sessionId": "s1", "agentId": "a1", "eventType": "llm_response",
+            "payload": {"callId": "c1", "provider": "openai", "model": "gpt-4o",
+                "completion": null, "finishReason": "stop", "latencyMs": latency,
+                "usage": {"inputTokens": 10, "outputTokens": 5, "totalTokens": 15}}
+        }]});
+
+        let error = validate_batch(&body).unwrap_err();
+
+        assert_eq!(paths(&error), ["events.0.payload.latencyMs"]);
+        assert!(error.details[0].message.contains(message), "{error:?}");
+    }
+}
+
+#[test]
 fn llm_response_modality_part_over_whole_is_named() {
     let body = json!({"events": [{
         "sessionId": "s1", "agentId": "a1", "eventType": "llm_response",
