@@ -136,7 +136,12 @@ impl Modify for McpPath {
             ))
             .request_body(Some(
                 RequestBodyBuilder::new()
-                    .content("application/json", json().build())
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(jsonrpc_message()))
+                            .build(),
+                    )
                     .required(Some(utoipa::openapi::Required::True))
                     .build(),
             ))
@@ -191,6 +196,24 @@ impl Modify for McpPath {
             .paths
             .insert(crate::mcp::http::MCP_PATH.to_owned(), item);
     }
+}
+
+/// Returns the schema of one JSON-RPC 2.0 request or notification, the body `/mcp` takes.
+fn jsonrpc_message() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+
+    let text = || ObjectBuilder::new().schema_type(Type::String);
+    let id = ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Integer]))
+        .description(Some("Request id; absent for a notification"));
+    ObjectBuilder::new()
+        .property("jsonrpc", text().enum_values(Some(["2.0"])))
+        .required("jsonrpc")
+        .property("method", text().min_length(Some(1)))
+        .required("method")
+        .property("id", id)
+        .property("params", ObjectBuilder::new().schema_type(Type::Object))
+        .build()
 }
 
 /// Returns a response whose body is a plain-text message, as rmcp writes its rejections.
