@@ -149,12 +149,13 @@ pub struct ToolsBody {
 /// duration, over each agent's own events in the range.
 ///
 /// Parameters: `from`, `to` (inclusive, as for the cost report; defaults: `to` = now,
-/// `from` = 24 hours before `to`) and `tz` for date bounds.
+/// `from` = 24 hours before `to`), `tz` for date bounds and `agentId`.
 #[utoipa::path(
     get,
     path = "/api/analytics/agents",
     tag = "analytics",
     params(
+        ("agentId" = Option<String>, Query, description = "Only this agent's figures"),
         (
             "from" = Option<crate::openapi::params::TimeBound>,
             Query,
@@ -200,7 +201,10 @@ pub async fn agents(
     query: QueryParams,
 ) -> Result<Json<AgentsBody>, ApiError> {
     let (from, to) = recent_range(&query)?;
-    let agents = state.store.agent_stats(&caller.tenant_id, from, to).await?;
+    let agents = state
+        .store
+        .agent_stats(&caller.tenant_id, from, to, query.text("agentId"))
+        .await?;
     Ok(Json(AgentsBody { agents }))
 }
 

@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::Utc;
-use chrono_tz::Tz;
 use serde_json::{json, Value};
 
 use super::PageBody;
@@ -133,6 +132,11 @@ const MAX_SEARCH_CHARS: usize = 500;
             description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
         ),
         (
+            "tz" = Option<crate::openapi::params::TimeZone>,
+            Query,
+            description = "IANA time zone of date bounds. Default UTC",
+        ),
+        (
             "search" = Option<String>,
             Query,
             description = "Text that the payload JSON contains; first 500 characters used, ASCII letters in any case",
@@ -172,7 +176,7 @@ pub async fn list(
     let format = |instant: Option<chrono::DateTime<Utc>>| {
         instant.map(|at| agentlens_core::event::format_timestamp(&at))
     };
-    let (from, to) = query.time_range(Tz::UTC)?;
+    let (from, to) = query.time_range(query.time_zone()?)?;
     let paging = query.paging()?;
     let ascending = match query.text("order").as_deref() {
         None | Some("desc") => false,

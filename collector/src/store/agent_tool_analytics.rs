@@ -75,7 +75,7 @@ struct AgentSums {
 
 impl Store {
     /// Returns per-agent figures over the events whose timestamp lies in `from..=to`
-    /// (stored-format text), most sessions first.
+    /// (stored-format text), optionally of one agent, most sessions first.
     ///
     /// # Errors
     ///
@@ -85,10 +85,12 @@ impl Store {
         tenant: &str,
         from: String,
         to: String,
+        agent_id: Option<String>,
     ) -> Result<Vec<AgentStats>, StoreError> {
         let mut filter = SqlFilter::for_tenant(tenant);
         filter.at_least("timestamp", Some(&from));
         filter.at_most("timestamp", Some(&to));
+        filter.eq("agent_id", agent_id.as_deref());
         self.read(move |conn| agents(conn, &filter)).await
     }
 

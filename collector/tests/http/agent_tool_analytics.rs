@@ -193,6 +193,19 @@ async fn agents_count_only_events_in_range() {
 }
 
 #[tokio::test]
+async fn agents_filter_by_agent_id() {
+    let app = seeded().await;
+    let reply = app
+        .get(&format!("/api/analytics/agents?{DAY}&agentId=a2"))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let agents = reply.json["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), 1, "{}", reply.text);
+    assert_eq!(agents[0]["agentId"], "a2");
+    assert_eq!(agents[0]["totalEvents"], 3);
+}
+
+#[tokio::test]
 async fn agents_default_to_last_day() {
     let app = seeded().await;
     let reply = app.get("/api/analytics/agents").await;

@@ -68,6 +68,29 @@ async fn unknown_ids_get_json_404() {
 }
 
 #[tokio::test]
+async fn event_date_bounds_follow_tz() {
+    let app = app().await;
+    let reply = app
+        .ingest(vec![
+            tool_call("s1", "a1", "2026-02-07T02:00:00Z"),
+            tool_call("s1", "a1", "2026-02-07T06:00:00Z"),
+        ])
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    // 7 February in New York runs from 05:00 UTC to 05:00 UTC the next day.
+    let zoned = app
+        .get("/api/events?from=2026-02-07&to=2026-02-07&tz=America/New_York")
+        .await;
+    assert_eq!(zoned.status, StatusCode::OK, "{}", zoned.text);
+    assert_eq!(zoned.json["total"], 1, "{}", zoned.text);
+    let utc = app.get("/api/events?from=2026-02-07&to=2026-02-07").await;
+    assert_eq!(utc.json["total"], 2, "{}", utc.text);
+    let bad = app.get("/api/events?tz=Mars/Olympus").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
 async fn non_utf8_path_ids_get_json_400() {
     let app = app().await;
     for path in [

@@ -258,7 +258,14 @@ fn outcome(attempt: Attempt, attempts: i64, delay: Option<Duration>, id: &str) -
             update.last_error = Some(error);
             match delay {
                 Some(delay) => update.next_attempt_at = Some(retry_time(delay)),
-                None => update.status = DeliveryStatus::Failed,
+                None => {
+                    tracing::warn!(
+                        alert.delivery_id = %id,
+                        attempts,
+                        "webhook delivery failed: no retries left"
+                    );
+                    update.status = DeliveryStatus::Failed;
+                }
             }
         }
         Attempt::Refused(reason) => {
