@@ -3,7 +3,7 @@
 use agentlens_core::money::Usd;
 use agentlens_core::pricing::{Breakdown, PriceOutcome, PriceTable};
 use agentlens_core::usage::{self, ToolCalls, Usage, UsageError};
-use agentlens_core::validate::{is_normalized_usage, normalized_usage};
+use agentlens_core::validate::{check_camel_case_keys, is_normalized_usage, normalized_usage};
 use chrono::{DateTime, Utc};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -98,7 +98,13 @@ pub(crate) fn price(
         Some(object) if is_normalized_usage(object) => {
             normalized_usage(object).map_err(|error| BindingError::Invalid(vec![error]))?
         }
-        _ => usage::extract(provider.unwrap_or_default(), usage).map_err(usage_error)?,
+        object => {
+            if let Some(object) = object {
+                check_camel_case_keys(object)
+                    .map_err(|error| BindingError::Invalid(vec![error]))?;
+            }
+            usage::extract(provider.unwrap_or_default(), usage).map_err(usage_error)?
+        }
     };
     tools.add_to(&mut counts);
     let context = usage::usage_price_context(usage);

@@ -16,7 +16,8 @@ use agentlens_core::pricing::{
 };
 use agentlens_core::usage::{self, TierFields, Usage, UsageError};
 use agentlens_core::validate::{
-    is_normalized_usage, normalized_usage, usage_count_errors, FieldError, MAX_NAME_CHARS,
+    check_camel_case_keys, is_normalized_usage, normalized_usage, usage_count_errors, FieldError,
+    MAX_NAME_CHARS,
 };
 use agentlens_core::Usd;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -376,6 +377,8 @@ fn read_usage(provider: &str, usage: &Value, errors: &mut Vec<FieldError>) -> Op
     };
     let read = if is_normalized_usage(object) {
         normalized_usage(object)
+    } else if let Err(error) = check_camel_case_keys(object) {
+        Err(error)
     } else {
         usage::extract(provider, usage).map_err(|error| usage_error(&error))
     };
@@ -535,6 +538,33 @@ mod tests {
         assert_eq!(errors[0].path, "usage.inputTokens");
         assert!(errors[0].message.contains("maximum of 9007199254740991"));
         assert_eq!(raw_errors[0].path, "usage.inputTokens");
+    }
+
+    #[test]
+    fn misspelt_usage_key_is_named() {
+        let table = PriceTable::embedded();
+        let body = json!({"provider": "openai", "model": "gpt-4o", "usage": {
+            "inputTokens": 1000, "outputTokens": 0, "cachedTokens": 900}});
+
+        let errors = quote(table, &body, now()).unwrap_err();
+
+        assert_eq!(errors[0].path, "usage.cachedTokens");
+        assert!(errors[0].message.contains("cacheReadTokens"), "{errors:?}");
+    }
+
+    #[test]
+    fn service_tier_keeps_normalized_shape() {
+        let table = PriceTable::embedded();
+        let plain = json!({"provider": "openai", "model": "gpt-4o", "usage": {
+            "inputTokens": 1000, "cacheReadTokens": 900, "outputTokens": 0}});
+        let mut tiered = plain.clone();
+        tiered["usage"]["service_tier"] = json!("default");
+
+        let plain = quote(table, &plain, now()).unwrap();
+        let tiered = quote(table, &tiered, now()).unwrap();
+
+        assert_eq!(plain.total, tiered.total);
+        assert_eq!(plain.total.unwrap().to_string(), "0.001375");
     }
 
     #[test]

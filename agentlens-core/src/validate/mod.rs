@@ -21,7 +21,9 @@ pub use cost_event::usage_count_errors;
 pub use counts::{PART_COUNT, PART_KEYS};
 pub use fields::FieldError;
 use fields::{describe, required_string, Errors};
-pub use normalized::{is_normalized_usage, normalized_usage, NORMALIZED_USAGE_KEYS};
+pub use normalized::{
+    check_camel_case_keys, is_normalized_usage, normalized_usage, NORMALIZED_USAGE_KEYS,
+};
 
 use crate::event::{EventType, Severity, ValidEvent};
 

@@ -31,13 +31,54 @@ pub const NORMALIZED_USAGE_KEYS: &[&str] = &[
     "outputVideoTokens",
 ];
 
-/// Returns true for a non-empty object whose keys all belong to the normalized shape. Any
-/// other object is read as a provider's usage object.
+/// Keys of a usage object that choose prices rather than count tokens (Anthropic's
+/// `service_tier` and `speed`), allowed beside the counts of either camelCase shape.
+const CONTEXT_KEYS: &[&str] = &["service_tier", "speed"];
+
+/// Keys of Amazon Bedrock's camelCase usage object that the normalized shape lacks.
+const BEDROCK_KEYS: &[&str] = &["cacheReadInputTokens", "cacheWriteInputTokens"];
+
+/// Returns true for an object with at least one count, whose keys all belong to the
+/// normalized shape or choose prices (`service_tier`, `speed`). Any other object is read as
+/// a provider's usage object.
 pub fn is_normalized_usage(object: &Map<String, Value>) -> bool {
-    !object.is_empty()
-        && object
-            .keys()
-            .all(|key| NORMALIZED_USAGE_KEYS.contains(&key.as_str()))
+    let known = |key: &String| {
+        NORMALIZED_USAGE_KEYS.contains(&key.as_str()) || CONTEXT_KEYS.contains(&key.as_str())
+    };
+    object
+        .keys()
+        .any(|key| NORMALIZED_USAGE_KEYS.contains(&key.as_str()))
+        && object.keys().all(known)
+}
+
+/// Names the first key of a camelCase usage object (one with `inputTokens` or
+/// `outputTokens`) that neither the normalized shape nor Bedrock's usage object has, such
+/// as a misspelt `cachedTokens`, which would otherwise be ignored.
+///
+/// # Errors
+///
+/// Returns a [`FieldError`] at `usage.<key>` listing the keys that are read.
+pub fn check_camel_case_keys(object: &Map<String, Value>) -> Result<(), FieldError> {
+    if !object.contains_key("inputTokens") && !object.contains_key("outputTokens") {
+        return Ok(());
+    }
+    let unknown = object.keys().find(|key| {
+        let key = key.as_str();
+        !NORMALIZED_USAGE_KEYS.contains(&key)
+            && !CONTEXT_KEYS.contains(&key)
+            && !BEDROCK_KEYS.contains(&key)
+    });
+    match unknown {
+        None => Ok(()),
+        Some(key) => Err(field_error(
+            &format!("usage.{key}"),
+            &format!(
+                "unknown usage field {key:?}: a usage object with inputTokens takes {}, or \
+                 Bedrock's cacheReadInputTokens and cacheWriteInputTokens",
+                NORMALIZED_USAGE_KEYS.join(", ")
+            ),
+        )),
+    }
 }
 
 /// Reads the normalized shape: `inputTokens` includes the cache parts, `outputTokens`
