@@ -29,7 +29,6 @@ use agentlens_core::pricing::{PriceOutcome, PriceTable};
 use agentlens_core::usage::Usage;
 use agentlens_core::validate::{validate_batch, FieldError, PART_KEYS};
 use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::prelude::ToPrimitive;
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
@@ -245,12 +244,9 @@ fn cost_too_large(event: &ValidEvent, source: CostSource, amount: Usd) -> FieldE
         EventType::LlmResponse => format!("usage.{field}"),
         _ => field.to_owned(),
     };
-    let approximate = amount.as_decimal().to_f64().unwrap_or(f64::INFINITY);
     FieldError {
         path,
-        message: format!(
-            "derived cost {approximate:e} USD exceeds {maximum}; check the token counts"
-        ),
+        message: format!("derived cost {amount} USD exceeds {maximum}; check the token counts"),
     }
 }
 

@@ -287,7 +287,13 @@ async fn derived_cost_overflow_names_token_field() {
     assert_eq!(details[0]["path"], "events.0.payload.inputTokens");
     assert_eq!(details[1]["path"], "events.1.payload.usage.outputTokens");
     let message = details[0]["message"].as_str().unwrap();
-    assert!(message.starts_with("derived cost "), "{message}");
+    // 9e15 input tokens at $2.50 and 10 output tokens at $10 per million, as an exact
+    // decimal rather than a float.
+    assert!(
+        message.starts_with("derived cost 22500000000.0001 USD"),
+        "{message}"
+    );
+    assert!(!message.contains("e10"), "{message}");
     assert!(message.contains("9,223,372 USD"), "{message}");
     assert!(message.contains("check the token counts"), "{message}");
     assert!(!reply.text.contains("costUsd"), "{}", reply.text);
