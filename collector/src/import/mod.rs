@@ -153,21 +153,6 @@ fn cost_event(
         message.timestamp,
         &context,
     );
-    let cost_usd = match outcome {
-        PriceOutcome::Priced(quote) => {
-            summary.total_usd += quote.total;
-            Some(quote.total)
-        }
-        PriceOutcome::Unpriced { reason } => {
-            *summary.unpriced.entry(message.model.clone()).or_default() += 1;
-            summary
-                .unpriced_reasons
-                .entry(message.model.clone())
-                .or_insert(reason);
-            None
-        }
-    };
-
     // The event carries usage and no `costUsd`, so the collector prices it with its own
     // table and stores it as derived, with the table's version and the entry it used. The
     // quote above only feeds the summary.
@@ -207,10 +192,19 @@ fn cost_event(
             .collect();
         tracing::warn!(message.id = %message.message_id, errors = %details.join("; "), "invalid event skipped");
         summary.invalid_usage += 1;
-        if let Some(cost) = cost_usd {
-            summary.total_usd = summary.total_usd - cost;
-        }
         return None;
+    }
+
+    // Only events that will be sent count towards the summary's total and unpriced lines.
+    match outcome {
+        PriceOutcome::Priced(quote) => summary.total_usd += quote.total,
+        PriceOutcome::Unpriced { reason } => {
+            *summary.unpriced.entry(message.model.clone()).or_default() += 1;
+            summary
+                .unpriced_reasons
+                .entry(message.model.clone())
+                .or_insert(reason);
+        }
     }
     Some(event)
 }
@@ -274,7 +268,7 @@ impl std::fmt::Display for ImportSummary {
                 writeln!(formatter, "  {example}")?;
             }
         }
-        if self.events == 0 && self.files > 0 {
+        if self.events == 0 && self.files > 0 && self.invalid_usage == 0 {
             writeln!(
                 formatter,
                 "no Claude Code assistant messages with usage in these files; \

@@ -132,6 +132,25 @@ fn summary_without_events_says_what_import_reads() {
 }
 
 #[test]
+fn invalid_call_is_not_listed_as_unpriced() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty_model = r#"{"type":"assistant","sessionId":"s1","requestId":"r1","timestamp":"2026-11-02T12:00:00Z","message":{"id":"m1","model":"","usage":{"input_tokens":10,"output_tokens":1}}}"#;
+    std::fs::create_dir_all(dir.path().join("app")).unwrap();
+    std::fs::write(dir.path().join("app/s1.jsonl"), format!("{empty_model}\n")).unwrap();
+
+    let scan = scan(dir.path()).unwrap();
+    let mut summary = ImportSummary::from_scan(&scan);
+    let events = price_messages(PriceTable::embedded(), &scan, &mut summary);
+    let text = summary.to_string();
+
+    assert!(events.is_empty());
+    assert_eq!(summary.invalid_usage, 1);
+    assert!(summary.unpriced.is_empty(), "{:?}", summary.unpriced);
+    assert!(text.contains("unpriced events: 0"), "{text}");
+    assert!(!text.contains("not other tools' logs"), "{text}");
+}
+
+#[test]
 fn synthetic_messages_are_skipped_not_unpriced() {
     let dir = tempfile::tempdir().unwrap();
     let synthetic = r#"{"type":"assistant","sessionId":"s1","requestId":"r2","timestamp":"2026-11-02T12:00:01Z","message":{"id":"m2","model":"<synthetic>","usage":{"input_tokens":0,"output_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}}"#;
