@@ -287,7 +287,7 @@ pub(crate) fn count(field: &str, value: Option<f64>) -> Result<u64> {
     };
     if value.fract() != 0.0 || !(0.0..U64_LIMIT).contains(&value) {
         return Err(invalid_arg(format!(
-            "invalid {field} {value}: expected a whole number of tokens >= 0"
+            "invalid {field} {value}: expected a whole number >= 0"
         )));
     }
     Ok(value as u64)

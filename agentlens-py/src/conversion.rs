@@ -67,7 +67,7 @@ pub(crate) fn usd_to_py<'py>(py: Python<'py>, amount: Usd) -> PyResult<Bound<'py
     decimal_type(py)?.call1((amount.to_string(),))
 }
 
-/// Reads a token count: an int from 0 to 2**64 - 1.
+/// Reads a token or tool call count: an int from 0 to 2**64 - 1.
 pub(crate) fn token_count(value: &Bound<'_, PyAny>, path: &str) -> Result<u64, BindingError> {
     if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
         return Err(unexpected_type(path, "an int >= 0", value));
@@ -75,7 +75,7 @@ pub(crate) fn token_count(value: &Bound<'_, PyAny>, path: &str) -> Result<u64, B
     value.extract::<u64>().map_err(|_| {
         BindingError::invalid(
             path,
-            format!("invalid token count {value}: expected a whole number >= 0"),
+            format!("invalid count {value}: expected a whole number >= 0"),
         )
     })
 }

@@ -1,7 +1,7 @@
 //! Checks a typed [`CostEvent`] with the rules that [`validate_event`](super::validate_event)
 //! applies to the `cost_tracked` event it becomes, without building that event.
 //!
-//! Both paths call the same rule functions ([`check_not_blank`], [`check_token_count`],
+//! Both paths call the same rule functions ([`check_not_blank`], [`usage_count_errors`],
 //! [`check_cost_amount`], [`usage_violation`], [`timestamp_from_text`]), so the check
 //! reports the same violations, in the same order, with the same dotted paths and messages.
 //! The fields of a `CostEvent` that the JSON validator never rejects (`trigger`, `call_id`,
@@ -14,11 +14,10 @@
 use chrono::{DateTime, Utc};
 
 use super::cost::{check_cost_amount, usage_violation};
-use super::counts::{part_values, PART_KEYS};
-use super::fields::{check_not_blank, check_token_count, FieldError};
+use super::counts::usage_count_errors;
+use super::fields::{check_not_blank, FieldError};
 use super::{check_timestamp_range, timestamp_from_text};
 use crate::client::CostEvent;
-use crate::usage::Usage;
 
 impl CostEvent {
     /// Checks the event with the collector's rules for the `cost_tracked` event that
@@ -83,30 +82,6 @@ impl CostEvent {
     fn check_token_counts(&self, errors: &mut Vec<FieldError>) {
         errors.extend(usage_count_errors(&self.usage, "payload."));
     }
-}
-
-/// Returns one error per count of `usage` above the largest count the collector stores
-/// (2^53 - 1), each with the camelCase JSON name of the count after `prefix`
-/// (`payload.inputTokens`, `usage.webSearches`). The total of input and output is checked
-/// as `totalTokens`.
-pub fn usage_count_errors(usage: &Usage, prefix: &str) -> Vec<FieldError> {
-    let counts = [
-        ("inputTokens", usage.input_tokens),
-        ("outputTokens", usage.output_tokens),
-        ("totalTokens", usage.total_tokens()),
-        ("cacheReadTokens", usage.cache_read_tokens),
-        ("cacheWrite5mTokens", usage.cache_write_5m_tokens),
-        ("cacheWrite1hTokens", usage.cache_write_1h_tokens),
-        ("reasoningTokens", usage.reasoning_tokens),
-    ];
-    let parts = PART_KEYS.iter().copied().zip(part_values(usage));
-    let mut errors = Vec::new();
-    for (key, count) in counts.into_iter().chain(parts) {
-        if let Err(message) = check_token_count(count) {
-            push(&mut errors, &format!("{prefix}{key}"), message);
-        }
-    }
-    errors
 }
 
 fn check_text(errors: &mut Vec<FieldError>, path: &str, field: &str, text: &str) {

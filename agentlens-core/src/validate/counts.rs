@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::fields::{token_count, Errors};
+use super::fields::{check_token_count, token_count, Errors, FieldError};
 use crate::usage::{self, Usage, UsageError};
 
 /// Number of optional counts in [`PART_KEYS`].
@@ -102,4 +102,31 @@ pub(crate) fn provider_usage(
             None
         }
     }
+}
+
+/// Returns one error per count of `usage` above the largest count the collector stores
+/// (2^53 - 1), each with the camelCase JSON name of the count after `prefix`
+/// (`payload.inputTokens`, `usage.webSearches`). The total of input and output is checked
+/// as `totalTokens`.
+pub fn usage_count_errors(usage: &Usage, prefix: &str) -> Vec<FieldError> {
+    let counts = [
+        ("inputTokens", usage.input_tokens),
+        ("outputTokens", usage.output_tokens),
+        ("totalTokens", usage.total_tokens()),
+        ("cacheReadTokens", usage.cache_read_tokens),
+        ("cacheWrite5mTokens", usage.cache_write_5m_tokens),
+        ("cacheWrite1hTokens", usage.cache_write_1h_tokens),
+        ("reasoningTokens", usage.reasoning_tokens),
+    ];
+    let parts = PART_KEYS.iter().copied().zip(part_values(usage));
+    let mut errors = Vec::new();
+    for (key, count) in counts.into_iter().chain(parts) {
+        if let Err(message) = check_token_count(count) {
+            errors.push(FieldError {
+                path: format!("{prefix}{key}"),
+                message,
+            });
+        }
+    }
+    errors
 }

@@ -17,8 +17,7 @@ mod tier;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-pub use cost_event::usage_count_errors;
-pub use counts::{PART_COUNT, PART_KEYS};
+pub use counts::{usage_count_errors, PART_COUNT, PART_KEYS};
 pub use fields::FieldError;
 use fields::{describe, required_string, Errors};
 pub use normalized::{
