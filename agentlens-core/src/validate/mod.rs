@@ -20,9 +20,7 @@ use serde_json::{Map, Value};
 pub use counts::{usage_count_errors, PART_COUNT, PART_KEYS};
 pub use fields::FieldError;
 use fields::{describe, required_string, Errors};
-pub use normalized::{
-    check_camel_case_keys, is_normalized_usage, normalized_usage, NORMALIZED_USAGE_KEYS,
-};
+pub use normalized::{check_camel_case_keys, is_normalized_usage, normalized_usage};
 
 use crate::event::{EventType, Severity, ValidEvent};
 

@@ -4,11 +4,13 @@
 
 use serde_json::{Map, Value};
 
+use super::counts::PART_KEYS;
 use super::fields::FieldError;
 use crate::usage::{Usage, UsageError};
 
-/// Keys of the normalized usage shape.
-pub const NORMALIZED_USAGE_KEYS: &[&str] = &[
+/// Token count keys of the normalized usage shape. The optional tool call and modality
+/// counts are the [`PART_KEYS`] of cost events.
+const TOKEN_KEYS: &[&str] = &[
     "inputTokens",
     "outputTokens",
     "totalTokens",
@@ -17,19 +19,12 @@ pub const NORMALIZED_USAGE_KEYS: &[&str] = &[
     "cacheWrite5mTokens",
     "cacheWrite1hTokens",
     "reasoningTokens",
-    "webSearches",
-    "fileSearches",
-    "codeInterpreterSessions",
-    "inputAudioTokens",
-    "inputImageTokens",
-    "inputVideoTokens",
-    "cacheAudioReadTokens",
-    "cacheImageReadTokens",
-    "cacheVideoReadTokens",
-    "outputAudioTokens",
-    "outputImageTokens",
-    "outputVideoTokens",
 ];
+
+/// Returns true for a key of the normalized usage shape.
+fn is_count_key(key: &str) -> bool {
+    TOKEN_KEYS.contains(&key) || PART_KEYS.contains(&key)
+}
 
 /// Keys of a usage object that choose prices rather than count tokens (Anthropic's
 /// `service_tier` and `speed`), allowed beside the counts of either camelCase shape.
@@ -42,13 +37,8 @@ const BEDROCK_KEYS: &[&str] = &["cacheReadInputTokens", "cacheWriteInputTokens"]
 /// normalized shape or choose prices (`service_tier`, `speed`). Any other object is read as
 /// a provider's usage object.
 pub fn is_normalized_usage(object: &Map<String, Value>) -> bool {
-    let known = |key: &String| {
-        NORMALIZED_USAGE_KEYS.contains(&key.as_str()) || CONTEXT_KEYS.contains(&key.as_str())
-    };
-    object
-        .keys()
-        .any(|key| NORMALIZED_USAGE_KEYS.contains(&key.as_str()))
-        && object.keys().all(known)
+    let known = |key: &String| is_count_key(key) || CONTEXT_KEYS.contains(&key.as_str());
+    object.keys().any(|key| is_count_key(key)) && object.keys().all(known)
 }
 
 /// Names the first key of a camelCase usage object (one with `inputTokens` or
@@ -64,9 +54,7 @@ pub fn check_camel_case_keys(object: &Map<String, Value>) -> Result<(), FieldErr
     }
     let unknown = object.keys().find(|key| {
         let key = key.as_str();
-        !NORMALIZED_USAGE_KEYS.contains(&key)
-            && !CONTEXT_KEYS.contains(&key)
-            && !BEDROCK_KEYS.contains(&key)
+        !is_count_key(key) && !CONTEXT_KEYS.contains(&key) && !BEDROCK_KEYS.contains(&key)
     });
     match unknown {
         None => Ok(()),
@@ -75,7 +63,7 @@ pub fn check_camel_case_keys(object: &Map<String, Value>) -> Result<(), FieldErr
             &format!(
                 "unknown usage field {key:?}: a usage object with inputTokens takes {}, or \
                  Bedrock's cacheReadInputTokens and cacheWriteInputTokens",
-                NORMALIZED_USAGE_KEYS.join(", ")
+                [TOKEN_KEYS, &PART_KEYS[..]].concat().join(", ")
             ),
         )),
     }

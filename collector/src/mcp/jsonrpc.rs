@@ -1,7 +1,7 @@
 //! JSON-RPC 2.0 errors for `POST /mcp` bodies that are not one JSON-RPC message.
 //!
 //! rmcp 3.11 rejects such a body with `415 Unsupported Media Type` and a plain-text
-//! reason. The MCP streamable HTTP transport (revision 2025-11-25) asks for an HTTP error
+//! reason. The MCP streamable HTTP transport (revision 2025-11-25) requires an HTTP error
 //! status such as 400 Bad Request when the server cannot accept the input, with a JSON-RPC
 //! error response without an id as the body. [`check_message`] reads the body before rmcp
 //! and answers 400 with `"id": null` and one of these codes:

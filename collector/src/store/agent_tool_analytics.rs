@@ -4,9 +4,9 @@
 //! The agent figures come from the events in the range, each credited to the agent that
 //! sent it, so an agent's `totalCostUsd` follows the [cost rule](super::cost_rule) and
 //! equals its `byAgent` entry in `GET /api/analytics/costs` for the same range. Upstream
-//! AgentLens reads the session rows instead: it credits a session's whole cost to the agent
-//! that started the session and counts only sessions that started in the range, so a
-//! session shared by two agents, or one that spans the range's edge, gives totals that no
+//! AgentLens reads the session rows instead. It credits a session's whole cost to the agent
+//! that started the session and counts only sessions that started in the range. A session
+//! shared by two agents, or one that spans the range's edge, then gives totals that no
 //! other report shows. The tool figures come from the tool events. Unlike upstream, which
 //! counts `tool_call`, `tool_response` and `tool_error` events all as calls, a call here is
 //! one `tool_call` event, so a call and its response count once and the error rate is not
