@@ -165,19 +165,19 @@ export interface NapiCostInput {
   /** Every generated token, including reasoning. */
   outputTokens: number
   /** Prompt tokens read from a cache (part of `inputTokens`). */
-  cacheReadTokens?: number
+  cacheReadTokens?: number | null
   /** Prompt tokens written to a five-minute cache (part of `inputTokens`). */
-  cacheWrite5mTokens?: number
+  cacheWrite5mTokens?: number | null
   /** Prompt tokens written to a one-hour cache (part of `inputTokens`). */
-  cacheWrite1hTokens?: number
+  cacheWrite1hTokens?: number | null
   /** Reasoning tokens (part of `outputTokens`). */
-  reasoningTokens?: number
+  reasoningTokens?: number | null
   /** Server-side web searches, billed per search. */
-  webSearches?: number
+  webSearches?: number | null
   /** File search tool calls, billed per call. */
-  fileSearches?: number
+  fileSearches?: number | null
   /** Code interpreter sessions (containers), billed per session. */
-  codeInterpreterSessions?: number
+  codeInterpreterSessions?: number | null
   /**
    * Cost you computed, as a decimal string such as `"0.0125"`. Without it the
    * collector prices the call from its table.
@@ -304,46 +304,46 @@ export interface NapiUsage {
   /** Every generated token, including reasoning. */
   outputTokens: number
   /** Prompt tokens read from a cache (part of `inputTokens`). */
-  cacheReadTokens?: number
+  cacheReadTokens?: number | null
   /** Prompt tokens written to a five-minute cache (part of `inputTokens`). */
-  cacheWrite5mTokens?: number
+  cacheWrite5mTokens?: number | null
   /** Prompt tokens written to a one-hour cache (part of `inputTokens`). */
-  cacheWrite1hTokens?: number
+  cacheWrite1hTokens?: number | null
   /** Reasoning tokens (part of `outputTokens`). */
-  reasoningTokens?: number
+  reasoningTokens?: number | null
   /** Server-side web searches, billed per search. */
-  webSearches?: number
+  webSearches?: number | null
   /** File search tool calls, billed per call. */
-  fileSearches?: number
+  fileSearches?: number | null
   /** Code interpreter sessions (containers), billed per session. */
-  codeInterpreterSessions?: number
+  codeInterpreterSessions?: number | null
   /** Audio prompt tokens, cached or not (part of `inputTokens`). */
-  inputAudioTokens?: number
+  inputAudioTokens?: number | null
   /** Image prompt tokens, cached or not (part of `inputTokens`). */
-  inputImageTokens?: number
+  inputImageTokens?: number | null
   /** Video prompt tokens, cached or not (part of `inputTokens`). */
-  inputVideoTokens?: number
+  inputVideoTokens?: number | null
   /**
    * Audio prompt tokens read from a cache (part of `cacheReadTokens` and
    * `inputAudioTokens`).
    */
-  cacheAudioReadTokens?: number
+  cacheAudioReadTokens?: number | null
   /**
    * Image prompt tokens read from a cache (part of `cacheReadTokens` and
    * `inputImageTokens`).
    */
-  cacheImageReadTokens?: number
+  cacheImageReadTokens?: number | null
   /**
    * Video prompt tokens read from a cache (part of `cacheReadTokens` and
    * `inputVideoTokens`).
    */
-  cacheVideoReadTokens?: number
+  cacheVideoReadTokens?: number | null
   /** Generated audio tokens (part of `outputTokens`). */
-  outputAudioTokens?: number
+  outputAudioTokens?: number | null
   /** Generated image tokens (part of `outputTokens`). */
-  outputImageTokens?: number
+  outputImageTokens?: number | null
   /** Generated video tokens (part of `outputTokens`). */
-  outputVideoTokens?: number
+  outputVideoTokens?: number | null
 }
 
 /** Returns the content hash of the compiled-in price table, such as `pv_0123456789ab`. */

@@ -1,7 +1,8 @@
 //! Plain objects that cross the JavaScript boundary, and their conversions to and from
 //! the core types.
 //!
-//! Token counts arrive as JavaScript numbers and are checked to be whole and >= 0. Money
+//! Token counts arrive as JavaScript numbers and are checked to be whole and >= 0. An
+//! optional count may be `undefined` or `null`, and both mean that it is absent. Money
 //! leaves as decimal strings and arrives only as decimal strings: a float cannot hold
 //! every cost exactly, so a number for `costUsd` is rejected with an error that says so.
 
@@ -32,42 +33,42 @@ pub struct NapiUsage {
     /// Every generated token, including reasoning.
     pub output_tokens: f64,
     /// Prompt tokens read from a cache (part of `inputTokens`).
-    pub cache_read_tokens: Option<f64>,
+    pub cache_read_tokens: Option<Either<f64, Null>>,
     /// Prompt tokens written to a five-minute cache (part of `inputTokens`).
     #[napi(js_name = "cacheWrite5mTokens")]
-    pub cache_write_5m_tokens: Option<f64>,
+    pub cache_write_5m_tokens: Option<Either<f64, Null>>,
     /// Prompt tokens written to a one-hour cache (part of `inputTokens`).
     #[napi(js_name = "cacheWrite1hTokens")]
-    pub cache_write_1h_tokens: Option<f64>,
+    pub cache_write_1h_tokens: Option<Either<f64, Null>>,
     /// Reasoning tokens (part of `outputTokens`).
-    pub reasoning_tokens: Option<f64>,
+    pub reasoning_tokens: Option<Either<f64, Null>>,
     /// Server-side web searches, billed per search.
-    pub web_searches: Option<f64>,
+    pub web_searches: Option<Either<f64, Null>>,
     /// File search tool calls, billed per call.
-    pub file_searches: Option<f64>,
+    pub file_searches: Option<Either<f64, Null>>,
     /// Code interpreter sessions (containers), billed per session.
-    pub code_interpreter_sessions: Option<f64>,
+    pub code_interpreter_sessions: Option<Either<f64, Null>>,
     /// Audio prompt tokens, cached or not (part of `inputTokens`).
-    pub input_audio_tokens: Option<f64>,
+    pub input_audio_tokens: Option<Either<f64, Null>>,
     /// Image prompt tokens, cached or not (part of `inputTokens`).
-    pub input_image_tokens: Option<f64>,
+    pub input_image_tokens: Option<Either<f64, Null>>,
     /// Video prompt tokens, cached or not (part of `inputTokens`).
-    pub input_video_tokens: Option<f64>,
+    pub input_video_tokens: Option<Either<f64, Null>>,
     /// Audio prompt tokens read from a cache (part of `cacheReadTokens` and
     /// `inputAudioTokens`).
-    pub cache_audio_read_tokens: Option<f64>,
+    pub cache_audio_read_tokens: Option<Either<f64, Null>>,
     /// Image prompt tokens read from a cache (part of `cacheReadTokens` and
     /// `inputImageTokens`).
-    pub cache_image_read_tokens: Option<f64>,
+    pub cache_image_read_tokens: Option<Either<f64, Null>>,
     /// Video prompt tokens read from a cache (part of `cacheReadTokens` and
     /// `inputVideoTokens`).
-    pub cache_video_read_tokens: Option<f64>,
+    pub cache_video_read_tokens: Option<Either<f64, Null>>,
     /// Generated audio tokens (part of `outputTokens`).
-    pub output_audio_tokens: Option<f64>,
+    pub output_audio_tokens: Option<Either<f64, Null>>,
     /// Generated image tokens (part of `outputTokens`).
-    pub output_image_tokens: Option<f64>,
+    pub output_image_tokens: Option<Either<f64, Null>>,
     /// Generated video tokens (part of `outputTokens`).
-    pub output_video_tokens: Option<f64>,
+    pub output_video_tokens: Option<Either<f64, Null>>,
 }
 
 /// One model call for `trackCost`. Counts follow the conventions of `NapiUsage`.
@@ -83,21 +84,21 @@ pub struct NapiCostInput {
     /// Every generated token, including reasoning.
     pub output_tokens: f64,
     /// Prompt tokens read from a cache (part of `inputTokens`).
-    pub cache_read_tokens: Option<f64>,
+    pub cache_read_tokens: Option<Either<f64, Null>>,
     /// Prompt tokens written to a five-minute cache (part of `inputTokens`).
     #[napi(js_name = "cacheWrite5mTokens")]
-    pub cache_write_5m_tokens: Option<f64>,
+    pub cache_write_5m_tokens: Option<Either<f64, Null>>,
     /// Prompt tokens written to a one-hour cache (part of `inputTokens`).
     #[napi(js_name = "cacheWrite1hTokens")]
-    pub cache_write_1h_tokens: Option<f64>,
+    pub cache_write_1h_tokens: Option<Either<f64, Null>>,
     /// Reasoning tokens (part of `outputTokens`).
-    pub reasoning_tokens: Option<f64>,
+    pub reasoning_tokens: Option<Either<f64, Null>>,
     /// Server-side web searches, billed per search.
-    pub web_searches: Option<f64>,
+    pub web_searches: Option<Either<f64, Null>>,
     /// File search tool calls, billed per call.
-    pub file_searches: Option<f64>,
+    pub file_searches: Option<Either<f64, Null>>,
     /// Code interpreter sessions (containers), billed per session.
-    pub code_interpreter_sessions: Option<f64>,
+    pub code_interpreter_sessions: Option<Either<f64, Null>>,
     /// Cost you computed, as a decimal string such as `"0.0125"`. Without it the
     /// collector prices the call from its table.
     #[napi(ts_type = "string")]
@@ -293,30 +294,47 @@ pub(crate) fn count(field: &str, value: Option<f64>) -> Result<u64> {
     Ok(value as u64)
 }
 
+/// Reads an optional token count, where `null` means absent just as `undefined` does.
+fn optional_count(field: &str, value: Option<Either<f64, Null>>) -> Result<u64> {
+    match value {
+        Some(Either::A(number)) => count(field, Some(number)),
+        Some(Either::B(Null)) | None => Ok(0),
+    }
+}
+
 /// Converts the counts of `usage` without checking how they relate to each other.
 fn usage_counts(usage: &NapiUsage) -> Result<Usage> {
     Ok(Usage {
         input_tokens: count("inputTokens", Some(usage.input_tokens))?,
         output_tokens: count("outputTokens", Some(usage.output_tokens))?,
-        cache_read_tokens: count("cacheReadTokens", usage.cache_read_tokens)?,
-        cache_write_5m_tokens: count("cacheWrite5mTokens", usage.cache_write_5m_tokens)?,
-        cache_write_1h_tokens: count("cacheWrite1hTokens", usage.cache_write_1h_tokens)?,
-        reasoning_tokens: count("reasoningTokens", usage.reasoning_tokens)?,
-        web_searches: count("webSearches", usage.web_searches)?,
-        file_searches: count("fileSearches", usage.file_searches)?,
-        code_interpreter_sessions: count(
+        cache_read_tokens: optional_count("cacheReadTokens", usage.cache_read_tokens)?,
+        cache_write_5m_tokens: optional_count("cacheWrite5mTokens", usage.cache_write_5m_tokens)?,
+        cache_write_1h_tokens: optional_count("cacheWrite1hTokens", usage.cache_write_1h_tokens)?,
+        reasoning_tokens: optional_count("reasoningTokens", usage.reasoning_tokens)?,
+        web_searches: optional_count("webSearches", usage.web_searches)?,
+        file_searches: optional_count("fileSearches", usage.file_searches)?,
+        code_interpreter_sessions: optional_count(
             "codeInterpreterSessions",
             usage.code_interpreter_sessions,
         )?,
-        input_audio_tokens: count("inputAudioTokens", usage.input_audio_tokens)?,
-        input_image_tokens: count("inputImageTokens", usage.input_image_tokens)?,
-        input_video_tokens: count("inputVideoTokens", usage.input_video_tokens)?,
-        cache_audio_read_tokens: count("cacheAudioReadTokens", usage.cache_audio_read_tokens)?,
-        cache_image_read_tokens: count("cacheImageReadTokens", usage.cache_image_read_tokens)?,
-        cache_video_read_tokens: count("cacheVideoReadTokens", usage.cache_video_read_tokens)?,
-        output_audio_tokens: count("outputAudioTokens", usage.output_audio_tokens)?,
-        output_image_tokens: count("outputImageTokens", usage.output_image_tokens)?,
-        output_video_tokens: count("outputVideoTokens", usage.output_video_tokens)?,
+        input_audio_tokens: optional_count("inputAudioTokens", usage.input_audio_tokens)?,
+        input_image_tokens: optional_count("inputImageTokens", usage.input_image_tokens)?,
+        input_video_tokens: optional_count("inputVideoTokens", usage.input_video_tokens)?,
+        cache_audio_read_tokens: optional_count(
+            "cacheAudioReadTokens",
+            usage.cache_audio_read_tokens,
+        )?,
+        cache_image_read_tokens: optional_count(
+            "cacheImageReadTokens",
+            usage.cache_image_read_tokens,
+        )?,
+        cache_video_read_tokens: optional_count(
+            "cacheVideoReadTokens",
+            usage.cache_video_read_tokens,
+        )?,
+        output_audio_tokens: optional_count("outputAudioTokens", usage.output_audio_tokens)?,
+        output_image_tokens: optional_count("outputImageTokens", usage.output_image_tokens)?,
+        output_video_tokens: optional_count("outputVideoTokens", usage.output_video_tokens)?,
     })
 }
 

@@ -48,6 +48,28 @@ test('trackCost without cost is priced by the collector', async () => {
   assert.equal(rawNumber(text, 'totalCostUsd'), '0.001831')
 })
 
+test('trackCost treats null optional counts as absent', async () => {
+  const client = newClient()
+  const sessionId = `ses_nulls_${Date.now()}`
+  const nulls = {
+    cacheWrite5mTokens: null,
+    cacheWrite1hTokens: null,
+    reasoningTokens: null,
+    webSearches: null,
+    fileSearches: null,
+    codeInterpreterSessions: null,
+  }
+
+  client.trackCost({ provider: 'openai', model: 'gpt-5-mini', inputTokens: 3700, cacheReadTokens: 2560, outputTokens: 741, sessionId, ...nulls })
+  client.trackCost({ provider: 'openai', model: 'gpt-5-mini', inputTokens: 10, cacheReadTokens: null, outputTokens: 1, sessionId })
+  const pending = await client.close(5000)
+
+  assert.equal(pending, 0)
+  assert.equal(client.stats().sent, 2)
+  const { body } = await collector.get(`/api/sessions/${sessionId}`)
+  assert.equal(body.eventCount, 2)
+})
+
 test('trackCost rejects a number for costUsd', () => {
   const client = newClient()
 

@@ -42,6 +42,36 @@ test('quote of unknown model is unpriced not zero', () => {
   assert.match(quote.unpricedReason, /unknown model "no-such-model"/)
 })
 
+test('quote treats null optional counts as absent', () => {
+  const usage = { inputTokens: 3700, cacheReadTokens: 2560, outputTokens: 741 }
+  const nulls = {
+    cacheWrite5mTokens: null,
+    cacheWrite1hTokens: null,
+    reasoningTokens: null,
+    webSearches: null,
+    fileSearches: null,
+    codeInterpreterSessions: null,
+    inputAudioTokens: null,
+    inputImageTokens: null,
+    inputVideoTokens: null,
+    cacheAudioReadTokens: null,
+    cacheImageReadTokens: null,
+    cacheVideoReadTokens: null,
+    outputAudioTokens: null,
+    outputImageTokens: null,
+    outputVideoTokens: null,
+  }
+  const at = '2026-06-01T12:00:00Z'
+  const expected = agentlens.quote('openai', 'gpt-5-mini', usage, at).costUsd
+
+  for (const field of Object.keys(nulls)) {
+    const quote = agentlens.quote('openai', 'gpt-5-mini', { ...usage, [field]: null }, at)
+    assert.equal(quote.costUsd, expected, field)
+  }
+  const all = agentlens.quote('openai', 'gpt-5-mini', { ...usage, ...nulls }, at)
+  assert.equal(all.costUsd, expected)
+})
+
 test('quote rejects invalid counts', () => {
   assert.throws(() => agentlens.quote('openai', 'gpt-4o', { inputTokens: -1, outputTokens: 0 }), /invalid inputTokens -1/)
   assert.throws(() => agentlens.quote('openai', 'gpt-4o', { inputTokens: 1.5, outputTokens: 0 }), /whole number/)

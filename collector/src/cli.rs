@@ -2,6 +2,7 @@
 
 pub mod keys;
 pub mod prices;
+pub mod reprice;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -227,6 +228,19 @@ pub enum CliError {
         /// Events still queued at the deadline.
         pending: usize,
     },
+    /// The import read the transcripts but found no Claude Code call to send.
+    #[error(
+        "no Claude Code events in {}: read {files} .jsonl files and found no assistant message \
+         with message.model and message.usage that could be sent; pass a Claude Code projects \
+         folder such as ~/.claude/projects",
+        dir.display()
+    )]
+    NoEvents {
+        /// The folder given to the import.
+        dir: std::path::PathBuf,
+        /// Transcript files read.
+        files: usize,
+    },
     /// The import task panicked or was cancelled.
     #[error("import task failed: {0}")]
     Task(String),
@@ -261,7 +275,7 @@ impl Cli {
             Command::Serve(args) => serve(args.into_options()).await?,
             Command::Import(ImportSource::ClaudeCode(args)) => run_import(args).await?,
             Command::Keys(command) => print!("{}", command.run().await?),
-            Command::Prices(command) => command.run()?,
+            Command::Prices(command) => command.run().await?,
             Command::Mcp(args) => {
                 serve_stdio(&args.collector_url(), args.api_key.as_deref()).await?
             }
@@ -271,13 +285,23 @@ impl Cli {
 }
 
 /// Runs a Claude Code import on a blocking thread and prints its summary to stdout.
+///
+/// An import that finds no event to send fails, so a wrong folder does not pass silently.
+/// An import whose events were all stored before succeeds.
 async fn run_import(args: ClaudeCodeArgs) -> Result<(), CliError> {
     let options = args.into_options()?;
+    let dir = options.dir.clone();
     let summary = tokio::task::spawn_blocking(move || import_claude_code(&options))
         .await
         .map_err(|error| CliError::Task(error.to_string()))??;
 
     println!("{summary}");
+    if summary.events == 0 {
+        return Err(CliError::NoEvents {
+            dir,
+            files: summary.files,
+        });
+    }
     if summary.failed > 0 || summary.pending > 0 {
         return Err(CliError::Undelivered {
             failed: summary.failed,

@@ -28,16 +28,20 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge
-                } else {
-                    ApiError::InvalidJson
-                }
-            })?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|_| ApiError::InvalidJson)?;
+        let BodyBytes(bytes) = BodyBytes::from_request(request, state).await?;
+        JsonBody::from_bytes(&bytes)
+    }
+}
+
+impl JsonBody {
+    /// Parses a request body with the rules of the [`JsonBody`] extractor.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`ApiError::InvalidJson`] for a body that is not JSON, or that is `null`,
+    /// `false`, `0` or `""`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ApiError> {
+        let value: Value = serde_json::from_slice(bytes).map_err(|_| ApiError::InvalidJson)?;
         let falsy = match &value {
             Value::Null | Value::Bool(false) => true,
             Value::Number(number) => number.as_f64() == Some(0.0),
@@ -51,7 +55,34 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// A request body as sent, for a handler that parses it itself.
+///
+/// Bodies over the router's limit become [`ApiError::PayloadTooLarge`], and a body that
+/// cannot be read becomes [`ApiError::InvalidJson`].
+#[derive(Debug)]
+pub struct BodyBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for BodyBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::InvalidJson
+                }
+            })?;
+        Ok(BodyBytes(bytes))
+    }
+}
+
 /// Query parameters: unknown ones are ignored, and the typed getters reject invalid values.
+///
+/// A parameter given more than once is rejected, because each parameter has one value.
+/// Filters that take several values read them from one comma-separated list.
 #[derive(Debug, Default)]
 pub struct QueryParams(pub HashMap<String, String>);
 
@@ -59,13 +90,28 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Query(map) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+        let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
             .await
             .map_err(|rejection| {
                 ApiError::BadRequest(format!("invalid query string: {rejection}"))
             })?;
+        let mut map = HashMap::with_capacity(pairs.len());
+        for (name, value) in pairs {
+            if map.contains_key(&name) {
+                return Err(repeated_parameter(&name));
+            }
+            map.insert(name, value);
+        }
         Ok(QueryParams(map))
     }
+}
+
+/// Returns the 400 for a query parameter given more than once.
+fn repeated_parameter(name: &str) -> ApiError {
+    ApiError::BadRequest(format!(
+        "query parameter {name:?} is repeated: send it once. A filter that takes several \
+         values takes them as one comma-separated list, such as eventType=llm_call,tool_call"
+    ))
 }
 
 /// The `{id}` segment of a route, percent-decoded.

@@ -27,11 +27,15 @@ use agentlens_core::event::{format_timestamp, EventType, ValidEvent};
 use agentlens_core::money::Usd;
 use agentlens_core::pricing::{PriceOutcome, PriceTable};
 use agentlens_core::usage::Usage;
-use agentlens_core::validate::{validate_batch, FieldError, PART_KEYS};
+use agentlens_core::validate::{
+    validate_batch, validate_batch_bytes, validate_batch_owned, validate_event, BatchError,
+    FieldError, PART_KEYS,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
+use crate::extract::JsonBody;
 
 /// Origin of the stored cost of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +120,56 @@ pub fn prepare_batch(
     received_at: DateTime<Utc>,
     prices: &PriceTable,
 ) -> Result<Vec<PreparedEvent>, ApiError> {
-    let events = validate_batch(body).map_err(|error| {
+    prepare_validated(validate_batch(body), received_at, prices)
+}
+
+/// The events of a request body after validation.
+#[derive(Debug)]
+pub struct ValidatedBody {
+    /// The valid events, or every violation found.
+    pub events: Result<Vec<ValidEvent>, BatchError>,
+    /// Events the body carried: the length of its `events` array, or 1 without one.
+    pub sent: usize,
+}
+
+/// Validates the batch in a `POST /api/events` body.
+///
+/// A body of valid events is read by [`validate_batch_bytes`], which parses the event
+/// envelopes without building a `serde_json::Value` for them. Any other body is parsed as
+/// [`JsonBody`] and checked by [`validate_batch_owned`], which names every violation.
+///
+/// # Errors
+///
+/// Returns [`ApiError::InvalidJson`] when the body is not JSON, or is `null`, `false`, `0`
+/// or `""`.
+pub fn validate_body(body: &[u8]) -> Result<ValidatedBody, ApiError> {
+    if let Some(events) = validate_batch_bytes(body) {
+        return Ok(ValidatedBody {
+            sent: events.len(),
+            events: Ok(events),
+        });
+    }
+
+    let JsonBody(body) = JsonBody::from_bytes(body)?;
+    let sent = body["events"].as_array().map_or(1, Vec::len);
+    Ok(ValidatedBody {
+        events: validate_batch_owned(body),
+        sent,
+    })
+}
+
+/// Prepares validated events for storage as [`prepare_batch`] does.
+///
+/// # Errors
+///
+/// Returns [`ApiError::InvalidJson`] or [`ApiError::Validation`] for a rejected batch, and
+/// [`ApiError::Validation`] for a cost too large to store.
+pub fn prepare_validated(
+    validated: Result<Vec<ValidEvent>, BatchError>,
+    received_at: DateTime<Utc>,
+    prices: &PriceTable,
+) -> Result<Vec<PreparedEvent>, ApiError> {
+    let events = validated.map_err(|error| {
         if error.message == "Invalid JSON body" {
             ApiError::InvalidJson
         } else {
@@ -126,6 +179,7 @@ pub fn prepare_batch(
 
     let mut prepared = Vec::with_capacity(events.len());
     let mut details = Vec::new();
+    let mut timestamps = TimestampText::default();
     for (index, mut event) in events.into_iter().enumerate() {
         let payload_json = truncate_payload(&mut event);
         let at = event.timestamp.unwrap_or(received_at);
@@ -140,7 +194,7 @@ pub fn prepare_batch(
         let metadata_json = object_to_js_json(&event.metadata);
         prepared.push(PreparedEvent {
             event,
-            timestamp: format_timestamp(&at),
+            timestamp: timestamps.format(at),
             cost,
             payload_json,
             metadata_json,
@@ -151,6 +205,84 @@ pub fn prepare_batch(
         Ok(prepared)
     } else {
         Err(ApiError::Validation(details))
+    }
+}
+
+/// The stored text of the last timestamp formatted. The events of a batch often share
+/// one time, such as the arrival time of those sent without one, and copying the text
+/// costs less than formatting it again.
+#[derive(Debug, Default)]
+struct TimestampText {
+    last: Option<(DateTime<Utc>, String)>,
+}
+
+impl TimestampText {
+    fn format(&mut self, at: DateTime<Utc>) -> String {
+        match &self.last {
+            Some((last, text)) if *last == at => text.clone(),
+            _ => {
+                let text = format_timestamp(&at);
+                self.last = Some((at, text.clone()));
+                text
+            }
+        }
+    }
+}
+
+/// The stored fields of a cost event that pricing reads again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoredCostEvent<'a> {
+    pub(crate) session_id: &'a str,
+    pub(crate) agent_id: &'a str,
+    /// Event type wire name.
+    pub(crate) event_type: &'a str,
+    /// Stored timestamp text.
+    pub(crate) timestamp: &'a str,
+    /// Stored payload JSON.
+    pub(crate) payload: &'a str,
+}
+
+/// Prices a stored event again with `prices`. The stored payload is validated as at ingest,
+/// which yields the same usage, service tier and batch flag, and quoted at the event's
+/// time, so a table that now has the price gives the cost that ingest would give.
+///
+/// # Errors
+///
+/// Returns the reason the event stays unpriced: the reason of the price table, or the path
+/// of the first validation error of the stored payload, such as that of a truncated
+/// `llm_response` stub.
+pub(crate) fn price_stored(
+    stored: StoredCostEvent<'_>,
+    prices: &PriceTable,
+) -> Result<CostColumns, String> {
+    const INVALID: &str = "stored payload fails validation";
+    let payload: Value = serde_json::from_str(stored.payload).map_err(|_| INVALID.to_owned())?;
+    let input = json!({
+        "sessionId": stored.session_id,
+        "agentId": stored.agent_id,
+        "eventType": stored.event_type,
+        "timestamp": stored.timestamp,
+        "payload": payload,
+    });
+    // The path alone, without the message and its values, so that a summary can group
+    // the events by reason.
+    let valid = validate_event(&input).map_err(|details| match details.first() {
+        Some(detail) => format!("{INVALID} at {}", detail.path),
+        None => INVALID.to_owned(),
+    })?;
+    let (Some(at), Some(facts)) = (valid.timestamp, valid.cost.as_ref()) else {
+        return Err(INVALID.to_owned());
+    };
+
+    let provider = Some(facts.provider.as_str());
+    let outcome = prices.quote_with(provider, &facts.model, &facts.usage, at, &facts.context);
+    if let PriceOutcome::Unpriced { reason } = outcome {
+        return Err(reason);
+    }
+    match cost_columns(&valid, at, prices) {
+        Ok(Some(columns)) => Ok(columns),
+        Ok(None) => Err(INVALID.to_owned()),
+        Err(error) => Err(format!("{}: {}", error.path, error.message)),
     }
 }
 
@@ -360,6 +492,75 @@ mod tests {
             timestamp: None,
             cost: None,
         }
+    }
+
+    /// Validates and prepares `body` the way `POST /api/events` does.
+    fn prepare_body(
+        body: &Value,
+        received_at: DateTime<Utc>,
+        prices: &PriceTable,
+    ) -> Result<Vec<PreparedEvent>, ApiError> {
+        let bytes = serde_json::to_vec(body).unwrap();
+        prepare_validated(validate_body(&bytes)?.events, received_at, prices)
+    }
+
+    #[test]
+    fn shared_timestamps_keep_their_own_text() {
+        let received_at = "2026-02-07T12:00:00.5Z".parse::<DateTime<Utc>>().unwrap();
+        let event = |timestamp: Value| {
+            json!({"sessionId": "s1", "agentId": "a1", "eventType": "session_started",
+                   "timestamp": timestamp, "payload": {}})
+        };
+        let body = json!({"events": [
+            event(json!("2026-02-07T10:00:00Z")),
+            event(json!("2026-02-07T15:30:00+05:30")),
+            event(Value::Null),
+            event(json!("2026-02-07T10:00:00.000001Z")),
+            event(Value::Null),
+        ]});
+        let prepared = prepare_body(&body, received_at, PriceTable::embedded()).unwrap();
+        let texts: Vec<&str> = prepared
+            .iter()
+            .map(|event| event.timestamp.as_str())
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "2026-02-07T10:00:00.000000Z",
+                "2026-02-07T10:00:00.000000Z",
+                "2026-02-07T12:00:00.500000Z",
+                "2026-02-07T10:00:00.000001Z",
+                "2026-02-07T12:00:00.500000Z",
+            ]
+        );
+    }
+
+    #[test]
+    fn request_body_prepares_like_value() {
+        let received_at = Utc::now();
+        let body = json!({"events": [
+            {"sessionId": "s1", "agentId": "a1", "eventType": "cost_tracked",
+             "metadata": {"b": 1, "a": [2]},
+             "payload": {"provider": "openai", "model": "gpt-4o", "inputTokens": 100,
+                         "outputTokens": 20, "note": "x".repeat(MAX_PAYLOAD_BYTES)}},
+            {"id": "c1", "sessionId": "s2", "agentId": "a2", "eventType": "cost_tracked",
+             "payload": {"provider": "anthropic", "model": "claude-sonnet-4-5",
+                         "inputTokens": 10, "outputTokens": 5, "costUsd": "0.5"}},
+        ]});
+        let prices = PriceTable::embedded();
+        let borrowed = prepare_batch(&body, received_at, prices).unwrap();
+        let owned = prepare_body(&body, received_at, prices).unwrap();
+
+        assert_eq!(owned.len(), borrowed.len());
+        for (owned, borrowed) in owned.iter().zip(&borrowed) {
+            assert_eq!(owned.event, borrowed.event);
+            assert_eq!(owned.timestamp, borrowed.timestamp);
+            assert_eq!(owned.cost, borrowed.cost);
+            assert_eq!(owned.payload_json, borrowed.payload_json);
+            assert_eq!(owned.metadata_json, borrowed.metadata_json);
+        }
+        assert!(owned[0].payload_json.starts_with(r#"{"type":"_truncated""#));
+        assert_eq!(owned[0].metadata_json, r#"{"b":1,"a":[2]}"#);
     }
 
     #[test]

@@ -163,14 +163,14 @@ impl Modify for McpPath {
             .response("401", error_response("Missing, invalid or revoked API key"))
             .response(
                 "403",
-                text_response(
+                error_response(
                     "With authentication off, the Host header is not a loopback name (a guard \
                      against DNS rebinding)",
                 ),
             )
             .response(
                 "406",
-                text_response(
+                error_response(
                     "The Accept header does not list both application/json and text/event-stream",
                 ),
             )
@@ -185,7 +185,7 @@ impl Modify for McpPath {
             )
             .response(
                 "415",
-                text_response("The Content-Type is not application/json"),
+                error_response("The Content-Type is not application/json"),
             )
             .build();
         let item = PathItemBuilder::new()
@@ -213,20 +213,6 @@ fn jsonrpc_message() -> utoipa::openapi::schema::Object {
         .required("method")
         .property("id", id)
         .property("params", ObjectBuilder::new().schema_type(Type::Object))
-        .build()
-}
-
-/// Returns a response whose body is a plain-text message, as rmcp writes its rejections.
-fn text_response(description: &str) -> utoipa::openapi::Response {
-    let text = utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .build();
-    ResponseBuilder::new()
-        .description(description)
-        .content(
-            "text/plain",
-            ContentBuilder::new().schema(Some(text)).build(),
-        )
         .build()
 }
 

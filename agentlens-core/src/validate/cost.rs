@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use super::counts::{part_counts, provider_usage, set_part_counts};
-use super::fields::{describe, optional_string, required_string, token_count, Errors};
+use super::fields::{describe, lookup, optional_string, required_string, token_count, Errors};
 use super::tier;
 use crate::event::CostFacts;
 use crate::money::{Usd, PICO_SCALE};
@@ -125,12 +125,12 @@ pub(crate) fn llm_response(
     errors: &mut Errors<'_>,
 ) -> Option<CostFacts> {
     let before = errors.list.len();
-    let provider = payload.get("provider").and_then(Value::as_str);
-    let model = payload.get("model").and_then(Value::as_str);
-    let call_id = payload.get("callId").and_then(Value::as_str);
+    let provider = lookup(payload, "provider").and_then(Value::as_str);
+    let model = lookup(payload, "model").and_then(Value::as_str);
+    let call_id = lookup(payload, "callId").and_then(Value::as_str);
     let cost_usd = cost(payload, errors);
     let context = tier::price_context(payload, errors);
-    let usage = match payload.get("usage") {
+    let usage = match lookup(payload, "usage") {
         Some(Value::Object(usage)) => llm_usage(usage, &mut errors.nested("usage")),
         Some(other) => {
             errors.push(
@@ -194,7 +194,7 @@ fn llm_usage(usage: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Usag
 
 /// Reads `costUsd`: a finite, non-negative number or decimal string, or absent.
 fn cost(payload: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Usd> {
-    let value = payload.get("costUsd")?;
+    let value = lookup(payload, "costUsd")?;
     let parsed = match value {
         Value::Null => return None,
         Value::Number(number) => cost_from_number(number),

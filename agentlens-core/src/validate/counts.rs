@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::fields::{check_token_count, token_count, Errors, FieldError};
+use super::fields::{check_token_count, lookup, token_count, Errors, FieldError};
 use crate::usage::{self, Usage, UsageError};
 
 /// Number of optional counts in [`PART_KEYS`].
@@ -81,7 +81,7 @@ pub(crate) fn provider_usage(
     payload: &Map<String, Value>,
     errors: &mut Errors<'_>,
 ) -> Option<Usage> {
-    let raw = payload.get("usage").filter(|usage| usage.is_object())?;
+    let raw = lookup(payload, "usage").filter(|usage| usage.is_object())?;
     match usage::extract(provider, raw) {
         Ok(usage) => Some(usage),
         Err(error) => {

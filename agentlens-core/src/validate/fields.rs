@@ -48,6 +48,23 @@ impl<'a> Errors<'a> {
     }
 }
 
+/// Largest object that [`lookup`] scans instead of hashing the key.
+const MAX_SCANNED_KEYS: usize = 16;
+
+/// Returns the value of `key` in `object`.
+///
+/// Event objects carry a handful of keys, and comparing them in order costs less than
+/// hashing the key with the map's SipHash, so a small object is scanned. A JSON object
+/// parses into a map with unique keys, so both ways find the same value.
+pub(crate) fn lookup<'v>(object: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
+    if object.len() > MAX_SCANNED_KEYS {
+        return object.get(key);
+    }
+    object
+        .iter()
+        .find_map(|(name, value)| (name == key).then_some(value))
+}
+
 /// Describes a JSON value for error messages: its type and, for scalars, the value.
 pub(crate) fn describe(value: &Value) -> String {
     match value {
@@ -68,7 +85,7 @@ pub(crate) fn required_string<'v>(
     non_empty: bool,
     errors: &mut Errors<'_>,
 ) -> Option<&'v str> {
-    match object.get(field) {
+    match lookup(object, field) {
         None | Some(Value::Null) => {
             errors.push(field, format!("{field} is required"));
             None
@@ -112,7 +129,7 @@ pub(crate) fn optional_string<'v>(
     field: &str,
     errors: &mut Errors<'_>,
 ) -> Option<&'v str> {
-    match object.get(field) {
+    match lookup(object, field) {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) => Some(text),
         Some(other) => {
@@ -129,7 +146,7 @@ pub(crate) fn number(
     required: bool,
     errors: &mut Errors<'_>,
 ) -> Option<f64> {
-    match object.get(field) {
+    match lookup(object, field) {
         None | Some(Value::Null) if required => {
             errors.push(field, format!("{field} is required"));
             None
@@ -150,7 +167,7 @@ pub(crate) fn token_count(
     required: bool,
     errors: &mut Errors<'_>,
 ) -> Option<u64> {
-    let value = match object.get(field) {
+    let value = match lookup(object, field) {
         None | Some(Value::Null) => {
             if required {
                 errors.push(field, format!("{field} is required"));
@@ -191,7 +208,7 @@ pub(crate) fn object_field<'v>(
     required: bool,
     errors: &mut Errors<'_>,
 ) -> Option<&'v Map<String, Value>> {
-    match object.get(field) {
+    match lookup(object, field) {
         None if required => {
             errors.push(field, format!("{field} is required"));
             None

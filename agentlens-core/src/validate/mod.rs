@@ -11,18 +11,24 @@ mod cost_event;
 mod counts;
 mod fields;
 mod normalized;
+mod parts;
 mod payload;
 mod tier;
+mod wire;
+
+use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 pub use counts::{usage_count_errors, PART_COUNT, PART_KEYS};
 pub use fields::FieldError;
-use fields::{describe, required_string, Errors};
+use fields::{describe, lookup, required_string, Errors};
 pub use normalized::{check_camel_case_keys, is_normalized_usage, normalized_usage};
+use parts::{CheckedEvent, EventParts};
+pub use wire::validate_batch_bytes;
 
-use crate::event::{EventType, Severity, ValidEvent};
+use crate::event::{CostFacts, EventType, Severity, ValidEvent};
 
 /// Payload fields that change a cost event's price, rejected when sent beside `payload`
 /// instead of inside it, where they would otherwise be dropped without notice.
@@ -87,43 +93,71 @@ impl BatchError {
 /// Returns [`BatchError`] listing every violation when the envelope or any event is
 /// invalid.
 pub fn validate_batch(body: &Value) -> Result<Vec<ValidEvent>, BatchError> {
-    let mut details = Vec::new();
     let events = match body.get("events") {
         Some(Value::Array(events)) => events,
-        Some(other) => {
-            return Err(failed(
-                "events",
-                format!("expected an array of events, got {}", describe(other)),
-            ))
-        }
-        None if body.is_object() => {
-            return Err(failed(
-                "events",
-                "events is required: send {\"events\": [...]}",
-            ))
-        }
-        None => {
-            return Err(failed(
-                "",
-                format!(
-                    "expected a JSON object with an events array, got {}",
-                    describe(body)
-                ),
-            ))
-        }
+        other => return Err(envelope_error(other, body)),
     };
-    if events.is_empty() || events.len() > MAX_BATCH_EVENTS {
+    check_batch_size(events.len())?;
+    validate_events(events.iter().map(Cow::Borrowed))
+}
+
+/// Validates a `{"events": [...]}` body like [`validate_batch`], moving each event's
+/// payload, metadata and ids out of `body` instead of copying them.
+///
+/// # Errors
+///
+/// Returns the same [`BatchError`] as [`validate_batch`].
+pub fn validate_batch_owned(body: Value) -> Result<Vec<ValidEvent>, BatchError> {
+    let events = match body {
+        Value::Object(mut body) => body.remove("events"),
+        other => return Err(envelope_error(None, &other)),
+    };
+    let events = match events {
+        Some(Value::Array(events)) => events,
+        other => return Err(envelope_error(other.as_ref(), &Value::Object(Map::new()))),
+    };
+    check_batch_size(events.len())?;
+    validate_events(events.into_iter().map(Cow::Owned))
+}
+
+/// Describes a body without an `events` array. `events` is the value of its `events` key.
+fn envelope_error(events: Option<&Value>, body: &Value) -> BatchError {
+    match events {
+        Some(other) => failed(
+            "events",
+            format!("expected an array of events, got {}", describe(other)),
+        ),
+        None if body.is_object() => {
+            failed("events", "events is required: send {\"events\": [...]}")
+        }
+        None => failed(
+            "",
+            format!(
+                "expected a JSON object with an events array, got {}",
+                describe(body)
+            ),
+        ),
+    }
+}
+
+fn check_batch_size(count: usize) -> Result<(), BatchError> {
+    if count == 0 || count > MAX_BATCH_EVENTS {
         return Err(failed(
             "events",
             format!(
-                "a batch holds 1 to {MAX_BATCH_EVENTS} events, got {}; split larger batches",
-                events.len()
+                "a batch holds 1 to {MAX_BATCH_EVENTS} events, got {count}; split larger batches"
             ),
         ));
     }
+    Ok(())
+}
 
+fn validate_events<'v>(
+    events: impl ExactSizeIterator<Item = Cow<'v, Value>>,
+) -> Result<Vec<ValidEvent>, BatchError> {
+    let mut details = Vec::new();
     let mut valid = Vec::with_capacity(events.len());
-    for (index, event) in events.iter().enumerate() {
+    for (index, event) in events.enumerate() {
         let mut errors = Errors::new(format!("events.{index}"), &mut details);
         if let Some(event) = validate_event_at(event, &mut errors) {
             valid.push(event);
@@ -147,7 +181,7 @@ pub fn validate_batch(body: &Value) -> Result<Vec<ValidEvent>, BatchError> {
 pub fn validate_event(event: &Value) -> Result<ValidEvent, Vec<FieldError>> {
     let mut details = Vec::new();
     let mut errors = Errors::new(String::new(), &mut details);
-    let valid = validate_event_at(event, &mut errors);
+    let valid = validate_event_at(Cow::Borrowed(event), &mut errors);
     for detail in &mut details {
         detail.path = detail.path.trim_start_matches('.').to_owned();
     }
@@ -174,21 +208,28 @@ fn name_field<'v>(
     errors: &mut Errors<'_>,
 ) -> Option<&'v str> {
     let text = required_string(event, field, true, errors)?;
-    let chars = text.chars().count();
-    if chars > MAX_NAME_CHARS {
-        errors.push(
-            field,
-            format!("{field} must be at most {MAX_NAME_CHARS} characters, got {chars}; use a shorter id"),
-        );
+    if let Err(message) = check_name_length(field, text) {
+        errors.push(field, message);
         return None;
     }
     Some(text)
 }
 
+/// Checks that a session or agent id has at most [`MAX_NAME_CHARS`] characters.
+fn check_name_length(field: &str, text: &str) -> Result<(), String> {
+    let chars = text.chars().count();
+    if chars > MAX_NAME_CHARS {
+        return Err(format!(
+            "{field} must be at most {MAX_NAME_CHARS} characters, got {chars}; use a shorter id"
+        ));
+    }
+    Ok(())
+}
+
 /// Reports each pricing field sent at the top level of a cost event instead of in its payload.
 fn misplaced_cost_fields(event: &Map<String, Value>, errors: &mut Errors<'_>) {
     for key in PAYLOAD_COST_KEYS {
-        if event.contains_key(key) {
+        if lookup(event, key).is_some() {
             errors.push(
                 key,
                 format!("`{key}` belongs in the payload of a cost event; move it into `payload`"),
@@ -197,25 +238,40 @@ fn misplaced_cost_fields(event: &Map<String, Value>, errors: &mut Errors<'_>) {
     }
 }
 
-fn validate_event_at(event: &Value, errors: &mut Errors<'_>) -> Option<ValidEvent> {
-    let Value::Object(event) = event else {
-        errors.push(
-            "",
-            format!("expected an event object, got {}", describe(event)),
-        );
-        return None;
+/// Checks one event and builds it, moving its texts and objects out of `event` when it is
+/// owned and copying them when it is borrowed.
+fn validate_event_at(event: Cow<'_, Value>, errors: &mut Errors<'_>) -> Option<ValidEvent> {
+    let checked = match event.as_ref() {
+        Value::Object(object) => check_event(object, errors)?,
+        other => {
+            errors.push(
+                "",
+                format!("expected an event object, got {}", describe(other)),
+            );
+            return None;
+        }
     };
+
+    let parts = match event {
+        Cow::Borrowed(event) => EventParts::copied(event),
+        Cow::Owned(event) => EventParts::taken(event),
+    };
+    Some(checked.into_event(parts))
+}
+
+/// Checks every field of an event and reads its type, severity, time and cost facts.
+fn check_event(event: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<CheckedEvent> {
     let before = errors.list.len();
 
-    let session_id = name_field(event, "sessionId", errors);
-    let agent_id = name_field(event, "agentId", errors);
+    name_field(event, "sessionId", errors);
+    name_field(event, "agentId", errors);
     let event_type = event_type(event, errors);
     let severity = severity(event, errors);
-    let client_id = client_id(event, errors);
+    client_id(event, errors);
     let timestamp = timestamp(event, errors);
-    let mut metadata = object_or_default(event, "metadata", errors);
-    let payload = match event.get("payload") {
-        Some(Value::Object(payload)) => Some(payload.clone()),
+    check_optional_object(event, "metadata", errors);
+    let payload = match lookup(event, "payload") {
+        Some(Value::Object(payload)) => Some(payload),
         Some(other) => {
             errors.push(
                 "payload",
@@ -236,15 +292,9 @@ fn validate_event_at(event: &Value, errors: &mut Errors<'_>) -> Option<ValidEven
         misplaced_cost_fields(event, errors);
     }
 
-    let cost = match (event_type, &payload) {
+    let cost = match (event_type, payload) {
         (Some(event_type), Some(payload)) => {
-            let mut nested = errors.nested("payload");
-            payload::check_payload(event_type, payload, &mut nested);
-            match event_type {
-                EventType::CostTracked => cost::cost_tracked(payload, &mut nested),
-                EventType::LlmResponse => cost::llm_response(payload, &mut nested),
-                _ => None,
-            }
+            check_payload(event_type, payload, &mut errors.nested("payload"))
         }
         _ => None,
     };
@@ -252,20 +302,26 @@ fn validate_event_at(event: &Value, errors: &mut Errors<'_>) -> Option<ValidEven
         return None;
     }
 
-    for key in RESERVED_METADATA_KEYS {
-        metadata.remove(key);
-    }
-    Some(ValidEvent {
-        client_id,
-        session_id: session_id?.to_owned(),
-        agent_id: agent_id?.to_owned(),
+    Some(CheckedEvent {
         event_type: event_type?,
         severity: severity?,
-        payload: payload?,
-        metadata,
         timestamp: timestamp?,
         cost,
     })
+}
+
+/// Checks a payload against its type's fields and reads the cost facts of a cost event.
+fn check_payload(
+    event_type: EventType,
+    payload: &Map<String, Value>,
+    errors: &mut Errors<'_>,
+) -> Option<CostFacts> {
+    payload::check_payload(event_type, payload, errors);
+    match event_type {
+        EventType::CostTracked => cost::cost_tracked(payload, errors),
+        EventType::LlmResponse => cost::llm_response(payload, errors),
+        _ => None,
+    }
 }
 
 fn event_type(event: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<EventType> {
@@ -301,7 +357,7 @@ fn ingestible_names() -> String {
 }
 
 fn severity(event: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Severity> {
-    match event.get("severity") {
+    match lookup(event, "severity") {
         None => Some(Severity::Info),
         Some(Value::String(name)) => Severity::parse(name).or_else(|| {
             errors.push(
@@ -320,12 +376,10 @@ fn severity(event: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Sever
     }
 }
 
-fn client_id(event: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<String> {
-    match event.get("id") {
+fn client_id<'v>(event: &'v Map<String, Value>, errors: &mut Errors<'_>) -> Option<&'v str> {
+    match lookup(event, "id") {
         None | Some(Value::Null) => None,
-        Some(Value::String(id)) if !id.is_empty() && id.len() <= MAX_CLIENT_ID_LEN => {
-            Some(id.clone())
-        }
+        Some(Value::String(id)) if is_valid_client_id(id) => Some(id),
         Some(Value::String(id)) => {
             errors.push(
                 "id",
@@ -346,9 +400,13 @@ fn client_id(event: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Stri
     }
 }
 
+fn is_valid_client_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_CLIENT_ID_LEN
+}
+
 /// Reads the timestamp; the outer `Option` is `None` on a violation.
 fn timestamp(event: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Option<DateTime<Utc>>> {
-    match event.get("timestamp") {
+    match lookup(event, "timestamp") {
         None | Some(Value::Null) => Some(None),
         Some(Value::String(text)) => match timestamp_from_text(text, Utc::now()) {
             Ok(timestamp) => Some(Some(timestamp)),
@@ -408,21 +466,14 @@ fn check_timestamp_range(
     Ok(timestamp)
 }
 
-fn object_or_default(
-    event: &Map<String, Value>,
-    field: &str,
-    errors: &mut Errors<'_>,
-) -> Map<String, Value> {
-    match event.get(field) {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(object)) => object.clone(),
-        Some(other) => {
-            errors.push(
-                field,
-                format!("expected an object, got {}", describe(other)),
-            );
-            Map::new()
-        }
+/// Checks that an optional field is an object or null.
+fn check_optional_object(event: &Map<String, Value>, field: &str, errors: &mut Errors<'_>) {
+    match lookup(event, field) {
+        None | Some(Value::Null | Value::Object(_)) => {}
+        Some(other) => errors.push(
+            field,
+            format!("expected an object, got {}", describe(other)),
+        ),
     }
 }
 

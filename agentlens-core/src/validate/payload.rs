@@ -4,7 +4,9 @@
 
 use serde_json::{Map, Value};
 
-use super::fields::{describe, number, object_field, optional_string, required_string, Errors};
+use super::fields::{
+    describe, lookup, number, object_field, optional_string, required_string, Errors,
+};
 use crate::event::EventType;
 
 /// The expected shape of one payload field.
@@ -214,7 +216,7 @@ fn check_field(
     required: bool,
     errors: &mut Errors<'_>,
 ) {
-    if !required && payload.get(field).is_none_or(Value::is_null) {
+    if !required && lookup(payload, field).is_none_or(Value::is_null) {
         return;
     }
     match kind {
@@ -235,7 +237,7 @@ fn check_field(
             object_field(payload, field, required, errors);
         }
         Strings => check_strings(payload, field, errors),
-        TextOrNull => match payload.get(field) {
+        TextOrNull => match lookup(payload, field) {
             None => errors.push(field, format!("{field} is required (a string or null)")),
             Some(Value::Null | Value::String(_)) => {}
             Some(other) => errors.push(
@@ -286,7 +288,7 @@ fn check_non_negative(
 const MAX_MILLIS: f64 = 9_007_199_254_740_991.0;
 
 fn check_strings(payload: &Map<String, Value>, field: &str, errors: &mut Errors<'_>) {
-    match payload.get(field) {
+    match lookup(payload, field) {
         Some(Value::Array(items)) => {
             for (index, item) in items.iter().enumerate() {
                 if !item.is_string() {
@@ -308,7 +310,7 @@ fn check_strings(payload: &Map<String, Value>, field: &str, errors: &mut Errors<
 const MESSAGE_ROLES: &[&str] = &["system", "user", "assistant", "tool", "developer"];
 
 fn check_messages(payload: &Map<String, Value>, errors: &mut Errors<'_>) {
-    let messages = match payload.get("messages") {
+    let messages = match lookup(payload, "messages") {
         Some(Value::Array(messages)) if !messages.is_empty() => messages,
         Some(Value::Array(_)) => {
             errors.push("messages", "messages must contain at least one message");

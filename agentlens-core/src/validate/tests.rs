@@ -539,3 +539,183 @@ fn overlong_session_and_agent_ids_are_rejected() {
         error.details[0].message
     );
 }
+
+/// Bodies that both batch validators must judge alike: valid events with every part the
+/// owned path moves, and envelopes and events that fail in each way.
+fn owned_and_borrowed_cases() -> Vec<Value> {
+    let many_keys: serde_json::Map<String, Value> = (0..40)
+        .map(|index| (format!("key{index}"), json!(index)))
+        .collect();
+    vec![
+        json!({"events": [
+            {
+                "id": "client-1",
+                "sessionId": "s1",
+                "agentId": "a1",
+                "eventType": "tool_call",
+                "severity": "warn",
+                "timestamp": "2026-02-07T15:30:00+05:30",
+                "payload": {"toolName": "search", "callId": "c1", "arguments": {"q": 1}},
+                "metadata": {"team": "x", "verifiedAgentId": "forged", "region": "eu"},
+            },
+            {
+                "id": null,
+                "sessionId": "s2",
+                "agentId": "a2",
+                "eventType": "custom",
+                "metadata": null,
+                "payload": {"type": "note", "data": Value::Object(many_keys)},
+            },
+            cost_event(json!({
+                "provider": "openai", "model": "gpt-4o", "inputTokens": 10,
+                "outputTokens": 5, "costUsd": "0.25", "extra": {"kept": true}
+            })),
+        ]}),
+        json!({"events": [
+            {"sessionId": "", "agentId": 7, "eventType": "nope", "payload": []},
+            {"sessionId": "s", "agentId": "a", "eventType": "cost_tracked", "model": "m",
+             "metadata": 3, "id": "", "payload": {"provider": "p"}},
+            "not an event",
+        ]}),
+        json!({"events": []}),
+        json!({"events": {"sessionId": "s1"}}),
+        json!({"other": 1}),
+        json!([1, 2]),
+    ]
+}
+
+#[test]
+fn owned_batch_matches_borrowed_batch() {
+    for body in owned_and_borrowed_cases() {
+        let borrowed = validate_batch(&body);
+        let owned = validate_batch_owned(body.clone());
+        assert_eq!(owned, borrowed, "body: {body}");
+    }
+}
+
+#[test]
+fn owned_batch_moves_ids_payload_and_metadata() {
+    let body = owned_and_borrowed_cases().swap_remove(0);
+    let events = validate_batch_owned(body.clone()).unwrap();
+
+    assert_eq!(events[0].client_id.as_deref(), Some("client-1"));
+    assert_eq!(events[0].session_id, "s1");
+    assert_eq!(events[0].agent_id, "a1");
+    assert_eq!(
+        events[0].payload,
+        *body["events"][0]["payload"].as_object().unwrap()
+    );
+    let metadata_keys: Vec<&str> = events[0].metadata.keys().map(String::as_str).collect();
+    assert_eq!(metadata_keys, ["team", "region"]);
+    assert_eq!(events[1].client_id, None);
+    assert!(events[1].metadata.is_empty());
+    assert_eq!(events[1].payload["data"]["key39"], json!(39));
+    assert_eq!(events[2].payload["extra"], json!({"kept": true}));
+}
+
+#[test]
+fn lookup_matches_any_object_size() {
+    for size in [0, 1, 2, 16, 17, 40] {
+        let object: serde_json::Map<String, Value> = (0..size)
+            .map(|index| (format!("k{index}"), json!(index)))
+            .collect();
+        for index in 0..size {
+            let key = format!("k{index}");
+            assert_eq!(
+                fields::lookup(&object, &key),
+                Some(&json!(index)),
+                "size {size}"
+            );
+        }
+        assert_eq!(fields::lookup(&object, "k"), None, "size {size}");
+        assert_eq!(fields::lookup(&object, "missing"), None, "size {size}");
+    }
+}
+
+/// Checks that the byte validator returns exactly what the `Value` validator returns
+/// for `body` when it returns anything, and whether it returns events at all.
+fn assert_bytes_path(body: &str, expect_events: bool) {
+    let from_bytes = validate_batch_bytes(body.as_bytes());
+    assert_eq!(from_bytes.is_some(), expect_events, "body: {body}");
+    if let Some(events) = from_bytes {
+        let value: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(Ok(events), validate_batch(&value), "body: {body}");
+    }
+}
+
+#[test]
+fn bytes_path_matches_value_path_on_valid_events() {
+    let cost = r#"{"sessionId":"s1","agentId":"a1","eventType":"cost_tracked",
+        "timestamp":"2026-02-07T15:30:00+05:30","payload":{"provider":"openai",
+        "model":"gpt-4o","inputTokens":1000,"outputTokens":200,"totalTokens":1200,
+        "costUsd":"0.0012","note":"caf\u00e9 \"quoted\"","1":true,"extra":[1.50,2e3]}}"#;
+    let full = r#"{"id":"c1","sessionId":"s2","agentId":"a2","eventType":"tool_call",
+        "severity":"warn","model":"not a cost event","unknown":{"a":1},"metadata":
+        {"team":"x","verifiedAgentId":"forged","region":"eu"},"payload":{"toolName":"t",
+        "callId":"c","arguments":{}}}"#;
+    let nulls = r#"{"id":null,"timestamp":null,"metadata":null,"sessionId":"s3",
+        "agentId":"a3","eventType":"session_started","payload":{}}"#;
+    let response = r#"{"sessionId":"s4","agentId":"a4","eventType":"llm_response",
+        "payload":{"callId":"c","provider":"anthropic","model":"claude-sonnet-4-5",
+        "completion":null,"finishReason":"stop","latencyMs":120,"usage":{"inputTokens":10,
+        "outputTokens":5,"totalTokens":15,"cacheReadTokens":30}}}"#;
+
+    for event in [cost, full, nulls, response] {
+        assert_bytes_path(&format!(r#"{{"events":[{event}]}}"#), true);
+    }
+    assert_bytes_path(
+        &format!(r#"{{"other":1,"events":[{cost},{full},{nulls},{response}]}}"#),
+        true,
+    );
+    let many = vec![nulls; MAX_BATCH_EVENTS].join(",");
+    assert_bytes_path(&format!(r#"{{"events":[{many}]}}"#), true);
+}
+
+#[test]
+fn bytes_path_leaves_other_bodies_to_value_path() {
+    let event = |fields: &str| {
+        format!(
+            r#"{{"events":[{{"sessionId":"s","agentId":"a","eventType":"session_started",
+            "payload":{{}}{fields}}}]}}"#
+        )
+    };
+    let cost = |fields: &str| {
+        format!(
+            r#"{{"events":[{{"sessionId":"s","agentId":"a","eventType":"cost_tracked",
+            "payload":{{"provider":"openai","model":"m","inputTokens":1,"outputTokens":1}}
+            {fields}}}]}}"#
+        )
+    };
+    let long_name = "n".repeat(MAX_NAME_CHARS + 1);
+    let cases = [
+        // Valid, but written in a form the byte path does not read.
+        (r#"{"events":[{"sessionId":"s\u0031","agentId":"a","eventType":"session_started","payload":{}}]}"#.to_owned(), true),
+        (event(r#","sessionId":"again""#), true),
+        // Invalid.
+        (event(r#","severity":null"#), false),
+        (event(r#","severity":"loud""#), false),
+        (event(r#","metadata":3"#), false),
+        (event(r#","id":"""#), false),
+        (event(r#","id":7"#), false),
+        (event(r#","timestamp":"yesterday""#), false),
+        (event(r#","timestamp":"9999-01-01T00:00:00Z""#), false),
+        (event(&format!(r#","agentId":"{long_name}""#)).replace(r#""agentId":"a","#, ""), false),
+        (event("").replace(r#""sessionId":"s""#, r#""sessionId":" ""#), false),
+        (event("").replace("session_started", "alert_fired"), false),
+        (event("").replace("session_started", "eval_result"), false),
+        (event("").replace(r#""payload":{}"#, r#""payload":[]"#), false),
+        (cost(r#","model":null"#), false),
+        (cost(r#","service_tier":"flex""#), false),
+        (cost("").replace(r#""inputTokens":1"#, r#""inputTokens":-1"#), false),
+        (r#"{"events":[]}"#.to_owned(), false),
+        (r#"{"events":{}}"#.to_owned(), false),
+        (r#"[1]"#.to_owned(), false),
+        (r#"{"events":[1]}"#.to_owned(), false),
+    ];
+    for (body, valid) in cases {
+        assert_bytes_path(&body, false);
+        let value: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(validate_batch(&value).is_ok(), valid, "body: {body}");
+    }
+    assert_eq!(validate_batch_bytes(b"{\"events\": [").map(|_| ()), None);
+}

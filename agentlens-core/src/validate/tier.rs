@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value};
 
-use super::fields::{describe, Errors};
+use super::fields::{describe, lookup, Errors};
 use crate::pricing::PriceContext;
 use crate::usage::TierFields;
 
@@ -21,7 +21,7 @@ pub(crate) fn price_context(
     errors: &mut Errors<'_>,
 ) -> Option<PriceContext> {
     let before = errors.list.len();
-    let usage = match payload.get("usage") {
+    let usage = match lookup(payload, "usage") {
         Some(Value::Object(usage)) => Some(usage),
         _ => None,
     };
@@ -42,7 +42,7 @@ pub(crate) fn price_context(
             fields.speeds.push(("usage.speed", speed));
         }
     }
-    match payload.get("batch") {
+    match lookup(payload, "batch") {
         None | Some(Value::Null) => {}
         Some(Value::Bool(batch)) => fields.batch = Some(("batch", *batch)),
         Some(other) => errors.push(
@@ -70,7 +70,7 @@ fn speed<'v>(
     field: &str,
     errors: &mut Errors<'_>,
 ) -> Option<&'v str> {
-    match object.get(field) {
+    match lookup(object, field) {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) => Some(text),
         Some(other) => {
@@ -92,7 +92,7 @@ fn tier<'v>(
     field: &str,
     errors: &mut Errors<'_>,
 ) -> Option<&'v str> {
-    match object.get(field) {
+    match lookup(object, field) {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) if !text.trim().is_empty() => Some(text),
         Some(Value::String(_)) => {

@@ -1,4 +1,4 @@
-//! `agentlens prices quote|show|list|update`: the price table from the command line.
+//! `agentlens prices quote|show|list|update|reprice`: the price table from the command line.
 //!
 //! Every subcommand reads the embedded price table with the overrides file of `--prices`
 //! (or `AGENTLENS_PRICES`) applied, the same table that `agentlens serve --prices` uses.
@@ -16,7 +16,10 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::reprice::RepriceArgs;
+use crate::db_lock::DatabaseLockError;
 use crate::pricing::{load_prices, quote, QuoteReport};
+use crate::store::StoreError;
 
 /// Exit code of `agentlens prices quote` when the table has no price for the call.
 pub const UNPRICED_EXIT_CODE: u8 = 3;
@@ -38,6 +41,9 @@ pub enum PricesCommand {
     List(ListArgs),
     /// Converts a LiteLLM price file into a price overrides file for `--prices`.
     Update(UpdateArgs),
+    /// Prices the stored unpriced cost events with the current price table and moves the
+    /// totals. Fails while `agentlens serve` runs on the database.
+    Reprice(RepriceArgs),
 }
 
 /// The `--prices` option shared by every subcommand.
@@ -159,6 +165,19 @@ pub enum PricesError {
         /// The parse error.
         source: PriceTableError,
     },
+    /// The database file of `reprice` does not exist.
+    #[error(
+        "database {} not found; pass --db with the database file of the collector \
+         (the --db of `agentlens serve`)",
+        .0.display()
+    )]
+    MissingDatabase(PathBuf),
+    /// A running collector has locked the database of `reprice`.
+    #[error(transparent)]
+    Locked(#[from] DatabaseLockError),
+    /// The database of `reprice` could not be opened or written.
+    #[error("database error: {0}")]
+    Store(#[from] StoreError),
     /// The overrides file could not be written.
     #[error("cannot write {path}: {message}; choose another path with --out")]
     Write {
@@ -175,13 +194,14 @@ impl PricesCommand {
     /// # Errors
     ///
     /// Returns [`PricesError::Unpriced`] after printing the JSON of an unpriced quote, and
-    /// the other [`PricesError`]s when an option or a file is invalid.
-    pub fn run(self) -> Result<(), PricesError> {
+    /// the other [`PricesError`]s when an option, a file or the database is invalid.
+    pub async fn run(self) -> Result<(), PricesError> {
         let output = match self {
             PricesCommand::Quote(args) => run_quote(args)?,
             PricesCommand::Show(args) => run_show(args)?,
             PricesCommand::List(args) => run_list(args)?,
             PricesCommand::Update(args) => run_update(args)?,
+            PricesCommand::Reprice(args) => super::reprice::run(args).await?,
         };
         print!("{output}");
         Ok(())

@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 use super::PageBody;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, PathId, QueryParams};
-use crate::ingest::prepare_batch;
+use crate::extract::{BodyBytes, PathId, QueryParams};
+use crate::ingest::{prepare_validated, validate_body};
 use crate::metrics::{record_ingested, record_rejected, RejectReason};
 use crate::store::events::{EventFilter, IngestOutcome, PricingSource, StoredEvent};
 use crate::AppState;
@@ -78,12 +78,14 @@ use crate::AppState;
 pub async fn ingest(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Result<JsonBody, ApiError>,
+    body: Result<BodyBytes, ApiError>,
 ) -> Result<(StatusCode, Json<IngestOutcome>), ApiError> {
-    let JsonBody(body) = body.inspect_err(|error| record_rejected(RejectReason::of(error), 1))?;
-    let sent = body["events"].as_array().map_or(1, Vec::len);
-    let events = prepare_batch(&body, Utc::now(), &state.prices)
-        .inspect_err(|error| record_rejected(RejectReason::of(error), sent))?;
+    let rejected = |count| move |error: &ApiError| record_rejected(RejectReason::of(error), count);
+    let BodyBytes(body) = body.inspect_err(rejected(1))?;
+    let validated = validate_body(&body).inspect_err(rejected(1))?;
+    let sent = validated.sent;
+    let events = prepare_validated(validated.events, Utc::now(), &state.prices)
+        .inspect_err(rejected(sent))?;
     let count = events.len();
     let outcome = state
         .store
@@ -321,6 +323,7 @@ mod tests {
                 entry: None,
                 unpriced_reason: None,
                 superseded_by: None,
+                cost_from: None,
             }),
         }
     }

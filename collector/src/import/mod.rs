@@ -58,6 +58,8 @@ pub struct ImportSummary {
     pub unpriced_reasons: BTreeMap<String, String>,
     /// Calls whose usage or event was invalid and that were not sent.
     pub invalid_usage: usize,
+    /// The first few of those calls, as `file:line: reason`.
+    pub invalid_examples: Vec<String>,
     /// Transcript lines that could not be read.
     pub skipped_lines: usize,
     /// The first few of those lines, as `file:line: reason`.
@@ -137,8 +139,13 @@ fn cost_event(
     let usage = match from_anthropic(&message.usage) {
         Ok(usage) => usage,
         Err(error) => {
-            tracing::warn!(message.id = %message.message_id, %error, "invalid usage skipped");
-            summary.invalid_usage += 1;
+            tracing::warn!(
+                transcript.line = %message.location,
+                message.id = %message.message_id,
+                %error,
+                "invalid usage skipped"
+            );
+            summary.add_invalid(message, &format!("invalid usage: {error}"));
             return None;
         }
     };
@@ -190,8 +197,14 @@ fn cost_event(
             .iter()
             .map(|error| format!("{}: {}", error.path, error.message))
             .collect();
-        tracing::warn!(message.id = %message.message_id, errors = %details.join("; "), "invalid event skipped");
-        summary.invalid_usage += 1;
+        let details = details.join("; ");
+        tracing::warn!(
+            transcript.line = %message.location,
+            message.id = %message.message_id,
+            errors = %details,
+            "invalid event skipped"
+        );
+        summary.add_invalid(message, &format!("invalid event: {details}"));
         return None;
     }
 
@@ -240,6 +253,16 @@ impl ImportSummary {
         }
     }
 
+    /// Counts a call that is not sent because it is invalid, and names the first few by
+    /// their transcript line.
+    fn add_invalid(&mut self, message: &AssistantMessage, reason: &str) {
+        self.invalid_usage += 1;
+        if self.invalid_examples.len() < transcript::MAX_UNREADABLE_EXAMPLES {
+            let example = format!("{}: {reason}", message.location);
+            self.invalid_examples.push(example);
+        }
+    }
+
     /// Returns the number of sent events that the collector stored for the first time.
     pub fn new_events(&self) -> u64 {
         self.sent.saturating_sub(self.already_stored)
@@ -263,6 +286,9 @@ impl std::fmt::Display for ImportSummary {
                 "invalid calls:   {} (not sent)",
                 self.invalid_usage
             )?;
+            for example in &self.invalid_examples {
+                writeln!(formatter, "  {example}")?;
+            }
             writeln!(formatter, "unreadable lines: {}", self.skipped_lines)?;
             for example in &self.unreadable_examples {
                 writeln!(formatter, "  {example}")?;

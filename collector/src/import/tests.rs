@@ -15,6 +15,7 @@ fn message(model: &str, usage: Value) -> AssistantMessage {
         model: model.to_owned(),
         usage,
         timestamp,
+        location: "app/s1.jsonl:1".to_owned(),
     }
 }
 
@@ -148,6 +149,26 @@ fn invalid_call_is_not_listed_as_unpriced() {
     assert!(summary.unpriced.is_empty(), "{:?}", summary.unpriced);
     assert!(text.contains("unpriced events: 0"), "{text}");
     assert!(!text.contains("not other tools' logs"), "{text}");
+}
+
+#[test]
+fn invalid_call_is_named_by_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let valid = r#"{"type":"assistant","sessionId":"s1","requestId":"r1","timestamp":"2026-11-02T12:00:00Z","message":{"id":"m1","model":"claude-haiku-4-5-20251001","usage":{"input_tokens":10,"output_tokens":1}}}"#;
+    let negative = r#"{"type":"assistant","sessionId":"s1","requestId":"r2","timestamp":"2026-11-02T12:00:01Z","message":{"id":"m2","model":"claude-haiku-4-5-20251001","usage":{"input_tokens":-10,"output_tokens":1}}}"#;
+    std::fs::create_dir_all(dir.path().join("app")).unwrap();
+    let file = dir.path().join("app/s1.jsonl");
+    std::fs::write(&file, format!("{valid}\n{negative}\n")).unwrap();
+
+    let scan = scan(dir.path()).unwrap();
+    let mut summary = ImportSummary::from_scan(&scan);
+    let events = price_messages(PriceTable::embedded(), &scan, &mut summary);
+    let text = summary.to_string();
+
+    assert_eq!(events.len(), 1);
+    assert_eq!(summary.invalid_usage, 1);
+    let place = format!("  {}:2: ", file.display());
+    assert!(text.contains(&place), "{text}");
 }
 
 #[test]

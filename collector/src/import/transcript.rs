@@ -35,6 +35,9 @@ pub struct AssistantMessage {
     pub usage: Value,
     /// When the record was written.
     pub timestamp: DateTime<Utc>,
+    /// `file:line` of the transcript line the call was read from; the last such line when
+    /// Claude Code wrote the call more than once.
+    pub location: String,
 }
 
 /// Result of scanning a transcript folder.
@@ -127,7 +130,8 @@ pub fn scan(dir: &Path) -> Result<Scan, ScanError> {
                 LineKind::Call(message) if message.model == SYNTHETIC_MODEL => {
                     synthetic.insert((message.message_id, message.request_id));
                 }
-                LineKind::Call(message) => {
+                LineKind::Call(mut message) => {
+                    message.location = format!("{}:{}", file.display(), number + 1);
                     let key = (message.message_id.clone(), message.request_id.clone());
                     match index.get(&key) {
                         Some(&position) => scan.messages[position] = *message,
@@ -229,6 +233,7 @@ fn parse_line(line: &str, project: &str) -> LineKind {
                 model,
                 usage: usage.clone(),
                 timestamp: timestamp.with_timezone(&Utc),
+                location: String::new(),
             }))
         }
         // `has_usage` above requires a model text.

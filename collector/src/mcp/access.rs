@@ -7,12 +7,14 @@
 //! the API's 403 body. The API routes that the tools call check the role as well.
 //!
 //! Over stdio (`agentlens mcp`) the request carries no caller, so this check is skipped
-//! and the collector that the tools call checks the configured key instead.
+//! and the collector that the tools call checks the configured key instead. Its 403
+//! becomes a tool error that names the scope the key lacks ([`forbidden_reply`]).
 
 use axum::http::request::Parts;
 use rmcp::model::{CallToolResult, ContentBlock, Extensions, Tool};
-use serde_json::json;
+use serde_json::{json, Value};
 
+use super::backend::ApiReply;
 use crate::auth::{Caller, Role};
 
 /// Returns the error result of a call to `tool` that the caller's role does not allow, or
@@ -56,9 +58,59 @@ fn write_denied(tool: &str, current: Role) -> CallToolResult {
     result
 }
 
+/// Builds the tool error for a 403 from the collector that the tools call, which over
+/// stdio means that the configured key lacks a scope. The message names the scope that
+/// `action` needs, and the structured content is the collector's 403 body.
+pub(crate) fn forbidden_reply(action: &str, reply: &ApiReply) -> CallToolResult {
+    let required = reply.body.get("required").and_then(Value::as_str);
+    let current = reply.body.get("current").and_then(Value::as_str);
+    let required_scope = match required {
+        Some(role) => format!("a key with the {} scope (role {role})", scope_of(role)),
+        None => "a key whose scopes grant it".to_owned(),
+    };
+    let current_role = match current {
+        Some(role) => format!("the key has role {role}"),
+        None => "the key lacks that scope".to_owned(),
+    };
+    let message = format!(
+        "insufficient permissions: {action} needs {required_scope}, but {current_role}. Use a \
+         key with that scope (for agentlens mcp: --api-key or AGENTLENS_API_KEY)"
+    );
+
+    let mut result = CallToolResult::structured_error(reply.body.clone());
+    result.content = vec![ContentBlock::text(message)];
+    result
+}
+
+/// Returns the key scope that grants `role`, following [`Role::from_scopes`].
+fn scope_of(role: &str) -> &'static str {
+    match role {
+        "admin" | "owner" => "manage",
+        "member" => "write",
+        "auditor" => "audit",
+        _ => "read",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remote_denial_names_the_needed_scope() {
+        let reply = ApiReply {
+            status: 403,
+            body: json!({"error": "Insufficient permissions", "required": "member",
+                "current": "viewer", "status": 403}),
+        };
+        let result = forbidden_reply("POST /api/events", &reply);
+        assert_eq!(result.is_error, Some(true));
+        let text = serde_json::to_string(&result.content).unwrap();
+        assert!(text.contains("POST /api/events"), "{text}");
+        assert!(text.contains("write scope"), "{text}");
+        assert!(text.contains("role viewer"), "{text}");
+        assert_eq!(result.structured_content.unwrap()["required"], "member");
+    }
 
     #[test]
     fn denial_names_tool_scope_and_role() {

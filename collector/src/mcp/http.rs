@@ -5,13 +5,15 @@
 //! the same bearer key as `/api`. Any valid key may initialize, list the tools and call
 //! the read-only tools; the tools that store events need write access ([`super::access`]).
 //! A body that is not one JSON-RPC message gets a JSON-RPC error ([`super::jsonrpc`]).
+//! Other rejections, such as 406 for a missing `Accept: text/event-stream` and 415 for a
+//! body that is not `application/json`, get the JSON error body of the rest of the API.
 
-use axum::body::HttpBody;
-use axum::http::{header, HeaderValue};
-use axum::response::Response;
-use axum::{middleware, Router};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::{middleware, Json, Router};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::json;
 
 use super::backend::Backend;
 use super::{jsonrpc, AgentLensMcp};
@@ -46,22 +48,55 @@ pub fn routes(state: AppState, api: Router) -> Router {
     Router::new()
         .nest_service(MCP_PATH, service)
         .layer(middleware::from_fn(jsonrpc::check_message))
-        .layer(middleware::map_response(label_plain_text))
+        .layer(middleware::map_response(wrap_plain_text_errors))
         .layer(middleware::from_fn_with_state(
             state,
             auth::require_read_key,
         ))
 }
 
-/// Labels a response without a `Content-Type` as plain text, because rmcp writes its
-/// rejections (406, 415 and others) as bare text with no content type.
-async fn label_plain_text(mut response: Response) -> Response {
-    let has_body = response.body().size_hint().exact() != Some(0);
-    if has_body && !response.headers().contains_key(header::CONTENT_TYPE) {
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
+/// Largest rmcp rejection body read into a JSON error. Longer text is replaced by the
+/// status reason.
+const MAX_REJECTION_BYTES: usize = 64 * 1024;
+
+/// Rewrites an rmcp rejection (406, 415 and other error statuses), which rmcp 3.11 sends as
+/// bare text without a content type, into the JSON error body of the API,
+/// `{"error": "...", "status": n}`. JSON responses pass unchanged.
+async fn wrap_plain_text_errors(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || !is_plain_text(&response) {
+        return response;
     }
-    response
+
+    let (parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, MAX_REJECTION_BYTES).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("Error").to_owned()
+    } else {
+        text
+    };
+    let body = json!({"error": message, "status": status.as_u16()});
+    let mut wrapped = (status, Json(body)).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            wrapped.headers_mut().append(name, value.clone());
+        }
+    }
+    wrapped
+}
+
+/// Returns true when the response has no `Content-Type` or a `text/plain` one.
+fn is_plain_text(response: &Response) -> bool {
+    match response.headers().get(header::CONTENT_TYPE) {
+        None => true,
+        Some(value) => value
+            .to_str()
+            .unwrap_or("")
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("text/plain"),
+    }
 }

@@ -16,7 +16,7 @@
 //! A body over [`MAX_MESSAGE_BYTES`] gets 413 with `-32600`. Everything else, including
 //! bodies that are not labelled `application/json`, goes to rmcp unchanged.
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
@@ -31,7 +31,7 @@ pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 /// JSON-RPC 2.0 code of a body that is not JSON.
 const PARSE_ERROR: i64 = -32700;
 /// JSON-RPC 2.0 code of JSON that is not a valid request object.
-const INVALID_REQUEST: i64 = -32600;
+pub(super) const INVALID_REQUEST: i64 = -32600;
 /// JSON-RPC 2.0 code of invalid method parameters.
 const INVALID_PARAMS: i64 = -32602;
 
@@ -72,7 +72,7 @@ fn is_json(request: &Request) -> bool {
 
 /// Checks that `bytes` is one JSON-RPC 2.0 message that rmcp can parse; returns the error
 /// code and message otherwise.
-fn validate(bytes: &Bytes) -> Result<(), (i64, String)> {
+pub(super) fn validate(bytes: &[u8]) -> Result<(), (i64, String)> {
     let value: Value = serde_json::from_slice(bytes).map_err(|error| {
         let message = format!("parse error: the body is not valid JSON ({error})");
         (PARSE_ERROR, message)
@@ -125,12 +125,17 @@ fn check_envelope(object: &Map<String, Value>) -> Result<(), &'static str> {
 
 /// Builds a JSON-RPC error response without an id.
 fn error_response(status: StatusCode, code: i64, message: String) -> Response {
-    let body = json!({
+    (status, Json(error_body(code, &message))).into_response()
+}
+
+/// Returns the JSON-RPC error message with `"id": null`, the reply to input that has no
+/// usable id.
+pub(super) fn error_body(code: i64, message: &str) -> Value {
+    json!({
         "jsonrpc": "2.0",
         "id": null,
         "error": {"code": code, "message": message},
-    });
-    (status, Json(body)).into_response()
+    })
 }
 
 #[cfg(test)]
@@ -138,9 +143,7 @@ mod tests {
     use super::*;
 
     fn code_of(body: &str) -> Option<i64> {
-        validate(&Bytes::from(body.to_owned()))
-            .err()
-            .map(|(code, _)| code)
+        validate(body.as_bytes()).err().map(|(code, _)| code)
     }
 
     #[test]

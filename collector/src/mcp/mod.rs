@@ -86,6 +86,15 @@ fn reply_error(action: &str, reply: &ApiReply) -> String {
     message
 }
 
+/// Returns the tool error for a failed API reply. A 403 names the key scope that the
+/// request needs ([`access::forbidden_reply`]).
+fn failed_reply(action: &str, reply: &ApiReply) -> CallToolResult {
+    if reply.status == 403 {
+        return access::forbidden_reply(action, reply);
+    }
+    tool_error(reply_error(action, reply))
+}
+
 /// Returns `/api/...` with a percent-encoded last segment and query.
 fn api_path(segments: &[&str], query: &[(&str, Option<&str>)]) -> String {
     let mut url = match reqwest::Url::parse("http://collector/api") {
@@ -143,7 +152,7 @@ impl AgentLensMcp {
                 let stored = reply.body["events"][0].clone();
                 CallToolResult::structured(json!({"id": stored["id"], "hash": stored["hash"]}))
             }
-            Ok(reply) => tool_error(reply_error("POST /api/events", &reply)),
+            Ok(reply) => failed_reply("POST /api/events", &reply),
             Err(error) => tool_error(error),
         }
     }
@@ -168,7 +177,7 @@ impl AgentLensMcp {
             )));
         }
         if !reply.is_success() {
-            return Err(tool_error(reply_error(&format!("GET {path}"), &reply)));
+            return Err(failed_reply(&format!("GET {path}"), &reply));
         }
         match reply.body.get("agentId").and_then(Value::as_str) {
             Some(agent) => Ok(agent.to_owned()),
@@ -323,7 +332,7 @@ impl AgentLensMcp {
             .await;
         Ok(match reply {
             Ok(reply) if reply.is_success() => CallToolResult::structured(reply.body),
-            Ok(reply) => tool_error(reply_error(&format!("GET {path}"), &reply)),
+            Ok(reply) => failed_reply(&format!("GET {path}"), &reply),
             Err(error) => tool_error(error),
         })
     }
@@ -356,7 +365,7 @@ impl AgentLensMcp {
             .await;
         Ok(match reply {
             Ok(reply) if reply.is_success() => CallToolResult::structured(reply.body),
-            Ok(reply) => tool_error(reply_error("POST /api/pricing/quote", &reply)),
+            Ok(reply) => failed_reply("POST /api/pricing/quote", &reply),
             Err(error) => tool_error(error),
         })
     }

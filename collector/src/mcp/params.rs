@@ -27,8 +27,10 @@ pub struct LogEventParams {
     /// Event type, such as `cost_tracked`, `llm_response`, `tool_call` or `custom`.
     pub event_type: String,
     /// Event payload; its required fields depend on `eventType`. A `cost_tracked` payload
-    /// needs `provider`, `model`, `inputTokens`, `outputTokens`, `totalTokens` and
-    /// `costUsd`.
+    /// requires `provider`, `model`, `inputTokens` and `outputTokens`. `totalTokens` is
+    /// optional and must equal `inputTokens` + `outputTokens` when sent. `costUsd` is
+    /// optional: without it the collector prices the event from its price table, or counts
+    /// it as unpriced when the model has no price.
     pub payload: Value,
     /// `debug`, `info` (default), `warn`, `error` or `critical`.
     pub severity: Option<String>,
@@ -137,5 +139,68 @@ impl QuotePriceParams {
             body.insert("batch".to_owned(), Value::Bool(batch));
         }
         Value::Object(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use agentlens_core::validate::validate_event;
+    use rmcp::schemars::schema_for;
+    use serde_json::{json, Value};
+
+    use super::LogEventParams;
+
+    /// Returns the fields that the `payload` description of `agentlens_log_event` names as
+    /// required for a `cost_tracked` payload.
+    fn described_cost_fields() -> Vec<String> {
+        let schema = serde_json::to_value(schema_for!(LogEventParams)).unwrap();
+        let description = schema["properties"]["payload"]["description"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let start = description.find("payload requires").unwrap();
+        let sentence = description[start..].split('.').next().unwrap();
+        sentence
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn cost_event(payload: Value) -> Value {
+        json!({"sessionId": "s1", "agentId": "a1", "eventType": "cost_tracked",
+            "payload": payload})
+    }
+
+    #[test]
+    fn cost_payload_description_matches_validator() {
+        let fields = described_cost_fields();
+        let mut payload = serde_json::Map::new();
+        for field in &fields {
+            let value = match field.as_str() {
+                "provider" => json!("openai"),
+                "model" => json!("gpt-4o"),
+                _ => json!(10),
+            };
+            payload.insert(field.clone(), value);
+        }
+
+        let complete = cost_event(Value::Object(payload.clone()));
+        assert!(
+            validate_event(&complete).is_ok(),
+            "{fields:?} should be enough"
+        );
+        for field in &fields {
+            let mut partial = payload.clone();
+            partial.remove(field);
+            let event = cost_event(Value::Object(partial));
+            assert!(
+                validate_event(&event).is_err(),
+                "the description calls {field} required, but the validator accepts its absence"
+            );
+        }
     }
 }

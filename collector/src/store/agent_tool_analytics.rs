@@ -19,6 +19,7 @@ use chrono::DateTime;
 use rusqlite::Connection;
 use serde::Serialize;
 
+use super::alerts::ALERT_SESSION_PREFIX;
 use super::cost_rule::COUNTED_COST_ROWS;
 use super::filter::SqlFilter;
 use super::{PicoSum, Store, StoreError};
@@ -29,7 +30,8 @@ use super::{PicoSum, Store, StoreError};
 pub struct AgentStats {
     /// Agent id.
     pub agent_id: String,
-    /// Sessions in which the agent has an event in the range.
+    /// Sessions in which the agent has an event in the range, leaving out the alert
+    /// sessions (`agentlens-alerts-<rule id>`) that hold the alert events of its rules.
     pub session_count: i64,
     /// The agent's events in the range.
     pub total_events: i64,
@@ -125,7 +127,7 @@ fn agents(conn: &Connection, filter: &SqlFilter) -> Result<Vec<AgentStats>, Stor
     // start and end for the average duration.
     let sql = format!(
         "SELECT e.agent_id, e.event_count, e.error_count, e.cost_high, e.cost_low, \
-         s.started_at, s.ended_at \
+         s.started_at, s.ended_at, e.session_id \
          FROM (SELECT agent_id, session_id, COUNT(*) AS event_count, \
                COALESCE(SUM(is_error), 0) AS error_count, \
                COALESCE(SUM(CASE WHEN {COUNTED_COST_ROWS} THEN cost_pico / 1000000 END), 0) \
@@ -145,7 +147,10 @@ fn agents(conn: &Connection, filter: &SqlFilter) -> Result<Vec<AgentStats>, Stor
         let started: Option<String> = row.get(5)?;
         let ended: Option<String> = row.get(6)?;
         let sums = by_agent.entry(agent).or_default();
-        sums.sessions += 1;
+        // Alert events land in a per-rule session, which is no session the agent ran.
+        if !row.get::<_, String>(7)?.starts_with(ALERT_SESSION_PREFIX) {
+            sums.sessions += 1;
+        }
         sums.events += row.get::<_, i64>(1)?;
         sums.errors += row.get::<_, i64>(2)?;
         sums.cost.add(PicoSum::from_row(row, 3)?);

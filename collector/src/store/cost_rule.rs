@@ -12,6 +12,11 @@
 //!   same `callId`.
 //! - The order of arrival does not matter. When the `llm_response` arrives after the
 //!   `cost_tracked`, the `cost_tracked` stops counting at that moment.
+//! - An `llm_response` without a cost of its own (no `costUsd` and no price for its model)
+//!   takes the cost of the first `cost_tracked` with a cost that it supersedes. The call
+//!   then counts that cost and not as unpriced. The response's `pricing` names that
+//!   `cost_tracked` in `costFrom` (see [`super::cost_fill`]). A response with its own cost
+//!   keeps it.
 //! - Two `llm_response` events with the same `callId` both count, and so do two
 //!   `cost_tracked` events when no `llm_response` has their `callId`.
 //!
@@ -68,8 +73,18 @@ impl CostShare {
     }
 }
 
-/// Returns the id of the `llm_response` that supersedes a new `cost_tracked` event, if
-/// its session already stores one with the same `callId`.
+/// The stored `llm_response` that supersedes a new `cost_tracked` event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SupersedingResponse {
+    /// Event id of the response.
+    pub(crate) id: String,
+    /// True while the response has no cost, so it can take the cost of the `cost_tracked`
+    /// (see [`super::cost_fill`]).
+    pub(crate) unpriced: bool,
+}
+
+/// Returns the `llm_response` that supersedes a new `cost_tracked` event, if its session
+/// already stores one with the same `callId`.
 ///
 /// # Errors
 ///
@@ -78,18 +93,22 @@ pub(crate) fn superseding_response(
     conn: &Connection,
     tenant: &str,
     prepared: &PreparedEvent,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<SupersedingResponse>, StoreError> {
     let Some(call_id) = tracked_call_id(prepared, EventType::CostTracked) else {
         return Ok(None);
     };
     let mut statement = conn.prepare_cached(
-        "SELECT id FROM events WHERE tenant_id = ?1 AND session_id = ?2 AND call_id = ?3 \
+        "SELECT id, cost_source IS NOT NULL AND cost_pico IS NULL FROM events \
+         WHERE tenant_id = ?1 AND session_id = ?2 AND call_id = ?3 \
          AND event_type = 'llm_response' ORDER BY seq LIMIT 1",
     )?;
     let session_id = &prepared.event.session_id;
     let mut rows = statement.query(params![tenant, session_id, call_id])?;
     match rows.next()? {
-        Some(row) => Ok(Some(row.get(0)?)),
+        Some(row) => Ok(Some(SupersedingResponse {
+            id: row.get(0)?,
+            unpriced: row.get(1)?,
+        })),
         None => Ok(None),
     }
 }
@@ -134,7 +153,7 @@ pub(crate) fn supersede_tracked_costs(
 }
 
 /// Returns the call id of a cost-bearing event of type `event_type`.
-fn tracked_call_id(prepared: &PreparedEvent, event_type: EventType) -> Option<&str> {
+pub(super) fn tracked_call_id(prepared: &PreparedEvent, event_type: EventType) -> Option<&str> {
     if prepared.event.event_type != event_type {
         return None;
     }
@@ -232,7 +251,7 @@ fn session_keys(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<(String, S
 
 /// Sets the cost figures of each `(tenant id, session id)` session to the sums of its
 /// counted cost rows.
-fn recompute_session_costs(
+pub(super) fn recompute_session_costs(
     conn: &Connection,
     affected: Vec<(String, String)>,
 ) -> rusqlite::Result<()> {

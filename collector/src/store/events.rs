@@ -10,7 +10,9 @@
 //! 4. applies the [cost rule](super::cost_rule): a new `cost_tracked` whose `callId`
 //!    already has an `llm_response` in its session is stored as superseded, and a new
 //!    `llm_response` supersedes the stored `cost_tracked` events of its session with its
-//!    `callId`.
+//!    `callId`;
+//! 5. gives an unpriced `llm_response` the cost of a `cost_tracked` it supersedes
+//!    ([`super::cost_fill`]), whichever of the two arrives first.
 //!
 //! The chain of a session therefore follows ingest order, not timestamp order, so an event
 //! that arrives late never breaks verification of the events stored before it. Because one
@@ -23,19 +25,20 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Statement, Transactio
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use super::cost_fill::{self, CostFill, ResponseKeys};
 use super::cost_rule;
 use super::filter::SqlFilter;
 use super::llm_rollups::LlmRollupDeltas;
 use super::rollups::RollupDeltas;
 use super::sessions::Session;
 use super::{sql_count, Page, Paging, Store, StoreError, WriterContext};
-use crate::ingest::PreparedEvent;
+use crate::ingest::{CostSource, PreparedEvent};
 
 /// Columns read by [`StoredEvent::from_row`], in order.
 pub(crate) const COLUMNS: &str =
     "id, timestamp, session_id, agent_id, event_type, severity, payload, \
     metadata, prev_hash, hash, tenant_id, cost_source, cost_pico, pricing_version, \
-    price_provider, price_model, price_date, superseded_by";
+    price_provider, price_model, price_date, superseded_by, cost_from";
 
 /// The stored id and hash of one event of a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -121,13 +124,20 @@ pub struct EventPricing {
     /// event that counts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub superseded_by: Option<String>,
+    /// Id of the `cost_tracked` event of the same session and `callId` whose cost this
+    /// `llm_response` counts, because the response had no cost of its own (no `costUsd`
+    /// and no price for its model). The `source` is then `reported`. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_from: Option<String>,
 }
 
 /// Origin of a stored cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PricingSource {
-    /// The client sent `costUsd`.
+    /// The client sent `costUsd`, or the `llm_response` counts the cost of the
+    /// `cost_tracked` that `costFrom` names, which that event reported or the collector
+    /// derived for it.
     Reported,
     /// The collector priced the usage with its price table.
     Derived,
@@ -167,9 +177,9 @@ impl StoredEvent {
 }
 
 impl EventPricing {
-    /// Reads the seven cost columns that start at `first`: `cost_source`, `cost_pico`,
-    /// `pricing_version`, `price_provider`, `price_model`, `price_date` and
-    /// `superseded_by`.
+    /// Reads the eight cost columns that start at `first`: `cost_source`, `cost_pico`,
+    /// `pricing_version`, `price_provider`, `price_model`, `price_date`, `superseded_by`
+    /// and `cost_from`.
     ///
     /// Returns `None` for an event without a cost source, which is every event type other
     /// than `cost_tracked` and `llm_response`.
@@ -204,6 +214,7 @@ impl EventPricing {
             entry: has_entry.then_some(entry),
             unpriced_reason: None,
             superseded_by: row.get(first + 6)?,
+            cost_from: row.get(first + 7)?,
         }))
     }
 }
@@ -351,20 +362,34 @@ pub(crate) fn ingest_batch(
         };
 
         let prev_hash = Some(session.tail_hash.as_str()).filter(|hash| !hash.is_empty());
-        let superseded_by = cost_rule::superseding_response(&transaction, tenant, prepared)?;
+        let superseding = cost_rule::superseding_response(&transaction, tenant, prepared)?;
+        let fill = cost_fill::fill_of_new_response(&transaction, tenant, prepared)?;
         let row = NewRow {
             id: &id,
             prev_hash,
-            superseded_by: superseded_by.as_deref(),
+            superseded_by: superseding.as_ref().map(|response| response.id.as_str()),
+            cost_fill: fill.as_ref(),
         };
         let hash = insert_event(&mut insert, tenant, prepared, &row)?;
-        session.apply(prepared, &hash, superseded_by.is_none());
-        if superseded_by.is_none() {
+        session.apply(prepared, &hash, superseding.is_none());
+        if superseding.is_none() {
             rollups.add_event(prepared)?;
         }
         llm_rollups.add_event(prepared)?;
         rollups.subtract_superseded(&transaction, tenant, prepared)?;
         cost_rule::supersede_tracked_costs(&transaction, tenant, &id, prepared, &mut sessions)?;
+
+        // The response was added above as unpriced, so its figures move to the cost now.
+        let filled = match (&fill, &superseding) {
+            (Some(fill), _) => ResponseKeys::of(prepared).map(|keys| (keys, fill.cost_pico)),
+            (None, Some(response)) => {
+                cost_fill::fill_stored_response(&transaction, response, &id, prepared)?
+            }
+            (None, None) => None,
+        };
+        if let (Some((keys, cost_pico)), Some(session)) = (filled, sessions.get_mut(session_id)) {
+            cost_fill::move_figures(&keys, cost_pico, session, &mut rollups, &mut llm_rollups)?;
+        }
         results.push(IngestedEvent {
             id,
             hash,
@@ -414,6 +439,8 @@ struct NewRow<'a> {
     prev_hash: Option<&'a str>,
     /// The `llm_response` that makes this `cost_tracked` stop counting, if any.
     superseded_by: Option<&'a str>,
+    /// The cost this unpriced `llm_response` takes from a `cost_tracked`, if any.
+    cost_fill: Option<&'a CostFill>,
 }
 
 /// The statement inserting one event row.
@@ -421,9 +448,9 @@ const INSERT_SQL: &str = "INSERT INTO events (id, tenant_id, client_id, timestam
     agent_id, event_type, severity, payload, metadata, prev_hash, hash, is_error, provider, \
     model, cost_pico, cost_source, input_tokens, output_tokens, cache_read_tokens, \
     cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, call_id, superseded_by, \
-    pricing_version, price_provider, price_model, price_date) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
-    ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, \
-    ?26, ?27, ?28, ?29)";
+    pricing_version, price_provider, price_model, price_date, cost_from) VALUES (?1, ?2, ?3, ?4, \
+    ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, \
+    ?24, ?25, ?26, ?27, ?28, ?29, ?30)";
 
 /// Hashes and inserts one event with the [`INSERT_SQL`] statement, returning its hash.
 fn insert_event(
@@ -450,7 +477,19 @@ fn insert_event(
     let usage = cost.map(|cost| cost.usage);
     let tokens =
         |count: fn(&agentlens_core::usage::Usage) -> u64| usage.map(|u| sql_count(count(&u)));
-    let pricing = cost.and_then(|cost| cost.pricing.as_ref());
+    // A filled cost replaces the unpriced columns, and no price table priced it.
+    let fill = row.cost_fill;
+    let cost_pico = match fill {
+        Some(fill) => Some(fill.cost_pico),
+        None => cost.and_then(|cost| cost.cost_pico),
+    };
+    let source = match fill {
+        Some(_) => Some(CostSource::Reported.as_str()),
+        None => cost.map(|cost| cost.source.as_str()),
+    };
+    let pricing = cost
+        .and_then(|cost| cost.pricing.as_ref())
+        .filter(|_| fill.is_none());
     insert.execute(params![
         id,
         tenant,
@@ -467,8 +506,8 @@ fn insert_event(
         event.is_error(),
         cost.map(|cost| cost.provider.as_str()),
         cost.map(|cost| cost.model.as_str()),
-        cost.and_then(|cost| cost.cost_pico),
-        cost.map(|cost| cost.source.as_str()),
+        cost_pico,
+        source,
         tokens(|u| u.input_tokens),
         tokens(|u| u.output_tokens),
         tokens(|u| u.cache_read_tokens),
@@ -481,6 +520,7 @@ fn insert_event(
         pricing.and_then(|pricing| pricing.provider.as_deref()),
         pricing.and_then(|pricing| pricing.model.as_deref()),
         pricing.and_then(|pricing| pricing.price_date.map(|day| day.to_string())),
+        fill.map(|fill| fill.tracked_id.as_str()),
     ])?;
     Ok(hash)
 }

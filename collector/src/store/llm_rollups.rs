@@ -20,9 +20,11 @@
 //! recomputation from the stored events add up the same integers. A reported average is
 //! that exact microsecond sum converted to milliseconds and divided by the count.
 //!
-//! Only `llm_response` rows are added, and nothing changes such a row after ingest: the
-//! cost rule marks only `cost_tracked` rows as superseded (also in migrations 2 and 9), and
-//! events are never updated otherwise or deleted. So ingest only ever adds to this table.
+//! Only `llm_response` rows are added. The cost rule marks only `cost_tracked` rows as
+//! superseded (also in migrations 2 and 9), so a response never stops counting. One change
+//! reaches a stored response: an unpriced one takes the cost of a `cost_tracked` it
+//! supersedes ([`super::cost_fill`], also in migration 13), which moves one call of its
+//! units from the unpriced count to that cost. Events are never deleted.
 
 use std::collections::HashMap;
 
@@ -30,6 +32,7 @@ use agentlens_core::event::EventType;
 use rusqlite::{params, Connection, Row};
 use serde_json::Value;
 
+use super::cost_fill::ResponseKeys;
 use super::cost_rule::COUNTED_COST_ROWS;
 use super::rollups::{unix_second, MINUTE, SPANS};
 use super::{sql_count, PicoSum, StoreError};
@@ -225,6 +228,26 @@ impl LlmRollupDeltas {
         );
         let (agent, provider, model) = (&prepared.event.agent_id, &cost.provider, &cost.model);
         self.add(&prepared.timestamp, agent, provider, model, &sums)
+    }
+
+    /// Moves a counted `llm_response` from unpriced to `cost_pico`, when it takes the cost
+    /// of a `cost_tracked` it supersedes (see [`super::cost_fill`]).
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError::Corrupt`] when the stored timestamp text cannot be read.
+    pub(crate) fn fill_cost(
+        &mut self,
+        keys: &ResponseKeys<'_>,
+        cost_pico: i64,
+    ) -> Result<(), StoreError> {
+        let sums = LlmSums {
+            cost: PicoSum(i128::from(cost_pico)),
+            unpriced: -1,
+            ..LlmSums::default()
+        };
+        let (agent, provider, model) = (&keys.agent_id, &keys.provider, &keys.model);
+        self.add(&keys.timestamp, agent, provider, model, &sums)
     }
 
     fn add(

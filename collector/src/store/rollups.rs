@@ -26,7 +26,9 @@
 //! once, at the end of the transaction. When an `llm_response` supersedes a stored
 //! `cost_tracked` under the [cost rule](super::cost_rule), the `cost_tracked` row is
 //! subtracted from the units it was added to, so rollups always equal a recomputation
-//! from the counted rows.
+//! from the counted rows. When an unpriced `llm_response` takes the cost of a
+//! `cost_tracked` it supersedes ([`super::cost_fill`]), its row moves from the unpriced
+//! count to that cost.
 //!
 //! The same deltas also keep the running totals per session (see
 //! [`super::session_totals`]), which let the report list the most expensive sessions
@@ -39,6 +41,7 @@ use agentlens_core::event::EventType;
 use chrono::NaiveDate;
 use rusqlite::{params, Connection};
 
+use super::cost_fill::ResponseKeys;
 use super::cost_rule::CostShare;
 use super::session_totals::SessionTotalDeltas;
 use super::StoreError;
@@ -234,6 +237,33 @@ impl<'a> RollupDeltas<'a> {
             self.apply(cost_row, -1)?;
         }
         Ok(())
+    }
+
+    /// Moves a counted `llm_response` row from unpriced to `cost_pico`, when it takes the
+    /// cost of a `cost_tracked` it supersedes (see [`super::cost_fill`]). Its event count
+    /// and tokens stay as they are.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError::Corrupt`] when the stored timestamp text cannot be read.
+    pub(crate) fn fill_cost(
+        &mut self,
+        keys: &ResponseKeys<'a>,
+        cost_pico: i64,
+    ) -> Result<(), StoreError> {
+        let row = |cost_pico: Option<i64>| CostRow {
+            timestamp: &keys.timestamp,
+            agent_id: keys.agent_id.clone(),
+            session_id: keys.session_id.clone(),
+            provider: keys.provider.clone(),
+            model: keys.model.clone(),
+            share: CostShare {
+                cost_pico,
+                ..CostShare::default()
+            },
+        };
+        self.apply(row(None), -1)?;
+        self.apply(row(Some(cost_pico)), 1)
     }
 
     fn apply(&mut self, row: CostRow<'_, 'a>, sign: i64) -> Result<(), StoreError> {

@@ -161,6 +161,13 @@ impl Session {
         self.cache_write_tokens -= share.cache_write_tokens;
     }
 
+    /// Moves a counted `llm_response` from the unpriced count to `cost_pico`, when it takes
+    /// the cost of a `cost_tracked` it supersedes (see [`super::cost_fill`]).
+    pub(crate) fn fill_cost(&mut self, cost_pico: i64) {
+        self.unpriced_event_count -= 1;
+        self.total_cost_usd += Usd::from_pico(cost_pico);
+    }
+
     fn apply_started(&mut self, payload: &serde_json::Map<String, serde_json::Value>) {
         self.status = "active".to_owned();
         if let Some(name) = payload.get("agentName").and_then(|name| name.as_str()) {

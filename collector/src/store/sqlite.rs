@@ -148,6 +148,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0012_delivery_schedule.sql"),
         after_sql: None,
     },
+    Migration {
+        version: 13,
+        name: "unpriced_response_fill",
+        sql: include_str!("migrations/0013_unpriced_response_fill.sql"),
+        after_sql: Some(super::cost_fill::fill_after_migration),
+    },
 ];
 
 /// State owned by the writer thread and lent to each write job.

@@ -263,3 +263,35 @@ async fn tools_filter_by_agent_and_range() {
         json!({"tools": []})
     );
 }
+
+#[tokio::test]
+async fn alert_sessions_are_not_agent_sessions() {
+    let app = app().await;
+    let rule = json!({"name": "busy", "condition": "event_count_exceeds", "threshold": 0,
+        "windowMinutes": 60, "scope": {"agentId": "a1"}});
+    let created = app.post("/api/alerts/rules", &rule).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let rule_id = created.json["id"].as_str().unwrap().to_owned();
+    let reply = app
+        .ingest(vec![tool_call("s1", "a1", "2026-02-07T10:00:00Z")])
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let now = chrono::DateTime::parse_from_rfc3339("2026-02-07T10:30:00Z").unwrap();
+    let transitions = app.state.alerts.evaluate_at(now.to_utc()).await.unwrap();
+    assert_eq!(transitions.len(), 1, "{transitions:?}");
+
+    let agents = app.get(&format!("/api/analytics/agents?{DAY}")).await.json;
+    let sessions = app.get("/api/sessions").await.json;
+
+    let alert_session = format!("agentlens-alerts-{rule_id}");
+    let listed: Vec<&str> = sessions["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|session| session["id"].as_str().unwrap())
+        .collect();
+    assert!(listed.contains(&alert_session.as_str()), "{sessions}");
+    assert_eq!(agents["agents"][0]["agentId"], "a1", "{agents}");
+    assert_eq!(agents["agents"][0]["totalEvents"], 2, "{agents}");
+    assert_eq!(agents["agents"][0]["sessionCount"], 1, "{agents}");
+}

@@ -63,7 +63,7 @@ async fn spawn_server_with_prices(prices: Option<std::path::PathBuf>) -> Server 
 }
 
 /// Returns the arguments of the README example: a `cost_tracked` event of $0.0042.
-fn log_event_arguments(session_id: &str) -> Value {
+pub fn log_event_arguments(session_id: &str) -> Value {
     json!({
         "sessionId": session_id,
         "agentId": "support-bot",
@@ -336,7 +336,7 @@ async fn mcp_endpoint_requires_the_key() {
 }
 
 /// Creates a key with `scopes` through `POST /api/keys` and returns it.
-async fn create_key(server: &Server, scopes: &[&str]) -> String {
+pub async fn create_key(server: &Server, scopes: &[&str]) -> String {
     let reply = server
         .client
         .post(format!("{}/api/keys", server.base_url))
@@ -551,9 +551,9 @@ async fn valid_message_passes_the_jsonrpc_check() {
 }
 
 #[tokio::test]
-async fn mcp_rejections_are_labelled_plain_text() {
+async fn mcp_rejections_use_the_api_error_body() {
     let server = spawn_server().await;
-    let reply = server
+    let not_acceptable = server
         .client
         .post(format!("{}/mcp", server.base_url))
         .bearer_auth(&server.key)
@@ -561,13 +561,28 @@ async fn mcp_rejections_are_labelled_plain_text() {
         .send()
         .await
         .unwrap();
-    assert_eq!(reply.status(), 406);
-    assert_eq!(
-        reply.headers()["content-type"],
-        "text/plain; charset=utf-8",
-        "a 406 without Accept: text/event-stream must say what its body is"
-    );
-    assert!(reply.text().await.unwrap().contains("text/event-stream"));
+    let unsupported = server
+        .client
+        .post(format!("{}/mcp", server.base_url))
+        .bearer_auth(&server.key)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "text/plain")
+        .body(r#"{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}"#)
+        .send()
+        .await
+        .unwrap();
+
+    for (reply, status, mentions) in [
+        (not_acceptable, 406, "text/event-stream"),
+        (unsupported, 415, "application/json"),
+    ] {
+        assert_eq!(reply.status(), status);
+        assert_eq!(reply.headers()["content-type"], "application/json");
+        let body: Value = reply.json().await.unwrap();
+        assert_eq!(body["status"], status, "{body}");
+        let message = body["error"].as_str().unwrap();
+        assert!(message.contains(mentions), "{body}");
+    }
 }
 
 #[tokio::test]

@@ -4,13 +4,14 @@
 //! event's figures as plain numbers. [`Workload::ingest`] sends them through
 //! `prepare_batch` and `Store::ingest` in batches of 1000, as `POST /api/events` does.
 //! [`Workload::expected_report`] rebuilds the body of `GET /api/analytics/costs` from
-//! those numbers alone. It applies the cost rule, places each event in its hour, day or ISO
+//! those numbers alone. It applies the cost rule, including the cost an unpriced
+//! `llm_response` takes from a `cost_tracked` it supersedes, places each event in its hour, day or ISO
 //! week on the zone's clock with chrono-tz, and sums costs as integer pico-dollars. No
 //! figure comes from store code, so a fault in the rollups, in the store's own
 //! recomputation or in the cost columns written by ingest shows up as a difference.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use agentlens_collector::ingest::prepare_batch;
 use agentlens_collector::store::analytics::{
@@ -60,6 +61,10 @@ struct WorkloadEvent {
     call_id: Option<u32>,
     /// Reported cost; `None` makes the event unpriced.
     cost_pico: Option<i64>,
+    /// Cost that the collector counts for the event. It is the reported cost, except that an
+    /// unpriced `llm_response` takes the cost of the first `cost_tracked` with a cost that
+    /// it supersedes.
+    counted_cost_pico: Option<i64>,
     input_tokens: i64,
     output_tokens: i64,
     cache_read_tokens: i64,
@@ -96,11 +101,12 @@ impl Workload {
             times.push(start + Duration::microseconds(rng.random_range(0..days * 86_400_000_000)));
         }
 
-        let events: Vec<WorkloadEvent> = times
+        let mut events: Vec<WorkloadEvent> = times
             .into_iter()
             .enumerate()
             .map(|(index, at)| random_event(&mut rng, index, at))
             .collect();
+        fill_unpriced_responses(&mut events);
         let mut by_time: Vec<usize> = (0..events.len()).collect();
         by_time.sort_by_key(|&index| events[index].at);
         let answered_calls = events
@@ -170,6 +176,15 @@ impl Workload {
             .count()
     }
 
+    /// Returns the number of unpriced `llm_response` events that take the cost of a
+    /// `cost_tracked` they supersede.
+    pub fn filled_count(&self) -> usize {
+        self.events
+            .iter()
+            .filter(|event| event.cost_pico.is_none() && event.counted_cost_pico.is_some())
+            .count()
+    }
+
     /// Applies the cost rule: a `cost_tracked` whose call id has an `llm_response` in its
     /// session does not count, in whichever order the two arrived.
     fn counts(&self, event: &WorkloadEvent) -> bool {
@@ -177,6 +192,32 @@ impl Workload {
             || event
                 .call_id
                 .is_none_or(|call| !self.answered_calls.contains(&(event.session, call)))
+    }
+}
+
+/// Gives each unpriced `llm_response` that supersedes `cost_tracked` events the cost of the
+/// first of them with a cost, in ingest order. Only the first `llm_response` of a call id in
+/// a session supersedes, and every `cost_tracked` of that session and call id is superseded
+/// by it, whichever arrived first.
+fn fill_unpriced_responses(events: &mut [WorkloadEvent]) {
+    let mut first_response: HashMap<(usize, u32), usize> = HashMap::new();
+    let mut first_cost: HashMap<(usize, u32), i64> = HashMap::new();
+    for (index, event) in events.iter().enumerate() {
+        let Some(call) = event.call_id else {
+            continue;
+        };
+        let key = (event.session, call);
+        if event.response {
+            first_response.entry(key).or_insert(index);
+        } else if let Some(cost) = event.cost_pico {
+            first_cost.entry(key).or_insert(cost);
+        }
+    }
+    for (key, index) in first_response {
+        let response = &mut events[index];
+        if response.cost_pico.is_none() {
+            response.counted_cost_pico = first_cost.get(&key).copied();
+        }
     }
 }
 
@@ -216,6 +257,7 @@ fn random_event(rng: &mut StdRng, index: usize, at: DateTime<Utc>) -> WorkloadEv
         response,
         call_id,
         cost_pico,
+        counted_cost_pico: cost_pico,
         input_tokens,
         output_tokens: rng.random_range(0..800),
         cache_read_tokens,
@@ -284,13 +326,13 @@ struct Figures {
 
 impl Figures {
     fn add(&mut self, event: &WorkloadEvent) {
-        self.cost_pico += i128::from(event.cost_pico.unwrap_or(0));
+        self.cost_pico += i128::from(event.counted_cost_pico.unwrap_or(0));
         self.input_tokens += event.input_tokens;
         self.output_tokens += event.output_tokens;
         self.cache_read_tokens += event.cache_read_tokens;
         self.cache_write_tokens += event.cache_write_5m_tokens + event.cache_write_1h_tokens;
         self.events += 1;
-        self.unpriced += i64::from(event.cost_pico.is_none());
+        self.unpriced += i64::from(event.counted_cost_pico.is_none());
     }
 
     fn totals(&self) -> CostTotals {
@@ -359,7 +401,7 @@ impl ReportSums {
                 events: 0,
                 by_agent: [None; AGENT_COUNT],
             });
-        let cost = i128::from(event.cost_pico.unwrap_or(0));
+        let cost = i128::from(event.counted_cost_pico.unwrap_or(0));
         bucket.cost_pico += cost;
         bucket.events += 1;
         *bucket.by_agent[event.agent].get_or_insert(0) += cost;

@@ -146,6 +146,10 @@ async fn assert_ranges_match(store: &Store, workload: &Workload, from_events: bo
         workload.superseded_count() > 0,
         "the workload supersedes no event"
     );
+    assert!(
+        workload.filled_count() > 0,
+        "no unpriced llm_response of the workload takes a cost"
+    );
 }
 
 /// Opens a store in a new temporary directory and ingests `workload` into it.

@@ -57,8 +57,8 @@ struct CallFigures {
 impl CallFigures {
     fn add(&mut self, event: &WorkloadEvent) {
         self.calls += 1;
-        self.cost_pico += i128::from(event.cost_pico.unwrap_or(0));
-        self.unpriced += i64::from(event.cost_pico.is_none());
+        self.cost_pico += i128::from(event.counted_cost_pico.unwrap_or(0));
+        self.unpriced += i64::from(event.counted_cost_pico.is_none());
         self.input_tokens += event.input_tokens;
         self.output_tokens += event.output_tokens;
         self.latency_micros += i128::from(latency(event).1);

@@ -1,0 +1,93 @@
+//! `agentlens mcp` on stdio, driven line by line: input lines that are not JSON-RPC
+//! messages, and a configured key that lacks the write scope.
+
+use std::process::Stdio;
+
+use rmcp::model::CallToolRequestParams;
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::ServiceExt;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{ChildStdout, Command};
+
+use crate::mcp::{create_key, log_event_arguments, spawn_server};
+
+/// Returns the next output line as JSON.
+async fn next_message(lines: &mut Lines<BufReader<ChildStdout>>) -> Value {
+    let line = lines.next_line().await.unwrap().expect("output ended");
+    serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"))
+}
+
+fn assert_parse_error(message: &Value) {
+    assert_eq!(message["jsonrpc"], "2.0", "{message}");
+    assert!(message.as_object().unwrap().contains_key("id"), "{message}");
+    assert_eq!(message["id"], Value::Null, "{message}");
+    assert_eq!(message["error"]["code"], -32700, "{message}");
+}
+
+#[tokio::test]
+async fn stdio_non_json_line_gets_parse_error() {
+    let server = spawn_server().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agentlens"))
+        .args(["mcp", "--url", &server.base_url, "--api-key", &server.key])
+        .env_remove("AGENTLENS_API_KEY")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let mut output = BufReader::new(child.stdout.take().unwrap()).lines();
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"}}});
+    let ready = r#"{"jsonrpc": "2.0", "method": "notifications/initialized"}"#;
+    let truncated = r#"{"jsonrpc": "2.0", "id": 2,"#;
+    let ping = r#"{"jsonrpc": "2.0", "id": 3, "method": "ping"}"#;
+
+    // The server replies to a bad line as soon as it reads it, so each step waits for its replies
+    // before sending the next lines, which keeps the order of the output fixed. Each reply
+    // is checked as it arrives, because a server that skips a line sends one reply less.
+    let first = format!("not json\n{initialize}\n");
+    input.write_all(first.as_bytes()).await.unwrap();
+    assert_parse_error(&next_message(&mut output).await);
+    let initialized = next_message(&mut output).await;
+    assert_eq!(initialized["id"], 1, "{initialized}");
+    assert_eq!(initialized["result"]["serverInfo"]["name"], "agentlens");
+
+    let second = format!("{ready}\n{truncated}\n{ping}\n");
+    input.write_all(second.as_bytes()).await.unwrap();
+    assert_parse_error(&next_message(&mut output).await);
+    let pong = next_message(&mut output).await;
+    assert_eq!(pong["id"], 3, "{pong}");
+    assert!(pong["result"].is_object(), "{pong}");
+
+    drop(input);
+    child.wait().await.unwrap();
+}
+
+#[tokio::test]
+async fn stdio_read_key_error_names_the_write_scope() {
+    let server = spawn_server().await;
+    let reader = create_key(&server, &["read"]).await;
+    let command = Command::new(env!("CARGO_BIN_EXE_agentlens")).configure(|cmd| {
+        cmd.args(["mcp", "--url", &server.base_url, "--api-key", &reader])
+            .env_remove("AGENTLENS_API_KEY")
+            .env("RUST_LOG", "warn");
+    });
+    let client = ().serve(TokioChildProcess::new(command).unwrap()).await.unwrap();
+
+    let arguments = log_event_arguments("ses_stdio_read_key");
+    let request = CallToolRequestParams::new("agentlens_log_event")
+        .with_arguments(arguments.as_object().unwrap().clone());
+    let result = client.call_tool(request).await.unwrap();
+    client.cancel().await.unwrap();
+
+    assert_eq!(result.is_error, Some(true), "{result:?}");
+    let text = serde_json::to_string(&result.content).unwrap();
+    assert!(text.contains("write scope"), "{text}");
+    assert!(text.contains("role viewer"), "{text}");
+    let body = result.structured_content.unwrap();
+    assert_eq!(body["required"], "member", "{body}");
+}
