@@ -346,14 +346,9 @@ pub(crate) fn ingest_batch(
     let mut results = Vec::with_capacity(events.len());
     let mut duplicates = 0;
     for (prepared, id) in events.iter().zip(ids) {
-        if let Some(stored) = find_by_client_id(&transaction, tenant, prepared)? {
-            duplicates += 1;
-            results.push(stored);
-            continue;
-        }
-
         let session_id = &prepared.event.session_id;
-        if !sessions.contains_key(session_id) {
+        let loaded_here = !sessions.contains_key(session_id);
+        if loaded_here {
             let session = Session::load_or_start(&transaction, tenant, prepared)?;
             sessions.insert(session_id.clone(), session);
         }
@@ -370,7 +365,15 @@ pub(crate) fn ingest_batch(
             superseded_by: superseding.as_ref().map(|response| response.id.as_str()),
             cost_fill: fill.as_ref(),
         };
-        let hash = insert_event(&mut insert, tenant, prepared, &row)?;
+        let Some(hash) = insert_event(&mut insert, tenant, prepared, &row)? else {
+            // A retried send: the insert left the stored event and its session as they were.
+            if loaded_here {
+                sessions.remove(session_id);
+            }
+            duplicates += 1;
+            results.push(stored_duplicate(&transaction, tenant, prepared)?);
+            continue;
+        };
         session.apply(prepared, &hash, superseding.is_none());
         if superseding.is_none() {
             rollups.add_event(prepared)?;
@@ -412,14 +415,19 @@ pub(crate) fn ingest_batch(
     })
 }
 
-fn find_by_client_id(
+/// Reads the id and hash of the stored event whose client id made the insert of
+/// `prepared` a no-op.
+///
+/// # Errors
+///
+/// Returns [`StoreError`] when the query fails, or [`StoreError::Corrupt`] when no stored
+/// event has the client id.
+fn stored_duplicate(
     conn: &Connection,
     tenant: &str,
     prepared: &PreparedEvent,
-) -> Result<Option<IngestedEvent>, StoreError> {
-    let Some(client_id) = &prepared.event.client_id else {
-        return Ok(None);
-    };
+) -> Result<IngestedEvent, StoreError> {
+    let client_id = prepared.event.client_id.as_deref();
     let found = conn
         .prepare_cached("SELECT id, hash FROM events WHERE tenant_id = ?1 AND client_id = ?2")?
         .query_row(params![tenant, client_id], |row| {
@@ -430,7 +438,9 @@ fn find_by_client_id(
             })
         })
         .optional()?;
-    Ok(found)
+    found.ok_or_else(|| {
+        StoreError::Corrupt(format!("insert skipped, but no event has client id {client_id:?}"))
+    })
 }
 
 /// The server-assigned columns of a new event row.
@@ -450,15 +460,20 @@ const INSERT_SQL: &str = "INSERT INTO events (id, tenant_id, client_id, timestam
     cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, call_id, superseded_by, \
     pricing_version, price_provider, price_model, price_date, cost_from) VALUES (?1, ?2, ?3, ?4, \
     ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, \
-    ?24, ?25, ?26, ?27, ?28, ?29, ?30)";
+    ?24, ?25, ?26, ?27, ?28, ?29, ?30) \
+    ON CONFLICT (tenant_id, client_id) WHERE client_id IS NOT NULL DO NOTHING";
 
-/// Hashes and inserts one event with the [`INSERT_SQL`] statement, returning its hash.
+/// Hashes and inserts one event with the [`INSERT_SQL`] statement.
+///
+/// Returns the event's hash, or `None` when the tenant already stores an event with its
+/// client id, in which case nothing is written. The unique index behind that check is
+/// searched once, by the insert, so a new event costs no separate lookup.
 fn insert_event(
     insert: &mut Statement<'_>,
     tenant: &str,
     prepared: &PreparedEvent,
     row: &NewRow<'_>,
-) -> Result<String, StoreError> {
+) -> Result<Option<String>, StoreError> {
     let (id, prev_hash) = (row.id, row.prev_hash);
     let event = &prepared.event;
     let hash = event_hash_of_text(&HashText {
@@ -490,7 +505,7 @@ fn insert_event(
     let pricing = cost
         .and_then(|cost| cost.pricing.as_ref())
         .filter(|_| fill.is_none());
-    insert.execute(params![
+    let inserted = insert.execute(params![
         id,
         tenant,
         event.client_id,
@@ -522,5 +537,5 @@ fn insert_event(
         pricing.and_then(|pricing| pricing.price_date.map(|day| day.to_string())),
         fill.map(|fill| fill.tracked_id.as_str()),
     ])?;
-    Ok(hash)
+    Ok((inserted > 0).then_some(hash))
 }
