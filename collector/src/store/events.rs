@@ -439,7 +439,9 @@ fn stored_duplicate(
         })
         .optional()?;
     found.ok_or_else(|| {
-        StoreError::Corrupt(format!("insert skipped, but no event has client id {client_id:?}"))
+        StoreError::Corrupt(format!(
+            "insert skipped, but no event has client id {client_id:?}"
+        ))
     })
 }
 
