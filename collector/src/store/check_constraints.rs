@@ -64,25 +64,46 @@ pub(crate) fn rewrite_in_list_checks(conn: &Connection) -> rusqlite::Result<()> 
             );
             continue;
         };
-
-        let schema_version: i64 = conn.query_row("PRAGMA schema_version", [], |row| row.get(0))?;
-        conn.pragma_update(None, "writable_schema", true)?;
-        let updated = conn.execute(
-            "UPDATE sqlite_master SET sql = ?1 WHERE type = 'table' AND name = ?2",
-            (sql.replacen(rewrite.old, rewrite.new, 1), rewrite.table),
-        );
-        conn.pragma_update(None, "schema_version", schema_version + 1)?;
-        conn.pragma_update(None, "writable_schema", false)?;
-        updated?;
+        let new_sql = sql.replacen(rewrite.old, rewrite.new, 1);
+        write_table_sql(conn, rewrite.table, &new_sql)?;
         changed = true;
     }
 
     if changed {
-        // Preparing any statement now parses the edited schema, so text that SQLite cannot
-        // read fails the migration, which rolls the edit back.
-        conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))?;
+        check_schema(conn)?;
     }
     Ok(())
+}
+
+/// Replaces the stored CREATE TABLE text of `table` with `sql` under
+/// `PRAGMA writable_schema`, and raises `schema_version` so that every connection parses
+/// the new text. The caller must make sure that every stored row and page still matches
+/// `sql`, and should call [`check_schema`] after its last edit.
+///
+/// # Errors
+///
+/// Returns [`rusqlite::Error`] when SQLite refuses `writable_schema` (a connection opened
+/// with `SQLITE_DBCONFIG_DEFENSIVE`) or the update fails.
+pub(super) fn write_table_sql(conn: &Connection, table: &str, sql: &str) -> rusqlite::Result<()> {
+    let schema_version: i64 = conn.query_row("PRAGMA schema_version", [], |row| row.get(0))?;
+    conn.pragma_update(None, "writable_schema", true)?;
+    let updated = conn.execute(
+        "UPDATE sqlite_master SET sql = ?1 WHERE type = 'table' AND name = ?2",
+        (sql, table),
+    );
+    conn.pragma_update(None, "schema_version", schema_version + 1)?;
+    conn.pragma_update(None, "writable_schema", false)?;
+    updated.map(drop)
+}
+
+/// Parses the edited schema by preparing a statement, so text that SQLite cannot read
+/// fails the migration, which rolls the edit back.
+///
+/// # Errors
+///
+/// Returns [`rusqlite::Error`] when SQLite cannot parse the schema.
+pub(super) fn check_schema(conn: &Connection) -> rusqlite::Result<()> {
+    conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))
 }
 
 #[cfg(test)]

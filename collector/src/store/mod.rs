@@ -20,6 +20,7 @@ mod buckets;
 mod check_constraints;
 mod cost_fill;
 pub mod cost_rule;
+mod event_seq;
 pub mod events;
 mod filter;
 pub mod keys;

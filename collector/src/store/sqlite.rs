@@ -154,6 +154,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0013_unpriced_response_fill.sql"),
         after_sql: Some(super::cost_fill::fill_after_migration),
     },
+    Migration {
+        version: 14,
+        name: "events_seq_rowid",
+        sql: include_str!("migrations/0014_events_seq_rowid.sql"),
+        after_sql: Some(super::event_seq::drop_events_autoincrement),
+    },
 ];
 
 /// State owned by the writer thread and lent to each write job.
@@ -561,6 +567,34 @@ mod tests {
             .query_row(&sql, ["default", "a", "b"], |row| row.get(3))
             .unwrap();
         assert!(plan.contains("events_tenant_llm_rows"), "plan: {plan}");
+    }
+
+    #[test]
+    fn events_seq_continues_after_autoincrement_is_dropped() {
+        let conn = version_1_database();
+        migrate(&conn).unwrap();
+
+        let events_sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert!(!events_sql.contains("AUTOINCREMENT"), "{events_sql}");
+        conn.execute(
+            "INSERT INTO events (id, tenant_id, timestamp, session_id, agent_id, event_type, \
+             severity, payload, metadata, hash, is_error) \
+             VALUES ('E3', 'default', 't', 's1', 'a1', 'custom', 'info', '{}', '{}', 'h3', 0)",
+            [],
+        )
+        .unwrap();
+        let seq: i64 = conn
+            .query_row("SELECT seq FROM events WHERE id = 'E3'", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(seq, 3);
     }
 
     #[test]

@@ -213,6 +213,94 @@ async fn duplicate_client_id_is_stored_once() {
 }
 
 #[tokio::test]
+async fn duplicate_in_one_batch_is_stored_once() {
+    let app = app().await;
+    let event = |id: &str, second: u32| {
+        let timestamp = format!("2026-02-07T10:00:0{second}Z");
+        let mut event = cost_event("s1", "a1", "gpt-4.1", json!(0.25), &timestamp);
+        event["id"] = json!(id);
+        event
+    };
+    let reply = app
+        .ingest(vec![
+            event("evt-1", 0),
+            event("evt-1", 1),
+            event("evt-2", 2),
+        ])
+        .await;
+
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert_eq!(reply.json["ingested"], 2);
+    assert_eq!(reply.json["duplicates"], 1);
+    let events = &reply.json["events"];
+    assert_eq!(events[1]["duplicate"], true);
+    assert_eq!(events[1]["id"], events[0]["id"]);
+    assert_eq!(events[1]["hash"], events[0]["hash"]);
+
+    // The event after the duplicate chains to the first one.
+    let third = events[2]["id"].as_str().unwrap();
+    let stored = app.get(&format!("/api/events/{third}")).await.json;
+    assert_eq!(stored["prevHash"], events[0]["hash"]);
+
+    let session = app.get("/api/sessions/s1").await;
+    assert_eq!(session.json["eventCount"], 2);
+    assert!(
+        session.text.contains("\"totalCostUsd\":0.5"),
+        "{}",
+        session.text
+    );
+    assert_eq!(app.get("/api/events").await.json["total"], 2);
+}
+
+#[tokio::test]
+async fn duplicate_with_new_session_id_starts_no_session() {
+    let app = app().await;
+    let mut first = tool_call("s1", "a1", "2026-02-07T10:00:00Z");
+    first["id"] = json!("evt-1");
+    let stored = app.ingest(vec![first]).await;
+    assert_eq!(stored.status, StatusCode::CREATED);
+
+    // A retried send whose session id differs from the stored event's.
+    let mut retry = tool_call("s-retry", "a1", "2026-02-07T10:00:01Z");
+    retry["id"] = json!("evt-1");
+    let reply = app.ingest(vec![retry]).await;
+
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert_eq!(reply.json["duplicates"], 1);
+    assert_eq!(
+        reply.json["events"][0]["id"],
+        stored.json["events"][0]["id"]
+    );
+    let missing = app.get("/api/sessions/s-retry").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/api/sessions").await.json["total"], 1);
+    let session = app.get("/api/sessions/s1").await;
+    assert_eq!(session.json["eventCount"], 1);
+}
+
+#[tokio::test]
+async fn retry_leaves_its_session_unchanged() {
+    let app = app().await;
+    let mut first = tool_call("s1", "a1", "2026-02-07T10:00:00Z");
+    first["id"] = json!("evt-1");
+    app.ingest(vec![first.clone()]).await;
+    let before = app.get("/api/sessions/s1").await.json;
+
+    // The retry is the only event of its session in this batch, and another session follows.
+    first["timestamp"] = json!("2026-02-07T11:00:00Z");
+    let reply = app
+        .ingest(vec![first, tool_call("s2", "a1", "2026-02-07T10:00:02Z")])
+        .await;
+
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert_eq!(reply.json["duplicates"], 1);
+    assert_eq!(reply.json["ingested"], 1);
+    let after = app.get("/api/sessions/s1").await.json;
+    assert_eq!(after, before);
+    assert_eq!(app.get("/api/sessions").await.json["total"], 2);
+}
+
+#[tokio::test]
 async fn offset_timestamp_is_normalised_to_utc() {
     let app = app().await;
     let reply = app
