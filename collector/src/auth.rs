@@ -106,7 +106,8 @@ pub fn is_well_formed(key: &str) -> bool {
 
 /// Makes sure an admin key exists.
 ///
-/// A `preset` key (from `AGENTLENS_API_KEY`) is stored unless its hash is already stored.
+/// A `preset` key (from `AGENTLENS_API_KEY`) is stored unless its hash is already stored,
+/// and the log says so; a stored preset key that was revoked stays revoked, with a warning.
 /// Without one, a new admin key is created when no active key exists, and returned so the
 /// caller can show it once.
 ///
@@ -122,10 +123,22 @@ pub async fn bootstrap_key(
             return Err(BootstrapError::InvalidPresetKey);
         }
         if !store.api_key_exists(hash_key(key)).await? {
+            let active = store.count_active_api_keys().await?;
             let name = "AGENTLENS_API_KEY".to_owned();
-            store
+            let record = store
                 .insert_api_key(hash_key(key), name, vec!["*".into()], DEFAULT_TENANT)
                 .await?;
+            tracing::info!(
+                key.id = %record.id,
+                keys.other_active = active,
+                "stored the admin key from AGENTLENS_API_KEY; keys stored before it stay active \
+                 until `agentlens keys revoke` revokes them"
+            );
+        } else if store.active_api_key(hash_key(key)).await?.is_none() {
+            tracing::warn!(
+                "the key in AGENTLENS_API_KEY is revoked, so requests that send it get 401; \
+                 set AGENTLENS_API_KEY to a new key or unset it"
+            );
         }
         return Ok(None);
     }

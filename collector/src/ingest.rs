@@ -100,10 +100,38 @@ pub struct PreparedEvent {
     pub timestamp: String,
     /// Cost columns for cost-bearing events.
     pub cost: Option<CostColumns>,
-    /// The payload as JavaScript-compatible JSON text, exactly as stored and hashed.
+    /// The payload as JavaScript-compatible JSON text, exactly as hashed. It is also the
+    /// stored text unless [`Self::keep_exact_payload`] kept one with more digits.
     pub payload_json: String,
     /// The metadata as JavaScript-compatible JSON text, exactly as stored and hashed.
     pub metadata_json: String,
+    /// Payload text stored in place of `payload_json`, set by [`Self::keep_exact_payload`].
+    exact_payload_json: Option<String>,
+}
+
+impl PreparedEvent {
+    /// Stores `text` in place of `payload_json` when it is the same payload with more
+    /// digits in its numbers, that is, when the JavaScript-compatible text of the parsed
+    /// `text` is `payload_json`. Otherwise, such as for a truncated payload, nothing
+    /// changes.
+    ///
+    /// The hash keeps covering `payload_json`. The timeline check parses the stored text
+    /// and hashes its JavaScript-compatible text, so it still matches.
+    pub fn keep_exact_payload(&mut self, text: String) {
+        let Ok(parsed) = serde_json::from_str::<Map<String, Value>>(&text) else {
+            return;
+        };
+        if object_to_js_json(&parsed) == self.payload_json {
+            self.exact_payload_json = Some(text);
+        }
+    }
+
+    /// Returns the payload text to store.
+    pub fn stored_payload_json(&self) -> &str {
+        self.exact_payload_json
+            .as_deref()
+            .unwrap_or(&self.payload_json)
+    }
 }
 
 /// Validates a `{"events": [...]}` body and prepares every event for storage.
@@ -198,6 +226,7 @@ pub fn prepare_validated(
             cost,
             payload_json,
             metadata_json,
+            exact_payload_json: None,
         });
     }
 

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use agentlens_core::client::{Client, CostEvent};
+use agentlens_core::client::{ClientOptions, CostEvent};
 use agentlens_core::pricing::{PriceOutcome, PriceTable};
 use agentlens_core::usage::from_openai;
 use serde_json::json;
@@ -19,8 +19,9 @@ use serde_json::json;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt().with_env_filter("info").init();
 
-    // Reads AGENTLENS_SERVER_URL and AGENTLENS_API_KEY; the URL defaults to localhost:3400.
-    let client = Client::builder("http://localhost:3400")
+    // Reads AGENTLENS_SERVER_URL and AGENTLENS_API_KEY; the URL defaults to
+    // http://localhost:3400. `Client::builder(url)` would fix the URL instead.
+    let client = ClientOptions::from_env()
         .agent_id("example-agent")
         .build()?;
 

@@ -31,7 +31,15 @@ fn is_count_key(key: &str) -> bool {
 const CONTEXT_KEYS: &[&str] = &["service_tier", "speed"];
 
 /// Keys of Amazon Bedrock's camelCase usage object that the normalized shape lacks.
-const BEDROCK_KEYS: &[&str] = &["cacheReadInputTokens", "cacheWriteInputTokens"];
+/// Converse responses carry each cache count twice, as `…Tokens` and `…TokenCount`, and
+/// an object `serverToolUsage` beside them.
+const BEDROCK_KEYS: &[&str] = &[
+    "cacheReadInputTokens",
+    "cacheWriteInputTokens",
+    "cacheReadInputTokenCount",
+    "cacheWriteInputTokenCount",
+    "serverToolUsage",
+];
 
 /// Returns true for an object with at least one count, whose keys all belong to the
 /// normalized shape or choose prices (`service_tier`, `speed`). Any other object is read as
@@ -62,8 +70,9 @@ pub fn check_camel_case_keys(object: &Map<String, Value>) -> Result<(), FieldErr
             &format!("usage.{key}"),
             &format!(
                 "unknown usage field {key:?}: a usage object with inputTokens takes {}, or \
-                 Bedrock's cacheReadInputTokens and cacheWriteInputTokens",
-                [TOKEN_KEYS, &PART_KEYS[..]].concat().join(", ")
+                 Bedrock's {}",
+                [TOKEN_KEYS, &PART_KEYS[..]].concat().join(", "),
+                BEDROCK_KEYS.join(", ")
             ),
         )),
     }

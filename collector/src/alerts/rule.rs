@@ -60,6 +60,9 @@ impl NewRule {
             None => Some(Vec::new()),
             Some(_) => read_channels(object, &mut errors),
         };
+        if let (Some(condition), Some(threshold)) = (condition, threshold) {
+            errors.extend(check_threshold(condition, threshold));
+        }
 
         match (
             name,
@@ -159,7 +162,19 @@ impl RulePatch {
     }
 
     /// Replaces the fields of `rule` that the patch sets; `updatedAt` is left to the store.
-    pub fn apply_to(self, rule: &mut AlertRule) {
+    ///
+    /// # Errors
+    ///
+    /// Returns the [`FieldError`] of the threshold, and leaves `rule` unchanged, when the
+    /// updated threshold is out of range for the updated condition (an `error_rate_exceeds`
+    /// threshold above 1).
+    pub fn apply_to(self, rule: &mut AlertRule) -> Result<(), Vec<FieldError>> {
+        let condition = self.condition.unwrap_or(rule.condition);
+        let threshold = self.threshold.unwrap_or(rule.threshold.0);
+        if let Some(error) = check_threshold(condition, threshold) {
+            return Err(vec![error]);
+        }
+
         if let Some(name) = self.name {
             rule.name = name;
         }
@@ -181,7 +196,24 @@ impl RulePatch {
         if let Some(notify_channels) = self.notify_channels {
             rule.notify_channels = notify_channels;
         }
+        Ok(())
     }
+}
+
+/// Returns the error of a threshold that is out of range for `condition`. The error rate of
+/// `error_rate_exceeds` is a ratio from 0 to 1, so a threshold above 1 would never fire.
+fn check_threshold(condition: Condition, threshold: Decimal) -> Option<FieldError> {
+    if condition != Condition::ErrorRateExceeds || threshold <= Decimal::ONE {
+        return None;
+    }
+    Some(issue(
+        "threshold",
+        format!(
+            "threshold {} is out of range for error_rate_exceeds: expected a ratio from 0 \
+             to 1 (use 0.05 for 5%)",
+            threshold.normalize()
+        ),
+    ))
 }
 
 fn issue(path: &str, message: impl Into<String>) -> FieldError {
@@ -357,6 +389,31 @@ mod tests {
                 .unwrap_err();
         let paths: Vec<_> = errors.into_iter().map(|e| e.path).collect();
         assert_eq!(paths, ["name", "threshold", "windowMinutes"]);
+    }
+
+    #[test]
+    fn error_rate_threshold_above_one_is_rejected() {
+        let body = json!({"name": "er", "condition": "error_rate_exceeds", "threshold": 5,
+            "windowMinutes": 5});
+        let errors = NewRule::from_json(&body).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].path, "threshold");
+        assert!(
+            errors[0].message.contains("threshold 5 "),
+            "{}",
+            errors[0].message
+        );
+        assert!(errors[0].message.contains("0.05"), "{}", errors[0].message);
+    }
+
+    #[test]
+    fn error_rate_threshold_of_one_is_accepted() {
+        let body = json!({"name": "er", "condition": "error_rate_exceeds", "threshold": 1,
+            "windowMinutes": 5});
+        assert!(NewRule::from_json(&body).is_ok());
+        let body = json!({"name": "n", "condition": "event_count_exceeds", "threshold": 50,
+            "windowMinutes": 5});
+        assert!(NewRule::from_json(&body).is_ok());
     }
 
     #[test]

@@ -235,7 +235,9 @@ pub async fn update_rule(
         .store
         .update_alert_rule(&caller.tenant_id, &id, patch)
         .await?;
-    let rule = updated.ok_or(ApiError::NotFound(RULE_NOT_FOUND))?;
+    let rule = updated
+        .ok_or(ApiError::NotFound(RULE_NOT_FOUND))?
+        .map_err(ApiError::Validation)?;
     tracing::info!(alert.rule_id = %rule.id, "alert rule updated");
     Ok(Json(rule))
 }

@@ -145,8 +145,8 @@ pub struct ToolsBody {
     pub tools: Vec<ToolStats>,
 }
 
-/// Returns per-agent session counts, events, errors, exact cost and average session
-/// duration, over each agent's own events in the range.
+/// Returns per-agent session counts, events, errors, exact cost with its unpriced event
+/// count, and average session duration, over each agent's own events in the range.
 ///
 /// Parameters: `from`, `to` (inclusive, as for the cost report; defaults: `to` = now,
 /// `from` = 24 hours before `to`), `tz` for date bounds and `agentId`.
@@ -210,8 +210,10 @@ pub async fn agents(
 
 /// Returns per-tool call and error counts, error rate and average duration.
 ///
-/// `callCount` counts `tool_call` events and `errorCount` counts `tool_error` events, and
-/// `avgDurationMs` averages `durationMs` of `tool_response` and `tool_error` events.
+/// `callCount` counts `tool_call` events and `errorCount` counts `tool_error` events.
+/// `errorRate` divides `errorCount` by the larger of the two, so a tool that only failed
+/// reads 1, and `avgDurationMs` averages `durationMs` of `tool_response` and `tool_error`
+/// events.
 /// Parameters: `from`, `to` and `tz` as for the agents, and `agentId`.
 #[utoipa::path(
     get,

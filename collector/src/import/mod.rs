@@ -82,6 +82,9 @@ pub enum ImportError {
     Client(#[from] ClientError),
 }
 
+/// Retries of each batch the import sends.
+const IMPORT_RETRIES: u32 = 12;
+
 /// Imports a Claude Code projects folder and waits until the collector has the events.
 ///
 /// # Errors
@@ -96,7 +99,10 @@ pub fn import_claude_code(options: &ImportOptions) -> Result<ImportSummary, Impo
     let mut builder = Client::builder(options.url.clone())
         .agent_id("claude-code")
         .batch_size(1000)
-        .queue_capacity(scan.messages.len().max(1));
+        .queue_capacity(scan.messages.len().max(1))
+        // A one-off import can wait out a collector's rate limit or restart for about two
+        // minutes (backoff up to 5 s, `Retry-After` up to 10 s), where an agent gives up sooner.
+        .max_retries(IMPORT_RETRIES);
     if let Some(key) = &options.api_key {
         builder = builder.api_key(key.clone());
     }

@@ -98,10 +98,12 @@ mod tests {
 
     #[test]
     fn remote_denial_names_the_needed_scope() {
+        let body = json!({"error": "Insufficient permissions", "required": "member",
+            "current": "viewer", "status": 403});
         let reply = ApiReply {
             status: 403,
-            body: json!({"error": "Insufficient permissions", "required": "member",
-                "current": "viewer", "status": 403}),
+            text: body.to_string(),
+            body,
         };
         let result = forbidden_reply("POST /api/events", &reply);
         assert_eq!(result.is_error, Some(true));

@@ -13,6 +13,8 @@ pub struct ApiReply {
     pub status: u16,
     /// JSON body, or `Value::Null` when the body is not JSON.
     pub body: Value,
+    /// Body text as received. Unlike `body`, it keeps every digit of an exact decimal.
+    pub text: String,
 }
 
 impl ApiReply {
@@ -141,6 +143,7 @@ async fn send_remote(
     Ok(ApiReply {
         status,
         body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
     })
 }
 
@@ -176,5 +179,6 @@ async fn send_in_process(
     Ok(ApiReply {
         status,
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        text: String::from_utf8_lossy(&bytes).into_owned(),
     })
 }

@@ -8,7 +8,8 @@
 //! Other rejections, such as 406 for a missing `Accept: text/event-stream` and 415 for a
 //! body that is not `application/json`, get the JSON error body of the rest of the API.
 
-use axum::http::header;
+use axum::body::Body;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{middleware, Json, Router};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -16,7 +17,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use serde_json::json;
 
 use super::backend::Backend;
-use super::{jsonrpc, AgentLensMcp};
+use super::{exact, jsonrpc, AgentLensMcp};
 use crate::{auth, AppState};
 
 /// Path of the endpoint.
@@ -47,12 +48,52 @@ pub fn routes(state: AppState, api: Router) -> Router {
 
     Router::new()
         .nest_service(MCP_PATH, service)
+        .layer(middleware::map_response(restore_exact_decimals))
         .layer(middleware::from_fn(jsonrpc::check_message))
         .layer(middleware::map_response(wrap_plain_text_errors))
         .layer(middleware::from_fn_with_state(
             state,
             auth::require_read_key,
         ))
+}
+
+/// Writes the exact decimals of a tool result into its `structuredContent`, see
+/// [`exact`]. Responses that are not a successful JSON body pass unchanged.
+async fn restore_exact_decimals(response: Response) -> Response {
+    if response.status() != StatusCode::OK || !is_json(&response) {
+        return response;
+    }
+
+    // The body is a reply that this process built in memory, so it is read without a limit.
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tracing::error!(%error, "failed to read an mcp response body");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "failed to read the response",
+            )
+                .into_response();
+        }
+    };
+    match exact::restore_structured_content(&bytes) {
+        Some(restored) => {
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(restored))
+        }
+        None => Response::from_parts(parts, Body::from(bytes)),
+    }
+}
+
+/// Returns true when the response has an `application/json` content type.
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// Largest rmcp rejection body read into a JSON error. Longer text is replaced by the

@@ -22,6 +22,7 @@
 
 mod access;
 pub mod backend;
+mod exact;
 pub mod http;
 mod jsonrpc;
 mod params;
@@ -331,7 +332,7 @@ impl AgentLensMcp {
             .send(Method::GET, &path, None, authorization.as_ref())
             .await;
         Ok(match reply {
-            Ok(reply) if reply.is_success() => CallToolResult::structured(reply.body),
+            Ok(reply) if reply.is_success() => exact::tool_result(reply),
             Ok(reply) => failed_reply(&format!("GET {path}"), &reply),
             Err(error) => tool_error(error),
         })
@@ -364,7 +365,7 @@ impl AgentLensMcp {
             )
             .await;
         Ok(match reply {
-            Ok(reply) if reply.is_success() => CallToolResult::structured(reply.body),
+            Ok(reply) if reply.is_success() => exact::tool_result(reply),
             Ok(reply) => failed_reply("POST /api/pricing/quote", &reply),
             Err(error) => tool_error(error),
         })

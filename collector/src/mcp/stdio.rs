@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinHandle;
 
 use super::backend::{Backend, BackendError};
+use super::exact;
 use super::jsonrpc::{self, INVALID_REQUEST, MAX_MESSAGE_BYTES};
 use super::AgentLensMcp;
 
@@ -102,6 +103,7 @@ impl<W: AsyncWrite + Unpin + Send + 'static> Transport<RoleServer> for LineTrans
         let output = self.output.clone();
         async move {
             let line = serde_json::to_vec(&item)?;
+            let line = exact::restore_structured_content(&line).unwrap_or(line);
             write_line(&output, line).await
         }
     }

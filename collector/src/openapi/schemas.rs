@@ -21,6 +21,20 @@ pub fn exact_decimal() -> Object {
         .build()
 }
 
+/// Returns the schema of an exact decimal that may be null.
+pub fn nullable_exact_decimal() -> Object {
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::Number,
+            Type::Null,
+        ]))
+        .description(Some(
+            "Exact decimal written with all its digits, or null; parse it as a decimal, not a \
+             float",
+        ))
+        .build()
+}
+
 /// Returns the schema of a map from a name to an exact decimal.
 pub fn exact_decimal_map() -> Object {
     ObjectBuilder::new()
@@ -187,7 +201,8 @@ pub struct NewRuleRequest {
     pub condition: Condition,
     /// Value that the watched figure must exceed, at least 0. It is read as an exact
     /// decimal from the number's shortest decimal form, so a number below 1e-28 (other
-    /// than 0) is rejected.
+    /// than 0) is rejected. An `error_rate_exceeds` threshold is a ratio from 0 to 1
+    /// (0.05 for 5%), and a larger one is rejected.
     #[schema(minimum = 0, maximum = 1e28)]
     pub threshold: f64,
     /// Length of the trailing window, in minutes, from 1 to 43200 (30 days). Written
@@ -238,7 +253,9 @@ pub struct RulePatchRequest {
     /// Condition the rule evaluates.
     #[schema(nullable = false)]
     pub condition: Option<Condition>,
-    /// Value that the watched figure must exceed, at least 0, read as for creation.
+    /// Value that the watched figure must exceed, at least 0, read as for creation. The
+    /// rule's resulting condition and threshold are checked together, so an
+    /// `error_rate_exceeds` rule rejects a threshold above 1.
     #[schema(minimum = 0, maximum = 1e28, nullable = false)]
     pub threshold: Option<f64>,
     /// Length of the trailing window, in minutes, from 1 to 43200 (30 days).

@@ -43,6 +43,9 @@ pub struct AgentStats {
     /// rule.
     #[schema(schema_with = crate::openapi::schemas::exact_decimal)]
     pub total_cost_usd: Usd,
+    /// The agent's counted cost events whose cost is unknown, which add nothing to
+    /// `totalCostUsd`.
+    pub unpriced_count: i64,
     /// Average time from start to end of those sessions that ended; 0 when none ended.
     pub avg_duration_ms: f64,
 }
@@ -57,8 +60,9 @@ pub struct ToolStats {
     pub call_count: i64,
     /// `tool_error` events.
     pub error_count: i64,
-    /// `errorCount / callCount`; 0 without calls. It exceeds 1 when errors arrive without
-    /// their `tool_call`.
+    /// `errorCount` divided by the calls, from 0 to 1. A `tool_error` whose `tool_call`
+    /// never arrived is still a failed call, so the divisor is the larger of `callCount`
+    /// and `errorCount`, and a tool that only failed reads 1. It is 0 without either.
     pub error_rate: f64,
     /// Average `durationMs` of the `tool_response` and `tool_error` events; 0 without any.
     pub avg_duration_ms: f64,
@@ -71,6 +75,7 @@ struct AgentSums {
     events: i64,
     errors: i64,
     cost: PicoSum,
+    unpriced: i64,
     ended: i64,
     duration_total_ms: f64,
 }
@@ -127,13 +132,14 @@ fn agents(conn: &Connection, filter: &SqlFilter) -> Result<Vec<AgentStats>, Stor
     // start and end for the average duration.
     let sql = format!(
         "SELECT e.agent_id, e.event_count, e.error_count, e.cost_high, e.cost_low, \
-         s.started_at, s.ended_at, e.session_id \
+         s.started_at, s.ended_at, e.session_id, e.unpriced_count \
          FROM (SELECT agent_id, session_id, COUNT(*) AS event_count, \
                COALESCE(SUM(is_error), 0) AS error_count, \
                COALESCE(SUM(CASE WHEN {COUNTED_COST_ROWS} THEN cost_pico / 1000000 END), 0) \
                  AS cost_high, \
                COALESCE(SUM(CASE WHEN {COUNTED_COST_ROWS} THEN cost_pico % 1000000 END), 0) \
-                 AS cost_low \
+                 AS cost_low, \
+               COALESCE(SUM({COUNTED_COST_ROWS} AND cost_pico IS NULL), 0) AS unpriced_count \
                FROM events {} GROUP BY agent_id, session_id) AS e \
          LEFT JOIN sessions AS s ON s.tenant_id = ?1 AND s.id = e.session_id",
         filter.where_sql()
@@ -154,6 +160,7 @@ fn agents(conn: &Connection, filter: &SqlFilter) -> Result<Vec<AgentStats>, Stor
         sums.events += row.get::<_, i64>(1)?;
         sums.errors += row.get::<_, i64>(2)?;
         sums.cost.add(PicoSum::from_row(row, 3)?);
+        sums.unpriced += row.get::<_, i64>(8)?;
         if let (Some(started), Some(ended)) = (started, ended) {
             sums.ended += 1;
             sums.duration_total_ms += duration_ms(&started, &ended)?;
@@ -169,6 +176,7 @@ fn agents(conn: &Connection, filter: &SqlFilter) -> Result<Vec<AgentStats>, Stor
             total_errors: sums.errors,
             error_rate: ratio(sums.errors, sums.events),
             total_cost_usd: sums.cost.to_usd()?,
+            unpriced_count: sums.unpriced,
             avg_duration_ms: average(sums.duration_total_ms, sums.ended),
         });
     }
@@ -206,7 +214,7 @@ fn tools(conn: &Connection, filter: &SqlFilter) -> Result<Vec<ToolStats>, StoreE
             tool_name: row.get(0)?,
             call_count,
             error_count,
-            error_rate: ratio(error_count, call_count),
+            error_rate: ratio(error_count, call_count.max(error_count)),
             avg_duration_ms: row.get(3)?,
         })
     })?;

@@ -1,8 +1,9 @@
 //! Alert rules, alert history and the window metrics the evaluator reads.
 
+use agentlens_core::validate::FieldError;
 use rusqlite::{params, OptionalExtension, Row};
 use rust_decimal::Decimal;
-
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::alert_deliveries::{deliveries_of, insert_deliveries, NewDelivery};
@@ -14,7 +15,7 @@ use crate::alerts::webhook::{self, DeliveryKind, PendingDelivery, TransitionFact
 use crate::alerts::{
     AlertHistoryEntry, AlertRule, Condition, ExactNumber, NewRule, RulePatch, RuleScope,
 };
-use crate::ingest::prepare_batch;
+use crate::ingest::{prepare_batch, PreparedEvent};
 
 /// Prefix of the session ids of the `alert_triggered` and `alert_resolved` events the
 /// evaluator stores: each rule has its own session, `agentlens-alerts-<rule id>`, so the
@@ -201,6 +202,10 @@ impl Store {
     /// Applies a partial update to a tenant's rule and bumps its `updatedAt`; returns
     /// `None` when the tenant has no rule with that id.
     ///
+    /// The inner result contains the field errors of a patch that is invalid only together
+    /// with the stored rule (see [`RulePatch::apply_to`]), and the rule then stays
+    /// unchanged.
+    ///
     /// # Errors
     ///
     /// Returns [`StoreError`] when the update fails.
@@ -209,13 +214,15 @@ impl Store {
         tenant: &str,
         id: &str,
         patch: RulePatch,
-    ) -> Result<Option<AlertRule>, StoreError> {
+    ) -> Result<Option<Result<AlertRule, Vec<FieldError>>>, StoreError> {
         let (tenant, id) = (tenant.to_owned(), id.to_owned());
         self.write(move |context| {
             let Some(mut rule) = find_rule(&context.conn, &tenant, &id)? else {
                 return Ok(None);
             };
-            patch.apply_to(&mut rule);
+            if let Err(errors) = patch.apply_to(&mut rule) {
+                return Ok(Some(Err(errors)));
+            }
             rule.updated_at = now_text();
             context.conn.execute(
                 "UPDATE alert_rules SET name = ?1, enabled = ?2, condition = ?3, threshold = ?4, \
@@ -234,7 +241,7 @@ impl Store {
                     id,
                 ],
             )?;
-            Ok(Some(rule))
+            Ok(Some(Ok(rule)))
         })
         .await
     }
@@ -503,20 +510,21 @@ fn fire(
     insert_deliveries(&transaction, &rule.tenant_id, &entry.id, &deliveries, &now)?;
     transaction.commit()?;
 
-    let payload = json!({
-        "alertRuleId": rule.id,
-        "alertName": rule.name,
-        "condition": rule.condition.as_str(),
-        "currentValue": number(judgement.value),
-        "threshold": number(rule.threshold.0),
-        "message": entry.message,
-    });
+    let payload = AlertEventPayload {
+        alert_rule_id: &rule.id,
+        alert_name: &rule.name,
+        condition: rule.condition.as_str(),
+        current_value: ExactNumber(judgement.value),
+        threshold: rule.threshold,
+        message: &entry.message,
+        resolved_by: None,
+    };
     store_alert_event(
         context,
         rule,
         "alert_triggered",
         "warn",
-        payload,
+        &payload,
         &now,
         &entry.id,
     );
@@ -555,22 +563,31 @@ fn resolve(
     insert_deliveries(&transaction, &rule.tenant_id, &id, &deliveries, &now)?;
     transaction.commit()?;
 
-    let payload = json!({
-        "alertRuleId": rule.id,
-        "alertName": rule.name,
-        "condition": rule.condition.as_str(),
-        "currentValue": number(judgement.value),
-        "threshold": number(rule.threshold.0),
-        "message": message,
-        "resolvedBy": "evaluator",
-    });
-    store_alert_event(context, rule, "alert_resolved", "info", payload, &now, &id);
+    let payload = AlertEventPayload {
+        alert_rule_id: &rule.id,
+        alert_name: &rule.name,
+        condition: rule.condition.as_str(),
+        current_value: ExactNumber(judgement.value),
+        threshold: rule.threshold,
+        message: &message,
+        resolved_by: Some("evaluator"),
+    };
+    store_alert_event(context, rule, "alert_resolved", "info", &payload, &now, &id);
     Ok((Transition::Resolved(id), pending(deliveries)))
 }
 
-/// Returns a decimal as a JSON number.
-fn number(value: Decimal) -> Value {
-    serde_json::from_str(&value.normalize().to_string()).unwrap_or(Value::Null)
+/// Payload of an `alert_triggered` or `alert_resolved` event.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AlertEventPayload<'a> {
+    alert_rule_id: &'a str,
+    alert_name: &'a str,
+    condition: &'static str,
+    current_value: ExactNumber,
+    threshold: ExactNumber,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolved_by: Option<&'static str>,
 }
 
 /// Stores an alert event through the ingest path.
@@ -583,24 +600,11 @@ fn store_alert_event(
     rule: &AlertRule,
     event_type: &str,
     severity: &str,
-    payload: Value,
+    payload: &AlertEventPayload<'_>,
     now: &str,
     history_id: &str,
 ) {
-    let agent_id = rule.scope.agent_id.as_deref().unwrap_or(ALERT_AGENT_ID);
-    let event = json!({
-        "sessionId": format!("{ALERT_SESSION_PREFIX}{}", rule.id),
-        "agentId": agent_id,
-        "eventType": event_type,
-        "severity": severity,
-        "timestamp": now,
-        "payload": payload,
-        "metadata": {"alertHistoryId": history_id},
-    });
-    // Alert events carry no cost, so the embedded table is never consulted for them.
-    let prices = agentlens_core::pricing::PriceTable::embedded();
-    let stored = prepare_batch(&json!({ "events": [event] }), chrono::Utc::now(), prices)
-        .map_err(|error| format!("{error:?}"))
+    let stored = prepare_alert_event(rule, event_type, severity, payload, now, history_id)
         .and_then(|prepared| {
             ingest_batch(context, &rule.tenant_id, &prepared).map_err(|error| error.to_string())
         });
@@ -612,4 +616,38 @@ fn store_alert_event(
             "cannot store the alert event"
         );
     }
+}
+
+/// Validates and prepares an alert event as `POST /api/events` would. The stored payload
+/// keeps every digit of `currentValue` and `threshold`, which a `serde_json::Value` would
+/// round to an `f64` (see [`PreparedEvent::keep_exact_payload`]).
+fn prepare_alert_event(
+    rule: &AlertRule,
+    event_type: &str,
+    severity: &str,
+    payload: &AlertEventPayload<'_>,
+    now: &str,
+    history_id: &str,
+) -> Result<Vec<PreparedEvent>, String> {
+    let exact_payload = serde_json::to_string(payload).map_err(|error| error.to_string())?;
+    let parsed: Value = serde_json::from_str(&exact_payload).map_err(|error| error.to_string())?;
+    let agent_id = rule.scope.agent_id.as_deref().unwrap_or(ALERT_AGENT_ID);
+    let event = json!({
+        "sessionId": format!("{ALERT_SESSION_PREFIX}{}", rule.id),
+        "agentId": agent_id,
+        "eventType": event_type,
+        "severity": severity,
+        "timestamp": now,
+        "payload": parsed,
+        "metadata": {"alertHistoryId": history_id},
+    });
+
+    // Alert events carry no cost, so the embedded table is never consulted for them.
+    let prices = agentlens_core::pricing::PriceTable::embedded();
+    let mut prepared = prepare_batch(&json!({ "events": [event] }), chrono::Utc::now(), prices)
+        .map_err(|error| format!("{error:?}"))?;
+    for event in &mut prepared {
+        event.keep_exact_payload(exact_payload.clone());
+    }
+    Ok(prepared)
 }

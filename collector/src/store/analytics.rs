@@ -8,9 +8,8 @@
 //! [`Store::cost_report`] reads the [rollups](super::rollups) through
 //! [`super::rollup_report`], so its cost grows with the number of buckets, agents and
 //! models in the range rather than with the number of events. `bySession` reads the
-//! running session totals, most expensive first, and stops once the list is certain, so a
-//! range that contains most of the tenant's sessions reads little more than
-//! [`TOP_SESSIONS`] of them.
+//! running session totals, most expensive first, and stops once the list is certain.
+//! `bySessionOmitted` is `totals` minus the list, so it costs no further read.
 //! [`Store::cost_report_from_events`] recomputes the same report from the events; the
 //! tests use it to check the rollups, and the rollup path falls back to it for zones whose
 //! bucket boundaries are not on whole minutes. Time buckets are computed in
@@ -93,7 +92,7 @@ pub(crate) struct Sums {
     cache_read: i64,
     cache_write: i64,
     pub(crate) events: i64,
-    unpriced: i64,
+    pub(crate) unpriced: i64,
 }
 
 impl Sums {
@@ -119,6 +118,17 @@ impl Sums {
         self.cache_write += other.cache_write;
         self.events += other.events;
         self.unpriced += other.unpriced;
+    }
+
+    /// Subtracts another group's sums, a part of this group.
+    fn subtract(&mut self, part: &Sums) {
+        self.cost.0 -= part.cost.0;
+        self.input -= part.input;
+        self.output -= part.output;
+        self.cache_read -= part.cache_read;
+        self.cache_write -= part.cache_write;
+        self.events -= part.events;
+        self.unpriced -= part.unpriced;
     }
 
     pub(crate) fn into_totals(self) -> Result<CostTotals, StoreError> {
@@ -181,6 +191,8 @@ pub struct CostBucket {
     pub total_cost_usd: Usd,
     /// Cost rows.
     pub event_count: i64,
+    /// Cost rows whose cost is unknown, which add nothing to `totalCostUsd` or `byAgent`.
+    pub unpriced_count: i64,
     /// Cost per agent.
     #[schema(schema_with = crate::openapi::schemas::exact_decimal_map)]
     pub by_agent: BTreeMap<String, Usd>,
@@ -194,8 +206,12 @@ pub struct CostReport {
     pub by_agent: Vec<AgentCost>,
     /// Per provider and model, highest cost first.
     pub by_model: Vec<ModelCost>,
-    /// The 100 most expensive sessions.
+    /// The 100 most expensive sessions, as in upstream; ties in cost are ordered by
+    /// session id.
     pub by_session: Vec<SessionCost>,
+    /// The sessions beyond the first 100, summed: `totals` minus the `bySession`
+    /// entries. Its `eventCount` is 0 when `bySession` lists every session.
+    pub by_session_omitted: CostTotals,
     /// Per time bucket, oldest first; buckets without rows are left out.
     pub over_time: Vec<CostBucket>,
     /// All cost rows in the range.
@@ -275,6 +291,30 @@ pub(crate) fn sort_models(models: &mut [ModelCost]) {
     });
 }
 
+/// Builds `bySession` and `bySessionOmitted` from the listed sessions, best first, and
+/// the totals of the range.
+pub(crate) fn session_breakdown(
+    listed: Vec<(String, Sums)>,
+    totals: &Sums,
+) -> Result<(Vec<SessionCost>, CostTotals), StoreError> {
+    let mut rest = *totals;
+    for (_, sums) in &listed {
+        rest.subtract(sums);
+    }
+    let omitted = rest.into_totals()?;
+
+    let by_session = listed
+        .into_iter()
+        .map(|(session_id, sums)| {
+            Ok(SessionCost {
+                session_id,
+                totals: sums.into_totals()?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((by_session, omitted))
+}
+
 /// Builds the report from the events; ties in cost are ordered by key.
 pub(crate) fn build_report(
     conn: &Connection,
@@ -305,32 +345,27 @@ pub(crate) fn build_report(
     }
     sort_models(&mut by_model);
 
-    let mut by_session = Vec::new();
+    let mut sessions = Vec::new();
     for (keys, sums) in grouped(conn, filter, &["session_id"])? {
         let [session_id] = <[String; 1]>::try_from(keys).map_err(keys_error)?;
-        by_session.push(SessionCost {
-            session_id,
-            totals: sums.into_totals()?,
-        });
+        sessions.push((session_id, sums));
     }
-    by_session.sort_by(|a, b| {
-        (Reverse(a.totals.total_cost_usd), &a.session_id)
-            .cmp(&(Reverse(b.totals.total_cost_usd), &b.session_id))
-    });
-    by_session.truncate(TOP_SESSIONS);
+    sessions.sort_by(|(a_id, a), (b_id, b)| (Reverse(a.cost), a_id).cmp(&(Reverse(b.cost), b_id)));
+    sessions.truncate(TOP_SESSIONS);
 
     let totals = grouped(conn, filter, &[])?
         .pop()
         .map(|(_, sums)| sums)
-        .unwrap_or_default()
-        .into_totals()?;
+        .unwrap_or_default();
+    let (by_session, by_session_omitted) = session_breakdown(sessions, &totals)?;
 
     Ok(CostReport {
         by_agent,
         by_model,
         by_session,
+        by_session_omitted,
         over_time: buckets::over_time(conn, filter, query)?,
-        totals,
+        totals: totals.into_totals()?,
     })
 }
 

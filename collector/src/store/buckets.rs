@@ -23,10 +23,16 @@ pub(crate) struct BucketSums {
     label: String,
     cost: PicoSum,
     pub(crate) events: i64,
+    unpriced: i64,
     by_agent: BTreeMap<String, PicoSum>,
 }
 
 impl BucketSums {
+    /// Adds unpriced rows that [`BucketSums::add_cost`] has already counted as rows.
+    pub(crate) fn add_unpriced(&mut self, unpriced: i64) {
+        self.unpriced += unpriced;
+    }
+
     /// Creates empty sums for the bucket labelled `label`.
     pub(crate) fn new(label: String) -> BucketSums {
         BucketSums {
@@ -37,13 +43,14 @@ impl BucketSums {
 
     /// Adds the sums of one agent's rows.
     pub(crate) fn add(&mut self, agent: &str, sums: &Sums) {
-        self.add_cost(agent, sums.cost, sums.events);
+        self.add_cost(agent, sums.cost, sums.events, sums.unpriced);
     }
 
-    /// Adds the cost and row count of one agent's rows.
-    pub(crate) fn add_cost(&mut self, agent: &str, cost: PicoSum, events: i64) {
+    /// Adds the cost, row count and unpriced row count of one agent's rows.
+    pub(crate) fn add_cost(&mut self, agent: &str, cost: PicoSum, events: i64, unpriced: i64) {
         self.cost.add(cost);
         self.events += events;
+        self.unpriced += unpriced;
         match self.by_agent.get_mut(agent) {
             Some(agent_cost) => agent_cost.add(cost),
             None => {
@@ -63,6 +70,7 @@ impl BucketSums {
             bucket: self.label,
             total_cost_usd: self.cost.to_usd()?,
             event_count: self.events,
+            unpriced_count: self.unpriced,
             by_agent,
         })
     }

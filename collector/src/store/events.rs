@@ -3,15 +3,15 @@
 //! A batch is stored in one transaction on the writer thread. For each event in request
 //! order it:
 //!
-//! 1. returns the stored id and hash when the client id is already stored for the tenant
-//!    (a retried send), without storing anything;
-//! 2. takes the session's tail hash as `prevHash` (`null` for a new session);
-//! 3. hashes and inserts the event, and applies it to the session row;
-//! 4. applies the [cost rule](super::cost_rule): a new `cost_tracked` whose `callId`
+//! 1. takes the session's tail hash as `prevHash` (`null` for a new session);
+//! 2. hashes and inserts the event, and applies it to the session row. When the tenant
+//!    already stores the event's client id (a retried send), the insert writes nothing,
+//!    the stored id and hash are returned for the event, and the steps below are skipped;
+//! 3. applies the [cost rule](super::cost_rule): a new `cost_tracked` whose `callId`
 //!    already has an `llm_response` in its session is stored as superseded, and a new
 //!    `llm_response` supersedes the stored `cost_tracked` events of its session with its
 //!    `callId`;
-//! 5. gives an unpriced `llm_response` the cost of a `cost_tracked` it supersedes
+//! 4. gives an unpriced `llm_response` the cost of a `cost_tracked` it supersedes
 //!    ([`super::cost_fill`]), whichever of the two arrives first.
 //!
 //! The chain of a session therefore follows ingest order, not timestamp order, so an event
@@ -516,7 +516,7 @@ fn insert_event(
         event.agent_id,
         event.event_type.as_str(),
         event.severity.as_str(),
-        prepared.payload_json,
+        prepared.stored_payload_json(),
         prepared.metadata_json,
         prev_hash,
         hash,

@@ -86,9 +86,11 @@ pub struct LlmSummary {
     pub total_output_tokens: i64,
     /// Average `latencyMs` of the calls that reported one, each rounded to the microsecond.
     pub avg_latency_ms: f64,
-    /// `totalCostUsd` divided by the calls with a known cost, to the pico-dollar.
-    #[schema(schema_with = crate::openapi::schemas::exact_decimal)]
-    pub avg_cost_per_call: Usd,
+    /// `totalCostUsd` divided by the calls with a known cost (`totalCalls` minus
+    /// `unpricedCount`), to the pico-dollar. It is null when no call has a known cost,
+    /// because an unknown cost is not $0.
+    #[schema(schema_with = crate::openapi::schemas::nullable_exact_decimal)]
+    pub avg_cost_per_call: Option<Usd>,
     /// Calls whose cost is unknown.
     pub unpriced_count: i64,
 }
@@ -254,12 +256,10 @@ impl LlmSums {
 fn summary(totals: LlmSums) -> Result<LlmSummary, StoreError> {
     let total_cost = totals.cost.to_usd()?;
     let priced_calls = totals.calls - totals.unpriced;
-    let average_cost = if priced_calls > 0 {
+    let average_cost = (priced_calls > 0).then(|| {
         let exact = total_cost.as_decimal() / Decimal::from(priced_calls);
         Usd::new(exact.round_dp(agentlens_core::money::PICO_SCALE))
-    } else {
-        Usd::ZERO
-    };
+    });
     Ok(LlmSummary {
         total_calls: totals.calls,
         total_cost_usd: total_cost,

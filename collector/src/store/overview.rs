@@ -67,6 +67,8 @@ pub struct OverviewBucket {
     pub total_cost_usd: Usd,
     /// Distinct sessions with an event in the bucket.
     pub unique_sessions: i64,
+    /// Counted cost rows whose cost is unknown, which add nothing to `totalCostUsd`.
+    pub unpriced_count: i64,
 }
 
 /// Figures of the whole range.
@@ -175,6 +177,7 @@ impl BucketSums {
             avg_latency_ms: self.sums.average_latency_ms(),
             total_cost_usd: self.sums.cost.to_usd()?,
             unique_sessions: count(self.sessions.len()),
+            unpriced_count: self.sums.unpriced,
         })
     }
 }

@@ -16,6 +16,7 @@
 //! 5. It lists the most expensive sessions from their running totals
 //!    ([`super::top_sessions`]). When that walk would read too many sessions, it reads each
 //!    run from `session_cost_rollups` instead and sorts every session in the range.
+//!    `bySessionOmitted` is the totals minus the list.
 //!
 //! The result equals [`super::analytics::build_report`] over the same events to the
 //! pico-dollar; the tests compare both. When a bucket boundary falls inside a minute (only
@@ -32,8 +33,7 @@ use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, Row};
 
 use super::analytics::{
-    AgentCost, CostQuery, CostReport, Granularity, ModelCost, SessionCost, Sums, SUMS_SQL,
-    TOP_SESSIONS,
+    AgentCost, CostQuery, CostReport, Granularity, ModelCost, Sums, SUMS_SQL, TOP_SESSIONS,
 };
 use super::buckets::{bucket_of, next_bucket_start, BucketSums};
 use super::cost_rule::COUNTED_COST_ROWS;
@@ -74,15 +74,15 @@ impl Accumulator {
     }
 
     fn add_cost_row(&mut self, at: i64, agent: &str, provider: &str, model: &str, sums: &Sums) {
-        self.add_bucket_row(at, agent, sums.cost, sums.events);
+        self.add_bucket_row(at, agent, sums.cost, sums.events, sums.unpriced);
         self.add_breakdown_row(agent, provider, model, sums);
     }
 
     /// Adds a row to the `overTime` bucket that contains the Unix second `at`.
-    fn add_bucket_row(&mut self, at: i64, agent: &str, cost: PicoSum, events: i64) {
+    fn add_bucket_row(&mut self, at: i64, agent: &str, cost: PicoSum, events: i64, unpriced: i64) {
         let index = self.bucket_index(at);
         if let Some(bucket) = self.buckets.get_mut(index) {
-            bucket.add_cost(agent, cost, events);
+            bucket.add_cost(agent, cost, events, unpriced);
         }
     }
 
@@ -122,19 +122,12 @@ impl Accumulator {
         }
         super::analytics::sort_models(&mut by_model);
 
-        let by_session = match self.top_sessions {
+        let sessions = match self.top_sessions {
             Some(top) => top,
             None => top_of(self.by_session),
         };
-        let by_session = by_session
-            .into_iter()
-            .map(|(session_id, sums)| {
-                Ok(SessionCost {
-                    session_id,
-                    totals: sums.into_totals()?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let (by_session, by_session_omitted) =
+            super::analytics::session_breakdown(sessions, &self.totals)?;
 
         let over_time = self
             .buckets
@@ -147,6 +140,7 @@ impl Accumulator {
             by_agent,
             by_model,
             by_session,
+            by_session_omitted,
             over_time,
             totals: self.totals.into_totals()?,
         })
@@ -459,9 +453,38 @@ fn read_bucket_run(
         })?;
         tenant_rollups::for_each_agent(agents, |agent, (cost, events)| {
             if events > 0 {
-                accumulator.add_bucket_row(at, agent, PicoSum(cost), events);
+                accumulator.add_bucket_row(at, agent, PicoSum(cost), events, 0);
             }
         })?;
+    }
+    read_bucket_unpriced(conn, tenant, query, run, accumulator)
+}
+
+/// Adds the unpriced rows of a run to the `overTime` buckets, which the tenant rollups
+/// cannot give because they store no unpriced count.
+///
+/// NOTE: this scans the run's rows in `cost_rollups`, one per agent, provider and model in
+/// each unit, which is the work the tenant rollups otherwise save.
+fn read_bucket_unpriced(
+    conn: &Connection,
+    tenant: &str,
+    query: &CostQuery,
+    run: &Run,
+    accumulator: &mut Accumulator,
+) -> Result<(), StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT bucket_start, SUM(unpriced_count) FROM cost_rollups \
+         WHERE tenant_id = ?1 AND span = ?2 AND bucket_start >= ?3 AND bucket_start < ?4 \
+         AND unpriced_count > 0 GROUP BY bucket_start",
+    )?;
+    let mut rows = statement.query(params_from_iter(run_params(tenant, query, run)))?;
+    while let Some(row) = rows.next()? {
+        let at: i64 = row.get(0)?;
+        let unpriced: i64 = row.get(1)?;
+        let index = accumulator.bucket_index(at);
+        if let Some(bucket) = accumulator.buckets.get_mut(index) {
+            bucket.add_unpriced(unpriced);
+        }
     }
     Ok(())
 }
@@ -475,7 +498,8 @@ fn read_agent_bucket_run(
     accumulator: &mut Accumulator,
 ) -> Result<(), StoreError> {
     let sql = format!(
-        "SELECT bucket_start, agent_id, cost_high, cost_low, event_count FROM cost_rollups \
+        "SELECT bucket_start, agent_id, cost_high, cost_low, event_count, unpriced_count \
+         FROM cost_rollups \
          WHERE tenant_id = ?1 AND span = ?2 AND bucket_start >= ?3 AND bucket_start < ?4 \
          AND event_count > 0 {}",
         agent_clause(query)
@@ -486,7 +510,8 @@ fn read_agent_bucket_run(
         let at: i64 = row.get(0)?;
         let cost = PicoSum::from_row(row, 2)?;
         let events: i64 = row.get(4)?;
-        accumulator.add_bucket_row(at, text(row, 1)?, cost, events);
+        let unpriced: i64 = row.get(5)?;
+        accumulator.add_bucket_row(at, text(row, 1)?, cost, events, unpriced);
     }
     Ok(())
 }

@@ -40,5 +40,6 @@ mod server;
 mod timeline;
 mod top_sessions;
 mod truncation;
+mod unpriced_analytics;
 mod webhook_restart;
 mod webhooks;

@@ -2,6 +2,7 @@
 //! server, and over stdio from `agentlens mcp`, both logging a `cost_tracked` event that
 //! `/api/analytics/costs` then reports.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use rmcp::service::RunningService;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -658,4 +660,108 @@ fn mcp_help_names_both_url_variables() {
     let help = String::from_utf8(output.stdout).unwrap();
     assert!(help.contains("AGENTLENS_URL"), "{help}");
     assert!(help.contains("AGENTLENS_SERVER_URL"), "{help}");
+}
+
+/// Stores three `cost_tracked` events of $9223372.036854775807 on 2026-11-04. Their exact
+/// sum, 27670116.110564327421, has more digits than an `f64` keeps.
+pub async fn store_large_costs(server: &Server) {
+    let events: Vec<Value> = (0..3)
+        .map(|index| {
+            json!({"sessionId": format!("ses_large_{index}"), "agentId": "big-spender",
+                "eventType": "cost_tracked", "timestamp": "2026-11-04T10:00:00Z",
+                "payload": {"provider": "openai", "model": "gpt-4o", "inputTokens": 1,
+                    "outputTokens": 1, "costUsd": "9223372.036854775807"}})
+        })
+        .collect();
+    let reply = server
+        .client
+        .post(format!("{}/api/events", server.base_url))
+        .bearer_auth(&server.key)
+        .json(&json!({ "events": events }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 201, "{}", reply.text().await.unwrap());
+}
+
+/// Returns the body text of an API request with the admin key.
+pub async fn api_text(
+    server: &Server,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+) -> String {
+    let mut request = server
+        .client
+        .request(method, format!("{}{path}", server.base_url))
+        .bearer_auth(&server.key);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let reply = request.send().await.unwrap();
+    assert!(reply.status().is_success(), "{path}: {}", reply.status());
+    reply.text().await.unwrap()
+}
+
+/// Returns the `structuredContent` text and the text block of a serialized tool result.
+pub fn tool_result_texts(message: &str) -> (String, String) {
+    let message: HashMap<String, Box<RawValue>> =
+        serde_json::from_str(message).unwrap_or_else(|_| panic!("not JSON: {message}"));
+    let result: HashMap<String, Box<RawValue>> =
+        serde_json::from_str(message["result"].get()).unwrap();
+    let content: Value = serde_json::from_str(result["content"].get()).unwrap();
+    let text = content[0]["text"].as_str().unwrap().to_owned();
+    (result["structuredContent"].get().to_owned(), text)
+}
+
+/// Sends one `tools/call` message to `/mcp` and returns the response body text.
+async fn call_over_http(server: &Server, tool: &str, arguments: Value) -> String {
+    let message = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments}});
+    let reply = server
+        .client
+        .post(format!("{}/mcp", server.base_url))
+        .bearer_auth(&server.key)
+        .header("accept", "application/json, text/event-stream")
+        .json(&message)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    reply.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn mcp_over_http_keeps_exact_decimals() {
+    let server = spawn_server().await;
+    store_large_costs(&server).await;
+    let range = json!({"from": "2026-11-04", "to": "2026-11-04"});
+    let quote = json!({"provider": "openai", "model": "gpt-4o", "at": "2026-06-01T12:00:00Z",
+        "usage": {"inputTokens": 1, "outputTokens": 0}});
+
+    let costs = call_over_http(&server, "agentlens_get_costs", range).await;
+    let costs_api = api_text(
+        &server,
+        reqwest::Method::GET,
+        "/api/analytics/costs?from=2026-11-04&to=2026-11-04",
+        None,
+    )
+    .await;
+    let quoted = call_over_http(&server, "agentlens_quote_price", quote.clone()).await;
+    let quoted_api = api_text(
+        &server,
+        reqwest::Method::POST,
+        "/api/pricing/quote",
+        Some(&quote),
+    )
+    .await;
+
+    let (structured, text) = tool_result_texts(&costs);
+    assert!(costs_api.contains("27670116.110564327421"), "{costs_api}");
+    assert_eq!(structured, costs_api);
+    assert_eq!(text, costs_api);
+    let (structured, text) = tool_result_texts(&quoted);
+    assert!(quoted_api.contains("0.0000025"), "{quoted_api}");
+    assert_eq!(structured, quoted_api);
+    assert_eq!(text, quoted_api);
 }

@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{ChildStdout, Command};
 
-use crate::mcp::{create_key, log_event_arguments, spawn_server};
+use crate::mcp::{
+    api_text, create_key, log_event_arguments, spawn_server, store_large_costs, tool_result_texts,
+};
 
 /// Returns the next output line as JSON.
 async fn next_message(lines: &mut Lines<BufReader<ChildStdout>>) -> Value {
@@ -90,4 +92,52 @@ async fn stdio_read_key_error_names_the_write_scope() {
     assert!(text.contains("role viewer"), "{text}");
     let body = result.structured_content.unwrap();
     assert_eq!(body["required"], "member", "{body}");
+}
+
+#[tokio::test]
+async fn stdio_costs_keep_exact_decimals() {
+    let server = spawn_server().await;
+    store_large_costs(&server).await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agentlens"))
+        .args(["mcp", "--url", &server.base_url, "--api-key", &server.key])
+        .env_remove("AGENTLENS_API_KEY")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let mut output = BufReader::new(child.stdout.take().unwrap()).lines();
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"}}});
+    let ready = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": "agentlens_get_costs", "arguments": {"from": "2026-11-04", "to": "2026-11-04"}}});
+
+    input
+        .write_all(format!("{initialize}\n").as_bytes())
+        .await
+        .unwrap();
+    next_message(&mut output).await;
+    input
+        .write_all(format!("{ready}\n{call}\n").as_bytes())
+        .await
+        .unwrap();
+    let line = output.next_line().await.unwrap().expect("output ended");
+    drop(input);
+    child.wait().await.unwrap();
+    let costs_api = api_text(
+        &server,
+        reqwest::Method::GET,
+        "/api/analytics/costs?from=2026-11-04&to=2026-11-04",
+        None,
+    )
+    .await;
+
+    let (structured, text) = tool_result_texts(&line);
+    assert!(costs_api.contains("27670116.110564327421"), "{costs_api}");
+    assert_eq!(structured, costs_api);
+    assert_eq!(text, costs_api);
 }

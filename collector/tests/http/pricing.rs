@@ -112,6 +112,29 @@ async fn quote_reads_provider_usage_object() {
 }
 
 #[tokio::test]
+async fn quote_reads_a_bedrock_converse_usage_object_as_sent() {
+    let app = app().await;
+    // The usage object of a recorded Bedrock Converse response, with each cache count
+    // spelt twice and an empty serverToolUsage.
+    let recorded = json!({"cacheReadInputTokenCount": 0, "cacheReadInputTokens": 0,
+        "cacheWriteInputTokenCount": 0, "cacheWriteInputTokens": 0, "inputTokens": 22,
+        "outputTokens": 57, "serverToolUsage": {}, "totalTokens": 79});
+    let trimmed = json!({"cacheReadInputTokens": 0, "cacheWriteInputTokens": 0,
+        "inputTokens": 22, "outputTokens": 57, "totalTokens": 79});
+    let body = |usage: Value| {
+        json!({"provider": "bedrock", "model": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "usage": usage, "at": "2026-02-10T12:00:00Z"})
+    };
+
+    let (status, from_recorded, text) = quote(&app, body(recorded)).await;
+    let (_, from_trimmed, _) = quote(&app, body(trimmed)).await;
+
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(from_recorded["status"], "priced");
+    assert_eq!(from_recorded["total"], from_trimmed["total"]);
+}
+
+#[tokio::test]
 async fn quote_without_price_is_unpriced() {
     let app = app().await;
     let body = json!({"provider": "openai", "model": "gpt-nonexistent-9",

@@ -335,6 +335,16 @@ impl Figures {
         self.unpriced += i64::from(event.counted_cost_pico.is_none());
     }
 
+    fn subtract(&mut self, part: &Figures) {
+        self.cost_pico -= part.cost_pico;
+        self.input_tokens -= part.input_tokens;
+        self.output_tokens -= part.output_tokens;
+        self.cache_read_tokens -= part.cache_read_tokens;
+        self.cache_write_tokens -= part.cache_write_tokens;
+        self.events -= part.events;
+        self.unpriced -= part.unpriced;
+    }
+
     fn totals(&self) -> CostTotals {
         CostTotals {
             total_cost_usd: usd(self.cost_pico),
@@ -359,6 +369,7 @@ struct BucketFigures {
     label: String,
     cost_pico: i128,
     events: i64,
+    unpriced: i64,
     /// Cost per agent index; `None` for agents without rows in the bucket.
     by_agent: [Option<i128>; AGENT_COUNT],
 }
@@ -399,11 +410,13 @@ impl ReportSums {
                 label: label.to_owned(),
                 cost_pico: 0,
                 events: 0,
+                unpriced: 0,
                 by_agent: [None; AGENT_COUNT],
             });
         let cost = i128::from(event.counted_cost_pico.unwrap_or(0));
         bucket.cost_pico += cost;
         bucket.events += 1;
+        bucket.unpriced += i64::from(event.counted_cost_pico.is_none());
         *bucket.by_agent[event.agent].get_or_insert(0) += cost;
     }
 
@@ -437,24 +450,31 @@ impl ReportSums {
             ))
         });
 
-        let mut by_session: Vec<SessionCost> = (self.by_session.into_iter().enumerate())
+        let mut sessions: Vec<(String, Figures)> = (self.by_session.into_iter().enumerate())
             .filter(|(_, figures)| figures.events > 0)
-            .map(|(session, figures)| SessionCost {
-                session_id: format!("session-{session:04}"),
+            .map(|(session, figures)| (format!("session-{session:04}"), figures))
+            .collect();
+        sessions.sort_by(|(a_id, a), (b_id, b)| {
+            (Reverse(a.cost_pico), a_id).cmp(&(Reverse(b.cost_pico), b_id))
+        });
+        let mut omitted = self.totals;
+        for (_, figures) in sessions.iter().take(TOP_SESSIONS) {
+            omitted.subtract(figures);
+        }
+        let by_session: Vec<SessionCost> = (sessions.into_iter().take(TOP_SESSIONS))
+            .map(|(session_id, figures)| SessionCost {
+                session_id,
                 totals: figures.totals(),
             })
             .collect();
-        by_session.sort_by(|a, b| {
-            (Reverse(a.totals.total_cost_usd), &a.session_id)
-                .cmp(&(Reverse(b.totals.total_cost_usd), &b.session_id))
-        });
-        by_session.truncate(TOP_SESSIONS);
+        let by_session_omitted = omitted.totals();
 
         let over_time = (self.buckets.into_values())
             .map(|bucket| CostBucket {
                 bucket: bucket.label,
                 total_cost_usd: usd(bucket.cost_pico),
                 event_count: bucket.events,
+                unpriced_count: bucket.unpriced,
                 by_agent: (bucket.by_agent.into_iter().enumerate())
                     .filter_map(|(agent, cost)| Some((agent_name(agent), usd(cost?))))
                     .collect(),
@@ -465,6 +485,7 @@ impl ReportSums {
             by_agent,
             by_model,
             by_session,
+            by_session_omitted,
             over_time,
             totals: self.totals.totals(),
         }

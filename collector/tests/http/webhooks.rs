@@ -424,3 +424,47 @@ async fn webhook_password_is_masked_in_api_output() {
         assert!(!reply.text.contains("s3cret"), "{}", reply.text);
     }
 }
+
+/// Three costs of $9223372.036854775807, whose exact sum has more digits than an `f64`
+/// keeps (it rounds to 27670116.110564325).
+const LARGE_COST: &str = "9223372.036854775807";
+const LARGE_SUM: &str = "27670116.110564327421";
+
+#[tokio::test]
+async fn alert_outputs_keep_every_digit_of_the_cost() {
+    let (url, mut requests) = receiver(0).await;
+    let app = signed_app().await;
+    let rule_id = spend_rule(&app, &url).await;
+    let events = (0..3)
+        .map(|_| {
+            cost_event(
+                "s1",
+                "a1",
+                "gpt-4.1",
+                json!(LARGE_COST),
+                "2026-03-01T11:50:00Z",
+            )
+        })
+        .collect();
+    app.ingest(events).await;
+
+    app.state
+        .alerts
+        .evaluate_at(at("2026-03-01T12:00:00Z"))
+        .await
+        .unwrap();
+    let received = next(&mut requests).await;
+    let history = app.get("/api/alerts/history").await;
+    let stored = app.get("/api/events?eventType=alert_triggered").await;
+    let timeline = app
+        .get(&format!(
+            "/api/sessions/agentlens-alerts-{rule_id}/timeline"
+        ))
+        .await;
+
+    let exact = format!("\"currentValue\":{LARGE_SUM}");
+    assert!(received.body.contains(&exact), "{}", received.body);
+    assert!(history.text.contains(&exact), "{}", history.text);
+    assert!(stored.text.contains(&exact), "{}", stored.text);
+    assert_eq!(timeline.json["chainValid"], true, "{}", timeline.text);
+}

@@ -397,3 +397,24 @@ fn openai_image_api_details_fill_image_input() {
     assert_eq!(usage.input_image_tokens, 40);
     assert_eq!(usage.uncached_input_tokens(), 50);
 }
+
+#[test]
+fn bedrock_cache_counts_are_read_from_the_older_spelling_too() {
+    let both = from_bedrock(&json!({
+        "cacheReadInputTokenCount": 1322, "cacheReadInputTokens": 1322,
+        "cacheWriteInputTokenCount": 0, "cacheWriteInputTokens": 0,
+        "inputTokens": 8, "outputTokens": 5, "serverToolUsage": {}, "totalTokens": 1335
+    }))
+    .unwrap();
+    let older_only = from_bedrock(&json!({
+        "cacheReadInputTokenCount": 1322, "cacheWriteInputTokenCount": 40,
+        "inputTokens": 8, "outputTokens": 5
+    }))
+    .unwrap();
+
+    assert_eq!(both.input_tokens, 1330);
+    assert_eq!(both.cache_read_tokens, 1322);
+    assert_eq!(older_only.input_tokens, 1370);
+    assert_eq!(older_only.cache_read_tokens, 1322);
+    assert_eq!(older_only.cache_write_5m_tokens, 40);
+}

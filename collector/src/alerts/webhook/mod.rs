@@ -48,11 +48,10 @@ use chrono::{DateTime, Utc};
 use reqwest::Url;
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
-use serde_json::{json, Value};
 
 pub use sender::{sign, WebhookSender};
 
-use super::{AlertRule, Condition, ExactNumber};
+use super::{AlertRule, Condition, ExactNumber, RuleScope};
 
 /// Time limit of one delivery attempt.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -297,6 +296,36 @@ pub fn severity(condition: Condition) -> &'static str {
     }
 }
 
+/// JSON body of a webhook. It is serialized directly, never through `serde_json::Value`,
+/// so `currentValue` and `threshold` keep every digit.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WebhookBody<'a> {
+    source: &'static str,
+    severity: &'static str,
+    title: String,
+    message: &'a str,
+    metadata: WebhookMetadata<'a>,
+    triggered_at: &'a str,
+    rule_id: &'a str,
+    rule_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolved_at: Option<&'a str>,
+}
+
+/// The `metadata` member of a [`WebhookBody`].
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WebhookMetadata<'a> {
+    condition: &'static str,
+    current_value: ExactNumber,
+    threshold: ExactNumber,
+    window_minutes: i64,
+    scope: &'a RuleScope,
+}
+
 /// Builds the JSON body of a webhook.
 pub fn body(facts: &TransitionFacts<'_>) -> String {
     let rule = facts.rule;
@@ -307,29 +336,27 @@ pub fn body(facts: &TransitionFacts<'_>) -> String {
         ),
         DeliveryKind::Resolved => (format!("Alert resolved: {}", rule.name), "info"),
     };
-    let mut body = json!({
-        "source": "alert_rule",
-        "severity": severity,
-        "title": title,
-        "message": facts.message,
-        "metadata": {
-            "condition": rule.condition.as_str(),
-            "currentValue": ExactNumber(facts.current_value),
-            "threshold": rule.threshold,
-            "windowMinutes": rule.window_minutes,
-            "scope": rule.scope,
+    let body = WebhookBody {
+        source: "alert_rule",
+        severity,
+        title,
+        message: facts.message,
+        metadata: WebhookMetadata {
+            condition: rule.condition.as_str(),
+            current_value: ExactNumber(facts.current_value),
+            threshold: rule.threshold,
+            window_minutes: rule.window_minutes,
+            scope: &rule.scope,
         },
-        "triggeredAt": facts.triggered_at,
-        "ruleId": rule.id,
-        "ruleName": rule.name,
-    });
-    if let Some(agent_id) = &rule.scope.agent_id {
-        body["agentId"] = Value::String(agent_id.clone());
-    }
-    if let Some(resolved_at) = facts.resolved_at {
-        body["resolvedAt"] = Value::String(resolved_at.to_owned());
-    }
-    body.to_string()
+        triggered_at: facts.triggered_at,
+        rule_id: &rule.id,
+        rule_name: &rule.name,
+        agent_id: rule.scope.agent_id.as_deref(),
+        resolved_at: facts.resolved_at,
+    };
+    // Serialization fails only on a number text that is not JSON, and a `Decimal` prints
+    // plain digits.
+    serde_json::to_string(&body).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use agentlens_collector::store::llm_analytics::{
     LlmBucket, LlmFigures, LlmModel, LlmQuery, LlmReport, LlmSummary,
 };
-use agentlens_core::Usd;
 use chrono::DateTime;
 use serde_json::{json, Value};
 
@@ -87,13 +86,11 @@ impl CallFigures {
     /// pico-dollar, halves to even.
     fn summary(&self) -> LlmSummary {
         let priced = i128::from(self.calls - self.unpriced);
-        let avg_cost_per_call = if priced > 0 {
+        let avg_cost_per_call = (priced > 0).then(|| {
             let (quotient, remainder) = (self.cost_pico / priced, self.cost_pico % priced);
             let up = 2 * remainder > priced || (2 * remainder == priced && quotient % 2 == 1);
             usd(quotient + i128::from(up))
-        } else {
-            Usd::ZERO
-        };
+        });
         LlmSummary {
             total_calls: self.calls,
             total_cost_usd: usd(self.cost_pico),
