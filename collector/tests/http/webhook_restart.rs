@@ -115,9 +115,10 @@ impl Driver {
         })
     }
 
-    /// Polls the history until the only delivery matches `done`, and returns it.
+    /// Polls the history until the only delivery matches `done`, and returns it. The
+    /// 30 s allow for a machine busy with the rest of the suite.
     fn wait_for_delivery(&self, collector: &Collector, done: impl Fn(&Value) -> bool) -> Value {
-        for _ in 0..400 {
+        for _ in 0..1200 {
             let deliveries = self.deliveries(collector);
             if deliveries.len() == 1 && done(&deliveries[0]) {
                 return deliveries[0].clone();
@@ -125,7 +126,7 @@ impl Driver {
             std::thread::sleep(Duration::from_millis(25));
         }
         panic!(
-            "delivery not in the expected state after 10 s: {:?}",
+            "delivery not in the expected state after 30 s: {:?}",
             self.deliveries(collector)
         );
     }
