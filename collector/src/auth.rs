@@ -106,8 +106,8 @@ pub fn is_well_formed(key: &str) -> bool {
 
 /// Makes sure an admin key exists.
 ///
-/// A `preset` key (from `AGENTLENS_API_KEY`) is stored unless its hash is already stored,
-/// and the log says so; a stored preset key that was revoked stays revoked, with a warning.
+/// A `preset` key (from `AGENTLENS_API_KEY`) is stored and logged unless its hash is
+/// already stored. A stored preset key that was revoked stays revoked, with a warning.
 /// Without one, a new admin key is created when no active key exists, and returned so the
 /// caller can show it once.
 ///
