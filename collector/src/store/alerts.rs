@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::alert_deliveries::{deliveries_of, insert_deliveries, NewDelivery};
 use super::cost_rule::COUNTED_COST_ROWS;
-use super::events::ingest_batch;
+use super::event_writer::ingest_batch;
 use super::filter::SqlFilter;
 use super::{now_text, Page, Paging, PicoSum, Store, StoreError, WriterContext};
 use crate::alerts::webhook::{self, DeliveryKind, PendingDelivery, TransitionFacts};

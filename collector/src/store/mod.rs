@@ -21,6 +21,7 @@ mod check_constraints;
 mod cost_fill;
 pub mod cost_rule;
 mod event_seq;
+mod event_writer;
 pub mod events;
 mod filter;
 pub mod keys;

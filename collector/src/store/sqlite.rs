@@ -2,8 +2,9 @@
 //!
 //! All writes go through one connection owned by a dedicated thread, which runs jobs one
 //! at a time in arrival order. That serialises appends to every session's hash chain
-//! without locks. Reads run on a small pool of connections inside `spawn_blocking`; WAL
-//! mode lets them proceed while the writer commits.
+//! without locks. Ingest batches that wait together share a transaction
+//! ([`super::event_writer`]). Reads run on a small pool of connections inside
+//! `spawn_blocking`; WAL mode lets them proceed while the writer commits.
 //!
 //! Checkpoints, which copy the WAL back into the database file and sync it, run on a third
 //! thread with its own connection, so the writer does not pause for them between batches.
@@ -23,7 +24,10 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 use ulid::Generator;
 
+use super::event_writer::{run_group, IngestJob};
+use super::events::IngestOutcome;
 use super::StoreError;
+use crate::ingest::PreparedEvent;
 
 /// How long a connection waits for a lock before failing with `SQLITE_BUSY`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -172,6 +176,14 @@ pub(crate) struct WriterContext {
 }
 
 impl WriterContext {
+    /// Returns the writer's state over `conn`.
+    pub(crate) fn new(conn: Connection) -> Self {
+        WriterContext {
+            conn,
+            ids: Generator::new(),
+        }
+    }
+
     /// Returns a new ULID, greater than every id this writer returned before.
     pub(crate) fn next_id(&mut self) -> String {
         let id = match self.ids.generate() {
@@ -182,7 +194,13 @@ impl WriterContext {
     }
 }
 
-type WriteJob = Box<dyn FnOnce(&mut WriterContext) + Send>;
+/// A job for the writer thread.
+pub(crate) enum WriteJob {
+    /// Runs a closure on the writer's state.
+    Run(Box<dyn FnOnce(&mut WriterContext) + Send>),
+    /// Stores an ingest batch, in one transaction with the batches queued right behind it.
+    Ingest(IngestJob),
+}
 
 /// Handle to the writer thread. The thread exits when the last handle is dropped.
 #[derive(Debug, Clone)]
@@ -194,15 +212,19 @@ impl Writer {
     /// Starts the writer thread over an open connection.
     pub(crate) fn spawn(conn: Connection) -> Result<Writer, StoreError> {
         let (jobs, receiver) = mpsc::channel::<WriteJob>();
-        let mut context = WriterContext {
-            conn,
-            ids: Generator::new(),
-        };
+        let mut context = WriterContext::new(conn);
         std::thread::Builder::new()
             .name("agentlens-sqlite-writer".to_owned())
             .spawn(move || {
-                for job in receiver {
-                    job(&mut context);
+                let mut next = None;
+                while let Some(job) = next.take().or_else(|| receiver.recv().ok()) {
+                    next = match job {
+                        WriteJob::Run(job) => {
+                            job(&mut context);
+                            None
+                        }
+                        WriteJob::Ingest(first) => run_group(&mut context, first, &receiver),
+                    };
                 }
             })
             .map_err(|source| StoreError::Thread(source.to_string()))?;
@@ -216,13 +238,31 @@ impl Writer {
         F: FnOnce(&mut WriterContext) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, result) = oneshot::channel();
-        let boxed: WriteJob = Box::new(move |context| {
+        let boxed = WriteJob::Run(Box::new(move |context| {
             // The receiver is gone only when the request was cancelled; the job has
             // already committed or rolled back by then.
             let _ = reply.send(job(context));
-        });
+        }));
         self.jobs
             .send(boxed)
+            .map_err(|_| StoreError::WriterStopped)?;
+        result.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// Stores an ingest batch on the writer thread and returns its outcome.
+    pub(crate) async fn ingest(
+        &self,
+        tenant: String,
+        events: Vec<PreparedEvent>,
+    ) -> Result<IngestOutcome, StoreError> {
+        let (reply, result) = oneshot::channel();
+        let job = IngestJob {
+            tenant,
+            events,
+            reply,
+        };
+        self.jobs
+            .send(WriteJob::Ingest(job))
             .map_err(|_| StoreError::WriterStopped)?;
         result.await.map_err(|_| StoreError::WriterStopped)?
     }
