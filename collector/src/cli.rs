@@ -221,7 +221,11 @@ pub enum CliError {
     #[error("no Claude Code folder given and $HOME is not set; pass the projects folder")]
     NoClaudeDir,
     /// Some imported events did not reach the collector.
-    #[error("{failed} events failed and {pending} were not sent; check the collector URL, the API key and the collector's rate limit (the warnings above give each failed batch's status), then run the import again (it skips events already stored)")]
+    #[error(
+        "{failed} events failed and {pending} were not sent; check the collector URL, the API \
+         key and the collector's rate limit (the warnings above give each failed batch's \
+         status), then run the import again (it skips events already stored)"
+    )]
     Undelivered {
         /// Events the collector rejected or that could not be sent.
         failed: u64,

@@ -219,8 +219,10 @@ fn openai_shape(
 pub fn from_bedrock(usage: &Value) -> Result<Usage, UsageError> {
     let root = Fields::root(usage)?;
     let uncached = root.required("inputTokens")?;
-    let cache_read = bedrock_cache_count(&root, "cacheReadInputTokens")?;
-    let cache_write = bedrock_cache_count(&root, "cacheWriteInputTokens")?;
+    let cache_read =
+        bedrock_cache_count(&root, "cacheReadInputTokens", "cacheReadInputTokenCount")?;
+    let cache_write =
+        bedrock_cache_count(&root, "cacheWriteInputTokens", "cacheWriteInputTokenCount")?;
     let input = checked_sum(uncached, cache_read, "cacheReadInputTokens")?;
     let input = checked_sum(input, cache_write, "cacheWriteInputTokens")?;
 
@@ -233,14 +235,13 @@ pub fn from_bedrock(usage: &Value) -> Result<Usage, UsageError> {
     })
 }
 
-/// Reads a Bedrock cache count from `key` (`cacheReadInputTokens`), or from its older
-/// spelling (`cacheReadInputTokenCount`) when the response has only that one.
-fn bedrock_cache_count(root: &Fields<'_>, key: &str) -> Result<u64, UsageError> {
+/// Reads a Bedrock cache count from `key`, or from its older spelling `older_key` when the
+/// response has only that one.
+fn bedrock_cache_count(root: &Fields<'_>, key: &str, older_key: &str) -> Result<u64, UsageError> {
     if let Some(count) = root.count(key)? {
         return Ok(count);
     }
-    let older = format!("{}Count", key.trim_end_matches('s'));
-    Ok(root.count(&older)?.unwrap_or(0))
+    Ok(root.count(older_key)?.unwrap_or(0))
 }
 
 /// Reads the cost a provider reported beside its usage, in US dollars.

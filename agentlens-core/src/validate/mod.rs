@@ -107,15 +107,11 @@ pub fn validate_batch(body: &Value) -> Result<Vec<ValidEvent>, BatchError> {
 /// # Errors
 ///
 /// Returns the same [`BatchError`] as [`validate_batch`].
-pub fn validate_batch_owned(body: Value) -> Result<Vec<ValidEvent>, BatchError> {
-    let events = match body {
-        Value::Object(mut body) => body.remove("events"),
-        other => return Err(envelope_error(None, &other)),
+pub fn validate_batch_owned(mut body: Value) -> Result<Vec<ValidEvent>, BatchError> {
+    let Some(Value::Array(events)) = body.get_mut("events") else {
+        return Err(envelope_error(body.get("events"), &body));
     };
-    let events = match events {
-        Some(Value::Array(events)) => events,
-        other => return Err(envelope_error(other.as_ref(), &Value::Object(Map::new()))),
-    };
+    let events = std::mem::take(events);
     check_batch_size(events.len())?;
     validate_events(events.into_iter().map(Cow::Owned))
 }

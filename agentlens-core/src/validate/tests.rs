@@ -644,7 +644,7 @@ fn assert_bytes_path(body: &str, expect_events: bool) {
 }
 
 #[test]
-fn bytes_path_matches_value_path_on_valid_events() {
+fn bytes_path_matches_value_path() {
     let cost = r#"{"sessionId":"s1","agentId":"a1","eventType":"cost_tracked",
         "timestamp":"2026-02-07T15:30:00+05:30","payload":{"provider":"openai",
         "model":"gpt-4o","inputTokens":1000,"outputTokens":200,"totalTokens":1200,
@@ -672,7 +672,7 @@ fn bytes_path_matches_value_path_on_valid_events() {
 }
 
 #[test]
-fn bytes_path_leaves_other_bodies_to_value_path() {
+fn bytes_path_declines_other_bodies() {
     let event = |fields: &str| {
         format!(
             r#"{{"events":[{{"sessionId":"s","agentId":"a","eventType":"session_started",

@@ -161,9 +161,7 @@ impl WireEvent<'_> {
             metadata,
         }))
     }
-}
 
-impl WireEvent<'_> {
     fn has_misplaced_cost_field(&self) -> bool {
         let fields = [
             &self.cost_usd,

@@ -152,7 +152,7 @@ fn invalid_call_is_not_listed_as_unpriced() {
 }
 
 #[test]
-fn invalid_call_is_named_by_file_and_line() {
+fn invalid_call_names_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let valid = r#"{"type":"assistant","sessionId":"s1","requestId":"r1","timestamp":"2026-11-02T12:00:00Z","message":{"id":"m1","model":"claude-haiku-4-5-20251001","usage":{"input_tokens":10,"output_tokens":1}}}"#;
     let negative = r#"{"type":"assistant","sessionId":"s1","requestId":"r2","timestamp":"2026-11-02T12:00:01Z","message":{"id":"m2","model":"claude-haiku-4-5-20251001","usage":{"input_tokens":-10,"output_tokens":1}}}"#;

@@ -101,7 +101,7 @@ mod tests {
     }
 
     #[test]
-    fn structured_content_gets_the_digits_of_its_text() {
+    fn structured_content_takes_text_digits() {
         let text = r#"{\"total\":27670116.110564327421,\"cost\":0.0000025}"#;
         let message = format!(
             r#"{{"jsonrpc":"2.0","id":5,"result":{{"content":[{{"type":"text","text":"{text}"}}],"structuredContent":{{"total":27670116.110564325,"cost":2.5e-6}},"isError":false}}}}"#
@@ -124,7 +124,7 @@ mod tests {
     }
 
     #[test]
-    fn text_with_a_line_break_is_not_copied() {
+    fn multiline_text_is_not_copied() {
         let message = r#"{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"{\n\"total\":0.1}"}],"structuredContent":{"total":0.1}}}"#;
         assert_eq!(restored(message), None);
     }

@@ -244,7 +244,7 @@ mod tests {
     }
 
     #[test]
-    fn line_that_is_not_json_is_a_parse_error() {
+    fn non_json_line_is_parse_error() {
         assert_eq!(code_of("hello\n"), Some(-32700));
         assert_eq!(code_of("{\"jsonrpc\": \"2.0\",\n"), Some(-32700));
     }

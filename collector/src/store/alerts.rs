@@ -510,15 +510,7 @@ fn fire(
     insert_deliveries(&transaction, &rule.tenant_id, &entry.id, &deliveries, &now)?;
     transaction.commit()?;
 
-    let payload = AlertEventPayload {
-        alert_rule_id: &rule.id,
-        alert_name: &rule.name,
-        condition: rule.condition.as_str(),
-        current_value: ExactNumber(judgement.value),
-        threshold: rule.threshold,
-        message: &entry.message,
-        resolved_by: None,
-    };
+    let payload = AlertEventPayload::new(rule, judgement.value, &entry.message, None);
     store_alert_event(
         context,
         rule,
@@ -563,15 +555,7 @@ fn resolve(
     insert_deliveries(&transaction, &rule.tenant_id, &id, &deliveries, &now)?;
     transaction.commit()?;
 
-    let payload = AlertEventPayload {
-        alert_rule_id: &rule.id,
-        alert_name: &rule.name,
-        condition: rule.condition.as_str(),
-        current_value: ExactNumber(judgement.value),
-        threshold: rule.threshold,
-        message: &message,
-        resolved_by: Some("evaluator"),
-    };
+    let payload = AlertEventPayload::new(rule, judgement.value, &message, Some("evaluator"));
     store_alert_event(context, rule, "alert_resolved", "info", &payload, &now, &id);
     Ok((Transition::Resolved(id), pending(deliveries)))
 }
@@ -588,6 +572,26 @@ struct AlertEventPayload<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     resolved_by: Option<&'static str>,
+}
+
+impl<'a> AlertEventPayload<'a> {
+    /// Creates the payload of a transition of `rule` at `current_value`.
+    fn new(
+        rule: &'a AlertRule,
+        current_value: Decimal,
+        message: &'a str,
+        resolved_by: Option<&'static str>,
+    ) -> Self {
+        AlertEventPayload {
+            alert_rule_id: &rule.id,
+            alert_name: &rule.name,
+            condition: rule.condition.as_str(),
+            current_value: ExactNumber(current_value),
+            threshold: rule.threshold,
+            message,
+            resolved_by,
+        }
+    }
 }
 
 /// Stores an alert event through the ingest path.

@@ -206,8 +206,8 @@ pub struct CostReport {
     pub by_agent: Vec<AgentCost>,
     /// Per provider and model, highest cost first.
     pub by_model: Vec<ModelCost>,
-    /// The 100 most expensive sessions, as in upstream; ties in cost are ordered by
-    /// session id.
+    /// The 100 most expensive sessions, as in upstream AgentLens. Ties in cost are ordered
+    /// by session id.
     pub by_session: Vec<SessionCost>,
     /// The sessions beyond the first 100, summed: `totals` minus the `bySession`
     /// entries. Its `eventCount` is 0 when `bySession` lists every session.

@@ -30,7 +30,7 @@ use agentlens_core::event::format_timestamp;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use rusqlite::types::Value;
-use rusqlite::{params_from_iter, Connection, Row};
+use rusqlite::{params_from_iter, Connection, Params, Row};
 
 use super::analytics::{
     AgentCost, CostQuery, CostReport, Granularity, ModelCost, Sums, SUMS_SQL, TOP_SESSIONS,
@@ -66,11 +66,13 @@ struct Accumulator {
 }
 
 impl Accumulator {
-    /// Returns the index of the bucket that contains the Unix second `at`.
-    fn bucket_index(&self, at: i64) -> usize {
-        self.bucket_starts
+    /// Returns the `overTime` bucket that contains the Unix second `at`.
+    fn bucket_at(&mut self, at: i64) -> Option<&mut BucketSums> {
+        let index = self
+            .bucket_starts
             .partition_point(|&start| start <= at)
-            .saturating_sub(1)
+            .saturating_sub(1);
+        self.buckets.get_mut(index)
     }
 
     fn add_cost_row(&mut self, at: i64, agent: &str, provider: &str, model: &str, sums: &Sums) {
@@ -80,8 +82,7 @@ impl Accumulator {
 
     /// Adds a row to the `overTime` bucket that contains the Unix second `at`.
     fn add_bucket_row(&mut self, at: i64, agent: &str, cost: PicoSum, events: i64, unpriced: i64) {
-        let index = self.bucket_index(at);
-        if let Some(bucket) = self.buckets.get_mut(index) {
+        if let Some(bucket) = self.bucket_at(at) {
             bucket.add_cost(agent, cost, events, unpriced);
         }
     }
@@ -405,6 +406,21 @@ pub(super) fn text<'r>(row: &'r Row<'_>, index: usize) -> rusqlite::Result<&'r s
     })
 }
 
+/// Runs the cached statement `sql` with `params` and passes each row to `visit`.
+fn for_each_row(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    mut visit: impl FnMut(&Row<'_>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let mut rows = statement.query(params)?;
+    while let Some(row) = rows.next()? {
+        visit(row)?;
+    }
+    Ok(())
+}
+
 fn read_cost_run(
     conn: &Connection,
     tenant: &str,
@@ -418,14 +434,13 @@ fn read_cost_run(
          AND event_count > 0 {}",
         agent_clause(query)
     );
-    let mut statement = conn.prepare_cached(&sql)?;
-    let mut rows = statement.query(params_from_iter(run_params(tenant, query, run)))?;
-    while let Some(row) = rows.next()? {
+    let params = params_from_iter(run_params(tenant, query, run));
+    for_each_row(conn, &sql, params, |row| {
         let sums = Sums::from_row(row, 4)?;
         let at: i64 = row.get(0)?;
         accumulator.add_cost_row(at, text(row, 1)?, text(row, 2)?, text(row, 3)?, &sums);
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Reads a run into the `overTime` buckets only: from the tenant rollups, or from
@@ -441,12 +456,10 @@ fn read_bucket_run(
         return read_agent_bucket_run(conn, tenant, query, run, accumulator);
     }
 
-    let mut statement = conn.prepare_cached(
-        "SELECT bucket_start, agents FROM tenant_cost_rollups \
-         WHERE tenant_id = ?1 AND span = ?2 AND bucket_start >= ?3 AND bucket_start < ?4",
-    )?;
-    let mut rows = statement.query(params_from_iter(run_params(tenant, query, run)))?;
-    while let Some(row) = rows.next()? {
+    let sql = "SELECT bucket_start, agents FROM tenant_cost_rollups \
+         WHERE tenant_id = ?1 AND span = ?2 AND bucket_start >= ?3 AND bucket_start < ?4";
+    let params = params_from_iter(run_params(tenant, query, run));
+    for_each_row(conn, sql, params, |row| {
         let at: i64 = row.get(0)?;
         let agents = row.get_ref(1)?.as_blob().map_err(|error| {
             StoreError::Corrupt(format!("tenant_cost_rollups.agents at {at}: {error}"))
@@ -456,7 +469,8 @@ fn read_bucket_run(
                 accumulator.add_bucket_row(at, agent, PicoSum(cost), events, 0);
             }
         })?;
-    }
+        Ok(())
+    })?;
     read_bucket_unpriced(conn, tenant, query, run, accumulator)
 }
 
@@ -472,21 +486,18 @@ fn read_bucket_unpriced(
     run: &Run,
     accumulator: &mut Accumulator,
 ) -> Result<(), StoreError> {
-    let mut statement = conn.prepare_cached(
-        "SELECT bucket_start, SUM(unpriced_count) FROM cost_rollups \
+    let sql = "SELECT bucket_start, SUM(unpriced_count) FROM cost_rollups \
          WHERE tenant_id = ?1 AND span = ?2 AND bucket_start >= ?3 AND bucket_start < ?4 \
-         AND unpriced_count > 0 GROUP BY bucket_start",
-    )?;
-    let mut rows = statement.query(params_from_iter(run_params(tenant, query, run)))?;
-    while let Some(row) = rows.next()? {
+         AND unpriced_count > 0 GROUP BY bucket_start";
+    let params = params_from_iter(run_params(tenant, query, run));
+    for_each_row(conn, sql, params, |row| {
         let at: i64 = row.get(0)?;
         let unpriced: i64 = row.get(1)?;
-        let index = accumulator.bucket_index(at);
-        if let Some(bucket) = accumulator.buckets.get_mut(index) {
+        if let Some(bucket) = accumulator.bucket_at(at) {
             bucket.add_unpriced(unpriced);
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Reads a run of one agent's rows in `cost_rollups` into the `overTime` buckets only.
@@ -504,16 +515,15 @@ fn read_agent_bucket_run(
          AND event_count > 0 {}",
         agent_clause(query)
     );
-    let mut statement = conn.prepare_cached(&sql)?;
-    let mut rows = statement.query(params_from_iter(run_params(tenant, query, run)))?;
-    while let Some(row) = rows.next()? {
+    let params = params_from_iter(run_params(tenant, query, run));
+    for_each_row(conn, &sql, params, |row| {
         let at: i64 = row.get(0)?;
         let cost = PicoSum::from_row(row, 2)?;
         let events: i64 = row.get(4)?;
         let unpriced: i64 = row.get(5)?;
         accumulator.add_bucket_row(at, text(row, 1)?, cost, events, unpriced);
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Reads a run into `byAgent`, `byModel` and `totals` only.
@@ -530,13 +540,12 @@ fn read_breakdown_run(
          AND event_count > 0 {}",
         agent_clause(query)
     );
-    let mut statement = conn.prepare_cached(&sql)?;
-    let mut rows = statement.query(params_from_iter(run_params(tenant, query, run)))?;
-    while let Some(row) = rows.next()? {
+    let params = params_from_iter(run_params(tenant, query, run));
+    for_each_row(conn, &sql, params, |row| {
         let sums = Sums::from_row(row, 3)?;
         accumulator.add_breakdown_row(text(row, 0)?, text(row, 1)?, text(row, 2)?, &sums);
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 fn read_session_run(
@@ -552,13 +561,12 @@ fn read_session_run(
          AND event_count > 0 {}",
         agent_clause(query)
     );
-    let mut statement = conn.prepare_cached(&sql)?;
-    let mut rows = statement.query(params_from_iter(run_params(tenant, query, run)))?;
-    while let Some(row) = rows.next()? {
+    let params = params_from_iter(run_params(tenant, query, run));
+    for_each_row(conn, &sql, params, |row| {
         let sums = Sums::from_row(row, 1)?;
         accumulator.add_session_row(text(row, 0)?, &sums);
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Reads the events of a partial minute, `from <= timestamp < to` or, when `inclusive` is
@@ -595,21 +603,18 @@ fn read_edge(
     );
 
     let sql = format!("SELECT agent_id, provider, model, {SUMS_SQL} {range} GROUP BY 1, 2, 3");
-    let mut statement = conn.prepare_cached(&sql)?;
-    let mut rows = statement.query(params_from_iter(params.iter()))?;
-    while let Some(row) = rows.next()? {
+    for_each_row(conn, &sql, params_from_iter(params.iter()), |row| {
         let sums = Sums::from_row(row, 3)?;
         accumulator.add_cost_row(minute, text(row, 0)?, text(row, 1)?, text(row, 2)?, &sums);
-    }
+        Ok(())
+    })?;
 
     let sql = format!("SELECT session_id, {SUMS_SQL} {range} GROUP BY 1");
-    let mut statement = conn.prepare_cached(&sql)?;
-    let mut rows = statement.query(params_from_iter(params.iter()))?;
-    while let Some(row) = rows.next()? {
+    for_each_row(conn, &sql, params_from_iter(params.iter()), |row| {
         let sums = Sums::from_row(row, 1)?;
         accumulator.add_session_row(text(row, 0)?, &sums);
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -3,10 +3,13 @@
 use agentlens_collector::alerts::webhook::WebhookOptions;
 use agentlens_collector::alerts::AlertOptions;
 use agentlens_collector::router::build_router;
+use agentlens_collector::store::alerts::Transition;
 use agentlens_collector::{open_state, AppState, ServeOptions};
+use agentlens_core::event::format_timestamp;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
+use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tower::ServiceExt;
@@ -191,6 +194,42 @@ impl TestApp {
             _dir: dir,
         }
     }
+}
+
+/// Returns the time five minutes ago as stored timestamp text, inside the 60-minute window
+/// of the tests' alert rules.
+pub fn recent() -> String {
+    format_timestamp(&(Utc::now() - Duration::minutes(5)))
+}
+
+/// Creates a `cost_exceeds` rule with threshold 0 over 60 minutes, evaluates the rules now
+/// and deletes the rule again, so the next call starts clean. Returns the value the rule
+/// fired with as normalized decimal text, or `None` when it did not fire.
+pub async fn spend_alert_value(app: &TestApp) -> Option<String> {
+    let body =
+        json!({"name": "spend", "condition": "cost_exceeds", "threshold": 0, "windowMinutes": 60});
+    let reply = app.post("/api/alerts/rules", &body).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let rule_id = reply.json["id"].as_str().unwrap().to_owned();
+    let transitions = app.state.alerts.evaluate_at(Utc::now()).await.unwrap();
+    let value = transitions
+        .iter()
+        .find_map(|(_, transition)| match transition {
+            Transition::Fired(entry) => Some(entry.current_value.0.normalize().to_string()),
+            _ => None,
+        });
+    let uri = format!("/api/alerts/rules/{rule_id}");
+    let deleted = app.send(Method::DELETE, &uri, None).await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text);
+    value
+}
+
+/// Returns the newest migration version recorded in a database file.
+pub fn schema_version(conn: &rusqlite::Connection) -> i64 {
+    conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |row| {
+        row.get(0)
+    })
+    .unwrap()
 }
 
 /// Returns a `cost_tracked` event with a reported cost.

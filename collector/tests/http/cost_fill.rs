@@ -2,17 +2,10 @@
 //! arrival order and within one batch, so the reported dollars reach session totals, every
 //! analytics report and cost alerts, and the call no longer counts as unpriced.
 
-use agentlens_collector::store::alerts::Transition;
-use agentlens_core::event::format_timestamp;
-use axum::http::{Method, StatusCode};
-use chrono::{Duration, Utc};
+use axum::http::StatusCode;
 use serde_json::{json, Value};
 
-use crate::common::{app, TestApp};
-
-fn recent() -> String {
-    format_timestamp(&(Utc::now() - Duration::minutes(5)))
-}
+use crate::common::{app, recent, spend_alert_value, TestApp};
 
 /// Returns a `cost_tracked` of gpt-4.1 that reports `cost`, or lets the collector derive
 /// it from the tokens when `cost` is null.
@@ -33,19 +26,41 @@ pub(crate) fn tracked(session: &str, call_id: &str, cost: Value) -> Value {
     })
 }
 
-/// Returns an `llm_response` of a model the price table does not know, without `costUsd`.
-pub(crate) fn unpriced_response(session: &str, call_id: &str) -> Value {
+/// Returns an `llm_response` of `provider` and `model` that reports `cost`, or that has no
+/// `costUsd` when `cost` is null.
+pub(crate) fn response(
+    session: &str,
+    call_id: &str,
+    provider: &str,
+    model: &str,
+    cost: Value,
+) -> Value {
+    let mut payload = json!({
+        "callId": call_id, "provider": provider, "model": model,
+        "completion": "hi", "finishReason": "stop", "latencyMs": 12,
+        "usage": {"inputTokens": 1000, "outputTokens": 200, "totalTokens": 1200},
+    });
+    if !cost.is_null() {
+        payload["costUsd"] = cost;
+    }
     json!({
         "sessionId": session,
         "agentId": "a1",
         "eventType": "llm_response",
         "timestamp": recent(),
-        "payload": {
-            "callId": call_id, "provider": "in-house", "model": "unlisted-model-7",
-            "completion": "hi", "finishReason": "stop", "latencyMs": 12,
-            "usage": {"inputTokens": 1000, "outputTokens": 200, "totalTokens": 1200},
-        },
+        "payload": payload,
     })
+}
+
+/// Returns an `llm_response` of a model the price table does not know, without `costUsd`.
+pub(crate) fn unpriced_response(session: &str, call_id: &str) -> Value {
+    response(
+        session,
+        call_id,
+        "in-house",
+        "unlisted-model-7",
+        Value::Null,
+    )
 }
 
 /// The cost in pico-dollars and the unpriced count that every report gives for the whole
@@ -143,24 +158,10 @@ pub(crate) async fn figures(app: &TestApp) -> Figures {
     }
 }
 
-/// Returns the cost a new `cost_exceeds` rule with threshold 0 fires with, and deletes the
-/// rule again so the next call starts clean.
+/// Returns the cost in pico-dollars that a new `cost_exceeds` rule with threshold 0 fires
+/// with.
 async fn alert_value(app: &TestApp) -> Option<i64> {
-    let body =
-        json!({"name": "spend", "condition": "cost_exceeds", "threshold": 0, "windowMinutes": 60});
-    let reply = app.post("/api/alerts/rules", &body).await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    let rule_id = reply.json["id"].as_str().unwrap().to_owned();
-    let transitions = app.state.alerts.evaluate_at(Utc::now()).await.unwrap();
-    let value = transitions
-        .iter()
-        .find_map(|(_, transition)| match transition {
-            Transition::Fired(entry) => Some(entry.current_value.0.normalize().to_string()),
-            _ => None,
-        });
-    let uri = format!("/api/alerts/rules/{rule_id}");
-    let deleted = app.send(Method::DELETE, &uri, None).await;
-    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text);
+    let value = spend_alert_value(app).await;
     value.map(|text| pico(&Value::String(text)))
 }
 
@@ -218,7 +219,7 @@ async fn tracked_after_unpriced_response_fills_it() {
 }
 
 #[tokio::test]
-async fn pair_in_one_batch_fills_in_both_orders() {
+async fn one_batch_pair_fills_either_order() {
     let app = app().await;
     let first = ingest(
         &app,

@@ -4,12 +4,12 @@
 //! database without such rows must not change.
 
 use agentlens_core::event::format_timestamp;
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
-use crate::common::{app, TestApp};
+use crate::common::{app, recent, schema_version, TestApp};
 use crate::cost_fill::{
     assert_filled, figures, ingest, pricing, tracked, unpriced_response, Figures,
 };
@@ -104,22 +104,17 @@ async fn migrate_again(app: TestApp, change: impl FnOnce(&Connection)) -> (TestA
     )
     .unwrap();
     let app = app.reopen().await;
-    let version: i64 = conn
-        .query_row("SELECT MAX(version) FROM schema_migrations", [], |row| {
-            row.get(0)
-        })
-        .unwrap();
-    assert!(version >= 13);
+    assert!(schema_version(&conn) >= 13);
     (app, conn)
 }
 
 #[tokio::test]
 async fn migration_fills_unpriced_responses() {
-    let timestamp = format_timestamp(&(Utc::now() - Duration::minutes(5)));
+    let timestamp = recent();
 
     // Before the rule, the collector left the superseded tracked costs of s1 and s2 out,
-    // and their responses counted as unpriced. Ingest stores it when
-    // the tracked events have no cost, and the SQL below then gives them their costs.
+    // and their responses counted as unpriced. Ingest stores that state when the tracked
+    // events have no cost, and the SQL below then gives them their costs.
     let old = app().await;
     let mut events = vec![
         unpriced_tracked("s1", "c1"),

@@ -3,46 +3,23 @@
 //! report the same total.
 
 use agentlens_collector::store::alerts::Transition;
-use agentlens_core::event::format_timestamp;
 use axum::http::StatusCode;
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use crate::common::{app, TestApp};
+use crate::cost_fill;
 
-fn recent() -> String {
-    format_timestamp(&(Utc::now() - Duration::minutes(5)))
-}
-
+/// Returns a `cost_tracked` of gpt-4.1 that reports `cost`.
 fn tracked(session: &str, call_id: &str, cost: &str) -> Value {
-    json!({
-        "sessionId": session,
-        "agentId": "a1",
-        "eventType": "cost_tracked",
-        "timestamp": recent(),
-        "payload": {
-            "provider": "openai", "model": "gpt-4.1", "callId": call_id,
-            "inputTokens": 10, "outputTokens": 5, "totalTokens": 15,
-            "costUsd": cost.parse::<Value>().unwrap(),
-        },
-    })
+    cost_fill::tracked(session, call_id, cost.parse().unwrap())
 }
 
+/// Returns an `llm_response` of gpt-4.1 that reports `cost`.
 fn response(session: &str, call_id: &str, cost: &str) -> Value {
-    json!({
-        "sessionId": session,
-        "agentId": "a1",
-        "eventType": "llm_response",
-        "timestamp": recent(),
-        "payload": {
-            "callId": call_id, "provider": "openai", "model": "gpt-4.1",
-            "completion": "hi", "finishReason": "stop", "latencyMs": 12,
-            "usage": {"inputTokens": 1000, "outputTokens": 200, "totalTokens": 1200},
-            "costUsd": cost.parse::<Value>().unwrap(),
-        },
-    })
+    cost_fill::response(session, call_id, "openai", "gpt-4.1", cost.parse().unwrap())
 }
 
 #[derive(Deserialize)]

@@ -9,7 +9,7 @@ use chrono::{Duration, Utc};
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
-use crate::common::{app, TestApp};
+use crate::common::{app, schema_version, spend_alert_value, TestApp};
 
 /// Pico-dollars of the cross-session `cost_tracked` row: $2.50.
 const TRACKED_PICO: i64 = 2_500_000_000_000;
@@ -181,26 +181,9 @@ async fn reports(app: &TestApp) -> Reports {
     let buckets = report["overTime"].as_array().unwrap();
     assert_eq!(buckets.len(), 1, "{buckets:?}");
 
-    let body =
-        json!({"name": "spend", "condition": "cost_exceeds", "threshold": 0, "windowMinutes": 60});
-    let reply = app.post("/api/alerts/rules", &body).await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    let rule_id = reply.json["id"].as_str().unwrap().to_owned();
-    let transitions = app.state.alerts.evaluate_at(Utc::now()).await.unwrap();
-    let alert_value = match &transitions[0].1 {
-        agentlens_collector::store::alerts::Transition::Fired(entry) => {
-            entry.current_value.0.normalize().to_string()
-        }
-        other => panic!("expected the rule to fire, got {other:?}"),
-    };
-    let deleted = app
-        .send(
-            axum::http::Method::DELETE,
-            &format!("/api/alerts/rules/{rule_id}"),
-            None,
-        )
-        .await;
-    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text);
+    let alert_value = spend_alert_value(app)
+        .await
+        .expect("expected the cost_exceeds rule to fire");
 
     Reports {
         x1_total: x1["totalCostUsd"].to_string(),
@@ -326,12 +309,7 @@ async fn migration_without_cross_session_rows_changes_nothing() {
     conn.execute("DELETE FROM schema_migrations WHERE version = 9", [])
         .unwrap();
     let app = app.reopen().await;
-    let version: i64 = conn
-        .query_row("SELECT MAX(version) FROM schema_migrations", [], |row| {
-            row.get(0)
-        })
-        .unwrap();
-    assert!(version >= 9);
+    assert!(schema_version(&conn) >= 9);
     assert_eq!(dump(&conn), before);
     drop(app);
 }

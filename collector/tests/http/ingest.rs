@@ -253,7 +253,7 @@ async fn duplicate_in_one_batch_is_stored_once() {
 }
 
 #[tokio::test]
-async fn duplicate_with_new_session_id_starts_no_session() {
+async fn duplicate_id_starts_no_new_session() {
     let app = app().await;
     let mut first = tool_call("s1", "a1", "2026-02-07T10:00:00Z");
     first["id"] = json!("evt-1");

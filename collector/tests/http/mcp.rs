@@ -685,7 +685,7 @@ pub async fn store_large_costs(server: &Server) {
 }
 
 /// Returns the body text of an API request with the admin key.
-pub async fn api_text(
+async fn api_text(
     server: &Server,
     method: reqwest::Method,
     path: &str,
@@ -703,8 +703,23 @@ pub async fn api_text(
     reply.text().await.unwrap()
 }
 
+/// Returns the `/api/analytics/costs` body of the day of [`store_large_costs`].
+pub async fn large_costs_api(server: &Server) -> String {
+    let path = "/api/analytics/costs?from=2026-11-04&to=2026-11-04";
+    api_text(server, reqwest::Method::GET, path, None).await
+}
+
+/// Asserts that the serialized tool result `message` repeats the API body `api` unchanged,
+/// as its `structuredContent` and as its text block, and that `api` contains `digits`.
+pub fn assert_result_is_api_body(message: &str, api: &str, digits: &str) {
+    let (structured, text) = tool_result_texts(message);
+    assert!(api.contains(digits), "{api}");
+    assert_eq!(structured, api);
+    assert_eq!(text, api);
+}
+
 /// Returns the `structuredContent` text and the text block of a serialized tool result.
-pub fn tool_result_texts(message: &str) -> (String, String) {
+fn tool_result_texts(message: &str) -> (String, String) {
     let message: HashMap<String, Box<RawValue>> =
         serde_json::from_str(message).unwrap_or_else(|_| panic!("not JSON: {message}"));
     let result: HashMap<String, Box<RawValue>> =
@@ -740,13 +755,7 @@ async fn mcp_over_http_keeps_exact_decimals() {
         "usage": {"inputTokens": 1, "outputTokens": 0}});
 
     let costs = call_over_http(&server, "agentlens_get_costs", range).await;
-    let costs_api = api_text(
-        &server,
-        reqwest::Method::GET,
-        "/api/analytics/costs?from=2026-11-04&to=2026-11-04",
-        None,
-    )
-    .await;
+    let costs_api = large_costs_api(&server).await;
     let quoted = call_over_http(&server, "agentlens_quote_price", quote.clone()).await;
     let quoted_api = api_text(
         &server,
@@ -756,12 +765,6 @@ async fn mcp_over_http_keeps_exact_decimals() {
     )
     .await;
 
-    let (structured, text) = tool_result_texts(&costs);
-    assert!(costs_api.contains("27670116.110564327421"), "{costs_api}");
-    assert_eq!(structured, costs_api);
-    assert_eq!(text, costs_api);
-    let (structured, text) = tool_result_texts(&quoted);
-    assert!(quoted_api.contains("0.0000025"), "{quoted_api}");
-    assert_eq!(structured, quoted_api);
-    assert_eq!(text, quoted_api);
+    assert_result_is_api_body(&costs, &costs_api, "27670116.110564327421");
+    assert_result_is_api_body(&quoted, &quoted_api, "0.0000025");
 }

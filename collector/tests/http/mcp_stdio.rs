@@ -8,11 +8,36 @@ use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use rmcp::ServiceExt;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{ChildStdout, Command};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use crate::mcp::{
-    api_text, create_key, log_event_arguments, spawn_server, store_large_costs, tool_result_texts,
+    assert_result_is_api_body, create_key, large_costs_api, log_event_arguments, spawn_server,
+    store_large_costs, Server,
 };
+
+/// Starts `agentlens mcp` against `server` with its admin key, and returns the process with
+/// its input and its output lines.
+fn spawn_stdio(server: &Server) -> (Child, ChildStdin, Lines<BufReader<ChildStdout>>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agentlens"))
+        .args(["mcp", "--url", &server.base_url, "--api-key", &server.key])
+        .env_remove("AGENTLENS_API_KEY")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let input = child.stdin.take().unwrap();
+    let output = BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, input, output)
+}
+
+/// Returns the MCP `initialize` request, the first message a client sends.
+fn initialize_request() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"}}})
+}
 
 /// Returns the next output line as JSON.
 async fn next_message(lines: &mut Lines<BufReader<ChildStdout>>) -> Value {
@@ -30,20 +55,8 @@ fn assert_parse_error(message: &Value) {
 #[tokio::test]
 async fn stdio_non_json_line_gets_parse_error() {
     let server = spawn_server().await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_agentlens"))
-        .args(["mcp", "--url", &server.base_url, "--api-key", &server.key])
-        .env_remove("AGENTLENS_API_KEY")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let mut output = BufReader::new(child.stdout.take().unwrap()).lines();
-    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": {"name": "test", "version": "1"}}});
+    let (mut child, mut input, mut output) = spawn_stdio(&server);
+    let initialize = initialize_request();
     let ready = r#"{"jsonrpc": "2.0", "method": "notifications/initialized"}"#;
     let truncated = r#"{"jsonrpc": "2.0", "id": 2,"#;
     let ping = r#"{"jsonrpc": "2.0", "id": 3, "method": "ping"}"#;
@@ -70,7 +83,7 @@ async fn stdio_non_json_line_gets_parse_error() {
 }
 
 #[tokio::test]
-async fn stdio_read_key_error_names_the_write_scope() {
+async fn stdio_read_key_error_names_scope() {
     let server = spawn_server().await;
     let reader = create_key(&server, &["read"]).await;
     let command = Command::new(env!("CARGO_BIN_EXE_agentlens")).configure(|cmd| {
@@ -98,20 +111,8 @@ async fn stdio_read_key_error_names_the_write_scope() {
 async fn stdio_costs_keep_exact_decimals() {
     let server = spawn_server().await;
     store_large_costs(&server).await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_agentlens"))
-        .args(["mcp", "--url", &server.base_url, "--api-key", &server.key])
-        .env_remove("AGENTLENS_API_KEY")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let mut output = BufReader::new(child.stdout.take().unwrap()).lines();
-    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": {"name": "test", "version": "1"}}});
+    let (mut child, mut input, mut output) = spawn_stdio(&server);
+    let initialize = initialize_request();
     let ready = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
     let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
         "name": "agentlens_get_costs", "arguments": {"from": "2026-11-04", "to": "2026-11-04"}}});
@@ -128,16 +129,7 @@ async fn stdio_costs_keep_exact_decimals() {
     let line = output.next_line().await.unwrap().expect("output ended");
     drop(input);
     child.wait().await.unwrap();
-    let costs_api = api_text(
-        &server,
-        reqwest::Method::GET,
-        "/api/analytics/costs?from=2026-11-04&to=2026-11-04",
-        None,
-    )
-    .await;
+    let costs_api = large_costs_api(&server).await;
 
-    let (structured, text) = tool_result_texts(&line);
-    assert!(costs_api.contains("27670116.110564327421"), "{costs_api}");
-    assert_eq!(structured, costs_api);
-    assert_eq!(text, costs_api);
+    assert_result_is_api_body(&line, &costs_api, "27670116.110564327421");
 }

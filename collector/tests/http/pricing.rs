@@ -112,7 +112,7 @@ async fn quote_reads_provider_usage_object() {
 }
 
 #[tokio::test]
-async fn quote_reads_a_bedrock_converse_usage_object_as_sent() {
+async fn quote_accepts_recorded_bedrock_usage() {
     let app = app().await;
     // The usage object of a recorded Bedrock Converse response, with each cache count
     // spelt twice and an empty serverToolUsage.

@@ -8,11 +8,11 @@ use std::process::{Command, Output};
 use agentlens_collector::db_lock::DatabaseLock;
 use agentlens_core::event::format_timestamp;
 use agentlens_core::pricing::PriceTable;
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use crate::common::{app, app_with_prices, TestApp};
+use crate::common::{app, app_with_prices, recent, TestApp};
 use crate::cost_fill::{figures, ingest, pricing, tracked, unpriced_response, Figures};
 use crate::cost_fill_migration::{assert_dumps_equal, at, dump, DERIVED};
 
@@ -80,7 +80,7 @@ fn repriced_figures() -> Figures {
 async fn reprice_prices_stored_unpriced_events() {
     let dir = tempfile::tempdir().unwrap();
     let prices = overrides_file(dir.path());
-    let timestamp = format_timestamp(&(Utc::now() - Duration::minutes(5)));
+    let timestamp = recent();
     let app = app().await;
     let ids = ingest(&app, events(&timestamp)).await;
     assert_eq!(figures(&app).await, unpriced_figures());

@@ -5,10 +5,10 @@
 //! `prepare_batch` and `Store::ingest` in batches of 1000, as `POST /api/events` does.
 //! [`Workload::expected_report`] rebuilds the body of `GET /api/analytics/costs` from
 //! those numbers alone. It applies the cost rule, including the cost an unpriced
-//! `llm_response` takes from a `cost_tracked` it supersedes, places each event in its hour, day or ISO
-//! week on the zone's clock with chrono-tz, and sums costs as integer pico-dollars. No
-//! figure comes from store code, so a fault in the rollups, in the store's own
-//! recomputation or in the cost columns written by ingest shows up as a difference.
+//! `llm_response` takes from a `cost_tracked` it supersedes. It places each event in its
+//! hour, day or ISO week on the zone's clock with chrono-tz, and sums costs as integer
+//! pico-dollars. No figure comes from store code, so a fault in the rollups, in the store's
+//! own recomputation or in the cost columns written by ingest shows up as a difference.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -203,7 +203,7 @@ async fn by_session_omits_nothing_below_limit() {
 }
 
 #[tokio::test]
-async fn tool_with_only_errors_has_full_error_rate() {
+async fn error_only_tool_has_rate_one() {
     let app = app().await;
     let reply = app
         .ingest(vec![
@@ -285,7 +285,7 @@ async fn condition_change_checks_stored_threshold() {
 }
 
 #[tokio::test]
-async fn openapi_documents_new_fields() {
+async fn openapi_documents_unpriced_fields() {
     let app = app().await;
     let reply = app.get("/api/openapi.json").await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);

@@ -431,7 +431,7 @@ const LARGE_COST: &str = "9223372.036854775807";
 const LARGE_SUM: &str = "27670116.110564327421";
 
 #[tokio::test]
-async fn alert_outputs_keep_every_digit_of_the_cost() {
+async fn alert_outputs_keep_exact_cost() {
     let (url, mut requests) = receiver(0).await;
     let app = signed_app().await;
     let rule_id = spend_rule(&app, &url).await;

@@ -399,7 +399,7 @@ fn openai_image_api_details_fill_image_input() {
 }
 
 #[test]
-fn bedrock_cache_counts_are_read_from_the_older_spelling_too() {
+fn bedrock_reads_older_cache_count_keys() {
     let both = from_bedrock(&json!({
         "cacheReadInputTokenCount": 1322, "cacheReadInputTokens": 1322,
         "cacheWriteInputTokenCount": 0, "cacheWriteInputTokens": 0,

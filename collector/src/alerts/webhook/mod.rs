@@ -354,8 +354,8 @@ pub fn body(facts: &TransitionFacts<'_>) -> String {
         agent_id: rule.scope.agent_id.as_deref(),
         resolved_at: facts.resolved_at,
     };
-    // Serialization fails only on a number text that is not JSON, and a `Decimal` prints
-    // plain digits.
+    // Only `ExactNumber` can fail to serialize, on decimal text that is not a JSON number,
+    // and a `Decimal` prints only an optional minus sign, digits and at most one point.
     serde_json::to_string(&body).unwrap_or_default()
 }
 
