@@ -15,7 +15,7 @@ use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use rand::RngCore;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
@@ -26,7 +26,7 @@ use crate::AppState;
 pub const KEY_PREFIX: &str = "als_";
 
 /// Permission level of a caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Read only.
@@ -53,6 +53,16 @@ impl Role {
             Role::Auditor
         } else {
             Role::Viewer
+        }
+    }
+
+    /// Returns the key scope that grants the role, the reverse of [`Role::from_scopes`].
+    pub fn scope(self) -> &'static str {
+        match self {
+            Role::Viewer => "read",
+            Role::Auditor => "audit",
+            Role::Member => "write",
+            Role::Admin | Role::Owner => "manage",
         }
     }
 
@@ -260,6 +270,14 @@ pub(crate) fn bearer_token(value: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scope_grants_its_role() {
+        for role in [Role::Viewer, Role::Auditor, Role::Member, Role::Admin] {
+            assert_eq!(Role::from_scopes(&[role.scope().to_owned()]), role);
+        }
+        assert_eq!(Role::Owner.scope(), "manage");
+    }
 
     #[test]
     fn generated_key_is_well_formed() {

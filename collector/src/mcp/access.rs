@@ -12,6 +12,7 @@
 
 use axum::http::request::Parts;
 use rmcp::model::{CallToolResult, ContentBlock, Extensions, Tool};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::backend::ApiReply;
@@ -64,8 +65,10 @@ fn write_denied(tool: &str, current: Role) -> CallToolResult {
 pub(crate) fn forbidden_reply(action: &str, reply: &ApiReply) -> CallToolResult {
     let required = reply.body.get("required").and_then(Value::as_str);
     let current = reply.body.get("current").and_then(Value::as_str);
-    let required_scope = match required {
-        Some(role) => format!("a key with the {} scope (role {role})", scope_of(role)),
+    let required_role =
+        required.and_then(|name| Some((name, Role::deserialize(json!(name)).ok()?)));
+    let required_scope = match required_role {
+        Some((name, role)) => format!("a key with the {} scope (role {name})", role.scope()),
         None => "a key whose scopes grant it".to_owned(),
     };
     let current_role = match current {
@@ -80,16 +83,6 @@ pub(crate) fn forbidden_reply(action: &str, reply: &ApiReply) -> CallToolResult 
     let mut result = CallToolResult::structured_error(reply.body.clone());
     result.content = vec![ContentBlock::text(message)];
     result
-}
-
-/// Returns the key scope that grants `role`, following [`Role::from_scopes`].
-fn scope_of(role: &str) -> &'static str {
-    match role {
-        "admin" | "owner" => "manage",
-        "member" => "write",
-        "auditor" => "audit",
-        _ => "read",
-    }
 }
 
 #[cfg(test)]
