@@ -719,3 +719,17 @@ fn bytes_path_declines_other_bodies() {
     }
     assert_eq!(validate_batch_bytes(b"{\"events\": [").map(|_| ()), None);
 }
+
+#[test]
+fn bytes_path_declines_each_misplaced_cost_key() {
+    for key in PAYLOAD_COST_KEYS {
+        let body = format!(
+            r#"{{"events":[{{"sessionId":"s","agentId":"a","eventType":"cost_tracked",
+            "payload":{{"provider":"openai","model":"m","inputTokens":1,"outputTokens":1}},
+            "{key}":null}}]}}"#
+        );
+        assert_bytes_path(&body, false);
+        let value: Value = serde_json::from_str(&body).unwrap();
+        assert!(validate_batch(&value).is_err(), "body: {body}");
+    }
+}
