@@ -48,6 +48,8 @@ const TOP_SESSIONS: usize = 100;
 
 /// Events per `Store::ingest` call, the most that `POST /api/events` accepts.
 const BATCH: usize = 1_000;
+/// Batches sent to the store before the first of them is answered.
+const IN_FLIGHT: usize = 4;
 
 /// One generated event, with the figures the collector should count for it.
 #[derive(Debug, Clone)]
@@ -121,26 +123,28 @@ impl Workload {
         }
     }
 
-    /// Stores every event through `prepare_batch` and `Store::ingest`, 1000 per batch, in
-    /// order. The next batch is prepared while the writer stores the previous one.
+    /// Stores every event through `prepare_batch` and `Store::ingest`, 1000 per batch,
+    /// with up to [`IN_FLIGHT`] batches waiting for the writer at once, as concurrent
+    /// clients send them. Batches that wait together share a transaction, and their
+    /// arrival order may differ from the generated order.
     pub async fn ingest(&self, store: &Store) {
-        let mut storing: Option<tokio::task::JoinHandle<_>> = None;
+        let mut storing = tokio::task::JoinSet::new();
         for chunk in self.events.chunks(BATCH) {
             let body = json!({ "events": chunk.iter().map(event_json).collect::<Vec<_>>() });
             let prepared = match prepare_batch(&body, Utc::now(), PriceTable::embedded()) {
                 Ok(prepared) => prepared,
                 Err(error) => panic!("generated batch is invalid: {error:?}"),
             };
-            if let Some(previous) = storing.take() {
-                previous.await.unwrap();
+            if storing.len() >= IN_FLIGHT {
+                storing.join_next().await.unwrap().unwrap();
             }
             let store = store.clone();
-            storing = Some(tokio::spawn(async move {
+            storing.spawn(async move {
                 store.ingest("default", prepared).await.unwrap();
-            }));
+            });
         }
-        if let Some(last) = storing {
-            last.await.unwrap();
+        while let Some(stored) = storing.join_next().await {
+            stored.unwrap();
         }
     }
 
