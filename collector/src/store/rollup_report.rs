@@ -474,11 +474,17 @@ fn read_bucket_run(
     read_bucket_unpriced(conn, tenant, query, run, accumulator)
 }
 
+/// Reads the unpriced count of each unit of a run from `cost_rollups`.
+/// Without statistics, SQLite would choose the primary key, so the index is named.
+const BUCKET_UNPRICED_SQL: &str = "SELECT bucket_start, SUM(unpriced_count) \
+    FROM cost_rollups INDEXED BY cost_rollups_unpriced \
+    WHERE tenant_id = ?1 AND span = ?2 AND bucket_start >= ?3 AND bucket_start < ?4 \
+    AND unpriced_count > 0 GROUP BY bucket_start";
+
 /// Adds the unpriced rows of a run to the `overTime` buckets, which the tenant rollups
-/// cannot give because they store no unpriced count.
-///
-/// NOTE: this scans the run's rows in `cost_rollups`, one per agent, provider and model in
-/// each unit, which is the work the tenant rollups otherwise save.
+/// cannot give because they store no unpriced count. The partial index
+/// `cost_rollups_unpriced` holds only the `cost_rollups` rows with unpriced rows, so the
+/// read skips the others.
 fn read_bucket_unpriced(
     conn: &Connection,
     tenant: &str,
@@ -486,11 +492,8 @@ fn read_bucket_unpriced(
     run: &Run,
     accumulator: &mut Accumulator,
 ) -> Result<(), StoreError> {
-    let sql = "SELECT bucket_start, SUM(unpriced_count) FROM cost_rollups \
-         WHERE tenant_id = ?1 AND span = ?2 AND bucket_start >= ?3 AND bucket_start < ?4 \
-         AND unpriced_count > 0 GROUP BY bucket_start";
     let params = params_from_iter(run_params(tenant, query, run));
-    for_each_row(conn, sql, params, |row| {
+    for_each_row(conn, BUCKET_UNPRICED_SQL, params, |row| {
         let at: i64 = row.get(0)?;
         let unpriced: i64 = row.get(1)?;
         if let Some(bucket) = accumulator.bucket_at(at) {
@@ -653,5 +656,25 @@ mod tests {
         let runs = cover(&[0], 120, 300);
         assert_eq!(runs.iter().map(|run| run.end - run.start).sum::<i64>(), 180);
         assert!(runs.iter().all(|run| run.span == 60));
+    }
+
+    #[test]
+    fn unpriced_bucket_read_uses_partial_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::sqlite::open_writer(&dir.path().join("plan.db")).unwrap();
+        let plan = format!("EXPLAIN QUERY PLAN {BUCKET_UNPRICED_SQL}");
+        let details: Vec<String> = conn
+            .prepare(&plan)
+            .unwrap()
+            .query_map(rusqlite::params!["t", 900, 0, 86_400], |row| row.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            details
+                .iter()
+                .any(|detail| detail.contains("INDEX cost_rollups_unpriced")),
+            "{details:?}"
+        );
     }
 }

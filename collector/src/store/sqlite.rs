@@ -164,6 +164,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0014_events_seq_rowid.sql"),
         after_sql: Some(super::event_seq::drop_events_autoincrement),
     },
+    Migration {
+        version: 15,
+        name: "unpriced_rollup_index",
+        sql: include_str!("migrations/0015_unpriced_rollup_index.sql"),
+        after_sql: None,
+    },
 ];
 
 /// State owned by the writer thread and lent to each write job.

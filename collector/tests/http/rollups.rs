@@ -325,6 +325,11 @@ async fn migration_backfills_rollups() {
         "../../src/store/migrations/0004_cost_rollups.sql"
     ))
     .unwrap();
+    // Dropping the table dropped the index that a later migration put on it.
+    conn.execute_batch(include_str!(
+        "../../src/store/migrations/0015_unpriced_rollup_index.sql"
+    ))
+    .unwrap();
     drop(conn);
 
     let store = Store::open(&path).unwrap();
