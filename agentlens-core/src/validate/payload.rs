@@ -26,6 +26,9 @@ enum Kind {
     Millis,
     /// A JSON object.
     Object,
+    /// A JSON object, or a string such as the raw JSON text of tool call arguments that
+    /// OpenAI's API returns and upstream's Python SDK forwards unparsed.
+    ObjectOrText,
     /// An array of strings.
     Strings,
     /// A string or null.
@@ -65,7 +68,7 @@ fn schema(event_type: EventType) -> (&'static [Field], &'static [Field]) {
             &[
                 ("toolName", NonEmpty),
                 ("callId", NonEmpty),
-                ("arguments", Object),
+                ("arguments", ObjectOrText),
             ],
             &[("serverName", Text)],
         ),
@@ -237,6 +240,20 @@ fn check_field(
             object_field(payload, field, required, errors);
         }
         Strings => check_strings(payload, field, errors),
+        ObjectOrText => match lookup(payload, field) {
+            None => errors.push(
+                field,
+                format!("{field} is required (an object, or its JSON text as a string)"),
+            ),
+            Some(Value::Object(_) | Value::String(_)) => {}
+            Some(other) => errors.push(
+                field,
+                format!(
+                    "expected an object or a string, got {}; send the arguments as an object",
+                    describe(other)
+                ),
+            ),
+        },
         TextOrNull => match lookup(payload, field) {
             None => errors.push(field, format!("{field} is required (a string or null)")),
             Some(Value::Null | Value::String(_)) => {}

@@ -733,3 +733,16 @@ fn bytes_path_declines_each_misplaced_cost_key() {
         assert!(validate_batch(&value).is_err(), "body: {body}");
     }
 }
+
+#[test]
+fn tool_call_accepts_string_arguments() {
+    let call = |arguments: Value| {
+        json!({"events": [{"sessionId": "s", "agentId": "a", "eventType": "tool_call",
+            "payload": {"toolName": "search", "callId": "c1", "arguments": arguments}}]})
+    };
+    let events = validate_batch(&call(json!("{\"q\":\"rust\"}"))).unwrap();
+    assert_eq!(events[0].payload["arguments"], json!("{\"q\":\"rust\"}"));
+    assert!(validate_batch(&call(json!({"q": "rust"}))).is_ok());
+    let error = validate_batch(&call(json!(7))).unwrap_err();
+    assert_eq!(paths(&error), ["events.0.payload.arguments"]);
+}
