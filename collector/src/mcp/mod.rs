@@ -381,8 +381,18 @@ impl ServerHandler for AgentLensMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let tool = self.tool_router.get(&request.name);
-        if let Some(denied) = tool.and_then(|tool| access::denied_call(tool, &context.extensions)) {
+        let Some(tool) = self.tool_router.get(&request.name) else {
+            let names: Vec<String> = (self.tool_router.list_all().into_iter())
+                .map(|tool| tool.name.into_owned())
+                .collect();
+            let message = format!(
+                "unknown tool {:?}; call one of: {} (tools/list describes them)",
+                request.name,
+                names.join(", ")
+            );
+            return Err(ErrorData::invalid_params(message, None));
+        };
+        if let Some(denied) = access::denied_call(tool, &context.extensions) {
             return Ok(denied.into());
         }
         let call = ToolCallContext::new(self, request, context);

@@ -412,6 +412,19 @@ async fn read_key_initializes_lists_and_reads() {
 }
 
 #[tokio::test]
+async fn unknown_tool_error_lists_tools() {
+    let server = spawn_server().await;
+    let reader = create_key(&server, &["read"]).await;
+    let client = connect(&server, &reader).await;
+
+    let request = CallToolRequestParams::new("agentlens_get_cost");
+    let error = client.call_tool(request).await.unwrap_err().to_string();
+    assert!(error.contains("\"agentlens_get_cost\""), "{error}");
+    assert!(error.contains("agentlens_get_costs"), "{error}");
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
 async fn read_key_cannot_call_writing_tools() {
     let server = spawn_server().await;
     let reader = create_key(&server, &["read"]).await;
