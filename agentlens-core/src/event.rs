@@ -54,6 +54,9 @@ macro_rules! event_types {
         }
 
         impl EventType {
+            /// Every event type, the server-only ones included, in declaration order.
+            pub const ALL: &'static [EventType] = &[$(EventType::$variant,)+];
+
             /// Returns the wire name of the type.
             pub fn as_str(&self) -> &'static str {
                 match self {
@@ -140,6 +143,15 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Every severity, from the least to the most serious.
+    pub const ALL: [Severity; 5] = [
+        Severity::Debug,
+        Severity::Info,
+        Severity::Warn,
+        Severity::Error,
+        Severity::Critical,
+    ];
+
     /// Returns the wire name of the severity.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -267,4 +279,27 @@ pub struct CostFacts {
     pub call_id: Option<String>,
     /// Service tier and batch flag of the call, which select tier or batch prices.
     pub context: PriceContext,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_type_round_trips_through_its_name() {
+        for event_type in EventType::ALL {
+            assert_eq!(event_type.as_str().parse::<EventType>(), Ok(*event_type));
+        }
+        assert!(INGESTIBLE_TYPES
+            .iter()
+            .all(|ingestible| EventType::ALL.contains(ingestible)));
+        assert!(EventType::ALL.contains(&EventType::EvalResult));
+    }
+
+    #[test]
+    fn every_severity_round_trips_through_its_name() {
+        for severity in Severity::ALL {
+            assert_eq!(Severity::parse(severity.as_str()), Some(severity));
+        }
+    }
 }

@@ -30,7 +30,10 @@ pub enum MoneyError {
     #[error("amount {0} is not a finite number")]
     NotFinite(String),
     /// The number has more digits than a 96-bit decimal holds.
-    #[error("amount {0} is out of range")]
+    #[error(
+        "amount {0} is out of range: expected a magnitude below 7.9e28 with at most 28 \
+         decimal places"
+    )]
     OutOfRange(String),
 }
 
@@ -119,14 +122,20 @@ impl Usd {
     ///
     /// # Errors
     ///
-    /// Returns [`MoneyError::NotFinite`] for NaN and infinities.
+    /// Returns [`MoneyError::NotFinite`] for NaN and infinities, and
+    /// [`MoneyError::OutOfRange`], with the value in scientific notation, for values that
+    /// no 96-bit decimal holds.
     pub fn from_f64_text(value: f64) -> Result<Self, MoneyError> {
         if !value.is_finite() {
             return Err(MoneyError::NotFinite(value.to_string()));
         }
         // `Display` for f64 prints the shortest text that parses back to the same value,
-        // without an exponent.
-        value.to_string().parse()
+        // without an exponent. That text is a valid decimal, so a failure to parse it means
+        // too many digits, and because the text of 1e300 has 301 of them, errors use `{:e}`.
+        value
+            .to_string()
+            .parse()
+            .map_err(|_| MoneyError::OutOfRange(format!("{value:e}")))
     }
 
     /// Returns true when the amount is below zero.
@@ -294,6 +303,16 @@ mod tests {
     fn scientific_text_parses() {
         let amount: Usd = "1.5e-7".parse().unwrap();
         assert_eq!(amount.to_string(), "0.00000015");
+    }
+
+    #[test]
+    fn out_of_range_float_is_named_in_short_form() {
+        for (value, shown) in [(1e300, "amount 1e300 "), (1e-300, "amount 1e-300 ")] {
+            let message = Usd::from_f64_text(value).unwrap_err().to_string();
+
+            assert!(message.starts_with(shown), "{message}");
+            assert!(message.len() < 120, "{message}");
+        }
     }
 
     #[test]

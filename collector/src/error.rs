@@ -25,12 +25,17 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Hint sent with every 401.
 const AUTH_HINT: &str = "Provide an API key via 'Authorization: Bearer als_...' header";
 
+/// Hint sent with every 413.
+const PAYLOAD_TOO_LARGE_HINT: &str = "the body may have at most 1 MiB (1048576 bytes): send \
+    fewer events per request, or shorten large payloads";
+
 /// Errors a request can end in.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// The body is not JSON, or is a JSON `null`, `0`, `false` or `""`.
-    #[error("invalid json body")]
-    InvalidJson,
+    /// The body cannot be read, is not JSON, or is a JSON `null`, `0`, `false` or `""`,
+    /// with the reason: serde_json's message with line and column, or the value sent.
+    #[error("invalid json body: {0}")]
+    InvalidJson(String),
     /// The body breaks the schema; one detail per violation.
     #[error("validation failed with {} violation(s)", .0.len())]
     Validation(Vec<FieldError>),
@@ -78,7 +83,7 @@ struct InternalCause(Arc<String>);
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::InvalidJson | ApiError::Validation(_) | ApiError::BadRequest(_) => {
+            ApiError::InvalidJson(_) | ApiError::Validation(_) | ApiError::BadRequest(_) => {
                 StatusCode::BAD_REQUEST
             }
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -93,14 +98,23 @@ impl ApiError {
 
     fn body(&self, status: u16) -> Value {
         match self {
-            ApiError::InvalidJson => json!({"error": "Invalid JSON body", "status": status}),
+            // The details have the shape of validation details, with the empty path that
+            // stands for the whole body.
+            ApiError::InvalidJson(reason) => json!({
+                "error": "Invalid JSON body",
+                "status": status,
+                "details": [{"path": "", "message": reason}],
+            }),
             ApiError::Validation(details) => {
                 json!({"error": "Validation failed", "status": status, "details": details})
             }
             ApiError::BadRequest(message) => json!({"error": message, "status": status}),
-            ApiError::PayloadTooLarge => {
-                json!({"error": "Request body too large", "status": status, "maxSize": "1MB"})
-            }
+            ApiError::PayloadTooLarge => json!({
+                "error": "Request body too large",
+                "status": status,
+                "maxSize": "1MB",
+                "hint": PAYLOAD_TOO_LARGE_HINT,
+            }),
             ApiError::MissingCredential => {
                 json!({"error": "Authentication required", "hint": AUTH_HINT, "status": status})
             }
@@ -117,9 +131,16 @@ impl ApiError {
             ApiError::NotFound(message) | ApiError::Conflict(message) => {
                 json!({"error": message, "status": status})
             }
-            ApiError::TooManyRequests { .. } => {
-                json!({"error": "Too Many Requests", "status": status})
-            }
+            ApiError::TooManyRequests { retry_after_secs } => json!({
+                "error": "Too Many Requests",
+                "status": status,
+                "retryAfter": retry_after_secs,
+                "hint": format!(
+                    "retry after {retry_after_secs} s (the Retry-After header). The limit \
+                     counts requests per minute for each API key, or for each IP address \
+                     without a key, so send more events per request"
+                ),
+            }),
             ApiError::Store(_) => json!({"error": "Internal server error", "status": status}),
         }
     }
@@ -155,6 +176,44 @@ pub async fn log_failures(request: Request, next: Next) -> Response {
         tracing::error!(http.method = %method, http.path = %path, error = %cause, "request failed");
     }
     response
+}
+
+/// Gives a 405 from the router a JSON body that lists the methods the path allows, read
+/// from the `Allow` header that axum sets.
+pub async fn describe_method_not_allowed(response: Response) -> Response {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return response;
+    }
+
+    let allowed: Vec<String> = response
+        .headers()
+        .get(header::ALLOW)
+        .and_then(|value| value.to_str().ok())
+        .map(|text| {
+            text.split(',')
+                .map(str::trim)
+                .filter(|method| !method.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let body = json!({
+        "error": "Method not allowed",
+        "status": StatusCode::METHOD_NOT_ALLOWED.as_u16(),
+        "allowed": allowed,
+        "hint": format!("this path accepts {}", allowed.join(", ")),
+    });
+
+    // The router's headers, `Allow` among them, stay. Only the body and its type change.
+    let (mut parts, _) = response.into_parts();
+    let (json_parts, json_body) = Json(body).into_response().into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    if let Some(content_type) = json_parts.headers.get(header::CONTENT_TYPE) {
+        parts
+            .headers
+            .insert(header::CONTENT_TYPE, content_type.clone());
+    }
+    Response::from_parts(parts, json_body)
 }
 
 /// Returns the 404 for an unknown `/api` path.

@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 
@@ -41,7 +41,10 @@ impl JsonBody {
     /// Returns [`ApiError::InvalidJson`] for a body that is not JSON, or that is `null`,
     /// `false`, `0` or `""`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ApiError> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|_| ApiError::InvalidJson)?;
+        let value: Value = serde_json::from_slice(bytes).map_err(|error| {
+            // serde_json's message names what it expected and the line and column.
+            ApiError::InvalidJson(format!("the body is not valid JSON: {error}"))
+        })?;
         let falsy = match &value {
             Value::Null | Value::Bool(false) => true,
             Value::Number(number) => number.as_f64() == Some(0.0),
@@ -49,7 +52,9 @@ impl JsonBody {
             _ => false,
         };
         if falsy {
-            return Err(ApiError::InvalidJson);
+            return Err(ApiError::InvalidJson(format!(
+                "expected a JSON object, got {value}"
+            )));
         }
         Ok(JsonBody(value))
     }
@@ -58,7 +63,7 @@ impl JsonBody {
 /// A request body as sent, for a handler that parses it itself.
 ///
 /// Bodies over the router's limit become [`ApiError::PayloadTooLarge`], and a body that
-/// cannot be read becomes [`ApiError::InvalidJson`].
+/// cannot be read becomes [`ApiError::InvalidJson`] naming the cause.
 #[derive(Debug)]
 pub struct BodyBytes(pub Bytes);
 
@@ -72,7 +77,10 @@ impl<S: Send + Sync> FromRequest<S> for BodyBytes {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::PayloadTooLarge
                 } else {
-                    ApiError::InvalidJson
+                    ApiError::InvalidJson(format!(
+                        "the body could not be read: {}; send the whole body again",
+                        rejection.body_text()
+                    ))
                 }
             })?;
         Ok(BodyBytes(bytes))
@@ -162,6 +170,40 @@ impl QueryParams {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Returns the items of a comma-separated parameter, each of which must be one of
+    /// `allowed`.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`ApiError::BadRequest`] naming the first item that is not allowed and
+    /// listing the allowed values.
+    pub fn list_of(&self, name: &str, allowed: &[&str]) -> Result<Vec<String>, ApiError> {
+        let items = self.list(name);
+        if let Some(invalid) = items.iter().find(|item| !allowed.contains(&item.as_str())) {
+            return Err(ApiError::BadRequest(format!(
+                "Invalid {name} {invalid:?}: use one or more of {}, separated by commas",
+                allowed.join(", ")
+            )));
+        }
+        Ok(items)
+    }
+
+    /// Parses a boolean parameter, `true` or `false`; an absent or empty value is `None`.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`ApiError::BadRequest`] naming the parameter for any other value.
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.text(name).as_deref() {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(other) => Err(ApiError::BadRequest(format!(
+                "Invalid {name} {other:?}: expected true or false"
+            ))),
+        }
     }
 
     /// Returns `limit` (default 50) and `offset` (default 0).
@@ -256,6 +298,11 @@ impl QueryParams {
         if let Ok(instant) = DateTime::parse_from_rfc3339(&text) {
             return Ok(Some(instant.with_timezone(&Utc)));
         }
+        if let Some(reason) = explain_missing_date(&text) {
+            return Err(ApiError::BadRequest(format!(
+                "Invalid {name} {text:?}: {reason}"
+            )));
+        }
         let invalid = || {
             ApiError::BadRequest(format!(
                 "Invalid {name} {text:?}: use an RFC 3339 time such as 2026-02-07T10:00:00Z \
@@ -277,6 +324,40 @@ impl QueryParams {
         })?;
         Ok(Some(start + shift))
     }
+}
+
+/// Explains why `text`, which starts with `YYYY-MM-DD`, names no calendar date, such as
+/// 2026-02-30. Returns `None` when the date exists or `text` has another form.
+fn explain_missing_date(text: &str) -> Option<String> {
+    let prefix = text.get(..10)?;
+    let shape_matches = prefix.char_indices().all(|(index, character)| match index {
+        4 | 7 => character == '-',
+        _ => character.is_ascii_digit(),
+    });
+    if !shape_matches {
+        return None;
+    }
+
+    let year: i32 = prefix[..4].parse().ok()?;
+    let month: u32 = prefix[5..7].parse().ok()?;
+    let day: u32 = prefix[8..10].parse().ok()?;
+    if NaiveDate::from_ymd_opt(year, month, day).is_some() {
+        return None;
+    }
+    if !(1..=12).contains(&month) {
+        return Some(format!(
+            "month {month:02} does not exist, expected a month from 01 to 12"
+        ));
+    }
+    let first_of_next = if month == 12 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year, month + 1, 1)
+    };
+    let days = first_of_next?.pred_opt()?.day();
+    Some(format!(
+        "the date {prefix} does not exist because {year:04}-{month:02} has {days} days"
+    ))
 }
 
 /// Rejects a time range whose start is later than its end.
@@ -392,6 +473,87 @@ mod tests {
         assert!(error
             .to_string()
             .contains("Pacific/Apia skips that whole day"));
+    }
+
+    #[test]
+    fn list_of_rejects_value_outside_allowed() {
+        let allowed = ["llm_call", "tool_call"];
+
+        let items = params(&[("eventType", "llm_call, tool_call")])
+            .list_of("eventType", &allowed)
+            .unwrap();
+        assert_eq!(items, ["llm_call", "tool_call"]);
+
+        let message = params(&[("eventType", "llm_call,bogus")])
+            .list_of("eventType", &allowed)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("\"bogus\""), "{message}");
+        assert!(message.contains("llm_call, tool_call"), "{message}");
+    }
+
+    #[test]
+    fn boolean_accepts_only_true_or_false() {
+        let flag = |value| params(&[("countOnly", value)]).boolean("countOnly");
+
+        assert_eq!(flag("true").unwrap(), Some(true));
+        assert_eq!(flag("false").unwrap(), Some(false));
+        assert_eq!(flag("").unwrap(), None);
+        assert_eq!(params(&[]).boolean("countOnly").unwrap(), None);
+        for value in ["maybe", "1", "TRUE", "yes"] {
+            let message = flag(value).unwrap_err().to_string();
+            assert!(
+                message.contains("expected true or false"),
+                "{value}: {message}"
+            );
+            assert!(
+                message.contains(&format!("{value:?}")),
+                "{value}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_json_names_line_and_column() {
+        let error = JsonBody::from_bytes(b"{\"events\": [1,\n 2,,]}").unwrap_err();
+
+        let ApiError::InvalidJson(reason) = error else {
+            panic!("expected InvalidJson, got {error:?}");
+        };
+        assert!(reason.contains("expected value"), "{reason}");
+        assert!(reason.contains("line 2 column 4"), "{reason}");
+    }
+
+    #[test]
+    fn falsy_json_names_value_sent() {
+        for (body, shown) in [
+            (&b"null"[..], "got null"),
+            (b"0", "got 0"),
+            (b"\"\"", "got \"\""),
+        ] {
+            let error = JsonBody::from_bytes(body).unwrap_err();
+
+            assert!(error.to_string().contains(shown), "{error}");
+        }
+    }
+
+    #[test]
+    fn nonexistent_date_is_named_as_such() {
+        for (text, expected) in [
+            ("2026-02-30", "2026-02 has 28 days"),
+            ("2028-02-30", "2028-02 has 29 days"),
+            ("2026-04-31T10:00:00Z", "2026-04 has 30 days"),
+            ("2026-13-01", "month 13 does not exist"),
+            ("2026-00-10", "month 00 does not exist"),
+        ] {
+            let message = params(&[("from", text)])
+                .instant("from", false, Tz::UTC)
+                .unwrap_err()
+                .to_string();
+
+            assert!(message.contains(expected), "{text}: {message}");
+            assert!(!message.contains("time zone"), "{text}: {message}");
+        }
     }
 
     #[test]

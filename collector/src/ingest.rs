@@ -199,7 +199,8 @@ pub fn prepare_validated(
 ) -> Result<Vec<PreparedEvent>, ApiError> {
     let events = validated.map_err(|error| {
         if error.message == "Invalid JSON body" {
-            ApiError::InvalidJson
+            let reason = error.details.into_iter().next();
+            ApiError::InvalidJson(reason.map_or_else(String::new, |detail| detail.message))
         } else {
             ApiError::Validation(error.details)
         }

@@ -70,6 +70,8 @@ pub const BEARER_SCHEME: &str = "bearer";
         params::Order,
         params::TimeBound,
         params::SessionStatusList,
+        params::EventTypeList,
+        params::SeverityList,
     )),
     modifiers(&BearerScheme, &McpPath),
     security(("bearer" = [])),

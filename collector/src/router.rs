@@ -30,7 +30,8 @@
 //! | `POST /mcp` (streamable HTTP) | [`mcp::http::routes`] | read; tools that store need write |
 //!
 //! Every `/api` response carries `X-API-Version: v1`, an unknown `/api` path gets a JSON
-//! 404, and bodies over 1 MiB get a JSON 413. Every route above except the health route,
+//! 404, a known path with another method a JSON 405 that lists the allowed methods, and
+//! bodies over 1 MiB get a JSON 413. Every route above except the health route,
 //! `/api/openapi.json`, `/metrics` and `/mcp` is under the [rate limit](rate_limit),
 //! which runs before authentication so that requests with bad keys count too.
 
@@ -40,6 +41,7 @@ use axum::middleware;
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
+use tower::Layer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::{self, MAX_BODY_BYTES};
@@ -115,11 +117,17 @@ pub fn build_router(state: AppState) -> Router {
         .nest("/api", api)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state.clone());
-    api.clone()
+    let app = api
+        .clone()
         .merge(mcp::http::routes(state, api))
         .route("/metrics", get(metrics::render))
         .layer(middleware::from_fn(error::log_failures))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http());
+
+    // `Router::layer` wraps each route, inside the step where axum adds `Allow` to a 405,
+    // so the layer that needs that header wraps the whole router as a service instead.
+    let described = middleware::map_response(error::describe_method_not_allowed).layer(app);
+    Router::new().fallback_service(described)
 }
 
 async fn set_api_version(mut response: Response) -> Response {

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use rand::Rng;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::queue::Stats;
@@ -14,6 +16,21 @@ use crate::event::Event;
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Maximum `Retry-After` the client honours, so a flush is not stalled for minutes.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+/// Largest share of the backoff that jitter removes from a wait, as a divisor (a quarter).
+const JITTER_DIVISOR: u32 = 4;
+
+/// Handle that sets the shutdown deadline of a [`Delivery`], also while that delivery is
+/// busy with a batch, so a shutdown cuts short a wait between retries.
+#[derive(Clone)]
+pub(crate) struct DeadlineHandle(Arc<watch::Sender<Option<Instant>>>);
+
+impl DeadlineHandle {
+    /// Limits every later attempt to end by `deadline`, and ends a wait between retries
+    /// that would last past it.
+    pub(crate) fn set(&self, deadline: Instant) {
+        self.0.send_replace(Some(deadline));
+    }
+}
 
 /// Sends batches through a [`Transport`] and records how each one ended.
 pub(crate) struct Delivery {
@@ -21,8 +38,10 @@ pub(crate) struct Delivery {
     stats: Arc<Stats>,
     max_retries: u32,
     retry_backoff: Duration,
+    /// Sender half of `deadline`, handed out by [`Delivery::deadline_handle`].
+    deadline_handle: DeadlineHandle,
     /// Deadline set by a shutdown. No attempt starts or runs past it.
-    deadline: Option<Instant>,
+    deadline: watch::Receiver<Option<Instant>>,
     /// True after a batch failed and until one succeeds, so that an outage logs one
     /// warning instead of one per batch.
     failing: bool,
@@ -35,19 +54,26 @@ impl Delivery {
         max_retries: u32,
         retry_backoff: Duration,
     ) -> Self {
+        let (sender, deadline) = watch::channel(None);
         Delivery {
             transport,
             stats,
             max_retries,
             retry_backoff,
-            deadline: None,
+            deadline_handle: DeadlineHandle(Arc::new(sender)),
+            deadline,
             failing: false,
         }
     }
 
+    /// Returns a handle that sets the deadline from outside the task that delivers.
+    pub(crate) fn deadline_handle(&self) -> DeadlineHandle {
+        self.deadline_handle.clone()
+    }
+
     /// Limits every later attempt to end by `deadline`.
     pub(crate) fn set_deadline(&mut self, deadline: Instant) {
-        self.deadline = Some(deadline);
+        self.deadline_handle.set(deadline);
     }
 
     /// Delivers `events`, splitting the batch in halves whenever the collector responds
@@ -117,10 +143,8 @@ impl Delivery {
             }
 
             let delay = self.delay_before_retry(attempt, &error);
-            if self
-                .deadline
-                .is_some_and(|deadline| Instant::now() + delay >= deadline)
-            {
+            let wake = Instant::now() + delay;
+            if self.ends_after_deadline(wake) {
                 return Err(error);
             }
             attempt += 1;
@@ -131,12 +155,38 @@ impl Delivery {
                 %error,
                 "sending batch failed, retrying"
             );
-            tokio::time::sleep(delay).await;
+            if !self.sleep_until_unless_deadline(wake).await {
+                return Err(error);
+            }
+        }
+    }
+
+    fn ends_after_deadline(&self, wake: Instant) -> bool {
+        self.deadline
+            .borrow()
+            .is_some_and(|deadline| wake >= deadline)
+    }
+
+    /// Waits until `wake` and returns true, or returns false as soon as a deadline set
+    /// during the wait falls before `wake`.
+    async fn sleep_until_unless_deadline(&self, wake: Instant) -> bool {
+        let mut deadline = self.deadline.clone();
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(wake) => return true,
+                changed = deadline.changed() => {
+                    // `self` owns the sender, so `changed` cannot fail while this runs.
+                    if changed.is_ok() && self.ends_after_deadline(wake) {
+                        return false;
+                    }
+                }
+            }
         }
     }
 
     async fn send_once(&self, events: &[Event]) -> Result<SendReceipt, SendError> {
-        let Some(deadline) = self.deadline else {
+        let deadline = *self.deadline.borrow();
+        let Some(deadline) = deadline else {
             return self.transport.send(events).await;
         };
         if Instant::now() >= deadline {
@@ -147,13 +197,13 @@ impl Delivery {
             .unwrap_or(Err(SendError::DeadlinePassed))
     }
 
-    /// Returns `retry_backoff * 2^attempt` capped at [`MAX_BACKOFF`], or the collector's
-    /// `Retry-After` when that is longer.
+    /// Computes the wait before retry number `attempt + 1`: the jittered backoff, or the
+    /// collector's `Retry-After` when that is longer.
     fn delay_before_retry(&self, attempt: u32, error: &SendError) -> Duration {
-        let factor = 2u32.saturating_pow(attempt);
-        let backoff = self.retry_backoff.saturating_mul(factor).min(MAX_BACKOFF);
+        let backoff = backoff(self.retry_backoff, attempt);
+        let jitter = rand::rng().random_range(Duration::ZERO..=backoff / JITTER_DIVISOR);
         let requested = error.retry_after().unwrap_or_default().min(MAX_RETRY_AFTER);
-        backoff.max(requested)
+        (backoff - jitter).max(requested)
     }
 
     /// Counts `count` delivered events, the receipt's duplicates among them. A receipt that
@@ -190,6 +240,12 @@ impl Delivery {
     }
 }
 
+/// Returns `retry_backoff * 2^attempt` capped at [`MAX_BACKOFF`], the wait before jitter.
+fn backoff(retry_backoff: Duration, attempt: u32) -> Duration {
+    let factor = 2u32.saturating_pow(attempt);
+    retry_backoff.saturating_mul(factor).min(MAX_BACKOFF)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
@@ -197,6 +253,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::client::options::{DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BACKOFF};
     use crate::client::transport::SendFuture;
     use crate::event::EventType;
 
@@ -401,32 +458,96 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_and_honours_retry_after() {
+    fn backoff_doubles_up_to_cap() {
+        let base = Duration::from_millis(100);
+
+        assert_eq!(backoff(base, 0), Duration::from_millis(100));
+        assert_eq!(backoff(base, 2), Duration::from_millis(400));
+        assert_eq!(backoff(base, 20), MAX_BACKOFF);
+        assert_eq!(backoff(base, u32::MAX), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn jitter_shortens_wait_by_at_most_a_quarter() {
         let transport = ScriptedTransport::new(1000, Vec::new());
-        let stats = Arc::new(Stats::default());
-        let delivery = Delivery::new(transport, stats, 3, Duration::from_millis(100));
-        let throttled = SendError::Status {
+        let delivery = Delivery::new(transport, Arc::default(), 3, Duration::from_millis(100));
+
+        for attempt in [0, 2, 20] {
+            let nominal = backoff(Duration::from_millis(100), attempt);
+            let delays: Vec<Duration> = (0..200)
+                .map(|_| delivery.delay_before_retry(attempt, &SendError::Timeout))
+                .collect();
+
+            assert!(delays.iter().all(|delay| *delay <= nominal), "{delays:?}");
+            assert!(
+                delays.iter().all(|delay| *delay >= nominal * 3 / 4),
+                "{delays:?}"
+            );
+            assert!(delays.iter().any(|delay| *delay != delays[0]), "no jitter");
+        }
+    }
+
+    #[test]
+    fn retry_after_is_honoured_without_jitter() {
+        let transport = ScriptedTransport::new(1000, Vec::new());
+        let delivery = Delivery::new(transport, Arc::default(), 3, Duration::from_millis(100));
+        let throttled = |seconds| SendError::Status {
             status: 429,
             body: String::new(),
-            retry_after: Some(Duration::from_secs(2)),
+            retry_after: Some(Duration::from_secs(seconds)),
         };
 
         assert_eq!(
-            delivery.delay_before_retry(0, &SendError::Timeout),
-            Duration::from_millis(100)
-        );
-        assert_eq!(
-            delivery.delay_before_retry(2, &SendError::Timeout),
-            Duration::from_millis(400)
-        );
-        assert_eq!(
-            delivery.delay_before_retry(20, &SendError::Timeout),
-            MAX_BACKOFF
-        );
-        assert_eq!(
-            delivery.delay_before_retry(0, &throttled),
+            delivery.delay_before_retry(0, &throttled(2)),
             Duration::from_secs(2)
         );
+        assert_eq!(
+            delivery.delay_before_retry(0, &throttled(3600)),
+            MAX_RETRY_AFTER
+        );
+    }
+
+    #[test]
+    fn default_retries_outlast_collector_restart() {
+        let waits = (0..DEFAULT_MAX_RETRIES).map(|attempt| backoff(DEFAULT_RETRY_BACKOFF, attempt));
+        let longest: Duration = waits.clone().sum();
+        let shortest: Duration = waits.map(|wait| wait - wait / JITTER_DIVISOR).sum();
+
+        assert!(shortest >= Duration::from_secs(15), "{shortest:?}");
+        assert!(longest <= Duration::from_secs(30), "{longest:?}");
+    }
+
+    #[test]
+    fn deadline_ends_wait_between_retries() {
+        let transport = ScriptedTransport::new(1000, vec![status(503); 2]);
+        let stats = stats_with_pending(2);
+        let mut delivery = Delivery::new(
+            Arc::clone(&transport) as Arc<dyn Transport>,
+            Arc::clone(&stats),
+            3,
+            MAX_BACKOFF,
+        );
+        let handle = delivery.deadline_handle();
+        let batch = events(2);
+
+        let started = std::time::Instant::now();
+        run(async {
+            let shutdown = async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                handle.set(Instant::now() + Duration::from_millis(100));
+            };
+            tokio::join!(delivery.deliver(&batch), shutdown);
+        });
+
+        // Without the deadline the first retry would come after 3.75 to 5 s and fail again.
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(*transport.attempts.lock().unwrap(), 1);
+        assert_eq!(stats.failed(), 2);
+        assert_eq!(stats.pending(), 0);
     }
 
     proptest! {

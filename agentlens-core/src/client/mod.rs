@@ -27,8 +27,10 @@
 //!   after the batcher first saw the queue non-empty, whichever comes first. A batch never
 //!   exceeds 1000 events, the collector's limit. One batch is in flight at a time.
 //! - **Delivery.** Retries connection errors, timeouts, 408, 429 and 5xx up to
-//!   `max_retries` times with exponential backoff. On 413 it splits the batch in halves
-//!   and sends each half, down to single events, so a batch is never lost for its size.
+//!   `max_retries` times with jittered exponential backoff. The default of 10 retries
+//!   waits about 20-26 s in all, so a batch outlives a short collector restart. On 413 it
+//!   splits the batch in halves and sends each half, down to single events, so a batch is
+//!   never lost for its size.
 //!   Other 4xx responses are final. Events that end in failure are counted in
 //!   [`Client::failed`] and logged with the collector's error body, never returned to
 //!   the caller. Every event carries a ULID in [`Event::id`], so the collector stores a
@@ -40,10 +42,11 @@
 //!   deadline as the caller's wait, and stops the thread. Both return the number of
 //!   events still pending. Dropping the client shuts it down with a 2 second deadline.
 //!
-//! If a shutdown times out, the background thread is left to end on its own. A send that
-//! started before the shutdown runs to completion, and whatever is still unsent after the
-//! deadline is recorded as failed without another attempt. Events still pending when the
-//! process exits are lost.
+//! If a shutdown times out, the background thread is left to end on its own. A request
+//! that started before the shutdown runs to completion. A batch waiting to be retried
+//! gives up as soon as its wait would pass the deadline. Whatever is still unsent after
+//! the deadline is recorded as failed without another attempt. Events still pending when
+//! the process exits are lost.
 //!
 //! # Examples
 //!
@@ -74,7 +77,7 @@ use ulid::Ulid;
 
 use crate::event::Event;
 use crate::validate::FieldError;
-use delivery::Delivery;
+use delivery::{DeadlineHandle, Delivery};
 use queue::batcher::Batcher;
 use queue::{Command, Queue, QueuedEvent, Stats};
 use transport::HttpTransport;
@@ -131,6 +134,7 @@ pub struct Client {
     queue: Queue,
     stats: Arc<Stats>,
     agent_id: String,
+    deadline: DeadlineHandle,
     worker: Mutex<Option<thread::JoinHandle<()>>>,
 }
 
@@ -160,6 +164,7 @@ impl Client {
             options.max_retries,
             options.retry_backoff,
         );
+        let deadline = delivery.deadline_handle();
         let batcher = Batcher::new(
             receiver,
             delivery,
@@ -191,6 +196,7 @@ impl Client {
             queue,
             stats,
             agent_id: options.agent_id,
+            deadline,
             worker: Mutex::new(Some(worker)),
         })
     }
@@ -281,8 +287,9 @@ impl Client {
     /// waiting up to `timeout`.
     ///
     /// Returns the number of events still pending. Sends that run past the deadline are
-    /// abandoned and counted as failed, except one that started before the shutdown,
-    /// which the background thread finishes on its own. Later calls return at once.
+    /// abandoned and counted as failed, except a request that started before the
+    /// shutdown, which the background thread finishes on its own. Later calls return at
+    /// once.
     pub fn shutdown(&self, timeout: Duration) -> usize {
         let worker = self
             .worker
@@ -294,10 +301,13 @@ impl Client {
         };
 
         let (done, finished) = std_mpsc::sync_channel(1);
-        let command = Command::Shutdown {
-            deadline: Instant::now().checked_add(timeout),
-            done,
-        };
+        let deadline = Instant::now().checked_add(timeout);
+        if let Some(deadline) = deadline {
+            // A batch waiting between retries learns of the deadline at once, before the
+            // background thread reads the command below.
+            self.deadline.set(tokio::time::Instant::from_std(deadline));
+        }
+        let command = Command::Shutdown { deadline, done };
         let stopped = self.queue.command(command) && finished.recv_timeout(timeout).is_ok();
         if stopped {
             // The thread has signalled `done` and only has to tear its runtime down.

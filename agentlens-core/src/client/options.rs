@@ -27,7 +27,11 @@ pub const DEFAULT_QUEUE_CAPACITY: usize = 10_000;
 /// Default time a partial batch waits before it is sent.
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 /// Default number of retries after the first attempt of a request.
-pub const DEFAULT_MAX_RETRIES: u32 = 3;
+///
+/// With [`DEFAULT_RETRY_BACKOFF`] the waits between the attempts add up to between about
+/// 20 s and 26 s (the 5 s cap and the jitter are described at
+/// [`ClientOptions::retry_backoff`]), so a batch outlives a collector restart of that length.
+pub const DEFAULT_MAX_RETRIES: u32 = 10;
 /// Default delay before the first retry; each further retry doubles it.
 pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_millis(100);
 /// Default time limit of one HTTP request.
@@ -126,14 +130,17 @@ impl ClientOptions {
         self
     }
 
-    /// Sets how many times a request is retried after a transient failure.
+    /// Sets how many times a request is retried after a transient failure (default 10).
     pub fn max_retries(mut self, retries: u32) -> Self {
         self.max_retries = retries;
         self
     }
 
-    /// Sets the delay before the first retry. Each further retry doubles it, up to 5 s,
-    /// and a longer `Retry-After` from the collector wins, up to 10 s.
+    /// Sets the delay before the first retry (default 100 ms). Each further retry doubles
+    /// it, up to 5 s, and a longer `Retry-After` from the collector wins, up to 10 s.
+    ///
+    /// Each wait is shortened by a random amount of up to a quarter of the backoff, so
+    /// clients that lost the collector at the same moment do not all retry at once.
     pub fn retry_backoff(mut self, backoff: Duration) -> Self {
         self.retry_backoff = backoff;
         self

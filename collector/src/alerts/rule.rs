@@ -211,9 +211,19 @@ fn check_threshold(condition: Condition, threshold: Decimal) -> Option<FieldErro
         format!(
             "threshold {} is out of range for error_rate_exceeds: expected a ratio from 0 \
              to 1 (use 0.05 for 5%)",
-            threshold.normalize()
+            short_number(threshold)
         ),
     ))
+}
+
+/// Formats `number` without trailing zeros, and in scientific notation when the plain
+/// text is longer than 16 characters, so 1e25 does not print as 26 digits.
+fn short_number(number: Decimal) -> String {
+    let plain = number.normalize().to_string();
+    if plain.len() <= 16 {
+        return plain;
+    }
+    format!("{:e}", number.normalize())
 }
 
 fn issue(path: &str, message: impl Into<String>) -> FieldError {
@@ -404,6 +414,21 @@ mod tests {
             errors[0].message
         );
         assert!(errors[0].message.contains("0.05"), "{}", errors[0].message);
+    }
+
+    #[test]
+    fn huge_threshold_is_shown_short() {
+        for (threshold, shown) in [(json!(1e300), "1e300"), (json!(1e25), "1e25")] {
+            let body = json!({"name": "er", "condition": "error_rate_exceeds",
+                "threshold": threshold, "windowMinutes": 5});
+
+            let errors = NewRule::from_json(&body).unwrap_err();
+
+            assert_eq!(errors.len(), 1);
+            assert_eq!(errors[0].path, "threshold");
+            assert!(errors[0].message.contains(shown), "{}", errors[0].message);
+            assert!(errors[0].message.len() < 150, "{}", errors[0].message);
+        }
     }
 
     #[test]

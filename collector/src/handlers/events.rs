@@ -1,5 +1,6 @@
 //! `POST /api/events`, `GET /api/events` and `GET /api/events/{id}`.
 
+use agentlens_core::event::{EventType, Severity};
 use agentlens_core::pricing::{PriceOutcome, PriceTable};
 use agentlens_core::validate::{validate_event, FieldError};
 use axum::extract::State;
@@ -108,7 +109,8 @@ const MAX_SEARCH_CHARS: usize = 500;
 
 /// Lists events, newest first unless `order=asc`.
 ///
-/// Filters: `sessionId`, `agentId`, `eventType` and `severity` (comma lists), `from` and
+/// Filters: `sessionId`, `agentId`, `eventType` and `severity` (comma lists of known
+/// types and severities; any other value is a 400), `from` and
 /// `to` (inclusive; RFC 3339 with any offset, or a date), and `search`, text that the
 /// stored payload JSON must contain (first 500 characters used; `%`, `_` and `\` match
 /// literally; ASCII letters match in any case). A `from` later than `to` is a 400.
@@ -121,8 +123,16 @@ const MAX_SEARCH_CHARS: usize = 500;
     params(
         ("sessionId" = Option<String>, Query, description = "Only this session's events"),
         ("agentId" = Option<String>, Query, description = "Only this agent's events"),
-        ("eventType" = Option<String>, Query, description = "Comma list of event types"),
-        ("severity" = Option<String>, Query, description = "Comma list of severities"),
+        (
+            "eventType" = Option<crate::openapi::params::EventTypeList>,
+            Query,
+            description = "Comma list of event types",
+        ),
+        (
+            "severity" = Option<crate::openapi::params::SeverityList>,
+            Query,
+            description = "Comma list of severities",
+        ),
         (
             "from" = Option<crate::openapi::params::TimeBound>,
             Query,
@@ -193,8 +203,8 @@ pub async fn list(
     let filter = EventFilter {
         session_id: query.text("sessionId"),
         agent_id: query.text("agentId"),
-        event_types: query.list("eventType"),
-        severities: query.list("severity"),
+        event_types: query.list_of("eventType", &event_type_names())?,
+        severities: query.list_of("severity", &severity_names())?,
         from: format(from),
         to: format(to),
         search: query
@@ -208,6 +218,14 @@ pub async fn list(
         .await?;
     add_unpriced_reasons(&mut page.items, &state.prices);
     Ok(Json(PageBody::new("events", page)))
+}
+
+fn event_type_names() -> Vec<&'static str> {
+    EventType::ALL.iter().map(EventType::as_str).collect()
+}
+
+fn severity_names() -> Vec<&'static str> {
+    Severity::ALL.iter().map(Severity::as_str).collect()
 }
 
 /// Returns one event, or 404 `Event not found`.
@@ -316,6 +334,7 @@ mod tests {
             prev_hash: None,
             hash: String::new(),
             tenant_id: "default".to_owned(),
+            client_id: None,
             pricing: Some(EventPricing {
                 cost_usd: None,
                 source: PricingSource::Unpriced,

@@ -180,18 +180,28 @@ pub async fn revoke(
     }
 }
 
-/// Checks the bounds of a key's name (1 to 255 characters) and scopes (at most 50, each
+/// Checks the bounds of a key's name (1 to 255 characters) and scopes (1 to 50, each
 /// 1 to 64 bytes and one of [`VALID_SCOPES`]).
 ///
 /// # Errors
 ///
-/// Returns a [`FieldError`] naming `name` or `scopes`. An unknown scope is rejected rather
-/// than ignored, because a typo such as `wrte` would otherwise make a read-only key.
+/// Returns a [`FieldError`] naming `name` or `scopes`. An empty list and an unknown scope
+/// are rejected rather than ignored, because a key without a valid scope still reads, so
+/// an empty list or a typo such as `wrte` would make a read-only key by accident.
 pub fn check_key_fields(name: &str, scopes: &[String]) -> Result<(), FieldError> {
     if !(1..=MAX_NAME_CHARS).contains(&name.chars().count()) {
         return Err(FieldError {
             path: "name".to_owned(),
             message: "expected a string of 1 to 255 characters".to_owned(),
+        });
+    }
+    if scopes.is_empty() {
+        return Err(FieldError {
+            path: "scopes".to_owned(),
+            message: format!(
+                "scopes is empty: expected at least one of {} (read for a read-only key)",
+                VALID_SCOPES.join(", ")
+            ),
         });
     }
     if scopes.len() > MAX_SCOPES {
@@ -200,10 +210,8 @@ pub fn check_key_fields(name: &str, scopes: &[String]) -> Result<(), FieldError>
             message: "expected an array of at most 50 strings".to_owned(),
         });
     }
-    if scopes
-        .iter()
-        .any(|scope| scope.is_empty() || scope.len() > MAX_SCOPE_BYTES)
-    {
+    // An empty scope falls through to the unknown-scope error, which lists the valid ones.
+    if scopes.iter().any(|scope| scope.len() > MAX_SCOPE_BYTES) {
         return Err(FieldError {
             path: "scopes".to_owned(),
             message: "expected strings of 1 to 64 characters".to_owned(),

@@ -4,7 +4,6 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{Duration, Utc};
-use chrono_tz::Tz;
 use serde_json::json;
 
 use super::PageBody;
@@ -24,11 +23,13 @@ const IDLE_AFTER_MINUTES: i64 = 30;
 /// - `agentId`;
 /// - `status`, a comma list of `active`, `completed`, `error` and `idle` (active with no
 ///   event for 30 minutes), though reported statuses are never `idle`;
-/// - `from` and `to` on `startedAt`, with `from` at or before `to`;
+/// - `from` and `to` on `startedAt`, with `from` at or before `to`, each RFC 3339 or a
+///   date that `tz` (default UTC) places in time;
 /// - `tags`, a comma list matching sessions that have any of them.
 ///
 /// Paging: `limit` (1 to 500, default 50) and `offset` (default 0); other values are a
-/// 400. With `countOnly=true` the body is `{"count": n}`, the number of matching sessions.
+/// 400. With `countOnly=true` the body is `{"count": n}`, the number of matching sessions;
+/// `countOnly` takes `true` or `false` and any other value is a 400.
 #[utoipa::path(
     get,
     path = "/api/sessions",
@@ -40,8 +41,21 @@ const IDLE_AFTER_MINUTES: i64 = 30;
             Query,
             description = "Comma list of `active`, `completed`, `error` and `idle` (active with no event for 30 minutes)",
         ),
-        ("from" = Option<crate::openapi::params::TimeBound>, Query, description = "Inclusive lower bound of `startedAt`"),
-        ("to" = Option<crate::openapi::params::TimeBound>, Query, description = "Inclusive upper bound of `startedAt`"),
+        (
+            "from" = Option<crate::openapi::params::TimeBound>,
+            Query,
+            description = "Inclusive lower bound of `startedAt`, RFC 3339 with any offset or a date `YYYY-MM-DD`",
+        ),
+        (
+            "to" = Option<crate::openapi::params::TimeBound>,
+            Query,
+            description = "Inclusive upper bound of `startedAt`, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day)",
+        ),
+        (
+            "tz" = Option<crate::openapi::params::TimeZone>,
+            Query,
+            description = "IANA time zone of date bounds. Default UTC",
+        ),
         (
             "tags" = Option<String>,
             Query,
@@ -63,7 +77,7 @@ const IDLE_AFTER_MINUTES: i64 = 30;
         ),
         (
             status = 400,
-            description = "Invalid status, range or paging value",
+            description = "Invalid status, range, time zone, countOnly or paging value",
             body = crate::openapi::schemas::ErrorBody,
         ),
         (
@@ -105,12 +119,12 @@ pub async fn list(
     let format = |at: Option<chrono::DateTime<Utc>>| {
         at.map(|at| agentlens_core::event::format_timestamp(&at))
     };
-    let (from, to) = query.time_range(Tz::UTC)?;
+    let (from, to) = query.time_range(query.time_zone()?)?;
     filter.from = format(from);
     filter.to = format(to);
     let paging = query.paging()?;
 
-    if query.text("countOnly").as_deref() == Some("true") {
+    if query.boolean("countOnly")? == Some(true) {
         let count = state
             .store
             .count_sessions(&caller.tenant_id, filter)

@@ -1,6 +1,7 @@
 //! Schemas of query parameters that accept a closed set of values or a fixed format, so the
 //! document lists exactly the values the handlers parse.
 
+use agentlens_core::event::{EventType, Severity};
 use utoipa::openapi::schema::{
     KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
 };
@@ -122,6 +123,49 @@ impl PartialSchema for SessionStatusList {
 }
 
 impl ToSchema for SessionStatusList {}
+
+/// Returns a string schema that accepts a comma list of `values`, spaces allowed around
+/// each item.
+fn comma_list<'a>(values: impl IntoIterator<Item = &'a str>, description: &str) -> RefOr<Schema> {
+    let alternatives = values.into_iter().collect::<Vec<_>>().join("|");
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!(
+            "^ *({alternatives}) *(, *({alternatives}) *)*$"
+        )))
+        .description(Some(description))
+        .into()
+}
+
+/// A comma list of event types, such as `llm_call,tool_call`, the server-only ones included.
+#[derive(Debug)]
+pub struct EventTypeList;
+
+impl PartialSchema for EventTypeList {
+    fn schema() -> RefOr<Schema> {
+        comma_list(
+            EventType::ALL.iter().map(EventType::as_str),
+            "Comma list of event types, such as llm_call,tool_call",
+        )
+    }
+}
+
+impl ToSchema for EventTypeList {}
+
+/// A comma list of severities, such as `error,critical`.
+#[derive(Debug)]
+pub struct SeverityList;
+
+impl PartialSchema for SeverityList {
+    fn schema() -> RefOr<Schema> {
+        comma_list(
+            Severity::ALL.iter().map(Severity::as_str),
+            "Comma list of debug, info, warn, error and critical",
+        )
+    }
+}
+
+impl ToSchema for SeverityList {}
 
 /// Sort order of a page of events: `asc` for oldest first, `desc` for newest first.
 #[derive(Debug)]

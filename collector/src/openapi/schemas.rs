@@ -45,15 +45,16 @@ pub fn exact_decimal_map() -> Object {
 
 /// The JSON body of every error response.
 ///
-/// A 401 and a 403 also carry `hint`; a 403 adds the `required` and `current` roles, and a
-/// 413 adds `maxSize`.
+/// A 401, 403, 405, 413 and 429 also carry `hint`. A 403 adds the `required` and `current`
+/// roles, a 405 the `allowed` methods, a 413 `maxSize` and a 429 `retryAfter` in seconds.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Summary of the failure, such as `Validation failed`.
     pub error: String,
     /// The HTTP status code, repeated.
     pub status: u16,
-    /// One entry per invalid field, present on validation failures only.
+    /// One entry per invalid field, present on validation failures, or one entry with an
+    /// empty path that gives where a body that is not JSON fails to parse.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<Vec<FieldErrorBody>>,
 }
@@ -163,8 +164,8 @@ pub struct KeyRequest {
     /// Key name of 1 to 255 characters; default `Unnamed Key`.
     #[schema(min_length = 1, max_length = 255, nullable = false)]
     pub name: Option<String>,
-    /// At most 50 of `*`, `manage`, `write`, `audit` and `read`; default `["*"]`.
-    #[schema(value_type = Option<Vec<KeyScope>>, max_items = 50, nullable = false)]
+    /// 1 to 50 of `*`, `manage`, `write`, `audit` and `read`; default `["*"]`.
+    #[schema(value_type = Option<Vec<KeyScope>>, min_items = 1, max_items = 50, nullable = false)]
     pub scopes: Option<Vec<String>>,
 }
 

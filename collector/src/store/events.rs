@@ -13,7 +13,7 @@ use crate::ingest::PreparedEvent;
 pub(crate) const COLUMNS: &str =
     "id, timestamp, session_id, agent_id, event_type, severity, payload, \
     metadata, prev_hash, hash, tenant_id, cost_source, cost_pico, pricing_version, \
-    price_provider, price_model, price_date, superseded_by, cost_from";
+    price_provider, price_model, price_date, superseded_by, cost_from, client_id";
 
 /// The stored id and hash of one event of a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -66,6 +66,10 @@ pub struct StoredEvent {
     pub hash: String,
     /// Tenant of the event.
     pub tenant_id: String,
+    /// The `id` the client sent with the event, which `GET /api/events/{id}` also finds.
+    /// Absent when the client sent none. An AgentLens addition, outside the hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
     /// The cost the collector stored for a `cost_tracked` or `llm_response` event and where
     /// it came from. Absent for other event types. An AgentLens addition beside the hashed
     /// payload, which is never changed.
@@ -146,6 +150,7 @@ impl StoredEvent {
             prev_hash: row.get(8)?,
             hash: row.get(9)?,
             tenant_id: row.get(10)?,
+            client_id: row.get(19)?,
             pricing: EventPricing::from_row(row, 11)?,
         })
     }

@@ -4,10 +4,12 @@
 //! In one transaction it validates the stored payload of every unpriced `cost_tracked` and
 //! `llm_response` as ingest did and quotes it at the event's time. An event that the table
 //! now prices is stored as a derived cost with the table's version and entry, as ingest
-//! would have stored it. The figures derived from a counted event move from the unpriced
-//! count to its cost, in its session, the cost rollups with their running totals, and the
-//! LLM rollups. A superseded `cost_tracked` counts nowhere, but once priced it can give its
-//! cost to the unpriced `llm_response` that supersedes it ([`super::cost_fill`]).
+//! would have stored it, and an event that stays unpriced takes the table's version, so
+//! its `unpricedReason` is shown while the collector runs that table. The figures derived
+//! from a counted event move from the unpriced count to its cost, in its session, the cost
+//! rollups with their running totals, and the LLM rollups. A superseded `cost_tracked`
+//! counts nowhere, but once priced it can give its cost to the unpriced `llm_response` that
+//! supersedes it ([`super::cost_fill`]).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -102,6 +104,9 @@ fn reprice(conn: &mut Connection, prices: &PriceTable) -> Result<RepriceOutcome,
             let columns = match price_stored(row.stored(), prices) {
                 Ok(columns) => columns,
                 Err(reason) => {
+                    // The collector computes the reason again on each read, but only for
+                    // events whose version is that of the table it runs.
+                    store_unpriced_version(&transaction, row.seq, prices.version())?;
                     reasons.insert(row.seq, reason);
                     continue;
                 }
@@ -161,6 +166,14 @@ fn unpriced_rows(conn: &Connection) -> Result<Vec<UnpricedRow>, StoreError> {
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Records that the table of `version` has no price for an event either, as ingest under
+/// that table would have.
+fn store_unpriced_version(conn: &Connection, seq: i64, version: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE events SET pricing_version = ?1 WHERE seq = ?2")?
+        .execute(params![version, seq])?;
+    Ok(())
 }
 
 /// Stores the derived cost and the price table entry of a repriced event.

@@ -127,6 +127,27 @@ async fn unknown_key_scope_is_rejected() {
 }
 
 #[tokio::test]
+async fn empty_key_scopes_are_rejected() {
+    let app = app_with_key().await;
+
+    let reply = app
+        .post("/api/keys", &json!({"name": "ci", "scopes": []}))
+        .await;
+
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert_eq!(reply.json["error"], "Validation failed");
+    assert_eq!(reply.json["details"][0]["path"], "scopes");
+    let message = reply.json["details"][0]["message"].as_str().unwrap();
+    assert!(message.contains("scopes is empty"), "{message}");
+    assert!(
+        message.contains("*, manage, write, audit, read"),
+        "{message}"
+    );
+    let listed = app.get("/api/keys").await.json;
+    assert_eq!(listed["keys"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn lowercase_bearer_scheme_is_accepted() {
     let app = app_with_key().await;
     let key = app.key.clone().unwrap();

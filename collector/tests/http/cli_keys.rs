@@ -128,6 +128,18 @@ async fn invalid_key_requests_fail() {
     assert!(!empty_scope.status.success());
     assert!(String::from_utf8_lossy(&empty_scope.stderr).contains("invalid scopes"));
 
+    let no_scopes = agentlens(&db, &["create", "--scopes", ""]);
+    assert!(!no_scopes.status.success());
+    let message = stderr(&no_scopes);
+    assert!(
+        message.contains("*, manage, write, audit, read"),
+        "{message}"
+    );
+    assert!(
+        !stdout(&agentlens(&db, &["list"])).contains("Unnamed Key"),
+        "a key without scopes was stored"
+    );
+
     let unknown = agentlens(&db, &["revoke", "01NOSUCHKEY"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no key with id 01NOSUCHKEY"));

@@ -168,6 +168,11 @@ impl TestApp {
     /// Closes the app and opens a new one over the same database file, with the same key
     /// and default settings otherwise. Opening applies the migrations the file lacks.
     pub async fn reopen(self) -> TestApp {
+        self.reopen_with_prices(None).await
+    }
+
+    /// Reopens the app like [`TestApp::reopen`], with the price overrides file `prices`.
+    pub async fn reopen_with_prices(self, prices: Option<std::path::PathBuf>) -> TestApp {
         let db = self.db_path();
         let TestApp {
             state,
@@ -182,7 +187,7 @@ impl TestApp {
             auth_enabled: key.is_some(),
             alert_interval: std::time::Duration::from_secs(3600),
             preset_key: key.clone(),
-            prices: None,
+            prices,
             alerts: test_alert_options(),
             rate_limit: 0,
         };

@@ -180,7 +180,10 @@ async fn event_found_by_client_id() {
     let by_client = app.get("/api/events/client-evt-1").await;
     assert_eq!(by_client.status, StatusCode::OK, "{}", by_client.text);
     assert_eq!(by_client.json["id"], server_id.as_str());
+    assert_eq!(by_client.json["clientId"], "client-evt-1");
     assert_eq!(by_client.json["pricing"]["costUsd"], "0.25");
+    let listed = app.get("/api/events?sessionId=s1").await;
+    assert_eq!(listed.json["events"][0]["clientId"], "client-evt-1");
     let missing = app.get("/api/events/client-evt-2").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }

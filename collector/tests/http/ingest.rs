@@ -108,10 +108,12 @@ async fn body_over_one_mebibyte_gets_413_json() {
     let reply = app.send(Method::POST, "/api/events", Some(body)).await;
 
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(
-        reply.json,
-        json!({"error": "Request body too large", "status": 413, "maxSize": "1MB"})
-    );
+    assert_eq!(reply.json["error"], "Request body too large");
+    assert_eq!(reply.json["status"], 413);
+    assert_eq!(reply.json["maxSize"], "1MB");
+    let hint = reply.json["hint"].as_str().unwrap();
+    assert!(hint.contains("1048576 bytes"), "{hint}");
+    assert!(hint.contains("send fewer events per request"), "{hint}");
     assert_eq!(app.get("/api/events").await.json["total"], 0);
 }
 
@@ -129,7 +131,50 @@ async fn invalid_json_body_gets_400() {
             String::from_utf8_lossy(body)
         );
         assert_eq!(reply.json["error"], "Invalid JSON body");
+        assert_eq!(reply.json["details"][0]["path"], "");
     }
+}
+
+#[tokio::test]
+async fn invalid_json_body_names_position_and_value() {
+    let app = app().await;
+    for (body, expected) in [
+        (
+            &b"{\"events\": [}"[..],
+            "expected value at line 1 column 13",
+        ),
+        (b"{'events': []}", "key must be a string at line 1 column 2"),
+        (b"null", "expected a JSON object, got null"),
+    ] {
+        let reply = app
+            .send(Method::POST, "/api/events", Some(body.to_vec()))
+            .await;
+
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+        let message = reply.json["details"][0]["message"].as_str().unwrap();
+        assert!(message.contains(expected), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_method_gets_json_405_listing_allowed() {
+    let app = app().await;
+
+    let reply = app.send(Method::PATCH, "/api/events", None).await;
+
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.json["error"], "Method not allowed");
+    assert_eq!(reply.json["status"], 405);
+    let allowed: Vec<&str> = reply.json["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|method| method.as_str().unwrap())
+        .collect();
+    assert!(allowed.contains(&"GET"), "{allowed:?}");
+    assert!(allowed.contains(&"POST"), "{allowed:?}");
+    assert!(reply.headers.contains_key("allow"));
+    assert_eq!(reply.api_version.as_deref(), Some("v1"));
 }
 
 /// A change that makes a valid event invalid.

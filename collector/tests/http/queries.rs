@@ -91,6 +91,74 @@ async fn event_date_bounds_follow_tz() {
 }
 
 #[tokio::test]
+async fn session_date_bounds_follow_tz() {
+    let app = app().await;
+    let reply = app
+        .ingest(vec![
+            tool_call("s1", "a1", "2026-02-07T02:00:00Z"),
+            tool_call("s2", "a1", "2026-02-07T06:00:00Z"),
+        ])
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    // 7 February in New York runs from 05:00 UTC to 05:00 UTC the next day.
+    let zoned = app
+        .get("/api/sessions?from=2026-02-07&to=2026-02-07&tz=America/New_York")
+        .await;
+    assert_eq!(zoned.status, StatusCode::OK, "{}", zoned.text);
+    assert_eq!(zoned.json["total"], 1, "{}", zoned.text);
+    assert_eq!(zoned.json["sessions"][0]["id"], "s2", "{}", zoned.text);
+    let utc = app.get("/api/sessions?from=2026-02-07&to=2026-02-07").await;
+    assert_eq!(utc.json["total"], 2, "{}", utc.text);
+    let bad = app.get("/api/sessions?tz=Mars/Olympus").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.json["error"].as_str().unwrap().contains("Mars/Olympus"));
+}
+
+#[tokio::test]
+async fn event_filters_reject_unknown_values() {
+    let app = app().await;
+    for (uri, value, listed) in [
+        ("/api/events?eventType=bogus", "\"bogus\"", "llm_call"),
+        (
+            "/api/events?eventType=tool_call,bogus",
+            "\"bogus\"",
+            "eval_result",
+        ),
+        ("/api/events?severity=fatal", "\"fatal\"", "critical"),
+    ] {
+        let reply = app.get(uri).await;
+
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{uri}: {}",
+            reply.text
+        );
+        let error = reply.json["error"].as_str().unwrap();
+        assert!(error.contains(value), "{uri}: {error}");
+        assert!(error.contains(listed), "{uri}: {error}");
+    }
+
+    let known = app
+        .get("/api/events?eventType=eval_result,tool_call&severity=info")
+        .await;
+    assert_eq!(known.status, StatusCode::OK, "{}", known.text);
+}
+
+#[tokio::test]
+async fn session_count_only_rejects_non_boolean() {
+    let app = app().await;
+
+    let reply = app.get("/api/sessions?countOnly=maybe").await;
+
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    let error = reply.json["error"].as_str().unwrap();
+    assert!(error.contains("\"maybe\""), "{error}");
+    assert!(error.contains("expected true or false"), "{error}");
+}
+
+#[tokio::test]
 async fn non_utf8_path_ids_get_json_400() {
     let app = app().await;
     for path in [

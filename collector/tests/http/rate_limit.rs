@@ -6,7 +6,6 @@ use std::time::Duration;
 use agentlens_collector::{open_state, run, ServeOptions};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -37,12 +36,16 @@ async fn limit_rejects_with_retry_after() {
 
     let third = app.get("/api/sessions").await;
     assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(
-        third.json,
-        json!({"error": "Too Many Requests", "status": 429})
-    );
+    assert_eq!(third.json["error"], "Too Many Requests");
+    assert_eq!(third.json["status"], 429);
     let retry_after = header_number(&third, "retry-after");
     assert!((1..=60).contains(&retry_after), "retry after {retry_after}");
+    assert_eq!(third.json["retryAfter"], retry_after);
+    let hint = third.json["hint"].as_str().unwrap();
+    assert!(
+        hint.contains(&format!("retry after {retry_after} s")),
+        "{hint}"
+    );
     assert_eq!(header_number(&third, "ratelimit-remaining"), 0);
     assert_eq!(header_number(&third, "ratelimit-limit"), 2);
     assert_eq!(third.api_version.as_deref(), Some("v1"));

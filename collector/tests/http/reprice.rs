@@ -121,6 +121,33 @@ async fn reprice_prices_stored_unpriced_events() {
 }
 
 #[tokio::test]
+async fn reprice_keeps_reason_of_still_unpriced_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let prices = overrides_file(dir.path());
+    let app = app().await;
+    let ids = ingest(&app, events(&format_timestamp(&Utc::now()))).await;
+    let unknown = &ids[4];
+    let before = pricing(&app, unknown).await;
+    assert!(before["unpricedReason"].is_string(), "{before}");
+    let table = PriceTable::embedded().with_overrides_file(&prices).unwrap();
+    let version = table.version().to_owned();
+
+    app.state
+        .store
+        .reprice_unpriced(std::sync::Arc::new(table))
+        .await
+        .unwrap();
+
+    // A collector that runs the updated table reads the event again.
+    let app = app.reopen_with_prices(Some(prices)).await;
+    let after = pricing(&app, unknown).await;
+    assert_eq!(after["source"], "unpriced", "{after}");
+    assert_eq!(after["pricingVersion"], version.as_str(), "{after}");
+    let reason = after["unpricedReason"].as_str().unwrap_or_default();
+    assert!(reason.contains("still-unknown-9"), "{after}");
+}
+
+#[tokio::test]
 async fn reprice_twice_changes_nothing_more() {
     let dir = tempfile::tempdir().unwrap();
     let prices = overrides_file(dir.path());
