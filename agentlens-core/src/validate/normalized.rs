@@ -64,6 +64,9 @@ pub fn check_camel_case_keys(object: &Map<String, Value>) -> Result<(), FieldErr
         let key = key.as_str();
         !is_count_key(key) && !CONTEXT_KEYS.contains(&key) && !BEDROCK_KEYS.contains(&key)
     });
+    if let Some(mixed) = mixed_cache_keys(object) {
+        return Err(mixed);
+    }
     match unknown {
         None => Ok(()),
         Some(key) => Err(field_error(
@@ -76,6 +79,30 @@ pub fn check_camel_case_keys(object: &Map<String, Value>) -> Result<(), FieldErr
             ),
         )),
     }
+}
+
+/// Names a cache count of the normalized shape sent beside one of Bedrock's. The two
+/// shapes read `inputTokens` differently (the normalized one counts the cache inside it,
+/// Bedrock's does not), so a mix has no single meaning.
+fn mixed_cache_keys(object: &Map<String, Value>) -> Option<FieldError> {
+    let cache_keys = [
+        "cacheReadTokens",
+        "cacheWriteTokens",
+        "cacheWrite5mTokens",
+        "cacheWrite1hTokens",
+    ];
+    let normalized = cache_keys.iter().find(|key| object.contains_key(**key))?;
+    let bedrock = (BEDROCK_KEYS.iter())
+        .filter(|key| **key != "serverToolUsage")
+        .find(|key| object.contains_key(**key))?;
+    Some(field_error(
+        &format!("usage.{bedrock}"),
+        &format!(
+            "usage mixes the normalized {normalized:?} with Bedrock's {bedrock:?}, which read \
+             inputTokens differently; send either the normalized counts or Bedrock's usage \
+             object as it came"
+        ),
+    ))
 }
 
 /// Reads the normalized shape: `inputTokens` includes the cache parts, `outputTokens`

@@ -135,6 +135,23 @@ async fn quote_accepts_recorded_bedrock_usage() {
 }
 
 #[tokio::test]
+async fn quote_rejects_mixed_cache_keys() {
+    let app = app().await;
+    let body = json!({"provider": "openai", "model": "gpt-4o",
+        "usage": {"inputTokens": 1000, "outputTokens": 200, "cacheReadTokens": 500,
+            "cacheReadInputTokens": 500}});
+
+    let (status, json, text) = quote(&app, body).await;
+
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert_eq!(
+        json["details"][0]["path"], "usage.cacheReadInputTokens",
+        "{text}"
+    );
+    assert!(text.contains("cacheReadTokens"), "{text}");
+}
+
+#[tokio::test]
 async fn quote_without_price_is_unpriced() {
     let app = app().await;
     let body = json!({"provider": "openai", "model": "gpt-nonexistent-9",
