@@ -143,6 +143,21 @@ fn override_file_error_names_path() {
 }
 
 #[test]
+fn litellm_sample_spec_is_not_reported_invalid() {
+    let text = r#"{
+        "sample_spec": {"litellm_provider": "one of https://docs.litellm.ai/docs/providers",
+            "input_cost_per_token": "cost per input token, a number",
+            "search_context_cost_per_query": {"search_context_size_low": "a number"}},
+        "inhouse-llm": {"litellm_provider": "mycorp", "input_cost_per_token": 1e-07,
+            "output_cost_per_token": 2e-07}
+    }"#;
+    let (_, skips) = PriceTable::from_litellm_json_with_skips(text).unwrap();
+
+    assert_eq!(skips.invalid, []);
+    assert_eq!(skips.deliberate, 1);
+}
+
+#[test]
 fn litellm_json_prices_per_token_costs() {
     let text = r#"{
         "sample_spec": {"litellm_provider": "one of https://docs.litellm.ai/docs/providers"},

@@ -78,6 +78,11 @@ impl PriceTable {
         let mut provider_fees: HashMap<String, Rates> = HashMap::new();
 
         for (key, entry) in ordered_entries(&entries) {
+            // LiteLLM's documentation of the fields, whose values are descriptions.
+            if key == "sample_spec" {
+                skips.deliberate += 1;
+                continue;
+            }
             if let Some(reason) = convert::invalid_field(entry) {
                 skips.invalid.push(InvalidLiteLlmEntry {
                     key: key.clone(),
