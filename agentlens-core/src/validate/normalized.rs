@@ -81,9 +81,9 @@ pub fn check_camel_case_keys(object: &Map<String, Value>) -> Result<(), FieldErr
     }
 }
 
-/// Names a cache count of the normalized shape sent beside one of Bedrock's. The two
-/// shapes read `inputTokens` differently (the normalized one counts the cache inside it,
-/// Bedrock's does not), so a mix has no single meaning.
+/// Returns an error when a usage object has a cache count of the normalized shape beside
+/// one of Bedrock's. The two shapes read `inputTokens` differently (the normalized one
+/// counts the cache inside it, Bedrock's does not), so a mix has no single meaning.
 fn mixed_cache_keys(object: &Map<String, Value>) -> Option<FieldError> {
     let cache_keys = [
         "cacheReadTokens",

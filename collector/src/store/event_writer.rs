@@ -41,8 +41,8 @@ use super::sqlite::WriteJob;
 use super::{sql_count, StoreError, WriterContext};
 use crate::ingest::{CostSource, PreparedEvent};
 
-/// Most events one group commit stores, so that a long queue cannot make one
-/// transaction, and the wait of its first request, grow without bound.
+/// Maximum number of events in one group commit, so that a long queue cannot grow one
+/// transaction, or the wait of its first request, without bound.
 const MAX_GROUP_EVENTS: usize = 8_000;
 
 /// One `POST /api/events` batch waiting for the writer thread.
