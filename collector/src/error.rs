@@ -22,6 +22,9 @@ use crate::store::StoreError;
 /// Largest accepted request body: 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Longest wait for the next part of a request body before the request fails with 408.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Hint sent with every 401.
 const AUTH_HINT: &str = "Provide an API key via 'Authorization: Bearer als_...' header";
 
@@ -45,6 +48,9 @@ pub enum ApiError {
     /// The body exceeds [`MAX_BODY_BYTES`].
     #[error("request body too large")]
     PayloadTooLarge,
+    /// No part of the body arrived for the body read timeout.
+    #[error("request body timed out")]
+    BodyTimeout,
     /// No bearer credential was sent.
     #[error("authentication required")]
     MissingCredential,
@@ -87,6 +93,7 @@ impl ApiError {
                 StatusCode::BAD_REQUEST
             }
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::MissingCredential | ApiError::InvalidCredential => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -114,6 +121,15 @@ impl ApiError {
                 "status": status,
                 "maxSize": "1MB",
                 "hint": PAYLOAD_TOO_LARGE_HINT,
+            }),
+            ApiError::BodyTimeout => json!({
+                "error": "Request body timed out",
+                "status": status,
+                "hint": format!(
+                    "no part of the body arrived for {} s; send the whole body at once, \
+                     and retry",
+                    BODY_READ_TIMEOUT.as_secs()
+                ),
             }),
             ApiError::MissingCredential => {
                 json!({"error": "Authentication required", "hint": AUTH_HINT, "status": status})

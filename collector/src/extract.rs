@@ -62,8 +62,9 @@ impl JsonBody {
 
 /// A request body as sent, for a handler that parses it itself.
 ///
-/// Bodies over the router's limit become [`ApiError::PayloadTooLarge`], and a body that
-/// cannot be read becomes [`ApiError::InvalidJson`] naming the cause.
+/// Bodies over the router's limit become [`ApiError::PayloadTooLarge`], a body that
+/// stalls for [`crate::error::BODY_READ_TIMEOUT`] becomes [`ApiError::BodyTimeout`], and a
+/// body that cannot be read becomes [`ApiError::InvalidJson`] naming the cause.
 #[derive(Debug)]
 pub struct BodyBytes(pub Bytes);
 
@@ -76,6 +77,8 @@ impl<S: Send + Sync> FromRequest<S> for BodyBytes {
             .map_err(|rejection| {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::PayloadTooLarge
+                } else if timed_out(&rejection) {
+                    ApiError::BodyTimeout
                 } else {
                     ApiError::InvalidJson(format!(
                         "the body could not be read: {}; send the whole body again",
@@ -85,6 +88,18 @@ impl<S: Send + Sync> FromRequest<S> for BodyBytes {
             })?;
         Ok(BodyBytes(bytes))
     }
+}
+
+/// Returns true when `error` or one of its sources is the body read timeout.
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        current = error.source();
+    }
+    false
 }
 
 /// Query parameters: unknown ones are ignored, and the typed getters reject invalid values.

@@ -42,9 +42,10 @@ use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use tower::Layer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::error::{self, MAX_BODY_BYTES};
+use crate::error::{self, BODY_READ_TIMEOUT, MAX_BODY_BYTES};
 use crate::handlers::{
     alerts, analytics, budgets, events, health, keys, pricing, server_info, sessions,
 };
@@ -122,6 +123,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(mcp::http::routes(state, api))
         .route("/metrics", get(metrics::render))
         .layer(middleware::from_fn(error::log_failures))
+        .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
         .layer(TraceLayer::new_for_http());
 
     // `Router::layer` wraps each route, inside the step where axum adds `Allow` to a 405,

@@ -44,3 +44,43 @@ async fn server_answers_and_shuts_down() {
     let result = tokio::time::timeout(Duration::from_secs(10), server).await;
     assert!(result.expect("server stops within 10 s").unwrap().is_ok());
 }
+
+/// Waits out the collector's 30-second body read timeout, so it runs for about that long.
+#[tokio::test]
+async fn stalled_body_gets_408() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = ServeOptions {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        db: dir.path().join("agentlens.db"),
+        auth_enabled: false,
+        alert_interval: Duration::from_secs(60),
+        preset_key: None,
+        prices: None,
+        rate_limit: 0,
+        alerts: Default::default(),
+    };
+    let state = open_state(&options).await.unwrap();
+    let listener = TcpListener::bind(options.bind).await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(run(
+        listener,
+        state,
+        options.alert_interval,
+        std::future::pending(),
+    ));
+
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "POST /api/events HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: 100\r\n\r\n{{\"ev"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = vec![0; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(90), stream.read(&mut response))
+        .await
+        .expect("the server answers a stalled body")
+        .unwrap();
+    let response = String::from_utf8_lossy(&response[..read]);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(response.contains("Request body timed out"), "{response}");
+}
