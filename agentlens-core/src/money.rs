@@ -306,7 +306,7 @@ mod tests {
     }
 
     #[test]
-    fn out_of_range_float_is_named_in_short_form() {
+    fn out_of_range_float_prints_short() {
         for (value, shown) in [(1e300, "amount 1e300 "), (1e-300, "amount 1e-300 ")] {
             let message = Usd::from_f64_text(value).unwrap_err().to_string();
 

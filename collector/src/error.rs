@@ -22,7 +22,7 @@ use crate::store::StoreError;
 /// Largest accepted request body: 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Longest wait for the next part of a request body before the request fails with 408.
+/// Maximum wait for the next part of a request body before the request fails with 408.
 pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Hint sent with every 401.

@@ -406,7 +406,7 @@ mod tests {
     }
 
     fn outcome(mut reply: Reply) -> Result<IngestOutcome, StoreError> {
-        reply.try_recv().expect("the job was answered")
+        reply.try_recv().expect("the job got a reply")
     }
 
     fn session_cost(context: &WriterContext) -> Value {

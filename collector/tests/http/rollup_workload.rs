@@ -48,7 +48,7 @@ const TOP_SESSIONS: usize = 100;
 
 /// Events per `Store::ingest` call, the most that `POST /api/events` accepts.
 const BATCH: usize = 1_000;
-/// Batches sent to the store before the first of them is answered.
+/// Batches sent to the store before the first of them returns.
 const IN_FLIGHT: usize = 4;
 
 /// One generated event, with the figures the collector should count for it.

@@ -1,14 +1,19 @@
 //! The real server on an ephemeral port, stopped through its shutdown future.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use agentlens_collector::{open_state, run, ServeOptions};
+use agentlens_collector::{open_state, run, ServeError, ServeOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 
-#[tokio::test]
-async fn server_answers_and_shuts_down() {
-    let dir = tempfile::tempdir().unwrap();
+/// Starts the real server on an ephemeral port over a new file in `dir`, stopping when
+/// `shutdown` completes, and returns its address and task.
+async fn start(
+    dir: &tempfile::TempDir,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (SocketAddr, JoinHandle<Result<(), ServeError>>) {
     let options = ServeOptions {
         bind: "127.0.0.1:0".parse().unwrap(),
         db: dir.path().join("agentlens.db"),
@@ -22,10 +27,18 @@ async fn server_answers_and_shuts_down() {
     let state = open_state(&options).await.unwrap();
     let listener = TcpListener::bind(options.bind).await.unwrap();
     let address = listener.local_addr().unwrap();
+    let server = tokio::spawn(run(listener, state, options.alert_interval, shutdown));
+    (address, server)
+}
+
+#[tokio::test]
+async fn server_answers_and_shuts_down() {
+    let dir = tempfile::tempdir().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(run(listener, state, options.alert_interval, async {
+    let (address, server) = start(&dir, async {
         let _ = stopped.await;
-    }));
+    })
+    .await;
 
     let mut stream = TcpStream::connect(address).await.unwrap();
     let request =
@@ -49,25 +62,7 @@ async fn server_answers_and_shuts_down() {
 #[tokio::test]
 async fn stalled_body_gets_408() {
     let dir = tempfile::tempdir().unwrap();
-    let options = ServeOptions {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        db: dir.path().join("agentlens.db"),
-        auth_enabled: false,
-        alert_interval: Duration::from_secs(60),
-        preset_key: None,
-        prices: None,
-        rate_limit: 0,
-        alerts: Default::default(),
-    };
-    let state = open_state(&options).await.unwrap();
-    let listener = TcpListener::bind(options.bind).await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(run(
-        listener,
-        state,
-        options.alert_interval,
-        std::future::pending(),
-    ));
+    let (address, _server) = start(&dir, std::future::pending()).await;
 
     let mut stream = TcpStream::connect(address).await.unwrap();
     let request = format!(
