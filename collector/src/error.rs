@@ -17,6 +17,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use crate::auth::Role;
+use crate::store::client_ids::ReusedClientId;
 use crate::store::StoreError;
 
 /// Largest accepted request body: 1 MiB.
@@ -77,9 +78,21 @@ pub enum ApiError {
         /// Whole seconds until the window ends, sent as `Retry-After`.
         retry_after_secs: u64,
     },
+    /// An event of the batch resends a stored client id with other content.
+    #[error("client id reused: {0:?}")]
+    ClientIdReused(ReusedClientId),
     /// Storage failed.
     #[error("storage failed: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::ClientIdReused(reused) => ApiError::ClientIdReused(reused),
+            other => ApiError::Store(other),
+        }
+    }
 }
 
 /// Cause of a 500, attached to the response for [`log_failures`].
@@ -97,7 +110,7 @@ impl ApiError {
             ApiError::MissingCredential | ApiError::InvalidCredential => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::ClientIdReused(_) => StatusCode::CONFLICT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -147,6 +160,20 @@ impl ApiError {
             ApiError::NotFound(message) | ApiError::Conflict(message) => {
                 json!({"error": message, "status": status})
             }
+            ApiError::ClientIdReused(reused) => json!({
+                "error": "Event id already used",
+                "status": status,
+                "details": [{
+                    "path": format!("events.{}.id", reused.index),
+                    "message": format!(
+                        "id {:?} is already stored for an event with a different {}; give \
+                         each new event a new id",
+                        reused.client_id, reused.field
+                    ),
+                }],
+                "hint": "nothing of this batch was stored; send it again with a new id for this \
+                    event, or with the stored event unchanged",
+            }),
             ApiError::TooManyRequests { retry_after_secs } => json!({
                 "error": "Too Many Requests",
                 "status": status,

@@ -36,6 +36,8 @@ pub enum RejectReason {
     Validation,
     /// The body exceeds the size limit.
     PayloadTooLarge,
+    /// An event resends a stored client id with other content.
+    ClientIdReused,
     /// The store failed to commit the batch.
     StoreError,
 }
@@ -47,6 +49,7 @@ impl RejectReason {
         match error {
             ApiError::PayloadTooLarge => RejectReason::PayloadTooLarge,
             ApiError::Store(_) => RejectReason::StoreError,
+            ApiError::ClientIdReused(_) => RejectReason::ClientIdReused,
             ApiError::Validation(_) => RejectReason::Validation,
             _ => RejectReason::InvalidJson,
         }
@@ -57,6 +60,7 @@ impl RejectReason {
             RejectReason::InvalidJson => "invalid_json",
             RejectReason::Validation => "validation",
             RejectReason::PayloadTooLarge => "payload_too_large",
+            RejectReason::ClientIdReused => "client_id_reused",
             RejectReason::StoreError => "store_error",
         }
     }

@@ -65,6 +65,12 @@ use crate::AppState;
             body = crate::openapi::schemas::ErrorBody,
         ),
         (
+            status = 409,
+            description = "An event resends a stored client id with other content; nothing \
+                of the batch is stored",
+            body = crate::openapi::schemas::ErrorBody,
+        ),
+        (
             status = 413,
             description = "Body larger than 1 MiB",
             body = crate::openapi::schemas::ErrorBody,
@@ -92,7 +98,8 @@ pub async fn ingest(
         .store
         .ingest(&caller.tenant_id, events)
         .await
-        .inspect_err(|_| record_rejected(RejectReason::StoreError, count))?;
+        .map_err(ApiError::from)
+        .inspect_err(rejected(count))?;
     record_ingested(outcome.ingested);
     state.alerts.ingested(&caller.tenant_id);
     tracing::debug!(

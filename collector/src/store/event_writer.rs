@@ -5,7 +5,8 @@
 //! 1. takes the session's tail hash as `prevHash` (`null` for a new session);
 //! 2. hashes and inserts the event, and applies it to the session row. When the tenant
 //!    already stores the event's client id (a retried send), the insert writes nothing,
-//!    the stored id and hash are returned for the event, and the steps below are skipped;
+//!    the stored id and hash are returned for the event, and the steps below are skipped.
+//!    A resent event must match the stored one ([`super::client_ids`]), or its batch fails;
 //! 3. applies the [cost rule](super::cost_rule): a new `cost_tracked` whose `callId`
 //!    already has an `llm_response` in its session is stored as superseded, and a new
 //!    `llm_response` supersedes the stored `cost_tracked` events of its session with its
@@ -28,9 +29,10 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 
 use agentlens_core::canonical::{event_hash_of_text, HashText};
-use rusqlite::{params, Connection, OptionalExtension, Statement, TransactionBehavior};
+use rusqlite::{params, Statement, TransactionBehavior};
 use tokio::sync::oneshot;
 
+use super::client_ids;
 use super::cost_fill::{self, CostFill, ResponseKeys};
 use super::cost_rule;
 use super::events::{IngestOutcome, IngestedEvent};
@@ -155,7 +157,7 @@ fn ingest_batches(
     for (events, ids) in batches.iter().zip(ids) {
         let mut results = Vec::with_capacity(events.len());
         let mut duplicates = 0;
-        for (prepared, id) in events.iter().zip(ids) {
+        for (index, (prepared, id)) in events.iter().zip(ids).enumerate() {
             let session_id = &prepared.event.session_id;
             let loaded_here = !sessions.contains_key(session_id);
             if loaded_here {
@@ -181,7 +183,12 @@ fn ingest_batches(
                     sessions.remove(session_id);
                 }
                 duplicates += 1;
-                results.push(stored_duplicate(&transaction, tenant, prepared)?);
+                results.push(client_ids::stored_duplicate(
+                    &transaction,
+                    tenant,
+                    index,
+                    prepared,
+                )?);
                 continue;
             };
             session.apply(prepared, &hash, superseding.is_none());
@@ -225,36 +232,6 @@ fn ingest_batches(
     llm_rollups.flush(&transaction, tenant)?;
     transaction.commit()?;
     Ok(outcomes)
-}
-
-/// Reads the id and hash of the stored event whose client id made the insert of
-/// `prepared` a no-op.
-///
-/// # Errors
-///
-/// Returns [`StoreError`] when the query fails, or [`StoreError::Corrupt`] when no stored
-/// event has the client id.
-fn stored_duplicate(
-    conn: &Connection,
-    tenant: &str,
-    prepared: &PreparedEvent,
-) -> Result<IngestedEvent, StoreError> {
-    let client_id = prepared.event.client_id.as_deref();
-    let found = conn
-        .prepare_cached("SELECT id, hash FROM events WHERE tenant_id = ?1 AND client_id = ?2")?
-        .query_row(params![tenant, client_id], |row| {
-            Ok(IngestedEvent {
-                id: row.get(0)?,
-                hash: row.get(1)?,
-                duplicate: true,
-            })
-        })
-        .optional()?;
-    found.ok_or_else(|| {
-        StoreError::Corrupt(format!(
-            "insert skipped, but no event has client id {client_id:?}"
-        ))
-    })
 }
 
 /// The server-assigned columns of a new event row.

@@ -18,6 +18,7 @@ pub mod alerts;
 pub mod analytics;
 mod buckets;
 mod check_constraints;
+pub mod client_ids;
 mod cost_fill;
 pub mod cost_rule;
 mod event_seq;
@@ -75,6 +76,14 @@ pub enum StoreError {
     /// A stored value cannot be read back.
     #[error("stored value is corrupt: {0}")]
     Corrupt(String),
+    /// An event resends a stored client id with other content.
+    #[error(
+        "event {} reuses client id {:?} with a different {}",
+        .0.index,
+        .0.client_id,
+        .0.field
+    )]
+    ClientIdReused(client_ids::ReusedClientId),
     /// A sum is too large for an exact decimal.
     #[error("sum of {0} pico-dollars is out of range")]
     SumOutOfRange(i128),

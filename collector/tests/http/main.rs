@@ -21,6 +21,7 @@ mod deployments;
 mod event_detail;
 mod event_pricing;
 mod fuzz;
+mod idempotency;
 mod ingest;
 mod llm_rollups;
 mod mcp;
