@@ -119,7 +119,7 @@ fn first_difference(stored: &StoredEvent, prepared: &PreparedEvent) -> Option<&'
         .find_map(|(field, same)| (!same).then_some(field))
 }
 
-/// Returns true when the JSON texts `stored` and `sent` hold equal values.
+/// Returns true when the JSON texts `stored` and `sent` contain equal values.
 fn same_json(stored: &str, sent: &str) -> bool {
     stored == sent
         || matches!(
