@@ -8,12 +8,14 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from agentlens import Client
 
-from .conftest import Collector
+from .conftest import Collector, collector_binary
 
 EVENTS_AT_EXIT = 1446
 
@@ -77,6 +79,36 @@ def test_stopped_collector_counts_failures(
     assert client.stats.failed == 20
     assert any("failed to deliver 20 events" in record.getMessage() for record in caplog.records)
     assert client.close() == 0
+
+
+def test_late_collector_gets_retried_events(tmp_path: Path) -> None:
+    server = Collector(collector_binary(), tmp_path)
+    client = Client(server.url, server.api_key, flush_interval=0.05)
+    try:
+        for index in range(3):
+            client.track_cost(
+                provider="openai",
+                model="gpt-4o-mini",
+                input_tokens=index + 1,
+                output_tokens=1,
+                cost_usd="0.25",
+                session_id="ses_py_late_collector",
+            )
+        # Nothing listens yet, so the first sends fail and the client retries them,
+        # as it would across a collector restart.
+        time.sleep(2)
+        server.start()
+
+        pending = client.flush(timeout=30)
+
+        assert pending == 0
+        assert client.stats.failed == 0
+        assert client.stats.sent == 3
+        assert len(server.events("ses_py_late_collector")) == 3
+        assert server.session("ses_py_late_collector")["totalCostUsd"] == Decimal("0.75")
+    finally:
+        client.close()
+        server.stop()
 
 
 def test_dropped_client_sends_queued_events(collector: Collector) -> None:

@@ -39,15 +39,23 @@ async function waitForHealth(url, child, deadlineMs) {
   throw new Error(`agentlens serve did not answer ${url}/api/health within ${deadlineMs} ms`)
 }
 
-/** Starts the collector and returns { url, apiKey, get(path), stop() }. */
-async function startCollector() {
+/** Returns a new API key in the collector's format. */
+function newApiKey() {
+  return `als_${crypto.randomBytes(32).toString('hex')}`
+}
+
+/**
+ * Starts the collector and returns { url, apiKey, get(path), stop() }. It listens on
+ * `options.port` and accepts `options.apiKey` when given, else on a free port with a new key.
+ */
+async function startCollector(options = {}) {
   if (!fs.existsSync(BINARY)) {
     throw new Error(`${BINARY} not found: run cargo build -p agentlens-collector --bin agentlens`)
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agentlens-node-test-'))
-  const port = await freePort()
+  const port = options.port ?? (await freePort())
   const url = `http://127.0.0.1:${port}`
-  const apiKey = `als_${crypto.randomBytes(32).toString('hex')}`
+  const apiKey = options.apiKey ?? newApiKey()
   const stderr = []
   const child = spawn(BINARY, ['serve', '--bind', `127.0.0.1:${port}`, '--db', path.join(dir, 'test.db')], {
     env: { ...process.env, AGENTLENS_API_KEY: apiKey, RUST_LOG: 'warn' },
@@ -96,4 +104,4 @@ function toPico(decimal) {
   return BigInt(whole + fraction.padEnd(12, '0'))
 }
 
-module.exports = { startCollector, rawNumber, toPico, WORKSPACE }
+module.exports = { startCollector, freePort, newApiKey, rawNumber, toPico, WORKSPACE }
