@@ -8,7 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -231,6 +231,40 @@ pub fn format_timestamp(timestamp: &DateTime<Utc>) -> String {
     timestamp.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// Explains why `text`, which starts with `YYYY-MM-DD`, names no calendar date, such as
+/// 2026-02-30. Returns `None` when the date exists or `text` has another form.
+pub fn explain_missing_date(text: &str) -> Option<String> {
+    let prefix = text.get(..10)?;
+    let shape_matches = prefix.char_indices().all(|(index, character)| match index {
+        4 | 7 => character == '-',
+        _ => character.is_ascii_digit(),
+    });
+    if !shape_matches {
+        return None;
+    }
+
+    let year: i32 = prefix[..4].parse().ok()?;
+    let month: u32 = prefix[5..7].parse().ok()?;
+    let day: u32 = prefix[8..10].parse().ok()?;
+    if NaiveDate::from_ymd_opt(year, month, day).is_some() {
+        return None;
+    }
+    if !(1..=12).contains(&month) {
+        return Some(format!(
+            "month {month:02} does not exist, expected a month from 01 to 12"
+        ));
+    }
+    let first_of_next = if month == 12 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year, month + 1, 1)
+    };
+    let days = first_of_next?.pred_opt()?.day();
+    Some(format!(
+        "the date {prefix} does not exist because {year:04}-{month:02} has {days} days"
+    ))
+}
+
 /// An event that passed validation, with its cost facts read out of the payload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidEvent {
@@ -294,6 +328,43 @@ mod tests {
             .iter()
             .all(|ingestible| EventType::ALL.contains(ingestible)));
         assert!(EventType::ALL.contains(&EventType::EvalResult));
+    }
+
+    #[test]
+    fn missing_date_names_days_of_month() {
+        for (text, expected) in [
+            (
+                "2026-02-30T10:00:00Z",
+                "the date 2026-02-30 does not exist because 2026-02 has 28 days",
+            ),
+            (
+                "2028-02-30",
+                "the date 2028-02-30 does not exist because 2028-02 has 29 days",
+            ),
+            (
+                "2026-13-01",
+                "month 13 does not exist, expected a month from 01 to 12",
+            ),
+        ] {
+            assert_eq!(
+                explain_missing_date(text).as_deref(),
+                Some(expected),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn existing_or_unshaped_date_has_no_explanation() {
+        for text in [
+            "2028-02-29T10:00:00Z",
+            "2026-12-31",
+            "yesterday",
+            "26-02-30",
+            "",
+        ] {
+            assert_eq!(explain_missing_date(text), None, "{text}");
+        }
     }
 
     #[test]

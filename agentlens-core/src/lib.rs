@@ -16,6 +16,7 @@
 
 pub mod canonical;
 pub mod event;
+pub mod json;
 pub mod money;
 pub mod pricing;
 pub mod usage;

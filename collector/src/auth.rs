@@ -66,6 +66,16 @@ impl Role {
         }
     }
 
+    /// Returns every scope that grants at least this role, the narrowest first.
+    pub fn granting_scopes(self) -> &'static [&'static str] {
+        match self {
+            Role::Viewer => &["read", "audit", "write", "manage", "*"],
+            Role::Auditor => &["audit", "manage", "*"],
+            Role::Member => &["write", "manage", "*"],
+            Role::Admin | Role::Owner => &["manage", "*"],
+        }
+    }
+
     /// Returns true when the role may store data: member, admin and owner.
     pub fn can_write(self) -> bool {
         matches!(self, Role::Member | Role::Admin | Role::Owner)
@@ -83,6 +93,8 @@ pub struct Caller {
     pub tenant_id: String,
     /// Role of the caller.
     pub role: Role,
+    /// Scopes of the caller's key, named in a 403; `*` when authentication is off.
+    pub scopes: Vec<String>,
 }
 
 /// Errors from creating the first key at start.
@@ -168,14 +180,17 @@ pub async fn bootstrap_key(
 ///
 /// # Errors
 ///
-/// Returns 401 without a valid active key and 403 when the role lacks write access.
+/// Returns 401 without a valid active key (429 when the client's address sent too many
+/// such requests), and 403 when the role lacks write access.
 pub async fn require_key(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
     let header = request.headers().get(header::AUTHORIZATION).cloned();
-    let caller = caller(&state, header).await?;
+    let caller = caller(&state, header)
+        .await
+        .map_err(|error| count_if_rejected(&state, &request, error))?;
 
     let reads = matches!(
         *request.method(),
@@ -185,6 +200,7 @@ pub async fn require_key(
         return Err(ApiError::Forbidden {
             required: Role::Member,
             current: caller.role,
+            scopes: caller.scopes,
         });
     }
     request.extensions_mut().insert(caller);
@@ -205,9 +221,22 @@ pub async fn require_read_key(
     next: Next,
 ) -> Result<Response, ApiError> {
     let header = request.headers().get(header::AUTHORIZATION).cloned();
-    let caller = caller(&state, header).await?;
+    let caller = caller(&state, header)
+        .await
+        .map_err(|error| count_if_rejected(&state, &request, error))?;
     request.extensions_mut().insert(caller);
     Ok(next.run(request).await)
+}
+
+/// Counts a 401 in the rate limit of rejected requests, which turns it into a 429 once the
+/// client's address has sent too many. Other errors pass unchanged.
+fn count_if_rejected(state: &AppState, request: &Request, error: ApiError) -> ApiError {
+    match error {
+        ApiError::MissingCredential | ApiError::InvalidCredential => {
+            crate::rate_limit::count_rejected(state, request).unwrap_or(error)
+        }
+        other => other,
+    }
 }
 
 /// Returns the caller of a request with the `Authorization` header `header`: the owner of
@@ -217,6 +246,7 @@ async fn caller(state: &AppState, header: Option<HeaderValue>) -> Result<Caller,
         return Ok(Caller {
             tenant_id: DEFAULT_TENANT.to_owned(),
             role: Role::Owner,
+            scopes: vec!["*".to_owned()],
         });
     }
     authenticate(&state.store, header).await
@@ -228,14 +258,17 @@ async fn caller(state: &AppState, header: Option<HeaderValue>) -> Result<Caller,
 ///
 /// Returns 403 for roles below admin.
 pub async fn require_admin(request: Request, next: Next) -> Result<Response, ApiError> {
-    let role = request
+    let (role, scopes) = request
         .extensions()
         .get::<Caller>()
-        .map_or(Role::Viewer, |caller| caller.role);
+        .map_or((Role::Viewer, Vec::new()), |caller| {
+            (caller.role, caller.scopes.clone())
+        });
     if !role.can_manage() {
         return Err(ApiError::Forbidden {
             required: Role::Admin,
             current: role,
+            scopes,
         });
     }
     Ok(next.run(request).await)
@@ -257,7 +290,25 @@ async fn authenticate(store: &Store, header: Option<HeaderValue>) -> Result<Call
     Ok(Caller {
         role: Role::from_scopes(&record.scopes),
         tenant_id: record.tenant_id,
+        scopes: record.scopes,
     })
+}
+
+/// Builds the hint of a 403: the scopes that grant `required`, the scopes the key has,
+/// and the command that creates a key with the narrowest granting scope.
+pub(crate) fn forbidden_hint(required: Role, scopes: &[String]) -> String {
+    let granting = required.granting_scopes();
+    let held = if scopes.is_empty() {
+        "no scopes".to_owned()
+    } else {
+        format!("the scopes {}", scopes.join(", "))
+    };
+    format!(
+        "this request needs a key with one of the scopes {}, but this key has {held}. \
+         Use such a key, or create one with `agentlens keys create --scopes {}`",
+        granting.join(", "),
+        granting[0]
+    )
 }
 
 /// Returns the credential of a `Bearer` authorization value. The scheme name matches in
@@ -277,6 +328,34 @@ mod tests {
             assert_eq!(Role::from_scopes(&[role.scope().to_owned()]), role);
         }
         assert_eq!(Role::Owner.scope(), "manage");
+    }
+
+    #[test]
+    fn granting_scopes_reach_their_role() {
+        for role in [Role::Viewer, Role::Auditor, Role::Member, Role::Admin] {
+            for scope in role.granting_scopes() {
+                let granted = Role::from_scopes(&[(*scope).to_owned()]);
+                let reaches = match role {
+                    Role::Member => granted.can_write(),
+                    Role::Admin => granted.can_manage(),
+                    Role::Auditor => matches!(granted, Role::Auditor | Role::Admin),
+                    _ => true,
+                };
+                assert!(reaches, "{scope} grants {granted:?}, below {role:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn forbidden_hint_names_needed_and_held_scopes() {
+        let hint = forbidden_hint(Role::Member, &["read".to_owned()]);
+
+        assert!(
+            hint.contains("one of the scopes write, manage, *"),
+            "{hint}"
+        );
+        assert!(hint.contains("this key has the scopes read"), "{hint}");
+        assert!(hint.contains("--scopes write"), "{hint}");
     }
 
     #[test]

@@ -162,7 +162,8 @@ pub struct ServeArgs {
     )]
     pub allow_private_webhooks: bool,
     /// Requests per minute allowed per API key, or per client IP for requests without a
-    /// key, on the /api routes (health excepted). 0 disables the limit.
+    /// key, on the /api routes (health excepted). Requests that get 401 count in a separate
+    /// window per client IP with the same limit. 0 disables the limit.
     #[arg(long, env = "AGENTLENS_RATE_LIMIT", value_name = "N", default_value_t = crate::rate_limit::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
     /// Seconds to wait before each retry of a failed alert webhook, comma-separated.

@@ -65,6 +65,8 @@ pub enum ApiError {
         required: Role,
         /// Role of the key.
         current: Role,
+        /// Scopes of the key.
+        scopes: Vec<String>,
     },
     /// The resource or route does not exist; the message is sent as is.
     #[error("{0}")]
@@ -77,6 +79,9 @@ pub enum ApiError {
     TooManyRequests {
         /// Whole seconds until the window ends, sent as `Retry-After`.
         retry_after_secs: u64,
+        /// Second sentence of the hint: the count the limit applies to, and how this
+        /// request can stay under it.
+        advice: &'static str,
     },
     /// An event of the batch resends a stored client id with other content.
     #[error("client id reused: {0:?}")]
@@ -132,7 +137,8 @@ impl ApiError {
             ApiError::PayloadTooLarge => json!({
                 "error": "Request body too large",
                 "status": status,
-                "maxSize": "1MB",
+                "maxSize": "1MiB",
+                "maxBytes": MAX_BODY_BYTES,
                 "hint": PAYLOAD_TOO_LARGE_HINT,
             }),
             ApiError::BodyTimeout => json!({
@@ -150,11 +156,19 @@ impl ApiError {
             ApiError::InvalidCredential => {
                 json!({"error": "Invalid or revoked API key", "hint": AUTH_HINT, "status": status})
             }
-            ApiError::Forbidden { required, current } => json!({
+            // `required` and `current` are upstream's role names; `requiredScope` and
+            // `scopes` are the key scopes that this collector's keys carry.
+            ApiError::Forbidden {
+                required,
+                current,
+                scopes,
+            } => json!({
                 "error": "Insufficient permissions",
-                "hint": "Use a key whose scopes grant this operation",
+                "hint": crate::auth::forbidden_hint(*required, scopes),
                 "required": required,
                 "current": current,
+                "requiredScope": required.scope(),
+                "scopes": scopes,
                 "status": status,
             }),
             ApiError::NotFound(message) | ApiError::Conflict(message) => {
@@ -174,14 +188,15 @@ impl ApiError {
                 "hint": "nothing of this batch was stored; send it again with a new id for this \
                     event, or with the stored event unchanged",
             }),
-            ApiError::TooManyRequests { retry_after_secs } => json!({
+            ApiError::TooManyRequests {
+                retry_after_secs,
+                advice,
+            } => json!({
                 "error": "Too Many Requests",
                 "status": status,
                 "retryAfter": retry_after_secs,
                 "hint": format!(
-                    "retry after {retry_after_secs} s (the Retry-After header). The limit \
-                     counts requests per minute for each API key, or for each IP address \
-                     without a key, so send more events per request"
+                    "retry after {retry_after_secs} s (the Retry-After header). {advice}"
                 ),
             }),
             ApiError::Store(_) => json!({"error": "Internal server error", "status": status}),
@@ -199,7 +214,9 @@ impl IntoResponse for ApiError {
                     .extensions_mut()
                     .insert(InternalCause(Arc::new(error.to_string())));
             }
-            ApiError::TooManyRequests { retry_after_secs } => {
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            } => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));

@@ -2,12 +2,13 @@
 
 use std::collections::HashMap;
 
+use agentlens_core::json::from_slice_unique_keys;
 use agentlens_core::validate::FieldError;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 
@@ -19,8 +20,9 @@ pub type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// A request body parsed as JSON, whatever its `Content-Type`.
 ///
-/// Bodies over the router's limit become [`ApiError::PayloadTooLarge`]. Bodies that are not
-/// JSON, or that are `null`, `false`, `0` or `""`, become [`ApiError::InvalidJson`].
+/// Bodies over the router's limit become [`ApiError::PayloadTooLarge`]. Bodies that are
+/// empty or not JSON, that repeat a key in an object, or that are `null`, `false`, `0` or
+/// `""`, become [`ApiError::InvalidJson`].
 #[derive(Debug)]
 pub struct JsonBody(pub Value);
 
@@ -38,12 +40,24 @@ impl JsonBody {
     ///
     /// # Errors
     ///
-    /// Returns [`ApiError::InvalidJson`] for a body that is not JSON, or that is `null`,
-    /// `false`, `0` or `""`.
+    /// Returns [`ApiError::InvalidJson`] for a body that is empty or not JSON, that repeats
+    /// a key in an object, or that is `null`, `false`, `0` or `""`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ApiError> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|error| {
-            // serde_json's message names what it expected and the line and column.
-            ApiError::InvalidJson(format!("the body is not valid JSON: {error}"))
+        if bytes.trim_ascii().is_empty() {
+            return Err(ApiError::InvalidJson(
+                "the body is empty; send a JSON object".to_owned(),
+            ));
+        }
+        let value = from_slice_unique_keys(bytes).map_err(|error| {
+            // serde_json's message names what it expected, or the repeated key, and the
+            // line and column. A data error here can only be a repeated key.
+            if error.is_data() {
+                ApiError::InvalidJson(format!(
+                    "{error}: send each key of an object once, so that one value counts"
+                ))
+            } else {
+                ApiError::InvalidJson(format!("the body is not valid JSON: {error}"))
+            }
         })?;
         let falsy = match &value {
             Value::Null | Value::Bool(false) => true,
@@ -205,6 +219,23 @@ impl QueryParams {
         Ok(items)
     }
 
+    /// Returns the value of a filter that matches one id, such as `sessionId`; an absent
+    /// parameter is `None`.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`ApiError::BadRequest`] naming the parameter when its value is empty,
+    /// because no id is empty and a filter that matched nothing would hide the typo.
+    pub fn filter(&self, name: &str) -> Result<Option<String>, ApiError> {
+        match self.0.get(name) {
+            Some(value) if value.is_empty() => Err(ApiError::BadRequest(format!(
+                "Invalid {name} \"\": the value is empty; give a {name} or leave the \
+                 parameter out"
+            ))),
+            value => Ok(value.cloned()),
+        }
+    }
+
     /// Parses a boolean parameter, `true` or `false`; an absent or empty value is `None`.
     ///
     /// # Errors
@@ -313,7 +344,7 @@ impl QueryParams {
         if let Ok(instant) = DateTime::parse_from_rfc3339(&text) {
             return Ok(Some(instant.with_timezone(&Utc)));
         }
-        if let Some(reason) = explain_missing_date(&text) {
+        if let Some(reason) = agentlens_core::event::explain_missing_date(&text) {
             return Err(ApiError::BadRequest(format!(
                 "Invalid {name} {text:?}: {reason}"
             )));
@@ -339,40 +370,6 @@ impl QueryParams {
         })?;
         Ok(Some(start + shift))
     }
-}
-
-/// Explains why `text`, which starts with `YYYY-MM-DD`, names no calendar date, such as
-/// 2026-02-30. Returns `None` when the date exists or `text` has another form.
-fn explain_missing_date(text: &str) -> Option<String> {
-    let prefix = text.get(..10)?;
-    let shape_matches = prefix.char_indices().all(|(index, character)| match index {
-        4 | 7 => character == '-',
-        _ => character.is_ascii_digit(),
-    });
-    if !shape_matches {
-        return None;
-    }
-
-    let year: i32 = prefix[..4].parse().ok()?;
-    let month: u32 = prefix[5..7].parse().ok()?;
-    let day: u32 = prefix[8..10].parse().ok()?;
-    if NaiveDate::from_ymd_opt(year, month, day).is_some() {
-        return None;
-    }
-    if !(1..=12).contains(&month) {
-        return Some(format!(
-            "month {month:02} does not exist, expected a month from 01 to 12"
-        ));
-    }
-    let first_of_next = if month == 12 {
-        NaiveDate::from_ymd_opt(year + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(year, month + 1, 1)
-    };
-    let days = first_of_next?.pred_opt()?.day();
-    Some(format!(
-        "the date {prefix} does not exist because {year:04}-{month:02} has {days} days"
-    ))
 }
 
 /// Rejects a time range whose start is later than its end.
@@ -540,6 +537,15 @@ mod tests {
     }
 
     #[test]
+    fn empty_body_is_called_empty() {
+        for body in [&b""[..], b"  \n"] {
+            let error = JsonBody::from_bytes(body).unwrap_err();
+
+            assert!(error.to_string().contains("the body is empty"), "{error}");
+        }
+    }
+
+    #[test]
     fn falsy_json_names_value_sent() {
         for (body, shown) in [
             (&b"null"[..], "got null"),
@@ -569,6 +575,21 @@ mod tests {
             assert!(message.contains(expected), "{text}: {message}");
             assert!(!message.contains("time zone"), "{text}: {message}");
         }
+    }
+
+    #[test]
+    fn empty_filter_value_is_rejected() {
+        let error = params(&[("sessionId", "")])
+            .filter("sessionId")
+            .unwrap_err();
+
+        assert!(
+            error.to_string().contains("Invalid sessionId \"\""),
+            "{error}"
+        );
+        assert_eq!(params(&[]).filter("sessionId").unwrap(), None);
+        let given = params(&[("sessionId", "s1")]).filter("sessionId").unwrap();
+        assert_eq!(given.as_deref(), Some("s1"));
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! [`serve`] binds the listen address, takes the [`db_lock`] lock on the database file,
 //! opens the [`store::Store`] (creating and migrating the database), makes sure an API key
 //! exists, starts the [`alerts::AlertEngine`] and serves the
-//! [`router::build_router`] routes until SIGINT or SIGTERM. On a signal the server stops
-//! accepting connections, finishes the requests in flight, then stops the evaluator.
+//! [`router::build_router`] routes with [`server::serve_connections`] until SIGINT or
+//! SIGTERM. On a signal the server stops accepting connections, finishes the requests in
+//! flight, then stops the evaluator.
 //! Tests use [`open_state`] and [`run`] to serve on a listener of their own with their own
 //! shutdown future.
 
@@ -24,6 +25,7 @@ pub mod openapi;
 pub mod pricing;
 pub mod rate_limit;
 pub mod router;
+pub mod server;
 pub mod store;
 
 use std::future::Future;
@@ -163,7 +165,7 @@ pub async fn open_state(options: &ServeOptions) -> Result<AppState, ServeError> 
 ///
 /// # Errors
 ///
-/// Returns [`ServeError::Serve`] when the server fails.
+/// Returns [`ServeError::Serve`] when the listener's local address cannot be read.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
@@ -181,16 +183,12 @@ pub async fn run(
         "collector started"
     );
 
-    // The peer address identifies clients without an API key for the rate limit.
-    let app = router::build_router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let app = router::build_router(state);
+    server::serve_connections(listener, app, server::HEADER_READ_TIMEOUT, shutdown).await;
     let _ = stop_evaluator.send(true);
     if let Err(error) = evaluator.await {
         tracing::error!(%error, "alert evaluator task failed");
     }
-    served.map_err(ServeError::Serve)?;
     tracing::info!("collector stopped");
     Ok(())
 }

@@ -1,17 +1,25 @@
 //! A fixed-window rate limit on the `/api` routes.
 //!
 //! Each client gets [`RateLimiter::limit`] requests per 60-second window, counted from its
-//! first request of the window. A client is its bearer token when the request carries a
-//! well-formed one, and its IP address otherwise. Only the SHA-256 of a token is kept in
-//! memory. Every limited response carries `RateLimit-Limit`, `RateLimit-Remaining` and
-//! `RateLimit-Reset` (seconds until the window ends), and a rejected request gets a 429
-//! with `Retry-After` in seconds.
+//! first request of the window. The limit runs after authentication. A client is its
+//! bearer token when the request carries a well-formed one, which with authentication on
+//! is always a valid key, and its IP address otherwise. Only the SHA-256 of a token is
+//! kept in memory. Every limited response carries `RateLimit-Limit`, `RateLimit-Remaining`
+//! and `RateLimit-Reset` (seconds until the window ends), and a request over the limit
+//! gets a 429 with `Retry-After` in seconds and a hint that fits its method.
+//!
+//! A request that authentication rejects with 401 (no key, or a key that is not an active
+//! one) counts in a separate window of its IP address ([`count_rejected`]). It gets its 401
+//! until that address has sent the limit of rejected requests in the window, and a 429
+//! after that. So a mistyped key gets a 401 even when a valid key from the same address
+//! used up its window, and made-up keys cannot bypass the limit.
 //!
 //! The default of 6000 requests per minute is 30 times upstream AgentLens's 200, because
 //! the SDKs send batches and retry a 429 after `Retry-After`, and a busy agent should not
 //! lose data to the limit. The health route, `/metrics` and `/mcp` are not limited, but
-//! the `/api` calls that MCP tools make in process count against the caller's key.
-//! Without a key those calls carry no peer address, so they share one window.
+//! the `/api` calls that MCP tools make in process count against the caller's key, so a
+//! tool call counts as one request. Without a key (authentication off) those calls carry
+//! no peer address, so they share one window.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -19,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -46,7 +54,26 @@ enum ClientKey {
     /// Neither is known, as for requests built in process without a connection. All such
     /// requests share one window.
     Unknown,
+    /// Requests that authentication rejected, from this peer address if known.
+    Rejected(Option<IpAddr>),
 }
+
+/// Hint of a 429 to a read (`GET`, `HEAD`).
+const READ_ADVICE: &str = "The limit counts requests per minute for each API key (for each IP \
+    address when keys are off), so make fewer requests: ask for larger pages (limit up to \
+    500) or poll less often";
+
+/// Hint of a 429 to `POST /api/events`.
+const INGEST_ADVICE: &str = "The limit counts requests per minute for each API key (for each \
+    IP address when keys are off), so send more events per request (up to 1000)";
+
+/// Hint of a 429 to other writes, such as alert rule changes.
+const WRITE_ADVICE: &str = "The limit counts requests per minute for each API key (for each IP \
+    address when keys are off), so space the requests out";
+
+/// Hint of a 429 that replaces a 401.
+const REJECTED_ADVICE: &str = "This IP address sent too many requests without a valid API key \
+    in the last minute; check the key in the Authorization header";
 
 /// Requests counted in one client's current window.
 #[derive(Debug, Clone, Copy)]
@@ -138,6 +165,7 @@ pub async fn limit_requests(
     };
 
     let client = client_key(&request);
+    let advice = advice_for(request.method(), request.uri().path());
     let decision = limiter.check(client, Instant::now());
     let mut response = if decision.allowed {
         next.run(request).await
@@ -148,11 +176,48 @@ pub async fn limit_requests(
         );
         ApiError::TooManyRequests {
             retry_after_secs: decision.reset_secs,
+            advice,
         }
         .into_response()
     };
     set_headers(response.headers_mut(), limiter.limit, decision);
     response
+}
+
+/// Counts a request that authentication rejected in the window of rejected requests from
+/// its IP address. Returns the 429 to send in place of the 401 when that window is full.
+pub(crate) fn count_rejected(state: &AppState, request: &Request) -> Option<ApiError> {
+    let limiter = state.rate_limiter.as_deref()?;
+    let client = ClientKey::Rejected(peer_ip(request));
+    let decision = limiter.check(client, Instant::now());
+    if decision.allowed {
+        return None;
+    }
+    tracing::debug!(
+        retry_after_secs = decision.reset_secs,
+        "request without a valid key rate limited"
+    );
+    Some(ApiError::TooManyRequests {
+        retry_after_secs: decision.reset_secs,
+        advice: REJECTED_ADVICE,
+    })
+}
+
+/// Returns the 429 hint for a request: reads can ask for larger pages, ingest can send
+/// larger batches, and other writes can only slow down.
+fn advice_for(method: &Method, path: &str) -> &'static str {
+    if matches!(*method, Method::GET | Method::HEAD) {
+        READ_ADVICE
+    } else if *method == Method::POST && path.ends_with("/events") {
+        INGEST_ADVICE
+    } else {
+        WRITE_ADVICE
+    }
+}
+
+fn peer_ip(request: &Request) -> Option<IpAddr> {
+    let connect_info = request.extensions().get::<ConnectInfo<SocketAddr>>();
+    connect_info.map(|ConnectInfo(address)| address.ip())
 }
 
 /// Returns the identity of a request: its well-formed bearer token, else its peer IP.
@@ -166,10 +231,7 @@ fn client_key(request: &Request) -> ClientKey {
     if let Some(token) = token {
         return ClientKey::Token(hash_key(token));
     }
-    match request.extensions().get::<ConnectInfo<SocketAddr>>() {
-        Some(ConnectInfo(address)) => ClientKey::Ip(address.ip()),
-        None => ClientKey::Unknown,
-    }
+    peer_ip(request).map_or(ClientKey::Unknown, ClientKey::Ip)
 }
 
 fn set_headers(headers: &mut HeaderMap, limit: u32, decision: Decision) {
@@ -225,6 +287,26 @@ mod tests {
                 .check(ClientKey::Ip([10, 0, 0, 1].into()), now)
                 .allowed
         );
+    }
+
+    #[test]
+    fn rejected_requests_have_own_window() {
+        let limiter = limiter(1);
+        let now = Instant::now();
+        let address = Some([10, 0, 0, 1].into());
+        assert!(limiter.check(ClientKey::Token("a".into()), now).allowed);
+        assert!(!limiter.check(ClientKey::Token("a".into()), now).allowed);
+
+        assert!(limiter.check(ClientKey::Rejected(address), now).allowed);
+        assert!(!limiter.check(ClientKey::Rejected(address), now).allowed);
+    }
+
+    #[test]
+    fn advice_fits_the_method() {
+        assert!(advice_for(&Method::GET, "/sessions").contains("larger pages"));
+        assert!(advice_for(&Method::POST, "/events").contains("more events per request"));
+        assert!(advice_for(&Method::PUT, "/alerts/rules/x").contains("space the requests"));
+        assert!(!advice_for(&Method::GET, "/events").contains("events per request"));
     }
 
     #[test]

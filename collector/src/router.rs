@@ -32,8 +32,10 @@
 //! Every `/api` response carries `X-API-Version: v1`, an unknown `/api` path gets a JSON
 //! 404, a known path with another method a JSON 405 that lists the allowed methods, and
 //! bodies over 1 MiB get a JSON 413. Every route above except the health route,
-//! `/api/openapi.json`, `/metrics` and `/mcp` is under the [rate limit](rate_limit),
-//! which runs before authentication so that requests with bad keys count too.
+//! `/api/openapi.json`, `/metrics` and `/mcp` is under the [rate limit](rate_limit). It runs
+//! after authentication and counts the requests that authentication rejects in a
+//! separate window per IP address, so a mistyped key gets 401 rather than another key's
+//! 429, and bad keys still count.
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
@@ -59,6 +61,10 @@ pub fn build_router(state: AppState) -> Router {
         .route("/keys", post(keys::create).get(keys::list))
         .route("/keys/{id}", delete(keys::revoke))
         .route_layer(middleware::from_fn(auth::require_admin))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit_requests,
+        ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_read_key,
@@ -90,6 +96,10 @@ pub fn build_router(state: AppState) -> Router {
         .route("/server-info", get(server_info::server_info))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
+            rate_limit::limit_requests,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
             auth::require_key,
         ))
         .merge(key_routes);
@@ -99,15 +109,17 @@ pub fn build_router(state: AppState) -> Router {
         .route("/pricing/quote", post(pricing::quote))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
+            rate_limit::limit_requests,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
             auth::require_read_key,
         ));
 
+    // Each group above counts its requests after authentication, so that the rate limit
+    // can tell whether the key is valid.
     let api = protected
         .merge(read_only_posts)
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            rate_limit::limit_requests,
-        ))
         .route("/health", get(health::health))
         .route("/openapi.json", get(openapi::document))
         .fallback(error::route_not_found)

@@ -195,16 +195,10 @@ fn llm_usage(usage: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Usag
 /// Reads `costUsd`: a finite, non-negative number or decimal string, or absent.
 fn cost(payload: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Usd> {
     let value = lookup(payload, "costUsd")?;
-    let parsed = match value {
-        Value::Null => return None,
-        Value::Number(number) => cost_from_number(number),
-        Value::String(text) => text.parse::<Usd>().map_err(|error| error.to_string()),
-        other => Err(format!(
-            "expected a number of US dollars, got {}",
-            describe(other)
-        )),
-    };
-    match parsed.and_then(check_cost_amount) {
+    if value.is_null() {
+        return None;
+    }
+    match amount_from_json("costUsd", value).and_then(check_cost_amount) {
         Ok(amount) => Some(amount),
         Err(message) => {
             errors.push("costUsd", message);
@@ -213,21 +207,54 @@ fn cost(payload: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Usd> {
     }
 }
 
+/// Reads an amount of US dollars, such as `costUsd` or an alert threshold, sent as a JSON
+/// number or a decimal string, without rounding it.
+///
+/// # Errors
+///
+/// Returns a message naming `field` for another JSON type, for a number with more than 15
+/// significant digits (see [`MAX_NUMBER_DIGITS`]), and for a string that is not a decimal
+/// or has spaces around it. The sign and the number of decimals are the caller's to check.
+pub fn amount_from_json(field: &str, value: &Value) -> Result<Usd, String> {
+    match value {
+        Value::Number(number) => amount_from_number(field, number),
+        Value::String(text) => amount_from_text(field, text),
+        other => Err(format!(
+            "expected a number or a decimal string such as \"0.10\", got {}",
+            describe(other)
+        )),
+    }
+}
+
+/// Reads an amount sent as a decimal string. [`Usd`]'s parser skips surrounding
+/// whitespace, which an amount on the wire may not have, because no SDK writes it and it
+/// usually means text pasted from elsewhere.
+fn amount_from_text(field: &str, text: &str) -> Result<Usd, String> {
+    if text.trim() != text {
+        return Err(format!(
+            "invalid {field} {text:?}: the decimal string has spaces around it; send it \
+             without them, such as {:?}",
+            text.trim()
+        ));
+    }
+    text.parse::<Usd>().map_err(|error| error.to_string())
+}
+
 /// Maximum number of significant digits that every decimal keeps through an `f64` and
 /// back.
 const MAX_NUMBER_DIGITS: usize = 15;
 
-/// Reads a cost sent as a JSON number. The parser stores a fraction as an `f64`, so a number
+/// Reads an amount sent as a JSON number. The parser stores a fraction as an `f64`, so a number
 /// whose shortest round-trip text has more than 15 significant digits may already have lost
 /// digits, and is rejected instead of stored rounded.
-fn cost_from_number(number: &serde_json::Number) -> Result<Usd, String> {
+fn amount_from_number(field: &str, number: &serde_json::Number) -> Result<Usd, String> {
     let text = number.to_string();
     let digits = significant_digits(&text);
     if number.is_f64() && digits > MAX_NUMBER_DIGITS {
         return Err(format!(
-            "costUsd {text} has {digits} significant digits, but a JSON number keeps only \
+            "{field} {text} has {digits} significant digits, but a JSON number keeps only \
              {MAX_NUMBER_DIGITS} exactly, so the amount may already be rounded; send it as a \
-             decimal string with every digit, such as \"costUsd\": \"1234567.123456789012\""
+             decimal string with every digit, such as \"{field}\": \"1234567.123456789012\""
         ));
     }
     Usd::from_json_number(number).map_err(|error| error.to_string())

@@ -21,6 +21,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+pub use cost::amount_from_json;
 pub use counts::{usage_count_errors, PART_COUNT, PART_KEYS};
 pub use fields::FieldError;
 use fields::{describe, lookup, required_string, Errors};
@@ -137,11 +138,18 @@ fn envelope_error(events: Option<&Value>, body: &Value) -> BatchError {
 }
 
 fn check_batch_size(count: usize) -> Result<(), BatchError> {
-    if count == 0 || count > MAX_BATCH_EVENTS {
+    if count == 0 {
+        return Err(failed(
+            "events",
+            format!("the events array is empty; send 1 to {MAX_BATCH_EVENTS} events"),
+        ));
+    }
+    if count > MAX_BATCH_EVENTS {
         return Err(failed(
             "events",
             format!(
-                "a batch holds 1 to {MAX_BATCH_EVENTS} events, got {count}; split larger batches"
+                "a batch holds at most {MAX_BATCH_EVENTS} events, got {count}; split it into \
+                 batches of {MAX_BATCH_EVENTS} or fewer"
             ),
         ));
     }
@@ -424,6 +432,9 @@ fn timestamp(event: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Opti
 /// Parses an RFC 3339 event time and checks it with [`check_timestamp_range`].
 fn timestamp_from_text(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     let parsed = DateTime::parse_from_rfc3339(text).map_err(|_| {
+        if let Some(reason) = crate::event::explain_missing_date(text) {
+            return format!("invalid timestamp {text:?}: {reason}");
+        }
         format!(
             "invalid timestamp {text:?}: expected RFC 3339 with a zone, \
              such as 2026-02-07T10:00:00Z or 2026-02-07T15:30:00+05:30"

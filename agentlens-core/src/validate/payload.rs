@@ -249,7 +249,8 @@ fn check_field(
             Some(other) => errors.push(
                 field,
                 format!(
-                    "expected an object or a string, got {}; send the arguments as an object",
+                    "expected an object or a string, got {}; send the arguments as an object, \
+                     or as their JSON text in a string",
                     describe(other)
                 ),
             ),

@@ -227,6 +227,34 @@ fn unstorable_timestamps_are_rejected() {
 }
 
 #[test]
+fn cost_string_with_spaces_is_rejected() {
+    for text in [" 1", "1 ", "\t0.5"] {
+        let body = json!({"events": [cost_event(json!({
+            "provider": "openai", "model": "gpt-4o", "inputTokens": 1, "outputTokens": 1,
+            "costUsd": text
+        }))]});
+
+        let error = validate_batch(&body).unwrap_err();
+
+        assert_eq!(paths(&error), ["events.0.payload.costUsd"], "{text:?}");
+        let message = &error.details[0].message;
+        assert!(message.contains("spaces around it"), "{message}");
+        let raw = serde_json::to_vec(&body).unwrap();
+        assert!(validate_batch_bytes(&raw).is_none(), "{text:?}");
+    }
+}
+
+#[test]
+fn impossible_event_date_names_missing_day() {
+    let error = validate_batch(&event_at("2026-02-30T10:00:00Z")).unwrap_err();
+
+    assert_eq!(paths(&error), ["events.0.timestamp"]);
+    let message = &error.details[0].message;
+    assert!(message.contains("2026-02 has 28 days"), "{message}");
+    assert!(!message.contains("expected RFC 3339"), "{message}");
+}
+
+#[test]
 fn ordinary_timestamps_are_accepted() {
     for timestamp in ["1970-01-01T00:00:00Z", "2026-02-07T10:00:00.123456789Z"] {
         assert!(validate_batch(&event_at(timestamp)).is_ok(), "{timestamp}");
@@ -721,6 +749,32 @@ fn bytes_path_declines_other_bodies() {
 }
 
 #[test]
+fn bytes_path_declines_duplicate_payload_key() {
+    let payloads = [
+        r#"{"provider":"openai","model":"m","inputTokens":1,"outputTokens":1,
+            "costUsd":"1","costUsd":"1000"}"#,
+        r#"{"provider":"openai","model":"m","inputTokens":1,"outputTokens":1,
+            "usage":{"a":1,"a":2}}"#,
+    ];
+    for payload in payloads {
+        let body = format!(
+            r#"{{"events":[{{"sessionId":"s","agentId":"a","eventType":"cost_tracked",
+            "payload":{payload}}}]}}"#
+        );
+
+        assert!(
+            validate_batch_bytes(body.as_bytes()).is_none(),
+            "body: {body}"
+        );
+        let error = crate::json::from_slice_unique_keys(body.as_bytes()).unwrap_err();
+        assert!(error.to_string().starts_with("duplicate key"), "{error}");
+    }
+    let metadata = r#"{"events":[{"sessionId":"s","agentId":"a","eventType":"session_started",
+        "payload":{},"metadata":{"k":1,"k":2}}]}"#;
+    assert!(validate_batch_bytes(metadata.as_bytes()).is_none());
+}
+
+#[test]
 fn bytes_path_declines_each_misplaced_cost_key() {
     for key in PAYLOAD_COST_KEYS {
         let body = format!(
@@ -745,4 +799,45 @@ fn tool_call_accepts_string_arguments() {
     assert!(validate_batch(&call(json!({"q": "rust"}))).is_ok());
     let error = validate_batch(&call(json!(7))).unwrap_err();
     assert_eq!(paths(&error), ["events.0.payload.arguments"]);
+}
+
+#[test]
+fn bad_arguments_message_offers_string() {
+    let body = json!({"events": [{"sessionId": "s", "agentId": "a", "eventType": "tool_call",
+        "payload": {"toolName": "search", "callId": "c1", "arguments": 7}}]});
+
+    let error = validate_batch(&body).unwrap_err();
+
+    let message = &error.details[0].message;
+    assert!(message.contains("got number 7"), "{message}");
+    assert!(
+        message.contains("or as their JSON text in a string"),
+        "{message}"
+    );
+}
+
+#[test]
+fn empty_batch_message_says_empty() {
+    let error = validate_batch(&json!({"events": []})).unwrap_err();
+
+    let message = &error.details[0].message;
+    assert!(message.contains("the events array is empty"), "{message}");
+    assert!(!message.contains("split"), "{message}");
+}
+
+#[test]
+fn oversized_batch_message_says_split() {
+    let event = cost_event(json!({
+        "provider": "openai", "model": "gpt-4o", "inputTokens": 1, "outputTokens": 1
+    }));
+    let body = json!({"events": vec![event; MAX_BATCH_EVENTS + 1]});
+
+    let error = validate_batch(&body).unwrap_err();
+
+    let message = &error.details[0].message;
+    assert!(message.contains("got 1001"), "{message}");
+    assert!(
+        message.contains("split it into batches of 1000 or fewer"),
+        "{message}"
+    );
 }

@@ -17,6 +17,7 @@ use super::{
     check_name_length, check_payload, is_valid_client_id, timestamp_from_text, MAX_BATCH_EVENTS,
 };
 use crate::event::{EventType, Severity, ValidEvent};
+use crate::json::UniqueKeys;
 
 /// A `{"events": [...]}` body.
 #[derive(serde::Deserialize)]
@@ -27,7 +28,7 @@ struct WireBatch<'a> {
 
 /// One event as sent. The parse fails, and leaves the body to the `Value` validator, on an
 /// escape sequence in a borrowed string, a wrong JSON type, a missing required field, a
-/// duplicate key or a `null` severity.
+/// duplicate key (in the payload and metadata at any depth) or a `null` severity.
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WireEvent<'a> {
@@ -40,8 +41,8 @@ struct WireEvent<'a> {
     id: Option<&'a str>,
     #[serde(borrow)]
     timestamp: Option<&'a str>,
-    metadata: Option<Value>,
-    payload: Value,
+    metadata: Option<UniqueKeys>,
+    payload: UniqueKeys,
     // The pricing keys of `PAYLOAD_COST_KEYS`, each `Some` when the event has it at its
     // top level, whatever its value. A cost event must carry them in its payload.
     #[serde(default, deserialize_with = "present")]
@@ -130,10 +131,10 @@ impl WireEvent<'_> {
         };
         let metadata = match self.metadata {
             None => Map::new(),
-            Some(Value::Object(metadata)) => metadata,
+            Some(UniqueKeys(Value::Object(metadata))) => metadata,
             Some(_) => return None,
         };
-        let Value::Object(payload) = self.payload else {
+        let UniqueKeys(Value::Object(payload)) = self.payload else {
             return None;
         };
 

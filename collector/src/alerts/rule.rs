@@ -1,7 +1,7 @@
 //! Validation of the bodies of `POST /api/alerts/rules` and `PUT /api/alerts/rules/{id}`.
 
+use agentlens_core::validate::amount_from_json;
 use agentlens_core::validate::FieldError;
-use agentlens_core::Usd;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
@@ -283,17 +283,16 @@ fn read_condition(object: &Map<String, Value>, errors: &mut Vec<FieldError>) -> 
     }
 }
 
+/// Reads `threshold`, a JSON number or a decimal string such as `"0.10"`, through the
+/// exact-decimal path of `costUsd`, so 0.1 stays 0.1 and a string keeps every digit.
 fn read_threshold(object: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Decimal> {
-    let number = match object.get("threshold") {
-        None => return fail(errors, "threshold", "threshold is required"),
-        Some(Value::Number(number)) => number,
-        Some(_) => return fail(errors, "threshold", "expected a number"),
+    let Some(value) = object.get("threshold") else {
+        return fail(errors, "threshold", "threshold is required");
     };
-    // Read through the exact-decimal path that money uses, so 0.1 stays 0.1.
-    match Usd::from_json_number(number) {
+    match amount_from_json("threshold", value) {
         Ok(amount) if amount.is_negative() => fail(errors, "threshold", "expected a number >= 0"),
         Ok(amount) => Some(amount.as_decimal()),
-        Err(error) => fail(errors, "threshold", error.to_string()),
+        Err(error) => fail(errors, "threshold", error),
     }
 }
 
@@ -363,6 +362,32 @@ mod tests {
         assert_eq!(rule.threshold.to_string(), "0.1");
         assert_eq!(rule.scope, RuleScope::default());
         assert!(rule.notify_channels.is_empty());
+    }
+
+    #[test]
+    fn decimal_string_threshold_is_exact() {
+        for text in ["0.10", "1234567.123456789012", "5"] {
+            let body = json!({"name": "spend", "condition": "cost_exceeds", "threshold": text,
+                "windowMinutes": 60});
+
+            let rule = NewRule::from_json(&body).unwrap();
+
+            assert_eq!(rule.threshold, text.parse::<Decimal>().unwrap(), "{text}");
+        }
+        let patch = RulePatch::from_json(&json!({"threshold": "0.25"})).unwrap();
+        assert_eq!(patch.threshold.unwrap().to_string(), "0.25");
+    }
+
+    #[test]
+    fn malformed_threshold_string_is_named() {
+        for text in ["ten", " 1", "-0.5", ""] {
+            let body = json!({"name": "spend", "condition": "cost_exceeds", "threshold": text,
+                "windowMinutes": 60});
+
+            let errors = NewRule::from_json(&body).unwrap_err();
+
+            assert_eq!(errors[0].path, "threshold", "{text:?}");
+        }
     }
 
     #[test]

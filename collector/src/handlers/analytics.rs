@@ -120,7 +120,7 @@ pub async fn overview(
     let overview_query = OverviewQuery {
         from: format_timestamp(&from),
         to: format_timestamp(&to),
-        agent_id: query.text("agentId"),
+        agent_id: query.filter("agentId")?,
         granularity,
         time_zone,
     };
@@ -203,7 +203,7 @@ pub async fn agents(
     let (from, to) = recent_range(&query)?;
     let agents = state
         .store
-        .agent_stats(&caller.tenant_id, from, to, query.text("agentId"))
+        .agent_stats(&caller.tenant_id, from, to, query.filter("agentId")?)
         .await?;
     Ok(Json(AgentsBody { agents }))
 }
@@ -268,7 +268,7 @@ pub async fn tools(
     let (from, to) = recent_range(&query)?;
     let tools = state
         .store
-        .tool_stats(&caller.tenant_id, from, to, query.text("agentId"))
+        .tool_stats(&caller.tenant_id, from, to, query.filter("agentId")?)
         .await?;
     Ok(Json(ToolsBody { tools }))
 }
@@ -382,7 +382,7 @@ pub async fn costs(
     let cost_query = CostQuery {
         from: format_timestamp(&from),
         to: format_timestamp(&to),
-        agent_id: query.text("agentId"),
+        agent_id: query.filter("agentId")?,
         granularity,
         time_zone,
     };
@@ -472,9 +472,9 @@ pub async fn llm(
     let llm_query = LlmQuery {
         from: format_timestamp(&from),
         to: format_timestamp(&to),
-        agent_id: query.text("agentId"),
-        model: query.text("model"),
-        provider: query.text("provider"),
+        agent_id: query.filter("agentId")?,
+        model: query.filter("model")?,
+        provider: query.filter("provider")?,
         granularity,
         time_zone,
     };

@@ -120,7 +120,9 @@ const MAX_SEARCH_CHARS: usize = 500;
 /// types and severities; any other value is a 400), `from` and
 /// `to` (inclusive; RFC 3339 with any offset, or a date), and `search`, text that the
 /// stored payload JSON must contain (first 500 characters used; `%`, `_` and `\` match
-/// literally; ASCII letters match in any case). A `from` later than `to` is a 400.
+/// literally; ASCII letters match in any case). A `from` later than `to` is a 400, and so
+/// is an empty `sessionId` or `agentId`. `excludeMetrics=true` leaves out metric events
+/// (`metadata.source` is `otlp_metric`); a value other than `true` or `false` is a 400.
 /// Paging: `limit` (1 to 500, default 50) and `offset` (default 0). Other values are a 400.
 /// Cost events carry `pricing`, as described on [`get`].
 #[utoipa::path(
@@ -159,6 +161,11 @@ const MAX_SEARCH_CHARS: usize = 500;
             "search" = Option<String>,
             Query,
             description = "Text that the payload JSON contains; first 500 characters used, ASCII letters in any case",
+        ),
+        (
+            "excludeMetrics" = Option<bool>,
+            Query,
+            description = "`true` leaves out metric events that upstream's OTLP receiver stores (`metadata.source` is `otlp_metric`). Default false",
         ),
         (
             "order" = Option<crate::openapi::params::Order>,
@@ -208,8 +215,8 @@ pub async fn list(
         }
     };
     let filter = EventFilter {
-        session_id: query.text("sessionId"),
-        agent_id: query.text("agentId"),
+        session_id: query.filter("sessionId")?,
+        agent_id: query.filter("agentId")?,
         event_types: query.list_of("eventType", &event_type_names())?,
         severities: query.list_of("severity", &severity_names())?,
         from: format(from),
@@ -217,6 +224,7 @@ pub async fn list(
         search: query
             .text("search")
             .map(|term| term.chars().take(MAX_SEARCH_CHARS).collect()),
+        exclude_metrics: query.boolean("excludeMetrics")?.unwrap_or(false),
         ascending,
     };
     let mut page = state

@@ -28,7 +28,7 @@ pub(crate) fn denied_call(tool: &Tool, extensions: &Extensions) -> Option<CallTo
     if caller.role.can_write() {
         return None;
     }
-    Some(write_denied(&tool.name, caller.role))
+    Some(write_denied(&tool.name, caller.role, &caller.scopes))
 }
 
 /// Returns true when the tool declares that it stores nothing. A tool without
@@ -40,19 +40,23 @@ fn is_read_only(tool: &Tool) -> bool {
         .unwrap_or(false)
 }
 
-/// Builds the tool error for a caller with role `current`, whose key lacks write access.
-fn write_denied(tool: &str, current: Role) -> CallToolResult {
+/// Builds the tool error for a caller with role `current` and key scopes `scopes`, whose
+/// key lacks write access.
+fn write_denied(tool: &str, current: Role, scopes: &[String]) -> CallToolResult {
     let current_name = json!(current);
     let message = format!(
         "insufficient permissions: {tool} stores data and needs a key with the write \
-         scope (role member); this key has role {}",
-        current_name.as_str().unwrap_or("unknown")
+         scope (role member); this key has role {} and the scopes {}",
+        current_name.as_str().unwrap_or("unknown"),
+        scopes.join(", ")
     );
     let mut result = CallToolResult::structured_error(json!({
         "error": "Insufficient permissions",
-        "hint": "Use a key whose scopes grant this operation",
+        "hint": crate::auth::forbidden_hint(Role::Member, scopes),
         "required": Role::Member,
         "current": current,
+        "requiredScope": Role::Member.scope(),
+        "scopes": scopes,
         "status": 403,
     }));
     result.content = vec![ContentBlock::text(message)];
@@ -109,7 +113,7 @@ mod tests {
 
     #[test]
     fn denial_names_tool_scope_and_role() {
-        let result = write_denied("agentlens_log_event", Role::Viewer);
+        let result = write_denied("agentlens_log_event", Role::Viewer, &["read".to_owned()]);
         assert_eq!(result.is_error, Some(true));
         let text = serde_json::to_string(&result.content).unwrap();
         assert!(text.contains("agentlens_log_event"), "{text}");
@@ -118,6 +122,8 @@ mod tests {
         let body = result.structured_content.unwrap();
         assert_eq!(body["required"], "member");
         assert_eq!(body["current"], "viewer");
+        assert_eq!(body["requiredScope"], "write");
+        assert_eq!(body["scopes"], json!(["read"]));
         assert_eq!(body["status"], 403);
     }
 }

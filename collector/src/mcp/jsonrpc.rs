@@ -16,6 +16,7 @@
 //! A body over [`MAX_MESSAGE_BYTES`] gets 413 with `-32600`. Everything else, including
 //! bodies that are not labelled `application/json`, goes to rmcp unchanged.
 
+use agentlens_core::json::from_slice_unique_keys;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
@@ -73,7 +74,12 @@ fn is_json(request: &Request) -> bool {
 /// Checks that `bytes` is one JSON-RPC 2.0 message that rmcp can parse; returns the error
 /// code and message otherwise.
 pub(super) fn validate(bytes: &[u8]) -> Result<(), (i64, String)> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|error| {
+    // A repeated key would let the parser pick one of two values, such as two costs.
+    let value: Value = from_slice_unique_keys(bytes).map_err(|error| {
+        if error.is_data() {
+            let message = format!("invalid request: {error}; send each key of an object once");
+            return (INVALID_REQUEST, message);
+        }
         let message = format!("parse error: the body is not valid JSON ({error})");
         (PARSE_ERROR, message)
     })?;
@@ -167,6 +173,18 @@ mod tests {
         for body in cases {
             assert_eq!(code_of(body), Some(INVALID_REQUEST), "{body}");
         }
+    }
+
+    #[test]
+    fn repeated_key_is_invalid_request_naming_it() {
+        let body = r#"{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params":
+            {"name": "agentlens_log_event", "arguments": {"payload":
+            {"costUsd": 1, "costUsd": 2}}}}"#;
+
+        let (code, message) = validate(body.as_bytes()).unwrap_err();
+
+        assert_eq!(code, INVALID_REQUEST);
+        assert!(message.contains("duplicate key \"costUsd\""), "{message}");
     }
 
     #[test]

@@ -35,6 +35,27 @@ pub fn nullable_exact_decimal() -> Object {
         .build()
 }
 
+/// An amount that a request may send as a JSON number or as a decimal string, such as an
+/// alert threshold.
+#[derive(Debug)]
+pub struct DecimalInput;
+
+impl utoipa::PartialSchema for DecimalInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                Type::Number,
+                Type::String,
+            ]))
+            .description(Some(
+                "A JSON number, or a decimal string such as \"0.10\" that is read exactly",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for DecimalInput {}
+
 /// Returns the schema of a map from a name to an exact decimal.
 pub fn exact_decimal_map() -> Object {
     ObjectBuilder::new()
@@ -46,7 +67,9 @@ pub fn exact_decimal_map() -> Object {
 /// The JSON body of every error response.
 ///
 /// A 401, 403, 405, 413 and 429 also carry `hint`. A 403 adds the `required` and `current`
-/// roles, a 405 the `allowed` methods, a 413 `maxSize` and a 429 `retryAfter` in seconds.
+/// roles (upstream's names), the key scope the request needs as `requiredScope` and the
+/// key's `scopes`, a 405 the `allowed` methods, a 413 `maxSize` (`1MiB`) and `maxBytes`,
+/// and a 429 `retryAfter` in seconds.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Summary of the failure, such as `Validation failed`.
@@ -200,11 +223,13 @@ pub struct NewRuleRequest {
     pub enabled: Option<bool>,
     /// Condition the rule evaluates.
     pub condition: Condition,
-    /// Value that the watched figure must exceed, at least 0. It is read as an exact
-    /// decimal from the number's shortest decimal form, so a number below 1e-28 (other
-    /// than 0) is rejected. An `error_rate_exceeds` threshold is a ratio from 0 to 1
-    /// (0.05 for 5%), and a larger one is rejected.
-    #[schema(minimum = 0, maximum = 1e28)]
+    /// Value that the watched figure must exceed, at least 0: a JSON number or a decimal
+    /// string such as `"0.10"`. A number is read as an exact decimal from its shortest
+    /// decimal form. So a number below 1e-28 (other than 0), or one with more than 15
+    /// significant digits, is rejected, while a string keeps every digit. An
+    /// `error_rate_exceeds` threshold is a ratio from 0 to 1 (0.05 for 5%), and a larger
+    /// one is rejected.
+    #[schema(value_type = DecimalInput)]
     pub threshold: f64,
     /// Length of the trailing window, in minutes, from 1 to 43200 (30 days). Written
     /// without a fraction: `130.0` is rejected.
@@ -257,7 +282,7 @@ pub struct RulePatchRequest {
     /// Value that the watched figure must exceed, at least 0, read as for creation. The
     /// rule's resulting condition and threshold are checked together, so an
     /// `error_rate_exceeds` rule rejects a threshold above 1.
-    #[schema(minimum = 0, maximum = 1e28, nullable = false)]
+    #[schema(value_type = Option<DecimalInput>, nullable = false)]
     pub threshold: Option<f64>,
     /// Length of the trailing window, in minutes, from 1 to 43200 (30 days).
     #[schema(minimum = 1, maximum = 43200, nullable = false)]

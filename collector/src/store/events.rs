@@ -223,6 +223,9 @@ pub struct EventFilter {
     pub to: Option<String>,
     /// Text that the stored payload JSON must contain, compared literally.
     pub search: Option<String>,
+    /// Leaves out events whose `metadata.source` is `otlp_metric`, as upstream's
+    /// `excludeMetrics=true` does.
+    pub exclude_metrics: bool,
     /// Oldest first instead of newest first.
     pub ascending: bool,
 }
@@ -260,6 +263,12 @@ impl Store {
         sql_filter.at_least("timestamp", filter.from.as_deref());
         sql_filter.at_most("timestamp", filter.to.as_deref());
         sql_filter.contains("payload", filter.search.as_deref());
+        if filter.exclude_metrics {
+            sql_filter.push(
+                "json_extract(metadata, '$.source') IS NOT 'otlp_metric'",
+                [],
+            );
+        }
         let direction = if filter.ascending { "ASC" } else { "DESC" };
 
         self.read(move |conn| {

@@ -28,6 +28,22 @@ async fn rule_is_created_with_defaults() {
 }
 
 #[tokio::test]
+async fn threshold_accepts_exact_decimal_string() {
+    let app = app().await;
+    let body = json!({"name": "spend", "condition": "cost_exceeds",
+        "threshold": "1234567.123456789012", "windowMinutes": 60});
+
+    let reply = app.post("/api/alerts/rules", &body).await;
+
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert!(
+        reply.text.contains("\"threshold\":1234567.123456789012,"),
+        "{}",
+        reply.text
+    );
+}
+
+#[tokio::test]
 async fn invalid_rule_names_the_field() {
     let app = app().await;
     let cases = [

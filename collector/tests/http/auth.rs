@@ -37,6 +37,34 @@ async fn unknown_key_gets_401() {
 }
 
 #[tokio::test]
+async fn audit_key_403_names_write_scope() {
+    let app = app_with_key().await;
+    let created = app
+        .post(
+            "/api/keys",
+            &json!({"name": "auditor", "scopes": ["audit"]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let auditor = created.json["key"].as_str().unwrap().to_owned();
+
+    let mut post = request(Method::POST, "/api/events", Some(&auditor));
+    *post.body_mut() =
+        Body::from(json!({"events": [tool_call("s1", "a1", "2026-02-07T10:00:00Z")]}).to_string());
+    let denied = app.call(post).await;
+
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert_eq!(denied.json["requiredScope"], "write", "{}", denied.text);
+    assert_eq!(denied.json["scopes"], json!(["audit"]), "{}", denied.text);
+    let hint = denied.json["hint"].as_str().unwrap_or_default();
+    assert!(hint.contains("this key has the scopes audit"), "{hint}");
+    let read = app
+        .call(request(Method::GET, "/api/events", Some(&auditor)))
+        .await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.text);
+}
+
+#[tokio::test]
 async fn health_needs_no_key() {
     let app = app_with_key().await;
     let reply = app.call(request(Method::GET, "/api/health", None)).await;
@@ -73,6 +101,10 @@ async fn read_only_and_revoked_keys() {
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
     assert_eq!(denied.json["required"], "member");
     assert_eq!(denied.json["current"], "viewer");
+    assert_eq!(denied.json["requiredScope"], "write", "{}", denied.text);
+    assert_eq!(denied.json["scopes"], json!(["read"]), "{}", denied.text);
+    let hint = denied.json["hint"].as_str().unwrap_or_default();
+    assert!(hint.contains("--scopes write"), "{hint}");
     let keys = app
         .call(request(Method::GET, "/api/keys", Some(&reader)))
         .await;
@@ -181,6 +213,8 @@ async fn admin_route_403_names_admin_role() {
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{label}");
         assert_eq!(reply.json["required"], "admin", "{label}");
         assert_eq!(reply.json["current"], "viewer", "{label}");
+        assert_eq!(reply.json["requiredScope"], "manage", "{label}");
+        assert_eq!(reply.json["scopes"], json!(["read"]), "{label}");
     }
 
     let missing = app.call(request(Method::POST, "/api/keys", None)).await;

@@ -189,6 +189,33 @@ async fn event_found_by_client_id() {
 }
 
 #[tokio::test]
+async fn server_id_wins_over_equal_client_id() {
+    let app = app().await;
+    let payload = json!({"provider": "openai", "model": "gpt-4o", "inputTokens": 10,
+        "outputTokens": 1, "costUsd": "0.25"});
+    let first = stored(&app, cost_tracked("first", payload.clone())).await;
+    let first_id = first["id"].as_str().unwrap().to_owned();
+    let mut second = cost_tracked("second", payload);
+    second["id"] = json!(first_id);
+    let reply = app.ingest(vec![second]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let second_id = reply.json["events"][0]["id"].as_str().unwrap().to_owned();
+
+    let found = app.get(&format!("/api/events/{first_id}")).await;
+
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    assert_eq!(found.json["id"], first_id.as_str(), "{}", found.text);
+    assert_eq!(found.json["sessionId"], "first", "{}", found.text);
+    let by_own_id = app.get(&format!("/api/events/{second_id}")).await;
+    assert_eq!(
+        by_own_id.json["clientId"],
+        first_id.as_str(),
+        "{}",
+        by_own_id.text
+    );
+}
+
+#[tokio::test]
 async fn superseded_cost_names_the_counted_response() {
     let app = app().await;
     let mut tracked = cost_tracked(

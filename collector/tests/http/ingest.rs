@@ -110,7 +110,8 @@ async fn body_over_one_mebibyte_gets_413_json() {
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(reply.json["error"], "Request body too large");
     assert_eq!(reply.json["status"], 413);
-    assert_eq!(reply.json["maxSize"], "1MB");
+    assert_eq!(reply.json["maxSize"], "1MiB");
+    assert_eq!(reply.json["maxBytes"], 1_048_576);
     let hint = reply.json["hint"].as_str().unwrap();
     assert!(hint.contains("1048576 bytes"), "{hint}");
     assert!(hint.contains("send fewer events per request"), "{hint}");
@@ -133,6 +134,75 @@ async fn invalid_json_body_gets_400() {
         assert_eq!(reply.json["error"], "Invalid JSON body");
         assert_eq!(reply.json["details"][0]["path"], "");
     }
+}
+
+#[tokio::test]
+async fn empty_body_is_called_empty() {
+    let app = app().await;
+
+    let reply = app
+        .send(Method::POST, "/api/events", Some(Vec::new()))
+        .await;
+
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert_eq!(reply.json["error"], "Invalid JSON body");
+    let message = reply.json["details"][0]["message"].as_str().unwrap();
+    assert!(message.contains("the body is empty"), "{message}");
+}
+
+#[tokio::test]
+async fn duplicate_key_gets_400_naming_it() {
+    let app = app().await;
+    let event = r#"{"sessionId":"s1","agentId":"a1","eventType":"cost_tracked",
+        "payload":{"provider":"openai","model":"gpt-4o","inputTokens":1,"outputTokens":1,
+        "costUsd":"0.01","costUsd":"1000"}}"#;
+    let envelope = r#"{"sessionId":"s1","sessionId":"s2","agentId":"a1",
+        "eventType":"session_started","payload":{}}"#;
+
+    for event in [event, envelope] {
+        let body = format!(r#"{{"events":[{event}]}}"#).into_bytes();
+        let reply = app.send(Method::POST, "/api/events", Some(body)).await;
+
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+        let message = reply.json["details"][0]["message"].as_str().unwrap();
+        assert!(message.contains("duplicate key"), "{message}");
+        assert!(
+            message.contains("send each key of an object once"),
+            "{message}"
+        );
+    }
+    assert_eq!(app.get("/api/events").await.json["total"], 0);
+}
+
+#[tokio::test]
+async fn cost_string_with_spaces_gets_400() {
+    let app = app().await;
+
+    let reply = app
+        .ingest(vec![cost_event(
+            "s1",
+            "a1",
+            "gpt-4o",
+            json!(" 1"),
+            "2026-02-07T10:00:00Z",
+        )])
+        .await;
+
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert_eq!(reply.json["details"][0]["path"], "events.0.payload.costUsd");
+}
+
+#[tokio::test]
+async fn impossible_event_date_names_missing_day() {
+    let app = app().await;
+
+    let reply = app
+        .ingest(vec![tool_call("s1", "a1", "2026-02-30T10:00:00Z")])
+        .await;
+
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    let message = reply.json["details"][0]["message"].as_str().unwrap();
+    assert!(message.contains("2026-02 has 28 days"), "{message}");
 }
 
 #[tokio::test]

@@ -329,3 +329,47 @@ async fn events_search_matches_payload_text() {
     // An empty search matches everything.
     assert_eq!(total("search=".into()).await, 5);
 }
+
+#[tokio::test]
+async fn exclude_metrics_takes_only_booleans() {
+    let app = app().await;
+    let mut metric = tool_call("s1", "a1", "2026-02-07T10:00:01Z");
+    metric["metadata"] = json!({"source": "otlp_metric"});
+    app.ingest(vec![tool_call("s1", "a1", "2026-02-07T10:00:00Z"), metric])
+        .await;
+
+    let maybe = app.get("/api/events?excludeMetrics=maybe").await;
+
+    assert_eq!(maybe.status, StatusCode::BAD_REQUEST, "{}", maybe.text);
+    let message = maybe.json["error"].as_str().unwrap_or_default();
+    assert!(message.contains("excludeMetrics"), "{message}");
+    assert!(message.contains("expected true or false"), "{message}");
+    let without = app.get("/api/events?excludeMetrics=true").await;
+    assert_eq!(without.json["total"], 1, "{}", without.text);
+    let with = app.get("/api/events?excludeMetrics=false").await;
+    assert_eq!(with.json["total"], 2, "{}", with.text);
+}
+
+#[tokio::test]
+async fn empty_id_filter_is_rejected() {
+    let app = app().await;
+    app.ingest(vec![tool_call("s1", "a1", "2026-02-07T10:00:00Z")])
+        .await;
+
+    for uri in [
+        "/api/events?sessionId=",
+        "/api/events?agentId=",
+        "/api/sessions?agentId=",
+    ] {
+        let reply = app.get(uri).await;
+
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{uri}: {}",
+            reply.text
+        );
+        let message = reply.json["error"].as_str().unwrap_or_default();
+        assert!(message.contains("the value is empty"), "{uri}: {message}");
+    }
+}

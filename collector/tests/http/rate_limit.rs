@@ -1,11 +1,13 @@
 //! The per-client rate limit of the `/api` routes: 429 with `Retry-After`, `RateLimit-*`
-//! headers, separate windows per key, and the exempt routes.
+//! headers, separate windows per key and for rejected requests, hints that fit the
+//! request, and the exempt routes.
 
 use std::time::Duration;
 
 use agentlens_collector::{open_state, run, ServeOptions};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -68,6 +70,26 @@ async fn limit_exempts_health_and_metrics() {
 
 #[tokio::test]
 async fn limit_counts_each_key_separately() {
+    let app = app_with_rate_limit(2).await;
+    let created = app
+        .post("/api/keys", &json!({"name": "second", "scopes": ["read"]}))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let second_key = created.json["key"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/api/sessions").await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/sessions").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    let second = app.call(get_with_key("/api/sessions", &second_key)).await;
+
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text);
+    assert_eq!(header_number(&second, "ratelimit-remaining"), 1);
+}
+
+#[tokio::test]
+async fn mistyped_key_gets_401_not_429() {
     let app = app_with_rate_limit(1).await;
     assert_eq!(app.get("/api/sessions").await.status, StatusCode::OK);
     assert_eq!(
@@ -75,25 +97,75 @@ async fn limit_counts_each_key_separately() {
         StatusCode::TOO_MANY_REQUESTS
     );
 
-    // Another key has its own window, so it reaches authentication, which rejects it.
-    let other_key = format!("als_{}", "cd".repeat(32));
-    let request = Request::get("/api/sessions")
-        .header(header::AUTHORIZATION, format!("Bearer {other_key}"))
-        .body(Body::empty())
-        .unwrap();
-    let other = app.call(request).await;
-    assert_eq!(other.status, StatusCode::UNAUTHORIZED, "{}", other.text);
-    assert_eq!(header_number(&other, "ratelimit-remaining"), 0);
+    let mistyped = app.call(get_with_key("/api/sessions", "als_12345")).await;
 
-    // Requests without a key share the window of their address.
-    let anonymous = app
-        .call(Request::get("/api/sessions").body(Body::empty()).unwrap())
+    assert_eq!(
+        mistyped.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        mistyped.text
+    );
+    assert_eq!(mistyped.json["error"], "Invalid or revoked API key");
+}
+
+#[tokio::test]
+async fn rejected_requests_get_429_after_limit() {
+    let app = app_with_rate_limit(2).await;
+    let anonymous = || Request::get("/api/sessions").body(Body::empty()).unwrap();
+
+    let first = app
+        .call(get_with_key("/api/sessions", &unknown_key()))
         .await;
-    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
-    let anonymous = app
-        .call(Request::get("/api/sessions").body(Body::empty()).unwrap())
-        .await;
-    assert_eq!(anonymous.status, StatusCode::TOO_MANY_REQUESTS);
+    let second = app.call(anonymous()).await;
+    let third = app.call(get_with_key("/api/events", &unknown_key())).await;
+
+    assert_eq!(first.status, StatusCode::UNAUTHORIZED, "{}", first.text);
+    assert_eq!(second.status, StatusCode::UNAUTHORIZED, "{}", second.text);
+    assert_eq!(
+        third.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        third.text
+    );
+    let hint = third.json["hint"].as_str().unwrap_or_default();
+    assert!(hint.contains("without a valid API key"), "{hint}");
+    assert!(third.headers.get("retry-after").is_some());
+    assert_eq!(
+        app.get("/api/sessions").await.status,
+        StatusCode::OK,
+        "a valid key keeps its own window"
+    );
+}
+
+#[tokio::test]
+async fn hint_fits_read_and_ingest() {
+    let app = app_with_rate_limit(1).await;
+    app.get("/api/sessions").await;
+
+    let read = app.get("/api/sessions").await;
+    let ingest = app.ingest(Vec::new()).await;
+
+    assert_eq!(read.status, StatusCode::TOO_MANY_REQUESTS);
+    let read_hint = read.json["hint"].as_str().unwrap_or_default();
+    assert!(read_hint.contains("larger pages"), "{read_hint}");
+    assert!(!read_hint.contains("events per request"), "{read_hint}");
+    assert_eq!(ingest.status, StatusCode::TOO_MANY_REQUESTS);
+    let ingest_hint = ingest.json["hint"].as_str().unwrap_or_default();
+    assert!(
+        ingest_hint.contains("more events per request"),
+        "{ingest_hint}"
+    );
+}
+
+fn unknown_key() -> String {
+    format!("als_{}", "cd".repeat(32))
+}
+
+fn get_with_key(path: &str, key: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::AUTHORIZATION, format!("Bearer {key}"))
+        .body(Body::empty())
+        .unwrap()
 }
 
 #[tokio::test]

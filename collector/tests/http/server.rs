@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use agentlens_collector::router::build_router;
+use agentlens_collector::server::serve_connections;
 use agentlens_collector::{open_state, run, ServeError, ServeOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -29,6 +31,95 @@ async fn start(
     let address = listener.local_addr().unwrap();
     let server = tokio::spawn(run(listener, state, options.alert_interval, shutdown));
     (address, server)
+}
+
+/// Serves the routes over a new file in `dir` with a header read timeout of `timeout`,
+/// until the test ends, and returns the address.
+async fn start_with_header_timeout(dir: &tempfile::TempDir, timeout: Duration) -> SocketAddr {
+    let options = ServeOptions {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        db: dir.path().join("agentlens.db"),
+        auth_enabled: false,
+        alert_interval: Duration::from_secs(3600),
+        preset_key: None,
+        prices: None,
+        rate_limit: 0,
+        alerts: Default::default(),
+    };
+    let state = open_state(&options).await.unwrap();
+    let listener = TcpListener::bind(options.bind).await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let router = build_router(state);
+    tokio::spawn(serve_connections(
+        listener,
+        router,
+        timeout,
+        std::future::pending(),
+    ));
+    address
+}
+
+/// Writes `sent` on a new connection and returns how long the server took to close it.
+async fn time_until_closed(address: SocketAddr, sent: &[u8]) -> Duration {
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream.write_all(sent).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut response = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut response))
+        .await
+        .expect("the server closes the connection");
+    // A reset is a close as well.
+    if read.is_ok() {
+        assert!(
+            response.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&response)
+        );
+    }
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn half_sent_headers_close_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let address = start_with_header_timeout(&dir, Duration::from_secs(1)).await;
+
+    let waited = time_until_closed(address, b"GET /api/health HTTP/1.1\r\nHost: loc").await;
+
+    assert!(
+        waited >= Duration::from_millis(900),
+        "closed after {waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn silent_connection_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let address = start_with_header_timeout(&dir, Duration::from_secs(1)).await;
+
+    let waited = time_until_closed(address, b"").await;
+
+    assert!(
+        waited >= Duration::from_millis(900),
+        "closed after {waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn idle_keep_alive_connection_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let address = start_with_header_timeout(&dir, Duration::from_secs(1)).await;
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let request = format!("GET /api/health HTTP/1.1\r\nHost: {address}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut first = vec![0; 4096];
+    let read = stream.read(&mut first).await.unwrap();
+    assert!(first[..read].starts_with(b"HTTP/1.1 200 OK"));
+
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut rest)).await;
+
+    assert!(closed.is_ok(), "the idle connection stays open");
 }
 
 #[tokio::test]

@@ -1,0 +1,154 @@
+//! JSON parsing that rejects an object with the same key twice.
+//!
+//! RFC 8259 leaves the meaning of a repeated key to the parser, and `serde_json` keeps the
+//! last value. A payload with two `costUsd` keys would then count whichever value the
+//! parser happened to keep, so AgentLens rejects such a document instead. Both the fast
+//! ingest path ([`crate::validate::validate_batch_bytes`]) and the collector's request
+//! body parser read JSON through this module, so they accept the same documents.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+
+/// Start of the error message for a repeated key, followed by the key in quotes.
+pub const DUPLICATE_KEY_MESSAGE: &str = "duplicate key";
+
+/// A JSON value whose objects, at every depth, have distinct keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UniqueKeys(pub Value);
+
+/// Parses `bytes` as one JSON value, rejecting a repeated key in any object.
+///
+/// # Errors
+///
+/// Returns the `serde_json` error for text that is not JSON, and a data error
+/// (`error.is_data()`) whose message starts with [`DUPLICATE_KEY_MESSAGE`] and names the
+/// key for an object that repeats a key.
+pub fn from_slice_unique_keys(bytes: &[u8]) -> serde_json::Result<Value> {
+    serde_json::from_slice::<UniqueKeys>(bytes).map(|UniqueKeys(value)| value)
+}
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(UniqueKeysVisitor)
+            .map(UniqueKeys)
+    }
+}
+
+/// Builds a [`Value`] the way `serde_json` does, except that a repeated object key fails.
+struct UniqueKeysVisitor;
+
+impl<'de> Visitor<'de> for UniqueKeysVisitor {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::Number(value.into()))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::Number(value.into()))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+        // JSON text cannot spell NaN or an infinity, so the parser never passes one here.
+        Ok(Number::from_f64(value).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        UniqueKeys::deserialize(deserializer).map(|UniqueKeys(value)| value)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(UniqueKeys(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(de::Error::custom(format_args!(
+                    "{DUPLICATE_KEY_MESSAGE} {key:?}"
+                )));
+            }
+            let UniqueKeys(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_key_is_named() {
+        let body = br#"{"payload": {"costUsd": 1, "model": "m", "costUsd": 2}}"#;
+
+        let error = from_slice_unique_keys(body).unwrap_err();
+
+        assert!(error.is_data(), "{error}");
+        assert!(
+            error.to_string().starts_with("duplicate key \"costUsd\""),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn repeated_key_inside_array_is_rejected() {
+        let body = br#"[{"a": 1}, {"b": 1, "b": 1}]"#;
+
+        let error = from_slice_unique_keys(body).unwrap_err();
+
+        assert!(error.to_string().contains("\"b\""), "{error}");
+    }
+
+    #[test]
+    fn distinct_keys_parse_like_serde_json() {
+        let body = br#"{"z": [1, -2, 3.5, 1e300, "t\u00e9", null, true], "a": {"n": 18446744073709551615}}"#;
+
+        let parsed = from_slice_unique_keys(body).unwrap();
+
+        let expected: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(parsed, expected);
+        let keys: Vec<&String> = parsed.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["z", "a"], "source key order is kept");
+    }
+
+    #[test]
+    fn same_key_in_sibling_objects_is_accepted() {
+        let body = br#"{"a": {"k": 1}, "b": {"k": 2}}"#;
+
+        assert!(from_slice_unique_keys(body).is_ok());
+    }
+}
