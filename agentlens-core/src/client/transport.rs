@@ -177,6 +177,11 @@ pub(crate) struct HttpTransport {
     authorization: Option<HeaderValue>,
 }
 
+/// Time after which the client closes an idle pooled connection. The collector closes a
+/// connection that sends no request for 30 s, so closing it first keeps a batch from being
+/// sent on a connection the collector is closing.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+
 impl HttpTransport {
     /// Creates the transport described by `options`.
     ///
@@ -193,6 +198,7 @@ impl HttpTransport {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(options.request_timeout)
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .build()
             .map_err(|error| ClientError::HttpClient(error_chain(&error)))?;
 
