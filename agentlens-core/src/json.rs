@@ -9,6 +9,7 @@
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 
 /// Start of the error message for a repeated key, followed by the key in quotes.
@@ -95,13 +96,19 @@ impl<'de> Visitor<'de> for UniqueKeysVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
-                return Err(de::Error::custom(format_args!(
-                    "{DUPLICATE_KEY_MESSAGE} {key:?}"
-                )));
+            // One hash of the key both finds a repeat and places a new key.
+            match object.entry(key) {
+                Entry::Occupied(repeated) => {
+                    return Err(de::Error::custom(format_args!(
+                        "{DUPLICATE_KEY_MESSAGE} {:?}",
+                        repeated.key()
+                    )));
+                }
+                Entry::Vacant(slot) => {
+                    let UniqueKeys(value) = map.next_value()?;
+                    slot.insert(value);
+                }
             }
-            let UniqueKeys(value) = map.next_value()?;
-            object.insert(key, value);
         }
         Ok(Value::Object(object))
     }
