@@ -231,12 +231,10 @@ WHERE events.seq = filled.seq;";
 
 /// Gives every stored unpriced `llm_response` the cost of the first `cost_tracked` with a
 /// cost that it supersedes, and returns the `seq` of each filled response. It also moves
-/// their figures in the rollups and running totals and recomputes their sessions. It
-/// changes nothing when no response qualifies.
+/// their figures with [`move_priced_rows`]. It changes nothing when no response qualifies.
 ///
 /// Migration 13 runs it once, and `agentlens prices reprice` after it priced stored
-/// `cost_tracked` events. A response whose timestamp is not in the stored form is in no
-/// rollup (migrations 4 and 10 leave such rows out), so only its session changes.
+/// `cost_tracked` events.
 ///
 /// # Errors
 ///
@@ -265,28 +263,67 @@ pub(crate) fn fill_unpriced_responses(conn: &Connection) -> rusqlite::Result<Vec
         "gave unpriced llm_response rows the cost of the cost_tracked they supersede"
     );
 
-    let to_sqlite = |error: StoreError| rusqlite::Error::ToSqlConversionFailure(Box::new(error));
-    for tenant_rows in filled.chunk_by(|a, b| a.1 == b.1) {
-        let tenant = &tenant_rows[0].1;
+    let rows: Vec<PricedRow<'_>> = filled
+        .iter()
+        .map(|(_, tenant, keys, cost_pico)| PricedRow {
+            tenant,
+            keys: keys.clone(),
+            cost_pico: *cost_pico,
+            llm_response: true,
+        })
+        .collect();
+    move_priced_rows(conn, &rows)
+        .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
+    Ok(filled.iter().map(|(seq, ..)| *seq).collect())
+}
+
+/// A stored counted cost row that was unpriced and now has a cost.
+pub(crate) struct PricedRow<'a> {
+    /// Tenant of the row.
+    pub(crate) tenant: &'a str,
+    /// The row's rollup and session keys.
+    pub(crate) keys: ResponseKeys<'a>,
+    /// The row's new cost in pico-dollars.
+    pub(crate) cost_pico: i64,
+    /// True for an `llm_response`, whose figures are also in the LLM rollups.
+    pub(crate) llm_response: bool,
+}
+
+/// Moves the figures of `rows` from the unpriced count to their cost in the cost rollups
+/// with their running totals and in the LLM rollups, and recomputes their sessions.
+///
+/// `rows` must be grouped by tenant. A row whose timestamp is not in the stored form is in
+/// no rollup (migrations 4 and 10 leave such rows out), so only its session changes.
+///
+/// # Errors
+///
+/// Returns [`StoreError`] when a query or update fails, or a sum leaves the column range.
+pub(crate) fn move_priced_rows(
+    conn: &Connection,
+    rows: &[PricedRow<'_>],
+) -> Result<(), StoreError> {
+    for tenant_rows in rows.chunk_by(|a, b| a.tenant == b.tenant) {
         let mut rollups = RollupDeltas::default();
         let mut llm_rollups = LlmRollupDeltas::default();
-        for (_, _, keys, cost_pico) in tenant_rows {
-            if unix_second(&keys.timestamp).is_none() {
+        for row in tenant_rows {
+            if unix_second(&row.keys.timestamp).is_none() {
                 continue;
             }
-            rollups.fill_cost(keys, *cost_pico).map_err(to_sqlite)?;
-            llm_rollups.fill_cost(keys, *cost_pico).map_err(to_sqlite)?;
+            rollups.fill_cost(&row.keys, row.cost_pico)?;
+            if row.llm_response {
+                llm_rollups.fill_cost(&row.keys, row.cost_pico)?;
+            }
         }
-        rollups.flush(conn, tenant).map_err(to_sqlite)?;
-        llm_rollups.flush(conn, tenant).map_err(to_sqlite)?;
+        rollups.flush(conn, tenant_rows[0].tenant)?;
+        llm_rollups.flush(conn, tenant_rows[0].tenant)?;
     }
 
-    let mut sessions: Vec<(String, String)> = filled
+    let mut sessions: Vec<(String, String)> = rows
         .iter()
-        .map(|(_, tenant, keys, _)| (tenant.clone(), keys.session_id.to_string()))
+        .map(|row| (row.tenant.to_owned(), row.keys.session_id.to_string()))
         .collect();
     sessions.sort();
     sessions.dedup();
     super::cost_rule::recompute_session_costs(conn, sessions)?;
-    Ok(filled.iter().map(|(seq, ..)| *seq).collect())
+    Ok(())
 }

@@ -18,9 +18,7 @@ use std::sync::Arc;
 use agentlens_core::pricing::PriceTable;
 use rusqlite::{params, Connection, TransactionBehavior};
 
-use super::cost_fill::{fill_unpriced_responses, ResponseKeys};
-use super::llm_rollups::LlmRollupDeltas;
-use super::rollups::{unix_second, RollupDeltas};
+use super::cost_fill::{fill_unpriced_responses, move_priced_rows, PricedRow, ResponseKeys};
 use super::{Store, StoreError};
 use crate::ingest::{price_stored, CostColumns, StoredCostEvent};
 
@@ -95,43 +93,31 @@ fn reprice(conn: &mut Connection, prices: &PriceTable) -> Result<RepriceOutcome,
 
     let mut outcome = RepriceOutcome::default();
     let mut reasons: HashMap<i64, String> = HashMap::new();
-    let mut sessions: Vec<(String, String)> = Vec::new();
-    for tenant_rows in rows.chunk_by(|a, b| a.tenant_id == b.tenant_id) {
-        let tenant = &tenant_rows[0].tenant_id;
-        let mut rollups = RollupDeltas::default();
-        let mut llm_rollups = LlmRollupDeltas::default();
-        for row in tenant_rows {
-            let columns = match price_stored(row.stored(), prices) {
-                Ok(columns) => columns,
-                Err(reason) => {
-                    // The collector computes the reason again on each read, but only for
-                    // events whose version is that of the table it runs.
-                    store_unpriced_version(&transaction, row.seq, prices.version())?;
-                    reasons.insert(row.seq, reason);
-                    continue;
-                }
-            };
-            store_price(&transaction, row.seq, &columns)?;
-            outcome.priced += 1;
-
-            let Some(cost_pico) = columns.cost_pico.filter(|_| row.counted) else {
+    let mut priced = Vec::new();
+    for row in &rows {
+        let columns = match price_stored(row.stored(), prices) {
+            Ok(columns) => columns,
+            Err(reason) => {
+                // The collector computes the reason again on each read, but only for
+                // events whose version is that of the table it runs.
+                store_unpriced_version(&transaction, row.seq, prices.version())?;
+                reasons.insert(row.seq, reason);
                 continue;
-            };
-            sessions.push((row.tenant_id.clone(), row.session_id.clone()));
-            // Rollups leave out rows whose timestamp is not in the stored form.
-            if unix_second(&row.timestamp).is_some() {
-                rollups.fill_cost(&row.keys(), cost_pico)?;
-                if row.event_type == "llm_response" {
-                    llm_rollups.fill_cost(&row.keys(), cost_pico)?;
-                }
             }
+        };
+        store_price(&transaction, row.seq, &columns)?;
+        outcome.priced += 1;
+
+        if let Some(cost_pico) = columns.cost_pico.filter(|_| row.counted) {
+            priced.push(PricedRow {
+                tenant: &row.tenant_id,
+                keys: row.keys(),
+                cost_pico,
+                llm_response: row.event_type == "llm_response",
+            });
         }
-        rollups.flush(&transaction, tenant)?;
-        llm_rollups.flush(&transaction, tenant)?;
     }
-    sessions.sort();
-    sessions.dedup();
-    super::cost_rule::recompute_session_costs(&transaction, sessions)?;
+    move_priced_rows(&transaction, &priced)?;
 
     for seq in fill_unpriced_responses(&transaction)? {
         reasons.remove(&seq);
