@@ -180,8 +180,8 @@ impl ApiError {
                 "details": [{
                     "path": format!("events.{}.id", reused.index),
                     "message": format!(
-                        "id {:?} is already stored for an event with a different {}; give \
-                         each new event a new id",
+                        "id {:?} is already used by an event with a different {}; give each \
+                         new event a new id",
                         reused.client_id, reused.field
                     ),
                 }],

@@ -186,19 +186,29 @@ impl QueryParams {
         self.0.get(name).filter(|value| !value.is_empty()).cloned()
     }
 
-    /// Returns the non-empty items of a comma-separated parameter.
-    pub fn list(&self, name: &str) -> Vec<String> {
-        self.0
-            .get(name)
-            .map(|value| {
-                value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|item| !item.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// Returns the items of a comma-separated parameter, each trimmed; an absent parameter
+    /// gives no items.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`ApiError::BadRequest`] naming the parameter when its value or one of its
+    /// items is empty, because a filter without a value would match everything and hide
+    /// the mistake.
+    pub fn list(&self, name: &str) -> Result<Vec<String>, ApiError> {
+        let Some(value) = self.0.get(name) else {
+            return Ok(Vec::new());
+        };
+        let items: Vec<String> = value
+            .split(',')
+            .map(|item| item.trim().to_owned())
+            .collect();
+        if items.iter().any(String::is_empty) {
+            return Err(ApiError::BadRequest(format!(
+                "Invalid {name} {value:?}: an item is empty; give one or more values \
+                 separated by commas, or leave the parameter out"
+            )));
+        }
+        Ok(items)
     }
 
     /// Returns the items of a comma-separated parameter, each of which must be one of
@@ -209,7 +219,7 @@ impl QueryParams {
     /// Returns [`ApiError::BadRequest`] naming the first item that is not allowed and
     /// listing the allowed values.
     pub fn list_of(&self, name: &str, allowed: &[&str]) -> Result<Vec<String>, ApiError> {
-        let items = self.list(name);
+        let items = self.list(name)?;
         if let Some(invalid) = items.iter().find(|item| !allowed.contains(&item.as_str())) {
             return Err(ApiError::BadRequest(format!(
                 "Invalid {name} {invalid:?}: use one or more of {}, separated by commas",
@@ -229,7 +239,7 @@ impl QueryParams {
     pub fn filter(&self, name: &str) -> Result<Option<String>, ApiError> {
         match self.0.get(name) {
             Some(value) if value.is_empty() => Err(ApiError::BadRequest(format!(
-                "Invalid {name} \"\": the value is empty; give a {name} or leave the \
+                "Invalid {name} \"\": the value is empty; give a value or leave the \
                  parameter out"
             ))),
             value => Ok(value.cloned()),

@@ -58,10 +58,17 @@ enum ClientKey {
     Rejected(Option<IpAddr>),
 }
 
-/// Hint of a 429 to a read (`GET`, `HEAD`).
+/// Hint of a 429 to a read of a paged list (`GET`, `HEAD`).
+const PAGED_READ_ADVICE: &str = "The limit counts requests per minute for each API key (for \
+    each IP address when keys are off), so make fewer requests: ask for larger pages (limit \
+    up to 500) or poll less often";
+
+/// Hint of a 429 to any other read.
 const READ_ADVICE: &str = "The limit counts requests per minute for each API key (for each IP \
-    address when keys are off), so make fewer requests: ask for larger pages (limit up to \
-    500) or poll less often";
+    address when keys are off), so make fewer requests: poll less often";
+
+/// Paths, relative to `/api`, of the lists that take `limit` and `offset`.
+const PAGED_PATHS: [&str; 3] = ["/events", "/sessions", "/alerts/history"];
 
 /// Hint of a 429 to `POST /api/events`.
 const INGEST_ADVICE: &str = "The limit counts requests per minute for each API key (for each \
@@ -203,11 +210,16 @@ pub(crate) fn count_rejected(state: &AppState, request: &Request) -> Option<ApiE
     })
 }
 
-/// Returns the 429 hint for a request: reads can ask for larger pages, ingest can send
-/// larger batches, and other writes can only slow down.
+/// Returns the 429 hint for a request: reads of paged lists can ask for larger pages,
+/// ingest can send larger batches, and other requests can only slow down.
 fn advice_for(method: &Method, path: &str) -> &'static str {
     if matches!(*method, Method::GET | Method::HEAD) {
-        READ_ADVICE
+        let path = path.strip_prefix("/api").unwrap_or(path);
+        if PAGED_PATHS.contains(&path) {
+            PAGED_READ_ADVICE
+        } else {
+            READ_ADVICE
+        }
     } else if *method == Method::POST && path.ends_with("/events") {
         INGEST_ADVICE
     } else {
@@ -307,6 +319,9 @@ mod tests {
         assert!(advice_for(&Method::POST, "/events").contains("more events per request"));
         assert!(advice_for(&Method::PUT, "/alerts/rules/x").contains("space the requests"));
         assert!(!advice_for(&Method::GET, "/events").contains("events per request"));
+        assert!(advice_for(&Method::GET, "/api/events").contains("larger pages"));
+        assert!(!advice_for(&Method::GET, "/sessions/s1").contains("larger pages"));
+        assert!(!advice_for(&Method::GET, "/analytics/costs").contains("larger pages"));
     }
 
     #[test]

@@ -99,10 +99,10 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let mut filter = SessionFilter {
         agent_id: query.filter("agentId")?,
-        tags: query.list("tags"),
+        tags: query.list("tags")?,
         ..SessionFilter::default()
     };
-    for status in query.list("status") {
+    for status in query.list("status")? {
         match status.as_str() {
             "active" | "completed" | "error" => filter.statuses.push(status),
             "idle" => {

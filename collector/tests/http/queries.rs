@@ -373,3 +373,34 @@ async fn empty_id_filter_is_rejected() {
         assert!(message.contains("the value is empty"), "{uri}: {message}");
     }
 }
+
+#[tokio::test]
+async fn empty_list_filter_item_is_rejected() {
+    let app = app().await;
+    app.ingest(vec![tool_call("s1", "a1", "2026-02-07T10:00:00Z")])
+        .await;
+
+    for uri in [
+        "/api/events?eventType=",
+        "/api/events?eventType=,,",
+        "/api/events?eventType=tool_call,",
+        "/api/events?severity=",
+        "/api/sessions?status=",
+        "/api/sessions?tags=",
+        "/api/sessions?tags=a,,b",
+    ] {
+        let reply = app.get(uri).await;
+
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{uri}: {}",
+            reply.text
+        );
+        let message = reply.json["error"].as_str().unwrap_or_default();
+        assert!(message.contains("an item is empty"), "{uri}: {message}");
+    }
+    let listed = app.get("/api/events?eventType=tool_call,%20llm_call").await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    assert_eq!(listed.json["total"], 1);
+}
