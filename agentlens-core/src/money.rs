@@ -164,9 +164,33 @@ impl FromStr for Usd {
             Err(rust_decimal::Error::ExceedsMaximumPossibleValue)
             | Err(rust_decimal::Error::LessThanMinimumPossibleValue)
             | Err(rust_decimal::Error::Underflow) => Err(MoneyError::OutOfRange(text.into())),
+            // rust_decimal reports too many digits as a plain parse error.
+            Err(_) if is_decimal_syntax(trimmed) => Err(MoneyError::OutOfRange(text.into())),
             Err(_) => Err(MoneyError::Invalid(text.into())),
         }
     }
+}
+
+/// Returns true when `text` is spelled as a decimal number: an optional sign, digits with
+/// at most one point, and an optional exponent.
+fn is_decimal_syntax(text: &str) -> bool {
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, Some(exponent)),
+        None => (unsigned, None),
+    };
+    let digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((whole, fraction)) => {
+            digits(whole) && digits(fraction) && !(whole.is_empty() && fraction.is_empty())
+        }
+        None => !mantissa.is_empty() && digits(mantissa),
+    };
+    let exponent_ok = exponent.is_none_or(|exponent| {
+        let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+        !exponent.is_empty() && digits(exponent)
+    });
+    mantissa_ok && exponent_ok
 }
 
 impl fmt::Display for Usd {
@@ -318,5 +342,25 @@ mod tests {
     #[test]
     fn garbage_text_is_rejected() {
         assert!(matches!("abc".parse::<Usd>(), Err(MoneyError::Invalid(_))));
+    }
+
+    #[test]
+    fn too_many_digits_are_out_of_range() {
+        for text in ["99999999999999999999999999999999999", "1e400", "-1e400"] {
+            assert!(
+                matches!(text.parse::<Usd>(), Err(MoneyError::OutOfRange(_))),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_decimals_stay_invalid() {
+        for text in ["0.1.0", "", ".", "1e", "1e+", "--1", "1.5x", "e5"] {
+            assert!(
+                matches!(text.parse::<Usd>(), Err(MoneyError::Invalid(_))),
+                "{text}"
+            );
+        }
     }
 }
