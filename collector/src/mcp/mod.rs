@@ -84,6 +84,10 @@ fn reply_error(action: &str, reply: &ApiReply) -> String {
             message.push_str(&format!("\n{path}: {text}"));
         }
     }
+    // A 429 says when to retry, and other errors may say how to fix the request.
+    if let Some(hint) = reply.body.get("hint").and_then(Value::as_str) {
+        message.push_str(&format!("\n{hint}"));
+    }
     message
 }
 
@@ -406,5 +410,31 @@ impl ServerHandler for AgentLensMcp {
                 "AgentLens records what AI agents do and what they cost. Start a session, \
                  log events such as cost_tracked into it, end it, and read exact costs.",
             )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn rate_limited_reply_says_when_to_retry() {
+        let body = json!({"error": "Too Many Requests", "status": 429, "retryAfter": 12,
+            "hint": "retry after 12 s (the Retry-After header)."});
+        let reply = ApiReply {
+            status: 429,
+            text: body.to_string(),
+            body,
+        };
+
+        let message = reply_error("GET /api/analytics/costs", &reply);
+
+        assert!(
+            message.contains("status 429: Too Many Requests"),
+            "{message}"
+        );
+        assert!(message.contains("retry after 12 s"), "{message}");
     }
 }
