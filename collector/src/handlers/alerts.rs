@@ -301,7 +301,7 @@ pub async fn delete_rule(
     path = "/api/alerts/history",
     tag = "alerts",
     params(
-        ("ruleId" = Option<String>, Query, description = "Only this rule's entries"),
+        ("ruleId" = Option<String>, Query, min_length = 1, description = "Only this rule's entries"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, 1 to 500. Default 50"),
         ("offset" = Option<u32>, Query, minimum = 0, description = "Items to skip. Default 0"),
     ),

@@ -76,7 +76,7 @@ pub(crate) const RANGES: [(&str, i64); 6] = [
             Query,
             description = "IANA time zone of buckets and date bounds. Default UTC",
         ),
-        ("agentId" = Option<String>, Query, description = "Only this agent's events"),
+        ("agentId" = Option<String>, Query, min_length = 1, description = "Only this agent's events"),
     ),
     responses(
         (
@@ -155,7 +155,7 @@ pub struct ToolsBody {
     path = "/api/analytics/agents",
     tag = "analytics",
     params(
-        ("agentId" = Option<String>, Query, description = "Only this agent's figures"),
+        ("agentId" = Option<String>, Query, min_length = 1, description = "Only this agent's figures"),
         (
             "from" = Option<crate::openapi::params::TimeBound>,
             Query,
@@ -235,7 +235,7 @@ pub async fn agents(
             Query,
             description = "IANA time zone of buckets and date bounds. Default UTC",
         ),
-        ("agentId" = Option<String>, Query, description = "Only this agent's events"),
+        ("agentId" = Option<String>, Query, min_length = 1, description = "Only this agent's events"),
     ),
     responses(
         (
@@ -339,7 +339,7 @@ fn range(query: &QueryParams) -> Result<Duration, ApiError> {
             Query,
             description = "IANA time zone of buckets and date bounds. Default UTC",
         ),
-        ("agentId" = Option<String>, Query, description = "Only this agent's events"),
+        ("agentId" = Option<String>, Query, min_length = 1, description = "Only this agent's events"),
     ),
     responses(
         (
@@ -427,9 +427,9 @@ pub async fn costs(
             Query,
             description = "IANA time zone of buckets and date bounds. Default UTC",
         ),
-        ("agentId" = Option<String>, Query, description = "Only this agent's events"),
-        ("model" = Option<String>, Query, description = "Only this model"),
-        ("provider" = Option<String>, Query, description = "Only this provider"),
+        ("agentId" = Option<String>, Query, min_length = 1, description = "Only this agent's events"),
+        ("model" = Option<String>, Query, min_length = 1, description = "Only this model"),
+        ("provider" = Option<String>, Query, min_length = 1, description = "Only this provider"),
     ),
     responses(
         (

@@ -130,8 +130,8 @@ const MAX_SEARCH_CHARS: usize = 500;
     path = "/api/events",
     tag = "events",
     params(
-        ("sessionId" = Option<String>, Query, description = "Only this session's events"),
-        ("agentId" = Option<String>, Query, description = "Only this agent's events"),
+        ("sessionId" = Option<String>, Query, min_length = 1, description = "Only this session's events"),
+        ("agentId" = Option<String>, Query, min_length = 1, description = "Only this agent's events"),
         (
             "eventType" = Option<crate::openapi::params::EventTypeList>,
             Query,

@@ -35,7 +35,7 @@ const IDLE_AFTER_MINUTES: i64 = 30;
     path = "/api/sessions",
     tag = "sessions",
     params(
-        ("agentId" = Option<String>, Query, description = "Only this agent's sessions"),
+        ("agentId" = Option<String>, Query, min_length = 1, description = "Only this agent's sessions"),
         (
             "status" = Option<crate::openapi::params::SessionStatusList>,
             Query,
@@ -59,6 +59,7 @@ const IDLE_AFTER_MINUTES: i64 = 30;
         (
             "tags" = Option<String>,
             Query,
+            pattern = r"^[^,]*[^ ,][^,]*(,[^,]*[^ ,][^,]*)*$",
             description = "Comma list; sessions with any of these tags match",
         ),
         (
