@@ -18,6 +18,10 @@ use crate::{serve, ServeError, ServeOptions};
 use keys::{KeysCommand, KeysError};
 use prices::{PricesCommand, PricesError};
 
+/// Longest alert interval or webhook retry delay, in seconds: one week. Longer times add
+/// nothing, and a time near `u64::MAX` would overflow the clock arithmetic of the schedules.
+const MAX_SCHEDULE_SECS: u64 = 7 * 24 * 3600;
+
 /// AgentLens: cost tracking for AI agents.
 #[derive(Debug, Parser)]
 #[command(name = "agentlens", version, about)]
@@ -140,7 +144,11 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_auth: bool,
     /// Seconds between alert rule evaluations.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(
+        long,
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_SCHEDULE_SECS)
+    )]
     pub alert_interval_secs: u64,
     /// Price override file (TOML or JSON) applied over the embedded price table. The server
     /// does not start when the file is invalid.
@@ -167,7 +175,12 @@ pub struct ServeArgs {
     #[arg(long, env = "AGENTLENS_RATE_LIMIT", value_name = "N", default_value_t = crate::rate_limit::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
     /// Seconds to wait before each retry of a failed alert webhook, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,5,30")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1,5,30",
+        value_parser = clap::value_parser!(u64).range(..=MAX_SCHEDULE_SECS)
+    )]
     pub webhook_retry_delays_secs: Vec<u64>,
 }
 
@@ -322,6 +335,19 @@ mod tests {
 
     fn url(text: &str) -> Option<String> {
         Some(text.to_owned())
+    }
+
+    #[test]
+    fn schedule_times_over_a_week_are_rejected() {
+        let week = MAX_SCHEDULE_SECS.to_string();
+        let too_long = (MAX_SCHEDULE_SECS + 1).to_string();
+        let parse = |args: &[&str]| Cli::try_parse_from([&["agentlens", "serve"], args].concat());
+
+        assert!(parse(&["--alert-interval-secs", &week]).is_ok());
+        assert!(parse(&["--alert-interval-secs", &too_long]).is_err());
+        assert!(parse(&["--alert-interval-secs", "18446744073709551615"]).is_err());
+        assert!(parse(&["--webhook-retry-delays-secs", &format!("1,{week}")]).is_ok());
+        assert!(parse(&["--webhook-retry-delays-secs", &format!("1,{too_long}")]).is_err());
     }
 
     #[test]

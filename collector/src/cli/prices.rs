@@ -157,6 +157,17 @@ pub enum PricesError {
         /// The I/O error.
         message: String,
     },
+    /// The LiteLLM file has no model that an override file can hold.
+    #[error(
+        "{path} has no model that an override file can hold, so {out} was not written; \
+         check that it is LiteLLM's model_prices_and_context_window.json"
+    )]
+    NoModels {
+        /// Path of the LiteLLM file.
+        path: String,
+        /// Path of the override file that was not written.
+        out: String,
+    },
     /// The LiteLLM file is not in LiteLLM's layout.
     #[error("invalid LiteLLM price file {path}: {source}")]
     LiteLlm {
@@ -210,7 +221,7 @@ impl PricesCommand {
 
 fn run_quote(args: QuoteArgs) -> Result<String, PricesError> {
     let table = load_prices(args.prices.file.as_deref())?;
-    let usage: Value = serde_json::from_str(&args.usage)
+    let usage: Value = agentlens_core::json::from_slice_unique_keys(args.usage.as_bytes())
         .map_err(|error| PricesError::UsageJson(error.to_string()))?;
     let mut request = json!({"provider": args.provider, "model": args.model, "usage": usage});
     if let Some(at) = args.at {
@@ -355,6 +366,12 @@ fn run_update(args: UpdateArgs) -> Result<String, PricesError> {
         })?;
 
     let (models, tiered) = override_models(&litellm);
+    if models.is_empty() {
+        return Err(PricesError::NoModels {
+            path: from,
+            out: args.out.display().to_string(),
+        });
+    }
     let file = json!({ "models": models });
     write_file(&args.out, &format!("{}\n", pretty_json(&file)))?;
     // Reading the file back proves that `--prices` accepts it.

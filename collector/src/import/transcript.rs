@@ -194,8 +194,13 @@ enum LineKind {
 }
 
 fn parse_line(line: &str, project: &str) -> LineKind {
-    let record = match serde_json::from_str::<Value>(line) {
+    // A repeated key, such as two `input_tokens`, makes the line invalid: either value
+    // would give a different cost.
+    let record = match agentlens_core::json::from_slice_unique_keys(line.as_bytes()) {
         Ok(record) => record,
+        Err(error) if error.is_data() => {
+            return LineKind::Invalid(format!("invalid JSON ({error})"))
+        }
         Err(error) => return LineKind::Invalid(format!("not JSON ({error})")),
     };
     let message = &record["message"];
@@ -269,6 +274,26 @@ mod tests {
         assert_eq!(scan.messages[0].usage["output_tokens"], 211);
         assert_eq!(scan.messages[0].project, "-home-me-app");
         assert_eq!(scan.skipped_lines, 1);
+    }
+
+    #[test]
+    fn repeated_usage_key_makes_line_invalid() {
+        let dir = tempfile::tempdir().unwrap();
+        let repeated = FINAL.replace(
+            r#""output_tokens":211}"#,
+            r#""output_tokens":211,"input_tokens":1000000}"#,
+        );
+        write(dir.path(), "app/s1.jsonl", &[&repeated]);
+
+        let scan = scan(dir.path()).unwrap();
+
+        assert!(scan.messages.is_empty());
+        assert_eq!(scan.skipped_lines, 1);
+        let example = &scan.unreadable_examples[0];
+        assert!(
+            example.contains("invalid JSON (duplicate key \"input_tokens\""),
+            "{example}"
+        );
     }
 
     #[test]

@@ -479,3 +479,45 @@ fn serve_refuses_invalid_overrides() {
     assert!(message.contains("models[0] (openai/gpt-4o)"), "{message}");
     assert!(message.contains("no rates given"), "{message}");
 }
+
+#[test]
+fn quote_rejects_repeated_usage_key() {
+    let usage = r#"{"inputTokens":1,"outputTokens":1,"inputTokens":5}"#;
+
+    let output = run(&quote_args("openai", "gpt-4o", usage));
+
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("duplicate key \"inputTokens\""),
+        "{message}"
+    );
+}
+
+#[test]
+fn update_without_models_keeps_existing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("litellm.json");
+    let out = dir.path().join("agentlens-prices.json");
+    std::fs::write(
+        &source,
+        r#"{"weird": {"litellm_provider": "openai", "input_cost_per_token": "abc"}}"#,
+    )
+    .unwrap();
+    std::fs::write(&out, r#"{"keep": "me"}"#).unwrap();
+
+    let updated = run(&[
+        "prices",
+        "update",
+        "--from",
+        path_text(&source),
+        "--out",
+        path_text(&out),
+    ]);
+
+    assert_eq!(updated.status.code(), Some(1), "{}", stderr(&updated));
+    let message = stderr(&updated);
+    assert!(message.contains("has no model"), "{message}");
+    assert!(message.contains("was not written"), "{message}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), r#"{"keep": "me"}"#);
+}
