@@ -35,7 +35,11 @@ pub struct KeyStoreArgs {
     #[arg(long, env = "AGENTLENS_DB", default_value = "./agentlens.db")]
     pub db: PathBuf,
     /// Tenant whose keys to manage.
-    #[arg(long, default_value = DEFAULT_TENANT)]
+    #[arg(
+        long,
+        default_value = DEFAULT_TENANT,
+        value_parser = clap::builder::NonEmptyStringValueParser::new()
+    )]
     pub tenant: String,
 }
 
@@ -122,7 +126,15 @@ impl KeysCommand {
     }
 }
 
-async fn create(args: CreateArgs) -> Result<String, KeysError> {
+async fn create(mut args: CreateArgs) -> Result<String, KeysError> {
+    // `--scopes 'read, write'` and `--scopes read,read` mean `read,write` and `read`.
+    let mut scopes: Vec<String> = Vec::with_capacity(args.scopes.len());
+    for scope in args.scopes.iter().map(|scope| scope.trim()) {
+        if !scopes.iter().any(|kept| kept == scope) {
+            scopes.push(scope.to_owned());
+        }
+    }
+    args.scopes = scopes;
     check_key_fields(&args.name, &args.scopes).map_err(|issue| KeysError::InvalidField {
         field: issue.path,
         message: issue.message,

@@ -182,3 +182,29 @@ fn unknown_scope_is_rejected() {
     let listed = stdout(&agentlens(&db, &["list"]));
     assert_eq!(listed.lines().count(), 1, "a key was created: {listed}");
 }
+
+#[test]
+fn scopes_are_trimmed_and_deduplicated() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("agentlens.db");
+    new_database(&db);
+
+    let created = stdout(&agentlens(&db, &["create", "--scopes", "read, write,read"]));
+
+    assert!(created.contains("scopes: read,write\n"), "{created}");
+}
+
+#[test]
+fn empty_tenant_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("agentlens.db");
+    new_database(&db);
+
+    let output = agentlens(&db, &["create", "--tenant", ""]);
+
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("--tenant"), "{message}");
+    let listed = stdout(&agentlens(&db, &["list"]));
+    assert_eq!(listed.lines().count(), 1, "a key was created: {listed}");
+}
