@@ -1,10 +1,23 @@
 //! The collector API as the MCP tools see it: over HTTP, or in-process.
 
+use std::net::SocketAddr;
+
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, Method, Request};
 use axum::Router;
 use serde_json::Value;
 use tower::Service;
+
+/// What the in-process router needs of the MCP request that a tool call serves.
+#[derive(Debug, Clone, Default)]
+pub struct McpCaller {
+    /// The `Authorization` header of the MCP request.
+    pub authorization: Option<HeaderValue>,
+    /// The peer address of the MCP request, so that without keys the rate limit counts
+    /// the tool's API calls in the window of the caller's address.
+    pub peer: Option<ConnectInfo<SocketAddr>>,
+}
 
 /// A response of the collector API.
 #[derive(Debug, Clone)]
@@ -89,8 +102,8 @@ impl Backend {
     }
 
     /// Sends a request to `path` (starting with `/api/`). A remote backend sends its own
-    /// key; the in-process router gets `caller_authorization`, the header of the MCP
-    /// request.
+    /// key; the in-process router gets the `Authorization` header and the peer address of
+    /// the MCP request, from `caller`.
     ///
     /// # Errors
     ///
@@ -100,7 +113,7 @@ impl Backend {
         method: Method,
         path: &str,
         body: Option<&Value>,
-        caller_authorization: Option<&HeaderValue>,
+        caller: &McpCaller,
     ) -> Result<ApiReply, String> {
         match self {
             Backend::Remote {
@@ -109,7 +122,7 @@ impl Backend {
                 authorization,
             } => send_remote(client, base_url, authorization.as_ref(), method, path, body).await,
             Backend::InProcess { router } => {
-                send_in_process(router, caller_authorization, method, path, body).await
+                send_in_process(router, caller, method, path, body).await
             }
         }
     }
@@ -149,14 +162,17 @@ async fn send_remote(
 
 async fn send_in_process(
     router: &Router,
-    authorization: Option<&HeaderValue>,
+    caller: &McpCaller,
     method: Method,
     path: &str,
     body: Option<&Value>,
 ) -> Result<ApiReply, String> {
     let mut request = Request::builder().method(method).uri(path);
-    if let Some(authorization) = authorization {
+    if let Some(authorization) = &caller.authorization {
         request = request.header(header::AUTHORIZATION, authorization.clone());
+    }
+    if let Some(peer) = caller.peer {
+        request = request.extension(peer);
     }
     let request = match body {
         Some(body) => request

@@ -29,7 +29,7 @@ mod params;
 pub mod stdio;
 
 use agentlens_core::validate::validate_event;
-use axum::http::{HeaderValue, Method};
+use axum::http::Method;
 use chrono::Utc;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
@@ -42,7 +42,7 @@ use rmcp::service::RequestContext;
 use rmcp::{tool, tool_handler, tool_router, ErrorData, RoleServer, ServerHandler};
 use serde_json::{json, Map, Value};
 
-use backend::{ApiReply, Backend};
+use backend::{ApiReply, Backend, McpCaller};
 use params::{
     GetCostsParams, LogEventParams, QuotePriceParams, SessionEndParams, SessionStartParams,
 };
@@ -62,13 +62,19 @@ fn tool_error(message: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message.into())])
 }
 
-/// Returns the `Authorization` header of the HTTP request that carried an MCP message.
-fn caller_authorization(extensions: &Extensions) -> Option<HeaderValue> {
-    let parts = extensions.get::<axum::http::request::Parts>()?;
-    parts
-        .headers
-        .get(axum::http::header::AUTHORIZATION)
-        .cloned()
+/// Returns the `Authorization` header and the peer address of the HTTP request that
+/// carried an MCP message; both are absent over stdio.
+fn mcp_caller(extensions: &Extensions) -> McpCaller {
+    let Some(parts) = extensions.get::<axum::http::request::Parts>() else {
+        return McpCaller::default();
+    };
+    McpCaller {
+        authorization: parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .cloned(),
+        peer: parts.extensions.get().copied(),
+    }
 }
 
 /// Formats a failed API reply as a tool error message.
@@ -142,15 +148,10 @@ impl AgentLensMcp {
         }
 
         let body = json!({ "events": [event] });
-        let authorization = caller_authorization(extensions);
+        let caller = mcp_caller(extensions);
         let reply = self
             .backend
-            .send(
-                Method::POST,
-                "/api/events",
-                Some(&body),
-                authorization.as_ref(),
-            )
+            .send(Method::POST, "/api/events", Some(&body), &caller)
             .await;
         match reply {
             Ok(reply) if reply.is_success() => {
@@ -169,10 +170,10 @@ impl AgentLensMcp {
         extensions: &Extensions,
     ) -> Result<String, CallToolResult> {
         let path = api_path(&["sessions", session_id], &[]);
-        let authorization = caller_authorization(extensions);
+        let caller = mcp_caller(extensions);
         let reply = self
             .backend
-            .send(Method::GET, &path, None, authorization.as_ref())
+            .send(Method::GET, &path, None, &caller)
             .await
             .map_err(tool_error)?;
         if reply.status == 404 {
@@ -330,11 +331,8 @@ impl AgentLensMcp {
             ("tz", params.tz.as_deref()),
         ];
         let path = api_path(&["analytics", "costs"], &query);
-        let authorization = caller_authorization(&extensions);
-        let reply = self
-            .backend
-            .send(Method::GET, &path, None, authorization.as_ref())
-            .await;
+        let caller = mcp_caller(&extensions);
+        let reply = self.backend.send(Method::GET, &path, None, &caller).await;
         Ok(match reply {
             Ok(reply) if reply.is_success() => exact::tool_result(reply),
             Ok(reply) => failed_reply(&format!("GET {path}"), &reply),
@@ -358,15 +356,10 @@ impl AgentLensMcp {
         extensions: Extensions,
     ) -> Result<CallToolResult, ErrorData> {
         let body = params.into_request();
-        let authorization = caller_authorization(&extensions);
+        let caller = mcp_caller(&extensions);
         let reply = self
             .backend
-            .send(
-                Method::POST,
-                "/api/pricing/quote",
-                Some(&body),
-                authorization.as_ref(),
-            )
+            .send(Method::POST, "/api/pricing/quote", Some(&body), &caller)
             .await;
         Ok(match reply {
             Ok(reply) if reply.is_success() => exact::tool_result(reply),

@@ -34,16 +34,26 @@ pub async fn spawn_server() -> Server {
 
 /// Starts the server of [`spawn_server`], with the price overrides file `prices` when given.
 async fn spawn_server_with_prices(prices: Option<std::path::PathBuf>) -> Server {
+    spawn_server_with(true, prices, 0).await
+}
+
+/// Starts the real server on an ephemeral port, with or without keys (the preset key is
+/// created either way), price overrides and a rate limit.
+async fn spawn_server_with(
+    auth_enabled: bool,
+    prices: Option<std::path::PathBuf>,
+    rate_limit: u32,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let key = format!("als_{}", "cd".repeat(32));
     let options = ServeOptions {
         bind: "127.0.0.1:0".parse().unwrap(),
         db: dir.path().join("agentlens.db"),
-        auth_enabled: true,
+        auth_enabled,
         alert_interval: Duration::from_secs(3600),
         preset_key: Some(key.clone()),
         prices,
-        rate_limit: 0,
+        rate_limit,
         alerts: crate::common::test_alert_options(),
     };
     let state = open_state(&options).await.unwrap();
@@ -780,4 +790,24 @@ async fn mcp_over_http_keeps_exact_decimals() {
 
     assert_result_is_api_body(&costs, &costs_api, "27670116.110564327421");
     assert_result_is_api_body(&quoted, &quoted_api, "0.0000025");
+}
+
+#[tokio::test]
+async fn tool_calls_count_in_callers_ip_window() {
+    let server = spawn_server_with(false, None, 3).await;
+    for _ in 0..3 {
+        let url = format!("{}/api/sessions", server.base_url);
+        let reply = server.client.get(url).send().await.unwrap();
+        assert_eq!(reply.status(), 200);
+    }
+    let config = StreamableHttpClientTransportConfig::with_uri(format!("{}/mcp", server.base_url));
+    let client = ().serve(StreamableHttpClientTransport::from_config(config)).await.unwrap();
+
+    // The address used up its window, so the tool's API call is over the limit too.
+    let result = call(&client, "agentlens_get_costs", json!({})).await;
+
+    assert_eq!(result.is_error, Some(true));
+    let text = format!("{:?}", result.content);
+    assert!(text.contains("429"), "{text}");
+    client.cancel().await.unwrap();
 }
