@@ -18,8 +18,8 @@ use crate::{serve, ServeError, ServeOptions};
 use keys::{KeysCommand, KeysError};
 use prices::{PricesCommand, PricesError};
 
-/// Longest alert interval or webhook retry delay, in seconds: one week. Longer times add
-/// nothing, and a time near `u64::MAX` would overflow the clock arithmetic of the schedules.
+/// Maximum alert interval or webhook retry delay, in seconds: one week. A time near
+/// `u64::MAX` would overflow the clock arithmetic of the schedules.
 const MAX_SCHEDULE_SECS: u64 = 7 * 24 * 3600;
 
 /// AgentLens: cost tracking for AI agents.

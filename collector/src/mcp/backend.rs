@@ -9,7 +9,7 @@ use axum::Router;
 use serde_json::Value;
 use tower::Service;
 
-/// What the in-process router needs of the MCP request that a tool call serves.
+/// Parts of the MCP request that the in-process router needs for a tool call.
 #[derive(Debug, Clone, Default)]
 pub struct McpCaller {
     /// The `Authorization` header of the MCP request.

@@ -90,7 +90,7 @@ fn reply_error(action: &str, reply: &ApiReply) -> String {
             message.push_str(&format!("\n{path}: {text}"));
         }
     }
-    // A 429 says when to retry, and other errors may say how to fix the request.
+    // The hint of a 429 gives the time to retry, and other hints may name the fix.
     if let Some(hint) = reply.body.get("hint").and_then(Value::as_str) {
         message.push_str(&format!("\n{hint}"));
     }

@@ -153,7 +153,7 @@ async fn retry_without_timestamp_is_a_duplicate() {
 }
 
 #[tokio::test]
-async fn reused_id_with_other_cost_gets_409_and_stores_nothing() {
+async fn reused_id_other_cost_gets_409() {
     let app = app().await;
     let at = "2026-02-07T10:00:00Z";
     let stored = app.ingest(vec![with_id("evt-1", json!(0.25), at)]).await;
