@@ -4,6 +4,7 @@ use agentlens_core::event::{EventType, Severity};
 use agentlens_core::pricing::{PriceOutcome, PriceTable};
 use agentlens_core::validate::{validate_event, FieldError};
 use axum::extract::State;
+use axum::http::header::{self, HeaderName};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::Utc;
@@ -86,7 +87,7 @@ pub async fn ingest(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     body: Result<BodyBytes, ApiError>,
-) -> Result<(StatusCode, Json<IngestOutcome>), ApiError> {
+) -> Result<(StatusCode, [(HeaderName, &'static str); 1], String), ApiError> {
     let rejected = |count| move |error: &ApiError| record_rejected(RejectReason::of(error), count);
     let BodyBytes(body) = body.inspect_err(rejected(1))?;
     let validated = validate_body(&body).inspect_err(rejected(1))?;
@@ -108,7 +109,8 @@ pub async fn ingest(
         events.duplicates = outcome.duplicates,
         "batch stored"
     );
-    Ok((StatusCode::CREATED, Json(outcome)))
+    let json = [(header::CONTENT_TYPE, "application/json")];
+    Ok((StatusCode::CREATED, json, outcome.to_json()))
 }
 
 /// Characters of `search` that are used. Later characters are ignored.

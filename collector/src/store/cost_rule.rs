@@ -27,12 +27,11 @@
 //! superseded_by IS NULL`, so sums stay exact.
 //! A superseded event stays stored and in the hash chain: only the totals ignore it.
 
-use std::collections::HashMap;
-
 use agentlens_core::event::EventType;
 use rusqlite::{params, Connection};
 
 use super::sessions::Session;
+use super::BatchMap;
 use super::{sql_count, StoreError};
 use crate::ingest::{CostColumns, PreparedEvent};
 
@@ -128,7 +127,7 @@ pub(crate) fn supersede_tracked_costs(
     tenant: &str,
     response_id: &str,
     prepared: &PreparedEvent,
-    sessions: &mut HashMap<String, Session>,
+    sessions: &mut BatchMap<String, Session>,
 ) -> Result<(), StoreError> {
     let Some(call_id) = tracked_call_id(prepared, EventType::LlmResponse) else {
         return Ok(());

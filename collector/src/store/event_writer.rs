@@ -25,7 +25,6 @@
 //! is stored again in a transaction of its own, so one failing batch fails alone, as it
 //! would without grouping.
 
-use std::collections::HashMap;
 use std::sync::mpsc;
 
 use agentlens_core::canonical::{event_hash_of_text, HashText};
@@ -40,6 +39,7 @@ use super::llm_rollups::LlmRollupDeltas;
 use super::rollups::RollupDeltas;
 use super::sessions::Session;
 use super::sqlite::WriteJob;
+use super::BatchMap;
 use super::{sql_count, StoreError, WriterContext};
 use crate::ingest::{CostSource, PreparedEvent};
 
@@ -150,7 +150,7 @@ fn ingest_batches(
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
 
     let mut insert = transaction.prepare_cached(INSERT_SQL)?;
-    let mut sessions: HashMap<String, Session> = HashMap::new();
+    let mut sessions: BatchMap<String, Session> = BatchMap::default();
     let mut rollups = RollupDeltas::default();
     let mut llm_rollups = LlmRollupDeltas::default();
     let mut outcomes = Vec::with_capacity(batches.len());

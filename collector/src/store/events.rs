@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::filter::SqlFilter;
+pub use super::outcome::{IngestOutcome, IngestedEvent};
 use super::{Page, Paging, Store, StoreError};
 use crate::ingest::PreparedEvent;
 
@@ -14,29 +15,6 @@ pub(crate) const COLUMNS: &str =
     "id, timestamp, session_id, agent_id, event_type, severity, payload, \
     metadata, prev_hash, hash, tenant_id, cost_source, cost_pico, pricing_version, \
     price_provider, price_model, price_date, superseded_by, cost_from, client_id";
-
-/// The stored id and hash of one event of a batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct IngestedEvent {
-    /// Server-assigned ULID.
-    pub id: String,
-    /// Chain hash.
-    pub hash: String,
-    /// True when the client id was already stored and nothing new was written.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub duplicate: bool,
-}
-
-/// The result of a committed batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct IngestOutcome {
-    /// Events newly stored.
-    pub ingested: usize,
-    /// Events skipped because their client id was already stored.
-    pub duplicates: usize,
-    /// One entry per request event, in request order.
-    pub events: Vec<IngestedEvent>,
-}
 
 /// A stored event in the JSON shape of the API.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -26,8 +26,6 @@
 //! supersedes ([`super::cost_fill`], also in migration 13), which moves one call of its
 //! units from the unpriced count to that cost. Events are never deleted.
 
-use std::collections::HashMap;
-
 use agentlens_core::event::EventType;
 use rusqlite::{params, Connection, Row};
 use serde_json::Value;
@@ -35,6 +33,7 @@ use serde_json::Value;
 use super::cost_fill::ResponseKeys;
 use super::cost_rule::COUNTED_COST_ROWS;
 use super::rollups::{unix_second, MINUTE, SPANS};
+use super::BatchMap;
 use super::{sql_count, PicoSum, StoreError};
 use crate::ingest::PreparedEvent;
 
@@ -196,7 +195,7 @@ type LlmUnitKey<'k> = (i64, i64, &'k str, &'k str, &'k str);
 /// The `llm_rollups` changes of one ingest batch, written by [`LlmRollupDeltas::flush`].
 #[derive(Debug, Default)]
 pub(crate) struct LlmRollupDeltas {
-    minutes: HashMap<LlmKey, LlmSums>,
+    minutes: BatchMap<LlmKey, LlmSums>,
 }
 
 impl LlmRollupDeltas {
@@ -273,8 +272,8 @@ impl LlmRollupDeltas {
     /// Sums the collected minutes into every unit that contains them. The key leaves out
     /// the minute, so a batch spanning several minutes of one hour writes that hour's row
     /// once.
-    fn units(&self) -> HashMap<LlmUnitKey<'_>, LlmSums> {
-        let mut units: HashMap<LlmUnitKey<'_>, LlmSums> = HashMap::new();
+    fn units(&self) -> BatchMap<LlmUnitKey<'_>, LlmSums> {
+        let mut units: BatchMap<LlmUnitKey<'_>, LlmSums> = BatchMap::default();
         for (key, sums) in &self.minutes {
             for span in SPANS {
                 let start = key.minute.div_euclid(span) * span;

@@ -29,6 +29,7 @@ pub mod keys;
 pub mod llm_analytics;
 mod llm_rollup_report;
 mod llm_rollups;
+mod outcome;
 pub mod overview;
 pub mod reprice;
 mod rollup_report;
@@ -52,6 +53,13 @@ use chrono::Utc;
 
 pub(crate) use sqlite::{sql_count, WriterContext};
 use sqlite::{ReaderPool, Writer};
+
+/// A hash map for the per-batch state of the writer thread: the sessions and rollup
+/// changes of an ingest transaction, looked up several times per event. foldhash costs a
+/// fraction of the standard library's SipHash on these short keys. Each map draws a random
+/// seed and lives for one transaction, so a client has no time to learn the seed and send
+/// keys that collide.
+pub(crate) type BatchMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]

@@ -35,7 +35,6 @@
 //! without reading every session in its range.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use agentlens_core::event::EventType;
 use chrono::NaiveDate;
@@ -44,6 +43,7 @@ use rusqlite::{params, Connection};
 use super::cost_fill::ResponseKeys;
 use super::cost_rule::CostShare;
 use super::session_totals::SessionTotalDeltas;
+use super::BatchMap;
 use super::StoreError;
 use crate::ingest::PreparedEvent;
 
@@ -161,8 +161,8 @@ struct CostRow<'t, 'a> {
 /// The rollup changes of one ingest batch, written by [`RollupDeltas::flush`].
 #[derive(Debug, Default)]
 pub(crate) struct RollupDeltas<'a> {
-    costs: HashMap<CostKey<'a>, Delta>,
-    sessions: HashMap<SessionKey<'a>, Delta>,
+    costs: BatchMap<CostKey<'a>, Delta>,
+    sessions: BatchMap<SessionKey<'a>, Delta>,
     totals: SessionTotalDeltas<'a>,
 }
 
@@ -300,8 +300,8 @@ impl<'a> RollupDeltas<'a> {
     /// Returns the changes per `cost_rollups` row: each minute's change added to the
     /// minute and to the quarter hour, hour and day that contain it, so a unit touched in
     /// several minutes of the batch is written once.
-    fn cost_units(&self) -> HashMap<CostUnitKey<'_>, Delta> {
-        let mut units: HashMap<CostUnitKey<'_>, Delta> = HashMap::new();
+    fn cost_units(&self) -> BatchMap<CostUnitKey<'_>, Delta> {
+        let mut units: BatchMap<CostUnitKey<'_>, Delta> = BatchMap::default();
         for (key, delta) in &self.costs {
             for span in SPANS {
                 let start = key.minute.div_euclid(span) * span;
@@ -313,8 +313,8 @@ impl<'a> RollupDeltas<'a> {
     }
 
     /// Returns the changes per `session_cost_rollups` row, as [`Self::cost_units`] does.
-    fn session_units(&self) -> HashMap<SessionUnitKey<'_>, Delta> {
-        let mut units: HashMap<SessionUnitKey<'_>, Delta> = HashMap::new();
+    fn session_units(&self) -> BatchMap<SessionUnitKey<'_>, Delta> {
+        let mut units: BatchMap<SessionUnitKey<'_>, Delta> = BatchMap::default();
         for (key, delta) in &self.sessions {
             for span in SPANS {
                 let start = key.minute.div_euclid(span) * span;

@@ -12,11 +12,11 @@
 //! stays there; the reader treats it as unbounded.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use rusqlite::{params, Connection};
 
 use super::rollups::{update_sums, Delta};
+use super::BatchMap;
 use super::StoreError;
 
 /// The stored `cost_bound` of a session whose bound does not fit in 64 bits.
@@ -74,7 +74,7 @@ impl TotalDelta {
 /// The session total changes of one ingest batch, keyed by session and agent.
 #[derive(Debug, Default)]
 pub(crate) struct SessionTotalDeltas<'a> {
-    by_agent: HashMap<(Cow<'a, str>, Cow<'a, str>), TotalDelta>,
+    by_agent: BatchMap<(Cow<'a, str>, Cow<'a, str>), TotalDelta>,
 }
 
 impl<'a> SessionTotalDeltas<'a> {
@@ -110,7 +110,7 @@ impl<'a> SessionTotalDeltas<'a> {
             update_bound_and_span!(),
             update_sums!()
         ))?;
-        let mut by_session: HashMap<&str, TotalDelta> = HashMap::new();
+        let mut by_session: BatchMap<&str, TotalDelta> = BatchMap::default();
         for ((session, agent), total) in &self.by_agent {
             let (high, low) = total.sums.cost_columns()?;
             let sums = &total.sums;
