@@ -157,12 +157,12 @@ pub(crate) fn fill_stored_response(
     }
 
     let sql = format!(
-        "UPDATE events SET {FILL_COLUMNS} WHERE id = ?3 AND cost_pico IS NULL \
+        "UPDATE events SET {FILL_COLUMNS} WHERE seq = ?3 AND cost_pico IS NULL \
          RETURNING timestamp, session_id, agent_id, provider, model"
     );
     let keys = conn
         .prepare_cached(&sql)?
-        .query_row(params![cost_pico, tracked_id, response.id], |row| {
+        .query_row(params![cost_pico, tracked_id, response.seq], |row| {
             ResponseKeys::from_row(row, 0)
         })
         .optional()?;

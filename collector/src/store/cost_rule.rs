@@ -77,6 +77,8 @@ impl CostShare {
 pub(crate) struct SupersedingResponse {
     /// Event id of the response.
     pub(crate) id: String,
+    /// Rowid of the response.
+    pub(crate) seq: i64,
     /// True while the response has no cost, so it can take the cost of the `cost_tracked`
     /// (see [`super::cost_fill`]).
     pub(crate) unpriced: bool,
@@ -97,7 +99,7 @@ pub(crate) fn superseding_response(
         return Ok(None);
     };
     let mut statement = conn.prepare_cached(
-        "SELECT id, cost_source IS NOT NULL AND cost_pico IS NULL FROM events \
+        "SELECT id, cost_source IS NOT NULL AND cost_pico IS NULL, seq FROM events \
          WHERE tenant_id = ?1 AND session_id = ?2 AND call_id = ?3 \
          AND event_type = 'llm_response' ORDER BY seq LIMIT 1",
     )?;
@@ -107,6 +109,7 @@ pub(crate) fn superseding_response(
         Some(row) => Ok(Some(SupersedingResponse {
             id: row.get(0)?,
             unpriced: row.get(1)?,
+            seq: row.get(2)?,
         })),
         None => Ok(None),
     }

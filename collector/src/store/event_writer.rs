@@ -140,24 +140,27 @@ fn ingest_batches(
     tenant: &str,
     batches: &[&[PreparedEvent]],
 ) -> Result<Vec<IngestOutcome>, StoreError> {
-    // Ids are minted up front, in request order; a duplicate leaves its id unused.
-    let ids: Vec<Vec<String>> = batches
-        .iter()
-        .map(|events| events.iter().map(|_| context.next_id()).collect())
-        .collect();
+    // Each new event's id is minted from its `seq`, which the insert sets: the next after
+    // the largest stored. A duplicate leaves its `seq` to the next event.
+    let origin = context.id_origin()?;
+    let millis = context.event_id_millis();
     let transaction = context
         .conn
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut next_seq: i64 =
+        transaction.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", [], |row| {
+            row.get(0)
+        })?;
 
     let mut insert = transaction.prepare_cached(INSERT_SQL)?;
     let mut sessions: BatchMap<String, Session> = BatchMap::default();
     let mut rollups = RollupDeltas::default();
     let mut llm_rollups = LlmRollupDeltas::default();
     let mut outcomes = Vec::with_capacity(batches.len());
-    for (events, ids) in batches.iter().zip(ids) {
+    for events in batches {
         let mut results = Vec::with_capacity(events.len());
         let mut duplicates = 0;
-        for (index, (prepared, id)) in events.iter().zip(ids).enumerate() {
+        for (index, prepared) in events.iter().enumerate() {
             let session_id = &prepared.event.session_id;
             let loaded_here = !sessions.contains_key(session_id);
             if loaded_here {
@@ -171,7 +174,9 @@ fn ingest_batches(
             let prev_hash = Some(session.tail_hash.as_str()).filter(|hash| !hash.is_empty());
             let superseding = cost_rule::superseding_response(&transaction, tenant, prepared)?;
             let fill = cost_fill::fill_of_new_response(&transaction, tenant, prepared)?;
+            let id = origin.mint(millis, next_seq);
             let row = NewRow {
+                seq: next_seq,
                 id: &id,
                 prev_hash,
                 superseded_by: superseding.as_ref().map(|response| response.id.as_str()),
@@ -191,6 +196,7 @@ fn ingest_batches(
                 )?);
                 continue;
             };
+            next_seq += 1;
             session.apply(prepared, &hash, superseding.is_none());
             if superseding.is_none() {
                 rollups.add_event(prepared)?;
@@ -236,6 +242,8 @@ fn ingest_batches(
 
 /// The server-assigned columns of a new event row.
 struct NewRow<'a> {
+    /// The rowid, which the id is minted from.
+    seq: i64,
     id: &'a str,
     prev_hash: Option<&'a str>,
     /// The `llm_response` that makes this `cost_tracked` stop counting, if any.
@@ -249,9 +257,9 @@ const INSERT_SQL: &str = "INSERT INTO events (id, tenant_id, client_id, timestam
     agent_id, event_type, severity, payload, metadata, prev_hash, hash, is_error, provider, \
     model, cost_pico, cost_source, input_tokens, output_tokens, cache_read_tokens, \
     cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, call_id, superseded_by, \
-    pricing_version, price_provider, price_model, price_date, cost_from) VALUES (?1, ?2, ?3, ?4, \
-    ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, \
-    ?24, ?25, ?26, ?27, ?28, ?29, ?30) \
+    pricing_version, price_provider, price_model, price_date, cost_from, seq) VALUES (?1, ?2, ?3, \
+    ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, \
+    ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31) \
     ON CONFLICT (tenant_id, client_id) WHERE client_id IS NOT NULL DO NOTHING";
 
 /// Hashes and inserts one event with the [`INSERT_SQL`] statement.
@@ -327,6 +335,7 @@ fn insert_event(
         pricing.and_then(|pricing| pricing.model.as_deref()),
         pricing.and_then(|pricing| pricing.price_date.map(|day| day.to_string())),
         fill.map(|fill| fill.tracked_id.as_str()),
+        row.seq,
     ])?;
     Ok((inserted > 0).then_some(hash))
 }

@@ -5,6 +5,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use super::event_ids::{IdOrigin, LEGACY_ID_INDEX};
 use super::filter::SqlFilter;
 pub use super::outcome::{IngestOutcome, IngestedEvent};
 use super::{Page, Paging, Store, StoreError};
@@ -277,9 +278,27 @@ impl Store {
     pub async fn event(&self, tenant: &str, id: &str) -> Result<Option<StoredEvent>, StoreError> {
         let (tenant, id) = (tenant.to_owned(), id.to_owned());
         self.read(move |conn| {
-            for column in ["id", "client_id"] {
-                let sql =
-                    format!("SELECT {COLUMNS} FROM events WHERE tenant_id = ?1 AND {column} = ?2");
+            let origin = IdOrigin::load(conn)?;
+            if let Some(seq) = origin.seq_of(&id) {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM events WHERE seq = ?1 AND tenant_id = ?2 AND id = ?3"
+                );
+                let found = conn
+                    .query_row(&sql, params![seq, tenant, id], StoredEvent::from_row)
+                    .optional()?;
+                if found.is_some() {
+                    return Ok(found);
+                }
+            }
+            // The condition on `seq` matches the partial index's own, so SQLite can use it.
+            let before = format!(
+                "SELECT {COLUMNS} FROM events INDEXED BY {LEGACY_ID_INDEX} \
+                 WHERE tenant_id = ?1 AND id = ?2 AND seq < {}",
+                origin.first_seq
+            );
+            let by_client_id =
+                format!("SELECT {COLUMNS} FROM events WHERE tenant_id = ?1 AND client_id = ?2");
+            for sql in [before, by_client_id] {
                 let found = conn
                     .query_row(&sql, params![tenant, id], StoredEvent::from_row)
                     .optional()?;

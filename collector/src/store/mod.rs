@@ -21,6 +21,7 @@ mod check_constraints;
 pub mod client_ids;
 mod cost_fill;
 pub mod cost_rule;
+mod event_ids;
 mod event_seq;
 mod event_writer;
 pub mod events;

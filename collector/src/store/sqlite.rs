@@ -24,6 +24,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 use ulid::Generator;
 
+use super::event_ids::IdOrigin;
 use super::event_writer::{run_group, IngestJob};
 use super::events::IngestOutcome;
 use super::StoreError;
@@ -71,15 +72,15 @@ const WRITER_STATEMENT_CACHE: usize = 64;
 const MAX_IDLE_READERS: usize = 8;
 
 /// One numbered schema change: SQL, then an optional Rust step in the same transaction.
-struct Migration {
-    version: i64,
+pub(super) struct Migration {
+    pub(super) version: i64,
     name: &'static str,
     sql: &'static str,
     after_sql: Option<fn(&Connection) -> rusqlite::Result<()>>,
 }
 
 /// Migrations, applied in order and recorded in `schema_migrations`.
-const MIGRATIONS: &[Migration] = &[
+pub(super) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "initial",
@@ -170,6 +171,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0015_unpriced_rollup_index.sql"),
         after_sql: None,
     },
+    Migration {
+        version: 16,
+        name: "server_ids_from_seq",
+        sql: include_str!("migrations/0016_server_ids_from_seq.sql"),
+        after_sql: Some(super::event_ids::narrow_id_index),
+    },
 ];
 
 /// State owned by the writer thread and lent to each write job.
@@ -177,8 +184,12 @@ const MIGRATIONS: &[Migration] = &[
 pub(crate) struct WriterContext {
     /// The only connection that writes.
     pub(crate) conn: Connection,
-    /// Source of monotonic event and record ids.
+    /// Source of monotonic record ids: alert rules and alert history.
     ids: Generator,
+    /// The clock reading of the last event ids minted, so that they never go back in time.
+    last_event_millis: u64,
+    /// How event ids are minted, read from the file on first use.
+    id_origin: Option<IdOrigin>,
 }
 
 impl WriterContext {
@@ -187,7 +198,35 @@ impl WriterContext {
         WriterContext {
             conn,
             ids: Generator::new(),
+            last_event_millis: 0,
+            id_origin: None,
         }
+    }
+
+    /// Returns the clock reading for the event ids of a new transaction: the time in
+    /// milliseconds since the Unix epoch, or the last reading if the clock went back.
+    pub(crate) fn event_id_millis(&mut self) -> u64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| {
+                u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+            });
+        self.last_event_millis = self.last_event_millis.max(now);
+        self.last_event_millis
+    }
+
+    /// Returns how event ids are minted in this file.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`rusqlite::Error`] when the stored origin cannot be read.
+    pub(crate) fn id_origin(&mut self) -> rusqlite::Result<IdOrigin> {
+        if let Some(origin) = self.id_origin {
+            return Ok(origin);
+        }
+        let origin = IdOrigin::load(&self.conn)?;
+        self.id_origin = Some(origin);
+        Ok(origin)
     }
 
     /// Returns a new ULID, greater than every id this writer returned before.
@@ -410,6 +449,14 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
 /// Applies, in version order, every migration that `schema_migrations` does not record,
 /// each in its own transaction. A missing version below a recorded one is applied too.
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    apply_migrations(conn, MIGRATIONS)
+}
+
+/// Applies those of `migrations` that `schema_migrations` does not record, as [`migrate`].
+pub(super) fn apply_migrations(
+    conn: &Connection,
+    migrations: &[Migration],
+) -> Result<(), StoreError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version INTEGER PRIMARY KEY,
@@ -422,7 +469,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         .query_map([], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
 
-    for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+    for migration in migrations.iter().filter(|m| !applied.contains(&m.version)) {
         let (version, name) = (migration.version, migration.name);
         let apply = || -> rusqlite::Result<()> {
             conn.execute_batch("BEGIN IMMEDIATE")?;
