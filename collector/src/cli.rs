@@ -174,14 +174,40 @@ pub struct ServeArgs {
     /// window per client IP with the same limit. 0 disables the limit.
     #[arg(long, env = "AGENTLENS_RATE_LIMIT", value_name = "N", default_value_t = crate::rate_limit::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
-    /// Seconds to wait before each retry of a failed alert webhook, comma-separated.
+    /// Seconds to wait before each retry of a failed alert webhook, comma-separated, each at
+    /// most 604800 (one week). An empty value ('') turns retries off, so each delivery gets
+    /// one attempt.
+    // The full path keeps clap from reading `Vec` as a repeated option: the parser turns
+    // the whole value into the list.
     #[arg(
         long,
-        value_delimiter = ',',
+        value_name = "SECS,...",
         default_value = "1,5,30",
-        value_parser = clap::value_parser!(u64).range(..=MAX_SCHEDULE_SECS)
+        value_parser = parse_retry_delays
     )]
-    pub webhook_retry_delays_secs: Vec<u64>,
+    pub webhook_retry_delays_secs: ::std::vec::Vec<u64>,
+}
+
+/// Parses `--webhook-retry-delays-secs`: whole seconds separated by commas, each at most
+/// [`MAX_SCHEDULE_SECS`]. An empty or blank value is the empty list.
+fn parse_retry_delays(text: &str) -> Result<Vec<u64>, String> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|part| {
+            let part = part.trim();
+            let secs: u64 = part.parse().map_err(|_| {
+                format!("invalid delay {part:?}: expected whole seconds, such as 1,5,30")
+            })?;
+            if secs > MAX_SCHEDULE_SECS {
+                return Err(format!(
+                    "delay {secs} is over the maximum of {MAX_SCHEDULE_SECS} seconds (one week)"
+                ));
+            }
+            Ok(secs)
+        })
+        .collect()
 }
 
 impl ServeArgs {
@@ -348,6 +374,31 @@ mod tests {
         assert!(parse(&["--alert-interval-secs", "18446744073709551615"]).is_err());
         assert!(parse(&["--webhook-retry-delays-secs", &format!("1,{week}")]).is_ok());
         assert!(parse(&["--webhook-retry-delays-secs", &format!("1,{too_long}")]).is_err());
+    }
+
+    #[test]
+    fn empty_retry_delays_turn_retries_off() {
+        let delays = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["agentlens", "serve"], args].concat()).unwrap();
+            let Command::Serve(serve) = cli.command else {
+                unreachable!("parsed the serve subcommand")
+            };
+            serve.into_options().alerts.webhooks.retry_delays
+        };
+        let secs = |list: &[u64]| -> Vec<Duration> {
+            list.iter().copied().map(Duration::from_secs).collect()
+        };
+
+        assert_eq!(delays(&["--webhook-retry-delays-secs", ""]), secs(&[]));
+        assert_eq!(delays(&["--webhook-retry-delays-secs", " "]), secs(&[]));
+        assert_eq!(delays(&[]), secs(&[1, 5, 30]));
+        assert_eq!(
+            delays(&["--webhook-retry-delays-secs", "2, 7"]),
+            secs(&[2, 7])
+        );
+        let invalid =
+            Cli::try_parse_from(["agentlens", "serve", "--webhook-retry-delays-secs", "1,,5"]);
+        assert!(invalid.is_err());
     }
 
     #[test]

@@ -17,6 +17,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use crate::auth::Role;
+use crate::request_head::{MAX_HEADER_BYTES, MAX_HEADER_FIELDS, MAX_URI_BYTES};
 use crate::store::client_ids::ReusedClientId;
 use crate::store::StoreError;
 
@@ -49,6 +50,21 @@ pub enum ApiError {
     /// The body exceeds [`MAX_BODY_BYTES`].
     #[error("request body too large")]
     PayloadTooLarge,
+    /// The request URI exceeds [`crate::request_head::MAX_URI_BYTES`].
+    #[error("request uri too long: {bytes} bytes")]
+    UriTooLong {
+        /// Length of the path and query.
+        bytes: usize,
+    },
+    /// The request headers exceed [`crate::request_head::MAX_HEADER_FIELDS`] fields or
+    /// [`crate::request_head::MAX_HEADER_BYTES`] bytes.
+    #[error("request headers too large: {fields} fields, {bytes} bytes")]
+    HeadersTooLarge {
+        /// Number of header fields.
+        fields: usize,
+        /// Size of the header fields, counted as `name: value\r\n`.
+        bytes: usize,
+    },
     /// No part of the body arrived for the body read timeout.
     #[error("request body timed out")]
     BodyTimeout,
@@ -111,6 +127,8 @@ impl ApiError {
                 StatusCode::BAD_REQUEST
             }
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::MissingCredential | ApiError::InvalidCredential => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
@@ -140,6 +158,26 @@ impl ApiError {
                 "maxSize": "1MiB",
                 "maxBytes": MAX_BODY_BYTES,
                 "hint": PAYLOAD_TOO_LARGE_HINT,
+            }),
+            ApiError::UriTooLong { bytes } => json!({
+                "error": "URI too long",
+                "status": status,
+                "maxBytes": MAX_URI_BYTES,
+                "hint": format!(
+                    "the path and query may have at most {MAX_URI_BYTES} bytes, and this \
+                     request has {bytes}: shorten the query parameters"
+                ),
+            }),
+            ApiError::HeadersTooLarge { fields, bytes } => json!({
+                "error": "Request header fields too large",
+                "status": status,
+                "maxFields": MAX_HEADER_FIELDS,
+                "maxBytes": MAX_HEADER_BYTES,
+                "hint": format!(
+                    "the headers may have at most {MAX_HEADER_FIELDS} fields and \
+                     {MAX_HEADER_BYTES} bytes, and this request has {fields} fields and \
+                     {bytes} bytes: send fewer or shorter headers"
+                ),
             }),
             ApiError::BodyTimeout => json!({
                 "error": "Request body timed out",

@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pricing;
 pub mod rate_limit;
+pub mod request_head;
 pub mod router;
 pub mod server;
 pub mod store;

@@ -31,8 +31,9 @@
 //!
 //! Every `/api` response carries `X-API-Version: v1`, an unknown `/api` path gets a JSON
 //! 404, a known path with another method a JSON 405 that lists the allowed methods, and
-//! bodies over 1 MiB get a JSON 413. Every route above except the health route,
-//! `/api/openapi.json`, `/metrics` and `/mcp` is under the [rate limit](rate_limit). It runs
+//! bodies over 1 MiB get a JSON 413. On every path, a URI or headers over the
+//! [`request_head`] limits get a JSON 414 or 431. Every route above except the health
+//! route, `/api/openapi.json`, `/metrics` and `/mcp` is under the [rate limit](rate_limit). It runs
 //! after authentication and counts the requests that authentication rejects in a
 //! separate window per IP address, so a mistyped key gets 401 rather than another key's
 //! 429, and bad keys still count.
@@ -51,7 +52,7 @@ use crate::error::{self, BODY_READ_TIMEOUT, MAX_BODY_BYTES};
 use crate::handlers::{
     alerts, analytics, budgets, events, health, keys, pricing, server_info, sessions,
 };
-use crate::{auth, mcp, metrics, openapi, rate_limit, AppState};
+use crate::{auth, mcp, metrics, openapi, rate_limit, request_head, AppState};
 
 /// Builds the application router over `state`.
 pub fn build_router(state: AppState) -> Router {
@@ -141,7 +142,9 @@ pub fn build_router(state: AppState) -> Router {
     // `Router::layer` wraps each route, inside the step where axum adds `Allow` to a 405,
     // so the layer that needs that header wraps the whole router as a service instead.
     let described = middleware::map_response(error::describe_method_not_allowed).layer(app);
-    Router::new().fallback_service(described)
+    Router::new()
+        .fallback_service(described)
+        .layer(middleware::from_fn(request_head::check_request_head))
 }
 
 async fn set_api_version(mut response: Response) -> Response {

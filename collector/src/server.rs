@@ -32,6 +32,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+use crate::request_head::PARSER_MAX_HEADERS;
+
 /// Maximum time a client may take to send the headers of a request, counted from the
 /// connection's start or from the end of its previous response.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -115,7 +117,8 @@ impl Connection {
         builder
             .http1()
             .timer(TokioTimer::new())
-            .header_read_timeout(header_read_timeout);
+            .header_read_timeout(header_read_timeout)
+            .max_headers(PARSER_MAX_HEADERS);
         // The CONNECT protocol lets WebSockets run over HTTP/2, as in `axum::serve`.
         builder.http2().enable_connect_protocol();
         let io = TokioIo::new(stream);

@@ -155,6 +155,9 @@ impl Delivery {
                 %error,
                 "sending batch failed, retrying"
             );
+            if error.is_rate_limited() {
+                self.stats.record_rate_limit_wait(delay);
+            }
             if !self.sleep_until_unless_deadline(wake).await {
                 return Err(error);
             }
@@ -362,6 +365,24 @@ mod tests {
         assert_eq!(transport.accepted_ids().len(), 4);
         assert_eq!(stats.sent(), 4);
         assert_eq!(stats.failed(), 0);
+    }
+
+    #[test]
+    fn rate_limit_waits_are_counted() {
+        let rate_limited = SendError::Status {
+            status: 429,
+            body: String::new(),
+            retry_after: Some(Duration::from_millis(1200)),
+        };
+        let transport = ScriptedTransport::new(1000, vec![status(503), rate_limited]);
+        let stats = stats_with_pending(2);
+
+        run(delivery(Arc::clone(&transport), &stats).deliver(&events(2)));
+
+        assert_eq!(stats.sent(), 2);
+        let (count, latest) = stats.rate_limit_waits();
+        assert_eq!(count, 1, "the 503 retry is not a rate limit wait");
+        assert!(latest >= Duration::from_millis(1200), "{latest:?}");
     }
 
     #[test]

@@ -126,6 +126,16 @@ pub enum ClientError {
     SpawnThread(#[source] std::io::Error),
 }
 
+/// Waits of a client's delivery caused by the collector's rate limit, from
+/// [`Client::rate_limit_waits`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimitWaits {
+    /// Waits before a retry that began because the collector returned 429.
+    pub count: u64,
+    /// Length of the latest of those waits; zero when there was none.
+    pub latest: Duration,
+}
+
 /// A handle that queues events for a collector. The [module docs](self) describe how
 /// events move from here to the network.
 ///
@@ -374,6 +384,13 @@ impl Client {
     /// Returns the number of events queued or in flight.
     pub fn pending(&self) -> usize {
         self.stats.pending()
+    }
+
+    /// Returns how often delivery waited before a retry because the collector returned
+    /// 429 (rate limit exceeded), and how long the latest of those waits was.
+    pub fn rate_limit_waits(&self) -> RateLimitWaits {
+        let (count, latest) = self.stats.rate_limit_waits();
+        RateLimitWaits { count, latest }
     }
 }
 

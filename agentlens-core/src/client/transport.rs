@@ -131,6 +131,11 @@ impl SendError {
         matches!(self, SendError::Status { status: 413, .. })
     }
 
+    /// Returns true for a 429 response: the collector's rate limit was exceeded.
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(self, SendError::Status { status: 429, .. })
+    }
+
     /// Returns the delay the collector asked for before the next attempt, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

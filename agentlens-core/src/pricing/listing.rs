@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use super::matching;
 use super::rates::{self, PriceEntry, Rate, Rates};
 use super::table::{self, Lookup, Model, PriceTable, Provider};
-use super::variants::PriceVariant;
+use super::variants::{self, PriceVariant};
 
 /// One model of a price table together with the provider that lists it.
 #[derive(Debug, Clone, Copy)]
@@ -89,6 +89,13 @@ impl<'a> ModelPrices<'a> {
             .variants
             .iter()
             .map(|variant| VariantPrices { variant })
+    }
+
+    /// Returns the service tiers that the model has prices for on some day, such as `flex`
+    /// and `priority`, sorted. The standard names of [`super::STANDARD_TIERS`] are left
+    /// out, because they select the standard prices.
+    pub fn service_tiers(&self) -> Vec<&'a str> {
+        variants::special_tiers(&self.model.variants)
     }
 
     /// Returns the price entry in force at `at`, chosen as [`PriceTable::quote`] chooses it;

@@ -56,7 +56,7 @@ pub use overrides::PriceOverridesError;
 pub use quote::{Breakdown, LineItem, PriceOutcome, Quote, UnitLine};
 pub use rates::{Rate, Tier, TierApplication, TierComparison, TierCounts, TierRule};
 pub use table::{PriceTable, PriceTableError};
-pub use variants::PriceContext;
+pub use variants::{PriceContext, STANDARD_TIERS};
 
 #[cfg(test)]
 mod tests;

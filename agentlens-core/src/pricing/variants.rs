@@ -18,7 +18,7 @@ use super::units::{Unit, UNIT_COUNT};
 
 /// Service tier names that mean the standard prices: OpenAI's `default` and `auto`,
 /// Anthropic's and Gemini's `standard`, and Groq's `on_demand`.
-const STANDARD_TIERS: [&str; 4] = ["standard", "default", "auto", "on_demand"];
+pub const STANDARD_TIERS: [&str; 4] = ["standard", "default", "auto", "on_demand"];
 
 /// The conditions of a call that select a price variant.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -149,7 +149,7 @@ pub(crate) fn resolve<'a>(
     let tier = context.special_tier();
     let mut matching: Vec<&PriceVariant> = variants
         .iter()
-        .filter(|variant| variant.start_date.is_none_or(|day| at.date_naive() >= day))
+        .filter(|variant| in_force(variant, at))
         .filter(|variant| matches(variant, tier.as_deref(), context.batch))
         .collect();
     if let (Some(tier), true) = (&tier, context.batch) {
@@ -171,11 +171,16 @@ pub(crate) fn resolve<'a>(
     };
     if let Some(tier) = &tier {
         if !covers("service_tier") && !covers("speed") {
-            return Err(missing_variant(
-                model,
-                &format!("service tier \"{tier}\""),
-                at,
-            ));
+            let known = special_tiers(variants.iter().filter(|variant| in_force(variant, at)));
+            let missing = if known.is_empty() {
+                format!("service tier \"{tier}\", nor for any other service tier,")
+            } else {
+                format!(
+                    "service tier \"{tier}\" (its service tiers are {})",
+                    known.join(", ")
+                )
+            };
+            return Err(missing_variant(model, &missing, at));
         }
     }
     if context.batch && !covers("processing") {
@@ -208,6 +213,28 @@ pub(crate) fn resolve<'a>(
         }
     }
     Ok((resolved, Some(describe(tier.as_deref(), context.batch))))
+}
+
+/// Returns whether the variant applies on the day of `at`.
+fn in_force(variant: &PriceVariant, at: DateTime<Utc>) -> bool {
+    variant.start_date.is_none_or(|day| at.date_naive() >= day)
+}
+
+/// Returns the service tiers, other than the standard names, that `variants` price: the
+/// values of their `service_tier` and `speed` conditions, sorted and without repeats.
+pub(crate) fn special_tiers<'a>(
+    variants: impl IntoIterator<Item = &'a PriceVariant>,
+) -> Vec<&'a str> {
+    let mut tiers: Vec<&str> = variants
+        .into_iter()
+        .flat_map(|variant| &variant.when)
+        .filter(|(key, _)| key == "service_tier" || key == "speed")
+        .map(|(_, value)| value.as_str())
+        .filter(|tier| !STANDARD_TIERS.contains(&tier.to_ascii_lowercase().as_str()))
+        .collect();
+    tiers.sort_unstable();
+    tiers.dedup();
+    tiers
 }
 
 /// Returns whether the variant has a condition on `key`.

@@ -2,14 +2,16 @@
 //! a running server.
 //!
 //! The commands open the same SQLite file as `agentlens serve`, so they also work while
-//! the server runs: SQLite serialises the writes. They never create the file: a key
-//! written to a new database elsewhere would be rejected by the running server. A new key takes effect at once, because
-//! the server looks keys up on every request.
+//! the server runs: SQLite serialises the writes. They never create the file or write the
+//! schema into a file without it: a key written to a new database elsewhere would be
+//! rejected by the running server. A new key takes effect at once, because the server
+//! looks keys up on every request.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use rusqlite::{Connection, OpenFlags};
 
 use crate::auth::{generate_key, hash_key};
 use crate::handlers::keys::check_key_fields;
@@ -89,6 +91,27 @@ pub enum KeysError {
         .0.display()
     )]
     MissingDatabase(PathBuf),
+    /// The `--db` path is a directory.
+    #[error(
+        "--db {} is a directory; pass the database file of the running collector (the --db \
+         of `agentlens serve`), such as {}",
+        .0.display(),
+        .0.join("agentlens.db").display()
+    )]
+    DatabaseIsDirectory(PathBuf),
+    /// The file exists but has no collector schema, such as an empty file or another
+    /// program's database.
+    #[error(
+        "{} is not a collector database ({reason}); pass --db with the database file of the \
+         running collector (the --db of `agentlens serve`)",
+        path.display()
+    )]
+    NotCollectorDatabase {
+        /// Path of the file.
+        path: PathBuf,
+        /// The missing table, or the SQLite error that opening or reading the file returned.
+        reason: String,
+    },
     /// The name or scopes are outside the accepted bounds.
     #[error("invalid {field}: {message}")]
     InvalidField {
@@ -158,6 +181,12 @@ async fn create(mut args: CreateArgs) -> Result<String, KeysError> {
 async fn list(args: ListArgs) -> Result<String, KeysError> {
     let store = open_existing(&args.store.db)?;
     let keys = store.list_api_keys(&args.store.tenant).await?;
+    if keys.is_empty() {
+        return Ok(format!(
+            "no API keys in tenant {}; create one with `agentlens keys create`\n",
+            args.store.tenant
+        ));
+    }
     Ok(key_table(&keys))
 }
 
@@ -177,12 +206,42 @@ async fn revoke(args: RevokeArgs) -> Result<String, KeysError> {
     }
 }
 
-/// Opens the collector's database, which must exist, and applies pending migrations.
+/// Opens the collector's database, which must exist and have the collector's schema, and
+/// applies pending migrations.
 fn open_existing(path: &Path) -> Result<Store, KeysError> {
+    if path.is_dir() {
+        return Err(KeysError::DatabaseIsDirectory(path.to_owned()));
+    }
     if !path.is_file() {
         return Err(KeysError::MissingDatabase(path.to_owned()));
     }
+    check_collector_schema(path)?;
     Ok(Store::open(path)?)
+}
+
+/// Checks through a read-only connection that `path` is a SQLite database with the
+/// collector's `api_keys` table, so that no command writes the schema into an empty file
+/// or another program's database.
+fn check_collector_schema(path: &Path) -> Result<(), KeysError> {
+    let not_collector = |reason: String| KeysError::NotCollectorDatabase {
+        path: path.to_owned(),
+        reason,
+    };
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|error| not_collector(error.to_string()))?;
+    let has_keys_table: bool = conn
+        .query_row(
+            "SELECT EXISTS (
+                 SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'api_keys'
+             )",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(|error| not_collector(error.to_string()))?;
+    if !has_keys_table {
+        return Err(not_collector("it has no api_keys table".to_owned()));
+    }
+    Ok(())
 }
 
 /// Formats keys as a tab-separated table with a header. A `-` in REVOKED marks an active

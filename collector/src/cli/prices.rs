@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use agentlens_core::pricing::{
-    LiteLlmSkips, ModelPrices, PriceOverridesError, PriceTable, PriceTableError, Rate,
+    LiteLlmSkips, ModelPrices, PriceContext, PriceOverridesError, PriceTable, PriceTableError,
+    Rate, STANDARD_TIERS,
 };
 use agentlens_core::validate::FieldError;
 use chrono::{DateTime, Utc};
@@ -224,11 +225,12 @@ fn run_quote(args: QuoteArgs) -> Result<String, PricesError> {
     let usage: Value = agentlens_core::json::from_slice_unique_keys(args.usage.as_bytes())
         .map_err(|error| PricesError::UsageJson(error.to_string()))?;
     let mut request = json!({"provider": args.provider, "model": args.model, "usage": usage});
+    if let Some(tier) = args.service_tier {
+        check_service_tier(&table, &args.provider, &args.model, &tier)?;
+        request["serviceTier"] = Value::String(tier);
+    }
     if let Some(at) = args.at {
         request["at"] = Value::String(at);
-    }
-    if let Some(tier) = args.service_tier {
-        request["serviceTier"] = Value::String(tier);
     }
     if args.batch {
         request["batch"] = Value::Bool(true);
@@ -242,6 +244,53 @@ fn run_quote(args: QuoteArgs) -> Result<String, PricesError> {
         return Err(PricesError::Unpriced(reason));
     }
     Ok(format!("{text}\n"))
+}
+
+/// Rejects a `--service-tier` that the model has no prices for on any day, naming the
+/// tiers it has. A standard tier name passes, and so does a model that the table does not
+/// know, which the quote reports as unpriced. A tier whose prices start after the quoted
+/// time passes too, and the quote reports it as unpriced on that day.
+fn check_service_tier(
+    table: &PriceTable,
+    provider: &str,
+    model: &str,
+    tier: &str,
+) -> Result<(), PricesError> {
+    let Some(special) = PriceContext::from_service_tier(tier).special_tier() else {
+        return Ok(());
+    };
+    let Ok(found) = table.find_model(Some(provider), model) else {
+        return Ok(());
+    };
+    let tiers = found.service_tiers();
+    if tiers
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(&special))
+    {
+        return Ok(());
+    }
+
+    let standard = STANDARD_TIERS.join(", ");
+    let message = if tiers.is_empty() {
+        format!(
+            "model \"{}\" has no service tier \"{}\" and no other service tier prices; \
+             pass one of {standard} for the standard prices, or leave out --service-tier",
+            found.id(),
+            tier.trim()
+        )
+    } else {
+        format!(
+            "model \"{}\" has no service tier \"{}\"; pass one of its tiers ({}), or one of \
+             {standard} for the standard prices",
+            found.id(),
+            tier.trim(),
+            tiers.join(", ")
+        )
+    };
+    Err(PricesError::InvalidOptions(vec![FieldError {
+        path: "serviceTier".to_owned(),
+        message,
+    }]))
 }
 
 fn unpriced_reason(report: &QuoteReport) -> Option<String> {
@@ -509,11 +558,14 @@ fn describe_fields(errors: &[FieldError]) -> String {
     let described: Vec<String> = errors
         .iter()
         .map(|error| {
-            let flag = kebab_case(error.path.split('.').next().unwrap_or_default());
-            let field = if error.path.contains('.') {
-                format!(" field {}", error.path)
-            } else {
+            let (option, inner) = error.path.split_once('.').unwrap_or((&error.path, ""));
+            let flag = kebab_case(option);
+            // A message that names its field already, such as "usage field `input_tokens`
+            // is missing", is not preceded by the field again.
+            let field = if inner.is_empty() || error.message.contains(inner) {
                 String::new()
+            } else {
+                format!(" field {}", error.path)
             };
             format!("invalid --{flag}{field}: {}", error.message)
         })

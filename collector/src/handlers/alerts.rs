@@ -24,8 +24,9 @@ pub struct RuleList {
     pub rules: Vec<AlertRule>,
 }
 
-/// Rejects `notifyChannels` entries that are not http(s) URLs or are invalid URLs. Unless
-/// private webhooks are allowed, it also rejects URLs that resolve to a non-public address.
+/// Rejects `notifyChannels` entries that are not http(s) URLs, are invalid URLs, or whose
+/// host does not resolve. It also rejects URLs that resolve to a link-local address and,
+/// unless private webhooks are allowed, to a non-public one ([`ssrf::check_for_rule`]).
 /// Each error names `notifyChannels.N`.
 ///
 /// Channel ids such as `slack:#general` are rejected rather than stored, because the

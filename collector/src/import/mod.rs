@@ -228,7 +228,8 @@ fn cost_event(
     Some(event)
 }
 
-/// Shows a progress bar on stderr until every event is delivered or given up on.
+/// Shows a progress bar on stderr until every event is delivered or given up on, and
+/// prints a line on stderr for each wait on the collector's rate limit.
 fn wait_for_delivery(client: &Client, total: usize) {
     let bar = ProgressBar::new(total as u64);
     bar.set_style(
@@ -236,9 +237,23 @@ fn wait_for_delivery(client: &Client, total: usize) {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let deadline = Instant::now() + DELIVERY_TIMEOUT;
+    let mut waits_reported = 0;
     loop {
         let pending = client.flush(Duration::from_millis(200));
         bar.set_position((total - pending.min(total)) as u64);
+        let waits = client.rate_limit_waits();
+        if waits.count > waits_reported {
+            waits_reported = waits.count;
+            // `println` of the bar prints nothing while the bar is hidden, as it is when
+            // stderr is not a terminal, so the line goes out through `suspend`.
+            bar.suspend(|| {
+                eprintln!(
+                    "the collector's rate limit was reached; waiting {:.1} s before sending \
+                     again",
+                    waits.latest.as_secs_f64()
+                );
+            });
+        }
         if pending == 0 || Instant::now() >= deadline {
             break;
         }

@@ -5,9 +5,13 @@ use std::net::SocketAddr;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, Method, Request};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::Value;
 use tower::Service;
+
+use crate::error::ApiError;
+use crate::request_head::MAX_URI_BYTES;
 
 /// Parts of the MCP request that the in-process router needs for a tool call.
 #[derive(Debug, Clone, Default)]
@@ -107,7 +111,8 @@ impl Backend {
     ///
     /// # Errors
     ///
-    /// Returns a message when the collector cannot be reached.
+    /// Returns a message when the collector cannot be reached. A path over
+    /// [`MAX_URI_BYTES`] is not sent, and gets the collector's 414 reply.
     pub async fn send(
         &self,
         method: Method,
@@ -115,6 +120,13 @@ impl Backend {
         body: Option<&Value>,
         caller: &McpCaller,
     ) -> Result<ApiReply, String> {
+        // The collector rejects such a request with this 414, but reqwest and the `http`
+        // crate cannot build a URI over 65534 bytes, so the 414 is built here instead.
+        // NOTE: a remote collector of another version may have another limit.
+        if path.len() > MAX_URI_BYTES {
+            let response = ApiError::UriTooLong { bytes: path.len() }.into_response();
+            return read_reply(response, path).await;
+        }
         match self {
             Backend::Remote {
                 client,
@@ -144,10 +156,14 @@ async fn send_remote(
     if let Some(body) = body {
         request = request.json(body);
     }
-    let response = request
-        .send()
-        .await
-        .map_err(|error| format!("cannot reach the collector at {url}: {error}"))?;
+    // The error names the base URL only, because the full URL repeats every argument of
+    // the query, however long.
+    let response = request.send().await.map_err(|error| {
+        format!(
+            "cannot reach the collector at {base_url}: {}",
+            error_chain(&error.without_url())
+        )
+    })?;
     let status = response.status().as_u16();
     let text = response
         .text()
@@ -188,6 +204,11 @@ async fn send_in_process(
         .call(request)
         .await
         .map_err(|error| format!("request to {path} failed: {error}"))?;
+    read_reply(response, path).await
+}
+
+/// Reads the status and body of a response of the router.
+async fn read_reply(response: Response, path: &str) -> Result<ApiReply, String> {
     let status = response.status().as_u16();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
@@ -197,4 +218,16 @@ async fn send_in_process(
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         text: String::from_utf8_lossy(&bytes).into_owned(),
     })
+}
+
+/// Returns the error's message followed by the messages of its sources.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

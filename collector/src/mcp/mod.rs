@@ -29,7 +29,7 @@ mod params;
 pub mod stdio;
 
 use agentlens_core::validate::validate_event;
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use chrono::Utc;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
@@ -80,8 +80,16 @@ fn mcp_caller(extensions: &Extensions) -> McpCaller {
 /// Formats a failed API reply as a tool error message.
 fn reply_error(action: &str, reply: &ApiReply) -> String {
     let mut message = format!("{action} failed with status {}", reply.status);
-    if let Some(error) = reply.body.get("error").and_then(Value::as_str) {
-        message.push_str(&format!(": {error}"));
+    match reply.body.get("error").and_then(Value::as_str) {
+        Some(error) => message.push_str(&format!(": {error}")),
+        // hyper responds to a request head that it rejects, such as a URI over 64 KiB,
+        // with an empty body, so the status reason is the only text to show.
+        None => {
+            let status = StatusCode::from_u16(reply.status).ok();
+            if let Some(reason) = status.and_then(|status| status.canonical_reason()) {
+                message.push_str(&format!(" ({reason})"));
+            }
+        }
     }
     if let Some(details) = reply.body.get("details").and_then(Value::as_array) {
         for detail in details {
@@ -104,6 +112,18 @@ fn failed_reply(action: &str, reply: &ApiReply) -> CallToolResult {
         return access::forbidden_reply(action, reply);
     }
     tool_error(reply_error(action, reply))
+}
+
+/// Maximum length of a request path shown in a tool error, in characters.
+const SHOWN_PATH_CHARS: usize = 200;
+
+/// Returns `METHOD path` for a tool error. A path over [`SHOWN_PATH_CHARS`] characters is
+/// cut short and followed by its length, so an over-long argument is not echoed in full.
+fn request_line(method: &Method, path: &str) -> String {
+    match path.char_indices().nth(SHOWN_PATH_CHARS) {
+        Some((end, _)) => format!("{method} {}... ({} bytes)", &path[..end], path.len()),
+        None => format!("{method} {path}"),
+    }
 }
 
 /// Returns `/api/...` with a percent-encoded last segment and query.
@@ -183,7 +203,7 @@ impl AgentLensMcp {
             )));
         }
         if !reply.is_success() {
-            return Err(failed_reply(&format!("GET {path}"), &reply));
+            return Err(failed_reply(&request_line(&Method::GET, &path), &reply));
         }
         match reply.body.get("agentId").and_then(Value::as_str) {
             Some(agent) => Ok(agent.to_owned()),
@@ -335,7 +355,7 @@ impl AgentLensMcp {
         let reply = self.backend.send(Method::GET, &path, None, &caller).await;
         Ok(match reply {
             Ok(reply) if reply.is_success() => exact::tool_result(reply),
-            Ok(reply) => failed_reply(&format!("GET {path}"), &reply),
+            Ok(reply) => failed_reply(&request_line(&Method::GET, &path), &reply),
             Err(error) => tool_error(error),
         })
     }
@@ -429,5 +449,39 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("retry after 12 s"), "{message}");
+    }
+
+    #[test]
+    fn empty_error_body_names_status_reason() {
+        let reply = ApiReply {
+            status: 431,
+            body: Value::Null,
+            text: String::new(),
+        };
+
+        let message = reply_error("GET /api/analytics/costs", &reply);
+
+        assert_eq!(
+            message,
+            "GET /api/analytics/costs failed with status 431 (Request Header Fields Too Large)"
+        );
+    }
+
+    #[test]
+    fn long_path_is_cut_in_request_line() {
+        let path = format!("/api/analytics/costs?agentId={}", "a".repeat(5000));
+
+        let line = request_line(&Method::GET, &path);
+
+        assert!(line.len() < 300, "{line}");
+        assert!(
+            line.starts_with("GET /api/analytics/costs?agentId=aaa"),
+            "{line}"
+        );
+        assert!(
+            line.ends_with(&format!("... ({} bytes)", path.len())),
+            "{line}"
+        );
+        assert_eq!(request_line(&Method::GET, "/api/x"), "GET /api/x");
     }
 }

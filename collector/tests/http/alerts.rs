@@ -122,7 +122,7 @@ async fn cost_rule_fires_once_and_resolves() {
 
 async fn spend_rule(app: &crate::common::TestApp) -> serde_json::Value {
     let body = json!({"name": "spend", "condition": "cost_exceeds", "threshold": 0.005,
-        "windowMinutes": 60, "scope": {"agentId": "a1"}, "notifyChannels": ["https://example.invalid/hook"]});
+        "windowMinutes": 60, "scope": {"agentId": "a1"}, "notifyChannels": ["http://127.0.0.1:9/hook"]});
     let reply = app.post("/api/alerts/rules", &body).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     reply.json
@@ -240,7 +240,7 @@ async fn non_http_channel_is_rejected() {
     let app = app().await;
     let rule = json!({"name": "spend", "condition": "cost_exceeds", "threshold": 1,
         "windowMinutes": 60,
-        "notifyChannels": ["https://example.invalid/hook", "ftp://example.com/x", "slack:#general"]});
+        "notifyChannels": ["http://127.0.0.1:9/hook", "ftp://example.com/x", "slack:#general"]});
     let reply = app.post("/api/alerts/rules", &rule).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
     let details = reply.json["details"].as_array().unwrap();

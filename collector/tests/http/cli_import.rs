@@ -1,9 +1,10 @@
-//! `agentlens import claude-code` exit codes against a real server.
+//! `agentlens import claude-code` against a real server: exit codes, and the line printed
+//! while it waits on the collector's rate limit.
 
 use std::path::Path;
 use std::process::Output;
 
-use crate::mcp::{spawn_server, Server};
+use crate::mcp::{spawn_server, spawn_server_with, Server};
 
 const CALL: &str = r#"{"type":"assistant","sessionId":"s1","requestId":"r1","timestamp":"2026-11-02T12:00:00Z","message":{"id":"m1","model":"claude-haiku-4-5-20251001","usage":{"input_tokens":10,"output_tokens":1}}}"#;
 const USER_LINE: &str = r#"{"type":"user","sessionId":"s1","timestamp":"2026-11-02T12:00:00Z","message":{"role":"user","content":"hi"}}"#;
@@ -55,4 +56,50 @@ async fn reimport_of_stored_events_succeeds() {
     assert!(second.status.success(), "{second:?}");
     let summary = String::from_utf8_lossy(&second.stdout);
     assert!(summary.contains("  already stored: 1"), "{summary}");
+}
+
+#[tokio::test]
+async fn import_says_when_it_waits_on_rate_limit() {
+    use tokio::io::AsyncBufReadExt;
+
+    let server = spawn_server_with(true, None, 1).await;
+    // The limit is one request per minute, and this request uses it up.
+    let used = server
+        .client
+        .get(format!("{}/api/sessions", server.base_url))
+        .bearer_auth(&server.key)
+        .send()
+        .await
+        .unwrap();
+    assert!(used.status().is_success(), "{}", used.status());
+    let dir = tempfile::tempdir().unwrap();
+    write_transcript(dir.path(), &[CALL]);
+
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_agentlens"))
+        .args(["import", "claude-code"])
+        .arg(dir.path())
+        .args(["--url", &server.base_url, "--api-key", &server.key])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("rate limit") {
+                return line;
+            }
+        }
+        panic!("stderr ended without a rate limit line");
+    })
+    .await
+    .expect("no rate limit line within 20 s");
+    child.kill().await.unwrap();
+
+    assert!(
+        line.starts_with("the collector's rate limit was reached; waiting "),
+        "{line}"
+    );
+    assert!(line.ends_with(" s before sending again"), "{line}");
 }

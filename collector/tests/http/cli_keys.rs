@@ -165,6 +165,70 @@ fn keys_commands_need_existing_database() {
 }
 
 #[test]
+fn keys_commands_leave_other_files_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let text = dir.path().join("notes.txt");
+    std::fs::write(
+        &text,
+        b"not a database, but long enough to hold a header\n".repeat(4),
+    )
+    .unwrap();
+    let text_before = std::fs::read(&text).unwrap();
+
+    for db in [&empty, &text] {
+        for args in [
+            &["create"][..],
+            &["list"][..],
+            &["revoke", "01NOSUCHKEY"][..],
+        ] {
+            let output = agentlens(db, args);
+            assert!(!output.status.success(), "{args:?} succeeded on {db:?}");
+            let message = stderr(&output);
+            assert!(message.contains("is not a collector database"), "{message}");
+            assert!(message.contains(&db.display().to_string()), "{message}");
+            assert!(output.stdout.is_empty(), "{args:?} printed a key or table");
+        }
+    }
+    assert_eq!(
+        std::fs::read(&empty).unwrap(),
+        b"",
+        "the schema was written"
+    );
+    assert_eq!(std::fs::read(&text).unwrap(), text_before);
+    let files = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(files, 2, "a keys command created a file");
+}
+
+#[test]
+fn db_directory_is_named_as_directory() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let output = agentlens(dir.path(), &["list"]);
+
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("is a directory"), "{message}");
+    assert!(!message.contains("not found"), "{message}");
+    assert!(message.contains("agentlens.db"), "{message}");
+}
+
+#[test]
+fn list_without_keys_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("agentlens.db");
+    new_database(&db);
+
+    let listed = stdout(&agentlens(&db, &["list", "--tenant", "team-a"]));
+
+    assert_eq!(
+        listed,
+        "no API keys in tenant team-a; create one with `agentlens keys create`\n"
+    );
+}
+
+#[test]
 fn unknown_scope_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("agentlens.db");

@@ -148,6 +148,67 @@ fn invalid_usage_names_the_field() {
 }
 
 #[test]
+fn missing_usage_count_named_once() {
+    let output = run(&quote_args("openai", "gpt-4o", r#"{"foo":1}"#));
+
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.contains("invalid --usage: usage field"),
+        "{message}"
+    );
+    assert_eq!(
+        message.matches("prompt_tokens or input_tokens").count(),
+        1,
+        "{message}"
+    );
+}
+
+#[test]
+fn unknown_service_tier_names_model_tiers() {
+    let mut args = quote_args("openai", "gpt-5", r#"{"inputTokens":10,"outputTokens":1}"#);
+    args.extend(["--service-tier", "flxe"]);
+
+    let output = run(&args);
+
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(output.stdout.is_empty());
+    let message = stderr(&output);
+    assert!(
+        message.contains("invalid --service-tier: model \"gpt-5\" has no service tier \"flxe\""),
+        "{message}"
+    );
+    assert!(
+        message.contains("pass one of its tiers (fast, flex, priority)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("standard, default, auto, on_demand"),
+        "{message}"
+    );
+}
+
+#[test]
+fn known_tier_before_its_prices_is_unpriced() {
+    // gpt-5's flex prices start on 2026-10-12, after the quoted day.
+    let mut args = quote_args("openai", "gpt-5", r#"{"inputTokens":10,"outputTokens":1}"#);
+    args.extend(["--service-tier", "Flex"]);
+
+    let output = run(&args);
+
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let reason = stdout_json(&output)["unpriced"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(reason.contains("service tier \"flex\""), "{reason}");
+    assert!(
+        reason.contains("nor for any other service tier"),
+        "{reason}"
+    );
+}
+
+#[test]
 fn empty_service_tier_is_rejected() {
     let mut args = quote_args("openai", "gpt-4o", r#"{"inputTokens":10,"outputTokens":1}"#);
     args.extend(["--service-tier", ""]);

@@ -1,5 +1,6 @@
-//! `agentlens serve` start-up failures, run through the binary: a busy port and a
-//! database already served by another process.
+//! `agentlens serve` run through the binary: start-up failures (a busy port and a
+//! database already served by another process), and webhooks that bypass the proxy set in
+//! the environment.
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -102,4 +103,73 @@ fn wait_for_record(lock_file: &Path, server: &mut Running) -> String {
         std::thread::sleep(Duration::from_millis(20));
     }
     panic!("no lock record in {} after 10 s", lock_file.display());
+}
+
+/// A webhook goes to the address that the collector checked, not to the proxy named by
+/// `HTTP_PROXY`, which would resolve the host itself and skip the check. The proxy is a
+/// listener that never responds, so a request sent through it would never reach the
+/// receiver.
+#[test]
+fn webhook_ignores_proxy_variables() {
+    let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+    proxy.set_nonblocking(true).unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (hook_url, mut requests) = runtime.block_on(crate::webhooks::receiver(0));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("agentlens.db");
+    let mut command = serve_command("127.0.0.1:0", &db);
+    command.args(["--no-auth", "--allow-private-webhooks"]);
+    for name in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"] {
+        command.env(name, &proxy_url);
+    }
+    command.env_remove("NO_PROXY").env_remove("no_proxy");
+    let server = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Running(server);
+    let record = wait_for_record(&dir.path().join("agentlens.db.lock"), &mut server);
+    let address = record
+        .split("listening on ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+
+    let rule = serde_json::json!({"name": "spend", "condition": "cost_exceeds",
+        "threshold": 0.005, "windowMinutes": 60, "notifyChannels": [hook_url]});
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let event = crate::common::cost_event("s1", "a1", "gpt-4.1", serde_json::json!(0.01), &now);
+    let received = runtime.block_on(async {
+        // reqwest is built without a default crypto provider; an error means one is
+        // installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        for (path, body) in [
+            ("/api/alerts/rules", rule),
+            ("/api/events", serde_json::json!({"events": [event]})),
+        ] {
+            let reply = client
+                .post(format!("http://{address}{path}"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(reply.status().is_success(), "{path}: {}", reply.status());
+        }
+        tokio::time::timeout(Duration::from_secs(10), requests.recv()).await
+    });
+
+    assert!(
+        matches!(received, Ok(Some(_))),
+        "the receiver got no webhook within 10 s"
+    );
+    let proxied = proxy.accept();
+    assert!(
+        proxied.is_err(),
+        "the webhook went to the proxy: {proxied:?}"
+    );
 }

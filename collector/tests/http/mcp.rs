@@ -39,7 +39,7 @@ async fn spawn_server_with_prices(prices: Option<std::path::PathBuf>) -> Server 
 
 /// Starts the real server on an ephemeral port, with or without keys (the preset key is
 /// created either way), price overrides and a rate limit.
-async fn spawn_server_with(
+pub(crate) async fn spawn_server_with(
     auth_enabled: bool,
     prices: Option<std::path::PathBuf>,
     rate_limit: u32,

@@ -1,5 +1,6 @@
 //! `agentlens mcp` on stdio, driven line by line: input lines that are not JSON-RPC
-//! messages, and a configured key that lacks the write scope.
+//! messages, a configured key that lacks the write scope, and arguments too long for a
+//! request URI.
 
 use std::process::Stdio;
 
@@ -132,4 +133,37 @@ async fn stdio_costs_keep_exact_decimals() {
     let costs_api = large_costs_api(&server).await;
 
     assert_result_is_api_body(&line, &costs_api, "27670116.110564327421");
+}
+
+#[tokio::test]
+async fn stdio_long_argument_gets_414() {
+    let server = spawn_server().await;
+    let command = Command::new(env!("CARGO_BIN_EXE_agentlens")).configure(|cmd| {
+        cmd.args(["mcp", "--url", &server.base_url, "--api-key", &server.key])
+            .env_remove("AGENTLENS_API_KEY")
+            .env("RUST_LOG", "warn");
+    });
+    let client = ().serve(TokioChildProcess::new(command).unwrap()).await.unwrap();
+
+    let mut texts = Vec::new();
+    for length in [20_000, 2_000_000] {
+        let arguments = json!({"agentId": "a".repeat(length)});
+        let request = CallToolRequestParams::new("agentlens_get_costs")
+            .with_arguments(arguments.as_object().unwrap().clone());
+        let result = client.call_tool(request).await.unwrap();
+        assert_eq!(result.is_error, Some(true), "{result:?}");
+        texts.push(serde_json::to_string(&result.content).unwrap());
+    }
+    client.cancel().await.unwrap();
+
+    for text in &texts {
+        assert!(text.contains("status 414: URI too long"), "{text}");
+        assert!(text.contains("at most 8192 bytes"), "{text}");
+        assert!(!text.contains("cannot reach"), "{text}");
+        assert!(
+            text.len() < 1000,
+            "the argument is echoed: {} bytes",
+            text.len()
+        );
+    }
 }

@@ -170,3 +170,75 @@ async fn stalled_body_gets_408() {
     assert!(response.starts_with("HTTP/1.1 408"), "{response}");
     assert!(response.contains("Request body timed out"), "{response}");
 }
+
+/// Sends `head` on a new connection and returns the status line and the JSON body of the
+/// response.
+async fn send_head(address: SocketAddr, head: String) -> (String, serde_json::Value) {
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
+        .await
+        .expect("the server responds and closes")
+        .unwrap();
+    let response = String::from_utf8(response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status_line = head.lines().next().unwrap().to_owned();
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    (status_line, serde_json::from_str(body).unwrap())
+}
+
+#[tokio::test]
+async fn long_uri_gets_json_414() {
+    let dir = tempfile::tempdir().unwrap();
+    let (address, _server) = start(&dir, std::future::pending()).await;
+    let query = "a".repeat(20_000);
+
+    let head = format!(
+        "GET /api/analytics/costs?agentId={query} HTTP/1.1\r\nHost: {address}\r\n\
+         Connection: close\r\n\r\n"
+    );
+    let (status, body) = send_head(address, head).await;
+
+    assert!(status.starts_with("HTTP/1.1 414"), "{status}");
+    assert_eq!(body["status"], 414);
+    assert_eq!(body["error"], "URI too long");
+    assert_eq!(body["maxBytes"], 8192);
+}
+
+#[tokio::test]
+async fn too_many_headers_get_json_431() {
+    let dir = tempfile::tempdir().unwrap();
+    let (address, _server) = start(&dir, std::future::pending()).await;
+    let fields: String = (0..150).map(|n| format!("X-Field-{n}: {n}\r\n")).collect();
+
+    let head =
+        format!("GET /api/health HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{fields}\r\n");
+    let (status, body) = send_head(address, head).await;
+
+    assert!(status.starts_with("HTTP/1.1 431"), "{status}");
+    assert_eq!(body["status"], 431);
+    assert_eq!(body["error"], "Request header fields too large");
+    assert_eq!(body["maxFields"], 100);
+}
+
+#[tokio::test]
+async fn large_header_gets_json_431() {
+    let dir = tempfile::tempdir().unwrap();
+    let (address, _server) = start(&dir, std::future::pending()).await;
+    let value = "v".repeat(40_000);
+
+    let head = format!(
+        "GET /api/health HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+         X-Large: {value}\r\n\r\n"
+    );
+    let (status, body) = send_head(address, head).await;
+
+    assert!(status.starts_with("HTTP/1.1 431"), "{status}");
+    assert_eq!(body["status"], 431);
+    assert_eq!(body["maxBytes"], 32768);
+}

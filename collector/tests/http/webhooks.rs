@@ -318,7 +318,7 @@ async fn strict_app() -> TestApp {
 async fn private_webhook_is_rejected_on_save() {
     let app = strict_app().await;
     let body = json!({"name": "spend", "condition": "cost_exceeds", "threshold": 1,
-        "windowMinutes": 60, "notifyChannels": ["https://example.invalid/hook", "http://127.0.0.1:9/hook"]});
+        "windowMinutes": 60, "notifyChannels": ["https://203.0.113.7/hook", "http://127.0.0.1:9/hook"]});
     let reply = app.post("/api/alerts/rules", &body).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
     assert_eq!(reply.json["details"][0]["path"], "notifyChannels.1");
@@ -329,21 +329,52 @@ async fn private_webhook_is_rejected_on_save() {
         "http://[::1]/x",
         "http://10.0.0.8/x",
         "http://169.254.169.254/latest",
+        "http://localhost./x",
+        "http://[::127.0.0.1]/x",
+        "http://[64:ff9b::7f00:1]/x",
+        "http://[::ffff:127.0.0.1]/x",
     ] {
         let body = json!({"name": "n", "condition": "cost_exceeds", "threshold": 1,
             "windowMinutes": 60, "notifyChannels": [url]});
         let reply = app.post("/api/alerts/rules", &body).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{url}");
+        assert_eq!(
+            reply.json["details"][0]["path"], "notifyChannels.0",
+            "{url}"
+        );
     }
+}
+
+#[tokio::test]
+async fn unresolvable_webhook_host_is_rejected_on_save() {
+    let app = strict_app().await;
+    let body = json!({"name": "spend", "condition": "cost_exceeds", "threshold": 1,
+        "windowMinutes": 60, "notifyChannels": ["https://hooks.example.invalid/agentlens"]});
+    let reply = app.post("/api/alerts/rules", &body).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert_eq!(reply.json["details"][0]["path"], "notifyChannels.0");
+    let message = reply.json["details"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("cannot resolve webhook host hooks.example.invalid"),
+        "{message}"
+    );
+    let listed = app.get("/api/alerts/rules").await;
+    assert_eq!(listed.json["rules"], json!([]));
 }
 
 #[tokio::test]
 async fn private_webhook_is_refused_on_delivery() {
     let (url, mut requests) = receiver(0).await;
     let app = strict_app().await;
+    // Each URL names the loopback receiver in another spelling.
+    let urls = [
+        url.clone(),
+        url.replace("127.0.0.1", "localhost."),
+        url.replace("127.0.0.1", "[::ffff:127.0.0.1]"),
+    ];
     // Stored directly, as a rule saved while private webhooks were allowed would be.
     let rule = NewRule::from_json(&json!({"name": "spend", "condition": "cost_exceeds",
-        "threshold": 0, "windowMinutes": 60, "notifyChannels": [url]}))
+        "threshold": 0, "windowMinutes": 60, "notifyChannels": urls}))
     .unwrap();
     app.state
         .store
@@ -365,10 +396,13 @@ async fn private_webhook_is_refused_on_delivery() {
         .unwrap();
 
     let deliveries = settled_deliveries(&app).await;
-    assert_eq!(deliveries[0]["status"], "failed");
-    assert_eq!(deliveries[0]["attempts"], 0);
-    let error = deliveries[0]["lastError"].as_str().unwrap();
-    assert!(error.contains("non-public address 127.0.0.1"), "{error}");
+    assert_eq!(deliveries.len(), urls.len());
+    for delivery in &deliveries {
+        assert_eq!(delivery["status"], "failed", "{delivery}");
+        assert_eq!(delivery["attempts"], 0, "{delivery}");
+        let error = delivery["lastError"].as_str().unwrap();
+        assert!(error.contains("non-public address"), "{error}");
+    }
     assert!(requests.try_recv().is_err(), "nothing reached the receiver");
 }
 

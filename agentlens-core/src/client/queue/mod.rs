@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::mem;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc as std_mpsc, Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, Notify};
 
@@ -51,6 +51,10 @@ pub(crate) struct Stats {
     /// Events accepted into the queue whose delivery has not ended yet, queued or in flight.
     pending: AtomicUsize,
     warned_full: AtomicBool,
+    /// Waits before a retry that began because the collector returned 429.
+    rate_limit_waits: AtomicU64,
+    /// Length of the latest of those waits, in milliseconds.
+    last_rate_limit_wait_ms: AtomicU64,
 }
 
 impl Stats {
@@ -81,6 +85,23 @@ impl Stats {
         self.duplicates.fetch_add(duplicates, Ordering::Relaxed);
         // Decremented last, so a caller that sees no pending events reads final counts.
         self.pending.fetch_sub(count, Ordering::AcqRel);
+    }
+
+    /// Records that delivery waits `delay` before a retry because the collector returned
+    /// 429.
+    pub(crate) fn record_rate_limit_wait(&self, delay: Duration) {
+        let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.last_rate_limit_wait_ms
+            .store(millis, Ordering::Relaxed);
+        // Incremented last, so a reader that sees the new count reads this wait's length.
+        self.rate_limit_waits.fetch_add(1, Ordering::Release);
+    }
+
+    /// Returns the number of rate limit waits so far and the length of the latest.
+    pub(crate) fn rate_limit_waits(&self) -> (u64, Duration) {
+        let count = self.rate_limit_waits.load(Ordering::Acquire);
+        let millis = self.last_rate_limit_wait_ms.load(Ordering::Relaxed);
+        (count, Duration::from_millis(millis))
     }
 
     /// Records that `count` events were given up on.

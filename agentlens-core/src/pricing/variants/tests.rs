@@ -137,6 +137,44 @@ fn tier_without_variant_is_unpriced() {
     .unwrap_err();
 
     assert!(reason.starts_with("model \"gpt-x\" has no price for service tier \"priority\""));
+    assert!(reason.contains("its service tiers are flex"), "{reason}");
+}
+
+#[test]
+fn special_tiers_skip_standard_names() {
+    let variants = variants();
+    let in_force_on = |time| {
+        special_tiers(
+            variants
+                .iter()
+                .filter(|variant| in_force(variant, at(time))),
+        )
+    };
+
+    assert_eq!(special_tiers(&variants), ["flex"]);
+    assert_eq!(in_force_on("2026-12-01T00:00:00Z"), ["flex"]);
+    assert!(in_force_on("2026-10-11T00:00:00Z").is_empty());
+}
+
+#[test]
+fn tier_reason_says_when_no_tier_is_priced() {
+    let standard_rates = standard();
+    let variants = variants();
+    let context = PriceContext::from_service_tier("flex");
+
+    let reason = resolve(
+        &standard_rates,
+        &variants,
+        &context,
+        at("2026-10-11T00:00:00Z"),
+        "gpt-x",
+    )
+    .unwrap_err();
+
+    assert!(
+        reason.contains("nor for any other service tier"),
+        "{reason}"
+    );
 }
 
 #[test]

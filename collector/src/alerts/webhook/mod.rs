@@ -35,8 +35,8 @@
 //! `X-AgentLens-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
 //!
 //! Before each attempt the host is resolved, and the request goes to the checked
-//! address only, so a DNS answer that changes between check and connect cannot reach a
-//! private network. See [`ssrf`] for the refused ranges.
+//! address only, never through a proxy, so a DNS answer that changes between check and
+//! connect cannot reach a private network. See [`ssrf`] for the refused ranges.
 
 mod sender;
 pub mod ssrf;

@@ -202,15 +202,18 @@ impl WebhookSender {
         }
     }
 
-    /// Builds a client that connects only to the checked addresses and never follows a
-    /// redirect, which could point at a refused address.
+    /// Builds a client that connects only to the checked addresses. It never follows a
+    /// redirect, which could point at a refused address, and ignores the `HTTP_PROXY`,
+    /// `HTTPS_PROXY` and `ALL_PROXY` variables, because a proxy would connect to the host
+    /// on its own and skip the check.
     fn client_for(&self, target: &ssrf::Target) -> Result<reqwest::Client, reqwest::Error> {
         // reqwest is built without a default crypto provider; an error means one is
         // installed already.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
             .timeout(self.options.timeout)
-            .redirect(reqwest::redirect::Policy::none());
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy();
         if target.host.parse::<std::net::IpAddr>().is_err() {
             builder = builder.resolve_to_addrs(&target.host, &target.addresses);
         }

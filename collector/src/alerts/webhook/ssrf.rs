@@ -4,8 +4,14 @@
 //! [`is_public`]. Unless the operator allows private webhooks, every address in these
 //! ranges is rejected: IPv4 private (10/8, 172.16/12, 192.168/16), shared (100.64/10),
 //! loopback (127/8), link-local (169.254/16), unspecified, broadcast and multicast; IPv6
-//! loopback, unspecified, unique-local (fc00::/7), link-local (fe80::/10) and multicast,
-//! and IPv4 addresses mapped into IPv6.
+//! loopback, unspecified, unique-local (fc00::/7), link-local (fe80::/10), multicast and
+//! the local-use NAT64 prefix (64:ff9b:1::/48). An IPv6 address that carries an IPv4
+//! address is judged as that IPv4 address: IPv4-mapped (`::ffff:127.0.0.1`),
+//! IPv4-compatible (`::127.0.0.1`) and NAT64 well-known-prefix (`64:ff9b::7f00:1`) forms.
+//!
+//! `localhost` and names under it, with or without a trailing dot, are loopback without a
+//! lookup (RFC 6761 reserves them for loopback, and resolvers differ on whether they look
+//! them up). Names under `.invalid` never resolve (RFC 6761), so they fail without a lookup.
 //!
 //! Link-local addresses, where cloud metadata services listen (169.254.169.254,
 //! fd00:ec2::254), and the unspecified, broadcast and multicast ranges are rejected even
@@ -50,7 +56,7 @@ pub enum UrlRejection {
         address: IpAddr,
     },
     /// The host could not be resolved.
-    #[error("cannot resolve webhook host {host}: {reason}")]
+    #[error("cannot resolve webhook host {host}: {reason}; check the host name")]
     Unresolved {
         /// Host of the URL.
         host: String,
@@ -70,15 +76,47 @@ pub struct Target {
     pub addresses: Vec<SocketAddr>,
 }
 
-/// Returns true when `address` is outside every refused range.
+/// Returns true when `address` is outside every refused range. An IPv6 address that
+/// carries an IPv4 address ([`embedded_ipv4`]) is judged as that IPv4 address.
 pub fn is_public(address: IpAddr) -> bool {
     match address {
         IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match embedded_ipv4(v6) {
             Some(v4) => is_public_v4(v4),
             None => is_public_v6(v6),
         },
     }
+}
+
+/// Returns the IPv4 address in the last 32 bits of an IPv4-mapped (`::ffff:0:0/96`),
+/// IPv4-compatible (`::/96`, deprecated by RFC 4291) or NAT64 well-known-prefix
+/// (`64:ff9b::/96`, RFC 6052) address, or `None` for other addresses. `::` and `::1` are
+/// the IPv6 unspecified and loopback addresses, not IPv4-compatible ones.
+pub fn embedded_ipv4(address: Ipv6Addr) -> Option<Ipv4Addr> {
+    if let Some(v4) = address.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    let prefix = &address.segments()[..6];
+    let compatible = prefix == [0; 6] && !address.is_unspecified() && !address.is_loopback();
+    let nat64 = prefix == [0x64, 0xff9b, 0, 0, 0, 0];
+    if !(compatible || nat64) {
+        return None;
+    }
+    let [.., a, b, c, d] = address.octets();
+    Some(Ipv4Addr::new(a, b, c, d))
+}
+
+/// Returns true for `localhost` and names under it, with or without the trailing dot of a
+/// fully qualified name.
+fn is_localhost_name(host: &str) -> bool {
+    let name = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost")
+}
+
+/// Returns true for `invalid` and names under it, with or without a trailing dot.
+fn is_invalid_name(host: &str) -> bool {
+    let name = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    name == "invalid" || name.ends_with(".invalid")
 }
 
 /// Returns true when `address` is refused even with private webhooks allowed: link-local
@@ -87,7 +125,7 @@ pub fn is_public(address: IpAddr) -> bool {
 pub fn is_reserved(address: IpAddr) -> bool {
     match address {
         IpAddr::V4(v4) => is_reserved_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match embedded_ipv4(v6) {
             Some(v4) => is_reserved_v4(v4),
             None => {
                 let link_local = v6.segments()[0] & 0xffc0 == 0xfe80;
@@ -122,11 +160,13 @@ fn is_public_v6(address: Ipv6Addr) -> bool {
     let first = address.segments()[0];
     let unique_local = first & 0xfe00 == 0xfc00;
     let link_local = first & 0xffc0 == 0xfe80;
+    let local_nat64 = address.segments()[..3] == [0x64, 0xff9b, 1];
     !(address.is_loopback()
         || address.is_unspecified()
         || address.is_multicast()
         || unique_local
-        || link_local)
+        || link_local
+        || local_nat64)
 }
 
 /// Parses `text` as an absolute http or https URL with a host.
@@ -153,7 +193,8 @@ pub fn parse(text: &str) -> Result<(Url, String), UrlRejection> {
 /// Resolves the URL's host and checks every address.
 ///
 /// With `allow_private`, every address passes except the reserved ones of
-/// [`is_reserved`].
+/// [`is_reserved`]. `localhost` names resolve to 127.0.0.1 and ::1 without a lookup, and
+/// `.invalid` names fail without one.
 ///
 /// # Errors
 ///
@@ -161,15 +202,26 @@ pub fn parse(text: &str) -> Result<(Url, String), UrlRejection> {
 pub async fn resolve(text: &str, allow_private: bool) -> Result<Target, UrlRejection> {
     let (url, host) = parse(text)?;
     let port = url.port_or_known_default().unwrap_or(443);
-    let addresses: Vec<SocketAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => tokio::net::lookup_host((host.as_str(), port))
+    let addresses: Vec<SocketAddr> = if is_localhost_name(&host) {
+        vec![
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port),
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), port),
+        ]
+    } else if is_invalid_name(&host) {
+        return Err(UrlRejection::Unresolved {
+            host,
+            reason: "names under .invalid never resolve".to_owned(),
+        });
+    } else if let Ok(ip) = host.parse::<IpAddr>() {
+        vec![SocketAddr::new(ip, port)]
+    } else {
+        tokio::net::lookup_host((host.as_str(), port))
             .await
             .map_err(|error| UrlRejection::Unresolved {
                 host: host.clone(),
                 reason: error.to_string(),
             })?
-            .collect(),
+            .collect()
     };
     if addresses.is_empty() {
         return Err(UrlRejection::Unresolved {
@@ -198,25 +250,25 @@ pub async fn resolve(text: &str, allow_private: bool) -> Result<Target, UrlRejec
     })
 }
 
-/// Checks a URL when a rule is saved: rejects invalid URLs and hosts that resolve to a
-/// refused address. A host that cannot be resolved within a few seconds passes, because
-/// it may exist by the time the rule fires; delivery checks it again.
+/// Checks a URL when a rule is saved with the rule of [`resolve`], so a rule is stored
+/// only when its host resolves now, within a few seconds, to addresses that delivery would
+/// accept. Delivery resolves and checks the host again before every attempt.
 ///
 /// # Errors
 ///
-/// Returns [`UrlRejection::Invalid`], [`UrlRejection::Reserved`] or
-/// [`UrlRejection::Private`].
+/// Returns [`UrlRejection`] for an invalid URL, a failed or timed-out lookup, or a refused
+/// address.
 pub async fn check_for_rule(text: &str, allow_private: bool) -> Result<(), UrlRejection> {
-    if allow_private {
-        let (_, host) = parse(text)?;
-        return match host.parse::<IpAddr>() {
-            Ok(address) if is_reserved(address) => Err(UrlRejection::Reserved { host, address }),
-            _ => Ok(()),
-        };
-    }
-    match tokio::time::timeout(CHECK_LOOKUP_TIMEOUT, resolve(text, false)).await {
-        Ok(Ok(_)) | Ok(Err(UrlRejection::Unresolved { .. })) | Err(_) => Ok(()),
-        Ok(Err(rejection)) => Err(rejection),
+    let (_, host) = parse(text)?;
+    match tokio::time::timeout(CHECK_LOOKUP_TIMEOUT, resolve(text, allow_private)).await {
+        Ok(result) => result.map(|_| ()),
+        Err(_) => Err(UrlRejection::Unresolved {
+            host,
+            reason: format!(
+                "the lookup timed out after {} s",
+                CHECK_LOOKUP_TIMEOUT.as_secs()
+            ),
+        }),
     }
 }
 
@@ -286,6 +338,93 @@ mod tests {
             );
         }
         assert!(check_for_rule("http://10.0.0.5/hook", true).await.is_ok());
+    }
+
+    #[test]
+    fn embedded_ipv4_judged_as_ipv4() {
+        let cases = [
+            ("::ffff:127.0.0.1", "127.0.0.1"),
+            ("::127.0.0.1", "127.0.0.1"),
+            ("64:ff9b::7f00:1", "127.0.0.1"),
+            ("::10.0.0.1", "10.0.0.1"),
+            ("64:ff9b::a9fe:a9fe", "169.254.169.254"),
+            ("64:ff9b::5db8:d822", "93.184.216.34"),
+        ];
+        for (v6, v4) in cases {
+            let v6: Ipv6Addr = v6.parse().unwrap();
+            let v4: Ipv4Addr = v4.parse().unwrap();
+            assert_eq!(embedded_ipv4(v6), Some(v4), "{v6}");
+            assert_eq!(is_public(v6.into()), is_public(v4.into()), "{v6}");
+            assert_eq!(is_reserved(v6.into()), is_reserved(v4.into()), "{v6}");
+        }
+        assert!(!is_public("::127.0.0.1".parse().unwrap()));
+        assert!(!is_public("64:ff9b::7f00:1".parse().unwrap()));
+        assert!(is_reserved("::169.254.169.254".parse().unwrap()));
+        assert!(is_public("64:ff9b::5db8:d822".parse().unwrap()));
+    }
+
+    #[test]
+    fn ipv6_loopback_is_not_ipv4_compatible() {
+        assert_eq!(embedded_ipv4(Ipv6Addr::LOCALHOST), None);
+        assert_eq!(embedded_ipv4(Ipv6Addr::UNSPECIFIED), None);
+        assert_eq!(embedded_ipv4("2606:4700::1111".parse().unwrap()), None);
+        assert!(!is_reserved("::1".parse().unwrap()));
+        assert!(!is_public("64:ff9b:1::a00:1".parse().unwrap()));
+    }
+
+    #[tokio::test]
+    async fn embedded_loopback_rejected_at_rule_check() {
+        for url in [
+            "http://[::127.0.0.1]:9/hook",
+            "http://[64:ff9b::7f00:1]:9/hook",
+            "http://[::ffff:127.0.0.1]:9/hook",
+        ] {
+            let rejection = check_for_rule(url, false).await.unwrap_err();
+            assert!(
+                matches!(rejection, UrlRejection::Private { .. }),
+                "{url}: {rejection:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn localhost_names_are_loopback() {
+        for url in [
+            "http://localhost./hook",
+            "http://LOCALHOST:9/hook",
+            "http://hooks.localhost./hook",
+        ] {
+            let rejection = check_for_rule(url, false).await.unwrap_err();
+            assert!(
+                matches!(rejection, UrlRejection::Private { .. }),
+                "{url}: {rejection:?}"
+            );
+            let target = resolve(url, true).await.unwrap();
+            let addresses: Vec<IpAddr> = target.addresses.iter().map(|a| a.ip()).collect();
+            assert_eq!(
+                addresses,
+                [
+                    IpAddr::from(Ipv4Addr::LOCALHOST),
+                    Ipv6Addr::LOCALHOST.into()
+                ],
+                "{url}"
+            );
+        }
+        assert!(!is_localhost_name("localhost.example.com"));
+        assert!(!is_localhost_name("notlocalhost"));
+    }
+
+    #[tokio::test]
+    async fn unresolvable_host_rejected_at_rule_check() {
+        for allow_private in [false, true] {
+            for url in ["https://example.invalid/hook", "http://hooks.INVALID./x"] {
+                let rejection = check_for_rule(url, allow_private).await.unwrap_err();
+                assert!(
+                    matches!(rejection, UrlRejection::Unresolved { .. }),
+                    "{url}: {rejection:?}"
+                );
+            }
+        }
     }
 
     #[test]
