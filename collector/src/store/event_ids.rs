@@ -42,9 +42,11 @@ impl IdOrigin {
     /// Returns [`rusqlite::Error`] when the query fails.
     pub(crate) fn load(conn: &Connection) -> rusqlite::Result<IdOrigin> {
         conn.query_row("SELECT first_seq, id_key FROM event_id_origin", [], |row| {
+            let key: i64 = row.get(1)?;
             Ok(IdOrigin {
                 first_seq: row.get(0)?,
-                key: row.get(1)?,
+                key: u64::try_from(key)
+                    .map_err(|_| rusqlite::Error::IntegralValueOutOfRange(1, key))?,
             })
         })
     }
