@@ -6,9 +6,10 @@
 //! ingest path ([`crate::validate::validate_batch_bytes`]) and the collector's request
 //! body parser read JSON through this module, so they accept the same documents.
 
+use std::collections::HashSet;
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 
@@ -32,6 +33,97 @@ pub struct UniqueKeys(pub Value);
 /// key for an object that repeats a key.
 pub fn from_slice_unique_keys(bytes: &[u8]) -> serde_json::Result<Value> {
     serde_json::from_slice::<UniqueKeys>(bytes).map(|UniqueKeys(value)| value)
+}
+
+/// Returns the path of the first repeated key in the JSON text `bytes`, with object keys and
+/// array indexes joined by dots (`events.3.payload.costUsd`), or `None` when no object
+/// repeats a key or the text is not JSON.
+///
+/// It parses the text again, so call it only after [`from_slice_unique_keys`] reported a
+/// repeated key.
+pub fn repeated_key_path(bytes: &[u8]) -> Option<String> {
+    let mut path = Vec::new();
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let walked = PathSeed { path: &mut path }.deserialize(&mut deserializer);
+    match walked {
+        Err(error) if error.is_data() && error.to_string().starts_with(DUPLICATE_KEY_MESSAGE) => {
+            Some(path.join("."))
+        }
+        _ => None,
+    }
+}
+
+/// Walks a JSON value and stops at the first repeated key, leaving `path` at that key.
+struct PathSeed<'p> {
+    path: &'p mut Vec<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for PathSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PathSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0usize;
+        loop {
+            self.path.push(index.to_string());
+            let item = seq.next_element_seed(PathSeed { path: self.path })?;
+            self.path.pop();
+            if item.is_none() {
+                return Ok(());
+            }
+            index += 1;
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            self.path.push(key.clone());
+            if !seen.insert(key) {
+                return Err(de::Error::custom(DUPLICATE_KEY_MESSAGE));
+            }
+            map.next_value_seed(PathSeed {
+                path: &mut *self.path,
+            })?;
+            self.path.pop();
+        }
+        Ok(())
+    }
 }
 
 impl<'de> Deserialize<'de> for UniqueKeys {
@@ -98,8 +190,7 @@ impl<'de> Visitor<'de> for UniqueKeysVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        // Room for the keys of a usual event payload, so the map does not grow (a new
-        // allocation and a copy of every entry) while it fills.
+        // A map that grows allocates again and copies every entry.
         let mut object = Map::with_capacity(OBJECT_CAPACITY);
         while let Some(key) = map.next_key::<String>()? {
             // One hash of the key both finds a repeat and places a new key.
@@ -156,6 +247,24 @@ mod tests {
         assert_eq!(parsed, expected);
         let keys: Vec<&String> = parsed.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["z", "a"], "source key order is kept");
+    }
+
+    #[test]
+    fn repeated_key_path_names_each_level() {
+        let body = br#"{"events": [{"payload": {}}, {"payload": {"a": [1, {"k": 1, "k": 2}]}}]}"#;
+
+        assert_eq!(
+            repeated_key_path(body).as_deref(),
+            Some("events.1.payload.a.1.k")
+        );
+    }
+
+    #[test]
+    fn repeated_key_path_is_none_without_repeat() {
+        assert_eq!(repeated_key_path(br#"{"a": {"b": [1, 2]}, "c": 3}"#), None);
+        assert_eq!(repeated_key_path(b"not json"), None);
+        assert_eq!(repeated_key_path(br#"{"a": 1"#), None);
+        assert_eq!(repeated_key_path(br#"{"a": [1, "#), None);
     }
 
     #[test]

@@ -41,6 +41,14 @@ pub enum ApiError {
     /// with the reason: serde_json's message with line and column, or the value sent.
     #[error("invalid json body: {0}")]
     InvalidJson(String),
+    /// The body repeats a key in one object. The error carries where, and the reason.
+    #[error("invalid json body: {message}")]
+    RepeatedKey {
+        /// Dotted path of the repeated key, such as `events.3.payload.costUsd`.
+        path: String,
+        /// serde_json's message with line and column, and the fix.
+        message: String,
+    },
     /// The body breaks the schema; one detail per violation.
     #[error("validation failed with {} violation(s)", .0.len())]
     Validation(Vec<FieldError>),
@@ -123,9 +131,10 @@ struct InternalCause(Arc<String>);
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::InvalidJson(_) | ApiError::Validation(_) | ApiError::BadRequest(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::InvalidJson(_)
+            | ApiError::RepeatedKey { .. }
+            | ApiError::Validation(_)
+            | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -147,6 +156,11 @@ impl ApiError {
                 "error": "Invalid JSON body",
                 "status": status,
                 "details": [{"path": "", "message": reason}],
+            }),
+            ApiError::RepeatedKey { path, message } => json!({
+                "error": "Invalid JSON body",
+                "status": status,
+                "details": [{"path": path, "message": message}],
             }),
             ApiError::Validation(details) => {
                 json!({"error": "Validation failed", "status": status, "details": details})

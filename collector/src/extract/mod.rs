@@ -1,6 +1,6 @@
 //! Extractors whose rejections are [`ApiError`]s, so every failure has a JSON body.
 
-use agentlens_core::json::from_slice_unique_keys;
+use agentlens_core::json::{from_slice_unique_keys, repeated_key_path};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
@@ -47,9 +47,12 @@ impl JsonBody {
             // serde_json's message names what it expected, or the repeated key, and the
             // line and column. A data error here can only be a repeated key.
             if error.is_data() {
-                ApiError::InvalidJson(format!(
-                    "{error}: send each key of an object once, so that one value counts"
-                ))
+                let message =
+                    format!("{error}: send each key of an object once, so that one value counts");
+                match repeated_key_path(bytes) {
+                    Some(path) => ApiError::RepeatedKey { path, message },
+                    None => ApiError::InvalidJson(message),
+                }
             } else {
                 ApiError::InvalidJson(format!("the body is not valid JSON: {error}"))
             }

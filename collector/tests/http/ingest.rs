@@ -159,11 +159,16 @@ async fn duplicate_key_gets_400_naming_it() {
     let envelope = r#"{"sessionId":"s1","sessionId":"s2","agentId":"a1",
         "eventType":"session_started","payload":{}}"#;
 
-    for event in [event, envelope] {
+    let cases = [
+        (event, "events.0.payload.costUsd"),
+        (envelope, "events.0.sessionId"),
+    ];
+    for (event, path) in cases {
         let body = format!(r#"{{"events":[{event}]}}"#).into_bytes();
         let reply = app.send(Method::POST, "/api/events", Some(body)).await;
 
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+        assert_eq!(reply.json["details"][0]["path"], path);
         let message = reply.json["details"][0]["message"].as_str().unwrap();
         assert!(message.contains("duplicate key"), "{message}");
         assert!(
