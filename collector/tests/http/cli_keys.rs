@@ -11,6 +11,8 @@ use axum::http::{header, Method, Request, StatusCode};
 use serde_json::json;
 use tower::ServiceExt;
 
+use crate::common::serve_options;
+
 fn agentlens(db: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_agentlens"))
         .arg("keys")
@@ -44,14 +46,8 @@ fn stdout(output: &Output) -> String {
 /// Sends one request with `key` to a router over `db` with authentication on.
 async fn status_with_key(db: &Path, key: &str, method: Method, uri: &str) -> StatusCode {
     let options = ServeOptions {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        db: db.to_owned(),
         auth_enabled: true,
-        alert_interval: std::time::Duration::from_secs(3600),
-        preset_key: None,
-        prices: None,
-        rate_limit: 0,
-        alerts: Default::default(),
+        ..serve_options(db.to_owned())
     };
     let state = open_state(&options).await.unwrap();
     let body = match method {

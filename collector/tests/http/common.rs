@@ -63,6 +63,21 @@ pub fn test_alert_options() -> AlertOptions {
     AlertOptions::default().with_webhooks(webhooks)
 }
 
+/// Returns the options of a server on `db` that tests start: any free port on 127.0.0.1,
+/// no API keys, hourly alert checks, the embedded prices and no rate limit.
+pub fn serve_options(db: std::path::PathBuf) -> ServeOptions {
+    ServeOptions {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        db,
+        auth_enabled: false,
+        alert_interval: std::time::Duration::from_secs(3600),
+        preset_key: None,
+        prices: None,
+        rate_limit: 0,
+        alerts: AlertOptions::default(),
+    }
+}
+
 /// Builds an app with the given alert settings.
 pub async fn build_with_alerts(
     auth_enabled: bool,
@@ -89,14 +104,12 @@ async fn build_with_limit(
 ) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let options = ServeOptions {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        db: dir.path().join("agentlens.db"),
         auth_enabled,
-        alert_interval: std::time::Duration::from_secs(3600),
         preset_key: preset_key.clone(),
         prices,
         alerts,
         rate_limit,
+        ..serve_options(dir.path().join("agentlens.db"))
     };
     let state = open_state(&options).await.unwrap();
     TestApp {
@@ -182,14 +195,11 @@ impl TestApp {
         } = self;
         drop((router, state));
         let options = ServeOptions {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            db,
             auth_enabled: key.is_some(),
-            alert_interval: std::time::Duration::from_secs(3600),
             preset_key: key.clone(),
             prices,
             alerts: test_alert_options(),
-            rate_limit: 0,
+            ..serve_options(db)
         };
         let state = open_state(&options).await.unwrap();
         TestApp {

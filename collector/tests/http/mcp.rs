@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use agentlens_collector::{open_state, run, ServeOptions};
 use rmcp::model::{CallToolRequestParams, CallToolResult};
@@ -16,6 +15,8 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+
+use crate::common::serve_options;
 
 /// A collector serving on 127.0.0.1 until dropped.
 pub struct Server {
@@ -47,14 +48,12 @@ pub(crate) async fn spawn_server_with(
     let dir = tempfile::tempdir().unwrap();
     let key = format!("als_{}", "cd".repeat(32));
     let options = ServeOptions {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        db: dir.path().join("agentlens.db"),
         auth_enabled,
-        alert_interval: Duration::from_secs(3600),
         preset_key: Some(key.clone()),
         prices,
         rate_limit,
         alerts: crate::common::test_alert_options(),
+        ..serve_options(dir.path().join("agentlens.db"))
     };
     let state = open_state(&options).await.unwrap();
     let listener = TcpListener::bind(options.bind).await.unwrap();

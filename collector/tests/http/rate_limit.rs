@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::common::{app, app_with_rate_limit, Reply};
+use crate::common::{app, app_with_rate_limit, serve_options, Reply};
 
 fn header_number(reply: &Reply, name: &str) -> u64 {
     let value = reply
@@ -192,14 +192,8 @@ async fn raw_get(address: std::net::SocketAddr, path: &str) -> String {
 async fn server_limits_by_peer_address() {
     let dir = tempfile::tempdir().unwrap();
     let options = ServeOptions {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        db: dir.path().join("agentlens.db"),
-        auth_enabled: false,
-        alert_interval: Duration::from_secs(3600),
-        preset_key: None,
-        prices: None,
         rate_limit: 1,
-        alerts: Default::default(),
+        ..serve_options(dir.path().join("agentlens.db"))
     };
     let state = open_state(&options).await.unwrap();
     let listener = TcpListener::bind(options.bind).await.unwrap();

@@ -10,6 +10,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+use crate::common::serve_options;
+
 /// Starts the real server on an ephemeral port over a new file in `dir`, stopping when
 /// `shutdown` completes, and returns its address and task.
 async fn start(
@@ -17,14 +19,8 @@ async fn start(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> (SocketAddr, JoinHandle<Result<(), ServeError>>) {
     let options = ServeOptions {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        db: dir.path().join("agentlens.db"),
-        auth_enabled: false,
         alert_interval: Duration::from_secs(1),
-        preset_key: None,
-        prices: None,
-        rate_limit: 0,
-        alerts: Default::default(),
+        ..serve_options(dir.path().join("agentlens.db"))
     };
     let state = open_state(&options).await.unwrap();
     let listener = TcpListener::bind(options.bind).await.unwrap();
@@ -36,16 +32,7 @@ async fn start(
 /// Serves the routes over a new file in `dir` with a header read timeout of `timeout`,
 /// until the test ends, and returns the address.
 async fn start_with_header_timeout(dir: &tempfile::TempDir, timeout: Duration) -> SocketAddr {
-    let options = ServeOptions {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        db: dir.path().join("agentlens.db"),
-        auth_enabled: false,
-        alert_interval: Duration::from_secs(3600),
-        preset_key: None,
-        prices: None,
-        rate_limit: 0,
-        alerts: Default::default(),
-    };
+    let options = serve_options(dir.path().join("agentlens.db"));
     let state = open_state(&options).await.unwrap();
     let listener = TcpListener::bind(options.bind).await.unwrap();
     let address = listener.local_addr().unwrap();

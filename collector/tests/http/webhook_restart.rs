@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 
-use crate::common::cost_event;
+use crate::common::{cost_event, serve_options};
 use crate::webhooks::{receiver, Received};
 
 /// A collector serving on 127.0.0.1 on a runtime of its own.
@@ -39,14 +39,8 @@ impl Collector {
             .with_allow_private(true)
             .with_retry_delays(retry_delays);
         let options = ServeOptions {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            db: db.to_path_buf(),
-            auth_enabled: false,
-            alert_interval: Duration::from_secs(3600),
-            preset_key: None,
-            prices: None,
-            rate_limit: 0,
             alerts: AlertOptions::default().with_webhooks(webhooks),
+            ..serve_options(db.to_path_buf())
         };
         let address: SocketAddr = runtime.block_on(async {
             let state = open_state(&options).await.unwrap();
