@@ -88,22 +88,39 @@ pub fn is_public(address: IpAddr) -> bool {
     }
 }
 
-/// Returns the IPv4 address in the last 32 bits of an IPv4-mapped (`::ffff:0:0/96`),
-/// IPv4-compatible (`::/96`, deprecated by RFC 4291) or NAT64 well-known-prefix
-/// (`64:ff9b::/96`, RFC 6052) address, or `None` for other addresses. `::` and `::1` are
-/// the IPv6 unspecified and loopback addresses, not IPv4-compatible ones.
+/// Returns the IPv4 address that an IPv6 address carries, or `None` for other addresses:
+///
+/// - the last 32 bits of an IPv4-mapped (`::ffff:0:0/96`), IPv4-translated
+///   (`::ffff:0:0:0/96`, RFC 2765), IPv4-compatible (`::/96`, deprecated by RFC 4291) or
+///   NAT64 well-known-prefix (`64:ff9b::/96`, RFC 6052) address;
+/// - bits 16 to 48 of a 6to4 address (`2002::/16`, RFC 3056);
+/// - the client address of a Teredo address (`2001::/32`, RFC 4380): the last 32 bits,
+///   inverted.
+///
+/// `::` and `::1` are the IPv6 unspecified and loopback addresses, not IPv4-compatible
+/// ones.
 pub fn embedded_ipv4(address: Ipv6Addr) -> Option<Ipv4Addr> {
     if let Some(v4) = address.to_ipv4_mapped() {
         return Some(v4);
     }
-    let prefix = &address.segments()[..6];
+    let segments = address.segments();
+    let octets = address.octets();
+    let [.., a, b, c, d] = octets;
+    let last = Ipv4Addr::new(a, b, c, d);
+    let prefix = &segments[..6];
     let compatible = prefix == [0; 6] && !address.is_unspecified() && !address.is_loopback();
+    let translated = prefix == [0, 0, 0, 0, 0xffff, 0];
     let nat64 = prefix == [0x64, 0xff9b, 0, 0, 0, 0];
-    if !(compatible || nat64) {
-        return None;
+    if compatible || translated || nat64 {
+        return Some(last);
     }
-    let [.., a, b, c, d] = address.octets();
-    Some(Ipv4Addr::new(a, b, c, d))
+    if segments[0] == 0x2002 {
+        return Some(Ipv4Addr::new(octets[2], octets[3], octets[4], octets[5]));
+    }
+    if segments[..2] == [0x2001, 0] {
+        return Some(Ipv4Addr::from(!u32::from(last)));
+    }
+    None
 }
 
 /// Returns true for `localhost` and names under it, with or without the trailing dot of a
@@ -121,7 +138,8 @@ fn is_invalid_name(host: &str) -> bool {
 
 /// Returns true when `address` is refused even with private webhooks allowed: link-local
 /// (where metadata services listen), the AWS IPv6 metadata address, unspecified, broadcast
-/// and multicast.
+/// and multicast. So is the local-use NAT64 prefix (`64:ff9b:1::/48`, RFC 8215), because
+/// where it carries an IPv4 address depends on the network's own prefix length.
 pub fn is_reserved(address: IpAddr) -> bool {
     match address {
         IpAddr::V4(v4) => is_reserved_v4(v4),
@@ -130,7 +148,12 @@ pub fn is_reserved(address: IpAddr) -> bool {
             None => {
                 let link_local = v6.segments()[0] & 0xffc0 == 0xfe80;
                 let aws_metadata = v6 == Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254);
-                link_local || aws_metadata || v6.is_unspecified() || v6.is_multicast()
+                let local_nat64 = v6.segments()[..3] == [0x64, 0xff9b, 1];
+                link_local
+                    || aws_metadata
+                    || local_nat64
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
             }
         },
     }
@@ -146,7 +169,12 @@ fn is_reserved_v4(address: Ipv4Addr) -> bool {
 fn is_public_v4(address: Ipv4Addr) -> bool {
     let [first, second, ..] = address.octets();
     let shared = first == 100 && (64..128).contains(&second);
+    // Network benchmarking (198.18.0.0/15, RFC 2544) and the reserved 240.0.0.0/4.
+    let benchmarking = first == 198 && (second == 18 || second == 19);
+    let reserved = first >= 240;
     !(address.is_private()
+        || benchmarking
+        || reserved
         || address.is_loopback()
         || address.is_link_local()
         || address.is_unspecified()
@@ -161,7 +189,10 @@ fn is_public_v6(address: Ipv6Addr) -> bool {
     let unique_local = first & 0xfe00 == 0xfc00;
     let link_local = first & 0xffc0 == 0xfe80;
     let local_nat64 = address.segments()[..3] == [0x64, 0xff9b, 1];
+    // Site-local (`fec0::/10`), deprecated by RFC 3879 but still routed by some networks.
+    let site_local = first & 0xffc0 == 0xfec0;
     !(address.is_loopback()
+        || site_local
         || address.is_unspecified()
         || address.is_multicast()
         || unique_local
@@ -349,6 +380,11 @@ mod tests {
             ("::10.0.0.1", "10.0.0.1"),
             ("64:ff9b::a9fe:a9fe", "169.254.169.254"),
             ("64:ff9b::5db8:d822", "93.184.216.34"),
+            ("::ffff:0:127.0.0.1", "127.0.0.1"),
+            ("::ffff:0:a9fe:a9fe", "169.254.169.254"),
+            ("2002:7f00:1::", "127.0.0.1"),
+            ("2002:a9fe:a9fe::", "169.254.169.254"),
+            ("2001:0:4136:e378:8000:63bf:80ff:fffe", "127.0.0.1"),
         ];
         for (v6, v4) in cases {
             let v6: Ipv6Addr = v6.parse().unwrap();
@@ -361,6 +397,21 @@ mod tests {
         assert!(!is_public("64:ff9b::7f00:1".parse().unwrap()));
         assert!(is_reserved("::169.254.169.254".parse().unwrap()));
         assert!(is_public("64:ff9b::5db8:d822".parse().unwrap()));
+    }
+
+    #[test]
+    fn special_ranges_are_not_public() {
+        for address in ["198.18.0.1", "198.19.255.255", "240.0.0.1", "fec0::1"] {
+            let address: IpAddr = address.parse().unwrap();
+            assert!(!is_public(address), "{address}");
+        }
+        assert!(is_public("198.20.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn local_nat64_is_refused_even_when_private_allowed() {
+        assert!(is_reserved("64:ff9b:1::a9fe:a9fe".parse().unwrap()));
+        assert!(is_reserved("64:ff9b:1:fea9:fe:a900::".parse().unwrap()));
     }
 
     #[test]
