@@ -8,12 +8,14 @@
 //! looks keys up on every request.
 
 use std::fmt::Write as _;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::auth::{generate_key, hash_key};
+use crate::db_lock::{DatabaseLock, DatabaseLockError};
 use crate::handlers::keys::check_key_fields;
 use crate::store::keys::{ApiKeyRecord, Revocation};
 use crate::store::{Store, StoreError, DEFAULT_TENANT};
@@ -84,6 +86,23 @@ pub enum KeysError {
     /// The database could not be opened or written.
     #[error("cannot use the database: {0}")]
     Store(#[from] StoreError),
+    /// The file needs a schema upgrade while an `agentlens serve` holds it.
+    #[error(
+        "database {} needs a schema upgrade, and an agentlens serve is running on it ({}); \
+         stop that server, start this version's `agentlens serve` on the file, which \
+         upgrades it, then run this command again",
+        .database.display(),
+        .holder.as_deref().unwrap_or("holder unknown")
+    )]
+    UpgradeWhileServed {
+        /// Database file.
+        database: PathBuf,
+        /// Process id and listen address of the server, as it recorded them.
+        holder: Option<String>,
+    },
+    /// The lock file next to the database could not be used.
+    #[error(transparent)]
+    Lock(DatabaseLockError),
     /// The database file does not exist.
     #[error(
         "database {} not found; pass --db with the database file of the running \
@@ -216,6 +235,19 @@ fn open_existing(path: &Path) -> Result<Store, KeysError> {
         return Err(KeysError::MissingDatabase(path.to_owned()));
     }
     check_collector_schema(path)?;
+    if !Store::needs_migration(path)? {
+        return Ok(Store::open(path)?);
+    }
+    // An upgrade under a running collector of an older version would leave that collector
+    // writing rows the way the old schema expects, so it waits until no server holds the file.
+    let _lock = DatabaseLock::acquire(path, SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))).map_err(
+        |error| match error {
+            DatabaseLockError::Held {
+                database, holder, ..
+            } => KeysError::UpgradeWhileServed { database, holder },
+            other => KeysError::Lock(other),
+        },
+    )?;
     Ok(Store::open(path)?)
 }
 

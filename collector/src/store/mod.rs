@@ -96,6 +96,19 @@ pub enum StoreError {
     /// A sum is too large for an exact decimal.
     #[error("sum of {0} pico-dollars is out of range")]
     SumOutOfRange(i128),
+    /// A newer collector applied migrations that this one does not know, so it would
+    /// store rows that the newer one cannot read back as it expects.
+    #[error(
+        "the database has schema version {found}, from a newer collector, and this collector \
+         knows versions up to {known}; run agentlens {} or newer on it",
+        env!("CARGO_PKG_VERSION")
+    )]
+    NewerSchema {
+        /// Highest migration version recorded in the file.
+        found: i64,
+        /// Highest migration version this build knows.
+        known: i64,
+    },
 }
 
 /// The storage API: one writer and a pool of readers over one SQLite file.
@@ -119,6 +132,16 @@ impl Store {
             readers: Arc::new(ReaderPool::new(path)),
             path: path.to_owned(),
         })
+    }
+
+    /// Returns true when the existing file at `path` lacks a schema migration that
+    /// [`Store::open`] would apply. It reads the file and changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the file cannot be opened or read.
+    pub fn needs_migration(path: &Path) -> Result<bool, StoreError> {
+        sqlite::needs_migration(path)
     }
 
     /// Returns the path of the database file.

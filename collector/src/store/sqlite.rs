@@ -381,6 +381,28 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Returns true when the file at `path` lacks a migration that this build would apply,
+/// read through a read-only connection. A file without the migrations table needs all.
+pub(crate) fn needs_migration(path: &Path) -> Result<bool, StoreError> {
+    let conn = open_reader(path)?;
+    let has_table: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' \
+         AND name = 'schema_migrations')",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_table {
+        return Ok(true);
+    }
+    let applied: HashSet<i64> = conn
+        .prepare("SELECT version FROM schema_migrations")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(MIGRATIONS
+        .iter()
+        .any(|migration| !applied.contains(&migration.version)))
+}
+
 /// Starts the checkpoint thread and installs the WAL hook that wakes it after commits.
 ///
 /// The thread exits when `writer` closes, because the hook owns the only sender.
@@ -468,6 +490,11 @@ pub(super) fn apply_migrations(
         .prepare("SELECT version FROM schema_migrations")?
         .query_map([], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
+
+    let known = MIGRATIONS.last().map_or(0, |migration| migration.version);
+    if let Some(&found) = applied.iter().filter(|&&version| version > known).max() {
+        return Err(StoreError::NewerSchema { found, known });
+    }
 
     for migration in migrations.iter().filter(|m| !applied.contains(&m.version)) {
         let (version, name) = (migration.version, migration.name);
@@ -688,6 +715,28 @@ mod tests {
             })
             .unwrap();
         assert_eq!(seq, 3);
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("newer.db");
+        drop(open_writer(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO schema_migrations VALUES (999, 'future', '2027-01-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+
+        let error = open_writer(&path).unwrap_err();
+
+        assert!(
+            matches!(error, StoreError::NewerSchema { found: 999, .. }),
+            "{error}"
+        );
+        assert!(error.to_string().contains("or newer"), "{error}");
     }
 
     #[test]

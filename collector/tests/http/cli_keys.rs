@@ -268,3 +268,34 @@ fn empty_tenant_is_rejected() {
     let listed = stdout(&agentlens(&db, &["list"]));
     assert_eq!(listed.lines().count(), 1, "a key was created: {listed}");
 }
+
+#[test]
+fn upgrade_waits_for_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("old.db");
+    // A file that has the collector's keys table but none of its recorded migrations,
+    // as one from an older collector lacks the newest.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("CREATE TABLE api_keys (id TEXT PRIMARY KEY)")
+        .unwrap();
+    drop(conn);
+    let address = "127.0.0.1:3700".parse().unwrap();
+    let _server = agentlens_collector::db_lock::DatabaseLock::acquire(&db, address).unwrap();
+
+    for args in [&["list"][..], &["revoke", "01NOSUCHKEY"][..]] {
+        let output = agentlens(&db, args);
+
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let message = stderr(&output);
+        assert!(message.contains("needs a schema upgrade"), "{message}");
+        assert!(message.contains("127.0.0.1:3700"), "{message}");
+    }
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let tables: i64 = conn
+        .query_row("SELECT COUNT(*) FROM sqlite_master", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(
+        tables, 2,
+        "the upgrade ran: only api_keys and its index should exist"
+    );
+}
