@@ -86,7 +86,7 @@ pub enum KeysError {
     /// The database could not be opened or written.
     #[error("cannot use the database: {0}")]
     Store(#[from] StoreError),
-    /// The file needs a schema upgrade while an `agentlens serve` holds it.
+    /// The file needs a schema upgrade while an `agentlens serve` runs on it.
     #[error(
         "database {} needs a schema upgrade, and an agentlens serve is running on it ({}); \
          stop that server, start this version's `agentlens serve` on the file, which \
@@ -239,7 +239,7 @@ fn open_existing(path: &Path) -> Result<Store, KeysError> {
         return Ok(Store::open(path)?);
     }
     // An upgrade under a running collector of an older version would leave that collector
-    // writing rows the way the old schema expects, so it waits until no server holds the file.
+    // writing rows the way the old schema expects, so the command stops while one runs.
     let _lock = DatabaseLock::acquire(path, SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))).map_err(
         |error| match error {
             DatabaseLockError::Held {
