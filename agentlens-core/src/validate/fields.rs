@@ -34,8 +34,8 @@ impl<'a> Errors<'a> {
             format!("{}.{field}", self.prefix)
         };
         self.list.push(FieldError {
-            path,
-            message: message.into(),
+            path: shorten(path),
+            message: shorten(message.into()),
         });
     }
 
@@ -46,6 +46,25 @@ impl<'a> Errors<'a> {
             list: self.list,
         }
     }
+}
+
+/// Longest path or message of a [`FieldError`], in bytes. A message may quote the value
+/// sent, and a reply should not repeat a 900 KB value back to its sender.
+pub const MAX_ERROR_TEXT_BYTES: usize = 1_024;
+
+/// Cuts `text` to [`MAX_ERROR_TEXT_BYTES`] at a character boundary and says how long it was.
+fn shorten(mut text: String) -> String {
+    if text.len() <= MAX_ERROR_TEXT_BYTES {
+        return text;
+    }
+    let length = text.len();
+    let mut end = MAX_ERROR_TEXT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str(&format!("... (cut, {length} bytes in all)"));
+    text
 }
 
 /// Largest object that [`lookup`] scans instead of hashing the key.
@@ -222,5 +241,26 @@ pub(crate) fn object_field<'v>(
             );
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shorten_cuts_at_char_boundary() {
+        let text = "é".repeat(MAX_ERROR_TEXT_BYTES);
+
+        let short = shorten(text);
+
+        let kept = short.split("...").next().unwrap();
+        assert_eq!(kept.len(), MAX_ERROR_TEXT_BYTES);
+        assert!(short.ends_with(&format!("(cut, {} bytes in all)", 2 * MAX_ERROR_TEXT_BYTES)));
+    }
+
+    #[test]
+    fn short_text_is_kept() {
+        assert_eq!(shorten("abc".to_owned()), "abc");
     }
 }

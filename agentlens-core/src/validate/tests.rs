@@ -841,3 +841,16 @@ fn oversized_batch_message_says_split() {
         "{message}"
     );
 }
+
+#[test]
+fn long_value_is_cut_in_error() {
+    let event_type = "x".repeat(900_000);
+    let batch = json!({"events": [{"sessionId": "s1", "agentId": "a1",
+        "eventType": event_type, "payload": {}}]});
+
+    let error = validate_batch(&batch).unwrap_err();
+
+    let message = &error.details[0].message;
+    assert!(message.len() < 1_200, "message of {} bytes", message.len());
+    assert!(message.ends_with("bytes in all)"), "{message}");
+}
