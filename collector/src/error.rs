@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use agentlens_core::validate::FieldError;
+use agentlens_core::validate::{shorten_error_text, FieldError};
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -124,6 +124,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Returns `text` cut to [`agentlens_core::validate::MAX_ERROR_TEXT_BYTES`], so that a reply never repeats a huge
+/// value that the request sent, such as a 900 KB query parameter or webhook host.
+fn cut(text: &str) -> String {
+    shorten_error_text(text.to_owned())
+}
+
 /// Cause of a 500, attached to the response for [`log_failures`].
 #[derive(Debug, Clone)]
 struct InternalCause(Arc<String>);
@@ -155,17 +161,21 @@ impl ApiError {
             ApiError::InvalidJson(reason) => json!({
                 "error": "Invalid JSON body",
                 "status": status,
-                "details": [{"path": "", "message": reason}],
+                "details": [{"path": "", "message": cut(reason)}],
             }),
             ApiError::RepeatedKey { path, message } => json!({
                 "error": "Invalid JSON body",
                 "status": status,
-                "details": [{"path": path, "message": message}],
+                "details": [{"path": cut(path), "message": cut(message)}],
             }),
             ApiError::Validation(details) => {
+                let details: Vec<Value> = details
+                    .iter()
+                    .map(|detail| json!({"path": cut(&detail.path), "message": cut(&detail.message)}))
+                    .collect();
                 json!({"error": "Validation failed", "status": status, "details": details})
             }
-            ApiError::BadRequest(message) => json!({"error": message, "status": status}),
+            ApiError::BadRequest(message) => json!({"error": cut(message), "status": status}),
             ApiError::PayloadTooLarge => json!({
                 "error": "Request body too large",
                 "status": status,

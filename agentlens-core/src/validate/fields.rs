@@ -53,7 +53,7 @@ impl<'a> Errors<'a> {
 pub const MAX_ERROR_TEXT_BYTES: usize = 1_024;
 
 /// Cuts `text` to [`MAX_ERROR_TEXT_BYTES`] at a character boundary and says how long it was.
-fn shorten(mut text: String) -> String {
+pub fn shorten(mut text: String) -> String {
     if text.len() <= MAX_ERROR_TEXT_BYTES {
         return text;
     }

@@ -116,6 +116,19 @@ async fn session_date_bounds_follow_tz() {
 }
 
 #[tokio::test]
+async fn long_filter_value_is_cut_in_error() {
+    let app = app().await;
+    let value = "x".repeat(6_000);
+
+    let reply = app.get(&format!("/api/events?tz={value}")).await;
+
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    let error = reply.json["error"].as_str().unwrap();
+    assert!(error.len() < 1_200, "error of {} bytes", error.len());
+    assert!(error.ends_with("bytes in all)"), "{error}");
+}
+
+#[tokio::test]
 async fn event_filters_reject_unknown_values() {
     let app = app().await;
     for (uri, value, listed) in [
