@@ -15,6 +15,7 @@
 //!   collector without blocking the caller.
 
 pub mod canonical;
+pub mod errors;
 pub mod event;
 pub mod json;
 pub mod money;

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::options::ClientOptions;
 use super::ClientError;
+use crate::errors::error_chain;
 use crate::event::Event;
 
 /// Maximum number of characters of a collector's error body kept in a [`SendError`].
@@ -153,19 +154,6 @@ impl SendError {
             SendError::Request(error_chain(error))
         }
     }
-}
-
-/// Formats an error with its sources, because reqwest's own message omits the cause
-/// ("error sending request") that a reader needs.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The request body of `POST /api/events`.

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use agentlens_core::errors::error_chain;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, Method, Request};
@@ -218,16 +219,4 @@ async fn read_reply(response: Response, path: &str) -> Result<ApiReply, String> 
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         text: String::from_utf8_lossy(&bytes).into_owned(),
     })
-}
-
-/// Returns the error's message followed by the messages of its sources.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

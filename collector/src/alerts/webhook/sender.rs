@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use agentlens_core::errors::error_chain;
 use agentlens_core::event::format_timestamp;
 use chrono::{DateTime, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
@@ -306,17 +307,6 @@ pub fn sign(secret: &str, timestamp: &str, body: &str) -> String {
     mac.update(b".");
     mac.update(body.as_bytes());
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
