@@ -1,11 +1,12 @@
 //! The exclusive advisory lock that keeps a second `agentlens serve` off a database file.
 //!
 //! Two servers on one file would each run the alert evaluator and fire every alert twice,
-//! and their id generators would interleave. The lock is taken on `<db>.lock` (the database
-//! path with `.lock` appended), with `File::try_lock`, and held until the server exits, when
-//! the operating system releases it, crash or not. The file contains the holder's process id
-//! and listen address, so the rejected process can name them. The file itself stays.
-//! `agentlens keys` and other readers do not take the lock: SQLite serialises their writes.
+//! and their id generators would interleave. The lock is taken on `<db>.lock` (the resolved
+//! database path with `.lock` appended), with `File::try_lock`, and held until the server
+//! exits, when the operating system releases it, crash or not. The file contains the
+//! holder's process id and listen address, so the rejected process can name them. The file
+//! itself stays. `agentlens keys` takes the lock only to upgrade the file's schema, and
+//! other readers do not take it: SQLite serialises their writes.
 
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -92,9 +93,27 @@ impl DatabaseLock {
     }
 }
 
-/// Returns the lock file of `database`: its path with `.lock` appended.
+/// Returns the lock file of `database`: its resolved path with `.lock` appended.
+///
+/// The path is resolved, symbolic links and `..` included, so that two spellings of one
+/// file share one lock. A file that does not exist yet is resolved through its folder.
+/// NOTE: a hard link is a second path that nothing resolves, so it gets a lock of its own.
 pub fn lock_path(database: &Path) -> PathBuf {
-    let mut path = OsString::from(database.as_os_str());
+    let resolved = std::fs::canonicalize(database).unwrap_or_else(|_| {
+        match (database.parent(), database.file_name()) {
+            (Some(parent), Some(name)) => {
+                let parent = if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                };
+                std::fs::canonicalize(parent)
+                    .map_or_else(|_| database.to_owned(), |dir| dir.join(name))
+            }
+            _ => database.to_owned(),
+        }
+    });
+    let mut path = OsString::from(resolved.as_os_str());
     path.push(".lock");
     PathBuf::from(path)
 }
@@ -127,5 +146,36 @@ mod tests {
 
         drop(first);
         assert!(DatabaseLock::acquire(&database, bind).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_path_shares_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("agentlens.db");
+        std::fs::write(&database, b"").unwrap();
+        let link = dir.path().join("link.db");
+        std::os::unix::fs::symlink(&database, &link).unwrap();
+        let bind: SocketAddr = "127.0.0.1:3400".parse().unwrap();
+        let _first = DatabaseLock::acquire(&link, bind).unwrap();
+
+        let error = DatabaseLock::acquire(&database, bind).unwrap_err();
+
+        assert!(matches!(error, DatabaseLockError::Held { .. }), "{error}");
+    }
+
+    #[test]
+    fn new_file_lock_is_resolved_through_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let nested = dir.path().join("sub");
+        std::fs::create_dir(&nested).unwrap();
+        let roundabout = nested.join("..").join("agentlens.db");
+
+        let lock = lock_path(&roundabout);
+
+        let expected = std::fs::canonicalize(dir.path())
+            .unwrap()
+            .join("agentlens.db.lock");
+        assert_eq!(lock, expected);
     }
 }

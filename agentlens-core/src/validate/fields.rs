@@ -52,18 +52,19 @@ impl<'a> Errors<'a> {
 /// sent, and a reply should not repeat a 900 KB value back to its sender.
 pub const MAX_ERROR_TEXT_BYTES: usize = 1_024;
 
-/// Cuts `text` to [`MAX_ERROR_TEXT_BYTES`] at a character boundary and says how long it was.
+/// Cuts `text` to at most [`MAX_ERROR_TEXT_BYTES`], at a character boundary, and appends how
+/// long it was. A text already cut is short enough, so a second call changes nothing.
 pub fn shorten(mut text: String) -> String {
     if text.len() <= MAX_ERROR_TEXT_BYTES {
         return text;
     }
-    let length = text.len();
-    let mut end = MAX_ERROR_TEXT_BYTES;
+    let note = format!("... (cut, {} bytes in all)", text.len());
+    let mut end = MAX_ERROR_TEXT_BYTES - note.len();
     while !text.is_char_boundary(end) {
         end -= 1;
     }
     text.truncate(end);
-    text.push_str(&format!("... (cut, {length} bytes in all)"));
+    text.push_str(&note);
     text
 }
 
@@ -254,9 +255,17 @@ mod tests {
 
         let short = shorten(text);
 
-        let kept = short.split("...").next().unwrap();
-        assert_eq!(kept.len(), MAX_ERROR_TEXT_BYTES);
+        assert!(short.len() <= MAX_ERROR_TEXT_BYTES, "{} bytes", short.len());
         assert!(short.ends_with(&format!("(cut, {} bytes in all)", 2 * MAX_ERROR_TEXT_BYTES)));
+        assert!(short.starts_with("éé"));
+    }
+
+    #[test]
+    fn cut_text_is_not_cut_again() {
+        let short = shorten("x".repeat(900_000));
+
+        assert_eq!(shorten(short.clone()), short);
+        assert!(short.ends_with("(cut, 900000 bytes in all)"), "{short}");
     }
 
     #[test]

@@ -99,8 +99,9 @@ pub enum StoreError {
     /// A newer collector applied migrations that this one does not know, so it would
     /// store rows that the newer one cannot read back as it expects.
     #[error(
-        "the database has schema version {found}, from a newer collector, and this collector \
-         knows versions up to {known}; run agentlens {} or newer on it",
+        "the database has schema version {found}, written by a newer collector, and this \
+         collector (agentlens {}) knows versions up to {known}; run the collector that \
+         upgraded the file, or a newer one",
         env!("CARGO_PKG_VERSION")
     )]
     NewerSchema {

@@ -736,7 +736,7 @@ mod tests {
             matches!(error, StoreError::NewerSchema { found: 999, .. }),
             "{error}"
         );
-        assert!(error.to_string().contains("or newer"), "{error}");
+        assert!(error.to_string().contains("a newer one"), "{error}");
     }
 
     #[test]
