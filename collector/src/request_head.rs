@@ -1,12 +1,14 @@
 //! Limits on the request URI and headers, enforced with the JSON error body.
 //!
-//! hyper 1.13 (`proto/h1/role.rs`) responds to a request head that it rejects while
-//! parsing with a status and an empty body, and has no hook to add one: 414 for a URI over
-//! 65534 bytes, 431 for more header fields than its limit or a head larger than its read
-//! buffer (about 400 KiB), and 400 for a malformed head, such as two different
-//! `Content-Length` values. [`check_request_head`] rejects URIs and headers well below
-//! those limits with the JSON body of [`ApiError`], so only a head far over the limits, or
-//! a malformed one, gets hyper's empty response.
+//! hyper 1.13 (`proto/h1/role.rs`) responds with a status and an empty body to a request
+//! head that it rejects while parsing, and has no hook to add a body. It sends 414 for a URI
+//! over 65534 bytes, 431 for more header fields than its limit or a head larger than its
+//! read buffer (about 400 KiB), and 400 for a malformed head, such as two different
+//! `Content-Length` values.
+//!
+//! [`check_request_head`] rejects URIs and headers well below those limits with the JSON
+//! body of [`ApiError`], so only a head far over the limits, or a malformed one, gets
+//! hyper's empty response.
 
 use axum::extract::Request;
 use axum::http::HeaderMap;
@@ -25,7 +27,7 @@ pub const MAX_HEADER_FIELDS: usize = 100;
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 /// Header fields that hyper parses before it responds with an empty 431. It is above
-/// [`MAX_HEADER_FIELDS`], so [`check_request_head`] sees the request and rejects it first.
+/// [`MAX_HEADER_FIELDS`], so [`check_request_head`] receives the request and rejects it first.
 pub const PARSER_MAX_HEADERS: usize = 4 * MAX_HEADER_FIELDS;
 
 /// Rejects a request whose URI exceeds [`MAX_URI_BYTES`] with 414, and one whose headers

@@ -72,8 +72,9 @@ impl IdOrigin {
     }
 }
 
-/// The Rust step of migration 16: removes `UNIQUE` from `events.id` and turns the index
-/// SQLite kept for it into [`LEGACY_ID_INDEX`], limited to the rows stored so far.
+/// Removes `UNIQUE` from `events.id` and turns the index SQLite kept for it into
+/// [`LEGACY_ID_INDEX`], limited to the rows stored so far. This is the Rust step of
+/// migration 16.
 ///
 /// The index keeps its pages: every row stored so far has `seq < first_seq`, so the
 /// partial index contains the same entries. Like migrations 11 and 14, the step edits the
@@ -170,7 +171,7 @@ mod tests {
     /// A random ULID as migration 16 finds it on events stored before.
     const LEGACY_ID: &str = "01KBKR4X3G7V9TQ2M8HZJ5N6PW";
 
-    /// Returns a file at the schema before migration 16 with one event of [`LEGACY_ID`].
+    /// Creates a file at the schema before migration 16 with one event of [`LEGACY_ID`].
     fn file_before_migration(path: &std::path::Path) {
         use crate::store::sqlite::{apply_migrations, MIGRATIONS};
 

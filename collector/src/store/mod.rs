@@ -100,14 +100,14 @@ pub enum StoreError {
     /// store rows that the newer one cannot read back as it expects.
     #[error(
         "the database has schema version {found}, written by a newer collector, and this \
-         collector (agentlens {}) knows versions up to {known}; run the collector that \
+         collector (agentlens {}) reads versions up to {known}; run the collector that \
          upgraded the file, or a newer one",
         env!("CARGO_PKG_VERSION")
     )]
     NewerSchema {
         /// Highest migration version recorded in the file.
         found: i64,
-        /// Highest migration version this build knows.
+        /// Highest migration version this build contains.
         known: i64,
     },
 }

@@ -70,7 +70,7 @@ fn push_string(text: &mut String, value: &str) {
         text.push_str(value);
         text.push('"');
     } else {
-        // Serializing a `str` cannot fail.
+        // serde_json fails only on a map with non-string keys, so a `str` always serializes.
         text.push_str(&serde_json::to_string(value).unwrap_or_default());
     }
 }

@@ -188,7 +188,7 @@ pub(crate) struct WriterContext {
     ids: Generator,
     /// The clock reading of the last event ids minted, so that they never go back in time.
     last_event_millis: u64,
-    /// How event ids are minted, read from the file on first use.
+    /// The file's origin of event ids, read on first use.
     id_origin: Option<IdOrigin>,
 }
 
@@ -215,7 +215,7 @@ impl WriterContext {
         self.last_event_millis
     }
 
-    /// Returns how event ids are minted in this file.
+    /// Returns the origin of event ids in this file.
     ///
     /// # Errors
     ///
@@ -394,13 +394,17 @@ pub(crate) fn needs_migration(path: &Path) -> Result<bool, StoreError> {
     if !has_table {
         return Ok(true);
     }
-    let applied: HashSet<i64> = conn
-        .prepare("SELECT version FROM schema_migrations")?
-        .query_map([], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let applied = applied_versions(&conn)?;
     Ok(MIGRATIONS
         .iter()
         .any(|migration| !applied.contains(&migration.version)))
+}
+
+/// Returns the migration versions that `schema_migrations` records.
+fn applied_versions(conn: &Connection) -> rusqlite::Result<HashSet<i64>> {
+    conn.prepare("SELECT version FROM schema_migrations")?
+        .query_map([], |row| row.get(0))?
+        .collect()
 }
 
 /// Starts the checkpoint thread and installs the WAL hook that wakes it after commits.
@@ -486,10 +490,7 @@ pub(super) fn apply_migrations(
              applied_at TEXT NOT NULL
          )",
     )?;
-    let applied: HashSet<i64> = conn
-        .prepare("SELECT version FROM schema_migrations")?
-        .query_map([], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let applied = applied_versions(conn)?;
 
     let known = MIGRATIONS.last().map_or(0, |migration| migration.version);
     if let Some(&found) = applied.iter().filter(|&&version| version > known).max() {
