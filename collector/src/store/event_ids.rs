@@ -1,20 +1,31 @@
 //! Server ids of events, minted from the event's `seq` since migration 16.
 //!
-//! A new event's id is a ULID made of the writer's clock in milliseconds, 16 zero bits and
-//! the event's `seq` plus the file's random `id_key`. So [`IdOrigin::seq_of`] recovers the
-//! `seq` from an id, and a lookup by id reads one row by its rowid and compares the stored
-//! id. No index on `id` is needed for these events. Ids still sort in ingest order,
-//! because the clock reading never goes back and `seq` grows.
+//! Each ingest transaction mints its ids as one [`IdBlock`]: a ULID made of the
+//! transaction's clock reading in milliseconds, the 16-bit [`BLOCK_MARK`], and a random
+//! starting number plus the event's place among the transaction's new events. The writer
+//! gives every transaction a later millisecond than the one before, and records the block
+//! in `event_id_blocks` (migration 17). So ids are monotonic, [`IdOrigin::seq_of`] maps an
+//! id back to its `seq` with one lookup by millisecond, and a lookup by id then reads one
+//! row by its rowid and compares the stored id. No index on `id` is needed for these
+//! events.
 //!
-//! NOTE: the key hides how many events the file holds, but two ids differ by the number of
-//! events stored between them, those of other tenants included.
+//! Two ids of one transaction differ by the number of events between them, all of one
+//! tenant, because a transaction stores the batches of one tenant. Ids of different
+//! transactions share nothing but the order of their clock readings.
 //!
-//! Events stored before the migration keep their random ULIDs. The migration turns the
-//! unique index that SQLite built for `id TEXT NOT NULL UNIQUE` into the partial index
-//! [`LEGACY_ID_INDEX`] over those rows (`seq < first_seq`), so they are still found by id
-//! and new rows no longer enter it.
+//! Ids take three forms, by when their event was stored:
+//!
+//! - before migration 16, random ULIDs. The migration turns the unique index that SQLite
+//!   built for `id TEXT NOT NULL UNIQUE` into the partial index [`LEGACY_ID_INDEX`] over
+//!   those rows (`seq < first_seq`), so they are still found by id and new rows no longer
+//!   enter it;
+//! - between migrations 16 and 17, the `seq` plus the file's `id_key`, with the 16 bits
+//!   above it zero. These showed the number of events stored between any two ids, those of
+//!   other tenants included; they keep their form and are still found;
+//! - from migration 17 on, blocks as above.
 
-use rusqlite::Connection;
+use rand::Rng;
+use rusqlite::{Connection, OptionalExtension};
 use ulid::Ulid;
 
 /// The unique index over the ids of the events stored before migration 16.
@@ -26,7 +37,62 @@ const UNIQUE_ID_COLUMN: &str = "id TEXT NOT NULL UNIQUE";
 /// The same column without the constraint. Migration 16 narrows the index it had.
 const PLAIN_ID_COLUMN: &str = "id TEXT NOT NULL";
 
-/// The first `seq` whose server id is minted from it, and the offset added to it.
+/// The 16 bits above the number in an id minted in a block since migration 17. Ids
+/// minted between migrations 16 and 17 have zero there.
+const BLOCK_MARK: u128 = 1;
+
+/// The bound of a block's random starting number, so that adding a transaction's events
+/// never carries into [`BLOCK_MARK`].
+const FIRST_NUMBER_BOUND: u64 = 1 << 62;
+
+/// The ids of one ingest transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IdBlock {
+    /// The clock reading in every id of the block, unique to the transaction.
+    pub(crate) millis: u64,
+    /// The `seq` of the block's first event.
+    pub(crate) first_seq: i64,
+    /// The number in the first event's id.
+    first_number: u64,
+}
+
+impl IdBlock {
+    /// Returns a block at `millis` whose first event will be stored as `first_seq`, with a
+    /// random starting number.
+    pub(crate) fn new(millis: u64, first_seq: i64) -> IdBlock {
+        IdBlock {
+            millis,
+            first_seq,
+            first_number: rand::rng().random_range(0..FIRST_NUMBER_BOUND),
+        }
+    }
+
+    /// Returns the server id of the event stored as `seq`, which is `first_seq` or later.
+    pub(crate) fn mint(&self, seq: i64) -> String {
+        let place = u64::try_from(seq - self.first_seq).unwrap_or_default();
+        let number = self.first_number + place;
+        Ulid::from_parts(self.millis, BLOCK_MARK << 64 | u128::from(number)).to_string()
+    }
+
+    /// Records the block, so that its ids map back to `seq`. Call it once the transaction
+    /// stored at least one event.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`rusqlite::Error`] when the insert fails, such as for a second block at
+    /// the same millisecond.
+    pub(crate) fn record(&self, conn: &Connection) -> rusqlite::Result<()> {
+        let millis = i64::try_from(self.millis).unwrap_or(i64::MAX);
+        let first_number = i64::try_from(self.first_number).unwrap_or(i64::MAX);
+        conn.prepare_cached(
+            "INSERT INTO event_id_blocks (millis, first_seq, first_number) VALUES (?1, ?2, ?3)",
+        )?
+        .execute((millis, self.first_seq, first_number))?;
+        Ok(())
+    }
+}
+
+/// The first `seq` and offset of the ids minted between migrations 16 and 17.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct IdOrigin {
     /// Events with a smaller `seq` have random ids, found through [`LEGACY_ID_INDEX`].
@@ -51,25 +117,62 @@ impl IdOrigin {
         })
     }
 
-    /// Returns the server id of the event stored as `seq` at `millis` since the Unix epoch.
-    pub(crate) fn mint(&self, millis: u64, seq: i64) -> String {
-        // A stored `seq` is positive, so it converts.
-        let seq = u64::try_from(seq).unwrap_or_default();
-        Ulid::from_parts(millis, u128::from(seq.wrapping_add(self.key))).to_string()
+    /// Returns the `seq` that `id` was minted from, or `None` when `id` is not a ULID or
+    /// names an event stored before migration 16. A random legacy id can also map to a
+    /// `seq`, so the caller still compares the stored id.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`rusqlite::Error`] when the block query fails.
+    pub(crate) fn seq_of(&self, conn: &Connection, id: &str) -> rusqlite::Result<Option<i64>> {
+        let Ok(ulid) = Ulid::from_string(id) else {
+            return Ok(None);
+        };
+        let random = ulid.random();
+        let Ok(number) = u64::try_from(random & u128::from(u64::MAX)) else {
+            return Ok(None);
+        };
+        match random >> 64 {
+            0 => Ok(self.offset_seq(number)),
+            BLOCK_MARK => {
+                let Ok(millis) = i64::try_from(ulid.timestamp_ms()) else {
+                    return Ok(None);
+                };
+                let block: Option<(i64, i64)> = conn
+                    .prepare_cached(
+                        "SELECT first_seq, first_number FROM event_id_blocks WHERE millis = ?1",
+                    )?
+                    .query_row([millis], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()?;
+                Ok(block.and_then(|(first_seq, first_number)| {
+                    let place = number.checked_sub(u64::try_from(first_number).ok()?)?;
+                    first_seq.checked_add(i64::try_from(place).ok()?)
+                }))
+            }
+            _ => Ok(None),
+        }
     }
 
-    /// Returns the `seq` that `id` was minted from, or `None` when `id` is not a ULID or
-    /// names an event stored before migration 16. A random legacy id can also decode to a
-    /// `seq`, so the caller still compares the stored id.
-    pub(crate) fn seq_of(&self, id: &str) -> Option<i64> {
-        let ulid = Ulid::from_string(id).ok()?;
-        if ulid.random() >> 64 != 0 {
-            return None;
-        }
-        let low = u64::try_from(ulid.random()).ok()?;
-        let seq = i64::try_from(low.checked_sub(self.key)?).ok()?;
+    /// Returns the `seq` of an id minted between migrations 16 and 17 from its number.
+    fn offset_seq(&self, number: u64) -> Option<i64> {
+        let seq = i64::try_from(number.checked_sub(self.key)?).ok()?;
         (seq >= self.first_seq).then_some(seq)
     }
+}
+
+/// Returns the clock reading of the last block recorded, or 0 when there is none, so that
+/// a restarted writer never reuses a millisecond.
+///
+/// # Errors
+///
+/// Returns [`rusqlite::Error`] when the query fails.
+pub(crate) fn last_block_millis(conn: &Connection) -> rusqlite::Result<u64> {
+    let millis: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(millis), 0) FROM event_id_blocks",
+        [],
+        |row| row.get(0),
+    )?;
+    Ok(u64::try_from(millis).unwrap_or_default())
 }
 
 /// Removes `UNIQUE` from `events.id` and turns the index SQLite kept for it into
@@ -85,7 +188,9 @@ impl IdOrigin {
 /// Returns [`rusqlite::Error`] when the schema is not the one migration 1 created (the
 /// migration then rolls back), or when SQLite refuses the edit.
 pub(crate) fn narrow_id_index(conn: &Connection) -> rusqlite::Result<()> {
-    let origin = IdOrigin::load(conn)?;
+    let first_seq: i64 = conn.query_row("SELECT first_seq FROM event_id_origin", [], |row| {
+        row.get(0)
+    })?;
     let table_sql: String = conn.query_row(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'",
         [],
@@ -110,10 +215,8 @@ pub(crate) fn narrow_id_index(conn: &Connection) -> rusqlite::Result<()> {
         return Err(rusqlite::Error::SqliteFailure(code, Some(message)));
     }
 
-    let index_sql = format!(
-        "CREATE UNIQUE INDEX {LEGACY_ID_INDEX} ON events (id) WHERE seq < {}",
-        origin.first_seq
-    );
+    let index_sql =
+        format!("CREATE UNIQUE INDEX {LEGACY_ID_INDEX} ON events (id) WHERE seq < {first_seq}");
     let schema_version: i64 = conn.query_row("PRAGMA schema_version", [], |row| row.get(0))?;
     conn.pragma_update(None, "writable_schema", true)?;
     let edited = conn
@@ -144,28 +247,119 @@ mod tests {
         key: 0x0123_4567_89ab_cdef,
     };
 
+    /// Returns the id that migration 16's scheme gave `seq`: the offset added, the mark zero.
+    fn offset_id(origin: &IdOrigin, millis: u64, seq: i64) -> String {
+        let number = u64::try_from(seq).unwrap().wrapping_add(origin.key);
+        Ulid::from_parts(millis, u128::from(number)).to_string()
+    }
+
+    /// Returns the number that carries the place in the block in `id`.
+    fn number(id: &str) -> u64 {
+        u64::try_from(Ulid::from_string(id).unwrap().random() & u128::from(u64::MAX)).unwrap()
+    }
+
+    /// Returns a connection to a new file with every migration applied.
+    fn migrated() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::sqlite::open_writer(&dir.path().join("ids.db")).unwrap();
+        (dir, conn)
+    }
+
     proptest! {
         #[test]
-        fn minted_id_gives_back_its_seq(seq in 1i64..(1 << 62), millis in 0u64..(1 << 48)) {
-            let id = ORIGIN.mint(millis, seq);
+        fn minted_id_gives_back_its_seq(
+            first_seq in 1i64..(1 << 62),
+            place in 0i64..100_000,
+            millis in 1u64..(1 << 48),
+        ) {
+            let (_dir, conn) = migrated();
+            let block = IdBlock::new(millis, first_seq);
+            block.record(&conn).unwrap();
+            let id = block.mint(first_seq + place);
             prop_assert_eq!(id.len(), 26);
-            prop_assert_eq!(ORIGIN.seq_of(&id), Some(seq));
+            prop_assert_eq!(ORIGIN.seq_of(&conn, &id).unwrap(), Some(first_seq + place));
         }
 
         #[test]
-        fn later_seq_sorts_after(seq in 1i64..(1 << 61), step in 1i64..1000) {
-            prop_assert!(ORIGIN.mint(7, seq) < ORIGIN.mint(7, seq + step));
+        fn offset_id_from_migration_16_gives_back_its_seq(seq in 1i64..(1 << 62)) {
+            let (_dir, conn) = migrated();
+            let id = offset_id(&ORIGIN, 7, seq);
+            prop_assert_eq!(ORIGIN.seq_of(&conn, &id).unwrap(), Some(seq));
+        }
+
+        #[test]
+        fn ids_sort_in_ingest_order(first_seq in 1i64..(1 << 61), places in 1i64..1000) {
+            let earlier = IdBlock::new(7, first_seq);
+            let later = IdBlock::new(8, first_seq + places);
+            let mut ids: Vec<String> = (first_seq..first_seq + places)
+                .map(|seq| earlier.mint(seq))
+                .collect();
+            ids.push(later.mint(first_seq + places));
+            prop_assert!(ids.windows(2).all(|pair| pair[0] < pair[1]));
         }
     }
 
     #[test]
+    fn blocks_hide_the_events_stored_between_them() {
+        // Two transactions with 10 events stored between them by another tenant.
+        let gaps: Vec<u64> = (0..50)
+            .map(|_| {
+                let first = IdBlock::new(7, 1);
+                let second = IdBlock::new(8, 12);
+                number(&second.mint(12)).wrapping_sub(number(&first.mint(1)))
+            })
+            .collect();
+        let distinct: std::collections::HashSet<u64> = gaps.iter().copied().collect();
+        assert_eq!(distinct.len(), gaps.len(), "the gap between blocks repeats");
+    }
+
+    #[test]
+    fn id_of_unrecorded_block_is_not_found() {
+        let (_dir, conn) = migrated();
+        let block = IdBlock::new(7, 1);
+        assert_eq!(ORIGIN.seq_of(&conn, &block.mint(1)).unwrap(), None);
+    }
+
+    #[test]
+    fn number_below_the_block_is_not_decoded() {
+        let (_dir, conn) = migrated();
+        let block = IdBlock {
+            millis: 7,
+            first_seq: 10,
+            first_number: 100,
+        };
+        block.record(&conn).unwrap();
+        let below = Ulid::from_parts(7, BLOCK_MARK << 64 | 99).to_string();
+        assert_eq!(ORIGIN.seq_of(&conn, &below).unwrap(), None);
+        assert_eq!(ORIGIN.seq_of(&conn, &block.mint(12)).unwrap(), Some(12));
+    }
+
+    #[test]
+    fn second_block_at_one_millisecond_is_refused() {
+        let (_dir, conn) = migrated();
+        IdBlock::new(7, 1).record(&conn).unwrap();
+        assert!(IdBlock::new(7, 5).record(&conn).is_err());
+        assert_eq!(last_block_millis(&conn).unwrap(), 7);
+    }
+
+    #[test]
     fn seq_before_origin_is_not_decoded() {
+        let (_dir, conn) = migrated();
         let origin = IdOrigin {
             first_seq: 500,
             ..ORIGIN
         };
-        assert_eq!(origin.seq_of(&origin.mint(0, 499)), None);
-        assert_eq!(origin.seq_of(&origin.mint(0, 500)), Some(500));
+        let early = offset_id(&origin, 0, 499);
+        assert_eq!(origin.seq_of(&conn, &early).unwrap(), None);
+        let first = offset_id(&origin, 0, 500);
+        assert_eq!(origin.seq_of(&conn, &first).unwrap(), Some(500));
+    }
+
+    #[test]
+    fn unknown_mark_is_not_decoded() {
+        let (_dir, conn) = migrated();
+        let id = Ulid::from_parts(7, 2 << 64 | 5).to_string();
+        assert_eq!(ORIGIN.seq_of(&conn, &id).unwrap(), None);
     }
 
     /// A random ULID as migration 16 finds it on events stored before.
@@ -215,11 +409,65 @@ mod tests {
         let conn = Connection::open(&path).unwrap();
         let origin = IdOrigin::load(&conn).unwrap();
         assert_eq!(origin.first_seq, 2);
-        assert_eq!(origin.seq_of(&new_id), Some(2));
+        assert_eq!(origin.seq_of(&conn, &new_id).unwrap(), Some(2));
         let check: String = conn
             .query_row("PRAGMA integrity_check", [], |row| row.get(0))
             .unwrap();
         assert_eq!(check, "ok");
+    }
+
+    /// Creates a file at migration 16 with one event, and returns the id that migration
+    /// 16's scheme gave it.
+    fn file_at_migration_16(path: &std::path::Path) -> String {
+        use crate::store::sqlite::{apply_migrations, MIGRATIONS};
+
+        let conn = Connection::open(path).unwrap();
+        let count = MIGRATIONS.iter().take_while(|m| m.version <= 16).count();
+        apply_migrations(&conn, &MIGRATIONS[..count]).unwrap();
+        let (first_seq, key): (i64, i64) = conn
+            .query_row("SELECT first_seq, id_key FROM event_id_origin", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .unwrap();
+        let low = u64::try_from(first_seq + key).unwrap();
+        let id = Ulid::from_parts(1_764_583_200_000, u128::from(low)).to_string();
+        conn.execute(
+            "INSERT INTO events (seq, id, tenant_id, timestamp, session_id, agent_id, \
+             event_type, severity, payload, metadata, hash, is_error) VALUES (?1, ?2, \
+             'default', '2026-12-01T10:00:00.000000Z', 's1', 'a1', 'custom', 'info', '{}', \
+             '{}', 'h1', 0)",
+            (first_seq, &id),
+        )
+        .unwrap();
+        id
+    }
+
+    #[tokio::test]
+    async fn offset_ids_survive_migration_17() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("offset.db");
+        let offset_id = file_at_migration_16(&path);
+        let store = crate::store::Store::open(&path).unwrap();
+
+        let found = store.event("default", &offset_id).await.unwrap();
+        assert_eq!(found.map(|event| event.id), Some(offset_id.clone()));
+        assert!(store.event("other", &offset_id).await.unwrap().is_none());
+
+        let body = serde_json::json!({"events": [{"sessionId": "s2", "agentId": "a1",
+            "eventType": "custom", "payload": {"type": "note", "data": {}}}]});
+        let prepared = crate::ingest::prepare_batch(
+            &body,
+            chrono::Utc::now(),
+            agentlens_core::pricing::PriceTable::embedded(),
+        )
+        .unwrap();
+        let new_id = store.ingest("default", prepared).await.unwrap().events[0]
+            .id
+            .clone();
+        let random = Ulid::from_string(&new_id).unwrap().random();
+        assert_eq!(random >> 64, BLOCK_MARK);
+        let found = store.event("default", &new_id).await.unwrap();
+        assert_eq!(found.map(|event| event.id), Some(new_id));
     }
 
     #[test]
@@ -244,7 +492,8 @@ mod tests {
 
     #[test]
     fn non_ulid_is_not_decoded() {
-        assert_eq!(ORIGIN.seq_of("not-a-ulid"), None);
-        assert_eq!(ORIGIN.seq_of(""), None);
+        let (_dir, conn) = migrated();
+        assert_eq!(ORIGIN.seq_of(&conn, "not-a-ulid").unwrap(), None);
+        assert_eq!(ORIGIN.seq_of(&conn, "").unwrap(), None);
     }
 }

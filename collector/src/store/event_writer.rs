@@ -34,6 +34,7 @@ use tokio::sync::oneshot;
 use super::client_ids;
 use super::cost_fill::{self, CostFill, ResponseKeys};
 use super::cost_rule;
+use super::event_ids::IdBlock;
 use super::events::{IngestOutcome, IngestedEvent};
 use super::llm_rollups::LlmRollupDeltas;
 use super::rollups::RollupDeltas;
@@ -142,8 +143,7 @@ fn ingest_batches(
 ) -> Result<Vec<IngestOutcome>, StoreError> {
     // Each new event's id is minted from its `seq`, which the insert sets: the next after
     // the largest stored. A duplicate leaves its `seq` to the next event.
-    let origin = context.id_origin()?;
-    let millis = context.event_id_millis();
+    let millis = context.event_id_millis()?;
     let transaction = context
         .conn
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -151,6 +151,7 @@ fn ingest_batches(
         transaction.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", [], |row| {
             row.get(0)
         })?;
+    let block = IdBlock::new(millis, next_seq);
 
     let mut insert = transaction.prepare_cached(INSERT_SQL)?;
     let mut sessions: BatchMap<String, Session> = BatchMap::default();
@@ -174,7 +175,7 @@ fn ingest_batches(
             let prev_hash = Some(session.tail_hash.as_str()).filter(|hash| !hash.is_empty());
             let superseding = cost_rule::superseding_response(&transaction, tenant, prepared)?;
             let fill = cost_fill::fill_of_new_response(&transaction, tenant, prepared)?;
-            let id = origin.mint(millis, next_seq);
+            let id = block.mint(next_seq);
             let row = NewRow {
                 seq: next_seq,
                 id: &id,
@@ -236,6 +237,9 @@ fn ingest_batches(
     }
     rollups.flush(&transaction, tenant)?;
     llm_rollups.flush(&transaction, tenant)?;
+    if next_seq > block.first_seq {
+        block.record(&transaction)?;
+    }
     transaction.commit()?;
     Ok(outcomes)
 }

@@ -5,7 +5,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::event_ids::{IdOrigin, LEGACY_ID_INDEX};
+use super::event_ids::LEGACY_ID_INDEX;
 use super::filter::SqlFilter;
 pub use super::outcome::{IngestOutcome, IngestedEvent};
 use super::{Page, Paging, Store, StoreError};
@@ -277,9 +277,9 @@ impl Store {
     /// Returns [`StoreError`] when the query fails.
     pub async fn event(&self, tenant: &str, id: &str) -> Result<Option<StoredEvent>, StoreError> {
         let (tenant, id) = (tenant.to_owned(), id.to_owned());
+        let origin = self.id_origin;
         self.read(move |conn| {
-            let origin = IdOrigin::load(conn)?;
-            if let Some(seq) = origin.seq_of(&id) {
+            if let Some(seq) = origin.seq_of(conn, &id)? {
                 let sql = format!(
                     "SELECT {COLUMNS} FROM events WHERE seq = ?1 AND tenant_id = ?2 AND id = ?3"
                 );

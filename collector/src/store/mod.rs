@@ -118,6 +118,9 @@ pub struct Store {
     writer: Writer,
     readers: Arc<ReaderPool>,
     path: PathBuf,
+    /// The ids minted between migrations 16 and 17; migrations fix it before the store
+    /// opens.
+    id_origin: event_ids::IdOrigin,
 }
 
 impl Store {
@@ -128,10 +131,12 @@ impl Store {
     /// Returns [`StoreError`] when the file cannot be opened or a migration fails.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let conn = sqlite::open_writer(path)?;
+        let id_origin = event_ids::IdOrigin::load(&conn)?;
         Ok(Store {
             writer: Writer::spawn(conn)?,
             readers: Arc::new(ReaderPool::new(path)),
             path: path.to_owned(),
+            id_origin,
         })
     }
 

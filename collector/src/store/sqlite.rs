@@ -24,7 +24,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 use ulid::Generator;
 
-use super::event_ids::IdOrigin;
+use super::event_ids::last_block_millis;
 use super::event_writer::{run_group, IngestJob};
 use super::events::IngestOutcome;
 use super::StoreError;
@@ -177,6 +177,12 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0016_server_ids_from_seq.sql"),
         after_sql: Some(super::event_ids::narrow_id_index),
     },
+    Migration {
+        version: 17,
+        name: "event_id_blocks",
+        sql: include_str!("migrations/0017_event_id_blocks.sql"),
+        after_sql: None,
+    },
 ];
 
 /// State owned by the writer thread and lent to each write job.
@@ -186,10 +192,8 @@ pub(crate) struct WriterContext {
     pub(crate) conn: Connection,
     /// Source of monotonic record ids: alert rules and alert history.
     ids: Generator,
-    /// The clock reading of the last event ids minted, so that they never go back in time.
-    last_event_millis: u64,
-    /// The file's origin of event ids, read on first use.
-    id_origin: Option<IdOrigin>,
+    /// The clock reading of the last block of event ids, read from the file on first use.
+    last_event_millis: Option<u64>,
 }
 
 impl WriterContext {
@@ -198,35 +202,31 @@ impl WriterContext {
         WriterContext {
             conn,
             ids: Generator::new(),
-            last_event_millis: 0,
-            id_origin: None,
+            last_event_millis: None,
         }
     }
 
     /// Returns the clock reading for the event ids of a new transaction: the time in
-    /// milliseconds since the Unix epoch, or the last reading if the clock went back.
-    pub(crate) fn event_id_millis(&mut self) -> u64 {
+    /// milliseconds since the Unix epoch, or one more than the last reading when the clock
+    /// has not passed it, so that every transaction's [`IdBlock`](super::event_ids::IdBlock) has a millisecond of its
+    /// own and ids never go back.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`rusqlite::Error`] when the last recorded block cannot be read.
+    pub(crate) fn event_id_millis(&mut self) -> rusqlite::Result<u64> {
+        let last = match self.last_event_millis {
+            Some(last) => last,
+            None => last_block_millis(&self.conn)?,
+        };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |since| {
                 u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
             });
-        self.last_event_millis = self.last_event_millis.max(now);
-        self.last_event_millis
-    }
-
-    /// Returns the origin of event ids in this file.
-    ///
-    /// # Errors
-    ///
-    /// Returns [`rusqlite::Error`] when the stored origin cannot be read.
-    pub(crate) fn id_origin(&mut self) -> rusqlite::Result<IdOrigin> {
-        if let Some(origin) = self.id_origin {
-            return Ok(origin);
-        }
-        let origin = IdOrigin::load(&self.conn)?;
-        self.id_origin = Some(origin);
-        Ok(origin)
+        let millis = now.max(last.saturating_add(1));
+        self.last_event_millis = Some(millis);
+        Ok(millis)
     }
 
     /// Returns a new ULID, greater than every id this writer returned before.
