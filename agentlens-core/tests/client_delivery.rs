@@ -24,10 +24,11 @@ mod fake_collector {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
     use std::thread;
+    use std::time::Instant;
 
     use axum::body::Bytes;
     use axum::extract::State;
-    use axum::http::{header, HeaderMap, StatusCode};
+    use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
     use axum::routing::post;
     use axum::Router;
     use serde_json::{json, Value};
@@ -44,6 +45,8 @@ mod fake_collector {
         pub hang: bool,
         /// Every request gets this status and body instead of 201.
         pub reject: Option<(u16, &'static str)>,
+        /// `Retry-After` value sent with each status of `failures`.
+        pub retry_after: Option<&'static str>,
     }
 
     /// One request as the fake collector saw it.
@@ -54,6 +57,8 @@ mod fake_collector {
         pub status: u16,
         pub authorization: Option<String>,
         pub content_type: Option<String>,
+        /// When the request reached the fake collector.
+        pub received_at: Instant,
     }
 
     struct Shared {
@@ -149,7 +154,8 @@ mod fake_collector {
         State(shared): State<Arc<Shared>>,
         headers: HeaderMap,
         body: Bytes,
-    ) -> (StatusCode, String) {
+    ) -> (StatusCode, HeaderMap, String) {
+        let received_at = Instant::now();
         shared.received.fetch_add(1, Ordering::SeqCst);
         let batch: Value = serde_json::from_slice(&body).unwrap();
         let events = batch["events"].as_array().cloned().unwrap_or_default();
@@ -160,6 +166,7 @@ mod fake_collector {
 
         let behaviour = &shared.behaviour;
         let next_failure = shared.failures.lock().unwrap().pop_front();
+        let mut response_headers = HeaderMap::new();
         let (status, response_body) = if behaviour.hang {
             std::future::pending::<()>().await;
             unreachable!("a pending future never completes");
@@ -169,6 +176,10 @@ mod fake_collector {
                 json!({"error": "Request body too large", "status": 413}).to_string(),
             )
         } else if let Some(status) = next_failure {
+            if let Some(retry_after) = behaviour.retry_after {
+                let value = HeaderValue::from_static(retry_after);
+                response_headers.insert(header::RETRY_AFTER, value);
+            }
             (
                 status,
                 json!({"error": "try again", "status": status}).to_string(),
@@ -191,8 +202,10 @@ mod fake_collector {
             status,
             authorization: header_text(header::AUTHORIZATION),
             content_type: header_text(header::CONTENT_TYPE),
+            received_at,
         });
-        (StatusCode::from_u16(status).unwrap(), response_body)
+        let status = StatusCode::from_u16(status).unwrap();
+        (status, response_headers, response_body)
     }
 }
 
@@ -319,6 +332,61 @@ fn retry_after_two_failures_delivers_once() {
     assert_eq!(collector.accepted_ids().len(), 5);
     assert_eq!(client.sent(), 5);
     assert_eq!(client.failed(), 0);
+}
+
+#[test]
+fn retry_waits_for_retry_after() {
+    let collector = FakeCollector::start(Behaviour {
+        failures: vec![429],
+        retry_after: Some("2"),
+        ..Behaviour::default()
+    });
+    let client = options(&collector).build().unwrap();
+
+    for index in 0..3 {
+        client.log(custom_event(index));
+    }
+    // The retry waits 2 s, so this flush times out, but the batch stays queued.
+    let pending_during_wait = client.flush(Duration::from_millis(200));
+    let pending = client.flush(WAIT);
+
+    assert_eq!(pending_during_wait, 3);
+    assert_eq!(pending, 0);
+    let attempts = collector.attempts();
+    let statuses: Vec<u16> = attempts.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, [429, 201]);
+    // The first request is recorded before its response leaves, so the gap is at least
+    // the full 2 s. The 1.9 s bound is still far above the 10 ms backoff of these options.
+    let gap = attempts[1].received_at - attempts[0].received_at;
+    assert!(gap >= Duration::from_millis(1900), "retried after {gap:?}");
+    assert_eq!(client.rate_limit_waits().count, 1);
+    assert_eq!(client.rate_limit_waits().latest, Duration::from_secs(2));
+    assert_eq!(client.failed(), 0);
+}
+
+#[test]
+fn retry_after_past_shutdown_deadline_fails_batch() {
+    let collector = FakeCollector::start(Behaviour {
+        failures: vec![429],
+        retry_after: Some("30"),
+        ..Behaviour::default()
+    });
+    let client = options(&collector).build().unwrap();
+
+    for index in 0..3 {
+        client.log(custom_event(index));
+    }
+    client.flush(Duration::ZERO);
+    wait_until(|| client.rate_limit_waits().count == 1);
+    let pending = client.shutdown(WAIT);
+
+    // The 30 s wait ends after the 5 s deadline, so the batch fails at once instead of
+    // holding the shutdown for its whole timeout.
+    assert_eq!(pending, 0);
+    assert_eq!(client.failed(), 3);
+    assert_eq!(client.sent(), 0);
+    assert_eq!(collector.requests_received(), 1);
+    assert_eq!(client.rate_limit_waits().latest, Duration::from_secs(30));
 }
 
 #[test]

@@ -14,8 +14,14 @@ use crate::event::Event;
 
 /// Maximum delay between two attempts computed from the backoff.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-/// Maximum `Retry-After` the client honours, so a flush is not stalled for minutes.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+/// Maximum wait that a `Retry-After` sets before a retry.
+///
+/// The collector's rate limit window is 60 s, so its own `Retry-After` is at most 60. A
+/// larger value comes from a proxy or a misconfigured server. While a batch waits, no
+/// other batch is sent and the queue fills, so a longer value is cut to this bound, and the
+/// early retry risks one more 429. The bound also keeps `Instant::now() + delay` from
+/// overflowing for values such as `u64::MAX` seconds.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 /// Largest share of the backoff that jitter removes from a wait, as a divisor (a quarter).
 const JITTER_DIVISOR: u32 = 4;
 
@@ -145,6 +151,12 @@ impl Delivery {
             let delay = self.delay_before_retry(attempt, &error);
             let wake = Instant::now() + delay;
             if self.ends_after_deadline(wake) {
+                tracing::debug!(
+                    batch.size = events.len(),
+                    retry.delay_ms = delay.as_millis() as u64,
+                    %error,
+                    "retry would start after the shutdown deadline, giving up the batch"
+                );
                 return Err(error);
             }
             attempt += 1;
@@ -201,7 +213,7 @@ impl Delivery {
     }
 
     /// Computes the wait before retry number `attempt + 1`: the jittered backoff, or the
-    /// collector's `Retry-After` when that is longer.
+    /// collector's `Retry-After` (at most [`MAX_RETRY_AFTER`]) when that is longer.
     fn delay_before_retry(&self, attempt: u32, error: &SendError) -> Duration {
         let backoff = backoff(self.retry_backoff, attempt);
         let jitter = rand::rng().random_range(Duration::ZERO..=backoff / JITTER_DIVISOR);
@@ -526,6 +538,56 @@ mod tests {
             delivery.delay_before_retry(0, &throttled(3600)),
             MAX_RETRY_AFTER
         );
+        assert_eq!(
+            delivery.delay_before_retry(0, &throttled(u64::MAX)),
+            MAX_RETRY_AFTER
+        );
+    }
+
+    #[test]
+    fn retry_after_above_ten_seconds_is_not_cut() {
+        let transport = ScriptedTransport::new(1000, Vec::new());
+        let delivery = Delivery::new(transport, Arc::default(), 3, Duration::from_millis(100));
+        let throttled = SendError::Status {
+            status: 429,
+            body: String::new(),
+            retry_after: Some(Duration::from_secs(60)),
+        };
+
+        let delay = delivery.delay_before_retry(0, &throttled);
+
+        // The collector's window is 60 s, so an earlier retry would only get another 429.
+        assert_eq!(delay, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn retry_after_past_deadline_fails_without_waiting() {
+        let rate_limited = SendError::Status {
+            status: 429,
+            body: String::new(),
+            retry_after: Some(Duration::from_secs(60)),
+        };
+        let transport = ScriptedTransport::new(1000, vec![rate_limited]);
+        let stats = stats_with_pending(2);
+        let mut delivery = delivery(Arc::clone(&transport), &stats);
+
+        let started = std::time::Instant::now();
+        run(async {
+            delivery.set_deadline(Instant::now() + Duration::from_secs(30));
+            delivery.deliver(&events(2)).await;
+        });
+
+        // Waiting out the 60 s would pass the 30 s deadline, so the batch fails at once. The
+        // 25 s bound leaves a wide margin on a busy machine.
+        assert!(
+            started.elapsed() < Duration::from_secs(25),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(*transport.attempts.lock().unwrap(), 1);
+        assert_eq!(stats.failed(), 2);
+        assert_eq!(stats.sent(), 0);
+        assert_eq!(stats.rate_limit_waits().0, 0, "no wait was started");
     }
 
     #[test]

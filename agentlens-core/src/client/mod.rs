@@ -28,7 +28,9 @@
 //!   exceeds 1000 events, the collector's limit. One batch is in flight at a time.
 //! - **Delivery.** Retries connection errors, timeouts, 408, 429 and 5xx up to
 //!   `max_retries` times with jittered exponential backoff. The default of 10 retries
-//!   waits about 20-26 s in all, so a batch outlives a short collector restart. On 413 it
+//!   waits about 20-26 s in all, so a batch outlives a short collector restart. When the
+//!   response carries `Retry-After`, in seconds or as an HTTP date, the retry waits at
+//!   least that long, up to 5 minutes. On 413 it
 //!   splits the batch in halves and sends each half, down to single events, so a batch is
 //!   never lost for its size.
 //!   Other 4xx responses are final. Events that end in failure are counted in
@@ -40,7 +42,9 @@
 //!   so far and waits on a std channel for it to finish, never on the caller's runtime.
 //!   [`Client::shutdown`] also closes the queue, gives the remaining sends the same
 //!   deadline as the caller's wait, and stops the thread. Both return the number of
-//!   events still pending. Dropping the client shuts it down with a 2 second deadline.
+//!   events still pending. A flush that times out fails no event. A batch that waits out a
+//!   `Retry-After` stays pending and is sent after the flush returns. Dropping the client
+//!   shuts it down with a 2 second deadline.
 //!
 //! If a shutdown times out, the background thread is left to end on its own. A request
 //! that started before the shutdown runs to completion. A batch waiting to be retried

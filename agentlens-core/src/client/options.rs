@@ -137,7 +137,8 @@ impl ClientOptions {
     }
 
     /// Sets the delay before the first retry (default 100 ms). Each further retry doubles
-    /// it, up to 5 s, and a longer `Retry-After` from the collector wins, up to 10 s.
+    /// it, up to 5 s. A longer `Retry-After` from the collector wins, up to 5 minutes, and
+    /// during a shutdown a wait that would end after the deadline fails the batch at once.
     ///
     /// Each wait is shortened by a random amount of up to a quarter of the backoff, so
     /// clients that lost the collector at the same moment do not all retry at once.

@@ -4,6 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use reqwest::header::{self, HeaderValue};
 use reqwest::{StatusCode, Url};
 use serde::Serialize;
@@ -75,7 +76,8 @@ pub enum SendError {
         status: u16,
         /// Start of the response body, which carries the collector's error message.
         body: String,
-        /// Delay the collector asked for in a `Retry-After` header, in whole seconds.
+        /// Delay that the collector's `Retry-After` header requested, given in seconds or
+        /// as an HTTP date.
         retry_after: Option<Duration>,
     },
     /// The collector rejected some events of the batch as invalid (400 with
@@ -226,7 +228,7 @@ impl HttpTransport {
                 status: status.as_u16(),
             });
         }
-        let retry_after = parse_retry_after(response.headers());
+        let retry_after = parse_retry_after(response.headers(), Utc::now());
         let body = response.text().await.unwrap_or_default();
         Err(status_error(status, &body, retry_after))
     }
@@ -280,15 +282,18 @@ fn bearer_header(api_key: &str) -> Result<HeaderValue, ClientError> {
     Ok(value)
 }
 
-fn parse_retry_after(headers: &header::HeaderMap) -> Option<Duration> {
-    let seconds = headers
-        .get(header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(seconds))
+/// Reads `Retry-After` as whole seconds or as an HTTP date such as
+/// `Wed, 21 Oct 2026 07:28:00 GMT`, which counts from `now`. A date in the past means no
+/// wait. Returns `None` for a missing or unreadable header.
+fn parse_retry_after(headers: &header::HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+
+    let date = DateTime::parse_from_rfc2822(value).ok()?;
+    let delay = date.with_timezone(&Utc) - now;
+    Some(delay.to_std().unwrap_or_default())
 }
 
 fn status_error(status: StatusCode, full_body: &str, retry_after: Option<Duration>) -> SendError {
@@ -405,17 +410,49 @@ mod tests {
         ));
     }
 
+    fn retry_after_header(value: &'static str) -> header::HeaderMap {
+        let mut headers = header::HeaderMap::new();
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static(value));
+        headers
+    }
+
     #[test]
     fn retry_after_reads_seconds() {
-        let mut headers = header::HeaderMap::new();
-        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(parse_retry_after(&headers), Some(Duration::from_secs(7)));
+        let now = Utc::now();
 
-        headers.insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2026 07:28:00 GMT"),
+        let seven = parse_retry_after(&retry_after_header("7"), now);
+        let padded = parse_retry_after(&retry_after_header(" 60 "), now);
+
+        assert_eq!(seven, Some(Duration::from_secs(7)));
+        assert_eq!(padded, Some(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn retry_after_reads_http_date() {
+        let now = "2026-10-21T07:27:30Z".parse().unwrap();
+        let headers = retry_after_header("Wed, 21 Oct 2026 07:28:00 GMT");
+
+        assert_eq!(
+            parse_retry_after(&headers, now),
+            Some(Duration::from_secs(30))
         );
-        assert_eq!(parse_retry_after(&headers), None);
+    }
+
+    #[test]
+    fn retry_after_date_in_past_means_no_wait() {
+        let now = "2026-10-21T08:00:00Z".parse().unwrap();
+        let headers = retry_after_header("Wed, 21 Oct 2026 07:28:00 GMT");
+
+        assert_eq!(parse_retry_after(&headers, now), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn unreadable_retry_after_is_ignored() {
+        let now = Utc::now();
+
+        assert_eq!(parse_retry_after(&retry_after_header("soon"), now), None);
+        assert_eq!(parse_retry_after(&retry_after_header("-5"), now), None);
+        assert_eq!(parse_retry_after(&header::HeaderMap::new(), now), None);
     }
 
     #[test]

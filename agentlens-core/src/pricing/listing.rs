@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use super::matching;
 use super::rates::{self, PriceEntry, Rate, Rates};
 use super::table::{self, Lookup, Model, PriceTable, Provider};
-use super::variants::{self, PriceVariant};
+use super::variants::{self, PriceContext, PriceVariant};
 
 /// One model of a price table together with the provider that lists it.
 #[derive(Debug, Clone, Copy)]
@@ -92,10 +92,28 @@ impl<'a> ModelPrices<'a> {
     }
 
     /// Returns the service tiers that the model has prices for on some day, such as `flex`
-    /// and `priority`, sorted. The standard names of [`super::STANDARD_TIERS`] are left
-    /// out, because they select the standard prices.
+    /// and `priority`, sorted. The list contains `batch` when the model has batch prices,
+    /// because a call in the tier `batch` is priced as batch processing. The standard names
+    /// of [`super::STANDARD_TIERS`] are left out, because they select the standard prices.
     pub fn service_tiers(&self) -> Vec<&'a str> {
         variants::special_tiers(&self.model.variants)
+    }
+
+    /// Returns whether a call in service tier `tier` (any case) can be priced by this model
+    /// on some day: a standard name always, any other name when [`Self::service_tiers`]
+    /// contains it. A `true` does not promise a price on a given day, because tier prices
+    /// can start later.
+    pub fn offers_service_tier(&self, tier: &str) -> bool {
+        let context = PriceContext::from_service_tier(tier);
+        if context.is_standard() {
+            return true;
+        }
+        let requested = context
+            .special_tier()
+            .unwrap_or_else(|| variants::BATCH_TIER.to_owned());
+        self.service_tiers()
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(&requested))
     }
 
     /// Returns the price entry in force at `at`, chosen as [`PriceTable::quote`] chooses it;

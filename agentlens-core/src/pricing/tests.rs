@@ -828,6 +828,32 @@ fn batch_call_without_batch_price_is_unpriced() {
     assert!(reason.contains("batch processing"), "{reason}");
 }
 
+#[test]
+fn batch_tier_offered_only_with_batch_prices() {
+    let table = PriceTable::embedded();
+    let gpt5 = table.find_model(Some("openai"), "gpt-5").unwrap();
+    let audio = table
+        .find_model(Some("openai"), "gpt-4o-audio-preview")
+        .unwrap();
+
+    assert!(
+        gpt5.service_tiers().contains(&"batch"),
+        "{:?}",
+        gpt5.service_tiers()
+    );
+    assert!(gpt5.offers_service_tier("Batch"));
+    assert!(gpt5.offers_service_tier("flex"));
+    assert!(gpt5.offers_service_tier("default"));
+    assert!(!gpt5.offers_service_tier("flxe"));
+    assert!(
+        audio.service_tiers().is_empty(),
+        "{:?}",
+        audio.service_tiers()
+    );
+    assert!(!audio.offers_service_tier("batch"));
+    assert!(audio.offers_service_tier("standard"));
+}
+
 fn modal_usage_strategy() -> impl Strategy<Value = Usage> {
     (
         (0u64..200_000, 0u64..200_000, 0u64..100_000),

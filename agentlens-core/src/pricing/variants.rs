@@ -20,6 +20,10 @@ use super::units::{Unit, UNIT_COUNT};
 /// Anthropic's and Gemini's `standard`, and Groq's `on_demand`.
 pub const STANDARD_TIERS: [&str; 4] = ["standard", "default", "auto", "on_demand"];
 
+/// Service tier name that Anthropic reports for a call of its batch API. It selects the
+/// batch prices, not a tier of its own.
+pub const BATCH_TIER: &str = "batch";
+
 /// The conditions of a call that select a price variant.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -37,7 +41,7 @@ impl PriceContext {
     /// calls as the tier `batch`, which sets [`PriceContext::batch`] instead of a tier.
     pub fn from_service_tier(service_tier: &str) -> Self {
         let tier = service_tier.trim().to_ascii_lowercase();
-        if tier == "batch" {
+        if tier == BATCH_TIER {
             return PriceContext {
                 service_tier: None,
                 batch: true,
@@ -220,21 +224,37 @@ fn in_force(variant: &PriceVariant, at: DateTime<Utc>) -> bool {
     variant.start_date.is_none_or(|day| at.date_naive() >= day)
 }
 
-/// Returns the service tiers, other than the standard names, that `variants` price: the
-/// values of their `service_tier` and `speed` conditions, sorted and without repeats.
+/// Returns the service tiers, other than the standard names, that `variants` price, sorted
+/// and without repeats. These are the values of their `service_tier` and `speed`
+/// conditions, and [`BATCH_TIER`] when a variant has the sole condition
+/// `processing = "batch"`, because [`PriceContext::from_service_tier`] reads that tier name
+/// as batch processing.
 pub(crate) fn special_tiers<'a>(
     variants: impl IntoIterator<Item = &'a PriceVariant>,
 ) -> Vec<&'a str> {
-    let mut tiers: Vec<&str> = variants
-        .into_iter()
-        .flat_map(|variant| &variant.when)
-        .filter(|(key, _)| key == "service_tier" || key == "speed")
-        .map(|(_, value)| value.as_str())
-        .filter(|tier| !STANDARD_TIERS.contains(&tier.to_ascii_lowercase().as_str()))
-        .collect();
+    let mut tiers: Vec<&str> = Vec::new();
+    for variant in variants {
+        if is_batch_only(variant) {
+            tiers.push(BATCH_TIER);
+            continue;
+        }
+        let named = variant
+            .when
+            .iter()
+            .filter(|(key, _)| key == "service_tier" || key == "speed")
+            .map(|(_, value)| value.as_str())
+            .filter(|tier| !STANDARD_TIERS.contains(&tier.to_ascii_lowercase().as_str()));
+        tiers.extend(named);
+    }
     tiers.sort_unstable();
     tiers.dedup();
     tiers
+}
+
+/// Returns whether the variant prices batch processing in the standard tier, which is what
+/// a call in the tier `batch` selects.
+fn is_batch_only(variant: &PriceVariant) -> bool {
+    matches!(variant.when.as_slice(), [(key, value)] if key == "processing" && value == "batch")
 }
 
 /// Returns whether the variant has a condition on `key`.

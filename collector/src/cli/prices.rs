@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use agentlens_core::pricing::{
-    LiteLlmSkips, ModelPrices, PriceContext, PriceOverridesError, PriceTable, PriceTableError,
-    Rate, STANDARD_TIERS,
+    LiteLlmSkips, ModelPrices, PriceOverridesError, PriceTable, PriceTableError, Rate,
+    STANDARD_TIERS,
 };
 use agentlens_core::validate::FieldError;
 use chrono::{DateTime, Utc};
@@ -35,7 +35,8 @@ pub enum PricesCommand {
         error."
     )]
     Quote(QuoteArgs),
-    /// Prints, as JSON, the table entry that a model id resolves to and all its dated prices.
+    /// Prints, as JSON, the table entry that a model id resolves to, all its dated prices,
+    /// and its service-tier and batch prices (`priceVariants`).
     Show(ShowArgs),
     /// Prints a table of every model with its current rates in US dollars per million
     /// tokens.
@@ -247,28 +248,23 @@ fn run_quote(args: QuoteArgs) -> Result<String, PricesError> {
 }
 
 /// Rejects a `--service-tier` that the model has no prices for on any day, naming the
-/// tiers it has. A standard tier name passes, and so does a model that the table does not
-/// know, which the quote reports as unpriced. A tier whose prices start after the quoted
-/// time passes too, and the quote reports it as unpriced on that day.
+/// tiers it has. `batch` counts as one of those tiers when the model has batch prices. A
+/// standard tier name passes, and so does a model that the table does not know, which the
+/// quote reports as unpriced. A tier whose prices start after the quoted time passes too,
+/// and the quote reports it as unpriced on that day.
 fn check_service_tier(
     table: &PriceTable,
     provider: &str,
     model: &str,
     tier: &str,
 ) -> Result<(), PricesError> {
-    let Some(special) = PriceContext::from_service_tier(tier).special_tier() else {
-        return Ok(());
-    };
     let Ok(found) = table.find_model(Some(provider), model) else {
         return Ok(());
     };
-    let tiers = found.service_tiers();
-    if tiers
-        .iter()
-        .any(|known| known.eq_ignore_ascii_case(&special))
-    {
+    if found.offers_service_tier(tier) {
         return Ok(());
     }
+    let tiers = found.service_tiers();
 
     let standard = STANDARD_TIERS.join(", ");
     let message = if tiers.is_empty() {
@@ -309,15 +305,14 @@ fn run_show(args: ShowArgs) -> Result<String, PricesError> {
     let prices: Vec<Value> = model
         .prices()
         .map(|entry| {
-            let rates: Map<String, Value> = entry
-                .rates()
-                .into_iter()
-                .map(|(key, rate)| (key.to_owned(), json!(rate)))
-                .collect();
             let window = entry
                 .time_of_day()
                 .map(|(start, end)| json!({"start": start, "end": end}));
-            json!({"startDate": entry.start_date(), "timeOfDay": window, "rates": rates})
+            json!({
+                "startDate": entry.start_date(),
+                "timeOfDay": window,
+                "rates": rates_json(entry.rates()),
+            })
         })
         .collect();
     let mut entry_json = json!({
@@ -326,6 +321,7 @@ fn run_show(args: ShowArgs) -> Result<String, PricesError> {
         "match": model.match_clause(),
         "source": model.source(),
         "prices": prices,
+        "priceVariants": price_variants_json(&model),
         "pricingVersion": table.version(),
     });
     if let Some(deployment) = model.deployment() {
@@ -340,6 +336,33 @@ fn run_show(args: ShowArgs) -> Result<String, PricesError> {
         entry_json["providerToolFees"] = Value::Object(fees);
     }
     Ok(format!("{}\n", pretty_json(&entry_json)))
+}
+
+/// Writes the service-tier and batch prices of `model` in table order, each as its `when`
+/// conditions, its first day and the rates that replace the standard ones.
+fn price_variants_json(model: &ModelPrices<'_>) -> Vec<Value> {
+    model
+        .price_variants()
+        .map(|variant| {
+            let when: Map<String, Value> = variant
+                .when()
+                .into_iter()
+                .map(|(key, value)| (key.to_owned(), json!(value)))
+                .collect();
+            json!({
+                "when": when,
+                "startDate": variant.start_date(),
+                "rates": rates_json(variant.rates()),
+            })
+        })
+        .collect()
+}
+
+fn rates_json(rates: Vec<(&str, &Rate)>) -> Map<String, Value> {
+    rates
+        .into_iter()
+        .map(|(key, rate)| (key.to_owned(), json!(rate)))
+        .collect()
 }
 
 fn run_list(args: ListArgs) -> Result<String, PricesError> {

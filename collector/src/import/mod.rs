@@ -101,7 +101,8 @@ pub fn import_claude_code(options: &ImportOptions) -> Result<ImportSummary, Impo
         .batch_size(1000)
         .queue_capacity(scan.messages.len().max(1))
         // A one-off import can wait out a collector's rate limit or restart for about two
-        // minutes (backoff up to 5 s, `Retry-After` up to 10 s), where an agent gives up sooner.
+        // minutes (`DELIVERY_TIMEOUT`), where an agent gives up sooner. Each wait lasts as
+        // long as the collector's `Retry-After`, which is up to 60 s for its rate limit.
         .max_retries(IMPORT_RETRIES);
     if let Some(key) = &options.api_key {
         builder = builder.api_key(key.clone());

@@ -97,9 +97,38 @@ async fn import_says_when_it_waits_on_rate_limit() {
     .expect("no rate limit line within 20 s");
     child.kill().await.unwrap();
 
+    // The window that the first request opened still runs, so this request learns how
+    // long the import has to wait.
+    let limited = server
+        .client
+        .get(format!("{}/api/sessions", server.base_url))
+        .bearer_auth(&server.key)
+        .send()
+        .await
+        .unwrap();
+    let retry_after: f64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let waited: f64 = line
+        .strip_prefix("the collector's rate limit was reached; waiting ")
+        .and_then(|rest| rest.strip_suffix(" s before sending again"))
+        .unwrap_or_else(|| panic!("unexpected line: {line}"))
+        .parse()
+        .unwrap();
+    // The import waits the whole window out instead of retrying early into another 429.
+    // Both values count whole seconds to the end of the same window, read a few seconds
+    // apart at most.
+    assert!(waited > 10.0, "{line}");
+    assert!(waited <= 60.0, "{line}");
     assert!(
-        line.starts_with("the collector's rate limit was reached; waiting "),
-        "{line}"
+        waited >= retry_after,
+        "{line}; Retry-After now {retry_after}"
     );
-    assert!(line.ends_with(" s before sending again"), "{line}");
+    assert!(
+        waited <= retry_after + 20.0,
+        "{line}; Retry-After now {retry_after}"
+    );
 }

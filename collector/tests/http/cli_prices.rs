@@ -179,13 +179,52 @@ fn unknown_service_tier_names_model_tiers() {
         "{message}"
     );
     assert!(
-        message.contains("pass one of its tiers (fast, flex, priority)"),
+        message.contains("pass one of its tiers (batch, fast, flex, priority)"),
         "{message}"
     );
     assert!(
         message.contains("standard, default, auto, on_demand"),
         "{message}"
     );
+}
+
+#[test]
+fn batch_tier_without_batch_prices_is_rejected() {
+    let usage = r#"{"inputTokens":10,"outputTokens":1}"#;
+    let mut args = quote_args("openai", "gpt-4o-audio-preview", usage);
+    args.extend(["--service-tier", "batch"]);
+
+    let output = run(&args);
+
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(output.stdout.is_empty());
+    let message = stderr(&output);
+    assert!(
+        message.contains(
+            "invalid --service-tier: model \"gpt-4o-audio-preview\" has no service tier \"batch\""
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("no other service tier prices"),
+        "{message}"
+    );
+}
+
+#[test]
+fn batch_tier_uses_batch_prices() {
+    let mut args = quote_args("openai", "gpt-5", r#"{"inputTokens":1000000}"#);
+    // gpt-5's batch prices start on 2026-10-14.
+    *args.last_mut().unwrap() = "2026-12-01T12:00:00Z";
+    args.extend(["--service-tier", "batch"]);
+
+    let output = run(&args);
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json = stdout_json(&output);
+    assert_eq!(json["priceVariant"], "processing=batch", "{json}");
+    // Half of the standard $1.25 per million input tokens.
+    assert_eq!(json["total"], 0.625, "{json}");
 }
 
 #[test]
@@ -246,6 +285,39 @@ fn show_prints_entry_and_dated_prices() {
     );
     assert_eq!(prices.last().unwrap()["startDate"], "2026-03-13");
     assert!(json["match"].as_str().unwrap().contains("claude-opus-4-6"));
+}
+
+#[test]
+fn show_prints_tier_and_batch_prices() {
+    let output = run(&["prices", "show", "gpt-5", "--provider", "openai"]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json = stdout_json(&output);
+    let variants = json["priceVariants"].as_array().unwrap();
+    let find = |key: &str, value: &str| {
+        variants
+            .iter()
+            .find(|variant| variant["when"][key] == value)
+            .unwrap_or_else(|| panic!("no {key}={value} variant in {json}"))
+    };
+    let flex = find("service_tier", "flex");
+    assert_eq!(flex["startDate"], "2026-10-12");
+    assert_eq!(flex["rates"]["input_mtok"], "0.625");
+    assert_eq!(flex["rates"]["output_mtok"], "5");
+    let priority = find("service_tier", "priority");
+    assert_eq!(priority["rates"]["input_mtok"], "2.5");
+    let batch = find("processing", "batch");
+    assert_eq!(batch["startDate"], "2026-10-14");
+    assert_eq!(batch["rates"]["output_mtok"], "5");
+}
+
+#[test]
+fn show_without_tier_prices_prints_empty_list() {
+    let output = run(&["prices", "show", "gpt-4o-audio-preview"]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json = stdout_json(&output);
+    assert_eq!(json["priceVariants"], serde_json::json!([]), "{json}");
 }
 
 #[test]

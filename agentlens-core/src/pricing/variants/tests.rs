@@ -137,7 +137,10 @@ fn tier_without_variant_is_unpriced() {
     .unwrap_err();
 
     assert!(reason.starts_with("model \"gpt-x\" has no price for service tier \"priority\""));
-    assert!(reason.contains("its service tiers are flex"), "{reason}");
+    assert!(
+        reason.contains("its service tiers are batch, flex"),
+        "{reason}"
+    );
 }
 
 #[test]
@@ -151,15 +154,32 @@ fn special_tiers_skip_standard_names() {
         )
     };
 
-    assert_eq!(special_tiers(&variants), ["flex"]);
-    assert_eq!(in_force_on("2026-12-01T00:00:00Z"), ["flex"]);
-    assert!(in_force_on("2026-10-11T00:00:00Z").is_empty());
+    assert_eq!(special_tiers(&variants), ["batch", "flex"]);
+    assert_eq!(in_force_on("2026-12-01T00:00:00Z"), ["batch", "flex"]);
+    assert_eq!(in_force_on("2026-10-11T00:00:00Z"), ["batch"]);
+}
+
+#[test]
+fn special_tiers_name_batch_only_for_batch_alone() {
+    let flex_batch = PriceVariant {
+        when: vec![
+            ("service_tier".to_owned(), "flex".to_owned()),
+            ("processing".to_owned(), "batch".to_owned()),
+        ],
+        start_date: None,
+        rates: rates(&[("input_mtok", "0.3")]),
+    };
+    let batch = variant("processing", "batch", None, &[("input_mtok", "0.6")]);
+
+    assert_eq!(special_tiers([&flex_batch]), ["flex"]);
+    assert_eq!(special_tiers([&flex_batch, &batch]), ["batch", "flex"]);
 }
 
 #[test]
 fn tier_reason_says_when_no_tier_is_priced() {
     let standard_rates = standard();
-    let variants = variants();
+    let mut variants = variants();
+    variants.retain(|variant| !is_batch_only(variant));
     let context = PriceContext::from_service_tier("flex");
 
     let reason = resolve(
