@@ -35,27 +35,73 @@ pub fn from_slice_unique_keys(bytes: &[u8]) -> serde_json::Result<Value> {
     serde_json::from_slice::<UniqueKeys>(bytes).map(|UniqueKeys(value)| value)
 }
 
-/// Returns the path of the first repeated key in the JSON text `bytes`, with object keys and
-/// array indexes joined by dots (`events.3.payload.costUsd`), or `None` when no object
-/// repeats a key or the text is not JSON.
+/// Returns the path of the first repeated key in the JSON text `bytes`, written as
+/// [`push_key`] and [`push_index`] write it (`events.3.payload.costUsd`,
+/// `events.0.payload["a.b"]`), or `None` when no object repeats a key or the text is not
+/// JSON.
 ///
 /// It parses the text again, so call it only after [`from_slice_unique_keys`] reported a
 /// repeated key.
 pub fn repeated_key_path(bytes: &[u8]) -> Option<String> {
-    let mut path = Vec::new();
+    let mut path = String::new();
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let walked = PathSeed { path: &mut path }.deserialize(&mut deserializer);
     match walked {
         Err(error) if error.is_data() && error.to_string().starts_with(DUPLICATE_KEY_MESSAGE) => {
-            Some(path.join("."))
+            Some(path)
         }
         _ => None,
     }
 }
 
+/// Appends the object key `key` to `path`, the path of a JSON value.
+///
+/// A key of ASCII letters, digits, `_` and `$` that does not start with a digit follows a
+/// dot (`payload.costUsd`), as in a JavaScript property access. Any other key, such as
+/// `a.b`, `0`, `a"b`, `modèle` or the empty key, is written in brackets as a JSON string
+/// (`payload["a.b"]`, `payload[""]`), so that no key reads as two keys or as an array index.
+pub fn push_key(path: &mut String, key: &str) {
+    if is_plain_key(key) {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+    } else {
+        path.push('[');
+        path.push_str(&Value::from(key).to_string());
+        path.push(']');
+    }
+}
+
+/// Appends the array index `index` to `path`, the path of a JSON value, after a dot
+/// (`events.3`).
+pub fn push_index(path: &mut String, index: usize) {
+    if !path.is_empty() {
+        path.push('.');
+    }
+    path.push_str(&index.to_string());
+}
+
+/// Returns `prefix` followed by the object key `key`, written as [`push_key`] writes it.
+pub fn key_path(prefix: &str, key: &str) -> String {
+    let mut path = prefix.to_owned();
+    push_key(&mut path, key);
+    path
+}
+
+/// Returns true when `key` can follow a dot in a path without brackets.
+fn is_plain_key(key: &str) -> bool {
+    let mut bytes = key.bytes();
+    let Some(first) = bytes.next() else {
+        return false;
+    };
+    let word = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'$';
+    !first.is_ascii_digit() && word(first) && bytes.all(word)
+}
+
 /// Walks a JSON value and stops at the first repeated key, leaving `path` at that key.
 struct PathSeed<'p> {
-    path: &'p mut Vec<String>,
+    path: &'p mut String,
 }
 
 impl<'de> DeserializeSeed<'de> for PathSeed<'_> {
@@ -98,11 +144,14 @@ impl<'de> Visitor<'de> for PathSeed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let parent = self.path.len();
         let mut index = 0usize;
         loop {
-            self.path.push(index.to_string());
-            let item = seq.next_element_seed(PathSeed { path: self.path })?;
-            self.path.pop();
+            push_index(self.path, index);
+            let item = seq.next_element_seed(PathSeed {
+                path: &mut *self.path,
+            })?;
+            self.path.truncate(parent);
             if item.is_none() {
                 return Ok(());
             }
@@ -111,16 +160,17 @@ impl<'de> Visitor<'de> for PathSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let parent = self.path.len();
         let mut seen = HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
-            self.path.push(key.clone());
+            push_key(self.path, &key);
             if !seen.insert(key) {
                 return Err(de::Error::custom(DUPLICATE_KEY_MESSAGE));
             }
             map.next_value_seed(PathSeed {
                 path: &mut *self.path,
             })?;
-            self.path.pop();
+            self.path.truncate(parent);
         }
         Ok(())
     }
@@ -257,6 +307,55 @@ mod tests {
             repeated_key_path(body).as_deref(),
             Some("events.1.payload.a.1.k")
         );
+    }
+
+    #[test]
+    fn repeated_key_path_brackets_unusual_keys() {
+        let cases: [(&[u8], &str); 9] = [
+            (br#"{"p": {"a.b": 1, "a.b": 2}}"#, r#"p["a.b"]"#),
+            (br#"{"p": {"a": {"b": 1, "b": 2}}}"#, "p.a.b"),
+            (br#"{"p": {"": 1, "": 2}}"#, r#"p[""]"#),
+            (br#"{"p": {"a\"b": 1, "a\"b": 2}}"#, r#"p["a\"b"]"#),
+            (br#"{"p": {"a[0]": 1, "a[0]": 2}}"#, r#"p["a[0]"]"#),
+            (br#"{"p": {"0": 1, "0": 2}}"#, r#"p["0"]"#),
+            (
+                "{\"p\": {\"modèle\": 1, \"modèle\": 2}}".as_bytes(),
+                r#"p["modèle"]"#,
+            ),
+            (br#"{"a.b": {"k": 1, "k": 2}}"#, r#"["a.b"].k"#),
+            (
+                br#"{"p": {"\u0000\n": 1, "\u0000\n": 2}}"#,
+                r#"p["\u0000\n"]"#,
+            ),
+        ];
+
+        for (body, path) in cases {
+            let text = String::from_utf8_lossy(body);
+            assert_eq!(repeated_key_path(body).as_deref(), Some(path), "{text}");
+        }
+    }
+
+    #[test]
+    fn bracketed_key_parses_back_as_the_key() {
+        for key in ["a.b", "", "a\"b", "a[0]", "0", "modèle", "tab\there", "a]b"] {
+            let path = key_path("payload", key);
+
+            let quoted = path
+                .strip_prefix("payload[")
+                .and_then(|rest| rest.strip_suffix(']'))
+                .unwrap_or_else(|| panic!("{key:?} gave {path}"));
+            let parsed: String = serde_json::from_str(quoted).unwrap();
+            assert_eq!(parsed, key, "{path}");
+        }
+    }
+
+    #[test]
+    fn plain_keys_follow_a_dot() {
+        for key in ["costUsd", "service_tier", "$ref", "_x", "a1"] {
+            assert_eq!(key_path("payload", key), format!("payload.{key}"));
+        }
+        assert_eq!(key_path("", "costUsd"), "costUsd");
+        assert_eq!(key_path("", "a.b"), r#"["a.b"]"#);
     }
 
     #[test]

@@ -15,12 +15,9 @@
 //! is replaced, as in upstream AgentLens, by
 //! `{"type":"_truncated","data":{"_truncated":true,"originalSize":N,"maxSize":10240,
 //! "preview":"<first 200 UTF-16 units of the text>..."}}`. Unlike upstream, the stub keeps
-//! `costUsd`, `usage`, `model`, `provider`, `callId`, `serviceTier`, `service_tier` and
-//! `batch` at its top
-//! level, plus the token
-//! fields of a `cost_tracked` and the `latencyMs` of an `llm_response`, so the stored
-//! payload still shows the cost. Cost
-//! columns are read from the payload before truncation, so totals never change.
+//! the cost fields that fit, and `data.droppedKeys` names those that did not, as the
+//! `truncate` module describes. Cost columns are read from the payload before truncation, so totals
+//! never change.
 
 use agentlens_core::canonical::object_to_js_json;
 use agentlens_core::event::{format_timestamp, EventType, ValidEvent};
@@ -29,13 +26,19 @@ use agentlens_core::pricing::{PriceOutcome, PriceTable};
 use agentlens_core::usage::Usage;
 use agentlens_core::validate::{
     validate_batch, validate_batch_bytes, validate_batch_owned, validate_event, BatchError,
-    FieldError, PART_KEYS,
+    FieldError,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
 use crate::extract::JsonBody;
+
+mod truncate;
+
+pub(crate) use truncate::dropped_price_inputs;
+use truncate::truncate_payload;
+pub use truncate::MAX_PAYLOAD_BYTES;
 
 /// Origin of the stored cost of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -278,15 +281,18 @@ pub(crate) struct StoredCostEvent<'a> {
 ///
 /// # Errors
 ///
-/// Returns the reason the event stays unpriced: the reason of the price table, or the path
-/// of the first validation error of the stored payload, such as that of a truncated
-/// `llm_response` stub.
+/// Returns the reason the event stays unpriced. That is the reason of the price table, the
+/// price inputs that a truncated stub left out, or the path of the first validation error
+/// of the stored payload, such as that of a truncated `llm_response` stub.
 pub(crate) fn price_stored(
     stored: StoredCostEvent<'_>,
     prices: &PriceTable,
 ) -> Result<CostColumns, String> {
     const INVALID: &str = "stored payload fails validation";
     let payload: Value = serde_json::from_str(stored.payload).map_err(|_| INVALID.to_owned())?;
+    if let Some(reason) = dropped_price_inputs(&payload) {
+        return Err(reason);
+    }
     let input = json!({
         "sessionId": stored.session_id,
         "agentId": stored.agent_id,
@@ -412,117 +418,9 @@ fn cost_too_large(event: &ValidEvent, source: CostSource, amount: Usd) -> FieldE
     }
 }
 
-/// Largest payload stored as sent: 10 240 bytes of JavaScript JSON text, as in upstream.
-pub const MAX_PAYLOAD_BYTES: usize = 10_240;
-
-/// Length of the preview of a truncated payload, in UTF-16 code units as in upstream.
-const PREVIEW_UTF16_UNITS: usize = 200;
-
-/// Payload keys a truncated payload keeps, for every event type.
-const KEPT_KEYS: &[&str] = &[
-    "costUsd",
-    "usage",
-    "model",
-    "provider",
-    "callId",
-    "serviceTier",
-    "service_tier",
-    "batch",
-];
-
-/// Payload keys a truncated `llm_response` payload keeps in addition to [`KEPT_KEYS`], so
-/// `GET /api/analytics/llm` still reads its latency.
-const KEPT_RESPONSE_KEYS: &[&str] = &["latencyMs"];
-
-/// Payload keys a truncated `cost_tracked` payload keeps in addition to [`KEPT_KEYS`] and
-/// the optional counts of [`PART_KEYS`].
-const KEPT_TOKEN_KEYS: &[&str] = &[
-    "inputTokens",
-    "outputTokens",
-    "totalTokens",
-    "cacheReadTokens",
-    "cacheWriteTokens",
-    "cacheWrite5mTokens",
-    "cacheWrite1hTokens",
-    "reasoningTokens",
-];
-
-/// Replaces a payload over [`MAX_PAYLOAD_BYTES`] with the `_truncated` stub, and returns
-/// the JSON text of the payload kept.
-///
-/// The stub keeps the cost fields of the payload. If those fields alone still exceed the
-/// limit, the stub keeps none of them. The cost columns come from the validated event
-/// either way.
-fn truncate_payload(event: &mut ValidEvent) -> String {
-    let text = object_to_js_json(&event.payload);
-    if text.len() <= MAX_PAYLOAD_BYTES {
-        return text;
-    }
-
-    let mut preview = String::new();
-    let mut units = 0;
-    for character in text.chars() {
-        units += character.len_utf16();
-        if units > PREVIEW_UTF16_UNITS {
-            break;
-        }
-        preview.push(character);
-    }
-    preview.push_str("...");
-
-    let mut stub = Map::new();
-    stub.insert("type".to_owned(), json!("_truncated"));
-    stub.insert(
-        "data".to_owned(),
-        json!({
-            "_truncated": true,
-            "originalSize": text.len(),
-            "maxSize": MAX_PAYLOAD_BYTES,
-            "preview": preview,
-        }),
-    );
-    let bare_stub = stub.clone();
-
-    let (type_keys, count_keys): (&[&str], &[&str]) = match event.event_type {
-        EventType::CostTracked => (KEPT_TOKEN_KEYS, &PART_KEYS),
-        EventType::LlmResponse => (KEPT_RESPONSE_KEYS, &[]),
-        _ => (&[], &[]),
-    };
-    for key in KEPT_KEYS.iter().chain(type_keys).chain(count_keys) {
-        if let Some(value) = event.payload.get(*key) {
-            stub.insert((*key).to_owned(), value.clone());
-        }
-    }
-    let stub_text = object_to_js_json(&stub);
-    if stub_text.len() <= MAX_PAYLOAD_BYTES {
-        event.payload = stub;
-        stub_text
-    } else {
-        let bare_text = object_to_js_json(&bare_stub);
-        event.payload = bare_stub;
-        bare_text
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use agentlens_core::event::Severity;
-
     use super::*;
-
-    fn custom(payload: Value) -> ValidEvent {
-        ValidEvent {
-            client_id: None,
-            session_id: "s1".to_owned(),
-            agent_id: "a1".to_owned(),
-            event_type: EventType::Custom,
-            severity: Severity::Info,
-            payload: payload.as_object().unwrap().clone(),
-            metadata: Map::new(),
-            timestamp: None,
-            cost: None,
-        }
-    }
 
     /// Validates and prepares `body` the way `POST /api/events` does.
     fn prepare_body(
@@ -566,6 +464,32 @@ mod tests {
     }
 
     #[test]
+    fn stub_without_dropped_tier_stays_unpriced() {
+        let body = json!({"events": [{"sessionId": "s1", "agentId": "a1",
+            "eventType": "cost_tracked", "timestamp": "2026-02-07T10:00:00Z",
+            "payload": {"provider": "openai", "model": "gpt-4o", "inputTokens": 300,
+                "outputTokens": 20, "serviceTier": "t".repeat(20_000)}}]});
+        let prices = PriceTable::embedded();
+        let prepared = prepare_batch(&body, Utc::now(), prices).unwrap();
+        let cost = prepared[0].cost.as_ref().unwrap();
+        assert_eq!(cost.source, CostSource::Unpriced);
+        assert_eq!(cost.model, "gpt-4o");
+        assert_eq!(cost.usage.input_tokens, 300);
+
+        let stored = StoredCostEvent {
+            session_id: "s1",
+            agent_id: "a1",
+            event_type: "cost_tracked",
+            timestamp: &prepared[0].timestamp,
+            payload: prepared[0].stored_payload_json(),
+        };
+        let repriced = price_stored(stored, prices);
+
+        let reason = repriced.unwrap_err();
+        assert!(reason.contains("without serviceTier"), "{reason}");
+    }
+
+    #[test]
     fn request_body_prepares_like_value() {
         let received_at = Utc::now();
         let body = json!({"events": [
@@ -591,30 +515,5 @@ mod tests {
         }
         assert!(owned[0].payload_json.starts_with(r#"{"type":"_truncated""#));
         assert_eq!(owned[0].metadata_json, r#"{"b":1,"a":[2]}"#);
-    }
-
-    #[test]
-    fn preview_stops_before_split_surrogate_pair() {
-        // `{"model":"` is 10 units, so 189 more ASCII units end at 199 and the emoji, two
-        // UTF-16 units, would cross 200.
-        let model = format!("{}😀{}", "a".repeat(189), "b".repeat(MAX_PAYLOAD_BYTES));
-        let mut event = custom(json!({ "model": model }));
-        let text = truncate_payload(&mut event);
-        assert_eq!(text, object_to_js_json(&event.payload));
-
-        let preview = event.payload["data"]["preview"].as_str().unwrap();
-        assert_eq!(preview.encode_utf16().count(), 199 + 3);
-        assert!(!preview.contains('😀'));
-    }
-
-    #[test]
-    fn oversized_kept_fields_are_dropped() {
-        let mut event = custom(json!({"callId": "c".repeat(MAX_PAYLOAD_BYTES), "costUsd": 1}));
-        let text = truncate_payload(&mut event);
-        assert_eq!(text, object_to_js_json(&event.payload));
-
-        assert_eq!(event.payload["type"], "_truncated");
-        assert!(event.payload.get("callId").is_none());
-        assert!(event.payload.get("costUsd").is_none());
     }
 }

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::counts::PART_KEYS;
 use super::fields::FieldError;
+use crate::json::key_path;
 use crate::usage::{Usage, UsageError};
 
 /// Token count keys of the normalized usage shape. The optional tool call and modality
@@ -70,7 +71,7 @@ pub fn check_camel_case_keys(object: &Map<String, Value>) -> Result<(), FieldErr
     match unknown {
         None => Ok(()),
         Some(key) => Err(field_error(
-            &format!("usage.{key}"),
+            &key_path("usage", key),
             &format!(
                 "unknown usage field {key:?}: a usage object with inputTokens takes {}, or \
                  Bedrock's {}",

@@ -14,7 +14,7 @@ use super::PageBody;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{BodyBytes, PathId, QueryParams};
-use crate::ingest::{prepare_validated, validate_body};
+use crate::ingest::{dropped_price_inputs, prepare_validated, validate_body};
 use crate::metrics::{record_ingested, record_rejected, RejectReason};
 use crate::store::events::{EventFilter, IngestOutcome, PricingSource, StoredEvent};
 use crate::AppState;
@@ -289,8 +289,9 @@ pub async fn get(
 /// The store keeps no reason, so it is computed again: the stored payload is validated as
 /// at ingest, which yields the same usage, service tier and batch flag, and quoted at the
 /// event's time. That reproduces the ingest result only with the same price table, so an
-/// event stored under another `pricingVersion` gets no reason. Neither does a truncated
-/// `llm_response`, whose stub no longer passes validation.
+/// event stored under another `pricingVersion` gets no reason. A truncated stub that left
+/// out a price input gets a reason that names it. Other truncated `llm_response` stubs get
+/// none, because they no longer pass validation.
 pub(crate) fn add_unpriced_reasons(events: &mut [StoredEvent], prices: &PriceTable) {
     for event in events {
         let stored_by_this_table = event.pricing.as_ref().is_some_and(|pricing| {
@@ -307,10 +308,14 @@ pub(crate) fn add_unpriced_reasons(events: &mut [StoredEvent], prices: &PriceTab
     }
 }
 
-/// Returns the reason `prices` gives for not pricing `event`, or `None` when the stored
-/// payload no longer validates or now has a price.
+/// Returns the reason `prices` gives for not pricing `event`, or the price inputs its
+/// truncated payload left out. Returns `None` when the stored payload no longer validates
+/// or now has a price.
 fn unpriced_reason(event: &StoredEvent, prices: &PriceTable) -> Option<String> {
     let payload: Value = serde_json::from_str(event.payload.get()).ok()?;
+    if let Some(reason) = dropped_price_inputs(&payload) {
+        return Some(reason);
+    }
     let input = json!({
         "sessionId": event.session_id,
         "agentId": event.agent_id,

@@ -72,9 +72,10 @@ pub struct EventPricing {
     pub pricing_version: Option<String>,
     /// Price table entry that priced a derived cost; null for other sources.
     pub entry: Option<PriceEntry>,
-    /// Reason the price table has no price for an unpriced event, such as an unknown model.
-    /// Present only while the collector runs the price table that stored the event, because
-    /// the reason is computed again from the stored payload on each read.
+    /// Reason an unpriced event has no price, such as an unknown model, or a price input
+    /// such as `serviceTier` that the truncated payload left out. Present only while the
+    /// collector runs the price table that stored the event, because the reason is computed
+    /// again from the stored payload on each read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unpriced_reason: Option<String>,
     /// Id of the `llm_response` of the same session and `callId` that counts instead of

@@ -180,6 +180,32 @@ async fn duplicate_key_gets_400_naming_it() {
 }
 
 #[tokio::test]
+async fn repeated_dotted_key_path_is_bracketed() {
+    let app = app().await;
+    let cases = [
+        (r#""a.b":1,"a.b":2"#, r#"events.0.payload["a.b"]"#),
+        (r#""a":{"b":1,"b":2}"#, "events.0.payload.a.b"),
+        (r#""":1,"":2"#, r#"events.0.payload[""]"#),
+        (r#""q\"k":1,"q\"k":2"#, r#"events.0.payload["q\"k"]"#),
+        (r#""x[1]":1,"x[1]":2"#, r#"events.0.payload["x[1]"]"#),
+        (r#""prix€":1,"prix€":2"#, r#"events.0.payload["prix€"]"#),
+    ];
+
+    for (keys, path) in cases {
+        let body = format!(
+            r#"{{"events":[{{"sessionId":"s1","agentId":"a1","eventType":"custom",
+            "payload":{{"type":"t","data":{{}},{keys}}}}}]}}"#
+        );
+        let reply = app
+            .send(Method::POST, "/api/events", Some(body.into_bytes()))
+            .await;
+
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+        assert_eq!(reply.json["details"][0]["path"], path, "{keys}");
+    }
+}
+
+#[tokio::test]
 async fn cost_string_with_spaces_gets_400() {
     let app = app().await;
 

@@ -152,6 +152,21 @@ async fn quote_rejects_mixed_cache_keys() {
 }
 
 #[tokio::test]
+async fn quote_brackets_unknown_dotted_usage_key() {
+    let app = app().await;
+    let body = json!({"provider": "openai", "model": "gpt-4o",
+        "usage": {"inputTokens": 1000, "outputTokens": 200, "cache.read": 500}});
+
+    let (status, json, text) = quote(&app, body).await;
+
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert_eq!(
+        json["details"][0]["path"], r#"usage["cache.read"]"#,
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn quote_without_price_is_unpriced() {
     let app = app().await;
     let body = json!({"provider": "openai", "model": "gpt-nonexistent-9",

@@ -1,6 +1,7 @@
-//! Payloads over 10 240 bytes: replaced by the `_truncated` stub, with the cost fields kept
-//! and cost totals unchanged.
+//! Payloads over 10 240 bytes: replaced by the `_truncated` stub, with the cost fields that
+//! fit kept, the others named in `data.droppedKeys`, and cost totals unchanged.
 
+use agentlens_core::pricing::PriceTable;
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
@@ -127,4 +128,96 @@ async fn truncated_cost_tracked_keeps_every_optional_count() {
     assert_eq!(payload["fileSearches"], 3);
     assert_eq!(payload["codeInterpreterSessions"], 1);
     assert!(payload.get("notes").is_none());
+}
+
+/// Returns the stored event `id` as `GET /api/events/{id}` returns it.
+async fn stored_event(app: &TestApp, id: &Value) -> Value {
+    let id = id.as_str().unwrap();
+    let reply = app.get(&format!("/api/events/{id}")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply.json
+}
+
+#[tokio::test]
+async fn oversized_tier_keeps_call_fields() {
+    let app = app().await;
+    let event = json!({"sessionId": "s1", "agentId": "a1", "eventType": "cost_tracked",
+        "timestamp": "2026-02-07T10:00:00Z",
+        "payload": {"provider": "openai", "model": "gpt-4o", "inputTokens": 300,
+            "outputTokens": 20, "serviceTier": "t".repeat(20_000)}});
+    let reply = app.ingest(vec![event]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let id = &reply.json["events"][0]["id"];
+
+    let stored = stored_event(&app, id).await;
+    let payload = &stored["payload"];
+    assert_eq!(payload["type"], "_truncated");
+    assert_eq!(payload["model"], "gpt-4o");
+    assert_eq!(payload["provider"], "openai");
+    assert_eq!(payload["inputTokens"], 300);
+    assert_eq!(payload["outputTokens"], 20);
+    assert!(payload.get("serviceTier").is_none());
+    assert_eq!(payload["data"]["droppedKeys"], json!(["serviceTier"]));
+    assert!(serde_json::to_string(payload).unwrap().len() <= MAX);
+    let pricing = &stored["pricing"];
+    assert_eq!(pricing["source"], "unpriced", "{pricing}");
+    assert_eq!(pricing["costUsd"], Value::Null);
+    let reason = pricing["unpricedReason"].as_str().unwrap_or_default();
+    assert!(reason.contains("serviceTier"), "{pricing}");
+
+    let report = app
+        .get("/api/analytics/costs?from=2026-02-01&to=2026-02-28")
+        .await;
+    let by_model = report.json["byModel"].as_array().unwrap();
+    assert_eq!(by_model.len(), 1, "{}", report.text);
+    assert_eq!(by_model[0]["model"], "gpt-4o");
+    assert_eq!(by_model[0]["unpricedCount"], 1);
+    let session = app.get("/api/sessions/s1").await.json;
+    assert_eq!(session["totalInputTokens"], 300);
+
+    // Repricing reads the stored stub, which no longer carries the tier, so the event must
+    // not get standard prices.
+    let outcome = app
+        .state
+        .store
+        .reprice_unpriced(PriceTable::shared_embedded())
+        .await
+        .unwrap();
+    assert_eq!(outcome.priced, 0);
+    let reasons: Vec<&String> = outcome.unpriced.keys().collect();
+    assert_eq!(reasons, [reason], "{outcome:?}");
+    let stored = stored_event(&app, id).await;
+    assert_eq!(stored["pricing"]["source"], "unpriced");
+}
+
+#[tokio::test]
+async fn oversized_usage_keeps_derived_cost() {
+    let app = app().await;
+    let whole = llm_response("s1", "a1", "gpt-4o", Value::Null, "2026-02-07T10:00:00Z");
+    let mut cut = llm_response("s2", "a1", "gpt-4o", Value::Null, "2026-02-07T10:00:00Z");
+    cut["payload"]["usage"]["raw"] = json!("r".repeat(20_000));
+    let reply = app.ingest(vec![whole, cut]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    let whole = stored_event(&app, &reply.json["events"][0]["id"]).await;
+    let cut = stored_event(&app, &reply.json["events"][1]["id"]).await;
+    let payload = &cut["payload"];
+    assert_eq!(payload["type"], "_truncated");
+    assert_eq!(payload["model"], "gpt-4o");
+    assert_eq!(payload["latencyMs"], 321);
+    assert!(payload.get("usage").is_none());
+    assert_eq!(payload["data"]["droppedKeys"], json!(["usage"]));
+    assert_eq!(cut["pricing"]["source"], "derived", "{}", cut["pricing"]);
+    assert!(
+        whole["pricing"]["costUsd"].is_string(),
+        "{}",
+        whole["pricing"]
+    );
+    assert_eq!(cut["pricing"]["costUsd"], whole["pricing"]["costUsd"]);
+    assert!(cut["pricing"].get("unpricedReason").is_none());
+
+    let s1 = app.get("/api/sessions/s1").await.json;
+    let s2 = app.get("/api/sessions/s2").await.json;
+    assert_eq!(s2["totalCostUsd"], s1["totalCostUsd"]);
+    assert_eq!(s2["totalInputTokens"], s1["totalInputTokens"]);
 }
