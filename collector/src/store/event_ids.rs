@@ -1,17 +1,17 @@
 //! Server ids of events, minted from the event's `seq` since migration 16.
 //!
-//! Each ingest transaction mints its ids as one [`IdBlock`]: a ULID made of the
-//! transaction's clock reading in milliseconds, the 16-bit [`BLOCK_MARK`], and a random
-//! starting number plus the event's place among the transaction's new events. The writer
-//! gives every transaction a later millisecond than the one before, and records the block
-//! in `event_id_blocks` (migration 17). So ids are monotonic, [`IdOrigin::seq_of`] maps an
-//! id back to its `seq` with one lookup by millisecond, and a lookup by id then reads one
-//! row by its rowid and compares the stored id. No index on `id` is needed for these
-//! events.
+//! Each ingest transaction mints its ids as one [`IdBlock`]. An id is a ULID of three
+//! parts: the transaction's clock reading in milliseconds; 16 bits with one more than the
+//! transaction's place among the transactions of that millisecond; and a random starting
+//! number plus the event's place among the transaction's new events. The writer never lets
+//! the clock reading go back, and records each block in `event_id_blocks` (migration 17).
+//! So ids are monotonic, [`IdOrigin::seq_of`] maps an id back to its `seq` with one lookup
+//! of its block, and a lookup by id then reads one row by its rowid and compares the stored
+//! id. No index on `id` is needed for these events.
 //!
 //! Two ids of one transaction differ by the number of events between them, all of one
 //! tenant, because a transaction stores the batches of one tenant. Ids of different
-//! transactions share nothing but the order of their clock readings.
+//! transactions share nothing but the order of their blocks.
 //!
 //! Ids take three forms, by when their event was stored:
 //!
@@ -37,19 +37,74 @@ const UNIQUE_ID_COLUMN: &str = "id TEXT NOT NULL UNIQUE";
 /// The same column without the constraint. Migration 16 narrows the index it had.
 const PLAIN_ID_COLUMN: &str = "id TEXT NOT NULL";
 
-/// The 16 bits above the number in an id minted in a block since migration 17. Ids
-/// minted between migrations 16 and 17 have zero there.
-const BLOCK_MARK: u128 = 1;
+/// Maximum number of blocks in one millisecond. The 16 bits above an id's number contain
+/// the block's place plus one, and zero marks the ids minted between migrations 16 and 17.
+pub(crate) const BLOCKS_PER_MILLISECOND: u16 = u16::MAX;
 
 /// The bound of a block's random starting number, so that adding a transaction's events
-/// never carries into [`BLOCK_MARK`].
+/// never carries into the 16 bits above it.
 const FIRST_NUMBER_BOUND: u64 = 1 << 62;
+
+/// Position of a block in time: its clock reading and its place among the blocks of that
+/// millisecond.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct BlockSlot {
+    pub(crate) millis: u64,
+    pub(crate) block: u16,
+}
+
+impl BlockSlot {
+    /// Returns the slot after `self` at the clock reading `now`. That is the first block of
+    /// `now` when the clock has passed `self`. Otherwise it is the next block of `self`'s
+    /// millisecond, or the first block of the next millisecond when that one is full.
+    pub(crate) fn next(self, now: u64) -> BlockSlot {
+        if now > self.millis {
+            BlockSlot {
+                millis: now,
+                block: 0,
+            }
+        } else if self.block + 1 < BLOCKS_PER_MILLISECOND {
+            BlockSlot {
+                block: self.block + 1,
+                ..self
+            }
+        } else {
+            BlockSlot {
+                millis: self.millis + 1,
+                block: 0,
+            }
+        }
+    }
+
+    /// Reads the slot of the last block recorded, or `None` when there is none, so that
+    /// a restarted writer never reuses a slot.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`rusqlite::Error`] when the query fails or a stored value is out of range.
+    pub(crate) fn last_recorded(conn: &Connection) -> rusqlite::Result<Option<BlockSlot>> {
+        conn.query_row(
+            "SELECT millis, block FROM event_id_blocks ORDER BY millis DESC, block DESC \
+             LIMIT 1",
+            [],
+            |row| {
+                let (millis, block): (i64, i64) = (row.get(0)?, row.get(1)?);
+                Ok(BlockSlot {
+                    millis: u64::try_from(millis)
+                        .map_err(|_| rusqlite::Error::IntegralValueOutOfRange(0, millis))?,
+                    block: u16::try_from(block)
+                        .map_err(|_| rusqlite::Error::IntegralValueOutOfRange(1, block))?,
+                })
+            },
+        )
+        .optional()
+    }
+}
 
 /// The ids of one ingest transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct IdBlock {
-    /// The clock reading in every id of the block, unique to the transaction.
-    pub(crate) millis: u64,
+    slot: BlockSlot,
     /// The `seq` of the block's first event.
     pub(crate) first_seq: i64,
     /// The number in the first event's id.
@@ -57,11 +112,11 @@ pub(crate) struct IdBlock {
 }
 
 impl IdBlock {
-    /// Returns a block at `millis` whose first event will be stored as `first_seq`, with a
+    /// Returns a block in `slot` whose first event will be stored as `first_seq`, with a
     /// random starting number.
-    pub(crate) fn new(millis: u64, first_seq: i64) -> IdBlock {
+    pub(crate) fn new(slot: BlockSlot, first_seq: i64) -> IdBlock {
         IdBlock {
-            millis,
+            slot,
             first_seq,
             first_number: rand::rng().random_range(0..FIRST_NUMBER_BOUND),
         }
@@ -71,7 +126,8 @@ impl IdBlock {
     pub(crate) fn mint(&self, seq: i64) -> String {
         let place = u64::try_from(seq - self.first_seq).unwrap_or_default();
         let number = self.first_number + place;
-        Ulid::from_parts(self.millis, BLOCK_MARK << 64 | u128::from(number)).to_string()
+        let mark = u128::from(self.slot.block) + 1;
+        Ulid::from_parts(self.slot.millis, mark << 64 | u128::from(number)).to_string()
     }
 
     /// Records the block, so that its ids map back to `seq`. Call it once the transaction
@@ -79,15 +135,16 @@ impl IdBlock {
     ///
     /// # Errors
     ///
-    /// Returns [`rusqlite::Error`] when the insert fails, such as for a second block at
-    /// the same millisecond.
+    /// Returns [`rusqlite::Error`] when the insert fails, such as for a slot already
+    /// recorded.
     pub(crate) fn record(&self, conn: &Connection) -> rusqlite::Result<()> {
-        let millis = i64::try_from(self.millis).unwrap_or(i64::MAX);
+        let millis = i64::try_from(self.slot.millis).unwrap_or(i64::MAX);
         let first_number = i64::try_from(self.first_number).unwrap_or(i64::MAX);
         conn.prepare_cached(
-            "INSERT INTO event_id_blocks (millis, first_seq, first_number) VALUES (?1, ?2, ?3)",
+            "INSERT INTO event_id_blocks (millis, block, first_seq, first_number) \
+             VALUES (?1, ?2, ?3, ?4)",
         )?
-        .execute((millis, self.first_seq, first_number))?;
+        .execute((millis, self.slot.block, self.first_seq, first_number))?;
         Ok(())
     }
 }
@@ -132,25 +189,25 @@ impl IdOrigin {
         let Ok(number) = u64::try_from(random & u128::from(u64::MAX)) else {
             return Ok(None);
         };
-        match random >> 64 {
-            0 => Ok(self.offset_seq(number)),
-            BLOCK_MARK => {
-                let Ok(millis) = i64::try_from(ulid.timestamp_ms()) else {
-                    return Ok(None);
-                };
-                let block: Option<(i64, i64)> = conn
-                    .prepare_cached(
-                        "SELECT first_seq, first_number FROM event_id_blocks WHERE millis = ?1",
-                    )?
-                    .query_row([millis], |row| Ok((row.get(0)?, row.get(1)?)))
-                    .optional()?;
-                Ok(block.and_then(|(first_seq, first_number)| {
-                    let place = number.checked_sub(u64::try_from(first_number).ok()?)?;
-                    first_seq.checked_add(i64::try_from(place).ok()?)
-                }))
-            }
-            _ => Ok(None),
+        let mark = random >> 64;
+        if mark == 0 {
+            return Ok(self.offset_seq(number));
         }
+        let (Ok(millis), Ok(block)) = (i64::try_from(ulid.timestamp_ms()), i64::try_from(mark - 1))
+        else {
+            return Ok(None);
+        };
+        let found: Option<(i64, i64)> = conn
+            .prepare_cached(
+                "SELECT first_seq, first_number FROM event_id_blocks \
+                 WHERE millis = ?1 AND block = ?2",
+            )?
+            .query_row((millis, block), |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        Ok(found.and_then(|(first_seq, first_number)| {
+            let place = number.checked_sub(u64::try_from(first_number).ok()?)?;
+            first_seq.checked_add(i64::try_from(place).ok()?)
+        }))
     }
 
     /// Returns the `seq` of an id minted between migrations 16 and 17 from its number.
@@ -158,21 +215,6 @@ impl IdOrigin {
         let seq = i64::try_from(number.checked_sub(self.key)?).ok()?;
         (seq >= self.first_seq).then_some(seq)
     }
-}
-
-/// Returns the clock reading of the last block recorded, or 0 when there is none, so that
-/// a restarted writer never reuses a millisecond.
-///
-/// # Errors
-///
-/// Returns [`rusqlite::Error`] when the query fails.
-pub(crate) fn last_block_millis(conn: &Connection) -> rusqlite::Result<u64> {
-    let millis: i64 = conn.query_row(
-        "SELECT COALESCE(MAX(millis), 0) FROM event_id_blocks",
-        [],
-        |row| row.get(0),
-    )?;
-    Ok(u64::try_from(millis).unwrap_or_default())
 }
 
 /// Removes `UNIQUE` from `events.id` and turns the index SQLite kept for it into
@@ -265,15 +307,21 @@ mod tests {
         (dir, conn)
     }
 
+    /// Returns the slot of the first block at `millis`.
+    fn slot(millis: u64) -> BlockSlot {
+        BlockSlot { millis, block: 0 }
+    }
+
     proptest! {
         #[test]
         fn minted_id_gives_back_its_seq(
             first_seq in 1i64..(1 << 62),
             place in 0i64..100_000,
             millis in 1u64..(1 << 48),
+            block in 0u16..BLOCKS_PER_MILLISECOND,
         ) {
             let (_dir, conn) = migrated();
-            let block = IdBlock::new(millis, first_seq);
+            let block = IdBlock::new(BlockSlot { millis, block }, first_seq);
             block.record(&conn).unwrap();
             let id = block.mint(first_seq + place);
             prop_assert_eq!(id.len(), 26);
@@ -288,9 +336,13 @@ mod tests {
         }
 
         #[test]
-        fn ids_sort_in_ingest_order(first_seq in 1i64..(1 << 61), places in 1i64..1000) {
-            let earlier = IdBlock::new(7, first_seq);
-            let later = IdBlock::new(8, first_seq + places);
+        fn ids_sort_in_ingest_order(
+            first_seq in 1i64..(1 << 61),
+            places in 1i64..1000,
+            now in prop_oneof![Just(5u64), Just(7), Just(8)],
+        ) {
+            let earlier = IdBlock::new(slot(7), first_seq);
+            let later = IdBlock::new(slot(7).next(now), first_seq + places);
             let mut ids: Vec<String> = (first_seq..first_seq + places)
                 .map(|seq| earlier.mint(seq))
                 .collect();
@@ -300,12 +352,30 @@ mod tests {
     }
 
     #[test]
+    fn next_slot_follows_the_clock_and_never_goes_back() {
+        assert_eq!(slot(7).next(9), slot(9));
+        let second = BlockSlot {
+            millis: 7,
+            block: 1,
+        };
+        assert_eq!(slot(7).next(7), second);
+        assert_eq!(slot(7).next(3), second);
+        let full = BlockSlot {
+            millis: 7,
+            block: BLOCKS_PER_MILLISECOND - 1,
+        };
+        assert_eq!(full.next(7), slot(8));
+        let id = IdBlock::new(full, 1).mint(1);
+        assert_eq!(Ulid::from_string(&id).unwrap().random() >> 80, 0);
+    }
+
+    #[test]
     fn blocks_hide_the_events_stored_between_them() {
         // Two transactions with 10 events stored between them by another tenant.
         let gaps: Vec<u64> = (0..50)
             .map(|_| {
-                let first = IdBlock::new(7, 1);
-                let second = IdBlock::new(8, 12);
+                let first = IdBlock::new(slot(7), 1);
+                let second = IdBlock::new(slot(8), 12);
                 number(&second.mint(12)).wrapping_sub(number(&first.mint(1)))
             })
             .collect();
@@ -316,30 +386,36 @@ mod tests {
     #[test]
     fn id_of_unrecorded_block_is_not_found() {
         let (_dir, conn) = migrated();
-        let block = IdBlock::new(7, 1);
-        assert_eq!(ORIGIN.seq_of(&conn, &block.mint(1)).unwrap(), None);
+        let recorded = IdBlock::new(slot(7), 1);
+        recorded.record(&conn).unwrap();
+        let other = IdBlock::new(slot(7).next(7), 1);
+        assert_eq!(ORIGIN.seq_of(&conn, &other.mint(1)).unwrap(), None);
+        assert_eq!(ORIGIN.seq_of(&conn, &recorded.mint(1)).unwrap(), Some(1));
     }
 
     #[test]
     fn number_below_the_block_is_not_decoded() {
         let (_dir, conn) = migrated();
         let block = IdBlock {
-            millis: 7,
+            slot: slot(7),
             first_seq: 10,
             first_number: 100,
         };
         block.record(&conn).unwrap();
-        let below = Ulid::from_parts(7, BLOCK_MARK << 64 | 99).to_string();
+        let below = Ulid::from_parts(7, 1 << 64 | 99).to_string();
         assert_eq!(ORIGIN.seq_of(&conn, &below).unwrap(), None);
         assert_eq!(ORIGIN.seq_of(&conn, &block.mint(12)).unwrap(), Some(12));
     }
 
     #[test]
-    fn second_block_at_one_millisecond_is_refused() {
+    fn recorded_slot_is_not_reused() {
         let (_dir, conn) = migrated();
-        IdBlock::new(7, 1).record(&conn).unwrap();
-        assert!(IdBlock::new(7, 5).record(&conn).is_err());
-        assert_eq!(last_block_millis(&conn).unwrap(), 7);
+        assert_eq!(BlockSlot::last_recorded(&conn).unwrap(), None);
+        IdBlock::new(slot(7), 1).record(&conn).unwrap();
+        IdBlock::new(slot(7).next(7), 5).record(&conn).unwrap();
+        assert!(IdBlock::new(slot(7), 9).record(&conn).is_err());
+        let last = BlockSlot::last_recorded(&conn).unwrap();
+        assert_eq!(last, Some(slot(7).next(7)));
     }
 
     #[test]
@@ -353,13 +429,6 @@ mod tests {
         assert_eq!(origin.seq_of(&conn, &early).unwrap(), None);
         let first = offset_id(&origin, 0, 500);
         assert_eq!(origin.seq_of(&conn, &first).unwrap(), Some(500));
-    }
-
-    #[test]
-    fn unknown_mark_is_not_decoded() {
-        let (_dir, conn) = migrated();
-        let id = Ulid::from_parts(7, 2 << 64 | 5).to_string();
-        assert_eq!(ORIGIN.seq_of(&conn, &id).unwrap(), None);
     }
 
     /// A random ULID as migration 16 finds it on events stored before.
@@ -465,7 +534,7 @@ mod tests {
             .id
             .clone();
         let random = Ulid::from_string(&new_id).unwrap().random();
-        assert_eq!(random >> 64, BLOCK_MARK);
+        assert_ne!(random >> 64, 0);
         let found = store.event("default", &new_id).await.unwrap();
         assert_eq!(found.map(|event| event.id), Some(new_id));
     }

@@ -143,7 +143,7 @@ fn ingest_batches(
 ) -> Result<Vec<IngestOutcome>, StoreError> {
     // Each new event's id is minted from its `seq`, which the insert sets: the next after
     // the largest stored. A duplicate leaves its `seq` to the next event.
-    let millis = context.event_id_millis()?;
+    let slot = context.next_block_slot()?;
     let transaction = context
         .conn
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -151,7 +151,7 @@ fn ingest_batches(
         transaction.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", [], |row| {
             row.get(0)
         })?;
-    let block = IdBlock::new(millis, next_seq);
+    let block = IdBlock::new(slot, next_seq);
 
     let mut insert = transaction.prepare_cached(INSERT_SQL)?;
     let mut sessions: BatchMap<String, Session> = BatchMap::default();

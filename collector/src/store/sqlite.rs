@@ -24,7 +24,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 use ulid::Generator;
 
-use super::event_ids::last_block_millis;
+use super::event_ids::BlockSlot;
 use super::event_writer::{run_group, IngestJob};
 use super::events::IngestOutcome;
 use super::StoreError;
@@ -192,8 +192,8 @@ pub(crate) struct WriterContext {
     pub(crate) conn: Connection,
     /// Source of monotonic record ids: alert rules and alert history.
     ids: Generator,
-    /// The clock reading of the last block of event ids, read from the file on first use.
-    last_event_millis: Option<u64>,
+    /// The slot of the last block of event ids, read from the file on first use.
+    last_block: Option<BlockSlot>,
 }
 
 impl WriterContext {
@@ -202,31 +202,31 @@ impl WriterContext {
         WriterContext {
             conn,
             ids: Generator::new(),
-            last_event_millis: None,
+            last_block: None,
         }
     }
 
-    /// Returns the clock reading for the event ids of a new transaction: the time in
-    /// milliseconds since the Unix epoch, or one more than the last reading when the clock
-    /// has not passed it, so that every transaction's [`IdBlock`](super::event_ids::IdBlock) has a millisecond of its
-    /// own and ids never go back.
+    /// Returns the slot for the event ids of a new transaction: the current time in
+    /// milliseconds since the Unix epoch, and the transaction's place among the blocks of
+    /// that millisecond. The slot never goes back, even when the clock does, so ids stay
+    /// monotonic.
     ///
     /// # Errors
     ///
     /// Returns [`rusqlite::Error`] when the last recorded block cannot be read.
-    pub(crate) fn event_id_millis(&mut self) -> rusqlite::Result<u64> {
-        let last = match self.last_event_millis {
+    pub(crate) fn next_block_slot(&mut self) -> rusqlite::Result<BlockSlot> {
+        let last = match self.last_block {
             Some(last) => last,
-            None => last_block_millis(&self.conn)?,
+            None => BlockSlot::last_recorded(&self.conn)?.unwrap_or_default(),
         };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |since| {
                 u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
             });
-        let millis = now.max(last.saturating_add(1));
-        self.last_event_millis = Some(millis);
-        Ok(millis)
+        let slot = last.next(now);
+        self.last_block = Some(slot);
+        Ok(slot)
     }
 
     /// Returns a new ULID, greater than every id this writer returned before.
