@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use agentlens_core::client::{Client, ClientError, CostEvent};
+use agentlens_core::client::{Client, ClientError, CostEvent, RateLimitWaits};
 use agentlens_core::pricing::{PriceOutcome, PriceTable};
 use agentlens_core::usage::{from_anthropic, usage_price_context};
 use agentlens_core::validate::validate_event;
@@ -21,8 +21,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 pub use transcript::{scan, AssistantMessage, Scan, ScanError};
 
-/// Maximum time the import waits for the collector to accept everything.
-const DELIVERY_TIMEOUT: Duration = Duration::from_secs(120);
+/// Maximum time the import waits for the collector to accept another event, counted from
+/// the last event accepted or from the end of the last wait the collector's rate limit
+/// asked for.
+const STALL_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Source folder and destination collector of an import.
 #[derive(Debug, Clone)]
@@ -48,7 +50,7 @@ pub struct ImportSummary {
     pub already_stored: u64,
     /// Events that could not be delivered.
     pub failed: u64,
-    /// Events still unsent when the deadline passed.
+    /// Events still unsent when the import gave up waiting.
     pub pending: usize,
     /// Priced cost of all events found, delivered or not.
     pub total_usd: Usd,
@@ -100,9 +102,9 @@ pub fn import_claude_code(options: &ImportOptions) -> Result<ImportSummary, Impo
         .agent_id("claude-code")
         .batch_size(1000)
         .queue_capacity(scan.messages.len().max(1))
-        // A one-off import can wait out a collector's rate limit or restart for about two
-        // minutes (`DELIVERY_TIMEOUT`), where an agent gives up sooner. Each wait lasts as
-        // long as the collector's `Retry-After`, which is up to 60 s for its rate limit.
+        // A one-off import waits out a collector's rate limit, and a restart of up to two
+        // minutes (`STALL_TIMEOUT`), where an agent gives up sooner. Each wait lasts as long
+        // as the collector's `Retry-After`, which is up to 60 s for its rate limit.
         .max_retries(IMPORT_RETRIES);
     if let Some(key) = &options.api_key {
         builder = builder.api_key(key.clone());
@@ -237,14 +239,12 @@ fn wait_for_delivery(client: &Client, total: usize) {
         ProgressStyle::with_template("{spinner} sending {pos}/{len} events {wide_bar} {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let deadline = Instant::now() + DELIVERY_TIMEOUT;
-    let mut waits_reported = 0;
+    let mut stall = StallClock::new(Instant::now(), total);
     loop {
         let pending = client.flush(Duration::from_millis(200));
         bar.set_position((total - pending.min(total)) as u64);
         let waits = client.rate_limit_waits();
-        if waits.count > waits_reported {
-            waits_reported = waits.count;
+        if stall.observe(Instant::now(), pending, &waits) {
             // `println` of the bar prints nothing while the bar is hidden, as it is when
             // stderr is not a terminal, so the line goes out through `suspend`.
             bar.suspend(|| {
@@ -255,11 +255,50 @@ fn wait_for_delivery(client: &Client, total: usize) {
                 );
             });
         }
-        if pending == 0 || Instant::now() >= deadline {
+        if pending == 0 || stall.expired(Instant::now()) {
             break;
         }
     }
     bar.finish_and_clear();
+}
+
+/// Deadline of an import: [`STALL_TIMEOUT`] after the last event the
+/// collector accepted, or after the end of the last wait its rate limit asked for. So a
+/// large import against a tight rate limit still finishes.
+#[derive(Debug)]
+struct StallClock {
+    give_up_at: Instant,
+    last_pending: usize,
+    waits_seen: u64,
+}
+
+impl StallClock {
+    fn new(now: Instant, pending: usize) -> Self {
+        Self {
+            give_up_at: now + STALL_TIMEOUT,
+            last_pending: pending,
+            waits_seen: 0,
+        }
+    }
+
+    /// Moves the time to give up on after progress or a new rate limit wait, and returns
+    /// true when `waits` contains a wait not seen before.
+    fn observe(&mut self, now: Instant, pending: usize, waits: &RateLimitWaits) -> bool {
+        if pending < self.last_pending {
+            self.last_pending = pending;
+            self.give_up_at = self.give_up_at.max(now + STALL_TIMEOUT);
+        }
+        if waits.count <= self.waits_seen {
+            return false;
+        }
+        self.waits_seen = waits.count;
+        self.give_up_at = self.give_up_at.max(now + waits.latest + STALL_TIMEOUT);
+        true
+    }
+
+    fn expired(&self, now: Instant) -> bool {
+        now >= self.give_up_at
+    }
 }
 
 impl ImportSummary {

@@ -196,3 +196,46 @@ fn synthetic_messages_are_skipped_not_unpriced() {
     assert!(text.contains("synthetic messages skipped: 1"), "{text}");
     assert!(!text.contains("<synthetic>"), "{text}");
 }
+
+fn waits(count: u64, seconds: u64) -> RateLimitWaits {
+    RateLimitWaits {
+        count,
+        latest: Duration::from_secs(seconds),
+    }
+}
+
+#[test]
+fn stall_clock_gives_up_without_progress() {
+    let start = Instant::now();
+    let mut stall = StallClock::new(start, 10);
+    assert!(!stall.observe(start + Duration::from_secs(60), 10, &waits(0, 0)));
+    assert!(!stall.expired(start + STALL_TIMEOUT - Duration::from_secs(1)));
+    assert!(stall.expired(start + STALL_TIMEOUT));
+}
+
+#[test]
+fn stall_clock_waits_while_events_are_accepted() {
+    let start = Instant::now();
+    let mut stall = StallClock::new(start, 10);
+    for minute in 1..=10u64 {
+        let now = start + Duration::from_secs(60 * minute);
+        let pending = 10 - usize::try_from(minute).unwrap();
+        stall.observe(now, pending, &waits(0, 0));
+        assert!(
+            !stall.expired(now + Duration::from_secs(119)),
+            "minute {minute}"
+        );
+    }
+}
+
+#[test]
+fn stall_clock_extends_past_rate_limit_wait() {
+    let start = Instant::now();
+    let mut stall = StallClock::new(start, 10);
+    let asked = start + Duration::from_secs(100);
+    assert!(stall.observe(asked, 10, &waits(1, 300)));
+    assert!(!stall.observe(asked, 10, &waits(1, 300)));
+    let end_of_wait = asked + Duration::from_secs(300);
+    assert!(!stall.expired(end_of_wait + STALL_TIMEOUT - Duration::from_secs(1)));
+    assert!(stall.expired(end_of_wait + STALL_TIMEOUT));
+}
