@@ -13,10 +13,16 @@
 //! - `-32602` (invalid params) for `params` that is not an object, as MCP uses named
 //!   parameters only.
 //!
+//! A `method` over [`MAX_METHOD_BYTES`] gets `-32601` (method not found) with the
+//! message's id and does not reach rmcp, because rmcp 3.11 logs whole notifications at
+//! INFO and whole requests at DEBUG. Error messages quote client text cut to
+//! [`agentlens_core::validate::MAX_ERROR_TEXT_BYTES`].
+//!
 //! A body over [`MAX_MESSAGE_BYTES`] gets 413 with `-32600`. Everything else, including
 //! bodies that are not labelled `application/json`, goes to rmcp unchanged.
 
 use agentlens_core::json::from_slice_unique_keys;
+use agentlens_core::validate::shorten_error_text;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
@@ -29,12 +35,51 @@ use serde_json::{json, Map, Value};
 /// Largest MCP request body read, as rmcp 3.11's default limit.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
+/// Longest `method` passed on to rmcp, in bytes. The longest method that rmcp 3.11 defines,
+/// `notifications/subscriptions/acknowledged`, has 40 bytes, so 256 leaves room for
+/// vendor methods. A longer method is rejected before rmcp logs it.
+pub const MAX_METHOD_BYTES: usize = 256;
+
 /// JSON-RPC 2.0 code of a body that is not JSON.
 const PARSE_ERROR: i64 = -32700;
 /// JSON-RPC 2.0 code of JSON that is not a valid request object.
 pub(super) const INVALID_REQUEST: i64 = -32600;
+/// JSON-RPC 2.0 code of a method that the server does not have.
+const METHOD_NOT_FOUND: i64 = -32601;
 /// JSON-RPC 2.0 code of invalid method parameters.
 const INVALID_PARAMS: i64 = -32602;
+
+/// JSON-RPC error reply to input that is not passed on to rmcp.
+#[derive(Debug)]
+pub(super) struct Rejection {
+    /// JSON-RPC 2.0 error code.
+    pub code: i64,
+    /// Error message, cut to [`agentlens_core::validate::MAX_ERROR_TEXT_BYTES`].
+    pub message: String,
+    /// Id of the rejected request, or `null` for a notification or an unreadable message.
+    pub id: Value,
+}
+
+impl Rejection {
+    /// Creates a rejection without an id, cutting `message` short when it quotes a long
+    /// value.
+    pub(super) fn new(code: i64, message: String) -> Rejection {
+        Rejection {
+            code,
+            message: shorten_error_text(message),
+            id: Value::Null,
+        }
+    }
+
+    /// Returns the JSON-RPC error response.
+    pub(super) fn to_body(&self) -> Value {
+        json!({
+            "jsonrpc": "2.0",
+            "id": self.id,
+            "error": {"code": self.code, "message": self.message},
+        })
+    }
+}
 
 /// Passes a JSON `POST` body on to rmcp when it is one JSON-RPC message, and returns a
 /// JSON-RPC error response otherwise.
@@ -51,11 +96,12 @@ pub async fn check_message(request: Request, next: Next) -> Response {
                 "invalid request: the body exceeds the limit of {MAX_MESSAGE_BYTES} bytes; \
                  send a smaller message"
             );
-            return error_response(StatusCode::PAYLOAD_TOO_LARGE, INVALID_REQUEST, message);
+            let rejection = Rejection::new(INVALID_REQUEST, message);
+            return error_response(StatusCode::PAYLOAD_TOO_LARGE, &rejection);
         }
     };
-    if let Err((code, message)) = validate(&bytes) {
-        return error_response(StatusCode::BAD_REQUEST, code, message);
+    if let Err(rejection) = validate(&bytes) {
+        return error_response(StatusCode::BAD_REQUEST, &rejection);
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
@@ -72,38 +118,61 @@ fn is_json(request: &Request) -> bool {
 }
 
 /// Checks that `bytes` is one JSON-RPC 2.0 message that rmcp can parse; returns the error
-/// code and message otherwise.
-pub(super) fn validate(bytes: &[u8]) -> Result<(), (i64, String)> {
+/// reply otherwise.
+pub(super) fn validate(bytes: &[u8]) -> Result<(), Rejection> {
     // A repeated key would let the parser pick one of two values, such as two costs.
     let value: Value = from_slice_unique_keys(bytes).map_err(|error| {
         if error.is_data() {
             let message = format!("invalid request: {error}; send each key of an object once");
-            return (INVALID_REQUEST, message);
+            return Rejection::new(INVALID_REQUEST, message);
         }
         let message = format!("parse error: the body is not valid JSON ({error})");
-        (PARSE_ERROR, message)
+        Rejection::new(PARSE_ERROR, message)
     })?;
     let Some(object) = value.as_object() else {
         let message = "invalid request: the body must be one JSON-RPC 2.0 object; \
                        batches and other JSON values are not accepted";
-        return Err((INVALID_REQUEST, message.to_owned()));
+        return Err(Rejection::new(INVALID_REQUEST, message.to_owned()));
     };
-    check_envelope(object)
-        .map_err(|problem| (INVALID_REQUEST, format!("invalid request: {problem}")))?;
+    check_envelope(object).map_err(|problem| {
+        Rejection::new(INVALID_REQUEST, format!("invalid request: {problem}"))
+    })?;
+    check_method_length(object)?;
     if object
         .get("params")
         .is_some_and(|params| !params.is_object())
     {
         let message = "invalid params: MCP \"params\" must be an object";
-        return Err((INVALID_PARAMS, message.to_owned()));
+        return Err(Rejection::new(INVALID_PARAMS, message.to_owned()));
     }
 
     // The checks above cover what JSON-RPC requires; rmcp may still reject a detail,
     // such as an "error" object without an integer "code".
     if let Err(error) = serde_json::from_slice::<ClientJsonRpcMessage>(bytes) {
-        return Err((INVALID_REQUEST, format!("invalid request: {error}")));
+        let message = format!("invalid request: {error}");
+        return Err(Rejection::new(INVALID_REQUEST, message));
     }
     Ok(())
+}
+
+/// Rejects a `method` over [`MAX_METHOD_BYTES`] with `-32601` and the message's id. Runs
+/// after [`check_envelope`], so the id is a string, an integer or absent.
+fn check_method_length(object: &Map<String, Value>) -> Result<(), Rejection> {
+    let Some(method) = object.get("method").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    if method.len() <= MAX_METHOD_BYTES {
+        return Ok(());
+    }
+
+    let message = format!(
+        "method not found: the method has {} bytes, over the limit of {MAX_METHOD_BYTES}; \
+         send an MCP method such as tools/call",
+        method.len()
+    );
+    let mut rejection = Rejection::new(METHOD_NOT_FOUND, message);
+    rejection.id = object.get("id").cloned().unwrap_or(Value::Null);
+    Err(rejection)
 }
 
 /// Checks the members that JSON-RPC 2.0 requires of a request, notification or response;
@@ -129,27 +198,21 @@ fn check_envelope(object: &Map<String, Value>) -> Result<(), &'static str> {
     }
 }
 
-/// Builds a JSON-RPC error response without an id.
-fn error_response(status: StatusCode, code: i64, message: String) -> Response {
-    (status, Json(error_body(code, &message))).into_response()
-}
-
-/// Returns the JSON-RPC error message with `"id": null`, the reply to input that has no
-/// usable id.
-pub(super) fn error_body(code: i64, message: &str) -> Value {
-    json!({
-        "jsonrpc": "2.0",
-        "id": null,
-        "error": {"code": code, "message": message},
-    })
+/// Builds the HTTP response that carries a JSON-RPC error.
+fn error_response(status: StatusCode, rejection: &Rejection) -> Response {
+    (status, Json(rejection.to_body())).into_response()
 }
 
 #[cfg(test)]
 mod tests {
+    use agentlens_core::validate::MAX_ERROR_TEXT_BYTES;
+
     use super::*;
 
     fn code_of(body: &str) -> Option<i64> {
-        validate(body.as_bytes()).err().map(|(code, _)| code)
+        validate(body.as_bytes())
+            .err()
+            .map(|rejection| rejection.code)
     }
 
     #[test]
@@ -181,10 +244,71 @@ mod tests {
             {"name": "agentlens_log_event", "arguments": {"payload":
             {"costUsd": 1, "costUsd": 2}}}}"#;
 
-        let (code, message) = validate(body.as_bytes()).unwrap_err();
+        let rejection = validate(body.as_bytes()).unwrap_err();
 
-        assert_eq!(code, INVALID_REQUEST);
+        assert_eq!(rejection.code, INVALID_REQUEST);
+        let message = rejection.message;
         assert!(message.contains("duplicate key \"costUsd\""), "{message}");
+    }
+
+    #[test]
+    fn long_method_is_rejected_with_its_id() {
+        let method = "m".repeat(2_000_000);
+        let body = json!({"jsonrpc": "2.0", "id": 9, "method": method}).to_string();
+
+        let rejection = validate(body.as_bytes()).unwrap_err();
+
+        assert_eq!(rejection.code, METHOD_NOT_FOUND);
+        assert_eq!(rejection.id, 9);
+        assert!(rejection.message.len() < 300, "{}", rejection.message);
+        assert!(
+            rejection.message.contains("2000000 bytes"),
+            "{}",
+            rejection.message
+        );
+    }
+
+    #[test]
+    fn long_notification_method_is_rejected_without_id() {
+        let method = "m".repeat(MAX_METHOD_BYTES + 1);
+        let body = json!({"jsonrpc": "2.0", "method": method}).to_string();
+
+        let rejection = validate(body.as_bytes()).unwrap_err();
+
+        assert_eq!(rejection.code, METHOD_NOT_FOUND);
+        assert_eq!(rejection.id, Value::Null);
+    }
+
+    #[test]
+    fn method_at_the_limit_passes() {
+        let method = "m".repeat(MAX_METHOD_BYTES);
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method}).to_string();
+
+        assert_eq!(code_of(&body), None);
+    }
+
+    #[test]
+    fn long_repeated_key_is_cut_in_message() {
+        let key = "k".repeat(100_000);
+        let body = format!(
+            r#"{{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {{"{key}": 1, "{key}": 2}}}}"#
+        );
+
+        let rejection = validate(body.as_bytes()).unwrap_err();
+
+        assert_eq!(rejection.code, INVALID_REQUEST);
+        assert!(
+            rejection.message.len() <= MAX_ERROR_TEXT_BYTES,
+            "{} bytes",
+            rejection.message.len()
+        );
+        assert!(
+            rejection
+                .message
+                .starts_with("invalid request: duplicate key"),
+            "{}",
+            rejection.message
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ mod jsonrpc;
 mod params;
 pub mod stdio;
 
-use agentlens_core::validate::validate_event;
+use agentlens_core::validate::{shorten_error_text, validate_event, MAX_ERROR_TEXT_BYTES};
 use axum::http::{Method, StatusCode};
 use chrono::Utc;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -112,6 +112,44 @@ fn failed_reply(action: &str, reply: &ApiReply) -> CallToolResult {
         return access::forbidden_reply(action, reply);
     }
     tool_error(reply_error(action, reply))
+}
+
+/// Cuts the message of a JSON-RPC error to [`MAX_ERROR_TEXT_BYTES`] and drops a larger
+/// `data` value. rmcp sends the error to the client and logs it at WARN, so a message that
+/// quotes the request would repeat a large value twice.
+fn shorten_error(mut error: ErrorData) -> ErrorData {
+    if error.message.len() > MAX_ERROR_TEXT_BYTES {
+        error.message = shorten_error_text(error.message.into_owned()).into();
+    }
+    let data_bytes = error.data.as_ref().map(|data| data.to_string().len());
+    if data_bytes.is_some_and(|bytes| bytes > MAX_ERROR_TEXT_BYTES) {
+        error.data = None;
+    }
+    error
+}
+
+/// Prefix of the tool error that rmcp 3.11 returns for arguments that do not fit a tool's
+/// parameters. The serde message after it may quote a whole argument.
+const ARGUMENT_ERROR_PREFIX: &str = "failed to deserialize parameters:";
+
+/// Cuts rmcp's argument error in a tool result to [`MAX_ERROR_TEXT_BYTES`]. Other results
+/// pass unchanged, so a tool's own error, such as a list of every invalid field, stays
+/// whole.
+fn shorten_argument_error(mut response: CallToolResponse) -> CallToolResponse {
+    let CallToolResponse::Complete(result) = &mut response else {
+        return response;
+    };
+    if result.is_error != Some(true) {
+        return response;
+    }
+    for block in &mut result.content {
+        if let ContentBlock::Text(content) = block {
+            if content.text.starts_with(ARGUMENT_ERROR_PREFIX) {
+                content.text = shorten_error_text(std::mem::take(&mut content.text));
+            }
+        }
+    }
+    response
 }
 
 /// Maximum length of a request path shown in a tool error, in characters.
@@ -402,9 +440,10 @@ impl ServerHandler for AgentLensMcp {
             let names: Vec<String> = (self.tool_router.list_all().into_iter())
                 .map(|tool| tool.name.into_owned())
                 .collect();
+            // The name is cut, not the message, so the list of tools stays whole.
+            let name = shorten_error_text(format!("{:?}", request.name));
             let message = format!(
-                "unknown tool {:?}; call one of: {} (tools/list describes them)",
-                request.name,
+                "unknown tool {name}; call one of: {} (tools/list describes them)",
                 names.join(", ")
             );
             return Err(ErrorData::invalid_params(message, None));
@@ -413,7 +452,8 @@ impl ServerHandler for AgentLensMcp {
             return Ok(denied.into());
         }
         let call = ToolCallContext::new(self, request, context);
-        self.tool_router.call(call).await
+        let response = self.tool_router.call(call).await;
+        response.map(shorten_argument_error).map_err(shorten_error)
     }
 
     fn get_info(&self) -> ServerConfig {
@@ -465,6 +505,62 @@ mod tests {
             message,
             "GET /api/analytics/costs failed with status 431 (Request Header Fields Too Large)"
         );
+    }
+
+    #[test]
+    fn long_error_message_and_data_are_cut() {
+        let value = "v".repeat(2_000_000);
+        let message = format!("invalid value {value:?}");
+        let note = format!("(cut, {} bytes in all)", message.len());
+        let error = ErrorData::invalid_params(message, Some(json!({"value": value})));
+
+        let short = shorten_error(error);
+
+        assert!(
+            short.message.len() <= MAX_ERROR_TEXT_BYTES,
+            "{}",
+            short.message
+        );
+        assert!(short.message.ends_with(&note), "{}", short.message);
+        assert_eq!(short.data, None);
+    }
+
+    #[test]
+    fn short_error_is_kept() {
+        let error = ErrorData::invalid_params("unknown tool \"x\"", Some(json!({"a": 1})));
+
+        let kept = shorten_error(error.clone());
+
+        assert_eq!(kept, error);
+    }
+
+    #[test]
+    fn long_argument_error_is_cut() {
+        let message = format!(
+            "{ARGUMENT_ERROR_PREFIX} unknown variant `{}`",
+            "r".repeat(50_000)
+        );
+        let response = CallToolResponse::Complete(tool_error(message));
+
+        let CallToolResponse::Complete(result) = shorten_argument_error(response) else {
+            panic!("the response changed its kind");
+        };
+
+        let text = &result.content[0].as_text().unwrap().text;
+        assert!(text.len() <= MAX_ERROR_TEXT_BYTES, "{} bytes", text.len());
+        assert!(text.starts_with(ARGUMENT_ERROR_PREFIX), "{text}");
+    }
+
+    #[test]
+    fn long_tool_error_of_ours_is_kept() {
+        let message = format!("invalid event:\n{}", "payload.model: invalid\n".repeat(100));
+        let response = CallToolResponse::Complete(tool_error(message.clone()));
+
+        let CallToolResponse::Complete(result) = shorten_argument_error(response) else {
+            panic!("the response changed its kind");
+        };
+
+        assert_eq!(result.content[0].as_text().unwrap().text, message);
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! `POST /mcp` ([`super::jsonrpc`]), writes a JSON-RPC error with `"id": null` for a line
 //! that fails, and reads on. The error code is `-32700` for a line that is not JSON,
 //! `-32600` for JSON that is not one message or a line over [`MAX_MESSAGE_BYTES`], and
-//! `-32602` for `params` that is not an object.
+//! `-32602` for `params` that is not an object. A `method` over
+//! [`jsonrpc::MAX_METHOD_BYTES`] gets `-32601` with the message's id.
 
 use std::future::Future;
 use std::io;
@@ -23,7 +24,7 @@ use tokio::task::JoinHandle;
 
 use super::backend::{Backend, BackendError};
 use super::exact;
-use super::jsonrpc::{self, INVALID_REQUEST, MAX_MESSAGE_BYTES};
+use super::jsonrpc::{self, Rejection, INVALID_REQUEST, MAX_MESSAGE_BYTES};
 use super::AgentLensMcp;
 
 /// Byte order mark that some clients write before the first line.
@@ -152,7 +153,7 @@ async fn read_messages<R, W>(
     loop {
         let parsed = match read_line(&mut input, &mut line).await {
             Ok(LineRead::Line) => parse_line(&line),
-            Ok(LineRead::Oversized) => Err((
+            Ok(LineRead::Oversized) => Err(Rejection::new(
                 INVALID_REQUEST,
                 format!(
                     "invalid request: the line exceeds the limit of {MAX_MESSAGE_BYTES} bytes; \
@@ -173,9 +174,9 @@ async fn read_messages<R, W>(
                     return;
                 }
             }
-            Err((code, message)) => {
-                tracing::debug!(jsonrpc.code = code, "rejected mcp input line");
-                let reply = jsonrpc::error_body(code, &message).to_string();
+            Err(rejection) => {
+                tracing::debug!(jsonrpc.code = rejection.code, "rejected mcp input line");
+                let reply = rejection.to_body().to_string();
                 if let Err(error) = write_line(&output, reply.into_bytes()).await {
                     tracing::error!(error = %error, "failed to write mcp output");
                     return;
@@ -219,9 +220,9 @@ async fn read_line<R: AsyncBufRead + Unpin>(
     }
 }
 
-/// Parses one input line. Returns `None` for a blank line, and the JSON-RPC error code and
-/// message for a line that is not one message.
-fn parse_line(line: &[u8]) -> Result<Option<ClientJsonRpcMessage>, (i64, String)> {
+/// Parses one input line. Returns `None` for a blank line, and the JSON-RPC error reply for
+/// a line that is not one message.
+fn parse_line(line: &[u8]) -> Result<Option<ClientJsonRpcMessage>, Rejection> {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let line = line.strip_prefix(UTF8_BOM).unwrap_or(line);
@@ -231,7 +232,7 @@ fn parse_line(line: &[u8]) -> Result<Option<ClientJsonRpcMessage>, (i64, String)
 
     jsonrpc::validate(line)?;
     let message = serde_json::from_slice(line)
-        .map_err(|error| (INVALID_REQUEST, format!("invalid request: {error}")))?;
+        .map_err(|error| Rejection::new(INVALID_REQUEST, format!("invalid request: {error}")))?;
     Ok(Some(message))
 }
 
@@ -240,7 +241,9 @@ mod tests {
     use super::*;
 
     fn code_of(line: &str) -> Option<i64> {
-        parse_line(line.as_bytes()).err().map(|(code, _)| code)
+        parse_line(line.as_bytes())
+            .err()
+            .map(|rejection| rejection.code)
     }
 
     #[test]

@@ -506,7 +506,7 @@ async fn write_key_still_logs_through_mcp() {
 
 /// Posts `body` as `application/json` to `/mcp` with the admin key and returns the status,
 /// the content type and the JSON body.
-async fn post_raw(server: &Server, body: &'static str) -> (u16, String, Value) {
+async fn post_raw(server: &Server, body: impl Into<reqwest::Body>) -> (u16, String, Value) {
     let reply = server
         .client
         .post(format!("{}/mcp", server.base_url))
@@ -572,6 +572,60 @@ async fn valid_message_passes_the_jsonrpc_check() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["id"], 7, "{body}");
     assert_eq!(body["result"]["serverInfo"]["name"], "agentlens", "{body}");
+}
+
+#[tokio::test]
+async fn long_input_is_not_echoed() {
+    let server = spawn_server().await;
+    let long = "m".repeat(2_000_000);
+    let method = json!({"jsonrpc": "2.0", "id": 7, "method": long});
+    let tool = json!({"jsonrpc": "2.0", "id": 8, "method": "tools/call",
+        "params": {"name": long, "arguments": {}}});
+    let argument = json!({"jsonrpc": "2.0", "id": 10, "method": "tools/call",
+        "params": {"name": "agentlens_session_end",
+            "arguments": {"sessionId": "ses_long_reason", "reason": long}}});
+    let list = r#"{"jsonrpc": "2.0", "id": 9, "method": "tools/list"}"#;
+
+    // Each length is checked first, so a failure does not print a 2 MB reply.
+    let (status, _, body) = post_raw(&server, method.to_string()).await;
+    let length = body.to_string().len();
+    assert!(length < 1000, "method echoed: {length} bytes");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["jsonrpc"], "2.0", "{body}");
+    assert_eq!(body["id"], 7, "{body}");
+    assert_eq!(body["error"]["code"], -32601, "{body}");
+
+    let (status, _, body) = post_raw(&server, tool.to_string()).await;
+    let length = body.to_string().len();
+    assert!(length < 2000, "tool name echoed: {length} bytes");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["jsonrpc"], "2.0", "{body}");
+    assert_eq!(body["id"], 8, "{body}");
+    assert_eq!(body["error"]["code"], -32602, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("unknown tool \"mmm"), "{message}");
+    assert!(message.contains("bytes in all"), "{message}");
+    assert!(message.contains("agentlens_log_event"), "{message}");
+
+    // serde quotes the value of an unknown enum variant in its error, and rmcp returns
+    // that error as a tool result.
+    let (status, _, body) = post_raw(&server, argument.to_string()).await;
+    let length = body.to_string().len();
+    assert!(length < 2000, "argument echoed: {length} bytes");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], 10, "{body}");
+    assert_eq!(body["result"]["isError"], true, "{body}");
+    let text = body["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("failed to deserialize parameters"),
+        "{text}"
+    );
+    assert!(text.contains("bytes in all"), "{text}");
+
+    let (status, _, body) = post_raw(&server, list).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], 9, "{body}");
+    assert!(body["result"]["tools"].is_array(), "{body}");
 }
 
 #[tokio::test]

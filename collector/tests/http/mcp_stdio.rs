@@ -1,6 +1,6 @@
 //! `agentlens mcp` on stdio, driven line by line: input lines that are not JSON-RPC
-//! messages, a configured key that lacks the write scope, and arguments too long for a
-//! request URI.
+//! messages, a configured key that lacks the write scope, arguments too long for a
+//! request URI, and methods, tool names and lines too long to echo.
 
 use std::process::Stdio;
 
@@ -8,8 +8,9 @@ use rmcp::model::CallToolRequestParams;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use rmcp::ServiceExt;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::task::JoinHandle;
 
 use crate::mcp::{
     assert_result_is_api_body, create_key, large_costs_api, log_event_arguments, spawn_server,
@@ -166,4 +167,116 @@ async fn stdio_long_argument_gets_414() {
             text.len()
         );
     }
+}
+
+/// Starts `agentlens mcp` like [`spawn_stdio`], but at its default log level, and returns
+/// a task that collects its log output until it exits.
+fn spawn_stdio_with_logs(
+    server: &Server,
+) -> (
+    Child,
+    ChildStdin,
+    Lines<BufReader<ChildStdout>>,
+    JoinHandle<String>,
+) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agentlens"))
+        .args(["mcp", "--url", &server.base_url, "--api-key", &server.key])
+        .env_remove("AGENTLENS_API_KEY")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let input = child.stdin.take().unwrap();
+    let output = BufReader::new(child.stdout.take().unwrap()).lines();
+    // The logs are read while the server runs, so a full pipe cannot block it.
+    let mut stderr = child.stderr.take().unwrap();
+    let logs = tokio::spawn(async move {
+        let mut text = String::new();
+        stderr.read_to_string(&mut text).await.unwrap();
+        text
+    });
+    (child, input, output, logs)
+}
+
+/// Writes `message` and a newline, and returns the reply line with its length.
+async fn exchange(
+    input: &mut ChildStdin,
+    output: &mut Lines<BufReader<ChildStdout>>,
+    message: &str,
+) -> (Value, usize) {
+    input
+        .write_all(format!("{message}\n").as_bytes())
+        .await
+        .unwrap();
+    let line = output.next_line().await.unwrap().expect("output ended");
+    let reply = serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+    (reply, line.len())
+}
+
+#[tokio::test]
+async fn stdio_long_input_is_not_echoed() {
+    let server = spawn_server().await;
+    let (mut child, mut input, mut output, logs) = spawn_stdio_with_logs(&server);
+    let long = "m".repeat(2_000_000);
+    let method = json!({"jsonrpc": "2.0", "id": 2, "method": long});
+    let tool = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": {"name": long, "arguments": {}}});
+    let notification = json!({"jsonrpc": "2.0", "method": long});
+    let oversized = format!(
+        "{{\"jsonrpc\": \"2.0\", \"id\": 4, \"method\": \"{}\"}}",
+        "m".repeat(5_000_000)
+    );
+    let ping = json!({"jsonrpc": "2.0", "id": 5, "method": "ping"});
+
+    let (initialized, _) =
+        exchange(&mut input, &mut output, &initialize_request().to_string()).await;
+    assert_eq!(initialized["id"], 1, "{initialized}");
+    let ready = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    input
+        .write_all(format!("{ready}\n").as_bytes())
+        .await
+        .unwrap();
+
+    // Each length is checked first, so a failure does not print a 2 MB reply.
+    let (reply, length) = exchange(&mut input, &mut output, &method.to_string()).await;
+    assert!(length < 1000, "method echoed: {length} bytes");
+    assert_eq!(reply["jsonrpc"], "2.0", "{reply}");
+    assert_eq!(reply["id"], 2, "{reply}");
+    assert_eq!(reply["error"]["code"], -32601, "{reply}");
+
+    let (reply, length) = exchange(&mut input, &mut output, &tool.to_string()).await;
+    assert!(length < 2000, "tool name echoed: {length} bytes");
+    assert_eq!(reply["jsonrpc"], "2.0", "{reply}");
+    assert_eq!(reply["id"], 3, "{reply}");
+    assert_eq!(reply["error"]["code"], -32602, "{reply}");
+    let message = reply["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("unknown tool \"mmm"), "{message}");
+    assert!(message.contains("bytes in all"), "{message}");
+
+    let (reply, length) = exchange(&mut input, &mut output, &notification.to_string()).await;
+    assert!(length < 1000, "notification method echoed: {length} bytes");
+    assert_eq!(reply["id"], Value::Null, "{reply}");
+    assert_eq!(reply["error"]["code"], -32601, "{reply}");
+
+    let (reply, length) = exchange(&mut input, &mut output, &oversized).await;
+    assert!(length < 1000, "line echoed: {length} bytes");
+    assert_eq!(reply["id"], Value::Null, "{reply}");
+    assert_eq!(reply["error"]["code"], -32600, "{reply}");
+
+    let (pong, _) = exchange(&mut input, &mut output, &ping.to_string()).await;
+    assert_eq!(pong["id"], 5, "{pong}");
+    assert!(pong["result"].is_object(), "{pong}");
+
+    drop(input);
+    child.wait().await.unwrap();
+    let logs = logs.await.unwrap();
+    assert!(logs.contains("mcp server started"), "{logs}");
+    assert!(
+        !logs.contains(&"m".repeat(2000)),
+        "a log line echoes the input"
+    );
+    assert!(logs.len() < 20_000, "logs have {} bytes", logs.len());
 }
