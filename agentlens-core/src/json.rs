@@ -246,9 +246,10 @@ impl<'de> Visitor<'de> for UniqueKeysVisitor {
             // One hash of the key both finds a repeat and places a new key.
             match object.entry(key) {
                 Entry::Occupied(repeated) => {
+                    // The key is written as a JSON string, as in the error's path.
                     return Err(de::Error::custom(format_args!(
-                        "{DUPLICATE_KEY_MESSAGE} {:?}",
-                        repeated.key()
+                        "{DUPLICATE_KEY_MESSAGE} {}",
+                        Value::from(repeated.key().as_str())
                     )));
                 }
                 Entry::Vacant(slot) => {
@@ -276,6 +277,21 @@ mod tests {
             error.to_string().starts_with("duplicate key \"costUsd\""),
             "{error}"
         );
+    }
+
+    #[test]
+    fn repeated_key_is_named_as_json_string() {
+        let body = br#"{"p": {"\u001b\u200b": 1, "\u001b\u200b": 2}}"#;
+
+        let error = from_slice_unique_keys(body).unwrap_err();
+
+        let message = error.to_string();
+        assert!(
+            message.starts_with("duplicate key \"\\u001b\u{200b}\""),
+            "{message}"
+        );
+        let path = repeated_key_path(body);
+        assert_eq!(path.as_deref(), Some("p[\"\\u001b\u{200b}\"]"));
     }
 
     #[test]

@@ -290,7 +290,7 @@ pub(crate) fn price_stored(
 ) -> Result<CostColumns, String> {
     const INVALID: &str = "stored payload fails validation";
     let payload: Value = serde_json::from_str(stored.payload).map_err(|_| INVALID.to_owned())?;
-    if let Some(reason) = dropped_price_inputs(&payload) {
+    if let Some(reason) = dropped_price_inputs(&payload, prices) {
         return Err(reason);
     }
     let input = json!({

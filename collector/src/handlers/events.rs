@@ -313,7 +313,7 @@ pub(crate) fn add_unpriced_reasons(events: &mut [StoredEvent], prices: &PriceTab
 /// or now has a price.
 fn unpriced_reason(event: &StoredEvent, prices: &PriceTable) -> Option<String> {
     let payload: Value = serde_json::from_str(event.payload.get()).ok()?;
-    if let Some(reason) = dropped_price_inputs(&payload) {
+    if let Some(reason) = dropped_price_inputs(&payload, prices) {
         return Some(reason);
     }
     let input = json!({

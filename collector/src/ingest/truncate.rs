@@ -13,6 +13,7 @@
 
 use agentlens_core::canonical::{object_to_js_json, to_js_json};
 use agentlens_core::event::{EventType, ValidEvent};
+use agentlens_core::pricing::PriceTable;
 use agentlens_core::validate::PART_KEYS;
 use serde_json::{json, Map, Value};
 
@@ -174,8 +175,9 @@ fn dropped_list_size(dropped: &[&str]) -> usize {
 ///
 /// Validating such a stub again would price the call without that field, such as at
 /// standard rates without its `serviceTier`, so repricing and `unpricedReason` use this
-/// reason instead. Returns `None` for any other payload.
-pub(crate) fn dropped_price_inputs(payload: &Value) -> Option<String> {
+/// reason instead. A model that `prices` does not know stays unpriced whatever the stub
+/// lost, so its reason comes first. Returns `None` for any other payload.
+pub(crate) fn dropped_price_inputs(payload: &Value, prices: &PriceTable) -> Option<String> {
     if payload.get("type")?.as_str()? != "_truncated" {
         return None;
     }
@@ -190,6 +192,12 @@ pub(crate) fn dropped_price_inputs(payload: &Value) -> Option<String> {
         .collect();
     if missing.is_empty() {
         return None;
+    }
+    if let Some(model) = payload.get("model").and_then(Value::as_str) {
+        let provider = payload.get("provider").and_then(Value::as_str);
+        if let Err(reason) = prices.find_model(provider, model) {
+            return Some(reason);
+        }
     }
     Some(format!(
         "the payload was truncated without {}, which the price depends on",
@@ -325,6 +333,26 @@ mod tests {
     }
 
     #[test]
+    fn unknown_provider_reason_wins_over_dropped_usage() {
+        let mut event = event_of(
+            EventType::CostTracked,
+            json!({"provider": "mycorp", "model": "gpt-4o", "inputTokens": 300,
+                "outputTokens": 20, "usage": {"padding": "u".repeat(20_000)}}),
+        );
+        truncate_payload(&mut event);
+        assert_eq!(dropped_keys(&event), ["usage"]);
+
+        let payload = Value::Object(event.payload);
+        let reason = dropped_price_inputs(&payload, PriceTable::embedded()).unwrap_or_default();
+        let expected = PriceTable::embedded()
+            .find_model(Some("mycorp"), "gpt-4o")
+            .err()
+            .unwrap_or_default();
+        assert!(!expected.is_empty());
+        assert_eq!(reason, expected);
+    }
+
+    #[test]
     fn dropped_price_input_gives_reason() {
         let mut event = event_of(
             EventType::CostTracked,
@@ -333,7 +361,8 @@ mod tests {
         );
         truncate_payload(&mut event);
 
-        let reason = dropped_price_inputs(&Value::Object(event.payload)).unwrap_or_default();
+        let reason = dropped_price_inputs(&Value::Object(event.payload), PriceTable::embedded())
+            .unwrap_or_default();
 
         assert!(reason.contains("without serviceTier"), "{reason:?}");
     }
@@ -353,7 +382,11 @@ mod tests {
         ];
 
         for payload in cases {
-            assert_eq!(dropped_price_inputs(&payload), None, "{payload}");
+            assert_eq!(
+                dropped_price_inputs(&payload, PriceTable::embedded()),
+                None,
+                "{payload}"
+            );
         }
     }
 }
