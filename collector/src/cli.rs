@@ -61,7 +61,7 @@ pub struct McpArgs {
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
     /// API key of the collector (`als_...`), with write access.
-    #[arg(long, env = "AGENTLENS_API_KEY", hide_env_values = true)]
+    #[arg(long, env = "AGENTLENS_API_KEY", hide_env_values = true, value_parser = parse_api_key)]
     pub api_key: Option<String>,
 }
 
@@ -106,7 +106,7 @@ pub struct ClaudeCodeArgs {
     #[arg(long, env = "AGENTLENS_SERVER_URL", default_value = DEFAULT_COLLECTOR_URL)]
     pub url: String,
     /// API key of the collector (`als_...`).
-    #[arg(long, env = "AGENTLENS_API_KEY", hide_env_values = true)]
+    #[arg(long, env = "AGENTLENS_API_KEY", hide_env_values = true, value_parser = parse_api_key)]
     pub api_key: Option<String>,
 }
 
@@ -186,6 +186,18 @@ pub struct ServeArgs {
         value_parser = parse_retry_delays
     )]
     pub webhook_retry_delays_secs: ::std::vec::Vec<u64>,
+}
+
+/// Rejects an empty API key, which no collector accepts, before anything is sent.
+fn parse_api_key(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err(
+            "the API key is empty; pass a key that `agentlens keys create` printed, \
+                    or unset AGENTLENS_API_KEY for a collector started with --no-auth"
+                .to_owned(),
+        );
+    }
+    Ok(text.to_owned())
 }
 
 /// Parses `--webhook-retry-delays-secs`: whole seconds separated by commas, each at most
@@ -374,6 +386,21 @@ mod tests {
         assert!(parse(&["--alert-interval-secs", "18446744073709551615"]).is_err());
         assert!(parse(&["--webhook-retry-delays-secs", &format!("1,{week}")]).is_ok());
         assert!(parse(&["--webhook-retry-delays-secs", &format!("1,{too_long}")]).is_err());
+    }
+
+    #[test]
+    fn empty_api_key_is_rejected() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["agentlens"], args].concat());
+
+        for command in [&["import", "claude-code", "/tmp"][..], &["mcp"]] {
+            let empty = parse(&[command, &["--api-key", ""]].concat()).unwrap_err();
+            assert!(
+                empty.to_string().contains("the API key is empty"),
+                "{empty}"
+            );
+            assert!(parse(&[command, &["--api-key", "  "]].concat()).is_err());
+            assert!(parse(&[command, &["--api-key", "als_1"]].concat()).is_ok());
+        }
     }
 
     #[test]
