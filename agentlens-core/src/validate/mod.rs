@@ -25,7 +25,7 @@ pub use cost::amount_from_json;
 pub use counts::{usage_count_errors, PART_COUNT, PART_KEYS};
 use fields::{describe, lookup, required_string, Errors};
 pub use fields::{shorten as shorten_error_text, FieldError, MAX_ERROR_TEXT_BYTES};
-pub use normalized::{check_camel_case_keys, is_normalized_usage, normalized_usage};
+pub use normalized::{check_camel_case_keys, is_normalized_usage, normalized_usage, TOKEN_KEYS};
 use parts::{CheckedEvent, EventParts};
 pub use wire::validate_batch_bytes;
 

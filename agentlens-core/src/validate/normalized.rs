@@ -9,9 +9,10 @@ use super::fields::FieldError;
 use crate::json::key_path;
 use crate::usage::{Usage, UsageError};
 
-/// Token count keys of the normalized usage shape. The optional tool call and modality
-/// counts are the [`PART_KEYS`] of cost events.
-const TOKEN_KEYS: &[&str] = &[
+/// Token count keys of the normalized usage shape, which are also the token fields of a
+/// `cost_tracked` payload. The optional tool call and modality counts are the
+/// [`PART_KEYS`] of cost events.
+pub const TOKEN_KEYS: &[&str] = &[
     "inputTokens",
     "outputTokens",
     "totalTokens",

@@ -14,7 +14,7 @@
 use agentlens_core::canonical::{object_to_js_json, to_js_json};
 use agentlens_core::event::{EventType, ValidEvent};
 use agentlens_core::pricing::PriceTable;
-use agentlens_core::validate::PART_KEYS;
+use agentlens_core::validate::{PART_KEYS, TOKEN_KEYS};
 use serde_json::{json, Map, Value};
 
 /// Largest payload stored as sent: 10 240 bytes of JavaScript JSON text, as in upstream.
@@ -30,19 +30,6 @@ const DROPPED_KEYS: &str = "droppedKeys";
 /// first.
 const CALL_KEYS: &[&str] = &["costUsd", "model", "provider", "callId"];
 
-/// Payload keys a truncated `cost_tracked` payload keeps after [`CALL_KEYS`], before the
-/// optional counts of [`PART_KEYS`].
-const KEPT_TOKEN_KEYS: &[&str] = &[
-    "inputTokens",
-    "outputTokens",
-    "totalTokens",
-    "cacheReadTokens",
-    "cacheWriteTokens",
-    "cacheWrite5mTokens",
-    "cacheWrite1hTokens",
-    "reasoningTokens",
-];
-
 /// Payload keys that select tier or batch prices, then the `usage` object, which comes last
 /// because an object is the price input most likely to be large.
 const PRICE_CONTEXT_KEYS: &[&str] = &["serviceTier", "service_tier", "speed", "batch", "usage"];
@@ -55,7 +42,7 @@ const KEPT_RESPONSE_KEYS: &[&str] = &["latencyMs"];
 /// first.
 fn kept_keys(event_type: EventType) -> Vec<&'static str> {
     let (counts, latency): (&[&[&str]], &[&str]) = match event_type {
-        EventType::CostTracked => (&[KEPT_TOKEN_KEYS, &PART_KEYS], &[]),
+        EventType::CostTracked => (&[TOKEN_KEYS, &PART_KEYS], &[]),
         EventType::LlmResponse => (&[], KEPT_RESPONSE_KEYS),
         _ => (&[], &[]),
     };
@@ -68,7 +55,7 @@ fn kept_keys(event_type: EventType) -> Vec<&'static str> {
 
 /// Returns true when the stored cost of a cost event depends on the payload key `key`.
 fn is_price_input(key: &str) -> bool {
-    let keys = [CALL_KEYS, KEPT_TOKEN_KEYS, &PART_KEYS, PRICE_CONTEXT_KEYS];
+    let keys = [CALL_KEYS, TOKEN_KEYS, &PART_KEYS, PRICE_CONTEXT_KEYS];
     key != "callId" && keys.iter().any(|group| group.contains(&key))
 }
 
