@@ -76,6 +76,7 @@ const MAX_SCANNED_KEYS: usize = 16;
 /// Event objects carry a handful of keys, and comparing them in order costs less than
 /// hashing the key with the map's SipHash, so a small object is scanned. A JSON object
 /// parses into a map with unique keys, so both ways find the same value.
+#[inline]
 pub(crate) fn lookup<'v>(object: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
     if object.len() > MAX_SCANNED_KEYS {
         return object.get(key);
