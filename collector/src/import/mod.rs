@@ -23,7 +23,7 @@ pub use transcript::{scan, AssistantMessage, Scan, ScanError};
 
 /// Maximum time the import waits for the collector to accept another event, counted from
 /// the last event accepted or from the end of the last wait the collector's rate limit
-/// asked for.
+/// requested.
 const STALL_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Source folder and destination collector of an import.
@@ -263,7 +263,7 @@ fn wait_for_delivery(client: &Client, total: usize) {
 }
 
 /// Deadline of an import: [`STALL_TIMEOUT`] after the last event the
-/// collector accepted, or after the end of the last wait its rate limit asked for. So a
+/// collector accepted, or after the end of the last wait its rate limit requested. So a
 /// large import against a tight rate limit still finishes.
 #[derive(Debug)]
 struct StallClock {

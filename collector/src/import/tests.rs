@@ -232,10 +232,10 @@ fn stall_clock_waits_while_events_are_accepted() {
 fn stall_clock_extends_past_rate_limit_wait() {
     let start = Instant::now();
     let mut stall = StallClock::new(start, 10);
-    let asked = start + Duration::from_secs(100);
-    assert!(stall.observe(asked, 10, &waits(1, 300)));
-    assert!(!stall.observe(asked, 10, &waits(1, 300)));
-    let end_of_wait = asked + Duration::from_secs(300);
+    let requested = start + Duration::from_secs(100);
+    assert!(stall.observe(requested, 10, &waits(1, 300)));
+    assert!(!stall.observe(requested, 10, &waits(1, 300)));
+    let end_of_wait = requested + Duration::from_secs(300);
     assert!(!stall.expired(end_of_wait + STALL_TIMEOUT - Duration::from_secs(1)));
     assert!(stall.expired(end_of_wait + STALL_TIMEOUT));
 }

@@ -35,9 +35,9 @@ use serde_json::{json, Map, Value};
 /// Largest MCP request body read, as rmcp 3.11's default limit.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
-/// Longest `method` passed on to rmcp, in bytes. The longest method that rmcp 3.11 defines,
-/// `notifications/subscriptions/acknowledged`, has 40 bytes, so 256 leaves room for
-/// vendor methods. A longer method is rejected before rmcp logs it.
+/// Maximum length of a `method` passed on to rmcp, in bytes. The longest method that rmcp
+/// 3.11 defines, `notifications/subscriptions/acknowledged`, has 40 bytes, so 256 leaves
+/// room for vendor methods. A longer method is rejected before rmcp logs it.
 pub const MAX_METHOD_BYTES: usize = 256;
 
 /// JSON-RPC 2.0 code of a body that is not JSON.

@@ -529,9 +529,9 @@ mod tests {
     fn short_error_is_kept() {
         let error = ErrorData::invalid_params("unknown tool \"x\"", Some(json!({"a": 1})));
 
-        let kept = shorten_error(error.clone());
+        let shortened = shorten_error(error.clone());
 
-        assert_eq!(kept, error);
+        assert_eq!(shortened, error);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Server ids of events, minted from the event's `seq` since migration 16.
 //!
 //! Each ingest transaction mints its ids as one [`IdBlock`]. An id is a ULID of three
-//! parts: the transaction's clock reading in milliseconds; 16 bits with one more than the
-//! transaction's place among the transactions of that millisecond; and a random starting
-//! number plus the event's place among the transaction's new events. The writer never lets
+//! parts. The first is the transaction's clock reading in milliseconds. The next 16 bits
+//! contain one more than the transaction's place among the transactions of that
+//! millisecond. The last part is a random starting number plus the event's place among
+//! the transaction's new events. The writer never lets
 //! the clock reading go back, and records each block in `event_id_blocks` (migration 17).
 //! So ids are monotonic, [`IdOrigin::seq_of`] maps an id back to its `seq` with one lookup
 //! of its block, and a lookup by id then reads one row by its rowid and compares the stored
@@ -329,7 +330,7 @@ mod tests {
         }
 
         #[test]
-        fn offset_id_from_migration_16_gives_back_its_seq(seq in 1i64..(1 << 62)) {
+        fn offset_id_gives_back_seq(seq in 1i64..(1 << 62)) {
             let (_dir, conn) = migrated();
             let id = offset_id(&ORIGIN, 7, seq);
             prop_assert_eq!(ORIGIN.seq_of(&conn, &id).unwrap(), Some(seq));
@@ -352,7 +353,7 @@ mod tests {
     }
 
     #[test]
-    fn next_slot_follows_the_clock_and_never_goes_back() {
+    fn next_slot_never_goes_back() {
         assert_eq!(slot(7).next(9), slot(9));
         let second = BlockSlot {
             millis: 7,
