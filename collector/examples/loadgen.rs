@@ -16,9 +16,11 @@
 //! `--client-ids` every event carries an id unique to the run, as SDKs send them, and one
 //! body is built per request so that no event is a duplicate.
 //!
-//! The default mix spreads each batch over 8 agents and 50 sessions. An SDK process
-//! sends batches of one agent and a few sessions, which
-//! `--agents 1 --sessions 4 --client-ids` models.
+//! The default mix spreads each batch over 8 agents and 50 sessions, and in each batch a
+//! session gets events from 4 of the agents. An SDK process sends batches of one agent
+//! and a few sessions, which `--agents 1 --sessions 4 --client-ids` models.
+//! `--owned-sessions` keeps the 8 agents and 50 sessions but gives each session one
+//! agent, as upstream's sessions have.
 
 use std::io::{Error, ErrorKind};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,6 +53,10 @@ struct Options {
     /// Distinct agents the events of each batch are spread over.
     #[arg(long, default_value_t = 8)]
     agents: usize,
+    /// Gives each session one agent, as the SDKs do, instead of spreading a session's
+    /// events over several agents.
+    #[arg(long)]
+    owned_sessions: bool,
     /// Gives every event a client event id (`id`) unique to this run.
     #[arg(long)]
     client_ids: bool,
@@ -160,9 +166,15 @@ fn request_bytes(
     let events: Vec<Value> = (0..options.batch)
         .map(|index| {
             let model = ["gpt-4o", "gpt-4o-mini", "claude-sonnet-4-5"][index % 3];
+            let session = (variant * 7 + index) % sessions;
+            let agent = if options.owned_sessions {
+                session % agents
+            } else {
+                index % agents
+            };
             let mut event = json!({
-                "sessionId": format!("load-{}", (variant * 7 + index) % sessions),
-                "agentId": format!("agent-{}", index % agents),
+                "sessionId": format!("load-{session}"),
+                "agentId": format!("agent-{agent}"),
                 "eventType": "cost_tracked",
                 "timestamp": timestamp,
                 "payload": {
