@@ -1,8 +1,11 @@
 //! `GET /api/budgets/check`: whether an agent is over any of its cost budgets.
 //!
 //! A budget is an enabled `cost_exceeds` rule whose scope has no agent or names this
-//! agent. Each rule's value is computed now, over its own window and scope (tags
-//! included), with the cost rule that the evaluator applies.
+//! agent. A rule scoped to tags is a budget only when the check names one of its tags in
+//! `tags`, the tags of the session the agent runs, so an agent outside the tagged work is
+//! not told it is over that budget. Each rule's value is computed now, over its own
+//! window and scope, with the cost rule that the evaluator applies. A budget shared by
+//! several agents is therefore over for each of them once their spend together passes it.
 
 use axum::extract::State;
 use axum::{Extension, Json};
@@ -10,7 +13,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use crate::alerts::evaluator::{judge, window_metrics};
-use crate::alerts::{Condition, ExactNumber};
+use crate::alerts::{Condition, ExactNumber, RuleScope};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::QueryParams;
@@ -46,13 +49,20 @@ pub struct BudgetRule {
     pub firing: bool,
 }
 
-/// Checks the budgets of `agentId` (required; 400 without it).
+/// Checks the budgets of `agentId` (required; 400 without it) for a session tagged with
+/// `tags`.
 #[utoipa::path(
     get,
     path = "/api/budgets/check",
     tag = "budgets",
     params(
         ("agentId" = String, Query, min_length = 1, description = "Agent to check"),
+        (
+            "tags" = Option<String>,
+            Query,
+            min_length = 1,
+            description = "Comma list of the tags of the agent's session. A rule scoped to tags covers the check only when one of them is listed",
+        ),
     ),
     responses(
         (
@@ -62,7 +72,7 @@ pub struct BudgetRule {
         ),
         (
             status = 400,
-            description = "`agentId` is missing",
+            description = "`agentId` is missing, or `tags` has an empty item",
             body = crate::openapi::schemas::ErrorBody,
         ),
         (
@@ -87,6 +97,7 @@ pub async fn check(
             "agentId is required, for example /api/budgets/check?agentId=my-agent".to_owned(),
         ));
     };
+    let tags = query.list("tags")?;
 
     let rules = state
         .store
@@ -97,11 +108,7 @@ pub async fn check(
     for rule in rules {
         let covers = rule.enabled
             && rule.condition == Condition::CostExceeds
-            && rule
-                .scope
-                .agent_id
-                .as_ref()
-                .is_none_or(|agent| *agent == agent_id);
+            && covers_agent(&rule.scope, &agent_id, &tags);
         if !covers {
             continue;
         }
@@ -122,4 +129,60 @@ pub async fn check(
         agent_id,
         rules: budgets,
     }))
+}
+
+/// Returns whether a rule of `scope` is a budget of `agent_id` running a session tagged
+/// with `tags`: its agent, when set, is that agent, and its tags, when set, share one with
+/// `tags`.
+fn covers_agent(scope: &RuleScope, agent_id: &str, tags: &[String]) -> bool {
+    let agent_matches = scope
+        .agent_id
+        .as_deref()
+        .is_none_or(|agent| agent == agent_id);
+    let tags_match = scope.tags.is_empty() || scope.tags.iter().any(|tag| tags.contains(tag));
+    agent_matches && tags_match
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(agent_id: Option<&str>, tags: &[&str]) -> RuleScope {
+        RuleScope {
+            agent_id: agent_id.map(str::to_owned),
+            tags: tags.iter().map(|tag| (*tag).to_owned()).collect(),
+        }
+    }
+
+    fn tags(names: &[&str]) -> Vec<String> {
+        names.iter().map(|name| (*name).to_owned()).collect()
+    }
+
+    #[test]
+    fn unscoped_rule_covers_every_agent() {
+        assert!(covers_agent(&scope(None, &[]), "a1", &[]));
+        assert!(covers_agent(&scope(None, &[]), "a1", &tags(&["prod"])));
+    }
+
+    #[test]
+    fn agent_scope_covers_only_that_agent() {
+        assert!(covers_agent(&scope(Some("a1"), &[]), "a1", &[]));
+        assert!(!covers_agent(&scope(Some("a1"), &[]), "a2", &[]));
+    }
+
+    #[test]
+    fn tag_scope_needs_a_shared_tag() {
+        let rule = scope(None, &["prod", "eu"]);
+        assert!(!covers_agent(&rule, "a1", &[]));
+        assert!(!covers_agent(&rule, "a1", &tags(&["dev"])));
+        assert!(covers_agent(&rule, "a1", &tags(&["dev", "eu"])));
+    }
+
+    #[test]
+    fn agent_and_tag_scope_need_both() {
+        let rule = scope(Some("a1"), &["prod"]);
+        assert!(covers_agent(&rule, "a1", &tags(&["prod"])));
+        assert!(!covers_agent(&rule, "a2", &tags(&["prod"])));
+        assert!(!covers_agent(&rule, "a1", &[]));
+    }
 }

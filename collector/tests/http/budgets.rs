@@ -85,3 +85,37 @@ async fn budget_check_requires_agent() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.json["error"].as_str().unwrap().contains("agentId"));
 }
+
+#[tokio::test]
+async fn tag_budget_covers_only_checks_naming_its_tag() {
+    let app = app().await;
+    let tagged = rule(
+        &app,
+        json!({"name": "prod", "condition": "cost_exceeds", "threshold": 0.5,
+        "windowMinutes": 60, "scope": {"tags": ["prod-x"]}}),
+    )
+    .await;
+    let recent = format_timestamp(&(Utc::now() - Duration::minutes(5)));
+    let started = json!({
+        "sessionId": "s-tagged", "agentId": "tagged-agent", "eventType": "session_started",
+        "timestamp": recent, "payload": {"tags": ["prod-x"]},
+    });
+    let spend = cost_event("s-tagged", "tagged-agent", "gpt-4.1", json!(0.75), &recent);
+    let reply = app.ingest(vec![started, spend]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    let outside = app.get("/api/budgets/check?agentId=other-agent").await.json;
+    assert_eq!(outside["overBudget"], false);
+    assert_eq!(outside["rules"].as_array().unwrap().len(), 0);
+
+    let inside = app
+        .get("/api/budgets/check?agentId=other-agent&tags=dev,prod-x")
+        .await
+        .json;
+    assert_eq!(inside["overBudget"], true);
+    assert_eq!(inside["rules"][0]["ruleId"], tagged.as_str());
+    assert_eq!(inside["rules"][0]["currentValue"], 0.75);
+
+    let empty_item = app.get("/api/budgets/check?agentId=a1&tags=prod-x,").await;
+    assert_eq!(empty_item.status, StatusCode::BAD_REQUEST);
+}
