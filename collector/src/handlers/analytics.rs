@@ -4,6 +4,7 @@ use agentlens_core::event::format_timestamp;
 use axum::extract::State;
 use axum::{Extension, Json};
 use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::auth::Caller;
@@ -108,14 +109,7 @@ pub async fn overview(
 ) -> Result<Json<Overview>, ApiError> {
     let time_zone = query.time_zone()?;
     let granularity = granularity(&query, Granularity::Hour)?;
-    let range = range(&query)?;
-    let to = query
-        .instant("to", true, time_zone)?
-        .unwrap_or_else(Utc::now);
-    let from = query
-        .instant("from", false, time_zone)?
-        .unwrap_or(to - range);
-    check_order(from, to)?;
+    let (from, to) = bounds(&query, time_zone, Duration::hours(DEFAULT_LLM_RANGE_HOURS))?;
 
     let overview_query = OverviewQuery {
         from: format_timestamp(&from),
@@ -149,7 +143,8 @@ pub struct ToolsBody {
 /// count, and average session duration, over each agent's own events in the range.
 ///
 /// Parameters: `from`, `to` (inclusive, as for the cost report; defaults: `to` = now,
-/// `from` = 24 hours before `to`), `tz` for date bounds and `agentId`.
+/// `from` = `to` minus `range`, or 24 hours before `to`), `range`, `tz` for date bounds
+/// and `agentId`.
 #[utoipa::path(
     get,
     path = "/api/analytics/agents",
@@ -159,12 +154,17 @@ pub struct ToolsBody {
         (
             "from" = Option<crate::openapi::params::TimeBound>,
             Query,
-            description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`. Default 24 hours before `to`",
+            description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`. Default `to` minus `range`, or 24 hours before `to`",
         ),
         (
             "to" = Option<crate::openapi::params::TimeBound>,
             Query,
             description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
+        ),
+        (
+            "range" = Option<crate::openapi::params::Range>,
+            Query,
+            description = "`1h`, `6h`, `24h`, `3d`, `7d` or `30d`, used when `from` is absent. Default 24 hours",
         ),
         (
             "tz" = Option<crate::openapi::params::TimeZone>,
@@ -214,7 +214,7 @@ pub async fn agents(
 /// `errorRate` divides `errorCount` by the larger of the two, so a tool that only failed
 /// reads 1, and `avgDurationMs` averages `durationMs` of `tool_response` and `tool_error`
 /// events.
-/// Parameters: `from`, `to` and `tz` as for the agents, and `agentId`.
+/// Parameters: `from`, `to`, `range` and `tz` as for the agents, and `agentId`.
 #[utoipa::path(
     get,
     path = "/api/analytics/tools",
@@ -223,12 +223,17 @@ pub async fn agents(
         (
             "from" = Option<crate::openapi::params::TimeBound>,
             Query,
-            description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`. Default 24 hours before `to`",
+            description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`. Default `to` minus `range`, or 24 hours before `to`",
         ),
         (
             "to" = Option<crate::openapi::params::TimeBound>,
             Query,
             description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
+        ),
+        (
+            "range" = Option<crate::openapi::params::Range>,
+            Query,
+            description = "`1h`, `6h`, `24h`, `3d`, `7d` or `30d`, used when `from` is absent. Default 24 hours",
         ),
         (
             "tz" = Option<crate::openapi::params::TimeZone>,
@@ -274,28 +279,44 @@ pub async fn tools(
 }
 
 /// Reads `from` and `to` in the zone of `tz` as stored-format text. `to` defaults to now,
-/// and `from` to 24 hours before `to`.
+/// and `from` to `range` (or 24 hours) before `to`.
 fn recent_range(query: &QueryParams) -> Result<(String, String), ApiError> {
     let time_zone = query.time_zone()?;
-    let to: DateTime<Utc> = query
+    let (from, to) = bounds(query, time_zone, Duration::hours(DEFAULT_LLM_RANGE_HOURS))?;
+    Ok((format_timestamp(&from), format_timestamp(&to)))
+}
+
+/// Reads the bounds of a report in the zone of `time_zone`. `to` defaults to now, and
+/// `from` to `to` minus `range`, or minus `default` when `range` is absent too.
+///
+/// # Errors
+///
+/// Returns [`ApiError`] for a bound or `range` that does not parse, or bounds out of order.
+fn bounds(
+    query: &QueryParams,
+    time_zone: Tz,
+    default: Duration,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    let length = range(query)?.unwrap_or(default);
+    let to = query
         .instant("to", true, time_zone)?
         .unwrap_or_else(Utc::now);
     let from = query
         .instant("from", false, time_zone)?
-        .unwrap_or(to - Duration::hours(DEFAULT_LLM_RANGE_HOURS));
+        .unwrap_or(to - length);
     check_order(from, to)?;
-    Ok((format_timestamp(&from), format_timestamp(&to)))
+    Ok((from, to))
 }
 
-/// Reads `range`, or returns 24 hours when it is absent.
-fn range(query: &QueryParams) -> Result<Duration, ApiError> {
+/// Reads `range`, `None` when it is absent.
+fn range(query: &QueryParams) -> Result<Option<Duration>, ApiError> {
     let Some(text) = query.text("range") else {
-        return Ok(Duration::hours(DEFAULT_LLM_RANGE_HOURS));
+        return Ok(None);
     };
     RANGES
         .iter()
         .find(|(name, _)| *name == text)
-        .map(|(_, hours)| Duration::hours(*hours))
+        .map(|(_, hours)| Some(Duration::hours(*hours)))
         .ok_or_else(|| {
             ApiError::BadRequest(format!(
                 "Invalid range {text:?}. Use: 1h, 6h, 24h, 3d, 7d, 30d"
@@ -308,8 +329,10 @@ fn range(query: &QueryParams) -> Result<Duration, ApiError> {
 ///
 /// Parameters:
 /// - `from`, `to`: inclusive bounds, RFC 3339 with any offset or a date `YYYY-MM-DD`
-///   (a `to` date includes that whole day). Defaults: `to` = now, `from` = 30 days
-///   before `to`.
+///   (a `to` date includes that whole day). Defaults: `to` = now, `from` = `to` minus
+///   `range`, or 30 days before `to`.
+/// - `range`: as for the overview, used only when `from` is absent. Upstream's cost
+///   report has no `range`.
 /// - `granularity`: `hour`, `day` (default) or `week` (ISO weeks from Monday, labelled
 ///   `IYYY-Www`); anything else is a 400.
 /// - `tz`: IANA zone whose clock defines hours, days, weeks and date bounds; default UTC.
@@ -322,12 +345,17 @@ fn range(query: &QueryParams) -> Result<Duration, ApiError> {
         (
             "from" = Option<crate::openapi::params::TimeBound>,
             Query,
-            description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`. Default 30 days before `to`",
+            description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`. Default `to` minus `range`, or 30 days before `to`",
         ),
         (
             "to" = Option<crate::openapi::params::TimeBound>,
             Query,
             description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
+        ),
+        (
+            "range" = Option<crate::openapi::params::Range>,
+            Query,
+            description = "`1h`, `6h`, `24h`, `3d`, `7d` or `30d`, used when `from` is absent. Default 30 days",
         ),
         (
             "granularity" = Option<crate::openapi::params::Granularity>,
@@ -371,13 +399,7 @@ pub async fn costs(
 ) -> Result<Json<CostReport>, ApiError> {
     let time_zone = query.time_zone()?;
     let granularity = granularity(&query, Granularity::Day)?;
-    let to = query
-        .instant("to", true, time_zone)?
-        .unwrap_or_else(Utc::now);
-    let from = query
-        .instant("from", false, time_zone)?
-        .unwrap_or(to - Duration::days(DEFAULT_RANGE_DAYS));
-    check_order(from, to)?;
+    let (from, to) = bounds(&query, time_zone, Duration::days(DEFAULT_RANGE_DAYS))?;
 
     let cost_query = CostQuery {
         from: format_timestamp(&from),
@@ -398,7 +420,8 @@ pub async fn costs(
 ///
 /// Parameters:
 /// - `from`, `to`: inclusive bounds as for the cost report. Defaults: `to` = now, `from`
-///   = 24 hours before `to`.
+///   = `to` minus `range`, or 24 hours before `to`.
+/// - `range`: as for the overview, used only when `from` is absent.
 /// - `granularity`: `hour` (default), `day` or `week`; anything else is a 400.
 /// - `tz`: IANA zone whose clock defines the buckets and date bounds; default UTC.
 /// - `agentId`, `model`, `provider`: exact matches.
@@ -410,12 +433,17 @@ pub async fn costs(
         (
             "from" = Option<crate::openapi::params::TimeBound>,
             Query,
-            description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`. Default 24 hours before `to`",
+            description = "Inclusive start, RFC 3339 with any offset or a date `YYYY-MM-DD`. Default `to` minus `range`, or 24 hours before `to`",
         ),
         (
             "to" = Option<crate::openapi::params::TimeBound>,
             Query,
             description = "Inclusive end, RFC 3339 with any offset or a date `YYYY-MM-DD` (the whole day). Default now",
+        ),
+        (
+            "range" = Option<crate::openapi::params::Range>,
+            Query,
+            description = "`1h`, `6h`, `24h`, `3d`, `7d` or `30d`, used when `from` is absent. Default 24 hours",
         ),
         (
             "granularity" = Option<crate::openapi::params::Granularity>,
@@ -461,13 +489,7 @@ pub async fn llm(
 ) -> Result<Json<LlmReport>, ApiError> {
     let time_zone = query.time_zone()?;
     let granularity = granularity(&query, Granularity::Hour)?;
-    let to = query
-        .instant("to", true, time_zone)?
-        .unwrap_or_else(Utc::now);
-    let from = query
-        .instant("from", false, time_zone)?
-        .unwrap_or(to - Duration::hours(DEFAULT_LLM_RANGE_HOURS));
-    check_order(from, to)?;
+    let (from, to) = bounds(&query, time_zone, Duration::hours(DEFAULT_LLM_RANGE_HOURS))?;
 
     let llm_query = LlmQuery {
         from: format_timestamp(&from),

@@ -1,7 +1,9 @@
 //! `GET /api/analytics/costs`: exact totals that agree with each other and with sessions.
 
+use agentlens_core::event::format_timestamp;
 use agentlens_core::Usd;
 use axum::http::StatusCode;
+use chrono::{Duration, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
@@ -308,4 +310,43 @@ async fn llm_filters_and_default_range() {
         bad.json["error"],
         "Invalid granularity. Use: hour, day, week"
     );
+}
+
+#[tokio::test]
+async fn reports_read_range_without_from() {
+    let app = app().await;
+    let ago = |minutes| format_timestamp(&(Utc::now() - Duration::minutes(minutes)));
+    let reply = app
+        .ingest(vec![
+            cost_event("s-range", "a-range", "gpt-4.1", json!(0.25), &ago(30)),
+            cost_event("s-range", "a-range", "gpt-4.1", json!(0.5), &ago(180)),
+        ])
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    let hour = app.get("/api/analytics/costs?range=1h").await;
+    assert_eq!(hour.status, StatusCode::OK, "{}", hour.text);
+    assert_eq!(hour.json["totals"]["totalCostUsd"], 0.25);
+    let day = app.get("/api/analytics/costs?range=24h").await.json;
+    assert_eq!(day["totals"]["totalCostUsd"], 0.75);
+
+    let agents = app.get("/api/analytics/agents?range=1h").await.json;
+    assert_eq!(agents["agents"][0]["totalCostUsd"], 0.25);
+
+    // `from` wins over `range`, as in the overview.
+    let from = format_timestamp(&(Utc::now() - Duration::hours(4)));
+    let both = app
+        .get(&format!("/api/analytics/costs?range=1h&from={from}"))
+        .await
+        .json;
+    assert_eq!(both["totals"]["totalCostUsd"], 0.75);
+
+    for path in ["costs", "llm", "agents", "tools"] {
+        let bad = app.get(&format!("/api/analytics/{path}?range=2h")).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(
+            bad.json["error"], "Invalid range \"2h\". Use: 1h, 6h, 24h, 3d, 7d, 30d",
+            "{path}"
+        );
+    }
 }
