@@ -17,11 +17,16 @@
 # hooks also replace every generated webhook URL with a closed port on 127.0.0.1, so no
 # request leaves the machine.
 #
-# Needs python3 with venv and pip. Installs schemathesis into target/fuzz-venv.
+# Before the fuzz run, openapi-spec-validator checks the document itself against the
+# OpenAPI 3.1 specification (unique operation ids, valid references and schemas).
+#
+# Needs python3 with venv and pip. Installs schemathesis and openapi-spec-validator into
+# target/fuzz-venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION="4.32.5"
+SPEC_VALIDATOR_VERSION="0.9.0"
 SEED="${AGENTLENS_FUZZ_SEED:-20261204}"
 MAX_EXAMPLES="${AGENTLENS_FUZZ_EXAMPLES:-60}"
 VENV=target/fuzz-venv
@@ -36,6 +41,10 @@ if [[ ! -x "$VENV/bin/schemathesis" ]] ||
   python3 -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   "$VENV/bin/python" -m pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+if [[ ! -x "$VENV/bin/openapi-spec-validator" ]] ||
+  ! "$VENV/bin/python" -m pip show openapi-spec-validator | grep -q "^Version: $SPEC_VALIDATOR_VERSION$"; then
+  "$VENV/bin/python" -m pip install --quiet "openapi-spec-validator==$SPEC_VALIDATOR_VERSION"
 fi
 
 WORK="$(mktemp -d)"
@@ -63,6 +72,10 @@ for _ in $(seq 1 100); do
   fi
   sleep 0.1
 done
+
+echo "== openapi-spec-validator $SPEC_VALIDATOR_VERSION"
+curl --silent --fail "$BASE/api/openapi.json" >"$WORK/openapi.json"
+"$VENV/bin/openapi-spec-validator" "$WORK/openapi.json"
 
 echo "== schemathesis run (seed $SEED, $MAX_EXAMPLES examples per operation)"
 # DELETE /api/keys/{id} is left out: the stateful phase would find the run's own key id

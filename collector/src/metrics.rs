@@ -133,6 +133,7 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
 #[utoipa::path(
     get,
     path = "/metrics",
+    operation_id = "getMetrics",
     tag = "meta",
     security(()),
     responses(

@@ -82,6 +82,7 @@ pub struct ApiDoc;
 #[utoipa::path(
     get,
     path = "/api/openapi.json",
+    operation_id = "getOpenApiDocument",
     tag = "meta",
     security(()),
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)),
@@ -121,6 +122,7 @@ impl Modify for McpPath {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let json = || ContentBuilder::new().schema(Some(utoipa::openapi::schema::Object::new()));
         let operation = OperationBuilder::new()
+            .operation_id(Some("postMcp"))
             .tag("mcp")
             .summary(Some("Model Context Protocol over streamable HTTP"))
             .description(Some(

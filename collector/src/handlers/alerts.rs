@@ -63,6 +63,7 @@ async fn check_channels(state: &AppState, channels: &[String]) -> Result<(), Api
 #[utoipa::path(
     post,
     path = "/api/alerts/rules",
+    operation_id = "createAlertRule",
     tag = "alerts",
     request_body = crate::openapi::schemas::NewRuleRequest,
     responses(
@@ -113,6 +114,7 @@ pub async fn create_rule(
 #[utoipa::path(
     get,
     path = "/api/alerts/rules",
+    operation_id = "listAlertRules",
     tag = "alerts",
     responses(
         (status = 200, description = "All rules of the tenant, oldest first", body = RuleList),
@@ -146,6 +148,7 @@ const RULE_NOT_FOUND: &str = "Alert rule not found";
 #[utoipa::path(
     get,
     path = "/api/alerts/rules/{id}",
+    operation_id = "getAlertRule",
     tag = "alerts",
     params(
         ("id" = String, Path, description = "Rule id"),
@@ -183,6 +186,7 @@ pub async fn get_rule(
 #[utoipa::path(
     put,
     path = "/api/alerts/rules/{id}",
+    operation_id = "updateAlertRule",
     tag = "alerts",
     params(
         ("id" = String, Path, description = "Rule id"),
@@ -247,6 +251,7 @@ pub async fn update_rule(
 #[utoipa::path(
     delete,
     path = "/api/alerts/rules/{id}",
+    operation_id = "deleteAlertRule",
     tag = "alerts",
     params(
         ("id" = String, Path, description = "Rule id"),
@@ -300,11 +305,12 @@ pub async fn delete_rule(
 #[utoipa::path(
     get,
     path = "/api/alerts/history",
+    operation_id = "listAlertHistory",
     tag = "alerts",
     params(
         ("ruleId" = Option<String>, Query, min_length = 1, description = "Only this rule's entries"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, 1 to 500. Default 50"),
-        ("offset" = Option<u32>, Query, minimum = 0, description = "Items to skip. Default 0"),
+        ("offset" = Option<i64>, Query, minimum = 0, description = "Items to skip. Default 0"),
     ),
     responses(
         (

@@ -50,6 +50,7 @@ pub(crate) const RANGES: [(&str, i64); 6] = [
 #[utoipa::path(
     get,
     path = "/api/analytics",
+    operation_id = "getAnalytics",
     tag = "analytics",
     params(
         (
@@ -148,6 +149,7 @@ pub struct ToolsBody {
 #[utoipa::path(
     get,
     path = "/api/analytics/agents",
+    operation_id = "getAgentAnalytics",
     tag = "analytics",
     params(
         ("agentId" = Option<String>, Query, min_length = 1, description = "Only this agent's figures"),
@@ -218,6 +220,7 @@ pub async fn agents(
 #[utoipa::path(
     get,
     path = "/api/analytics/tools",
+    operation_id = "getToolAnalytics",
     tag = "analytics",
     params(
         (
@@ -340,6 +343,7 @@ fn range(query: &QueryParams) -> Result<Option<Duration>, ApiError> {
 #[utoipa::path(
     get,
     path = "/api/analytics/costs",
+    operation_id = "getCostAnalytics",
     tag = "analytics",
     params(
         (
@@ -428,6 +432,7 @@ pub async fn costs(
 #[utoipa::path(
     get,
     path = "/api/analytics/llm",
+    operation_id = "getLlmAnalytics",
     tag = "analytics",
     params(
         (

@@ -54,6 +54,7 @@ pub struct BudgetRule {
 #[utoipa::path(
     get,
     path = "/api/budgets/check",
+    operation_id = "checkBudgets",
     tag = "budgets",
     params(
         ("agentId" = String, Query, min_length = 1, description = "Agent to check"),

@@ -27,6 +27,7 @@ use crate::AppState;
 #[utoipa::path(
     post,
     path = "/api/events",
+    operation_id = "ingestEvents",
     tag = "events",
     request_body(
         content = crate::openapi::schemas::IngestRequest,
@@ -130,6 +131,7 @@ const MAX_SEARCH_CHARS: usize = 500;
 #[utoipa::path(
     get,
     path = "/api/events",
+    operation_id = "listEvents",
     tag = "events",
     params(
         ("sessionId" = Option<String>, Query, min_length = 1, description = "Only this session's events"),
@@ -175,7 +177,7 @@ const MAX_SEARCH_CHARS: usize = 500;
             description = "`asc` for oldest first. Default newest first",
         ),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, 1 to 500. Default 50"),
-        ("offset" = Option<u32>, Query, minimum = 0, description = "Items to skip. Default 0"),
+        ("offset" = Option<i64>, Query, minimum = 0, description = "Items to skip. Default 0"),
     ),
     responses(
         (status = 200, description = "A page of events", body = crate::openapi::schemas::EventPage),
@@ -255,6 +257,7 @@ fn severity_names() -> Vec<&'static str> {
 #[utoipa::path(
     get,
     path = "/api/events/{id}",
+    operation_id = "getEvent",
     tag = "events",
     params(
         ("id" = String, Path, description = "Event id given by the collector, or the id the client sent with the event"),

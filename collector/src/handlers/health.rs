@@ -13,6 +13,7 @@ use crate::AppState;
 #[utoipa::path(
     get,
     path = "/api/health",
+    operation_id = "getHealth",
     tag = "meta",
     security(()),
     responses(

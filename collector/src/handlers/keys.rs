@@ -41,6 +41,7 @@ pub struct CreatedKey {
 #[utoipa::path(
     post,
     path = "/api/keys",
+    operation_id = "createApiKey",
     tag = "keys",
     request_body = crate::openapi::schemas::KeyRequest,
     responses(
@@ -92,6 +93,7 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/api/keys",
+    operation_id = "listApiKeys",
     tag = "keys",
     responses(
         (
@@ -128,6 +130,7 @@ pub async fn list(
 #[utoipa::path(
     delete,
     path = "/api/keys/{id}",
+    operation_id = "revokeApiKey",
     tag = "keys",
     params(
         ("id" = String, Path, description = "Key id"),

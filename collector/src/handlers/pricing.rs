@@ -17,6 +17,7 @@ use crate::AppState;
 #[utoipa::path(
     post,
     path = "/api/pricing/quote",
+    operation_id = "quotePrice",
     tag = "pricing",
     request_body = crate::openapi::schemas::QuoteRequest,
     responses(

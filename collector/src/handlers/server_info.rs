@@ -51,6 +51,7 @@ pub struct PricingInfo {
 #[utoipa::path(
     get,
     path = "/api/server-info",
+    operation_id = "getServerInfo",
     tag = "meta",
     responses(
         (status = 200, description = "Version, served features and price table", body = ServerInfo),

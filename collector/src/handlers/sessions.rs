@@ -33,6 +33,7 @@ const IDLE_AFTER_MINUTES: i64 = 30;
 #[utoipa::path(
     get,
     path = "/api/sessions",
+    operation_id = "listSessions",
     tag = "sessions",
     params(
         ("agentId" = Option<String>, Query, min_length = 1, description = "Only this agent's sessions"),
@@ -68,7 +69,7 @@ const IDLE_AFTER_MINUTES: i64 = 30;
             description = "`true` returns only the number of matching sessions",
         ),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size, 1 to 500. Default 50"),
-        ("offset" = Option<u32>, Query, minimum = 0, description = "Items to skip. Default 0"),
+        ("offset" = Option<i64>, Query, minimum = 0, description = "Items to skip. Default 0"),
     ),
     responses(
         (
@@ -143,6 +144,7 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/api/sessions/{id}",
+    operation_id = "getSession",
     tag = "sessions",
     params(
         ("id" = String, Path, description = "Session id"),
@@ -182,6 +184,7 @@ pub async fn get(
 #[utoipa::path(
     get,
     path = "/api/sessions/{id}/timeline",
+    operation_id = "getSessionTimeline",
     tag = "sessions",
     params(
         ("id" = String, Path, description = "Session id"),
