@@ -11,7 +11,9 @@
 //! - strings escape `"`, `\`, the short escapes `\b \f \n \r \t` and other control
 //!   characters as lowercase `\u00xx`; everything else, non-ASCII included, is raw UTF-8.
 //!
-//! Integers beyond 2^53 print exactly here, while JavaScript would round them first.
+//! Integers beyond 2^53 print as JavaScript prints them after its parse rounded them to
+//! the nearest double (`9007199254740993` becomes `9007199254740992`), so an upstream
+//! verifier recomputes the same hash from the stored text.
 
 use std::fmt::Write as _;
 
@@ -258,12 +260,19 @@ fn write_string(text: &mut String, value: &str) {
     text.push('"');
 }
 
+/// Largest integer that a double holds exactly together with all smaller ones, 2^53.
+const EXACT_INTEGER_LIMIT: u64 = 1 << 53;
+
 fn write_number(text: &mut String, number: &serde_json::Number) {
-    if let Some(value) = number.as_i64() {
+    if let Some(value) = number
+        .as_i64()
+        .filter(|v| v.unsigned_abs() <= EXACT_INTEGER_LIMIT)
+    {
         text.push_str(itoa::Buffer::new().format(value));
-    } else if let Some(value) = number.as_u64() {
+    } else if let Some(value) = number.as_u64().filter(|v| *v <= EXACT_INTEGER_LIMIT) {
         text.push_str(itoa::Buffer::new().format(value));
     } else if let Some(value) = number.as_f64() {
+        // Larger integers round to the nearest double, as `JSON.parse` rounds them.
         text.push_str(&js_number_text(value));
     }
 }
@@ -390,6 +399,22 @@ mod tests {
         ];
         for (value, expected) in cases {
             assert_eq!(js_number_text(value), expected, "formatting {value}");
+        }
+    }
+
+    #[test]
+    fn integers_beyond_two_pow_53_round_like_javascript() {
+        let cases = [
+            (json!(9_007_199_254_740_992_u64), "9007199254740992"),
+            (json!(9_007_199_254_740_993_u64), "9007199254740992"),
+            (json!(-9_007_199_254_740_993_i64), "-9007199254740992"),
+            (json!(9_007_199_254_740_995_u64), "9007199254740996"),
+            (json!(u64::MAX), "18446744073709552000"),
+            (json!(i64::MIN), "-9223372036854776000"),
+            (json!(-9_007_199_254_740_991_i64), "-9007199254740991"),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(to_js_json(&value), expected, "formatting {value}");
         }
     }
 

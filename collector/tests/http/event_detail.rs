@@ -243,3 +243,22 @@ async fn superseded_cost_names_the_counted_response() {
     assert_eq!(detail["pricing"]["costUsd"], "0.1", "{detail}");
     assert_eq!(detail["pricing"]["supersededBy"], response_id.as_str());
 }
+
+#[tokio::test]
+async fn integer_beyond_two_pow_53_is_stored_as_javascript_reads_it() {
+    let app = app().await;
+    let mut event = tool_call("s-big", "a", AT);
+    event["payload"]["requestNumber"] = json!(9_007_199_254_740_993_u64);
+    let reply = app.ingest(vec![event]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let id = reply.json["events"][0]["id"].as_str().unwrap().to_owned();
+
+    let detail = app.get(&format!("/api/events/{id}")).await;
+    assert!(
+        detail.text.contains("\"requestNumber\":9007199254740992"),
+        "{}",
+        detail.text
+    );
+    let timeline = app.get("/api/sessions/s-big/timeline").await.json;
+    assert_eq!(timeline["chainValid"], true);
+}
