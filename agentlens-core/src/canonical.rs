@@ -260,7 +260,7 @@ fn write_string(text: &mut String, value: &str) {
     text.push('"');
 }
 
-/// Largest integer that a double holds exactly together with all smaller ones, 2^53.
+/// Largest integer up to which a double represents every integer exactly, 2^53.
 const EXACT_INTEGER_LIMIT: u64 = 1 << 53;
 
 fn write_number(text: &mut String, number: &serde_json::Number) {
