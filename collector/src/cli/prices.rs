@@ -339,10 +339,13 @@ fn run_show(args: ShowArgs) -> Result<String, PricesError> {
 }
 
 /// Writes the service-tier and batch prices of `model` in table order, each as its `when`
-/// conditions, its first day and the rates that replace the standard ones.
+/// conditions, its first day and the rates that replace the standard ones. A variant
+/// without rates, such as genai-prices' `{"service_tier": "default"}`, changes no price
+/// and is left out.
 fn price_variants_json(model: &ModelPrices<'_>) -> Vec<Value> {
     model
         .price_variants()
+        .filter(|variant| !variant.rates().is_empty())
         .map(|variant| {
             let when: Map<String, Value> = variant
                 .when()

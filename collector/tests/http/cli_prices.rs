@@ -312,6 +312,21 @@ fn show_prints_tier_and_batch_prices() {
 }
 
 #[test]
+fn show_leaves_out_variants_without_rates() {
+    // genai-prices lists `{"service_tier": "default"}` for gpt-4o with no rates.
+    let output = run(&["prices", "show", "gpt-4o", "--provider", "openai"]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json = stdout_json(&output);
+    let variants = json["priceVariants"].as_array().unwrap();
+    assert!(!variants.is_empty(), "{json}");
+    for variant in variants {
+        assert_ne!(variant["rates"], serde_json::json!({}), "{json}");
+        assert_ne!(variant["when"]["service_tier"], "default", "{json}");
+    }
+}
+
+#[test]
 fn show_without_tier_prices_prints_empty_list() {
     let output = run(&["prices", "show", "gpt-4o-audio-preview"]);
 
