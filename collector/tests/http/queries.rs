@@ -241,6 +241,67 @@ async fn session_follows_its_events() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
+/// Returns a `session_started` or `session_ended` event of session `s1` at `timestamp`, with
+/// the `reason` `error` that only `session_ended` reads.
+fn lifecycle_event(event_type: &str, timestamp: &str) -> serde_json::Value {
+    json!({
+        "sessionId": "s1", "agentId": "a1", "eventType": event_type,
+        "timestamp": timestamp, "payload": {"reason": "error"},
+    })
+}
+
+#[tokio::test]
+async fn late_session_started_keeps_session_ended() {
+    let app = app().await;
+    app.ingest(vec![
+        lifecycle_event("session_started", "2026-02-07T10:00:00Z"),
+        lifecycle_event("session_ended", "2026-02-07T10:05:00Z"),
+    ])
+    .await;
+
+    for resent_at in ["2026-02-07T10:00:00Z", "2026-02-07T10:05:00Z"] {
+        let reply = app
+            .ingest(vec![lifecycle_event("session_started", resent_at)])
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+        let session = app.get("/api/sessions/s1").await.json;
+        assert_eq!(session["status"], "error", "start at {resent_at}");
+        assert_eq!(
+            session["endedAt"], "2026-02-07T10:05:00.000000Z",
+            "start at {resent_at}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn later_session_started_resumes_ended_session() {
+    let app = app().await;
+    app.ingest(vec![
+        lifecycle_event("session_started", "2026-02-07T10:00:00Z"),
+        lifecycle_event("session_ended", "2026-02-07T10:05:00Z"),
+        lifecycle_event("session_started", "2026-02-07T10:07:00Z"),
+    ])
+    .await;
+
+    let resumed = app.get("/api/sessions/s1").await.json;
+    assert_eq!(resumed["status"], "active");
+    assert!(resumed.get("endedAt").is_none(), "{resumed}");
+    assert_eq!(
+        app.get("/api/sessions?status=active").await.json["total"],
+        1
+    );
+
+    app.ingest(vec![lifecycle_event(
+        "session_ended",
+        "2026-02-07T10:09:00Z",
+    )])
+    .await;
+    let ended_again = app.get("/api/sessions/s1").await.json;
+    assert_eq!(ended_again["status"], "error");
+    assert_eq!(ended_again["endedAt"], "2026-02-07T10:09:00.000000Z");
+}
+
 #[tokio::test]
 async fn server_info_names_price_table() {
     let app = app().await;
