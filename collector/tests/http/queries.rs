@@ -400,8 +400,9 @@ async fn events_search_matches_payload_text() {
     let long = format!("{}{}", "x".repeat(500), "y".repeat(100));
     assert_eq!(total(format!("search={long}")).await, 1);
     assert_eq!(total(format!("search={}y", "x".repeat(499))).await, 0);
-    // An empty search matches everything.
-    assert_eq!(total("search=".into()).await, 5);
+    // An empty search is rejected like any empty parameter, not read as matching everything.
+    let empty = app.get("/api/events?search=").await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST, "{}", empty.text);
 }
 
 #[tokio::test]
@@ -454,14 +455,14 @@ async fn empty_list_filter_item_is_rejected() {
     app.ingest(vec![tool_call("s1", "a1", "2026-02-07T10:00:00Z")])
         .await;
 
-    for uri in [
-        "/api/events?eventType=",
-        "/api/events?eventType=,,",
-        "/api/events?eventType=tool_call,",
-        "/api/events?severity=",
-        "/api/sessions?status=",
-        "/api/sessions?tags=",
-        "/api/sessions?tags=a,,b",
+    for (uri, reason) in [
+        ("/api/events?eventType=", "the value is empty"),
+        ("/api/events?eventType=,,", "an item is empty"),
+        ("/api/events?eventType=tool_call,", "an item is empty"),
+        ("/api/events?severity=", "the value is empty"),
+        ("/api/sessions?status=", "the value is empty"),
+        ("/api/sessions?tags=", "the value is empty"),
+        ("/api/sessions?tags=a,,b", "an item is empty"),
     ] {
         let reply = app.get(uri).await;
 
@@ -472,7 +473,7 @@ async fn empty_list_filter_item_is_rejected() {
             reply.text
         );
         let message = reply.json["error"].as_str().unwrap_or_default();
-        assert!(message.contains("an item is empty"), "{uri}: {message}");
+        assert!(message.contains(reason), "{uri}: {message}");
     }
     let listed = app.get("/api/events?eventType=tool_call,%20llm_call").await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
