@@ -30,6 +30,11 @@ pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 /// Hint sent with every 401.
 const AUTH_HINT: &str = "Provide an API key via 'Authorization: Bearer als_...' header";
 
+/// `docs` of the 401 for a missing credential: the path upstream AgentLens sends.
+// NOTE: this collector serves no page at this path. The field is kept because clients of
+// upstream may read it.
+const AUTH_DOCS: &str = "/docs/authentication";
+
 /// Hint sent with every 413.
 const PAYLOAD_TOO_LARGE_HINT: &str = "the body may have at most 1 MiB (1048576 bytes): send \
     fewer events per request, or shorten large payloads";
@@ -212,9 +217,12 @@ impl ApiError {
                     BODY_READ_TIMEOUT.as_secs()
                 ),
             }),
-            ApiError::MissingCredential => {
-                json!({"error": "Authentication required", "hint": AUTH_HINT, "status": status})
-            }
+            ApiError::MissingCredential => json!({
+                "error": "Authentication required",
+                "hint": AUTH_HINT,
+                "docs": AUTH_DOCS,
+                "status": status,
+            }),
             ApiError::InvalidCredential => {
                 json!({"error": "Invalid or revoked API key", "hint": AUTH_HINT, "status": status})
             }

@@ -33,6 +33,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
 use crate::extract::JsonBody;
+use crate::store::alerts::ALERT_SESSION_PREFIX;
 
 mod truncate;
 
@@ -168,6 +169,7 @@ pub struct ValidatedBody {
 /// A body of valid events is read by [`validate_batch_bytes`], which parses the event
 /// envelopes without building a `serde_json::Value` for them. Any other body is parsed as
 /// [`JsonBody`] and checked by [`validate_batch_owned`], which names every violation.
+/// Valid events are then checked by [`reject_reserved_sessions`].
 ///
 /// # Errors
 ///
@@ -177,16 +179,49 @@ pub fn validate_body(body: &[u8]) -> Result<ValidatedBody, ApiError> {
     if let Some(events) = validate_batch_bytes(body) {
         return Ok(ValidatedBody {
             sent: events.len(),
-            events: Ok(events),
+            events: reject_reserved_sessions(events),
         });
     }
 
     let JsonBody(body) = JsonBody::from_bytes(body)?;
     let sent = body["events"].as_array().map_or(1, Vec::len);
     Ok(ValidatedBody {
-        events: validate_batch_owned(body),
+        events: validate_batch_owned(body).and_then(reject_reserved_sessions),
         sent,
     })
+}
+
+/// Rejects a client batch with an event in a session whose id starts with
+/// [`ALERT_SESSION_PREFIX`]. Those sessions hold the `alert_triggered` and `alert_resolved`
+/// events of the alert evaluator, which stores them through [`prepare_batch`] and so skips
+/// this check. A client event there could add a cost that a rule counts or forge a
+/// transition.
+///
+/// # Errors
+///
+/// Returns a [`BatchError`] with one `events.N.sessionId` detail per such event.
+pub fn reject_reserved_sessions(events: Vec<ValidEvent>) -> Result<Vec<ValidEvent>, BatchError> {
+    let details: Vec<FieldError> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, event)| event.session_id.starts_with(ALERT_SESSION_PREFIX))
+        .map(|(index, event)| FieldError {
+            path: format!("events.{index}.sessionId"),
+            message: format!(
+                "session id {:?} is reserved: ids starting with {ALERT_SESSION_PREFIX} hold                  the collector's own alert events; use a session id without that prefix",
+                event.session_id
+            ),
+        })
+        .collect();
+
+    if details.is_empty() {
+        Ok(events)
+    } else {
+        Err(BatchError {
+            message: "Validation failed".to_owned(),
+            details,
+        })
+    }
 }
 
 /// Prepares validated events for storage as [`prepare_batch`] does.

@@ -31,7 +31,9 @@ pub const BEARER_SCHEME: &str = "bearer";
 #[openapi(
     info(
         title = "AgentLens collector API",
-        description = "Events, sessions, cost analytics, alerts and API keys of AgentLens agents."
+        description = "Events, sessions, cost analytics, alerts and API keys of AgentLens agents. \
+            Each query parameter takes one non-empty value: a repeated parameter, or one with an \
+            empty value such as `limit=`, gets 400 naming it."
     ),
     paths(
         health::health,

@@ -17,7 +17,9 @@ pub type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 /// Query parameters: unknown ones are ignored, and the typed getters reject invalid values.
 ///
 /// A parameter given more than once is rejected, because each parameter has one value.
-/// Filters that take several values read them from one comma-separated list.
+/// Filters that take several values read them from one comma-separated list. Every getter
+/// rejects an empty value, such as `limit=` or `countOnly=`, instead of reading it as absent,
+/// because that would hide a value that a script failed to fill in.
 #[derive(Debug, Default)]
 pub struct QueryParams(pub HashMap<String, String>);
 
@@ -52,13 +54,25 @@ fn repeated_parameter(name: &str) -> ApiError {
 /// Largest page.
 const MAX_LIMIT: i64 = 500;
 
-/// Page size when `limit` is absent or empty.
+/// Page size when `limit` is absent.
 const DEFAULT_LIMIT: i64 = 50;
 
 impl QueryParams {
-    /// Returns a parameter's value; an empty value counts as absent.
-    pub fn text(&self, name: &str) -> Option<String> {
-        self.0.get(name).filter(|value| !value.is_empty()).cloned()
+    /// Returns a parameter's value, or `None` when the parameter is absent.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`ApiError::BadRequest`] naming the parameter when its value is empty. No
+    /// parameter has an empty value that means something, and reading it as absent would
+    /// hide the mistake, such as a filter that then matches everything.
+    pub fn text(&self, name: &str) -> Result<Option<String>, ApiError> {
+        match self.0.get(name) {
+            Some(value) if value.is_empty() => Err(ApiError::BadRequest(format!(
+                "Invalid {name} \"\": the value is empty; give a value or leave the \
+                 parameter out"
+            ))),
+            value => Ok(value.cloned()),
+        }
     }
 
     /// Returns the items of a comma-separated parameter, each trimmed; an absent parameter
@@ -70,7 +84,7 @@ impl QueryParams {
     /// items is empty, because a filter without a value would match everything and hide
     /// the mistake.
     pub fn list(&self, name: &str) -> Result<Vec<String>, ApiError> {
-        let Some(value) = self.0.get(name) else {
+        let Some(value) = self.text(name)? else {
             return Ok(Vec::new());
         };
         let items: Vec<String> = value
@@ -104,30 +118,14 @@ impl QueryParams {
         Ok(items)
     }
 
-    /// Returns the value of a filter that matches one id, such as `sessionId`; an absent
-    /// parameter is `None`.
+    /// Parses a boolean parameter, `true` or `false`; an absent parameter is `None`.
     ///
     /// # Errors
     ///
-    /// Returns [`ApiError::BadRequest`] naming the parameter when its value is empty,
-    /// because no id is empty and a filter that matched nothing would hide the typo.
-    pub fn filter(&self, name: &str) -> Result<Option<String>, ApiError> {
-        match self.0.get(name) {
-            Some(value) if value.is_empty() => Err(ApiError::BadRequest(format!(
-                "Invalid {name} \"\": the value is empty; give a value or leave the \
-                 parameter out"
-            ))),
-            value => Ok(value.cloned()),
-        }
-    }
-
-    /// Parses a boolean parameter, `true` or `false`; an absent or empty value is `None`.
-    ///
-    /// # Errors
-    ///
-    /// Returns [`ApiError::BadRequest`] naming the parameter for any other value.
+    /// Returns [`ApiError::BadRequest`] naming the parameter for any other value, the empty
+    /// value included.
     pub fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
-        match self.text(name).as_deref() {
+        match self.text(name)?.as_deref() {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
             Some("false") => Ok(Some(false)),
@@ -139,14 +137,15 @@ impl QueryParams {
 
     /// Returns `limit` (default 50) and `offset` (default 0).
     ///
-    /// Unlike upstream AgentLens, which replaces a bad `limit` with 50 and a negative
-    /// `offset` with 0, an invalid value is rejected, so a caller never gets a page other
-    /// than the one requested.
+    /// Unlike upstream AgentLens, which replaces a bad or empty `limit` with 50 and a
+    /// negative `offset` with 0, an invalid value is rejected, so a caller never gets a page
+    /// other than the one requested.
     ///
     /// # Errors
     ///
-    /// Returns [`ApiError::Validation`] naming `limit` when it is not an integer from 1 to
-    /// 500, and naming `offset` when it is not an integer from 0 to `i64::MAX`.
+    /// Returns [`ApiError::BadRequest`] naming the parameter when its value is empty, and
+    /// [`ApiError::Validation`] naming `limit` when it is not an integer from 1 to 500 in
+    /// plain decimal digits, and naming `offset` when it is not one from 0 to `i64::MAX`.
     pub fn paging(&self) -> Result<Paging, ApiError> {
         let limit = self
             .integer("limit", 1, MAX_LIMIT)?
@@ -155,13 +154,18 @@ impl QueryParams {
         Ok(Paging { limit, offset })
     }
 
-    /// Parses an integer parameter within `min..=max`; an absent or empty value is `None`.
+    /// Parses an integer parameter within `min..=max`; an absent parameter is `None`.
+    ///
+    /// Only ASCII digits are accepted, because `str::parse` would also take a leading `+`.
+    /// `min` is never negative, so no value needs a `-`.
     fn integer(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
-        let Some(text) = self.text(name) else {
+        let Some(text) = self.text(name)? else {
             return Ok(None);
         };
-        match text.trim().parse::<i64>() {
-            Ok(value) if (min..=max).contains(&value) => Ok(Some(value)),
+
+        let digits_only = text.bytes().all(|byte| byte.is_ascii_digit());
+        match text.parse::<i64>() {
+            Ok(value) if digits_only && (min..=max).contains(&value) => Ok(Some(value)),
             _ => {
                 let range = if max == i64::MAX {
                     format!("an integer from {min} to {max} (i64::MAX)")
@@ -170,7 +174,9 @@ impl QueryParams {
                 };
                 Err(ApiError::Validation(vec![FieldError {
                     path: name.to_owned(),
-                    message: format!("invalid {name} {text:?}: expected {range}"),
+                    message: format!(
+                        "invalid {name} {text:?}: expected {range}, written in digits only"
+                    ),
                 }]))
             }
         }
@@ -198,7 +204,7 @@ impl QueryParams {
     ///
     /// Returns [`ApiError::BadRequest`] for a zone name chrono-tz does not know.
     pub fn time_zone(&self) -> Result<Tz, ApiError> {
-        match self.text("tz") {
+        match self.text("tz")? {
             None => Ok(Tz::UTC),
             Some(name) => name.parse().map_err(|_| {
                 ApiError::BadRequest(format!(
@@ -223,7 +229,7 @@ impl QueryParams {
         end_of_day: bool,
         zone: Tz,
     ) -> Result<Option<DateTime<Utc>>, ApiError> {
-        let Some(text) = self.text(name) else {
+        let Some(text) = self.text(name)? else {
             return Ok(None);
         };
         if let Ok(instant) = DateTime::parse_from_rfc3339(&text) {
@@ -297,7 +303,7 @@ mod tests {
             .paging()
             .unwrap();
         assert_eq!((paging.limit, paging.offset), (500, i64::MAX));
-        assert_eq!(params(&[("limit", "")]).paging().unwrap().limit, 50);
+        assert_eq!(params(&[("limit", "007")]).paging().unwrap().limit, 7);
     }
 
     #[test]
@@ -308,6 +314,11 @@ mod tests {
             ("limit", "-1"),
             ("limit", "501"),
             ("limit", "1.5"),
+            ("limit", "+5"),
+            ("limit", " 5"),
+            ("limit", "5 "),
+            ("limit", "５"),
+            ("offset", "+0"),
             ("offset", "-5"),
             ("offset", "99999999999999999999"),
         ] {
@@ -395,7 +406,6 @@ mod tests {
 
         assert_eq!(flag("true").unwrap(), Some(true));
         assert_eq!(flag("false").unwrap(), Some(false));
-        assert_eq!(flag("").unwrap(), None);
         assert_eq!(params(&[]).boolean("countOnly").unwrap(), None);
         for value in ["maybe", "1", "TRUE", "yes"] {
             let message = flag(value).unwrap_err().to_string();
@@ -430,17 +440,39 @@ mod tests {
     }
 
     #[test]
-    fn empty_filter_value_is_rejected() {
-        let error = params(&[("sessionId", "")])
-            .filter("sessionId")
-            .unwrap_err();
+    fn empty_value_is_rejected_by_every_getter() {
+        let empty = |name| params(&[(name, "")]);
+        let errors = [
+            (
+                "sessionId",
+                empty("sessionId").text("sessionId").unwrap_err(),
+            ),
+            ("tags", empty("tags").list("tags").unwrap_err()),
+            (
+                "countOnly",
+                empty("countOnly").boolean("countOnly").unwrap_err(),
+            ),
+            ("limit", empty("limit").paging().unwrap_err()),
+            ("offset", empty("offset").paging().unwrap_err()),
+            ("tz", empty("tz").time_zone().unwrap_err()),
+            ("from", empty("from").time_range(Tz::UTC).unwrap_err()),
+            ("to", empty("to").instant("to", true, Tz::UTC).unwrap_err()),
+        ];
 
-        assert!(
-            error.to_string().contains("Invalid sessionId \"\""),
-            "{error}"
-        );
-        assert_eq!(params(&[]).filter("sessionId").unwrap(), None);
-        let given = params(&[("sessionId", "s1")]).filter("sessionId").unwrap();
+        for (name, error) in errors {
+            let message = error.to_string();
+            assert!(
+                message.contains(&format!("Invalid {name} \"\"")),
+                "{name}: {message}"
+            );
+            assert!(message.contains("the value is empty"), "{name}: {message}");
+        }
+    }
+
+    #[test]
+    fn text_returns_given_or_absent_value() {
+        assert_eq!(params(&[]).text("sessionId").unwrap(), None);
+        let given = params(&[("sessionId", "s1")]).text("sessionId").unwrap();
         assert_eq!(given.as_deref(), Some("s1"));
     }
 

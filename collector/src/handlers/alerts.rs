@@ -343,7 +343,7 @@ pub async fn history(
     let paging = query.paging()?;
     let page = state
         .store
-        .list_alert_history(&caller.tenant_id, query.filter("ruleId")?, paging)
+        .list_alert_history(&caller.tenant_id, query.text("ruleId")?, paging)
         .await?;
     Ok(Json(PageBody::new("entries", page)))
 }

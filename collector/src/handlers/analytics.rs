@@ -115,7 +115,7 @@ pub async fn overview(
     let overview_query = OverviewQuery {
         from: format_timestamp(&from),
         to: format_timestamp(&to),
-        agent_id: query.filter("agentId")?,
+        agent_id: query.text("agentId")?,
         granularity,
         time_zone,
     };
@@ -205,7 +205,7 @@ pub async fn agents(
     let (from, to) = recent_range(&query)?;
     let agents = state
         .store
-        .agent_stats(&caller.tenant_id, from, to, query.filter("agentId")?)
+        .agent_stats(&caller.tenant_id, from, to, query.text("agentId")?)
         .await?;
     Ok(Json(AgentsBody { agents }))
 }
@@ -276,7 +276,7 @@ pub async fn tools(
     let (from, to) = recent_range(&query)?;
     let tools = state
         .store
-        .tool_stats(&caller.tenant_id, from, to, query.filter("agentId")?)
+        .tool_stats(&caller.tenant_id, from, to, query.text("agentId")?)
         .await?;
     Ok(Json(ToolsBody { tools }))
 }
@@ -313,7 +313,7 @@ fn bounds(
 
 /// Reads `range`, `None` when it is absent.
 fn range(query: &QueryParams) -> Result<Option<Duration>, ApiError> {
-    let Some(text) = query.text("range") else {
+    let Some(text) = query.text("range")? else {
         return Ok(None);
     };
     RANGES
@@ -408,7 +408,7 @@ pub async fn costs(
     let cost_query = CostQuery {
         from: format_timestamp(&from),
         to: format_timestamp(&to),
-        agent_id: query.filter("agentId")?,
+        agent_id: query.text("agentId")?,
         granularity,
         time_zone,
     };
@@ -499,9 +499,9 @@ pub async fn llm(
     let llm_query = LlmQuery {
         from: format_timestamp(&from),
         to: format_timestamp(&to),
-        agent_id: query.filter("agentId")?,
-        model: query.filter("model")?,
-        provider: query.filter("provider")?,
+        agent_id: query.text("agentId")?,
+        model: query.text("model")?,
+        provider: query.text("provider")?,
         granularity,
         time_zone,
     };
@@ -511,7 +511,7 @@ pub async fn llm(
 
 /// Reads `granularity`, or returns `default` when it is absent.
 fn granularity(query: &QueryParams, default: Granularity) -> Result<Granularity, ApiError> {
-    match query.text("granularity").as_deref() {
+    match query.text("granularity")?.as_deref() {
         None => Ok(default),
         Some("hour") => Ok(Granularity::Hour),
         Some("day") => Ok(Granularity::Day),

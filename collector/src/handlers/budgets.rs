@@ -93,7 +93,7 @@ pub async fn check(
     Extension(caller): Extension<Caller>,
     query: QueryParams,
 ) -> Result<Json<BudgetCheck>, ApiError> {
-    let Some(agent_id) = query.text("agentId").filter(|agent| !agent.is_empty()) else {
+    let Some(agent_id) = query.text("agentId")? else {
         return Err(ApiError::BadRequest(
             "agentId is required, for example /api/budgets/check?agentId=my-agent".to_owned(),
         ));

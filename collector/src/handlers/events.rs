@@ -124,8 +124,9 @@ const MAX_SEARCH_CHARS: usize = 500;
 /// `to` (inclusive; RFC 3339 with any offset, or a date), and `search`, text that the
 /// stored payload JSON must contain (first 500 characters used; `%`, `_` and `\` match
 /// literally; ASCII letters match in any case). A `from` later than `to` is a 400, and so
-/// is an empty `sessionId` or `agentId`. `excludeMetrics=true` leaves out metric events
-/// (`metadata.source` is `otlp_metric`); a value other than `true` or `false` is a 400.
+/// is any parameter with an empty value, such as `sessionId=`. `excludeMetrics=true` leaves
+/// out metric events (`metadata.source` is `otlp_metric`); a value other than `true` or
+/// `false` is a 400.
 /// Paging: `limit` (1 to 500, default 50) and `offset` (default 0). Other values are a 400.
 /// Cost events carry `pricing`, as described on [`get`].
 #[utoipa::path(
@@ -164,6 +165,7 @@ const MAX_SEARCH_CHARS: usize = 500;
         (
             "search" = Option<String>,
             Query,
+            min_length = 1,
             description = "Text that the payload JSON contains; first 500 characters used, ASCII letters in any case",
         ),
         (
@@ -208,7 +210,7 @@ pub async fn list(
     };
     let (from, to) = query.time_range(query.time_zone()?)?;
     let paging = query.paging()?;
-    let ascending = match query.text("order").as_deref() {
+    let ascending = match query.text("order")?.as_deref() {
         None | Some("desc") => false,
         Some("asc") => true,
         Some(other) => {
@@ -219,14 +221,14 @@ pub async fn list(
         }
     };
     let filter = EventFilter {
-        session_id: query.filter("sessionId")?,
-        agent_id: query.filter("agentId")?,
+        session_id: query.text("sessionId")?,
+        agent_id: query.text("agentId")?,
         event_types: query.list_of("eventType", &event_type_names())?,
         severities: query.list_of("severity", &severity_names())?,
         from: format(from),
         to: format(to),
         search: query
-            .text("search")
+            .text("search")?
             .map(|term| term.chars().take(MAX_SEARCH_CHARS).collect()),
         exclude_metrics: query.boolean("excludeMetrics")?.unwrap_or(false),
         ascending,

@@ -100,7 +100,7 @@ pub async fn list(
     query: QueryParams,
 ) -> Result<Response, ApiError> {
     let mut filter = SessionFilter {
-        agent_id: query.filter("agentId")?,
+        agent_id: query.text("agentId")?,
         tags: query.list("tags")?,
         ..SessionFilter::default()
     };

@@ -66,16 +66,23 @@ pub fn exact_decimal_map() -> Object {
 
 /// The JSON body of every error response.
 ///
-/// A 401, 403, 405, 413 and 429 also carry `hint`. A 403 adds the `required` and `current`
-/// roles (upstream's names), the key scope the request needs as `requiredScope` and the
-/// key's `scopes`, a 405 the `allowed` methods, a 413 `maxSize` (`1MiB`) and `maxBytes`,
-/// and a 429 `retryAfter` in seconds.
+/// A 403 adds the `required` and `current` roles (upstream's names), the key scope the
+/// request needs as `requiredScope` and the key's `scopes`, a 405 the `allowed` methods, a
+/// 413 `maxSize` (`1MiB`) and `maxBytes`, and a 429 `retryAfter` in seconds.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Summary of the failure, such as `Validation failed`.
     pub error: String,
     /// The HTTP status code, repeated.
     pub status: u16,
+    /// Advice on the next step, present on a 401, 403, 405, 413 and 429.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// Documentation path, `/docs/authentication`, present on the 401 for a missing
+    /// credential only. It is the path upstream AgentLens sends, and this collector serves no
+    /// page there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docs: Option<String>,
     /// One entry per invalid field, present on validation failures, or one entry with an
     /// empty path that gives where a body that is not JSON fails to parse.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -33,7 +33,8 @@ pub struct Session {
     pub agent_name: Option<String>,
     /// Earliest event timestamp.
     pub started_at: String,
-    /// Timestamp of the latest `session_ended`.
+    /// Timestamp of the `session_ended` applied last, cleared when a later
+    /// `session_started` resumes the session.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<String>,
     /// Latest event timestamp.
@@ -116,7 +117,7 @@ impl Session {
         self.tail_hash = hash.to_owned();
 
         match event.event_type {
-            EventType::SessionStarted => self.apply_started(&event.payload),
+            EventType::SessionStarted => self.apply_started(&event.payload, timestamp),
             EventType::SessionEnded => {
                 self.ended_at = Some(timestamp.clone());
                 let reason = event.payload.get("reason").and_then(|r| r.as_str());
@@ -168,8 +169,23 @@ impl Session {
         self.total_cost_usd += Usd::from_pico(cost_pico);
     }
 
-    fn apply_started(&mut self, payload: &serde_json::Map<String, serde_json::Value>) {
-        self.status = "active".to_owned();
+    /// Applies a `session_started` at `timestamp`. It resumes an ended session only when it
+    /// is later than `endedAt`, because a start at or before the end is a resent or late
+    /// copy of the start of the run that ended. Upstream AgentLens reactivates the session in
+    /// both cases and keeps the old `endedAt`.
+    fn apply_started(
+        &mut self,
+        payload: &serde_json::Map<String, serde_json::Value>,
+        timestamp: &str,
+    ) {
+        let resumes = self
+            .ended_at
+            .as_deref()
+            .is_none_or(|ended_at| timestamp > ended_at);
+        if resumes {
+            self.status = "active".to_owned();
+            self.ended_at = None;
+        }
         if let Some(name) = payload.get("agentName").and_then(|name| name.as_str()) {
             self.agent_name = Some(name.to_owned());
         }

@@ -148,6 +148,79 @@ async fn transitions_are_chained_alert_events() {
 }
 
 #[tokio::test]
+async fn client_events_in_alert_sessions_are_rejected() {
+    let app = app().await;
+    let rule_id = create_rule(
+        &app,
+        json!({"name": "spend", "condition": "cost_exceeds", "threshold": 0.005,
+            "windowMinutes": 60, "scope": {"agentId": "a1"}}),
+    )
+    .await;
+    let alert_session = format!("agentlens-alerts-{rule_id}");
+    let forged_cost = cost_event(
+        &alert_session,
+        "a1",
+        "gpt-4.1",
+        json!(0.01),
+        "2026-03-01T11:50:00Z",
+    );
+    let forged_resolution = json!({"sessionId": alert_session, "agentId": "a1",
+        "eventType": "alert_resolved", "timestamp": "2026-03-01T11:51:00Z",
+        "payload": {"alertRuleId": rule_id, "alertName": "spend", "resolvedBy": "client"}});
+    let own_cost = cost_event("s1", "a1", "gpt-4.1", json!(0.001), "2026-03-01T11:50:00Z");
+
+    let reply = app
+        .ingest(vec![own_cost, forged_cost, forged_resolution])
+        .await;
+
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    let details = reply.json["details"].as_array().unwrap();
+    let paths: Vec<_> = details
+        .iter()
+        .map(|detail| detail["path"].clone())
+        .collect();
+    assert_eq!(
+        paths,
+        [json!("events.1.sessionId"), json!("events.2.sessionId")]
+    );
+    let message = details[0]["message"].as_str().unwrap();
+    assert!(message.contains(&format!("{alert_session:?}")), "{message}");
+    assert!(message.contains("is reserved"), "{message}");
+    assert_eq!(
+        app.get("/api/sessions/s1").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let now = at("2026-03-01T12:00:00Z");
+    let transitions = app.state.alerts.evaluate_at(now).await.unwrap();
+    assert!(
+        !matches!(transitions[0].1, Transition::Fired(_)),
+        "{transitions:?}"
+    );
+
+    // An id that only contains the prefix is an ordinary session, and the evaluator still
+    // stores its own events in the reserved one.
+    let cost = cost_event(
+        "my-agentlens-alerts-1",
+        "a1",
+        "gpt-4.1",
+        json!(0.01),
+        "2026-03-01T11:55:00Z",
+    );
+    let reply = app.ingest(vec![cost]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let transitions = app.state.alerts.evaluate_at(now).await.unwrap();
+    assert_eq!(fired_value(&transitions[0].1), "0.01");
+    let timeline = app
+        .get(&format!("/api/sessions/{alert_session}/timeline"))
+        .await
+        .json;
+    let events = timeline["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{timeline}");
+    assert_eq!(events[0]["eventType"], "alert_triggered");
+}
+
+#[tokio::test]
 async fn alert_events_stay_out_of_client_sessions() {
     let app = app().await;
     let first = create_rule(

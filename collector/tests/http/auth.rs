@@ -21,7 +21,11 @@ async fn missing_key_gets_401() {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.json["error"], "Authentication required");
     assert_eq!(reply.json["status"], 401);
-    assert!(reply.json["hint"].is_string());
+    assert_eq!(
+        reply.json["hint"],
+        "Provide an API key via 'Authorization: Bearer als_...' header"
+    );
+    assert_eq!(reply.json["docs"], "/docs/authentication");
     assert_eq!(reply.api_version.as_deref(), Some("v1"));
 }
 
@@ -34,6 +38,9 @@ async fn unknown_key_gets_401() {
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.json["error"], "Invalid or revoked API key");
+    assert_eq!(reply.json["status"], 401);
+    assert!(reply.json["hint"].is_string());
+    assert!(reply.json.get("docs").is_none(), "{}", reply.json);
 }
 
 #[tokio::test]

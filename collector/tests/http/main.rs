@@ -18,6 +18,7 @@ mod cost_fill_migration;
 mod cost_rule;
 mod cost_rule_migration;
 mod deployments;
+mod empty_params;
 mod event_detail;
 mod event_pricing;
 mod fuzz;

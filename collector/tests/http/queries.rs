@@ -241,6 +241,67 @@ async fn session_follows_its_events() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
+/// Returns a `session_started` or `session_ended` event of session `s1` at `timestamp`, with
+/// the `reason` `error` that only `session_ended` reads.
+fn lifecycle_event(event_type: &str, timestamp: &str) -> serde_json::Value {
+    json!({
+        "sessionId": "s1", "agentId": "a1", "eventType": event_type,
+        "timestamp": timestamp, "payload": {"reason": "error"},
+    })
+}
+
+#[tokio::test]
+async fn late_session_started_keeps_session_ended() {
+    let app = app().await;
+    app.ingest(vec![
+        lifecycle_event("session_started", "2026-02-07T10:00:00Z"),
+        lifecycle_event("session_ended", "2026-02-07T10:05:00Z"),
+    ])
+    .await;
+
+    for resent_at in ["2026-02-07T10:00:00Z", "2026-02-07T10:05:00Z"] {
+        let reply = app
+            .ingest(vec![lifecycle_event("session_started", resent_at)])
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+        let session = app.get("/api/sessions/s1").await.json;
+        assert_eq!(session["status"], "error", "start at {resent_at}");
+        assert_eq!(
+            session["endedAt"], "2026-02-07T10:05:00.000000Z",
+            "start at {resent_at}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn later_session_started_resumes_ended_session() {
+    let app = app().await;
+    app.ingest(vec![
+        lifecycle_event("session_started", "2026-02-07T10:00:00Z"),
+        lifecycle_event("session_ended", "2026-02-07T10:05:00Z"),
+        lifecycle_event("session_started", "2026-02-07T10:07:00Z"),
+    ])
+    .await;
+
+    let resumed = app.get("/api/sessions/s1").await.json;
+    assert_eq!(resumed["status"], "active");
+    assert!(resumed.get("endedAt").is_none(), "{resumed}");
+    assert_eq!(
+        app.get("/api/sessions?status=active").await.json["total"],
+        1
+    );
+
+    app.ingest(vec![lifecycle_event(
+        "session_ended",
+        "2026-02-07T10:09:00Z",
+    )])
+    .await;
+    let ended_again = app.get("/api/sessions/s1").await.json;
+    assert_eq!(ended_again["status"], "error");
+    assert_eq!(ended_again["endedAt"], "2026-02-07T10:09:00.000000Z");
+}
+
 #[tokio::test]
 async fn server_info_names_price_table() {
     let app = app().await;
@@ -339,8 +400,9 @@ async fn events_search_matches_payload_text() {
     let long = format!("{}{}", "x".repeat(500), "y".repeat(100));
     assert_eq!(total(format!("search={long}")).await, 1);
     assert_eq!(total(format!("search={}y", "x".repeat(499))).await, 0);
-    // An empty search matches everything.
-    assert_eq!(total("search=".into()).await, 5);
+    // An empty search is rejected like any empty parameter, not read as matching everything.
+    let empty = app.get("/api/events?search=").await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST, "{}", empty.text);
 }
 
 #[tokio::test]
@@ -393,14 +455,14 @@ async fn empty_list_filter_item_is_rejected() {
     app.ingest(vec![tool_call("s1", "a1", "2026-02-07T10:00:00Z")])
         .await;
 
-    for uri in [
-        "/api/events?eventType=",
-        "/api/events?eventType=,,",
-        "/api/events?eventType=tool_call,",
-        "/api/events?severity=",
-        "/api/sessions?status=",
-        "/api/sessions?tags=",
-        "/api/sessions?tags=a,,b",
+    for (uri, reason) in [
+        ("/api/events?eventType=", "the value is empty"),
+        ("/api/events?eventType=,,", "an item is empty"),
+        ("/api/events?eventType=tool_call,", "an item is empty"),
+        ("/api/events?severity=", "the value is empty"),
+        ("/api/sessions?status=", "the value is empty"),
+        ("/api/sessions?tags=", "the value is empty"),
+        ("/api/sessions?tags=a,,b", "an item is empty"),
     ] {
         let reply = app.get(uri).await;
 
@@ -411,7 +473,7 @@ async fn empty_list_filter_item_is_rejected() {
             reply.text
         );
         let message = reply.json["error"].as_str().unwrap_or_default();
-        assert!(message.contains("an item is empty"), "{uri}: {message}");
+        assert!(message.contains(reason), "{uri}: {message}");
     }
     let listed = app.get("/api/events?eventType=tool_call,%20llm_call").await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
