@@ -24,7 +24,7 @@ const MAX_SCHEDULE_SECS: u64 = 7 * 24 * 3600;
 
 /// AgentLens: cost tracking for AI agents.
 #[derive(Debug, Parser)]
-#[command(name = "agentlens", version, about)]
+#[command(name = "agentlens", version = env!("AGENTLENS_VERSION_TEXT"), about)]
 pub struct Cli {
     /// Subcommand to run.
     #[command(subcommand)]

@@ -19,6 +19,7 @@ pub mod extract;
 pub mod handlers;
 pub mod import;
 pub mod ingest;
+pub mod log_filter;
 pub mod mcp;
 pub mod metrics;
 pub mod openapi;

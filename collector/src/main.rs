@@ -4,7 +4,9 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use agentlens_collector::cli::Cli;
+use agentlens_collector::log_filter;
 use clap::Parser;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::EnvFilter;
 
 // Every ingest batch allocates thousands of small JSON values and strings on an HTTP worker
@@ -20,10 +22,15 @@ async fn main() -> ExitCode {
     // Logs go to stderr, so stdout carries only command output such as a new API key.
     // Servers log their lifecycle at INFO. One-shot commands show only warnings unless
     // RUST_LOG sets another level, so their stderr contains problems and the final error.
+    // rmcp stays at INFO under a DEBUG or TRACE filter, see `log_filter`.
     let is_server = cli.is_server();
-    let default_level = if is_server { "info" } else { "warn" };
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let default_level = if is_server {
+        LevelFilter::INFO
+    } else {
+        LevelFilter::WARN
+    };
+    let directives = std::env::var(EnvFilter::DEFAULT_ENV).ok();
+    let filter = log_filter::build(directives.as_deref(), default_level);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

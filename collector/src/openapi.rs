@@ -138,7 +138,9 @@ impl Modify for McpPath {
                  nothing. A body that is not one JSON-RPC 2.0 message gets 400 with a \
                  JSON-RPC error response whose id is null: code -32700 for a body that \
                  is not JSON, -32600 for JSON that is not a JSON-RPC message, and \
-                 -32602 for params that are not an object.",
+                 -32602 for params that are not an object. A notification gets 202 \
+                 with an empty body, also when it fails these checks and is dropped, \
+                 because JSON-RPC 2.0 forbids replying to a notification.",
             ))
             .request_body(Some(
                 RequestBodyBuilder::new()
@@ -156,6 +158,12 @@ impl Modify for McpPath {
                 ResponseBuilder::new()
                     .description("The JSON-RPC response")
                     .content("application/json", json().build()),
+            )
+            .response(
+                "202",
+                ResponseBuilder::new()
+                    .description("The body is a notification; the response has no body")
+                    .build(),
             )
             .response(
                 "400",

@@ -262,7 +262,7 @@ fn severity_names() -> Vec<&'static str> {
     operation_id = "getEvent",
     tag = "events",
     params(
-        ("id" = String, Path, description = "Event id given by the collector, or the id the client sent with the event"),
+        ("id" = String, Path, description = "Event id given by the collector, a ULID matched in any case, or the id the client sent with the event, matched exactly. An exact match wins over a collector id that differs only in case"),
     ),
     responses(
         (status = 200, description = "The event", body = StoredEvent),

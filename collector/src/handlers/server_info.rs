@@ -24,8 +24,11 @@ pub const FEATURES: &[&str] = &[
 /// The body of `GET /api/server-info`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ServerInfo {
-    /// Collector version.
+    /// Collector version, the crate version that upstream clients read.
     pub version: &'static str,
+    /// Short hash of the git commit that the collector was built from, or `null` for a
+    /// build outside a git checkout, such as one from crates.io.
+    pub commit: Option<&'static str>,
     /// API areas served, see [`FEATURES`].
     #[schema(value_type = Vec<String>)]
     pub features: &'static [&'static str],
@@ -47,14 +50,15 @@ pub struct PricingInfo {
     pub model_count: usize,
 }
 
-/// Returns the version, the served features and the price table's source and version.
+/// Returns the version, the git commit, the served features and the price table's source
+/// and version.
 #[utoipa::path(
     get,
     path = "/api/server-info",
     operation_id = "getServerInfo",
     tag = "meta",
     responses(
-        (status = 200, description = "Version, served features and price table", body = ServerInfo),
+        (status = 200, description = "Version, git commit, served features and price table", body = ServerInfo),
         (
             status = 401,
             description = "Missing, invalid or revoked API key",
@@ -71,6 +75,7 @@ pub async fn server_info(State(state): State<AppState>) -> Json<ServerInfo> {
     let table = &state.prices;
     Json(ServerInfo {
         version: env!("CARGO_PKG_VERSION"),
+        commit: option_env!("AGENTLENS_GIT_COMMIT"),
         features: FEATURES,
         pricing: PricingInfo {
             source: table.source().to_owned(),

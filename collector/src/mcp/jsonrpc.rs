@@ -18,6 +18,12 @@
 //! INFO and whole requests at DEBUG. Error messages quote client text cut to
 //! [`agentlens_core::validate::MAX_ERROR_TEXT_BYTES`].
 //!
+//! A notification (a valid envelope with a `method` and no `id`) gets no JSON-RPC reply,
+//! because JSON-RPC 2.0 forbids replying to one. When such a message fails the later checks
+//! (method length, `params`, rmcp's parser), the server logs a warning, drops it and returns
+//! `202 Accepted` with an empty body. rmcp returns the same status for every notification
+//! that it accepts, including one whose method it does not know.
+//!
 //! A body over [`MAX_MESSAGE_BYTES`] gets 413 with `-32600`. Everything else, including
 //! bodies that are not labelled `application/json`, goes to rmcp unchanged.
 
@@ -58,6 +64,8 @@ pub(super) struct Rejection {
     pub message: String,
     /// Id of the rejected request, or `null` for a notification or an unreadable message.
     pub id: Value,
+    /// Whether the rejected message is a notification, which gets no reply.
+    pub is_notification: bool,
 }
 
 impl Rejection {
@@ -68,7 +76,17 @@ impl Rejection {
             code,
             message: shorten_error_text(message),
             id: Value::Null,
+            is_notification: false,
         }
+    }
+
+    /// Logs the rejection of a notification at WARN, in place of a reply.
+    pub(super) fn log_dropped_notification(&self) {
+        tracing::warn!(
+            jsonrpc.code = self.code,
+            error = %self.message,
+            "dropped an invalid mcp notification without a reply"
+        );
     }
 
     /// Returns the JSON-RPC error response.
@@ -101,6 +119,10 @@ pub async fn check_message(request: Request, next: Next) -> Response {
         }
     };
     if let Err(rejection) = validate(&bytes) {
+        if rejection.is_notification {
+            rejection.log_dropped_notification();
+            return StatusCode::ACCEPTED.into_response();
+        }
         return error_response(StatusCode::BAD_REQUEST, &rejection);
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
@@ -137,6 +159,19 @@ pub(super) fn validate(bytes: &[u8]) -> Result<(), Rejection> {
     check_envelope(object).map_err(|problem| {
         Rejection::new(INVALID_REQUEST, format!("invalid request: {problem}"))
     })?;
+
+    // From here on the envelope is valid, so a message with a method and no id is a
+    // notification, and its rejection gets no reply.
+    let is_notification = object.contains_key("method") && !object.contains_key("id");
+    check_message_content(object, bytes).map_err(|mut rejection| {
+        rejection.is_notification = is_notification;
+        rejection
+    })
+}
+
+/// Checks the method length and `params` of a message with a valid envelope, and then
+/// whether rmcp parses it.
+fn check_message_content(object: &Map<String, Value>, bytes: &[u8]) -> Result<(), Rejection> {
     check_method_length(object)?;
     if object
         .get("params")
@@ -269,7 +304,7 @@ mod tests {
     }
 
     #[test]
-    fn long_notification_method_is_rejected_without_id() {
+    fn long_notification_method_is_marked() {
         let method = "m".repeat(MAX_METHOD_BYTES + 1);
         let body = json!({"jsonrpc": "2.0", "method": method}).to_string();
 
@@ -277,6 +312,33 @@ mod tests {
 
         assert_eq!(rejection.code, METHOD_NOT_FOUND);
         assert_eq!(rejection.id, Value::Null);
+        assert!(rejection.is_notification);
+    }
+
+    #[test]
+    fn array_params_notification_is_marked() {
+        let body = r#"{"jsonrpc": "2.0", "method": "notifications/cancelled", "params": [1]}"#;
+
+        let rejection = validate(body.as_bytes()).unwrap_err();
+
+        assert_eq!(rejection.code, INVALID_PARAMS);
+        assert!(rejection.is_notification);
+    }
+
+    #[test]
+    fn requests_and_bad_envelopes_are_not_notifications() {
+        let long = "m".repeat(MAX_METHOD_BYTES + 1);
+        let cases = [
+            json!({"jsonrpc": "2.0", "id": 1, "method": long}).to_string(),
+            json!({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": [1]}).to_string(),
+            json!({"jsonrpc": "1.0", "method": "notifications/initialized"}).to_string(),
+            json!({"jsonrpc": "2.0", "method": 7}).to_string(),
+            "not json".to_owned(),
+        ];
+        for body in cases {
+            let rejection = validate(body.as_bytes()).unwrap_err();
+            assert!(!rejection.is_notification, "{body}");
+        }
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! that fails, and reads on. The error code is `-32700` for a line that is not JSON,
 //! `-32600` for JSON that is not one message or a line over [`MAX_MESSAGE_BYTES`], and
 //! `-32602` for `params` that is not an object. A `method` over
-//! [`jsonrpc::MAX_METHOD_BYTES`] gets `-32601` with the message's id.
+//! [`jsonrpc::MAX_METHOD_BYTES`] gets `-32601` with the message's id. A notification that
+//! fails these checks gets no reply, as JSON-RPC 2.0 requires, and the server logs a
+//! warning instead.
 
 use std::future::Future;
 use std::io;
@@ -140,7 +142,8 @@ enum LineRead {
 }
 
 /// Reads lines until the input ends or the service stops. Messages go to `sender`, and
-/// every other line gets a JSON-RPC error on `output`.
+/// every other line gets a JSON-RPC error on `output`, except an invalid notification,
+/// which is logged and dropped.
 async fn read_messages<R, W>(
     mut input: BufReader<R>,
     sender: mpsc::Sender<ClientJsonRpcMessage>,
@@ -173,6 +176,9 @@ async fn read_messages<R, W>(
                 if sender.send(message).await.is_err() {
                     return;
                 }
+            }
+            Err(rejection) if rejection.is_notification => {
+                rejection.log_dropped_notification();
             }
             Err(rejection) => {
                 tracing::debug!(jsonrpc.code = rejection.code, "rejected mcp input line");

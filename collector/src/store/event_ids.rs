@@ -471,6 +471,9 @@ mod tests {
 
         let legacy = store.event("default", LEGACY_ID).await.unwrap();
         assert_eq!(legacy.map(|event| event.id).as_deref(), Some(LEGACY_ID));
+        let lowercase = LEGACY_ID.to_ascii_lowercase();
+        let legacy = store.event("default", &lowercase).await.unwrap();
+        assert_eq!(legacy.map(|event| event.id).as_deref(), Some(LEGACY_ID));
         let new = store.event("default", &new_id).await.unwrap();
         assert_eq!(new.map(|event| event.id), Some(new_id.clone()));
         assert!(store.event("other", &new_id).await.unwrap().is_none());

@@ -4,8 +4,9 @@
 use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::value::RawValue;
+use ulid::Ulid;
 
-use super::event_ids::LEGACY_ID_INDEX;
+use super::event_ids::{IdOrigin, LEGACY_ID_INDEX};
 use super::filter::SqlFilter;
 pub use super::outcome::{IngestOutcome, IngestedEvent};
 use super::{Page, Paging, Store, StoreError};
@@ -273,6 +274,11 @@ impl Store {
     /// Returns one event by the id the collector gave it or, failing that, by the id its
     /// client sent; `None` when the tenant has neither.
     ///
+    /// Server ids are ULIDs, whose Crockford base32 text is case-insensitive. So when no
+    /// event has `id` exactly and `id` is a ULID in lowercase or mixed case, the event with
+    /// the uppercase server id is returned. Client ids are matched exactly, and an exact
+    /// match of either kind wins over a server id that differs only in case.
+    ///
     /// # Errors
     ///
     /// Returns [`StoreError`] when the query fails.
@@ -280,35 +286,105 @@ impl Store {
         let (tenant, id) = (tenant.to_owned(), id.to_owned());
         let origin = self.id_origin;
         self.read(move |conn| {
-            if let Some(seq) = origin.seq_of(conn, &id)? {
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM events WHERE seq = ?1 AND tenant_id = ?2 AND id = ?3"
-                );
-                let found = conn
-                    .query_row(&sql, params![seq, tenant, id], StoredEvent::from_row)
-                    .optional()?;
-                if found.is_some() {
-                    return Ok(found);
-                }
+            if let Some(found) = event_by_server_id(conn, origin, &tenant, &id)? {
+                return Ok(Some(found));
             }
-            // The condition on `seq` matches the partial index's own, so SQLite can use it.
-            let before = format!(
-                "SELECT {COLUMNS} FROM events INDEXED BY {LEGACY_ID_INDEX} \
-                 WHERE tenant_id = ?1 AND id = ?2 AND seq < {}",
-                origin.first_seq
-            );
             let by_client_id =
                 format!("SELECT {COLUMNS} FROM events WHERE tenant_id = ?1 AND client_id = ?2");
-            for sql in [before, by_client_id] {
-                let found = conn
-                    .query_row(&sql, params![tenant, id], StoredEvent::from_row)
-                    .optional()?;
-                if found.is_some() {
-                    return Ok(found);
-                }
+            let found = conn
+                .query_row(&by_client_id, params![tenant, id], StoredEvent::from_row)
+                .optional()?;
+            if found.is_some() {
+                return Ok(found);
             }
-            Ok(None)
+
+            // The uppercase form is looked up as a server id only, because a client id
+            // that differs from `id` only in case names another event.
+            match uppercase_ulid(&id) {
+                Some(uppercase) => Ok(event_by_server_id(conn, origin, &tenant, &uppercase)?),
+                None => Ok(None),
+            }
         })
         .await
+    }
+}
+
+/// Returns the event of `tenant` whose server id is exactly `id`, minted from its `seq` or
+/// stored before migration 16.
+fn event_by_server_id(
+    conn: &rusqlite::Connection,
+    origin: IdOrigin,
+    tenant: &str,
+    id: &str,
+) -> rusqlite::Result<Option<StoredEvent>> {
+    if let Some(seq) = origin.seq_of(conn, id)? {
+        let sql =
+            format!("SELECT {COLUMNS} FROM events WHERE seq = ?1 AND tenant_id = ?2 AND id = ?3");
+        let found = conn
+            .query_row(&sql, params![seq, tenant, id], StoredEvent::from_row)
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+
+    // The condition on `seq` matches the partial index's own, so SQLite can use it.
+    let before = format!(
+        "SELECT {COLUMNS} FROM events INDEXED BY {LEGACY_ID_INDEX} \
+         WHERE tenant_id = ?1 AND id = ?2 AND seq < {}",
+        origin.first_seq
+    );
+    conn.query_row(&before, params![tenant, id], StoredEvent::from_row)
+        .optional()
+}
+
+/// Returns the canonical uppercase text of `id` when `id` is a ULID written with at least
+/// one lowercase letter, and `None` otherwise.
+fn uppercase_ulid(id: &str) -> Option<String> {
+    let uppercase = id.to_ascii_uppercase();
+    if uppercase == id {
+        return None;
+    }
+    let ulid = Ulid::from_string(&uppercase).ok()?;
+
+    // ulid 3.0 also decodes text over 128 bits by dropping the high bits, so only text
+    // that encodes back unchanged counts as a ULID.
+    (ulid.to_string() == uppercase).then_some(uppercase)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SERVER_ID: &str = "01KBKR4X3G7V9TQ2M8HZJ5N6PW";
+
+    #[test]
+    fn lowercase_ulid_gets_uppercase_form() {
+        let lowercase = SERVER_ID.to_ascii_lowercase();
+        assert_eq!(uppercase_ulid(&lowercase).as_deref(), Some(SERVER_ID));
+        let mixed = "01kbKR4X3G7V9TQ2M8HZJ5N6PW";
+        assert_eq!(uppercase_ulid(mixed).as_deref(), Some(SERVER_ID));
+    }
+
+    #[test]
+    fn uppercase_or_non_ulid_gets_none() {
+        assert_eq!(uppercase_ulid(SERVER_ID), None);
+        assert_eq!(uppercase_ulid("client-evt-1"), None);
+        assert_eq!(
+            uppercase_ulid("01kbkr4x3g7v9tq2m8hzj5n6p"),
+            None,
+            "25 characters"
+        );
+        assert_eq!(
+            uppercase_ulid("01kbkr4x3g7v9tq2m8hzj5n6pu"),
+            None,
+            "U is not base32"
+        );
+        assert_eq!(
+            uppercase_ulid("8zzzzzzzzzzzzzzzzzzzzzzzzz"),
+            None,
+            "over 128 bits"
+        );
+        assert_eq!(uppercase_ulid(""), None);
     }
 }

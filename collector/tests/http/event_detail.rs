@@ -261,4 +261,86 @@ async fn integer_beyond_two_pow_53_is_stored_as_javascript_reads_it() {
     );
     let timeline = app.get("/api/sessions/s-big/timeline").await.json;
     assert_eq!(timeline["chainValid"], true);
+
+/// Ingests `event` and returns the server id it got.
+async fn ingest_one(app: &TestApp, event: Value) -> String {
+    let reply = app.ingest(vec![event]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.json["events"][0]["id"].as_str().unwrap().to_owned()
+}
+
+fn priced_payload() -> Value {
+    json!({"provider": "openai", "model": "gpt-4o", "inputTokens": 10,
+        "outputTokens": 1, "costUsd": "0.25"})
+}
+
+#[tokio::test]
+async fn lowercase_server_id_finds_event() {
+    let app = app().await;
+    let server_id = ingest_one(&app, cost_tracked("case", priced_payload())).await;
+    let lowercase = server_id.to_ascii_lowercase();
+    let mixed = format!("{}{}", &lowercase[..10], &server_id[10..]);
+
+    for id in [lowercase, mixed] {
+        let found = app.get(&format!("/api/events/{id}")).await;
+        assert_eq!(found.status, StatusCode::OK, "{id}: {}", found.text);
+        assert_eq!(found.json["id"], server_id.as_str(), "{id}");
+        assert_eq!(found.json["sessionId"], "case", "{id}");
+    }
+}
+
+#[tokio::test]
+async fn client_id_lookup_stays_case_sensitive() {
+    let app = app().await;
+    let mut event = cost_tracked("client", priced_payload());
+    event["id"] = json!("Client-Evt-1");
+    ingest_one(&app, event).await;
+
+    let exact = app.get("/api/events/Client-Evt-1").await;
+    assert_eq!(exact.status, StatusCode::OK, "{}", exact.text);
+    let other_case = app.get("/api/events/client-evt-1").await;
+    assert_eq!(
+        other_case.status,
+        StatusCode::NOT_FOUND,
+        "{}",
+        other_case.text
+    );
+}
+
+#[tokio::test]
+async fn lowercase_lookup_skips_uppercase_client_id() {
+    let app = app().await;
+    let client_id = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    let mut event = cost_tracked("ulid-client", priced_payload());
+    event["id"] = json!(client_id);
+    ingest_one(&app, event).await;
+
+    let exact = app.get(&format!("/api/events/{client_id}")).await;
+    assert_eq!(exact.status, StatusCode::OK, "{}", exact.text);
+    assert_eq!(exact.json["clientId"], client_id);
+    let lowercase = client_id.to_ascii_lowercase();
+    let folded = app.get(&format!("/api/events/{lowercase}")).await;
+    assert_eq!(folded.status, StatusCode::NOT_FOUND, "{}", folded.text);
+}
+
+#[tokio::test]
+async fn exact_client_id_wins_over_folded_server_id() {
+    let app = app().await;
+    let server_id = ingest_one(&app, cost_tracked("server", priced_payload())).await;
+    let lowercase = server_id.to_ascii_lowercase();
+    let mut event = cost_tracked("lowercase-client", priced_payload());
+    event["id"] = json!(lowercase);
+    let other_id = ingest_one(&app, event).await;
+
+    let found = app.get(&format!("/api/events/{lowercase}")).await;
+
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    assert_eq!(found.json["id"], other_id.as_str(), "{}", found.text);
+    assert_eq!(found.json["clientId"], lowercase.as_str(), "{}", found.text);
+    let by_server_id = app.get(&format!("/api/events/{server_id}")).await;
+    assert_eq!(
+        by_server_id.json["sessionId"], "server",
+        "{}",
+        by_server_id.text
+    );
 }

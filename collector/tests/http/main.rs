@@ -43,5 +43,6 @@ mod timeline;
 mod top_sessions;
 mod truncation;
 mod unpriced_analytics;
+mod version;
 mod webhook_restart;
 mod webhooks;

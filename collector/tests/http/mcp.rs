@@ -628,6 +628,51 @@ async fn long_input_is_not_echoed() {
     assert!(body["result"]["tools"].is_array(), "{body}");
 }
 
+/// Posts `body` as `application/json` to `/mcp` with the admin key and returns the status
+/// and the body text.
+async fn post_text(server: &Server, body: String) -> (u16, String) {
+    let reply = server
+        .client
+        .post(format!("{}/mcp", server.base_url))
+        .bearer_auth(&server.key)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = reply.status().as_u16();
+    (status, reply.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn invalid_notification_gets_no_reply() {
+    let server = spawn_server().await;
+    let long_method = json!({"jsonrpc": "2.0", "method": "m".repeat(2_000_000)});
+    let array_params =
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": [1]});
+    let unknown = json!({"jsonrpc": "2.0", "method": "notifications/vendor_event"});
+
+    // rmcp returns an empty 202 for a notification that it accepts, so the dropped ones
+    // get the same response.
+    let (status, text) = post_text(&server, unknown.to_string()).await;
+    assert_eq!(status, 202, "{text}");
+    assert_eq!(text, "");
+
+    for notification in [long_method, array_params] {
+        let (status, text) = post_text(&server, notification.to_string()).await;
+        assert!(text.len() < 1000, "reply has {} bytes", text.len());
+        assert_eq!(status, 202, "{text}");
+        assert_eq!(text, "", "a notification got a reply");
+    }
+
+    let request = json!({"jsonrpc": "2.0", "id": 4, "method": "m".repeat(300)});
+    let (status, _, body) = post_raw(&server, request.to_string()).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["id"], 4, "{body}");
+    assert_eq!(body["error"]["code"], -32601, "{body}");
+}
+
 #[tokio::test]
 async fn mcp_rejections_use_the_api_error_body() {
     let server = spawn_server().await;
