@@ -261,6 +261,7 @@ async fn integer_beyond_two_pow_53_is_stored_as_javascript_reads_it() {
     );
     let timeline = app.get("/api/sessions/s-big/timeline").await.json;
     assert_eq!(timeline["chainValid"], true);
+}
 
 /// Ingests `event` and returns the server id it got.
 async fn ingest_one(app: &TestApp, event: Value) -> String {
