@@ -339,6 +339,8 @@ fn range(query: &QueryParams) -> Result<Option<Duration>, ApiError> {
 /// - `granularity`: `hour`, `day` (default) or `week` (ISO weeks from Monday, labelled
 ///   `IYYY-Www`); anything else is a 400.
 /// - `tz`: IANA zone whose clock defines hours, days, weeks and date bounds; default UTC.
+///   A bucket covers the time in which that clock shows one local hour, date or week, so
+///   `/api/analytics`, `/costs` and `/llm` share boundaries across clock changes.
 /// - `agentId`: only this agent's events.
 #[utoipa::path(
     get,

@@ -184,7 +184,10 @@ pub struct SessionCost {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CostBucket {
-    /// Bucket label: RFC 3339 start time for hours and days, `IYYY-Www` for weeks.
+    /// Bucket label: the local start time for hours and days, in RFC 3339 (or with a
+    /// `±hh:mm:ss` offset when the zone's offset then had seconds), `IYYY-Www` for weeks.
+    /// A local hour that a clock change shortens starts at the change, and one it repeats
+    /// is a single longer bucket.
     pub bucket: String,
     /// Exact sum of known costs.
     #[schema(schema_with = crate::openapi::schemas::exact_decimal)]

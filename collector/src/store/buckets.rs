@@ -1,20 +1,22 @@
-//! Time buckets of the cost report.
+//! Time buckets read from the events.
 //!
-//! [`bucket_of`] and [`next_bucket_start`] place instants in hours, days and ISO weeks on
-//! the clock of the requested IANA zone, for both the rollup report and the recomputation
-//! from events. The recomputation ([`over_time`]) groups the cost rows in SQL into
-//! 15-minute UTC slots per agent, because every current zone offset is a multiple of 15
-//! minutes, and assigns each slot to its bucket in Rust, so any zone works and sums stay
-//! exact.
+//! [`for_each_group`] groups events in SQL into 15-minute UTC slots, because every current
+//! zone offset is a multiple of 15 minutes, and assigns each slot to its bucket in Rust
+//! ([`super::bucket_clock`]), so sums stay exact. Slots that a bucket boundary splits are
+//! read again by second, so any zone works. The cost recomputation ([`over_time`]) and the
+//! overview of `GET /api/analytics` both use it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Datelike, Duration, NaiveDateTime, SecondsFormat, TimeZone, Timelike, Utc};
-use chrono_tz::Tz;
-use rusqlite::Connection;
+use agentlens_core::event::format_timestamp;
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use rusqlite::types::Value;
+use rusqlite::{params_from_iter, Connection, Row};
 
-use super::analytics::{CostBucket, CostQuery, Granularity, Sums, SUMS_SQL};
+use super::analytics::{CostBucket, CostQuery, Sums, SUMS_SQL};
+use super::bucket_clock::{Bucket, BucketCursor};
 use super::filter::SqlFilter;
+use super::rollup_report::text;
 use super::{PicoSum, StoreError};
 
 /// Running sums of one bucket.
@@ -77,164 +79,104 @@ impl BucketSums {
 }
 
 /// SQL giving the start of an event's 15-minute UTC slot, as `YYYY-MM-DDTHH:MM`.
-pub(crate) const SLOT_SQL: &str = "substr(timestamp, 1, 14) || \
+const SLOT_SQL: &str = "substr(timestamp, 1, 14) || \
     printf('%02d', CAST(substr(timestamp, 15, 2) AS INTEGER) / 15 * 15)";
 
-/// Parses a slot start written by [`SLOT_SQL`].
-pub(crate) fn parse_slot(slot: &str) -> Result<DateTime<Utc>, StoreError> {
-    NaiveDateTime::parse_from_str(slot, "%Y-%m-%dT%H:%M")
+/// SQL giving the second of an event's timestamp, as `YYYY-MM-DDTHH:MM:SS`.
+const SECOND_SQL: &str = "substr(timestamp, 1, 19)";
+
+/// Length of a slot of [`SLOT_SQL`].
+const SLOT: Duration = Duration::minutes(15);
+
+/// Parses a time written by [`SLOT_SQL`] or [`SECOND_SQL`] in the given `format`.
+fn parse_time(text: &str, format: &str) -> Result<DateTime<Utc>, StoreError> {
+    NaiveDateTime::parse_from_str(text, format)
         .map(|start| start.and_utc())
-        .map_err(|error| StoreError::Corrupt(format!("timestamp slot {slot:?}: {error}")))
+        .map_err(|error| StoreError::Corrupt(format!("timestamp prefix {text:?}: {error}")))
 }
 
-/// Accumulates 15-minute UTC slots per agent into the requested buckets, reading the events.
+/// Reads `columns` of the events that `filter` selects, grouped by time and by `keys`,
+/// and passes each group that `read` converts to `add` with the bucket that contains it.
+///
+/// The groups are 15-minute UTC slots, which keeps them few. A bucket boundary inside a
+/// slot, which only offsets with odd minutes or seconds put there, splits it. The events of
+/// such a slot are read again grouped by second, which is exact because every boundary is
+/// a whole second.
+///
+/// # Errors
+///
+/// Returns [`StoreError`] when a query fails or a stored timestamp cannot be read.
+pub(crate) fn for_each_group<T>(
+    conn: &Connection,
+    filter: &SqlFilter,
+    (columns, keys): (&str, &str),
+    cursor: &mut BucketCursor,
+    read: impl Fn(&Row<'_>, usize) -> rusqlite::Result<T>,
+    mut add: impl FnMut(&Bucket, T),
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "SELECT {SLOT_SQL} AS slot, {columns} FROM events {} GROUP BY slot, {keys}",
+        filter.where_sql()
+    );
+    let mut statement = conn.prepare(&sql)?;
+    let mut rows = statement.query(params_from_iter(filter.params()))?;
+    let mut split_slots = BTreeSet::new();
+    while let Some(row) = rows.next()? {
+        let slot = parse_time(text(row, 0)?, "%Y-%m-%dT%H:%M")?;
+        let bucket = cursor.place(slot);
+        if bucket.end < slot + SLOT {
+            split_slots.insert(slot);
+            continue;
+        }
+        add(bucket, read(row, 1)?);
+    }
+
+    let sql = format!(
+        "SELECT {SECOND_SQL} AS second, {columns} FROM events {} \
+         AND timestamp >= ? AND timestamp < ? GROUP BY second, {keys}",
+        filter.where_sql()
+    );
+    let mut statement = conn.prepare(&sql)?;
+    for slot in split_slots {
+        let mut params = filter.params().to_vec();
+        params.push(Value::Text(format_timestamp(&slot)));
+        params.push(Value::Text(format_timestamp(&(slot + SLOT))));
+        let mut rows = statement.query(params_from_iter(params))?;
+        while let Some(row) = rows.next()? {
+            let second = parse_time(text(row, 0)?, "%Y-%m-%dT%H:%M:%S")?;
+            add(cursor.place(second), read(row, 1)?);
+        }
+    }
+    Ok(())
+}
+
+/// Accumulates the cost rows per agent into the requested buckets, reading the events.
 pub(crate) fn over_time(
     conn: &Connection,
     filter: &SqlFilter,
     query: &CostQuery,
 ) -> Result<Vec<CostBucket>, StoreError> {
-    let sql = format!(
-        "SELECT {SLOT_SQL} AS slot, agent_id, {SUMS_SQL} FROM events {} GROUP BY slot, agent_id",
-        filter.where_sql()
-    );
-    let mut statement = conn.prepare(&sql)?;
-    let rows = statement.query_map(rusqlite::params_from_iter(filter.params()), |row| {
-        Ok((
-            row.get::<_, String>(0)?,
-            row.get::<_, String>(1)?,
-            Sums::from_row(row, 2)?,
-        ))
-    })?;
-
     let mut buckets: BTreeMap<DateTime<Utc>, BucketSums> = BTreeMap::new();
-    for row in rows {
-        let (slot, agent, sums) = row?;
-        let slot_start = parse_slot(&slot)?;
-        let (start, label) = bucket_of(slot_start, query.granularity, query.time_zone);
-        buckets
-            .entry(start)
-            .or_insert_with(|| BucketSums::new(label))
-            .add(&agent, &sums);
-    }
-    buckets.into_values().map(BucketSums::into_bucket).collect()
-}
-
-/// Returns the start of the bucket after the one starting at `start`.
-///
-/// Hours are 60 minutes, and days and weeks follow the zone's calendar, so a day with a
-/// daylight saving change lasts 23 or 25 hours.
-pub(crate) fn next_bucket_start(
-    start: DateTime<Utc>,
-    granularity: Granularity,
-    zone: Tz,
-) -> DateTime<Utc> {
-    let nominal = match granularity {
-        Granularity::Hour => return start + Duration::hours(1),
-        Granularity::Day => Duration::days(1),
-        Granularity::Week => Duration::weeks(1),
+    let mut cursor = BucketCursor::new(query.granularity, query.time_zone);
+    let columns = format!("agent_id, {SUMS_SQL}");
+    let read = |row: &Row<'_>, index: usize| {
+        Ok((
+            row.get::<_, String>(index)?,
+            Sums::from_row(row, index + 1)?,
+        ))
     };
-    // A nominal day can end before the next local midnight (a 25-hour day), so step on
-    // by an hour until the bucket changes.
-    let mut probe = start + nominal;
-    loop {
-        let (next, _) = bucket_of(probe, granularity, zone);
-        if next > start {
-            return next;
-        }
-        probe += Duration::hours(1);
-    }
-}
-
-/// Returns the start instant and label of the bucket that contains `instant`.
-pub(crate) fn bucket_of(
-    instant: DateTime<Utc>,
-    granularity: Granularity,
-    zone: Tz,
-) -> (DateTime<Utc>, String) {
-    let local = instant.with_timezone(&zone);
-    match granularity {
-        Granularity::Hour => {
-            let start = instant - Duration::minutes(i64::from(local.minute()));
-            (
-                start,
-                start
-                    .with_timezone(&zone)
-                    .to_rfc3339_opts(SecondsFormat::Secs, true),
-            )
-        }
-        Granularity::Day => {
-            let start = local_midnight(local.date_naive(), zone).unwrap_or(instant);
-            (
-                start,
-                start
-                    .with_timezone(&zone)
-                    .to_rfc3339_opts(SecondsFormat::Secs, true),
-            )
-        }
-        Granularity::Week => {
-            let days_since_monday = i64::from(local.weekday().num_days_from_monday());
-            let monday = local.date_naive() - Duration::days(days_since_monday);
-            let start = local_midnight(monday, zone).unwrap_or(instant);
-            let week = local.iso_week();
-            (start, format!("{}-W{:02}", week.year(), week.week()))
-        }
-    }
-}
-
-/// Returns the first instant of a local date; `None` only if the zone skips that whole day.
-pub(crate) fn local_midnight(date: chrono::NaiveDate, zone: Tz) -> Option<DateTime<Utc>> {
-    // A zone may skip midnight when its clocks jump forward (Sao Paulo until 2019, Santiago,
-    // Havana, Beirut, Cairo), so try the following minutes. Midnight exists on almost every
-    // day, so the loop nearly always stops at once.
-    (0..24 * 60).find_map(|minute| {
-        let time = date.and_hms_opt(minute / 60, minute % 60, 0)?;
-        zone.from_local_datetime(&time)
-            .earliest()
-            .map(|start| start.with_timezone(&Utc))
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(text: &str) -> DateTime<Utc> {
-        text.parse().unwrap()
-    }
-
-    #[test]
-    fn utc_hour_and_day_labels() {
-        let instant = at("2026-02-07T10:45:00Z");
-        assert_eq!(
-            bucket_of(instant, Granularity::Hour, Tz::UTC).1,
-            "2026-02-07T10:00:00Z"
-        );
-        assert_eq!(
-            bucket_of(instant, Granularity::Day, Tz::UTC).1,
-            "2026-02-07T00:00:00Z"
-        );
-    }
-
-    #[test]
-    fn iso_week_label_crosses_year() {
-        let instant = at("2027-01-01T12:00:00Z");
-        let (start, label) = bucket_of(instant, Granularity::Week, Tz::UTC);
-        assert_eq!(label, "2026-W53");
-        assert_eq!(start, at("2026-12-28T00:00:00Z"));
-    }
-
-    #[test]
-    fn day_bucket_follows_time_zone() {
-        let instant = at("2026-02-07T20:00:00Z");
-        let (_, label) = bucket_of(instant, Granularity::Day, chrono_tz::Asia::Kolkata);
-        assert_eq!(label, "2026-02-08T00:00:00+05:30");
-    }
-
-    #[test]
-    fn hour_bucket_with_half_hour_offset() {
-        let instant = at("2026-02-07T10:15:00Z");
-        let (start, label) = bucket_of(instant, Granularity::Hour, chrono_tz::Asia::Kolkata);
-        assert_eq!(label, "2026-02-07T15:00:00+05:30");
-        assert_eq!(start, at("2026-02-07T09:30:00Z"));
-    }
+    for_each_group(
+        conn,
+        filter,
+        (&columns, "agent_id"),
+        &mut cursor,
+        read,
+        |bucket, (agent, sums)| {
+            buckets
+                .entry(bucket.start)
+                .or_insert_with(|| BucketSums::new(bucket.label.clone()))
+                .add(&agent, &sums);
+        },
+    )?;
+    buckets.into_values().map(BucketSums::into_bucket).collect()
 }

@@ -25,12 +25,12 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::analytics::Granularity;
-use super::buckets::{bucket_of, next_bucket_start};
+use super::bucket_clock::BucketCursor;
 use super::cost_rule::COUNTED_COST_ROWS;
 use super::filter::SqlFilter;
 use super::llm_rollups::{LlmSums, EVENT_COLUMNS};
 use super::rollup_report::text;
-use super::rollups::{unix_second, MINUTE};
+use super::rollups::unix_second;
 use super::{Store, StoreError};
 
 /// Parameters of an LLM report, with timestamps as stored-format text.
@@ -112,7 +112,10 @@ pub struct LlmModel {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LlmBucket {
-    /// Bucket label: RFC 3339 start time for hours and days, `IYYY-Www` for weeks.
+    /// Bucket label: the local start time for hours and days, in RFC 3339 (or with a
+    /// `±hh:mm:ss` offset when the zone's offset then had seconds), `IYYY-Www` for weeks.
+    /// A local hour that a clock change shortens starts at the change, and one it repeats
+    /// is a single longer bucket.
     pub bucket: String,
     /// The bucket's figures.
     #[serde(flatten)]
@@ -312,9 +315,8 @@ pub(super) fn read_calls(
     Ok(())
 }
 
-/// Builds the report from the stored events, placing each call in the bucket of its UTC
-/// minute. Where a bucket boundary falls inside a minute, which only historical local mean
-/// time offsets do, the whole minute goes to the bucket where it starts.
+/// Builds the report from the stored events, placing each call in the bucket of its
+/// timestamp's whole second, which is exact because every bucket boundary is a whole second.
 fn build_from_events(
     conn: &Connection,
     tenant: &str,
@@ -325,21 +327,13 @@ fn build_from_events(
     filter.at_most("timestamp", Some(&query.to));
 
     // Calls come in timestamp order through `events_tenant_llm_rows`, so the bucket of the
-    // previous call usually contains the next one too.
-    let mut current: Option<(i64, i64, String)> = None;
+    // previous call usually contains the next one too, and the cursor reuses it.
+    let mut cursor = BucketCursor::new(query.granularity, query.time_zone);
     let mut tally = LlmTally::default();
     read_calls(conn, &filter, &mut tally, |second| {
-        let minute = second.div_euclid(MINUTE) * MINUTE;
-        if let Some((start, end, label)) = &current {
-            if (*start..*end).contains(&minute) {
-                return (*start, label.clone());
-            }
-        }
-        let instant = DateTime::<Utc>::from_timestamp(minute, 0).unwrap_or_default();
-        let (start, label) = bucket_of(instant, query.granularity, query.time_zone);
-        let end = next_bucket_start(start, query.granularity, query.time_zone);
-        current = Some((start.timestamp(), end.timestamp(), label.clone()));
-        (start.timestamp(), label)
+        let instant = DateTime::<Utc>::from_timestamp(second, 0).unwrap_or_default();
+        let bucket = cursor.place(instant);
+        (bucket.start.timestamp(), bucket.label.clone())
     })?;
     tally.into_report()
 }

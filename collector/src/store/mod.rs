@@ -16,6 +16,7 @@ pub mod agent_tool_analytics;
 pub mod alert_deliveries;
 pub mod alerts;
 pub mod analytics;
+mod bucket_clock;
 mod buckets;
 mod check_constraints;
 pub mod client_ids;
@@ -42,7 +43,7 @@ mod tenant_rollups;
 pub mod timeline;
 mod top_sessions;
 
-pub(crate) use buckets::local_midnight;
+pub(crate) use bucket_clock::local_midnight;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

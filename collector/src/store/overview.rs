@@ -1,9 +1,9 @@
 //! The activity overview of `GET /api/analytics`: event, tool-call and error counts,
 //! latency, exact cost and distinct sessions, per time bucket and in total.
 //!
-//! One query groups the events in range by 15-minute UTC slot, session and agent (as
-//! [`super::buckets`] does for costs), and Rust merges the groups into buckets on the clock
-//! of the requested zone. Keeping the session and agent in each group lets the buckets and
+//! One query groups the events in range by 15-minute UTC slot, session and agent
+//! ([`super::buckets::for_each_group`], as for costs), and Rust merges the groups into
+//! buckets on the clock of the requested zone. Keeping the session and agent in each group lets the buckets and
 //! the totals count distinct sessions and agents exactly for any zone.
 //!
 //! Unlike upstream AgentLens, whose overview sums `costUsd` of `cost_tracked` events only,
@@ -21,7 +21,8 @@ use rusqlite::{Connection, Row};
 use serde::Serialize;
 
 use super::analytics::Granularity;
-use super::buckets::{bucket_of, parse_slot, SLOT_SQL};
+use super::bucket_clock::BucketCursor;
+use super::buckets::for_each_group;
 use super::cost_rule::COUNTED_COST_ROWS;
 use super::filter::SqlFilter;
 use super::{PicoSum, Store, StoreError};
@@ -52,7 +53,10 @@ pub struct OverviewQuery {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OverviewBucket {
-    /// Bucket label: RFC 3339 start time for hours and days, `IYYY-Www` for weeks.
+    /// Bucket label: the local start time for hours and days, in RFC 3339 (or with a
+    /// `±hh:mm:ss` offset when the zone's offset then had seconds), `IYYY-Www` for weeks.
+    /// A local hour that a clock change shortens starts at the change, and one it repeats
+    /// is a single longer bucket.
     pub timestamp: String,
     /// Stored events.
     pub event_count: i64,
@@ -207,39 +211,37 @@ fn build_overview(
     filter: &SqlFilter,
     query: &OverviewQuery,
 ) -> Result<Overview, StoreError> {
-    let sql = format!(
-        "SELECT {SLOT_SQL} AS slot, session_id, agent_id, {} FROM events {} \
-         GROUP BY slot, session_id, agent_id",
-        Sums::sql(),
-        filter.where_sql()
-    );
-    let mut statement = conn.prepare(&sql)?;
-    let rows = statement.query_map(rusqlite::params_from_iter(filter.params()), |row| {
-        Ok((
-            row.get::<_, String>(0)?,
-            row.get::<_, String>(1)?,
-            row.get::<_, String>(2)?,
-            Sums::from_row(row, 3)?,
-        ))
-    })?;
-
     let mut buckets: BTreeMap<DateTime<Utc>, BucketSums> = BTreeMap::new();
     let mut totals = Sums::default();
     let mut sessions = HashSet::new();
     let mut agents = HashSet::new();
-    for row in rows {
-        let (slot, session, agent, sums) = row?;
-        let (start, label) = bucket_of(parse_slot(&slot)?, query.granularity, query.time_zone);
-        let bucket = buckets.entry(start).or_insert_with(|| BucketSums {
-            label,
-            ..BucketSums::default()
-        });
-        bucket.sums.add(&sums);
-        bucket.sessions.insert(session.clone());
-        totals.add(&sums);
-        sessions.insert(session);
-        agents.insert(agent);
-    }
+    let mut cursor = BucketCursor::new(query.granularity, query.time_zone);
+    let columns = format!("session_id, agent_id, {}", Sums::sql());
+    let read = |row: &Row<'_>, index: usize| {
+        Ok((
+            row.get::<_, String>(index)?,
+            row.get::<_, String>(index + 1)?,
+            Sums::from_row(row, index + 2)?,
+        ))
+    };
+    for_each_group(
+        conn,
+        filter,
+        (&columns, "session_id, agent_id"),
+        &mut cursor,
+        read,
+        |bucket, (session, agent, sums)| {
+            let sums_of_bucket = buckets.entry(bucket.start).or_insert_with(|| BucketSums {
+                label: bucket.label.clone(),
+                ..BucketSums::default()
+            });
+            sums_of_bucket.sums.add(&sums);
+            sums_of_bucket.sessions.insert(session.clone());
+            totals.add(&sums);
+            sessions.insert(session);
+            agents.insert(agent);
+        },
+    )?;
 
     let buckets = buckets
         .into_values()

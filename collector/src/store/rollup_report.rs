@@ -35,7 +35,8 @@ use rusqlite::{params_from_iter, Connection, Params, Row};
 use super::analytics::{
     AgentCost, CostQuery, CostReport, Granularity, ModelCost, Sums, SUMS_SQL, TOP_SESSIONS,
 };
-use super::buckets::{bucket_of, next_bucket_start, BucketSums};
+use super::bucket_clock::{bucket_of, next_bucket_start};
+use super::buckets::BucketSums;
 use super::cost_rule::COUNTED_COST_ROWS;
 use super::rollups::{MINUTE, SPANS};
 use super::tenant_rollups;

@@ -7,6 +7,7 @@ mod alerts;
 mod alerts_engine;
 mod analytics;
 mod auth;
+mod bucket_boundaries;
 mod budgets;
 mod cli_import;
 mod cli_keys;
