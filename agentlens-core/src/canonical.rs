@@ -419,6 +419,24 @@ mod tests {
     }
 
     #[test]
+    fn parsed_numbers_round_like_json_parse() {
+        // `JSON.stringify(JSON.parse(text))` in Node.js 20 gives the expected texts.
+        let cases = [
+            ("123456789012345680000", "123456789012345680000"),
+            ("12345678901234567.0", "12345678901234568"),
+            (
+                "1234567890123456789012345678901234567890",
+                "1.2345678901234568e+39",
+            ),
+            ("0.1000000000000000055511151231257827", "0.1"),
+        ];
+        for (text, expected) in cases {
+            let value: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(to_js_json(&value), expected, "parsing {text}");
+        }
+    }
+
+    #[test]
     fn hash_of_text_equals_hash_of_objects() {
         let payload = object(json!({"b": "x\ty", "1": [1.5, null], "a": {"0": true}}));
         let metadata = object(json!({"env": "prod"}));

@@ -208,7 +208,9 @@ pub fn reject_reserved_sessions(events: Vec<ValidEvent>) -> Result<Vec<ValidEven
         .map(|(index, event)| FieldError {
             path: format!("events.{index}.sessionId"),
             message: format!(
-                "session id {:?} is reserved: ids starting with {ALERT_SESSION_PREFIX} hold                  the collector's own alert events; use a session id without that prefix",
+                "session id {:?} is reserved: ids starting with {ALERT_SESSION_PREFIX} \
+                 contain the collector's own alert events; use a session id without that \
+                 prefix",
                 event.session_id
             ),
         })

@@ -136,9 +136,10 @@ impl Modify for McpPath {
                  that stores events with a key lacking write access returns a tool \
                  result with isError and the fields of the API's 403 body, and stores \
                  nothing. A body that is not one JSON-RPC 2.0 message gets 400 with a \
-                 JSON-RPC error response whose id is null: code -32700 for a body that \
-                 is not JSON, -32600 for JSON that is not a JSON-RPC message, and \
-                 -32602 for params that are not an object. A notification gets 202 \
+                 JSON-RPC error response: code -32700 for a body that is not JSON, \
+                 -32600 for JSON that is not a JSON-RPC message, and -32602 for params \
+                 that are not an object. Its id is the request's id when the message \
+                 has a valid envelope, and null otherwise. A notification gets 202 \
                  with an empty body, also when it fails these checks and is dropped, \
                  because JSON-RPC 2.0 forbids replying to a notification.",
             ))
@@ -170,7 +171,7 @@ impl Modify for McpPath {
                 ResponseBuilder::new()
                     .description(
                         "The body is not one JSON-RPC message; the body is a JSON-RPC error \
-                         response with a null id",
+                         response, with the request's id when its envelope is valid",
                     )
                     .content("application/json", json().build()),
             )

@@ -3,7 +3,7 @@
 //! The API writes money as JSON numbers with every digit of the decimal
 //! (`27670116.110564327421`). rmcp 3.11 stores `structuredContent` as a
 //! `serde_json::Value`, and without serde_json's `arbitrary_precision` feature a `Value`
-//! keeps a fraction as an `f64`, which prints `27670116.110564325`. That feature is not
+//! keeps a fraction as an `f64`, which prints `27670116.11056433`. That feature is not
 //! enabled because it would change how every crate of the workspace reads numbers: with it,
 //! serde_json 1.0.154 passes a fraction to `deserialize_any` visitors as a map, which the
 //! `Usd` and price visitors of `agentlens-core` reject.
@@ -104,7 +104,7 @@ mod tests {
     fn structured_content_takes_text_digits() {
         let text = r#"{\"total\":27670116.110564327421,\"cost\":0.0000025}"#;
         let message = format!(
-            r#"{{"jsonrpc":"2.0","id":5,"result":{{"content":[{{"type":"text","text":"{text}"}}],"structuredContent":{{"total":27670116.110564325,"cost":2.5e-6}},"isError":false}}}}"#
+            r#"{{"jsonrpc":"2.0","id":5,"result":{{"content":[{{"type":"text","text":"{text}"}}],"structuredContent":{{"total":27670116.11056433,"cost":2.5e-6}},"isError":false}}}}"#
         );
 
         let restored = restored(&message).unwrap();

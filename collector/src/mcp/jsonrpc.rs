@@ -11,7 +11,8 @@
 //!   notification or response, such as an array, a wrong `jsonrpc` version, or a missing
 //!   `method`;
 //! - `-32602` (invalid params) for `params` that is not an object, as MCP uses named
-//!   parameters only.
+//!   parameters only. This error, and rmcp's parse errors, carry the request's id when
+//!   its envelope is valid.
 //!
 //! A `method` over [`MAX_METHOD_BYTES`] gets `-32601` (method not found) with the
 //! message's id and does not reach rmcp, because rmcp 3.11 logs whole notifications at
@@ -20,8 +21,8 @@
 //!
 //! A notification (a valid envelope with a `method` and no `id`) gets no JSON-RPC reply,
 //! because JSON-RPC 2.0 forbids replying to one. When such a message fails the later checks
-//! (method length, `params`, rmcp's parser), the server logs a warning, drops it and returns
-//! `202 Accepted` with an empty body. rmcp returns the same status for every notification
+//! (method length, `params`, rmcp's parser), or repeats a key, the server logs a warning,
+//! drops it and returns `202 Accepted` with an empty body. rmcp returns the same status for every notification
 //! that it accepts, including one whose method it does not know.
 //!
 //! A body over [`MAX_MESSAGE_BYTES`] gets 413 with `-32600`. Everything else, including
@@ -146,7 +147,9 @@ pub(super) fn validate(bytes: &[u8]) -> Result<(), Rejection> {
     let value: Value = from_slice_unique_keys(bytes).map_err(|error| {
         if error.is_data() {
             let message = format!("invalid request: {error}; send each key of an object once");
-            return Rejection::new(INVALID_REQUEST, message);
+            let mut rejection = Rejection::new(INVALID_REQUEST, message);
+            rejection.is_notification = is_notification_with_repeated_key(bytes);
+            return rejection;
         }
         let message = format!("parse error: the body is not valid JSON ({error})");
         Rejection::new(PARSE_ERROR, message)
@@ -161,12 +164,23 @@ pub(super) fn validate(bytes: &[u8]) -> Result<(), Rejection> {
     })?;
 
     // From here on the envelope is valid, so a message with a method and no id is a
-    // notification, and its rejection gets no reply.
+    // notification, whose rejection gets no reply, and a request's id can be read.
     let is_notification = object.contains_key("method") && !object.contains_key("id");
     check_message_content(object, bytes).map_err(|mut rejection| {
         rejection.is_notification = is_notification;
+        rejection.id = object.get("id").cloned().unwrap_or(Value::Null);
         rejection
     })
+}
+
+/// Returns whether a body with a repeated key is a notification: an object with a string
+/// `method` and no `id`, read with the last of each repeated key. Such a message gets no
+/// reply either.
+fn is_notification_with_repeated_key(bytes: &[u8]) -> bool {
+    let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(bytes) else {
+        return false;
+    };
+    object.get("method").is_some_and(Value::is_string) && !object.contains_key("id")
 }
 
 /// Checks the method length and `params` of a message with a valid envelope, and then
@@ -323,6 +337,38 @@ mod tests {
 
         assert_eq!(rejection.code, INVALID_PARAMS);
         assert!(rejection.is_notification);
+    }
+
+    #[test]
+    fn array_params_request_keeps_its_id() {
+        let body = r#"{"jsonrpc": "2.0", "id": 8, "method": "tools/list", "params": [1]}"#;
+
+        let rejection = validate(body.as_bytes()).unwrap_err();
+
+        assert_eq!(rejection.code, INVALID_PARAMS);
+        assert_eq!(rejection.id, json!(8));
+        assert!(!rejection.is_notification);
+    }
+
+    #[test]
+    fn repeated_key_notification_is_marked() {
+        let body = r#"{"jsonrpc": "2.0", "method": "a", "method": "b"}"#;
+
+        let rejection = validate(body.as_bytes()).unwrap_err();
+
+        assert_eq!(rejection.code, INVALID_REQUEST);
+        assert!(rejection.is_notification);
+    }
+
+    #[test]
+    fn repeated_key_request_is_not_a_notification() {
+        let body = r#"{"jsonrpc": "2.0", "id": 1, "method": "a", "method": "b"}"#;
+
+        let rejection = validate(body.as_bytes()).unwrap_err();
+
+        assert_eq!(rejection.code, INVALID_REQUEST);
+        assert!(!rejection.is_notification);
+        assert_eq!(rejection.id, Value::Null);
     }
 
     #[test]

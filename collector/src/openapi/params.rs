@@ -38,7 +38,7 @@ impl PartialSchema for Granularity {
 
 impl ToSchema for Granularity {}
 
-/// Length of the range that ends now, used when `from` is absent.
+/// Length of the range that ends at `to` (now by default), used when `from` is absent.
 #[derive(Debug)]
 pub struct Range;
 
@@ -46,7 +46,7 @@ impl PartialSchema for Range {
     fn schema() -> RefOr<Schema> {
         string_enum(
             crate::handlers::analytics::RANGES.map(|(name, _)| name),
-            "Length of the range that ends now",
+            "Length of the range that ends at `to` (now by default)",
         )
     }
 }

@@ -186,6 +186,7 @@ async fn client_events_in_alert_sessions_are_rejected() {
     let message = details[0]["message"].as_str().unwrap();
     assert!(message.contains(&format!("{alert_session:?}")), "{message}");
     assert!(message.contains("is reserved"), "{message}");
+    assert!(!message.contains("  "), "{message}");
     assert_eq!(
         app.get("/api/sessions/s1").await.status,
         StatusCode::NOT_FOUND

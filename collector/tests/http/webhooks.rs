@@ -460,7 +460,7 @@ async fn webhook_password_is_masked_in_api_output() {
 }
 
 /// Three costs of $9223372.036854775807, whose exact sum has more digits than an `f64`
-/// keeps (it rounds to 27670116.110564325).
+/// keeps (it rounds to 27670116.11056433).
 const LARGE_COST: &str = "9223372.036854775807";
 const LARGE_SUM: &str = "27670116.110564327421";
 
