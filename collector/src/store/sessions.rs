@@ -33,7 +33,7 @@ pub struct Session {
     pub agent_name: Option<String>,
     /// Earliest event timestamp.
     pub started_at: String,
-    /// Timestamp of the `session_ended` applied last, cleared when a later
+    /// Timestamp of the latest `session_ended`, cleared when a later
     /// `session_started` resumes the session.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<String>,
@@ -118,16 +118,7 @@ impl Session {
 
         match event.event_type {
             EventType::SessionStarted => self.apply_started(&event.payload, timestamp),
-            EventType::SessionEnded => {
-                self.ended_at = Some(timestamp.clone());
-                let reason = event.payload.get("reason").and_then(|r| r.as_str());
-                self.status = if reason == Some("error") {
-                    "error"
-                } else {
-                    "completed"
-                }
-                .into();
-            }
+            EventType::SessionEnded => self.apply_ended(&event.payload, timestamp),
             EventType::ToolCall => self.tool_call_count += 1,
             EventType::LlmResponse => self.llm_call_count += 1,
             _ => {}
@@ -167,6 +158,30 @@ impl Session {
     pub(crate) fn fill_cost(&mut self, cost_pico: i64) {
         self.unpriced_event_count -= 1;
         self.total_cost_usd += Usd::from_pico(cost_pico);
+    }
+
+    /// Applies a `session_ended` at `timestamp`, unless the session already ended later: a
+    /// resent or late end then leaves `endedAt` and the status of the later end.
+    fn apply_ended(
+        &mut self,
+        payload: &serde_json::Map<String, serde_json::Value>,
+        timestamp: &str,
+    ) {
+        if self
+            .ended_at
+            .as_deref()
+            .is_some_and(|ended_at| ended_at > timestamp)
+        {
+            return;
+        }
+        self.ended_at = Some(timestamp.to_owned());
+        let reason = payload.get("reason").and_then(|reason| reason.as_str());
+        self.status = if reason == Some("error") {
+            "error"
+        } else {
+            "completed"
+        }
+        .into();
     }
 
     /// Applies a `session_started` at `timestamp`. It resumes an ended session only when it

@@ -275,6 +275,32 @@ async fn late_session_started_keeps_session_ended() {
 }
 
 #[tokio::test]
+async fn earlier_session_ended_keeps_later_end() {
+    let app = app().await;
+    let completed = json!({
+        "sessionId": "s1", "agentId": "a1", "eventType": "session_ended",
+        "timestamp": "2026-02-07T10:05:00Z", "payload": {"reason": "completed"},
+    });
+    app.ingest(vec![
+        lifecycle_event("session_started", "2026-02-07T10:00:00Z"),
+        completed,
+    ])
+    .await;
+
+    let reply = app
+        .ingest(vec![lifecycle_event(
+            "session_ended",
+            "2026-02-07T10:03:00Z",
+        )])
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    let session = app.get("/api/sessions/s1").await.json;
+    assert_eq!(session["status"], "completed");
+    assert_eq!(session["endedAt"], "2026-02-07T10:05:00.000000Z");
+}
+
+#[tokio::test]
 async fn later_session_started_resumes_ended_session() {
     let app = app().await;
     app.ingest(vec![
