@@ -470,10 +470,10 @@ mod tests {
     }
 
     #[test]
-    fn text_returns_given_or_absent_value() {
+    fn text_returns_present_or_absent_value() {
         assert_eq!(params(&[]).text("sessionId").unwrap(), None);
-        let given = params(&[("sessionId", "s1")]).text("sessionId").unwrap();
-        assert_eq!(given.as_deref(), Some("s1"));
+        let present = params(&[("sessionId", "s1")]).text("sessionId").unwrap();
+        assert_eq!(present.as_deref(), Some("s1"));
     }
 
     #[test]

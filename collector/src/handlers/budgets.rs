@@ -1,11 +1,13 @@
 //! `GET /api/budgets/check`: whether an agent is over any of its cost budgets.
 //!
 //! A budget is an enabled `cost_exceeds` rule whose scope has no agent or names this
-//! agent. A rule scoped to tags is a budget only when the check names one of its tags in
-//! `tags`, the tags of the session the agent runs, so the check of an agent outside the
-//! tagged work does not report that budget. Each rule's value is computed now, over its own
-//! window and scope, with the cost rule that the evaluator applies. A budget shared by
-//! several agents is therefore over for each of them once their spend together passes it.
+//! agent. A rule scoped to tags is a budget only when `tags`, the tags of the agent's
+//! session, names one of its tags. So the check of an agent outside the tagged work does
+//! not report that budget.
+//!
+//! Each rule's value is computed now, over its own window and scope, with the cost rule
+//! that the evaluator applies. A budget shared by several agents is therefore over for
+//! each of them once their spend together passes it.
 
 use axum::extract::State;
 use axum::{Extension, Json};

@@ -163,8 +163,8 @@ impl Unit {
 /// Returns the first instant of the longest stretch up to `instant` whose wall clock
 /// stays in the same local hour or date.
 ///
-/// NOTE: It assumes that the zone changes its offset at most once between the regular
-/// start of a unit and any instant in it, so at most once in about 26 hours. In tzdata
+/// NOTE: It assumes, without checking, that the zone changes its offset at most once
+/// between the regular start of a unit and any instant in it (about 26 hours). In tzdata
 /// 2025b, `zdump -v` lists no zone with two transitions less than 30 hours apart between
 /// 1800 and 2100.
 fn unit_start(instant: DateTime<Utc>, zone: Tz, unit: Unit) -> DateTime<Utc> {

@@ -245,7 +245,7 @@ async fn superseded_cost_names_the_counted_response() {
 }
 
 #[tokio::test]
-async fn integer_beyond_two_pow_53_is_stored_as_javascript_reads_it() {
+async fn large_integer_stored_like_javascript() {
     let app = app().await;
     let mut event = tool_call("s-big", "a", AT);
     event["payload"]["requestNumber"] = json!(9_007_199_254_740_993_u64);
