@@ -37,6 +37,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use super::cost_rule::{SupersedingResponse, SUPERSEDED_TRACKED_ROWS};
 use super::llm_rollups::LlmRollupDeltas;
 use super::rollups::{unix_second, RollupDeltas};
+use super::session_merge::Merging;
 use super::sessions::Session;
 use super::StoreError;
 use crate::ingest::PreparedEvent;
@@ -196,7 +197,7 @@ pub(crate) fn move_figures<'a>(
 /// Returns [`rusqlite::Error`] when a query or update fails, or a sum leaves the column
 /// range.
 pub(crate) fn fill_after_migration(conn: &Connection) -> rusqlite::Result<()> {
-    fill_unpriced_responses(conn).map(drop)
+    fill_unpriced_responses(conn, Merging::AllUnits).map(drop)
 }
 
 /// Collects each unpriced `llm_response` with the first `cost_tracked` with a cost that it
@@ -240,7 +241,10 @@ WHERE events.seq = filled.seq;";
 ///
 /// Returns [`rusqlite::Error`] when a query or update fails, or a sum leaves the column
 /// range.
-pub(crate) fn fill_unpriced_responses(conn: &Connection) -> rusqlite::Result<Vec<i64>> {
+pub(crate) fn fill_unpriced_responses(
+    conn: &Connection,
+    merging: Merging,
+) -> rusqlite::Result<Vec<i64>> {
     conn.execute_batch(FILL_SQL)?;
     let filled: Vec<(i64, String, ResponseKeys<'static>, i64)> = conn
         .prepare(
@@ -272,7 +276,7 @@ pub(crate) fn fill_unpriced_responses(conn: &Connection) -> rusqlite::Result<Vec
             llm_response: true,
         })
         .collect();
-    move_priced_rows(conn, &rows)
+    move_priced_rows(conn, &rows, merging)
         .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
     Ok(filled.iter().map(|(seq, ..)| *seq).collect())
 }
@@ -301,9 +305,10 @@ pub(crate) struct PricedRow<'a> {
 pub(crate) fn move_priced_rows(
     conn: &Connection,
     rows: &[PricedRow<'_>],
+    merging: Merging,
 ) -> Result<(), StoreError> {
     for tenant_rows in rows.chunk_by(|a, b| a.tenant == b.tenant) {
-        let mut rollups = RollupDeltas::default();
+        let mut rollups = RollupDeltas::new(merging);
         let mut llm_rollups = LlmRollupDeltas::default();
         for row in tenant_rows {
             if unix_second(&row.keys.timestamp).is_none() {

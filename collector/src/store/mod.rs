@@ -36,6 +36,7 @@ pub mod overview;
 pub mod reprice;
 mod rollup_report;
 mod rollups;
+mod session_merge;
 mod session_totals;
 pub mod sessions;
 mod sqlite;

@@ -19,6 +19,7 @@ use agentlens_core::pricing::PriceTable;
 use rusqlite::{params, Connection, TransactionBehavior};
 
 use super::cost_fill::{fill_unpriced_responses, move_priced_rows, PricedRow, ResponseKeys};
+use super::session_merge::Merging;
 use super::{Store, StoreError};
 use crate::ingest::{price_stored, CostColumns, StoredCostEvent};
 
@@ -117,9 +118,9 @@ fn reprice(conn: &mut Connection, prices: &PriceTable) -> Result<RepriceOutcome,
             });
         }
     }
-    move_priced_rows(&transaction, &priced)?;
+    move_priced_rows(&transaction, &priced, Merging::Deferred)?;
 
-    for seq in fill_unpriced_responses(&transaction)? {
+    for seq in fill_unpriced_responses(&transaction, Merging::Deferred)? {
         reasons.remove(&seq);
         outcome.filled += 1;
     }

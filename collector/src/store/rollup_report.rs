@@ -14,8 +14,9 @@
 //!    `tenant_cost_rollups`, one row per unit, unless the report is for one agent.
 //! 4. It reads the partial minutes at either end of the range from the events themselves.
 //! 5. It lists the most expensive sessions from their running totals
-//!    ([`super::top_sessions`]). When that walk would read too many sessions, it reads each
-//!    run from `session_cost_rollups` instead and sorts every session in the range.
+//!    ([`super::top_sessions`]). When that walk would read too many sessions, it reads
+//!    the range from `session_cost_rollups` instead, in the units that
+//!    [`super::session_merge`] has merged, and sorts every session in the range.
 //!    `bySessionOmitted` is the totals minus the list.
 //!
 //! The result equals [`super::analytics::build_report`] over the same events to the
@@ -39,6 +40,7 @@ use super::bucket_clock::{bucket_of, next_bucket_start};
 use super::buckets::BucketSums;
 use super::cost_rule::COUNTED_COST_ROWS;
 use super::rollups::{MINUTE, SPANS};
+use super::session_merge;
 use super::tenant_rollups;
 use super::top_sessions::{self, SessionRange};
 use super::{PicoSum, StoreError};
@@ -250,15 +252,17 @@ pub(crate) fn build(
     }
 
     // Step 5: the sessions, from their running totals or else from the rollup runs.
+    let merged_until = session_merge::merged_until(conn, tenant)?;
     let range = SessionRange {
         from: &query.from,
         to: &query.to,
         whole_minutes: (whole_start, whole_end),
+        merged_until,
         edges: &accumulator.by_session,
     };
     accumulator.top_sessions = top_sessions::read(conn, tenant, query, &range)?;
     if accumulator.top_sessions.is_none() {
-        for run in &runs {
+        for run in &session_merge::split_cover(start, end, merged_until) {
             read_session_run(conn, tenant, query, run, &mut accumulator)?;
         }
     }

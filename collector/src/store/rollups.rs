@@ -11,6 +11,8 @@
 //!   other cases (hours, or days of a zone whose midnight is not a UTC hour), because a
 //!   bucket needs no provider or model and one row per unit is faster to read;
 //! - `session_cost_rollups`, keyed by tenant, unit, session and agent, serves `bySession`.
+//!   Ingest writes its minutes, and adds them to their larger units once they lie in the
+//!   past ([`super::session_merge`]).
 //!
 //! Each counted row is added to four units that contain it: its UTC minute, quarter hour,
 //! hour and day ([`SPANS`]). A report then covers its range with the largest units that fit
@@ -42,6 +44,7 @@ use rusqlite::{params, Connection};
 
 use super::cost_fill::ResponseKeys;
 use super::cost_rule::CostShare;
+use super::session_merge::Merging;
 use super::session_totals::SessionTotalDeltas;
 use super::BatchMap;
 use super::StoreError;
@@ -164,9 +167,18 @@ pub(crate) struct RollupDeltas<'a> {
     costs: BatchMap<CostKey<'a>, Delta>,
     sessions: BatchMap<SessionKey<'a>, Delta>,
     totals: SessionTotalDeltas<'a>,
+    merging: Merging,
 }
 
 impl<'a> RollupDeltas<'a> {
+    /// Returns empty deltas whose session changes are written as `merging` says.
+    pub(crate) fn new(merging: Merging) -> Self {
+        RollupDeltas {
+            merging,
+            ..RollupDeltas::default()
+        }
+    }
+
     /// Adds a newly stored event that counts towards cost totals.
     ///
     /// # Errors
@@ -312,11 +324,17 @@ impl<'a> RollupDeltas<'a> {
         units
     }
 
-    /// Returns the changes per `session_cost_rollups` row, as [`Self::cost_units`] does.
-    fn session_units(&self) -> BatchMap<SessionUnitKey<'_>, Delta> {
+    /// Returns the changes per `session_cost_rollups` row, as [`Self::cost_units`] does,
+    /// except that a minute from `merged_until` on changes its minute row alone.
+    fn session_units(&self, merged_until: i64) -> BatchMap<SessionUnitKey<'_>, Delta> {
         let mut units: BatchMap<SessionUnitKey<'_>, Delta> = BatchMap::default();
         for (key, delta) in &self.sessions {
-            for span in SPANS {
+            let spans: &[i64] = if key.minute < merged_until {
+                &SPANS
+            } else {
+                &[MINUTE]
+            };
+            for &span in spans {
                 let start = key.minute.div_euclid(span) * span;
                 let unit = (span, start, &*key.session_id, &*key.agent_id);
                 units.entry(unit).or_default().add(delta);
@@ -376,7 +394,11 @@ impl<'a> RollupDeltas<'a> {
              DO UPDATE SET ",
             update_sums!()
         ))?;
-        for ((span, start, session_id, agent_id), delta) in self.session_units() {
+        let merged_until = match self.merging {
+            Merging::Deferred => super::session_merge::advance(conn, tenant)?,
+            Merging::AllUnits => i64::MAX,
+        };
+        for ((span, start, session_id, agent_id), delta) in self.session_units(merged_until) {
             let (high, low) = delta.cost_columns()?;
             statement.execute(params![
                 tenant,
@@ -463,7 +485,7 @@ mod tests {
         assert_eq!(day_row.cost_pico, 12);
         assert_eq!(day_row.event_count, 2);
 
-        let sessions = deltas.session_units();
+        let sessions = deltas.session_units(i64::MAX);
         assert_eq!(sessions.len(), 5);
         assert_eq!(
             sessions[&(3_600, 1_778_414_400, "session", "agent")].cost_pico,

@@ -183,6 +183,12 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0017_event_id_blocks.sql"),
         after_sql: None,
     },
+    Migration {
+        version: 18,
+        name: "session_rollup_merge",
+        sql: include_str!("migrations/0018_session_rollup_merge.sql"),
+        after_sql: Some(super::session_merge::split_after_migration),
+    },
 ];
 
 /// State owned by the writer thread and lent to each write job.

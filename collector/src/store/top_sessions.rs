@@ -25,8 +25,9 @@ use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 
 use super::analytics::{CostQuery, Sums, TOP_SESSIONS};
-use super::rollup_report::{cover, text, ROLLUP_SUMS};
+use super::rollup_report::{text, ROLLUP_SUMS};
 use super::rollups::{unix_second, MINUTE};
+use super::session_merge::split_cover;
 use super::session_totals::SATURATED;
 use super::{PicoSum, StoreError};
 
@@ -76,6 +77,9 @@ pub(crate) struct SessionRange<'a> {
     pub(crate) to: &'a str,
     /// The whole minutes of the range, `[start, end)` in Unix seconds.
     pub(crate) whole_minutes: (i64, i64),
+    /// The tenant's first minute that is not merged into larger units
+    /// ([`super::session_merge`]).
+    pub(crate) merged_until: i64,
     /// Each session's sums over the partial minutes at the ends of the range.
     pub(crate) edges: &'a HashMap<String, Sums>,
 }
@@ -237,26 +241,41 @@ fn straddling_sums(
     } else {
         "AND agent_id = ?5"
     };
-    let sql = format!(
+    // One point lookup per merged unit: a range read would pass every session in the unit.
+    let point_sql = format!(
         "SELECT {ROLLUP_SUMS} FROM session_cost_rollups WHERE tenant_id = ?1 AND span = ?2 \
          AND bucket_start = ?3 AND session_id = ?4 {agent_clause}"
     );
-    let mut statement = conn.prepare_cached(&sql)?;
-    // One point lookup per unit: a range scan would read every session in the units.
-    for run in cover(&[start], start, end) {
+    // One range read over the minutes not merged yet, which holds only the sessions of
+    // the last minutes and of events stamped in the future.
+    let tail_sql = format!(
+        "SELECT {ROLLUP_SUMS} FROM session_cost_rollups WHERE tenant_id = ?1 AND span = 60 \
+         AND bucket_start >= ?2 AND bucket_start < ?3 AND session_id = ?4 {agent_clause}"
+    );
+    let mut point = conn.prepare_cached(&point_sql)?;
+    let mut tail = conn.prepare_cached(&tail_sql)?;
+    let mut read = |statement: &mut rusqlite::CachedStatement<'_>, (first, second): (i64, i64)| {
+        let mut params = vec![
+            scope.params[0].clone(),
+            Value::Integer(first),
+            Value::Integer(second),
+            Value::Text(session.to_owned()),
+        ];
+        params.extend(scope.params.get(1).cloned());
+        let mut rows = statement.query(params_from_iter(params))?;
+        while let Some(row) = rows.next()? {
+            sums.add(&Sums::from_row(row, 0)?);
+        }
+        Ok::<(), StoreError>(())
+    };
+    for run in split_cover(start, end, range.merged_until) {
+        if run.start >= range.merged_until {
+            read(&mut tail, (run.start, run.end))?;
+            continue;
+        }
         let mut unit = run.start;
         while unit < run.end {
-            let mut params = vec![
-                scope.params[0].clone(),
-                Value::Integer(run.span),
-                Value::Integer(unit),
-                Value::Text(session.to_owned()),
-            ];
-            params.extend(scope.params.get(1).cloned());
-            let mut rows = statement.query(params_from_iter(params))?;
-            while let Some(row) = rows.next()? {
-                sums.add(&Sums::from_row(row, 0)?);
-            }
+            read(&mut point, (run.span, unit))?;
             unit += run.span;
         }
     }
@@ -296,6 +315,7 @@ mod tests {
             from: &query.from,
             to: &query.to,
             whole_minutes: (start, start + 86_400),
+            merged_until: i64::MAX,
             edges: &edges,
         };
         read(conn, "default", &query, &range).unwrap()

@@ -168,6 +168,42 @@ async fn rollups_match_recomputation() {
     crate::llm_rollups::assert_llm_ranges_match(&store, &workload, &ZONES, &RANGES, true).await;
 }
 
+/// Session rollups of the last minute and of the future are minute rows that are not merged
+/// into larger units yet (`store::session_merge`). Reports over ranges on both sides of
+/// that split must still equal the recomputation, for the tenant and for one agent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollups_around_now_match_recomputation() {
+    let now = Utc::now();
+    let minute = |minutes: i64| now + chrono::Duration::minutes(minutes);
+    let edges = [minute(-90), minute(-1), now, minute(1), minute(3)];
+    let workload = Workload::generate(6_000, minute(-180), 1, &edges);
+    let (store, _dir) = store_with(&workload).await;
+    let text = |at: DateTime<Utc>| format_timestamp(&at);
+    let ranges = [
+        (minute(-200), minute(24 * 60)),
+        (minute(-95), minute(2)),
+        (minute(-1), minute(4)),
+        (now, minute(600)),
+        (minute(-170) + chrono::Duration::microseconds(7), now),
+    ];
+    let mut covered = 0;
+    for (from, to) in ranges {
+        for zone in [Tz::UTC, chrono_tz::Asia::Kathmandu] {
+            let mut query = query(
+                "2026-01-01T00:00:00Z",
+                "2026-01-02T00:00:00Z",
+                Granularity::Hour,
+                zone,
+            );
+            (query.from, query.to) = (text(from), text(to));
+            covered += assert_rollups_match(&store, &workload, query.clone(), true).await;
+            query.agent_id = Some("agent-03".to_owned());
+            assert_rollups_match(&store, &workload, query, true).await;
+        }
+    }
+    assert!(covered > 0, "the ranges hold no cost rows");
+}
+
 /// Checks the rollups after a million events. It runs in every `scripts/test.sh` run and
 /// takes minutes in the dev profile, which the root `Cargo.toml` sets to build SQLite,
 /// `sha2`, the core and the collector with optimisation.

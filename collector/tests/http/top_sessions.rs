@@ -219,6 +219,46 @@ async fn few_sessions_in_range_match_recomputation() {
     assert!(listed.iter().all(|id| id.starts_with("big")));
 }
 
+#[tokio::test]
+async fn few_sessions_around_now_match_recomputation() {
+    let app = app().await;
+    // As above, with the cheap sessions in the minutes around now, whose session rollups
+    // are minute rows not merged yet. Two agents share each cheap session.
+    let now = chrono::Utc::now();
+    let at = |seconds: i64| format_timestamp(&(now + chrono::Duration::seconds(seconds)));
+    let mut events = Vec::new();
+    for session in 0..5_200 {
+        let cost = format!("{}.5", 10 + session % 90);
+        let when = at(-3 * 3_600 - session % 600);
+        events.push(cost_event(
+            &format!("big{session:04}"),
+            "a1",
+            "gpt-4o",
+            json!(cost),
+            &when,
+        ));
+    }
+    for session in 0..150 {
+        // a1 from 40 minutes ago to 20 minutes ahead, a2 in the next 11 minutes.
+        for (agent, offset, step, shift) in [("a1", -2_400_i64, 600, 0), ("a2", 120, 91, 17)] {
+            let cost = format!("0.{:03}", (session + shift) % 40);
+            let when = at(offset + (session as i64 % 7) * step);
+            let id = format!("small{session:03}");
+            events.push(cost_event(&id, agent, "gpt-4o", json!(cost), &when));
+        }
+    }
+    ingest_all(&app, events).await;
+    let store = &app.state.store;
+    for agent in [None, Some("a1"), Some("a2")] {
+        let recent = query(&at(-3_600), &at(3_600), agent);
+        let listed = assert_sessions_match(store, recent).await;
+        assert_eq!(listed.len(), 100);
+        assert!(listed.iter().all(|id| id.starts_with("small")));
+        let from_now = query(&at(0), &at(600), agent);
+        assert!(!assert_sessions_match(store, from_now).await.is_empty());
+    }
+}
+
 /// Reads both total tables, except the time spans, which ingest may leave wider, and the
 /// rows whose cost rows were all superseded, which ingest keeps at zero.
 fn session_totals(path: &std::path::Path) -> Vec<String> {
