@@ -40,6 +40,7 @@ mod reprice;
 mod rollup_workload;
 mod rollups;
 mod server;
+mod session_merge;
 mod timeline;
 mod top_sessions;
 mod truncation;
