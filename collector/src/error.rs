@@ -30,9 +30,8 @@ pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 /// Hint sent with every 401.
 const AUTH_HINT: &str = "Provide an API key via 'Authorization: Bearer als_...' header";
 
-/// `docs` of the 401 for a missing credential: the path upstream AgentLens sends.
-// NOTE: this collector serves no page at this path. The field is kept because clients of
-// upstream may read it.
+/// `docs` of the 401 for a missing credential: the path upstream AgentLens sends, where
+/// [`crate::handlers::docs::authentication`] serves the page.
 const AUTH_DOCS: &str = "/docs/authentication";
 
 /// Hint sent with every 413.

@@ -18,7 +18,7 @@ use utoipa::openapi::{ContentBuilder, HttpMethod, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::handlers::{
-    alerts, analytics, budgets, events, health, keys, pricing, server_info, sessions,
+    alerts, analytics, budgets, docs, events, health, keys, pricing, server_info, sessions,
 };
 use crate::metrics;
 
@@ -38,6 +38,7 @@ pub const BEARER_SCHEME: &str = "bearer";
     paths(
         health::health,
         metrics::render,
+        docs::authentication,
         document,
         events::ingest,
         events::list,
@@ -380,6 +381,7 @@ mod tests {
             ("get", "/api/health"),
             ("get", "/api/openapi.json"),
             ("get", "/metrics"),
+            ("get", "/docs/authentication"),
         ] {
             let security = &document["paths"][path][method]["security"];
             assert_eq!(security, &serde_json::json!([{}]), "{method} {path}");

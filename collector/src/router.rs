@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `GET /api/health` | [`health::health`] | nothing |
 //! | `GET /metrics` | [`metrics::render`] (Prometheus text) | nothing |
+//! | `GET /docs/authentication` | [`docs::authentication`] (Markdown) | nothing |
 //! | `GET /api/openapi.json` | [`openapi::document`] (OpenAPI 3.1) | nothing |
 //! | `POST /api/events` | [`events::ingest`] | write |
 //! | `GET /api/events` | [`events::list`] | read |
@@ -33,7 +34,8 @@
 //! 404, a known path with another method a JSON 405 that lists the allowed methods, and
 //! bodies over 1 MiB get a JSON 413. On every path, a URI or headers over the
 //! [`request_head`] limits get a JSON 414 or 431. Every route above except the health
-//! route, `/api/openapi.json`, `/metrics` and `/mcp` is under the [rate limit](rate_limit). It runs
+//! route, `/api/openapi.json`, `/metrics`, `/docs/authentication` and `/mcp` is under the
+//! [rate limit](rate_limit). It runs
 //! after authentication and counts the requests that authentication rejects in a
 //! separate window per IP address, so a mistyped key gets 401 rather than another key's
 //! 429, and bad keys still count.
@@ -50,7 +52,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::{self, BODY_READ_TIMEOUT, MAX_BODY_BYTES};
 use crate::handlers::{
-    alerts, analytics, budgets, events, health, keys, pricing, server_info, sessions,
+    alerts, analytics, budgets, docs, events, health, keys, pricing, server_info, sessions,
 };
 use crate::{auth, mcp, metrics, openapi, rate_limit, request_head, AppState};
 
@@ -135,6 +137,7 @@ pub fn build_router(state: AppState) -> Router {
         .clone()
         .merge(mcp::http::routes(state, api))
         .route("/metrics", get(metrics::render))
+        .route("/docs/authentication", get(docs::authentication))
         .layer(middleware::from_fn(error::log_failures))
         .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
         .layer(TraceLayer::new_for_http());

@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod analytics;
 pub mod budgets;
+pub mod docs;
 pub mod events;
 pub mod health;
 pub mod keys;

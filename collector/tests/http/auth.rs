@@ -30,6 +30,22 @@ async fn missing_key_gets_401() {
 }
 
 #[tokio::test]
+async fn missing_key_docs_page_is_served() {
+    let app = app_with_key().await;
+    let reply = app.call(request(Method::GET, "/api/sessions", None)).await;
+    let path = reply.json["docs"].as_str().unwrap().to_owned();
+
+    let page = app.call(request(Method::GET, &path, None)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.headers[axum::http::header::CONTENT_TYPE],
+        "text/markdown; charset=utf-8"
+    );
+    assert!(page.text.starts_with("# Authentication"), "{}", page.text);
+    assert!(page.text.contains("Authorization: Bearer als_"));
+}
+
+#[tokio::test]
 async fn unknown_key_gets_401() {
     let app = app_with_key().await;
     let wrong = format!("als_{}", "cd".repeat(32));
