@@ -18,7 +18,7 @@ use crate::ingest::PreparedEvent;
 const COLUMNS: &str = "tenant_id, id, agent_id, agent_name, started_at, ended_at, \
     last_event_at, status, event_count, error_count, tool_call_count, llm_call_count, \
     total_cost_usd, unpriced_count, input_tokens, output_tokens, cache_read_tokens, \
-    cache_write_tokens, tags, tail_hash";
+    cache_write_tokens, tags, tail_hash, resumed_at";
 
 /// A session with its running totals, in the JSON shape of the API.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -70,6 +70,10 @@ pub struct Session {
     /// Hash of the last appended event.
     #[serde(skip)]
     pub tail_hash: String,
+    /// Timestamp of the latest `session_started` that resumed the ended session. A
+    /// `session_ended` earlier than it ended a run before the resume, so it is ignored.
+    #[serde(skip)]
+    pub resumed_at: Option<String>,
 }
 
 impl Session {
@@ -96,6 +100,7 @@ impl Session {
             tags: Vec::new(),
             tenant_id: tenant.to_owned(),
             tail_hash: String::new(),
+            resumed_at: None,
         }
     }
 
@@ -160,18 +165,15 @@ impl Session {
         self.total_cost_usd += Usd::from_pico(cost_pico);
     }
 
-    /// Applies a `session_ended` at `timestamp`, unless the session already ended later: a
-    /// resent or late end then leaves `endedAt` and the status of the later end.
+    /// Applies a `session_ended` at `timestamp`, unless the session already ended later or
+    /// resumed later. A resent or late end then leaves `endedAt` and the status as they are.
     fn apply_ended(
         &mut self,
         payload: &serde_json::Map<String, serde_json::Value>,
         timestamp: &str,
     ) {
-        if self
-            .ended_at
-            .as_deref()
-            .is_some_and(|ended_at| ended_at > timestamp)
-        {
+        let later = |at: &Option<String>| at.as_deref().is_some_and(|at| at > timestamp);
+        if later(&self.ended_at) || later(&self.resumed_at) {
             return;
         }
         self.ended_at = Some(timestamp.to_owned());
@@ -198,6 +200,9 @@ impl Session {
             .as_deref()
             .is_none_or(|ended_at| timestamp > ended_at);
         if resumes {
+            if self.ended_at.is_some() {
+                self.resumed_at = Some(timestamp.to_owned());
+            }
             self.status = "active".to_owned();
             self.ended_at = None;
         }
@@ -242,6 +247,7 @@ impl Session {
             cache_write_tokens: row.get(17)?,
             tags: serde_json::from_str(&tags).map_err(|error| corrupt(18, error))?,
             tail_hash: row.get(19)?,
+            resumed_at: row.get(20)?,
         })
     }
 
@@ -272,7 +278,8 @@ impl Session {
     pub(crate) fn save(&self, conn: &Connection) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT OR REPLACE INTO sessions ({COLUMNS}) VALUES \
-             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
+             ?21)"
         );
         let tags = serde_json::to_string(&self.tags).unwrap_or_else(|_| "[]".to_owned());
         conn.prepare_cached(&sql)?.execute(params![
@@ -296,6 +303,7 @@ impl Session {
             self.cache_write_tokens,
             tags,
             self.tail_hash,
+            self.resumed_at,
         ])?;
         Ok(())
     }

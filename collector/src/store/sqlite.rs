@@ -189,6 +189,12 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0018_session_rollup_merge.sql"),
         after_sql: Some(super::session_merge::split_after_migration),
     },
+    Migration {
+        version: 19,
+        name: "session_resumed_at",
+        sql: include_str!("migrations/0019_session_resumed_at.sql"),
+        after_sql: None,
+    },
 ];
 
 /// State owned by the writer thread and lent to each write job.

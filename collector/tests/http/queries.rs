@@ -329,6 +329,44 @@ async fn later_session_started_resumes_ended_session() {
 }
 
 #[tokio::test]
+async fn late_end_leaves_resumed_session_active() {
+    let app = app().await;
+    app.ingest(vec![
+        lifecycle_event("session_started", "2026-02-07T10:00:00Z"),
+        lifecycle_event("session_ended", "2026-02-07T10:05:00Z"),
+        lifecycle_event("session_started", "2026-02-07T10:07:00Z"),
+    ])
+    .await;
+
+    // A resent end of the first run, and a late one from before the resume.
+    for late in ["2026-02-07T10:05:00Z", "2026-02-07T10:06:00Z"] {
+        let reply = app
+            .ingest(vec![lifecycle_event("session_ended", late)])
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        let session = app.get("/api/sessions/s1").await.json;
+        assert_eq!(session["status"], "active", "{late}");
+        assert!(session.get("endedAt").is_none(), "{session}");
+    }
+
+    // An end at the resume or later ends the resumed run, and survives a restart.
+    app.ingest(vec![lifecycle_event(
+        "session_ended",
+        "2026-02-07T10:07:00Z",
+    )])
+    .await;
+    let app = app.reopen().await;
+    app.ingest(vec![lifecycle_event(
+        "session_ended",
+        "2026-02-07T10:06:30Z",
+    )])
+    .await;
+    let ended = app.get("/api/sessions/s1").await.json;
+    assert_eq!(ended["status"], "error");
+    assert_eq!(ended["endedAt"], "2026-02-07T10:07:00.000000Z");
+}
+
+#[tokio::test]
 async fn server_info_names_price_table() {
     let app = app().await;
     let reply = app.get("/api/server-info").await;

@@ -90,7 +90,7 @@ async fn migration_keeps_reports_around_now() {
     assert!(units_off(&conn, minute - 60) > 0);
 
     let app = app.reopen().await;
-    assert_eq!(schema_version(&conn), 18);
+    assert!(schema_version(&conn) >= 18);
     let merged = merged_until(&conn);
     assert!((minute - 60..=minute).contains(&merged), "{merged}");
     assert_eq!(units_off(&conn, merged), 0);
