@@ -812,6 +812,7 @@ fn batch_call_without_batch_price_is_unpriced() {
     let context = PriceContext {
         service_tier: None,
         batch: true,
+        from_speed: false,
     };
 
     let outcome = PriceTable::embedded().quote_with(

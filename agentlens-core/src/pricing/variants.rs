@@ -34,6 +34,11 @@ pub struct PriceContext {
     pub service_tier: Option<String>,
     /// Whether the call ran through a batch API.
     pub batch: bool,
+    /// Whether `service_tier` holds a speed rather than a service tier, such as the `fast`
+    /// of Anthropic's `usage.speed`. It changes only the wording of errors and of the
+    /// applied variant.
+    #[serde(skip)]
+    pub from_speed: bool,
 }
 
 impl PriceContext {
@@ -45,11 +50,13 @@ impl PriceContext {
             return PriceContext {
                 service_tier: None,
                 batch: true,
+                from_speed: false,
             };
         }
         PriceContext {
             service_tier: Some(tier),
             batch: false,
+            from_speed: false,
         }
     }
 
@@ -163,7 +170,7 @@ pub(crate) fn resolve<'a>(
         if matching.is_empty() {
             return Err(missing_variant(
                 model,
-                &format!("service tier \"{tier}\" with batch processing"),
+                &format!("{} \"{tier}\" with batch processing", tier_word(context)),
                 at,
             ));
         }
@@ -177,10 +184,14 @@ pub(crate) fn resolve<'a>(
         if !covers("service_tier") && !covers("speed") {
             let known = special_tiers(variants.iter().filter(|variant| in_force(variant, at)));
             let missing = if known.is_empty() {
-                format!("service tier \"{tier}\", nor for any other service tier,")
+                format!(
+                    "{} \"{tier}\", nor for any other service tier,",
+                    tier_word(context)
+                )
             } else {
                 format!(
-                    "service tier \"{tier}\" (its service tiers are {})",
+                    "{} \"{tier}\" (its service tiers are {})",
+                    tier_word(context),
                     known.join(", ")
                 )
             };
@@ -216,7 +227,7 @@ pub(crate) fn resolve<'a>(
             resolved.requests = Some(rate);
         }
     }
-    Ok((resolved, Some(describe(tier.as_deref(), context.batch))))
+    Ok((resolved, Some(describe(tier.as_deref(), context))))
 }
 
 /// Returns whether the variant applies on the day of `at`.
@@ -278,11 +289,25 @@ fn matches(variant: &PriceVariant, tier: Option<&str>, batch: bool) -> bool {
     })
 }
 
-fn describe(tier: Option<&str>, batch: bool) -> String {
-    match (tier, batch) {
-        (Some(tier), true) => format!("service_tier={tier}, processing=batch"),
-        (Some(tier), false) => format!("service_tier={tier}"),
+fn describe(tier: Option<&str>, context: &PriceContext) -> String {
+    let field = if context.from_speed {
+        "speed"
+    } else {
+        "service_tier"
+    };
+    match (tier, context.batch) {
+        (Some(tier), true) => format!("{field}={tier}, processing=batch"),
+        (Some(tier), false) => format!("{field}={tier}"),
         (None, _) => "processing=batch".to_owned(),
+    }
+}
+
+/// Returns what the context's `service_tier` is, for messages: a service tier or a speed.
+fn tier_word(context: &PriceContext) -> &'static str {
+    if context.from_speed {
+        "speed"
+    } else {
+        "service tier"
     }
 }
 

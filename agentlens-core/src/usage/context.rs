@@ -37,6 +37,7 @@ pub fn usage_price_context(usage: &Value) -> PriceContext {
     let speed = text_at(usage, &["speed"]).map(|speed| speed.trim().to_ascii_lowercase());
     if let Some(speed) = speed.filter(|speed| speed != "standard") {
         context.service_tier = Some(speed);
+        context.from_speed = true;
     }
     context
 }
@@ -108,6 +109,7 @@ impl TierFields<'_> {
             let speed = speed.trim().to_ascii_lowercase();
             if speed != "standard" {
                 context.service_tier = Some(speed);
+                context.from_speed = true;
             }
         }
         context.batch |= self.batch.is_some_and(|(_, batch)| batch);

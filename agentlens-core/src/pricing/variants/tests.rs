@@ -222,6 +222,7 @@ fn batch_without_variant_is_unpriced() {
     let context = PriceContext {
         service_tier: None,
         batch: true,
+        from_speed: false,
     };
 
     let reason = resolve(
@@ -261,11 +262,34 @@ fn fast_tier_selects_speed_variant() {
 }
 
 #[test]
+fn missing_fast_speed_is_named_a_speed() {
+    let standard_rates = standard();
+    let context = crate::usage::usage_price_context(&serde_json::json!({
+        "input_tokens": 10,
+        "service_tier": "standard",
+        "speed": "fast",
+    }));
+
+    let reason = resolve(
+        &standard_rates,
+        &variants(),
+        &context,
+        at("2026-12-01T00:00:00Z"),
+        "m",
+    )
+    .unwrap_err();
+
+    assert!(reason.contains("no price for speed \"fast\""), "{reason}");
+    assert!(!reason.contains("service tier \"fast\""), "{reason}");
+}
+
+#[test]
 fn tier_with_batch_needs_a_variant_naming_both() {
     let standard_rates = standard();
     let context = PriceContext {
         service_tier: Some("flex".to_owned()),
         batch: true,
+        from_speed: false,
     };
 
     let reason = resolve(
@@ -298,6 +322,7 @@ fn variant_naming_tier_and_batch_prices_the_combination() {
     let context = PriceContext {
         service_tier: Some("flex".to_owned()),
         batch: true,
+        from_speed: false,
     };
 
     let (resolved, applied) = resolve(
