@@ -2,55 +2,40 @@
 //!
 //! `RUST_LOG` sets the filter with `tracing-subscriber`'s `EnvFilter` directives. At DEBUG,
 //! rmcp 3.11 logs every MCP request whole, so a 1 MB tool call would put 1 MB into the log.
-//! [`build`] therefore caps the targets of rmcp at INFO when the filter's default level is
-//! DEBUG or TRACE, unless a directive names an rmcp target. `RUST_LOG=debug,rmcp=debug`
-//! shows rmcp's debug logs again.
+//! [`build`] therefore drops rmcp's DEBUG and TRACE logs unless a directive names an rmcp
+//! target, also inside spans that a span directive such as `[request]=debug` enables.
+//! `RUST_LOG=debug,rmcp=debug` shows rmcp's debug logs again.
 
-use std::str::FromStr;
-
-use tracing_subscriber::filter::LevelFilter;
+use tracing::{Metadata, Subscriber};
+use tracing_subscriber::filter::{filter_fn, FilterExt, LevelFilter};
+use tracing_subscriber::layer::Filter;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
 /// Target prefix of the MCP SDK's logs.
 const RMCP_TARGET: &str = "rmcp";
 
-/// Directive that caps the MCP SDK's logs at INFO.
-const RMCP_CAP: &str = "rmcp=info";
-
 /// Builds the log filter from `directives`, the value of `RUST_LOG`, or from
-/// `default_level` when `directives` is unset or invalid. Adds `rmcp=info` when a
-/// default level in `directives` is more verbose than INFO and no directive names an rmcp
-/// target.
-///
-/// NOTE: a span directive such as `[request]=debug` still enables rmcp's debug logs inside
-/// that span, because `EnvFilter` lets a matching span directive override target directives.
-pub fn build(directives: Option<&str>, default_level: LevelFilter) -> EnvFilter {
+/// `default_level` when `directives` is unset or invalid. Unless a directive names an
+/// rmcp target, the filter also drops rmcp's logs below INFO.
+pub fn build<S>(directives: Option<&str>, default_level: LevelFilter) -> impl Filter<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
     let default_text = default_level.to_string();
     let parsed = directives.and_then(|text| Some((EnvFilter::try_new(text).ok()?, text)));
-    let (mut filter, text) =
+    let (filter, text) =
         parsed.unwrap_or_else(|| (EnvFilter::new(&default_text), default_text.as_str()));
 
-    if needs_rmcp_cap(text) {
-        let cap = RMCP_CAP.parse().expect("the rmcp cap is a valid directive");
-        filter = filter.add_directive(cap);
-    }
-    filter
+    let keeps_rmcp = text.split(',').any(names_rmcp);
+    filter.and(filter_fn(move |metadata| {
+        keeps_rmcp || !is_verbose_rmcp(metadata)
+    }))
 }
 
-/// Returns true when a default level in `directives` is DEBUG or TRACE and no directive
-/// names an rmcp target. Splits on commas, as `EnvFilter` does, without trimming, so a
-/// directive reads here as it reads there.
-fn needs_rmcp_cap(directives: &str) -> bool {
-    let mut is_verbose = false;
-    for directive in directives.split(',') {
-        if names_rmcp(directive) {
-            return false;
-        }
-        if LevelFilter::from_str(directive).is_ok_and(|level| level > LevelFilter::INFO) {
-            is_verbose = true;
-        }
-    }
-    is_verbose
+/// Returns true for a log or span of an rmcp target below INFO.
+fn is_verbose_rmcp(metadata: &Metadata<'_>) -> bool {
+    *metadata.level() > tracing::Level::INFO && names_rmcp(metadata.target())
 }
 
 /// Returns true when the target of `directive` (the text before any `[` or `=`) is rmcp
@@ -67,14 +52,15 @@ fn names_rmcp(directive: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use tracing::Level;
-    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::layer::{Identity, Layer, SubscriberExt};
     use tracing_subscriber::Registry;
 
     use super::*;
 
-    /// Returns whether `filter` enables an event of `target` at `level`.
-    fn enables(filter: EnvFilter, target: &str, level: Level) -> bool {
-        let subscriber = Registry::default().with(filter);
+    /// Returns whether the filter of `directives` enables an event of `target` at `level`.
+    fn enables(directives: Option<&str>, target: &str, level: Level) -> bool {
+        let filter = build(directives, LevelFilter::INFO);
+        let subscriber = Registry::default().with(Identity::new().with_filter(filter));
         tracing::subscriber::with_default(subscriber, || probe(target, level))
     }
 
@@ -104,54 +90,66 @@ mod tests {
     #[test]
     fn debug_caps_rmcp_at_info() {
         for directives in ["debug", "trace", "debug,hyper=warn", "info,debug"] {
-            let filter = || build(Some(directives), LevelFilter::INFO);
+            let enables = |target, level| enables(Some(directives), target, level);
 
+            assert!(!enables("rmcp::service", Level::DEBUG), "{directives}");
+            assert!(enables("rmcp::service", Level::INFO), "{directives}");
             assert!(
-                !enables(filter(), "rmcp::service", Level::DEBUG),
-                "{directives}"
-            );
-            assert!(
-                enables(filter(), "rmcp::service", Level::INFO),
-                "{directives}"
-            );
-            assert!(
-                enables(filter(), "agentlens_collector::mcp", Level::DEBUG),
+                enables("agentlens_collector::mcp", Level::DEBUG),
                 "{directives}"
             );
         }
     }
 
     #[test]
-    fn filter_naming_rmcp_keeps_its_level() {
-        let filter = || build(Some("debug,rmcp=debug"), LevelFilter::INFO);
-        assert!(enables(filter(), "rmcp::service", Level::DEBUG));
+    fn span_directive_keeps_rmcp_at_info() {
+        let filter = build(Some("[request]=debug"), LevelFilter::INFO);
+        let subscriber = Registry::default().with(Identity::new().with_filter(filter));
+        tracing::subscriber::with_default(subscriber, || {
+            let _request = tracing::info_span!("request").entered();
 
+            assert!(!probe("rmcp::service", Level::DEBUG));
+            assert!(probe("rmcp::service", Level::INFO));
+            assert!(probe("agentlens_collector::mcp", Level::DEBUG));
+        });
+    }
+
+    #[test]
+    fn filter_naming_rmcp_keeps_its_level() {
+        assert!(enables(
+            Some("debug,rmcp=debug"),
+            "rmcp::service",
+            Level::DEBUG
+        ));
+
+        let directives = Some("rmcp::transport=trace,debug");
         let target = "rmcp::transport::streamable_http_server";
-        let filter = || build(Some("rmcp::transport=trace,debug"), LevelFilter::INFO);
-        assert!(enables(filter(), target, Level::TRACE));
-        assert!(!enables(filter(), "rmcp::service", Level::TRACE));
-        assert!(enables(filter(), "rmcp::service", Level::DEBUG));
+        assert!(enables(directives, target, Level::TRACE));
+        assert!(!enables(directives, "rmcp::service", Level::TRACE));
+        assert!(enables(directives, "rmcp::service", Level::DEBUG));
     }
 
     #[test]
     fn quiet_filter_does_not_raise_rmcp() {
-        let filter = || build(Some("warn"), LevelFilter::INFO);
-        assert!(!enables(filter(), "rmcp::service", Level::INFO));
+        assert!(!enables(Some("warn"), "rmcp::service", Level::INFO));
 
-        let filter = || build(Some("agentlens_collector=debug"), LevelFilter::INFO);
-        assert!(!enables(filter(), "rmcp::service", Level::INFO));
-        assert!(enables(filter(), "agentlens_collector::mcp", Level::DEBUG));
+        let directives = Some("agentlens_collector=debug");
+        assert!(!enables(directives, "rmcp::service", Level::INFO));
+        assert!(enables(
+            directives,
+            "agentlens_collector::mcp",
+            Level::DEBUG
+        ));
     }
 
     #[test]
     fn unset_or_invalid_uses_default_level() {
         for directives in [None, Some("debug,hyper=loud")] {
-            let filter = || build(directives, LevelFilter::INFO);
             let label = format!("{directives:?}");
 
-            assert!(enables(filter(), "rmcp::service", Level::INFO), "{label}");
+            assert!(enables(directives, "rmcp::service", Level::INFO), "{label}");
             assert!(
-                !enables(filter(), "agentlens_collector::mcp", Level::DEBUG),
+                !enables(directives, "agentlens_collector::mcp", Level::DEBUG),
                 "{label}"
             );
         }

@@ -7,6 +7,8 @@ use agentlens_collector::cli::Cli;
 use agentlens_collector::log_filter;
 use clap::Parser;
 use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 // Every ingest batch allocates thousands of small JSON values and strings on an HTTP worker
@@ -22,7 +24,7 @@ async fn main() -> ExitCode {
     // Logs go to stderr, so stdout carries only command output such as a new API key.
     // Servers log their lifecycle at INFO. One-shot commands show only warnings unless
     // RUST_LOG sets another level, so their stderr contains problems and the final error.
-    // rmcp stays at INFO under a DEBUG or TRACE filter, see `log_filter`.
+    // rmcp stays at INFO unless RUST_LOG names it, see `log_filter`.
     let is_server = cli.is_server();
     let default_level = if is_server {
         LevelFilter::INFO
@@ -31,11 +33,11 @@ async fn main() -> ExitCode {
     };
     let directives = std::env::var(EnvFilter::DEFAULT_ENV).ok();
     let filter = log_filter::build(directives.as_deref(), default_level);
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_filter(filter);
+    tracing_subscriber::registry().with(logs).init();
 
     match cli.run().await {
         Ok(()) => ExitCode::SUCCESS,
