@@ -20,6 +20,7 @@ pub mod handlers;
 pub mod import;
 pub mod ingest;
 pub mod log_filter;
+pub mod log_limit;
 pub mod mcp;
 pub mod metrics;
 pub mod openapi;

@@ -21,8 +21,8 @@
 //!
 //! A notification (a valid envelope with a `method` and no `id`) gets no JSON-RPC reply,
 //! because JSON-RPC 2.0 forbids replying to one. When such a message fails the later checks
-//! (method length, `params`, rmcp's parser), or repeats a key, the server logs a warning,
-//! drops it and returns `202 Accepted` with an empty body. rmcp returns the same status for every notification
+//! (method length, `params`, rmcp's parser), or repeats a key, the server logs a warning
+//! (at most one per second), drops it and returns `202 Accepted` with an empty body. rmcp returns the same status for every notification
 //! that it accepts, including one whose method it does not know.
 //!
 //! A body over [`MAX_MESSAGE_BYTES`] gets 413 with `-32600`. Everything else, including
@@ -38,6 +38,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rmcp::model::ClientJsonRpcMessage;
 use serde_json::{json, Map, Value};
+
+use crate::log_limit::LogLimit;
 
 /// Largest MCP request body read, as rmcp 3.11's default limit.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
@@ -81,13 +83,18 @@ impl Rejection {
         }
     }
 
-    /// Logs the rejection of a notification at WARN, in place of a reply.
+    /// Logs the rejection of a notification at WARN, in place of a reply. At most one such
+    /// line per second is written, with the number left out before it.
     pub(super) fn log_dropped_notification(&self) {
-        tracing::warn!(
-            jsonrpc.code = self.code,
-            error = %self.message,
-            "dropped an invalid mcp notification without a reply"
-        );
+        static LIMIT: LogLimit = LogLimit::new();
+        if let Some(left_out) = LIMIT.admit() {
+            tracing::warn!(
+                jsonrpc.code = self.code,
+                error = %self.message,
+                left_out,
+                "dropped an invalid mcp notification without a reply"
+            );
+        }
     }
 
     /// Returns the JSON-RPC error response.
