@@ -9,8 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub struct LogLimit {
     /// The Unix second of the last admitted line, plus one, so 0 means none yet.
     last_second: AtomicU64,
-    /// Lines refused since the last admitted one.
-    refused: AtomicU64,
+    /// Lines left out since the last admitted one.
+    left_out: AtomicU64,
 }
 
 impl LogLimit {
@@ -18,11 +18,11 @@ impl LogLimit {
     pub const fn new() -> Self {
         LogLimit {
             last_second: AtomicU64::new(0),
-            refused: AtomicU64::new(0),
+            left_out: AtomicU64::new(0),
         }
     }
 
-    /// Returns the number of lines refused since the last admitted one when a line may be
+    /// Returns the number of lines left out since the last admitted one when a line may be
     /// logged now, or `None` when this second already had its line.
     pub fn admit(&self) -> Option<u64> {
         let now = SystemTime::now()
@@ -40,9 +40,9 @@ impl LogLimit {
                 .compare_exchange(last, stamp, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
-            return Some(self.refused.swap(0, Ordering::Relaxed));
+            return Some(self.left_out.swap(0, Ordering::Relaxed));
         }
-        self.refused.fetch_add(1, Ordering::Relaxed);
+        self.left_out.fetch_add(1, Ordering::Relaxed);
         None
     }
 }
