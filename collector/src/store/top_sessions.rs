@@ -143,6 +143,8 @@ pub(crate) fn read(
     // A max-heap by rank, so its top is the last session on the list.
     let mut top: BinaryHeap<Ranked> = BinaryHeap::with_capacity(TOP_SESSIONS + 1);
     let mut examined = 0;
+    // Each session's sums over the range's minutes not merged yet, read once when needed.
+    let mut tail = None;
     while let Some(row) = rows.next()? {
         let session_id = text(row, 0)?;
         let bound: i64 = row.get(1)?;
@@ -161,7 +163,7 @@ pub(crate) fn read(
         let sums = if first >= range.from && last <= range.to {
             stored_sums(conn, &scope, session_id)?
         } else {
-            straddling_sums(conn, &scope, session_id, (first, last), range)?
+            straddling_sums(conn, &scope, session_id, (first, last), range, &mut tail)?
         };
         if sums.events == 0 {
             continue;
@@ -214,6 +216,45 @@ fn stored_sums(conn: &Connection, scope: &Scope, session: &str) -> Result<Sums, 
     Ok(sums)
 }
 
+/// Returns each session's sums over the whole minutes of the range from `merged_until` on,
+/// which are minute rows only. One range read serves every straddling session, because a
+/// read per session would pass every session of those minutes.
+fn tail_sums(
+    conn: &Connection,
+    scope: &Scope,
+    range: &SessionRange<'_>,
+) -> Result<HashMap<String, Sums>, StoreError> {
+    let agent_clause = if scope.agent_clause.is_empty() {
+        ""
+    } else {
+        "AND agent_id = ?4"
+    };
+    let sql = format!(
+        "SELECT session_id, {ROLLUP_SUMS} FROM session_cost_rollups WHERE tenant_id = ?1 \
+         AND span = 60 AND bucket_start >= ?2 AND bucket_start < ?3 {agent_clause}"
+    );
+    let mut params = vec![
+        scope.params[0].clone(),
+        Value::Integer(range.whole_minutes.0.max(range.merged_until)),
+        Value::Integer(range.whole_minutes.1),
+    ];
+    params.extend(scope.params.get(1).cloned());
+    let mut statement = conn.prepare_cached(&sql)?;
+    let mut rows = statement.query(params_from_iter(params))?;
+    let mut sums: HashMap<String, Sums> = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let session = text(row, 0)?;
+        let row_sums = Sums::from_row(row, 1)?;
+        match sums.get_mut(session) {
+            Some(total) => total.add(&row_sums),
+            None => {
+                sums.insert(session.to_owned(), row_sums);
+            }
+        }
+    }
+    Ok(sums)
+}
+
 /// Sums a session that straddles an end of the range: its unit rollups over the whole
 /// minutes it shares with the range, plus its rows in the partial minutes.
 fn straddling_sums(
@@ -222,6 +263,7 @@ fn straddling_sums(
     session: &str,
     (first, last): (&str, &str),
     range: &SessionRange<'_>,
+    tail: &mut Option<HashMap<String, Sums>>,
 ) -> Result<Sums, StoreError> {
     let mut sums = range.edges.get(session).copied().unwrap_or_default();
 
@@ -242,40 +284,37 @@ fn straddling_sums(
         "AND agent_id = ?5"
     };
     // One point lookup per merged unit: a range read would pass every session in the unit.
-    let point_sql = format!(
+    let sql = format!(
         "SELECT {ROLLUP_SUMS} FROM session_cost_rollups WHERE tenant_id = ?1 AND span = ?2 \
          AND bucket_start = ?3 AND session_id = ?4 {agent_clause}"
     );
-    // One range read over the minutes not merged yet, which holds only the sessions of
-    // the last minutes and of events stamped in the future.
-    let tail_sql = format!(
-        "SELECT {ROLLUP_SUMS} FROM session_cost_rollups WHERE tenant_id = ?1 AND span = 60 \
-         AND bucket_start >= ?2 AND bucket_start < ?3 AND session_id = ?4 {agent_clause}"
-    );
-    let mut point = conn.prepare_cached(&point_sql)?;
-    let mut tail = conn.prepare_cached(&tail_sql)?;
-    let mut read = |statement: &mut rusqlite::CachedStatement<'_>, (first, second): (i64, i64)| {
-        let mut params = vec![
-            scope.params[0].clone(),
-            Value::Integer(first),
-            Value::Integer(second),
-            Value::Text(session.to_owned()),
-        ];
-        params.extend(scope.params.get(1).cloned());
-        let mut rows = statement.query(params_from_iter(params))?;
-        while let Some(row) = rows.next()? {
-            sums.add(&Sums::from_row(row, 0)?);
-        }
-        Ok::<(), StoreError>(())
-    };
+    let mut statement = conn.prepare_cached(&sql)?;
     for run in split_cover(start, end, range.merged_until) {
         if run.start >= range.merged_until {
-            read(&mut tail, (run.start, run.end))?;
+            // The session has rows only within its time span, so the range's minutes
+            // from `merged_until` on hold the same rows of it as the run.
+            let tail = match tail {
+                Some(tail) => tail,
+                None => tail.insert(tail_sums(conn, scope, range)?),
+            };
+            if let Some(tail_sums) = tail.get(session) {
+                sums.add(tail_sums);
+            }
             continue;
         }
         let mut unit = run.start;
         while unit < run.end {
-            read(&mut point, (run.span, unit))?;
+            let mut params = vec![
+                scope.params[0].clone(),
+                Value::Integer(run.span),
+                Value::Integer(unit),
+                Value::Text(session.to_owned()),
+            ];
+            params.extend(scope.params.get(1).cloned());
+            let mut rows = statement.query(params_from_iter(params))?;
+            while let Some(row) = rows.next()? {
+                sums.add(&Sums::from_row(row, 0)?);
+            }
             unit += run.span;
         }
     }
