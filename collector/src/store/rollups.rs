@@ -287,8 +287,7 @@ impl<'a> RollupDeltas<'a> {
         let positive = Delta::positive_cost(&row.share, sign);
 
         self.totals.record(
-            row.session_id.clone(),
-            row.agent_id.clone(),
+            (row.session_id.clone(), row.agent_id.clone(), minute),
             row.timestamp,
             &delta,
             positive,
@@ -416,7 +415,7 @@ impl<'a> RollupDeltas<'a> {
                 delta.unpriced_count,
             ])?;
         }
-        self.totals.flush(conn, tenant)
+        self.totals.flush(conn, tenant, merged_until)
     }
 }
 

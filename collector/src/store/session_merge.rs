@@ -27,6 +27,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::rollup_report::{cover, Run};
 use super::rollups::{update_sums, MINUTE, SPANS};
+use super::session_totals::update_bound_and_span;
 
 /// How far behind the current minute merging stays, in seconds. Live events of the
 /// current and the previous minute stay in minute rows, so a client clock a little behind
@@ -61,6 +62,29 @@ pub(crate) enum Merging {
     /// Before migration 18, which needs every change in all four units.
     AllUnits,
 }
+
+/// Adds `sign` times the minute rows of `tenant` in `[from, to)` to the running totals per
+/// session and agent. Costs are never negative, so the bound of the rows is their cost,
+/// saturated as the ingest upsert saturates it. The time span widens to the whole minutes.
+const MOVE_TOTALS_SQL: &str = concat!(
+    "INSERT INTO agent_session_cost_totals (tenant_id, agent_id, session_id, cost_bound, \
+     first_timestamp, last_timestamp, cost_high, cost_low, input_tokens, output_tokens, \
+     cache_read_tokens, cache_write_tokens, event_count, unpriced_count) \
+     SELECT tenant_id, agent_id, session_id, \
+     CASE WHEN SUM(cost_high) >= 9223372036854 THEN ?4 * 9223372036854775807 \
+     ELSE ?4 * (SUM(cost_high) * 1000000 + SUM(cost_low)) END, \
+     strftime('%Y-%m-%dT%H:%M:%S.000000Z', MIN(bucket_start), 'unixepoch'), \
+     strftime('%Y-%m-%dT%H:%M:%S.999999Z', MAX(bucket_start) + 59, 'unixepoch'), \
+     ?4 * (SUM(cost_high) + SUM(cost_low) / 1000000), ?4 * (SUM(cost_low) % 1000000), \
+     ?4 * SUM(input_tokens), ?4 * SUM(output_tokens), ?4 * SUM(cache_read_tokens), \
+     ?4 * SUM(cache_write_tokens), ?4 * SUM(event_count), ?4 * SUM(unpriced_count) \
+     FROM session_cost_rollups \
+     WHERE tenant_id = ?1 AND span = 60 AND bucket_start >= ?2 AND bucket_start < ?3 \
+     GROUP BY agent_id, session_id \
+     ON CONFLICT (tenant_id, agent_id, session_id) DO UPDATE SET ",
+    update_bound_and_span!(),
+    update_sums!()
+);
 
 /// Returns the current Unix second of the system clock.
 fn now_second() -> i64 {
@@ -138,6 +162,8 @@ fn move_minutes(
     for span in SPANS.into_iter().filter(|&span| span != MINUTE) {
         statement.execute(params![tenant, span, from, to, sign])?;
     }
+    conn.prepare_cached(MOVE_TOTALS_SQL)?
+        .execute(params![tenant, from, to, sign])?;
     Ok(())
 }
 

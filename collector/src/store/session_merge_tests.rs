@@ -63,6 +63,61 @@ fn expected_units(
     rows
 }
 
+/// Returns each session and agent total: cost, input tokens and event count.
+fn totals(conn: &Connection) -> Vec<(String, String, i64, i64, i64)> {
+    conn.prepare(
+        "SELECT session_id, agent_id, cost_high * 1000000 + cost_low, input_tokens, \
+         event_count FROM agent_session_cost_totals WHERE event_count <> 0 ORDER BY 1, 2",
+    )
+    .unwrap()
+    .query_map([], |row| {
+        Ok((
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+        ))
+    })
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap()
+}
+
+/// Returns the totals as they should be: the sums of the minutes before `merged_until`.
+fn expected_totals(conn: &Connection, merged_until: i64) -> Vec<(String, String, i64, i64, i64)> {
+    let mut sums = std::collections::BTreeMap::new();
+    for (span, minute, session, agent, cost, input, events) in rollup_rows(conn) {
+        if span == MINUTE && minute < merged_until {
+            let total: &mut (i64, i64, i64) = sums.entry((session, agent)).or_default();
+            total.0 += cost;
+            total.1 += input;
+            total.2 += events;
+        }
+    }
+    sums.into_iter()
+        .map(|((session, agent), (cost, input, events))| (session, agent, cost, input, events))
+        .collect()
+}
+
+/// Asserts that every total's time span encloses the minutes merged into it.
+fn assert_spans_enclose_merged_minutes(conn: &Connection, merged_until: i64) {
+    let outside: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM session_cost_rollups AS minute \
+             JOIN agent_session_cost_totals AS total USING (tenant_id, session_id, agent_id) \
+             WHERE minute.span = 60 AND minute.bucket_start < ?1 \
+             AND (strftime('%Y-%m-%dT%H:%M:%S.000000Z', minute.bucket_start, 'unixepoch') \
+             < total.first_timestamp \
+             OR strftime('%Y-%m-%dT%H:%M:%S.999999Z', minute.bucket_start + 59, 'unixepoch') \
+             > total.last_timestamp)",
+            [merged_until],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(outside, 0);
+}
+
 /// Writes one minute row, as ingest does for a minute that is not merged yet.
 fn insert_minute(conn: &Connection, minute: i64, session: &str, agent: &str, cost: i64) {
     conn.execute(
@@ -98,6 +153,8 @@ fn advance_adds_past_minutes_to_their_units_once() {
     let merged = advance_at(&conn, "default", day + 3_600 + 59).unwrap();
     assert_eq!(merged, day + 3_540);
     assert_eq!(rollup_rows(&conn), expected_units(&conn, merged));
+    assert_eq!(totals(&conn), expected_totals(&conn, merged));
+    assert_spans_enclose_merged_minutes(&conn, merged);
 
     // Advancing again within the same minute changes nothing.
     assert_eq!(
@@ -108,6 +165,8 @@ fn advance_adds_past_minutes_to_their_units_once() {
 
     let merged = advance_at(&conn, "default", day + 2 * 86_400).unwrap();
     assert_eq!(rollup_rows(&conn), expected_units(&conn, merged));
+    assert_eq!(totals(&conn), expected_totals(&conn, merged));
+    assert_spans_enclose_merged_minutes(&conn, merged);
 }
 
 #[test]
@@ -135,10 +194,18 @@ fn migration_step_takes_recent_minutes_out_of_their_units() {
             .unwrap();
         }
     }
+    conn.execute(
+        "INSERT INTO agent_session_cost_totals VALUES ('default', 'a', 's', 60, \
+         '2000-01-01T00:00:00.000000Z', '2100-01-01T00:00:00.000000Z', 0, 60, 40, 0, 0, 0, \
+         4, 0)",
+        [],
+    )
+    .unwrap();
     split_after_migration(&conn).unwrap();
     let merged = merged_until(&conn, "default").unwrap();
     assert!((minute - 120..=minute).contains(&merged), "{merged}");
     assert_eq!(rollup_rows(&conn), expected_units(&conn, merged));
+    assert_eq!(totals(&conn), expected_totals(&conn, merged));
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! Running cost totals per session and per session and agent, kept by the ingest
-//! transaction next to the [rollups](super::rollups) (see migration 6).
+//! transaction next to the [rollups](super::rollups) (see migration 6). Like the session
+//! rollups, the totals per session and agent take a minute's rows once
+//! [`super::session_merge`] merges it (migration 18).
 //!
 //! Each row stores the exact sums of the session's counted cost rows, the time span that
 //! encloses them, and `cost_bound`, the sum of their positive costs. No subset of the rows
@@ -34,6 +36,8 @@ macro_rules! update_bound_and_span {
          last_timestamp = MAX(last_timestamp, excluded.last_timestamp), "
     };
 }
+
+pub(super) use update_bound_and_span;
 
 /// Changes to one total row.
 #[derive(Debug, Clone, Default)]
@@ -71,35 +75,41 @@ impl TotalDelta {
     }
 }
 
-/// The session total changes of one ingest batch, keyed by session and agent.
+/// The session total changes of one ingest batch, keyed by session, agent and UTC minute.
 #[derive(Debug, Default)]
 pub(crate) struct SessionTotalDeltas<'a> {
-    by_agent: BatchMap<(Cow<'a, str>, Cow<'a, str>), TotalDelta>,
+    by_agent: BatchMap<(Cow<'a, str>, Cow<'a, str>, i64), TotalDelta>,
 }
 
 impl<'a> SessionTotalDeltas<'a> {
-    /// Records that a cost row of `session` and `agent`, stamped `timestamp`, was added or
-    /// subtracted. `positive` is the change to the sum of positive costs.
+    /// Records that a cost row of `session` and `agent`, stamped `timestamp` in `minute`,
+    /// was added or subtracted. `positive` is the change to the sum of positive costs.
     pub(crate) fn record(
         &mut self,
-        session: Cow<'a, str>,
-        agent: Cow<'a, str>,
+        (session, agent, minute): (Cow<'a, str>, Cow<'a, str>, i64),
         timestamp: &str,
         delta: &Delta,
         positive: i128,
     ) {
-        let total = self.by_agent.entry((session, agent)).or_default();
+        let total = self.by_agent.entry((session, agent, minute)).or_default();
         total.sums.add(delta);
         total.bound += positive;
         total.widen(timestamp);
     }
 
-    /// Writes the changes into both total tables, one upsert per touched row.
+    /// Writes the changes into both total tables, one upsert per touched row. The totals
+    /// per session and agent take only the changes to minutes before `merged_until`: the
+    /// later ones reach them when [`super::session_merge`] merges those minutes.
     ///
     /// # Errors
     ///
     /// Returns [`StoreError`] when an upsert fails or a sum leaves the column range.
-    pub(crate) fn flush(self, conn: &Connection, tenant: &str) -> Result<(), StoreError> {
+    pub(crate) fn flush(
+        self,
+        conn: &Connection,
+        tenant: &str,
+        merged_until: i64,
+    ) -> Result<(), StoreError> {
         let mut statement = conn.prepare_cached(concat!(
             "INSERT INTO agent_session_cost_totals (tenant_id, agent_id, session_id, \
              cost_bound, first_timestamp, last_timestamp, cost_high, cost_low, input_tokens, \
@@ -111,7 +121,14 @@ impl<'a> SessionTotalDeltas<'a> {
             update_sums!()
         ))?;
         let mut by_session: BatchMap<&str, TotalDelta> = BatchMap::default();
-        for ((session, agent), total) in &self.by_agent {
+        let mut merged: BatchMap<(&str, &str), TotalDelta> = BatchMap::default();
+        for ((session, agent, minute), total) in &self.by_agent {
+            by_session.entry(&**session).or_default().add(total);
+            if *minute < merged_until {
+                merged.entry((&**session, &**agent)).or_default().add(total);
+            }
+        }
+        for ((session, agent), total) in &merged {
             let (high, low) = total.sums.cost_columns()?;
             let sums = &total.sums;
             statement.execute(params![
@@ -130,7 +147,6 @@ impl<'a> SessionTotalDeltas<'a> {
                 sums.event_count,
                 sums.unpriced_count,
             ])?;
-            by_session.entry(&**session).or_default().add(total);
         }
 
         let mut statement = conn.prepare_cached(concat!(

@@ -11,6 +11,11 @@
 //!   whole minutes it shares with the range. Its rows in the partial minutes at the ends
 //!   come from the events, which the report has already read.
 //!
+//! The totals per session and agent take a minute's rows only once
+//! [`super::session_merge`] merges that minute. So for one agent, the sessions with
+//! minutes not merged yet are summed from the rollups before the walk, and the walk skips
+//! them.
+//!
 //! No session can cost more in the range than its `cost_bound`, so once [`TOP_SESSIONS`]
 //! sessions are known and the next bound ranks below the last of them (cost first, then
 //! session id), no unread session can enter the list. When the walk reaches
@@ -19,10 +24,13 @@
 //! from the rollups instead.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
+
+use agentlens_core::event::format_timestamp;
+use chrono::{DateTime, Utc};
 
 use rusqlite::types::Value;
-use rusqlite::{params_from_iter, Connection};
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
 use super::analytics::{CostQuery, Sums, TOP_SESSIONS};
 use super::rollup_report::{text, ROLLUP_SUMS};
@@ -145,6 +153,22 @@ pub(crate) fn read(
     let mut examined = 0;
     // Each session's sums over the range's minutes not merged yet, read once when needed.
     let mut tail = None;
+
+    // The totals per session and agent lack the minutes not merged yet, so the sessions
+    // with such minutes are summed from the rollups first, and the walk skips them.
+    let mut pending = HashSet::new();
+    if query.agent_id.is_some() {
+        for (session_id, (first, last)) in unmerged_sessions(conn, &scope, range.merged_until)? {
+            let (first, last) = widen_to_stored(conn, &scope, &session_id, (first, last))?;
+            if last.as_str() >= range.from && first.as_str() <= range.to {
+                let extent = (first.as_str(), last.as_str());
+                let sums = straddling_sums(conn, &scope, &session_id, extent, range, &mut tail)?;
+                keep(&mut top, &session_id, sums);
+            }
+            pending.insert(session_id);
+        }
+    }
+
     while let Some(row) = rows.next()? {
         let session_id = text(row, 0)?;
         let bound: i64 = row.get(1)?;
@@ -157,7 +181,7 @@ pub(crate) fn read(
         examined += 1;
 
         let (first, last) = (text(row, 2)?, text(row, 3)?);
-        if last < range.from || first > range.to {
+        if last < range.from || first > range.to || pending.contains(session_id) {
             continue;
         }
         let sums = if first >= range.from && last <= range.to {
@@ -165,16 +189,7 @@ pub(crate) fn read(
         } else {
             straddling_sums(conn, &scope, session_id, (first, last), range, &mut tail)?
         };
-        if sums.events == 0 {
-            continue;
-        }
-        top.push(Ranked {
-            session_id: session_id.to_owned(),
-            sums,
-        });
-        if top.len() > TOP_SESSIONS {
-            top.pop();
-        }
+        keep(&mut top, session_id, sums);
     }
 
     let list = top
@@ -183,6 +198,79 @@ pub(crate) fn read(
         .map(|ranked| (ranked.session_id, ranked.sums))
         .collect();
     Ok(Some(list))
+}
+
+/// Adds a session with events in the range to the list, and drops the last session when
+/// the list grows past [`TOP_SESSIONS`].
+fn keep(top: &mut BinaryHeap<Ranked>, session_id: &str, sums: Sums) {
+    if sums.events == 0 {
+        return;
+    }
+    top.push(Ranked {
+        session_id: session_id.to_owned(),
+        sums,
+    });
+    if top.len() > TOP_SESSIONS {
+        top.pop();
+    }
+}
+
+/// Returns the sessions of the scope's agent that have minutes from `merged_until` on,
+/// each with the first and the last of those minutes in Unix seconds.
+fn unmerged_sessions(
+    conn: &Connection,
+    scope: &Scope,
+    merged_until: i64,
+) -> Result<Vec<(String, (i64, i64))>, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT session_id, MIN(bucket_start), MAX(bucket_start) FROM session_cost_rollups \
+         WHERE tenant_id = ?1 AND span = 60 AND bucket_start >= ?2 AND agent_id = ?3 \
+         GROUP BY session_id",
+    )?;
+    let params = [
+        scope.params[0].clone(),
+        Value::Integer(merged_until),
+        scope.params[1].clone(),
+    ];
+    let sessions = statement
+        .query_map(params_from_iter(params), |row| {
+            Ok((row.get(0)?, (row.get(1)?, row.get(2)?)))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(sessions)
+}
+
+/// Returns the time span that encloses the session's minutes from `first` to `last` (Unix
+/// seconds, each the start of a minute) and its stored total, as stored-format text.
+fn widen_to_stored(
+    conn: &Connection,
+    scope: &Scope,
+    session: &str,
+    (first, last): (i64, i64),
+) -> Result<(String, String), StoreError> {
+    let instant = |second: i64, nanos: u32| {
+        DateTime::<Utc>::from_timestamp(second, nanos)
+            .map(|instant| format_timestamp(&instant))
+            .ok_or_else(|| StoreError::Corrupt(format!("time {second} is out of range")))
+    };
+    let (mut first, mut last) = (instant(first, 0)?, instant(last + 59, 999_999_000)?);
+    let session_param = scope.params.len() + 1;
+    let sql = format!(
+        "SELECT first_timestamp, last_timestamp FROM {} WHERE tenant_id = ?1 {} \
+         AND session_id = ?{session_param}",
+        scope.table, scope.agent_clause
+    );
+    let stored: Option<(String, String)> = conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(scope.with_session(session)), |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()?;
+    if let Some((stored_first, stored_last)) = stored {
+        first = first.min(stored_first);
+        last = last.max(stored_last);
+    }
+    Ok((first, last))
 }
 
 /// Returns true when every session from the one with `bound` and `session_id` on, in walk

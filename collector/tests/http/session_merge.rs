@@ -11,13 +11,16 @@ use serde_json::json;
 
 use crate::common::{app, cost_event, schema_version};
 
-/// Rebuilds the session rollups as collectors before migration 18 wrote them, with every
-/// minute in all four units, and marks migration 18 as not applied.
+/// Rebuilds the session rollups and totals as collectors before migration 18 wrote them,
+/// with every minute in all four units and in the totals, and marks migration 18 as not
+/// applied.
 fn undo_migration(conn: &Connection) {
     conn.execute_batch(
         "BEGIN;
          DROP TABLE cost_rollups;
          DROP TABLE session_cost_rollups;
+         DROP TABLE session_cost_totals;
+         DROP TABLE agent_session_cost_totals;
          DROP TABLE session_rollup_merge;",
     )
     .unwrap();
@@ -27,6 +30,10 @@ fn undo_migration(conn: &Connection) {
     .unwrap();
     conn.execute_batch(include_str!(
         "../../src/store/migrations/0015_unpriced_rollup_index.sql"
+    ))
+    .unwrap();
+    conn.execute_batch(include_str!(
+        "../../src/store/migrations/0006_session_cost_totals.sql"
     ))
     .unwrap();
     conn.execute_batch("DELETE FROM schema_migrations WHERE version = 18; COMMIT")
@@ -46,6 +53,24 @@ fn units_off(conn: &Connection, merged_until: i64) -> i64 {
          AND minute.agent_id = unit.agent_id AND minute.bucket_start >= unit.bucket_start \
          AND minute.bucket_start < unit.bucket_start + unit.span \
          AND minute.bucket_start < ?1)",
+        [merged_until],
+        |row| row.get(0),
+    )
+    .unwrap()
+}
+
+/// Counts the totals per session and agent that differ from the sum of their minutes
+/// before `merged_until`.
+fn totals_off(conn: &Connection, merged_until: i64) -> i64 {
+    conn.query_row(
+        "SELECT COUNT(*) FROM agent_session_cost_totals AS total \
+         WHERE (event_count, cost_high * 1000000 + cost_low, cost_bound) IS NOT ( \
+         SELECT COALESCE(SUM(event_count), 0), \
+         COALESCE(SUM(cost_high * 1000000 + cost_low), 0), \
+         COALESCE(SUM(cost_high * 1000000 + cost_low), 0) \
+         FROM session_cost_rollups AS minute WHERE minute.tenant_id = total.tenant_id \
+         AND minute.span = 60 AND minute.session_id = total.session_id \
+         AND minute.agent_id = total.agent_id AND minute.bucket_start < ?1)",
         [merged_until],
         |row| row.get(0),
     )
@@ -85,15 +110,18 @@ async fn migration_keeps_reports_around_now() {
 
     let conn = Connection::open(app.db_path()).unwrap();
     assert_eq!(units_off(&conn, merged_until(&conn)), 0);
+    assert_eq!(totals_off(&conn, merged_until(&conn)), 0);
     undo_migration(&conn);
     let minute = now.timestamp() - now.timestamp() % 60;
     assert!(units_off(&conn, minute - 60) > 0);
+    assert!(totals_off(&conn, minute - 60) > 0);
 
     let app = app.reopen().await;
     assert!(schema_version(&conn) >= 18);
     let merged = merged_until(&conn);
     assert!((minute - 60..=minute).contains(&merged), "{merged}");
     assert_eq!(units_off(&conn, merged), 0);
+    assert_eq!(totals_off(&conn, merged), 0);
 
     let store = &app.state.store;
     let ranges = [(-11_000, 2_000), (-3_600, 600), (-59, 1_800), (0, 60)];
