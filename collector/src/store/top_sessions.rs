@@ -45,6 +45,9 @@ use super::{PicoSum, StoreError};
 /// milliseconds.
 const MAX_EXAMINED: usize = 5_000;
 
+/// The first and the last minute of a session's rows, in Unix seconds.
+type MinuteSpan = (i64, i64);
+
 /// A session on the list, ordered best first: highest cost, then lowest session id.
 #[derive(Debug)]
 struct Ranked {
@@ -221,7 +224,7 @@ fn unmerged_sessions(
     conn: &Connection,
     scope: &Scope,
     merged_until: i64,
-) -> Result<Vec<(String, (i64, i64))>, StoreError> {
+) -> Result<Vec<(String, MinuteSpan)>, StoreError> {
     let mut statement = conn.prepare_cached(
         "SELECT session_id, MIN(bucket_start), MAX(bucket_start) FROM session_cost_rollups \
          WHERE tenant_id = ?1 AND span = 60 AND bucket_start >= ?2 AND agent_id = ?3 \
