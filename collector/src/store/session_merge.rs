@@ -12,8 +12,11 @@
 //!
 //! A reader splits its whole minutes at `merged_until` ([`split_cover`]): the part before
 //! is covered with the largest units that fit, the part after is read minute by minute.
-//! That part holds the last minute or two of live data, plus any events stamped in the
+//! That part contains the last minute or two of live data, plus any events stamped in the
 //! future.
+//!
+//! The running totals per session and agent (`agent_session_cost_totals`) follow the same
+//! rule: they take a minute's rows when the minute is merged.
 //!
 //! A session that several agents write to has one rollup row per agent and unit. When each
 //! session gets events from 4 agents per batch, writing four units per session and agent
@@ -151,7 +154,7 @@ pub(crate) fn advance_at(conn: &Connection, tenant: &str, now: i64) -> rusqlite:
 }
 
 /// Adds (`sign` = 1) or takes out (`sign` = -1) the tenant's minute rows in `[from, to)`
-/// to or from their larger units.
+/// to or from their larger units and the running totals per session and agent.
 fn move_minutes(
     conn: &Connection,
     tenant: &str,
@@ -167,8 +170,9 @@ fn move_minutes(
     Ok(())
 }
 
-/// Takes the minutes from one minute ago on back out of their larger units, where ingest
-/// put them before migration 18, and sets each tenant's `merged_until` to that minute.
+/// Takes the minutes from one minute ago on back out of their larger units and the
+/// running totals per session and agent, where ingest put them before migration 18, and
+/// sets each tenant's `merged_until` to that minute.
 /// Migration 18 runs it.
 ///
 /// # Errors

@@ -71,7 +71,7 @@ pub struct Session {
     #[serde(skip)]
     pub tail_hash: String,
     /// Timestamp of the latest `session_started` that resumed the ended session. A
-    /// `session_ended` earlier than it ended a run before the resume, so it is ignored.
+    /// `session_ended` stamped earlier belongs to a run before the resume, so it is ignored.
     #[serde(skip)]
     pub resumed_at: Option<String>,
 }
