@@ -157,37 +157,51 @@ pub(crate) fn read(
     // Each session's sums over the range's minutes not merged yet, read once when needed.
     let mut tail = None;
 
-    // The totals per session and agent lack the minutes not merged yet, so the sessions
-    // with such minutes are summed from the rollups first, and the walk skips them.
-    let mut pending = HashSet::new();
-    if query.agent_id.is_some() {
-        for (session_id, (first, last)) in unmerged_sessions(conn, &scope, range.merged_until)? {
-            let (first, last) = widen_to_stored(conn, &scope, &session_id, (first, last))?;
-            if last.as_str() >= range.from && first.as_str() <= range.to {
-                let extent = (first.as_str(), last.as_str());
-                let sums = straddling_sums(conn, &scope, &session_id, extent, range, &mut tail)?;
-                keep(&mut top, &session_id, sums);
+    // The totals per session and agent lack the minutes not merged yet. The sessions with
+    // such minutes join the walk in the order of a bound that adds the cost of those
+    // minutes, are summed from the rollups, and are skipped where the totals list them.
+    let pending = match query.agent_id {
+        Some(_) => pending_sessions(conn, &scope, range.merged_until)?,
+        None => Vec::new(),
+    };
+    let skipped: HashSet<String> = pending.iter().map(|p| p.session_id.clone()).collect();
+    let mut pending = pending.into_iter().peekable();
+    let mut walked = next_walked(&mut rows)?;
+    loop {
+        let from_pending = match (pending.peek(), &walked) {
+            (Some(p), Some(w)) => p.rank_key() < w.rank_key(),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let candidate = if from_pending {
+            pending.next().expect("a pending session was peeked")
+        } else {
+            let row = walked.take().expect("a walked session was matched");
+            walked = next_walked(&mut rows)?;
+            if skipped.contains(&row.session_id) {
+                continue;
             }
-            pending.insert(session_id);
-        }
-    }
-
-    while let Some(row) = rows.next()? {
-        let session_id = text(row, 0)?;
-        let bound: i64 = row.get(1)?;
-        if top.len() == TOP_SESSIONS && ranks_after(top.peek(), bound, session_id) {
+            row
+        };
+        if top.len() == TOP_SESSIONS
+            && ranks_after(top.peek(), candidate.bound, &candidate.session_id)
+        {
             break;
         }
-        if examined == MAX_EXAMINED {
-            return Ok(None);
+        if !from_pending {
+            if examined == MAX_EXAMINED {
+                return Ok(None);
+            }
+            examined += 1;
         }
-        examined += 1;
 
-        let (first, last) = (text(row, 2)?, text(row, 3)?);
-        if last < range.from || first > range.to || pending.contains(session_id) {
+        let (first, last) = (candidate.first.as_str(), candidate.last.as_str());
+        if last < range.from || first > range.to {
             continue;
         }
-        let sums = if first >= range.from && last <= range.to {
+        let session_id = candidate.session_id.as_str();
+        let sums = if !from_pending && first >= range.from && last <= range.to {
             stored_sums(conn, &scope, session_id)?
         } else {
             straddling_sums(conn, &scope, session_id, (first, last), range, &mut tail)?
@@ -218,15 +232,47 @@ fn keep(top: &mut BinaryHeap<Ranked>, session_id: &str, sums: Sums) {
     }
 }
 
-/// Returns the sessions of the scope's agent that have minutes from `merged_until` on,
-/// each with the first and the last of those minutes in Unix seconds.
-fn unmerged_sessions(
+/// A session that the walk may list: its bound and the time span of its rows.
+struct Candidate {
+    session_id: String,
+    /// Upper bound of its cost in any range, [`SATURATED`] when unbounded.
+    bound: i64,
+    /// Stored-format text enclosing every row of the session.
+    first: String,
+    last: String,
+}
+
+impl Candidate {
+    /// Returns the walk order: highest bound first, then lowest session id.
+    fn rank_key(&self) -> (Reverse<i64>, &str) {
+        (Reverse(self.bound), &self.session_id)
+    }
+}
+
+/// Reads the next row of the walk over the stored totals.
+fn next_walked(rows: &mut rusqlite::Rows<'_>) -> Result<Option<Candidate>, StoreError> {
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    Ok(Some(Candidate {
+        session_id: row.get(0)?,
+        bound: row.get(1)?,
+        first: row.get(2)?,
+        last: row.get(3)?,
+    }))
+}
+
+/// Returns the sessions of the scope's agent that have minutes from `merged_until` on, in
+/// walk order. Each bound is the stored one plus the cost of those minutes, and each time
+/// span encloses the stored one and those minutes.
+fn pending_sessions(
     conn: &Connection,
     scope: &Scope,
     merged_until: i64,
-) -> Result<Vec<(String, MinuteSpan)>, StoreError> {
+) -> Result<Vec<Candidate>, StoreError> {
     let mut statement = conn.prepare_cached(
-        "SELECT session_id, MIN(bucket_start), MAX(bucket_start) FROM session_cost_rollups \
+        "SELECT session_id, MIN(bucket_start), MAX(bucket_start), SUM(cost_high), \
+         SUM(cost_low) FROM session_cost_rollups \
          WHERE tenant_id = ?1 AND span = 60 AND bucket_start >= ?2 AND agent_id = ?3 \
          GROUP BY session_id",
     )?;
@@ -235,45 +281,59 @@ fn unmerged_sessions(
         Value::Integer(merged_until),
         scope.params[1].clone(),
     ];
-    let sessions = statement
+    let unmerged: Vec<(String, MinuteSpan, PicoSum)> = statement
         .query_map(params_from_iter(params), |row| {
-            Ok((row.get(0)?, (row.get(1)?, row.get(2)?)))
+            let cost = PicoSum::from_parts(row.get(3)?, row.get(4)?);
+            Ok((row.get(0)?, (row.get(1)?, row.get(2)?), cost))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    Ok(sessions)
-}
 
-/// Returns the time span that encloses the session's minutes from `first` to `last` (Unix
-/// seconds, each the start of a minute) and its stored total, as stored-format text.
-fn widen_to_stored(
-    conn: &Connection,
-    scope: &Scope,
-    session: &str,
-    (first, last): (i64, i64),
-) -> Result<(String, String), StoreError> {
     let instant = |second: i64, nanos: u32| {
         DateTime::<Utc>::from_timestamp(second, nanos)
             .map(|instant| format_timestamp(&instant))
             .ok_or_else(|| StoreError::Corrupt(format!("time {second} is out of range")))
     };
-    let (mut first, mut last) = (instant(first, 0)?, instant(last + 59, 999_999_000)?);
+    let mut pending = Vec::with_capacity(unmerged.len());
+    for (session_id, (first_minute, last_minute), cost) in unmerged {
+        let mut candidate = Candidate {
+            bound: i64::try_from(cost.0).unwrap_or(SATURATED),
+            first: instant(first_minute, 0)?,
+            last: instant(last_minute + 59, 999_999_000)?,
+            session_id,
+        };
+        if let Some((bound, first, last)) = stored_span(conn, scope, &candidate.session_id)? {
+            candidate.bound = match bound {
+                SATURATED => SATURATED,
+                bound => bound.checked_add(candidate.bound).unwrap_or(SATURATED),
+            };
+            candidate.first = candidate.first.min(first);
+            candidate.last = candidate.last.max(last);
+        }
+        pending.push(candidate);
+    }
+    pending.sort_by(|a, b| a.rank_key().cmp(&b.rank_key()));
+    Ok(pending)
+}
+
+/// Reads the stored bound and time span of a session, if its total has a row.
+fn stored_span(
+    conn: &Connection,
+    scope: &Scope,
+    session: &str,
+) -> Result<Option<(i64, String, String)>, StoreError> {
     let session_param = scope.params.len() + 1;
     let sql = format!(
-        "SELECT first_timestamp, last_timestamp FROM {} WHERE tenant_id = ?1 {} \
+        "SELECT cost_bound, first_timestamp, last_timestamp FROM {} WHERE tenant_id = ?1 {} \
          AND session_id = ?{session_param}",
         scope.table, scope.agent_clause
     );
-    let stored: Option<(String, String)> = conn
+    let stored = conn
         .prepare_cached(&sql)?
         .query_row(params_from_iter(scope.with_session(session)), |row| {
-            Ok((row.get(0)?, row.get(1)?))
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
         })
         .optional()?;
-    if let Some((stored_first, stored_last)) = stored {
-        first = first.min(stored_first);
-        last = last.max(stored_last);
-    }
-    Ok((first, last))
+    Ok(stored)
 }
 
 /// Returns true when every session from the one with `bound` and `session_id` on, in walk
