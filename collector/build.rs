@@ -1,9 +1,11 @@
 //! Records the git commit that the collector is built from.
 //!
 //! Sets `AGENTLENS_GIT_COMMIT` to the short hash of `HEAD` and `AGENTLENS_VERSION_TEXT` to
-//! the version that `agentlens --version` prints, such as `0.1.0 (abc1234)`. In a build
-//! outside a git checkout, such as one from crates.io, or without a working `git`, the
-//! script leaves out the commit instead of failing.
+//! the version that `agentlens --version` prints, such as `0.1.0 (abc1234)`. A build from
+//! a checkout whose tracked Rust sources differ from `HEAD` gets `-dirty` after the hash,
+//! so two builds of one commit with different code can be told apart. In a build outside
+//! a git checkout, such as one from crates.io, or without a working `git`, the script
+//! leaves out the commit instead of failing.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,7 +43,40 @@ fn git_commit() -> Option<String> {
     watch_head(root);
     let commit = git(root, &["rev-parse", "--short", "HEAD"])?;
     let is_hash = !commit.is_empty() && commit.bytes().all(|byte| byte.is_ascii_hexdigit());
-    is_hash.then_some(commit)
+    if !is_hash {
+        return None;
+    }
+    Some(if sources_changed(root) {
+        format!("{commit}-dirty")
+    } else {
+        commit
+    })
+}
+
+/// Returns true when a tracked file under the crates' sources differs from `HEAD`, and
+/// prints the `rerun-if-changed` lines that run this script again when one changes.
+fn sources_changed(root: &Path) -> bool {
+    let sources = [
+        "agentlens-core/src",
+        "collector/src",
+        "Cargo.toml",
+        "Cargo.lock",
+    ];
+    for source in sources {
+        let path = root.join(source);
+        if path.exists() {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    }
+    let mut args = vec!["diff", "--quiet", "HEAD", "--"];
+    args.extend(sources);
+    // `git diff --quiet` exits with 1 when the files differ.
+    Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(&args)
+        .status()
+        .is_ok_and(|status| status.code() == Some(1))
 }
 
 /// Prints `rerun-if-changed` for `HEAD`, the branch file that it names, and

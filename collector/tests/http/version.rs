@@ -8,8 +8,9 @@ use axum::http::StatusCode;
 
 use crate::common::app;
 
-/// Returns the short hash of the workspace's `HEAD`, or `None` when the workspace is not a
-/// git checkout or `git` fails, the cases in which the build records no commit.
+/// Returns the short hash of the workspace's `HEAD`, with `-dirty` when the crates'
+/// tracked sources differ from it, or `None` when the workspace is not a git checkout or
+/// `git` fails, the cases in which the build records no commit.
 fn expected_commit() -> Option<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     if !root.join(".git").exists() {
@@ -21,10 +22,27 @@ fn expected_commit() -> Option<String> {
         .args(["rev-parse", "--short", "HEAD"])
         .output()
         .ok()?;
-    output
+    let commit = output
         .status
         .success()
-        .then(|| String::from_utf8(output.stdout).unwrap().trim().to_owned())
+        .then(|| String::from_utf8(output.stdout).unwrap().trim().to_owned())?;
+    let sources = [
+        "agentlens-core/src",
+        "collector/src",
+        "Cargo.toml",
+        "Cargo.lock",
+    ];
+    let changed = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["diff", "--quiet", "HEAD", "--"])
+        .args(sources)
+        .status()
+        .unwrap();
+    Some(match changed.code() {
+        Some(1) => format!("{commit}-dirty"),
+        _ => commit,
+    })
 }
 
 #[test]
