@@ -3,7 +3,7 @@
 //! Sets `AGENTLENS_GIT_COMMIT` to the short hash of `HEAD` and `AGENTLENS_VERSION_TEXT` to
 //! the version that `agentlens --version` prints, such as `0.1.0 (abc1234)`. A build from
 //! a checkout whose tracked Rust sources differ from `HEAD` gets `-dirty` after the hash,
-//! so two builds of one commit with different code can be told apart. In a build outside
+//! so two builds of one commit with different code differ in their version text. In a build outside
 //! a git checkout, such as one from crates.io, or without a working `git`, the script
 //! leaves out the commit instead of failing.
 

@@ -34,7 +34,7 @@ pub struct PriceContext {
     pub service_tier: Option<String>,
     /// Whether the call ran through a batch API.
     pub batch: bool,
-    /// Whether `service_tier` holds a speed rather than a service tier, such as the `fast`
+    /// Whether `service_tier` contains a speed rather than a service tier, such as the `fast`
     /// of Anthropic's `usage.speed`. It changes only the wording of errors and of the
     /// applied variant.
     #[serde(skip)]

@@ -171,7 +171,7 @@ pub(crate) struct RollupDeltas<'a> {
 }
 
 impl<'a> RollupDeltas<'a> {
-    /// Returns empty deltas whose session changes are written as `merging` says.
+    /// Returns empty deltas whose session changes are written as `merging` selects.
     pub(crate) fn new(merging: Merging) -> Self {
         RollupDeltas {
             merging,

@@ -37,8 +37,8 @@ use super::session_totals::update_bound_and_span;
 /// the server's still gets the one-upsert path.
 const MERGE_LAG: i64 = 60;
 
-/// Adds `sign` times the minute rows of `tenant` in `[from, to)` to their quarter hours,
-/// hours and days.
+/// The upsert that adds `sign` times the minute rows of `tenant` in `[from, to)` to their
+/// quarter hours, hours and days.
 const MOVE_SQL: &str = concat!(
     "INSERT INTO session_cost_rollups (tenant_id, span, bucket_start, session_id, agent_id, \
      cost_high, cost_low, input_tokens, output_tokens, cache_read_tokens, \
@@ -66,9 +66,10 @@ pub(crate) enum Merging {
     AllUnits,
 }
 
-/// Adds `sign` times the minute rows of `tenant` in `[from, to)` to the running totals per
-/// session and agent. Costs are never negative, so the bound of the rows is their cost,
-/// saturated as the ingest upsert saturates it. The time span widens to the whole minutes.
+/// The upsert that adds `sign` times the minute rows of `tenant` in `[from, to)` to the
+/// running totals per session and agent. Ingest rejects negative costs, so the bound of
+/// the rows is their cost, saturated as the ingest upsert saturates it. The time span
+/// widens to the whole minutes.
 const MOVE_TOTALS_SQL: &str = concat!(
     "INSERT INTO agent_session_cost_totals (tenant_id, agent_id, session_id, cost_bound, \
      first_timestamp, last_timestamp, cost_high, cost_low, input_tokens, output_tokens, \
@@ -129,7 +130,7 @@ pub(crate) fn advance(conn: &Connection, tenant: &str) -> rusqlite::Result<i64> 
     advance_at(conn, tenant, now_second())
 }
 
-/// Does what [`advance`] does, with `now` in Unix seconds.
+/// Merges as [`advance`] does, with `now` in Unix seconds.
 pub(crate) fn advance_at(conn: &Connection, tenant: &str, now: i64) -> rusqlite::Result<i64> {
     let target = target_at(now);
     match stored(conn, tenant)? {

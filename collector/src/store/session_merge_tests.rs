@@ -170,7 +170,7 @@ fn advance_adds_past_minutes_to_their_units_once() {
 }
 
 #[test]
-fn migration_step_takes_recent_minutes_out_of_their_units() {
+fn migration_step_unmerges_recent_minutes() {
     let (conn, _dir) = open();
     conn.execute("DELETE FROM session_rollup_merge", [])
         .unwrap();
