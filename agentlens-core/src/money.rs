@@ -195,7 +195,58 @@ fn is_decimal_syntax(text: &str) -> bool {
 
 impl fmt::Display for Usd {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.normalize(), formatter)
+        if formatter.precision().is_some() {
+            return fmt::Display::fmt(&self.0.normalize(), formatter);
+        }
+        let mut buffer = [0u8; PLAIN_TEXT_LEN];
+        let text = plain_text(self.0, &mut buffer);
+        formatter.pad_integral(self.0.is_zero() || self.0.is_sign_positive(), "", text)
+    }
+}
+
+/// Longest text [`plain_text`] writes: 29 digits, a leading `0` and the point.
+const PLAIN_TEXT_LEN: usize = 32;
+
+/// Writes the magnitude of `value` without trailing fractional zeros, as
+/// `Decimal::normalize` followed by `Display` writes it, and returns the text.
+///
+/// Reports write thousands of amounts. This takes the digits from the 128-bit mantissa,
+/// mostly in 64-bit steps, where `rust_decimal` divides its 96-bit form once per digit.
+fn plain_text(value: Decimal, buffer: &mut [u8; PLAIN_TEXT_LEN]) -> &str {
+    let mut mantissa = value.mantissa().unsigned_abs();
+    let mut scale = value.scale();
+    while scale > 0 {
+        let (rest, digit) = split_last_digit(mantissa);
+        if digit != 0 {
+            break;
+        }
+        mantissa = rest;
+        scale -= 1;
+    }
+    let mut start = buffer.len();
+    let mut written = 0;
+    loop {
+        if scale > 0 && written == scale {
+            start -= 1;
+            buffer[start] = b'.';
+        }
+        let (rest, digit) = split_last_digit(mantissa);
+        start -= 1;
+        buffer[start] = b'0' + digit;
+        mantissa = rest;
+        written += 1;
+        if mantissa == 0 && written > scale {
+            break;
+        }
+    }
+    std::str::from_utf8(&buffer[start..]).expect("digits and a point are ASCII")
+}
+
+/// Splits `value` into its value divided by ten and its last decimal digit.
+fn split_last_digit(value: u128) -> (u128, u8) {
+    match u64::try_from(value) {
+        Ok(small) => (u128::from(small / 10), (small % 10) as u8),
+        Err(_) => (value / 10, (value % 10) as u8),
     }
 }
 
@@ -278,6 +329,79 @@ impl Visitor<'_> for UsdVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Returns the text that `rust_decimal` writes for `value` after `normalize`.
+    fn decimal_text(value: Decimal, spec: &str) -> String {
+        let value = value.normalize();
+        match spec {
+            "" => format!("{value}"),
+            "width" => format!("{value:>40}"),
+            "sign" => format!("{value:+}"),
+            _ => format!("{value:.3}"),
+        }
+    }
+
+    /// Returns the text that [`Usd`] writes for `value`.
+    fn usd_text(value: Decimal, spec: &str) -> String {
+        let value = Usd(value);
+        match spec {
+            "" => format!("{value}"),
+            "width" => format!("{value:>40}"),
+            "sign" => format!("{value:+}"),
+            _ => format!("{value:.3}"),
+        }
+    }
+
+    #[test]
+    fn display_matches_normalized_decimal_at_the_edges() {
+        let mantissas = [
+            0_i128,
+            1,
+            -1,
+            5,
+            10,
+            -100,
+            1_000_000_000_000,
+            18_446_744_073_709_551_615,
+            18_446_744_073_709_551_616,
+            -18_446_744_073_709_551_620,
+            79_228_162_514_264_337_593_543_950_335,
+            -79_228_162_514_264_337_593_543_950_330,
+        ];
+        for mantissa in mantissas {
+            for scale in 0..=28 {
+                let value = Decimal::from_i128_with_scale(mantissa, scale);
+                for spec in ["", "width", "sign"] {
+                    assert_eq!(
+                        usd_text(value, spec),
+                        decimal_text(value, spec),
+                        "{mantissa} at scale {scale}, {spec:?}"
+                    );
+                }
+            }
+        }
+        let negative_zero = Decimal::from_i128_with_scale(0, 5) * Decimal::NEGATIVE_ONE;
+        assert_eq!(usd_text(negative_zero, ""), "0");
+        let rounded = Decimal::from_i128_with_scale(-123_456, 5);
+        assert_eq!(
+            usd_text(rounded, "precision"),
+            decimal_text(rounded, "precision")
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn display_matches_normalized_decimal(
+            mantissa in -79_228_162_514_264_337_593_543_950_335_i128
+                ..=79_228_162_514_264_337_593_543_950_335,
+            scale in 0_u32..=28,
+        ) {
+            let value = Decimal::from_i128_with_scale(mantissa, scale);
+            for spec in ["", "width", "sign"] {
+                proptest::prop_assert_eq!(usd_text(value, spec), decimal_text(value, spec));
+            }
+        }
+    }
 
     #[test]
     fn json_output_keeps_exact_digits() {
