@@ -204,7 +204,7 @@ impl fmt::Display for Usd {
     }
 }
 
-/// Longest text [`plain_text`] writes: 29 digits, a leading `0` and the point.
+/// Maximum length of the text [`plain_text`] writes: 29 digits, a leading `0` and the point.
 const PLAIN_TEXT_LEN: usize = 32;
 
 /// Writes the magnitude of `value` without trailing fractional zeros, as

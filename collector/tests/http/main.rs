@@ -36,6 +36,7 @@ mod pricing;
 mod queries;
 mod rate_limit;
 mod repeated_params;
+mod report_checks;
 mod reprice;
 mod rollup_workload;
 mod rollups;

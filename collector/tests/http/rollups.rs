@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::common::{app, cost_event};
+use crate::report_checks::rebuild_rollups;
 use crate::rollup_workload::Workload;
 
 /// Zones with whole, half and three-quarter hour offsets. New York and St. John's change to
@@ -355,17 +356,7 @@ async fn migration_backfills_rollups() {
     // Replace the rollups written by ingest with those the migration computes from the
     // stored events.
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("DROP TABLE cost_rollups; DROP TABLE session_cost_rollups;")
-        .unwrap();
-    conn.execute_batch(include_str!(
-        "../../src/store/migrations/0004_cost_rollups.sql"
-    ))
-    .unwrap();
-    // Dropping the table dropped the index that a later migration put on it.
-    conn.execute_batch(include_str!(
-        "../../src/store/migrations/0015_unpriced_rollup_index.sql"
-    ))
-    .unwrap();
+    rebuild_rollups(&conn);
     drop(conn);
 
     let store = Store::open(&path).unwrap();

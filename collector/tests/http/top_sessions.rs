@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use serde_json::{json, Value};
 
 use crate::common::{app, cost_event, llm_response, TestApp};
+use crate::report_checks::assert_report_matches_events;
 
 fn query(from: &str, to: &str, agent: Option<&str>) -> CostQuery {
     let parse = |text: &str| format_timestamp(&text.parse::<DateTime<Utc>>().unwrap());
@@ -26,23 +27,8 @@ fn query(from: &str, to: &str, agent: Option<&str>) -> CostQuery {
 /// Asserts that the report from the rollups equals the recomputation, and returns the
 /// session ids it lists.
 async fn assert_sessions_match(store: &Store, query: CostQuery) -> Vec<String> {
-    let label = format!("{query:?}");
-    let rolled = store.cost_report("default", query.clone()).await.unwrap();
-    let recomputed = store
-        .cost_report_from_events("default", query)
+    assert_report_matches_events(store, query)
         .await
-        .unwrap();
-    assert_eq!(
-        serde_json::to_value(&rolled.by_session).unwrap(),
-        serde_json::to_value(&recomputed.by_session).unwrap(),
-        "{label}"
-    );
-    assert_eq!(
-        serde_json::to_string(&rolled).unwrap(),
-        serde_json::to_string(&recomputed).unwrap(),
-        "{label}"
-    );
-    rolled
         .by_session
         .into_iter()
         .map(|session| session.session_id)
