@@ -20,6 +20,18 @@ const COLUMNS: &str = "tenant_id, id, agent_id, agent_name, started_at, ended_at
     total_cost_usd, unpriced_count, input_tokens, output_tokens, cache_read_tokens, \
     cache_write_tokens, tags, tail_hash, resumed_at";
 
+/// The `SET` list of [`Session::save`]: every column after the key.
+const UPDATED_COLUMNS: &str = "agent_id = excluded.agent_id, \
+    agent_name = excluded.agent_name, started_at = excluded.started_at, \
+    ended_at = excluded.ended_at, last_event_at = excluded.last_event_at, \
+    status = excluded.status, event_count = excluded.event_count, \
+    error_count = excluded.error_count, tool_call_count = excluded.tool_call_count, \
+    llm_call_count = excluded.llm_call_count, total_cost_usd = excluded.total_cost_usd, \
+    unpriced_count = excluded.unpriced_count, input_tokens = excluded.input_tokens, \
+    output_tokens = excluded.output_tokens, cache_read_tokens = excluded.cache_read_tokens, \
+    cache_write_tokens = excluded.cache_write_tokens, tags = excluded.tags, \
+    tail_hash = excluded.tail_hash, resumed_at = excluded.resumed_at";
+
 /// A session with its running totals, in the JSON shape of the API.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -274,12 +286,15 @@ impl Session {
             .optional()?)
     }
 
-    /// Inserts or replaces the row.
+    /// Inserts the row, or updates the stored row of the same session in place.
+    ///
+    /// `INSERT OR REPLACE` would delete the stored row and insert it again under a new
+    /// rowid, rewriting both of the table's indexes for every session of every batch.
     pub(crate) fn save(&self, conn: &Connection) -> Result<(), StoreError> {
         let sql = format!(
-            "INSERT OR REPLACE INTO sessions ({COLUMNS}) VALUES \
+            "INSERT INTO sessions ({COLUMNS}) VALUES \
              (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
-             ?21)"
+             ?21) ON CONFLICT (tenant_id, id) DO UPDATE SET {UPDATED_COLUMNS}"
         );
         let tags = serde_json::to_string(&self.tags).unwrap_or_else(|_| "[]".to_owned());
         conn.prepare_cached(&sql)?.execute(params![
