@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveTime};
 use serde::Deserialize;
 
 use super::matching::{Clause, Matcher};
-use super::rates::{PriceEntry, Rate, Rates};
+use super::rates::{PriceEntry, Rate, Rates, MAX_RATE};
 use super::table::{Model, PriceTableError, Provider};
 use super::variants::PriceVariant;
 
@@ -48,9 +48,13 @@ pub(crate) fn build_provider(
         .into_iter()
         .map(|model| build_model(&file.id, model, default_source))
         .collect::<Result<Vec<_>, _>>()?;
-    let tool_fees = file.tool_rates.map_or_else(Rates::default, |tool_rates| {
-        Rates::from_keys(tool_rates.rates)
-    });
+    let tool_fees = match file.tool_rates {
+        Some(tool_rates) => {
+            check_rates(&file.id, &tool_rates.rates)?;
+            Rates::from_keys(tool_rates.rates)
+        }
+        None => Rates::default(),
+    };
 
     Ok(Provider {
         id: file.id,
@@ -62,16 +66,47 @@ pub(crate) fn build_provider(
     })
 }
 
+/// Checks that every rate of `rates`, tiers included, lies from 0 to [`MAX_RATE`], so
+/// that pricing a call cannot overflow `Decimal`.
+fn check_rates(owner: &str, rates: &BTreeMap<String, Rate>) -> Result<(), PriceTableError> {
+    for (key, rate) in rates {
+        let values: Vec<_> = match rate {
+            Rate::Flat(value) => vec![*value],
+            Rate::Tiered { base, tiers, .. } => std::iter::once(*base)
+                .chain(tiers.iter().map(|tier| tier.price))
+                .collect(),
+        };
+        if let Some(value) = values
+            .into_iter()
+            .find(|value| (value.is_sign_negative() && !value.is_zero()) || *value > MAX_RATE)
+        {
+            return Err(PriceTableError::InvalidRate {
+                owner: owner.to_owned(),
+                key: key.clone(),
+                rate: value,
+            });
+        }
+    }
+    Ok(())
+}
+
 fn build_model(
     provider: &str,
     file: ModelFile,
     default_source: &Arc<str>,
 ) -> Result<Model, PriceTableError> {
+    let owner = format!("{provider}/{}", file.id);
     let matcher =
         Matcher::compile(file.clause).map_err(|message| PriceTableError::InvalidClause {
-            owner: format!("{provider}/{}", file.id),
+            owner: owner.clone(),
             message,
         })?;
+    for rates in file.prices.iter().map(|entry| &entry.rates) {
+        check_rates(&owner, rates)?;
+    }
+    for rates in file.price_variants.iter().map(|variant| &variant.rates) {
+        check_rates(&owner, rates)?;
+    }
     let entries = file
         .prices
         .into_iter()

@@ -59,4 +59,6 @@ pub use table::{PriceTable, PriceTableError};
 pub use variants::{PriceContext, STANDARD_TIERS};
 
 #[cfg(test)]
+mod max_rate_tests;
+#[cfg(test)]
 mod tests;

@@ -61,6 +61,7 @@ use super::deployments::DeploymentsFile;
 use super::matching::Matcher;
 use super::override_rate::OverrideRate;
 use super::override_variant::OverrideVariant;
+use super::rates::MAX_RATE;
 use super::rates::{PriceEntry, Rates};
 use super::table::{Model, PriceTable, Provider};
 use super::variants::PriceVariant;
@@ -436,6 +437,12 @@ impl Visitor<'_> for PriceTextVisitor {
         if value.is_sign_negative() && !value.is_zero() {
             return Err(E::custom(format!(
                 "invalid rate {text:?}: rates must be zero or more"
+            )));
+        }
+        if value > MAX_RATE {
+            return Err(E::custom(format!(
+                "invalid rate {text:?}: rates must be at most {MAX_RATE} dollars per million \
+                 tokens or per thousand units; check that the rate is not per token or per unit"
             )));
         }
         Ok(PriceText(value))

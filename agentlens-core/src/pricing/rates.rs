@@ -76,6 +76,14 @@ pub(crate) struct Rates {
     pub(crate) requests: Option<Rate>,
 }
 
+/// Largest accepted rate, in dollars per million tokens or per thousand units: one
+/// dollar per token. Token counts are `u64`, so a line costs at most about 1.8e25 dollars
+/// and the lines of a call add up far below `Decimal`'s limit of about 7.9e28, where its
+/// arithmetic would panic. The most expensive listed models cost hundreds of dollars per
+/// million tokens.
+pub(crate) const MAX_RATE: rust_decimal::Decimal =
+    rust_decimal::Decimal::from_parts(1_000_000, 0, 0, false, 0);
+
 /// Price key of the file search fee, the genai-prices 0.2.5 unit `storage_searches`.
 pub(crate) const FILE_SEARCH_KEY: &str = "storage_searches_kcount";
 

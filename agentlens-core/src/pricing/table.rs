@@ -49,6 +49,19 @@ pub enum PriceTableError {
         /// Parser message for the clause.
         message: String,
     },
+    /// A rate is below zero or above [`MAX_RATE`](super::rates::MAX_RATE).
+    #[error(
+        "invalid rate {rate} for {key} of \"{owner}\": expected 0 to 1000000 dollars per \
+         million tokens or per thousand units"
+    )]
+    InvalidRate {
+        /// Provider id, or `provider/model` for a model's rate.
+        owner: String,
+        /// Price key of the rate.
+        key: String,
+        /// The rate as written in the table.
+        rate: rust_decimal::Decimal,
+    },
     /// A provider falls back to a provider id that the table does not contain.
     #[error("provider \"{provider}\" falls back to unknown provider \"{fallback}\"")]
     UnknownFallback {

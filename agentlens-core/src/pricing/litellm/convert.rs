@@ -6,7 +6,9 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
-use crate::pricing::rates::{Rate, Tier, TierRule, CODE_INTERPRETER_KEY, FILE_SEARCH_KEY};
+use crate::pricing::rates::{
+    Rate, Tier, TierRule, CODE_INTERPRETER_KEY, FILE_SEARCH_KEY, MAX_RATE,
+};
 
 /// Per-token keys and the genai-prices key each becomes, per million tokens. Each pair names
 /// the same unit: LiteLLM bills audio, image and video tokens, cached audio and image reads
@@ -217,7 +219,8 @@ fn add_tier(rates: &mut BTreeMap<String, Rate>, key: &str, start: u64, price: De
     }
 }
 
-/// Multiplies a JSON number by `factor` and rounds away binary float noise.
+/// Multiplies a JSON number by `factor` and rounds away binary float noise. Returns `None`
+/// for a number that is not finite, below zero, or above [`MAX_RATE`] once multiplied.
 ///
 /// The number's shortest round-trip text is read as a decimal. The product is rounded to the
 /// fewest significant digits (at most 15) within one part in 10^12 of it, as
@@ -228,7 +231,8 @@ fn scaled(value: Option<&Value>, factor: i64) -> Option<Decimal> {
         .filter(|number| number.is_finite() && *number >= 0.0)?;
     let exact = Decimal::from_str(&number.to_string())
         .ok()?
-        .checked_mul(Decimal::from(factor))?;
+        .checked_mul(Decimal::from(factor))
+        .filter(|exact| *exact <= MAX_RATE)?;
     if exact.is_zero() {
         return Some(Decimal::ZERO);
     }
@@ -251,16 +255,29 @@ pub(super) fn invalid_field(entry: &Value) -> Option<String> {
         None => return Some("missing litellm_provider".to_owned()),
         Some(other) => return Some(format!("litellm_provider is {other}, expected a string")),
     }
-    let is_cost_key = |key: &str| {
-        parse_key(key).is_some()
-            || TOOL_KEYS.iter().any(|(source, _, _)| *source == key)
-            || ["input_cost_per_query", "input_cost_per_request"].contains(&key)
-    };
     object
         .iter()
-        .filter(|(key, value)| is_cost_key(key) && !value.is_null())
-        .find(|(_, value)| scaled(Some(value), 1).is_none())
-        .map(|(key, value)| format!("{key} is {value}, expected a number >= 0"))
+        .filter(|(_, value)| !value.is_null())
+        .filter_map(|(key, value)| Some((key, value, cost_key_factor(key)?)))
+        .find(|(_, value, factor)| scaled(Some(value), *factor).is_none())
+        .map(|(key, value, factor)| {
+            let max = MAX_RATE / Decimal::from(factor);
+            format!("{key} is {value}, expected a number from 0 to {max}")
+        })
+}
+
+/// Returns the factor that turns the value of a LiteLLM cost field into a rate per million
+/// tokens or per thousand units, or `None` for a key that is not a cost field.
+fn cost_key_factor(key: &str) -> Option<i64> {
+    if parse_key(key).is_some() {
+        return Some(1_000_000);
+    }
+    if let Some((_, _, factor)) = TOOL_KEYS.iter().find(|(source, _, _)| *source == key) {
+        return Some(*factor);
+    }
+    ["input_cost_per_query", "input_cost_per_request"]
+        .contains(&key)
+        .then_some(1000)
 }
 
 /// Returns true when the rates include one that a call is always billed by: input, output,
@@ -282,6 +299,23 @@ mod tests {
 
     fn flat(text: &str) -> Rate {
         Rate::Flat(text.parse().unwrap())
+    }
+
+    #[test]
+    fn cost_above_maximum_rate_is_invalid() {
+        let entry = serde_json::json!({"litellm_provider": "openai", "input_cost_per_token": 2.0});
+        assert_eq!(
+            invalid_field(&entry).unwrap(),
+            "input_cost_per_token is 2.0, expected a number from 0 to 1"
+        );
+        let entry = serde_json::json!({"litellm_provider": "openai",
+            "code_interpreter_cost_per_session": 1000.5});
+        assert_eq!(
+            invalid_field(&entry).unwrap(),
+            "code_interpreter_cost_per_session is 1000.5, expected a number from 0 to 1000"
+        );
+        let entry = serde_json::json!({"litellm_provider": "openai", "input_cost_per_token": 1.0});
+        assert_eq!(invalid_field(&entry), None);
     }
 
     #[test]
@@ -340,11 +374,11 @@ mod tests {
 
         assert_eq!(
             invalid_field(&text).as_deref(),
-            Some("input_cost_per_token is \"abc\", expected a number >= 0")
+            Some("input_cost_per_token is \"abc\", expected a number from 0 to 1")
         );
         assert_eq!(
             invalid_field(&negative).as_deref(),
-            Some("output_cost_per_token_flex is -1.0, expected a number >= 0")
+            Some("output_cost_per_token_flex is -1.0, expected a number from 0 to 1")
         );
         assert_eq!(
             invalid_field(&serde_json::json!({"input_cost_per_token": 1e-06})).as_deref(),

@@ -169,7 +169,7 @@ pub struct InvalidLiteLlmEntry {
     /// The entry's key, such as `gpt-4o`.
     pub key: String,
     /// Reason the entry is invalid, such as
-    /// `input_cost_per_token is "abc", expected a number >= 0`.
+    /// `input_cost_per_token is "abc", expected a number from 0 to 1`.
     pub reason: String,
 }
 
