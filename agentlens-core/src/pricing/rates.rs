@@ -77,10 +77,9 @@ pub(crate) struct Rates {
 }
 
 /// Largest accepted rate, in dollars per million tokens or per thousand units: one
-/// dollar per token. Token counts are `u64`, so a line costs at most about 1.8e25 dollars
-/// and the lines of a call add up far below `Decimal`'s limit of about 7.9e28, where its
-/// arithmetic would panic. The most expensive listed models cost hundreds of dollars per
-/// million tokens.
+/// dollar per token. Counts are `u64`, so a rate times a count stays below about 1.8e25,
+/// far below the 7.9e28 at which `Decimal` arithmetic panics. The highest rate in the
+/// embedded table is 600 dollars per million output tokens.
 pub(crate) const MAX_RATE: rust_decimal::Decimal =
     rust_decimal::Decimal::from_parts(1_000_000, 0, 0, false, 0);
 
