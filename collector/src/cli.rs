@@ -274,9 +274,11 @@ pub enum CliError {
     NoClaudeDir,
     /// Some imported events did not reach the collector.
     #[error(
-        "{failed} events failed and {pending} were not sent; check the collector URL, the API \
-         key and the collector's rate limit (the warnings above give each failed batch's \
-         status), then run the import again (it skips events already stored)"
+        "{failed} events failed and {pending} were not sent. The warnings above give each \
+         failed batch's status: a connection error points at the collector URL, 401 or 403 at \
+         the API key, 429 at the collector's rate limit, and 400 at the events themselves, \
+         with the field named. Fix the cause and run the import again (it skips events \
+         already stored)"
     )]
     Undelivered {
         /// Events the collector rejected or that could not be sent.
