@@ -445,7 +445,8 @@ impl Visitor<'_> for PriceTextVisitor {
                  tokens or per thousand units; check that the rate is not per token or per unit"
             )));
         }
-        Ok(PriceText(value))
+        // `2.500000` is shown as `2.5` wherever the rate appears.
+        Ok(PriceText(value.normalize()))
     }
 
     fn visit_f64<E: de::Error>(self, value: f64) -> Result<PriceText, E> {

@@ -1030,3 +1030,28 @@ fn override_tier_price_as_number_is_rejected() {
         "{error}"
     );
 }
+
+#[test]
+fn override_rate_trailing_zeros_are_dropped() {
+    let text = r#"
+[[models]]
+provider = "mycorp"
+model = "padded"
+input_mtok = "2.500000"
+output_mtok = "10.0"
+"#;
+    let table = PriceTable::embedded().with_overrides(text).unwrap();
+
+    let quote = match table.quote(
+        Some("mycorp"),
+        "padded",
+        &tokens(1, 0, 1),
+        at("2026-01-01T00:00:00Z"),
+    ) {
+        PriceOutcome::Priced(quote) => quote,
+        PriceOutcome::Unpriced { reason } => panic!("unpriced: {reason}"),
+    };
+
+    assert_eq!(quote.breakdown.input.rate.unwrap().to_string(), "2.5");
+    assert_eq!(quote.breakdown.output.rate.unwrap().to_string(), "10");
+}
