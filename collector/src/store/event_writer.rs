@@ -155,6 +155,8 @@ fn ingest_batches(
 
     let mut insert = transaction.prepare_cached(INSERT_SQL)?;
     let mut sessions: BatchMap<String, Session> = BatchMap::default();
+    // `started_at` of each session that this loop read from the file, for `Session::update`.
+    let mut stored_starts: BatchMap<String, String> = BatchMap::default();
     let mut rollups = RollupDeltas::default();
     let mut llm_rollups = LlmRollupDeltas::default();
     let mut outcomes = Vec::with_capacity(batches.len());
@@ -165,7 +167,13 @@ fn ingest_batches(
             let session_id = &prepared.event.session_id;
             let loaded_here = !sessions.contains_key(session_id);
             if loaded_here {
-                let session = Session::load_or_start(&transaction, tenant, prepared)?;
+                let session = match Session::load(&transaction, tenant, session_id)? {
+                    Some(stored) => {
+                        stored_starts.insert(session_id.clone(), stored.started_at.clone());
+                        stored
+                    }
+                    None => Session::start(tenant, prepared),
+                };
                 sessions.insert(session_id.clone(), session);
             }
             let Some(session) = sessions.get_mut(session_id) else {
@@ -187,6 +195,7 @@ fn ingest_batches(
                 // A retried send: the insert left the stored event and its session as they were.
                 if loaded_here {
                     sessions.remove(session_id);
+                    stored_starts.remove(session_id);
                 }
                 duplicates += 1;
                 results.push(client_ids::stored_duplicate(
@@ -232,8 +241,11 @@ fn ingest_batches(
     }
 
     drop(insert);
-    for session in sessions.values() {
-        session.save(&transaction)?;
+    for (session_id, session) in &sessions {
+        match stored_starts.get(session_id) {
+            Some(stored_start) => session.update(&transaction, stored_start)?,
+            None => session.save(&transaction)?,
+        }
     }
     rollups.flush(&transaction, tenant)?;
     llm_rollups.flush(&transaction, tenant)?;

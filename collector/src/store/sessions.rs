@@ -32,6 +32,14 @@ const UPDATED_COLUMNS: &str = "agent_id = excluded.agent_id, \
     cache_write_tokens = excluded.cache_write_tokens, tags = excluded.tags, \
     tail_hash = excluded.tail_hash, resumed_at = excluded.resumed_at";
 
+/// The `SET` list of [`Session::update`]: every column after the key but `started_at`,
+/// whose index entry an update then leaves alone.
+const UPDATED_COLUMNS_BUT_START: &str = "agent_id = ?3, agent_name = ?4, \
+    ended_at = ?5, last_event_at = ?6, status = ?7, event_count = ?8, error_count = ?9, \
+    tool_call_count = ?10, llm_call_count = ?11, total_cost_usd = ?12, \
+    unpriced_count = ?13, input_tokens = ?14, output_tokens = ?15, cache_read_tokens = ?16, \
+    cache_write_tokens = ?17, tags = ?18, tail_hash = ?19, resumed_at = ?20";
+
 /// A session with its running totals, in the JSON shape of the API.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -90,7 +98,7 @@ pub struct Session {
 
 impl Session {
     /// Creates the row for the first event of a session.
-    fn start(tenant: &str, event: &PreparedEvent) -> Session {
+    pub(crate) fn start(tenant: &str, event: &PreparedEvent) -> Session {
         Session {
             id: event.event.session_id.clone(),
             agent_id: event.event.agent_id.clone(),
@@ -263,16 +271,6 @@ impl Session {
         })
     }
 
-    /// Loads a session inside the ingest transaction, or starts one for `first`.
-    pub(crate) fn load_or_start(
-        conn: &Connection,
-        tenant: &str,
-        first: &PreparedEvent,
-    ) -> Result<Session, StoreError> {
-        let found = Session::load(conn, tenant, &first.event.session_id)?;
-        Ok(found.unwrap_or_else(|| Session::start(tenant, first)))
-    }
-
     /// Loads a stored session inside the ingest transaction.
     pub(crate) fn load(
         conn: &Connection,
@@ -284,6 +282,58 @@ impl Session {
             .prepare_cached(&sql)?
             .query_row(params![tenant, id], Session::from_row)
             .optional()?)
+    }
+
+    /// Updates the stored row of the session, which must exist, and its `started_at` only
+    /// when it differs from `stored_start`, the value read with the row. Ingest calls it
+    /// for every session of a batch, and a `SET` list without `started_at` leaves the
+    /// `(tenant_id, started_at)` index as it is.
+    pub(crate) fn update(&self, conn: &Connection, stored_start: &str) -> Result<(), StoreError> {
+        let start_clause = if self.started_at == stored_start {
+            ""
+        } else {
+            ", started_at = ?21"
+        };
+        let sql = format!(
+            "UPDATE sessions SET {UPDATED_COLUMNS_BUT_START}{start_clause} \
+             WHERE tenant_id = ?1 AND id = ?2"
+        );
+        let tags = serde_json::to_string(&self.tags).unwrap_or_else(|_| "[]".to_owned());
+        let mut statement = conn.prepare_cached(&sql)?;
+        let values = params![
+            self.tenant_id,
+            self.id,
+            self.agent_id,
+            self.agent_name,
+            self.ended_at,
+            self.last_event_at,
+            self.status,
+            self.event_count,
+            self.error_count,
+            self.tool_call_count,
+            self.llm_call_count,
+            self.total_cost_usd.to_string(),
+            self.unpriced_event_count,
+            self.total_input_tokens,
+            self.total_output_tokens,
+            self.cache_read_tokens,
+            self.cache_write_tokens,
+            tags,
+            self.tail_hash,
+            self.resumed_at,
+        ];
+        let changed = if start_clause.is_empty() {
+            statement.execute(values)?
+        } else {
+            let mut with_start = values.to_vec();
+            with_start.push(&self.started_at as &dyn rusqlite::ToSql);
+            statement.execute(with_start.as_slice())?
+        };
+        if changed == 1 {
+            Ok(())
+        } else {
+            self.save(conn)
+        }
     }
 
     /// Inserts the row, or updates the stored row of the same session in place.

@@ -42,6 +42,7 @@ mod rollup_workload;
 mod rollups;
 mod server;
 mod session_merge;
+mod session_rows;
 mod timeline;
 mod top_sessions;
 mod truncation;
