@@ -284,10 +284,10 @@ impl Session {
             .optional()?)
     }
 
-    /// Updates the stored row of the session, which must exist, and its `started_at` only
-    /// when it differs from `stored_start`, the value read with the row. Ingest calls it
-    /// for every session of a batch, and a `SET` list without `started_at` leaves the
-    /// `(tenant_id, started_at)` index as it is.
+    /// Updates the stored row of the session, and its `started_at` only when it differs
+    /// from `stored_start`, the value read with the row. Ingest calls it for every session
+    /// of a batch, and a `SET` list without `started_at` leaves the `(tenant_id,
+    /// started_at)` index as it is. When no row matches, it saves the session as new.
     pub(crate) fn update(&self, conn: &Connection, stored_start: &str) -> Result<(), StoreError> {
         let start_clause = if self.started_at == stored_start {
             ""
