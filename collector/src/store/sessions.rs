@@ -48,7 +48,7 @@ pub struct Session {
     pub id: String,
     /// Agent of the first event seen.
     pub agent_id: String,
-    /// Name from the latest `session_started` that carried one.
+    /// Name from the `session_started` that arrived last among those that carried one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_name: Option<String>,
     /// Earliest event timestamp.
