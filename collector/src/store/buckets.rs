@@ -26,7 +26,11 @@ pub(crate) struct BucketSums {
     cost: PicoSum,
     pub(crate) events: i64,
     unpriced: i64,
-    by_agent: BTreeMap<String, PicoSum>,
+    /// Cost per agent, sorted by agent id.
+    by_agent: Vec<(String, PicoSum)>,
+    /// Index in `by_agent` where the next agent is looked for first. A tenant rollup row
+    /// lists its agents in id order, so most look-ups hit it with one comparison.
+    next_agent: usize,
 }
 
 impl BucketSums {
@@ -53,12 +57,28 @@ impl BucketSums {
         self.cost.add(cost);
         self.events += events;
         self.unpriced += unpriced;
-        match self.by_agent.get_mut(agent) {
-            Some(agent_cost) => agent_cost.add(cost),
-            None => {
-                self.by_agent.insert(agent.to_owned(), cost);
+        let index = self.agent_index(agent);
+        self.by_agent[index].1.add(cost);
+    }
+
+    /// Returns the index of the agent's entry in `by_agent`, inserted in order with a
+    /// zero cost when missing.
+    fn agent_index(&mut self, agent: &str) -> usize {
+        let index = match self.by_agent.get(self.next_agent) {
+            Some((known, _)) if known == agent => self.next_agent,
+            _ => {
+                let found = self
+                    .by_agent
+                    .binary_search_by(|(known, _)| known.as_str().cmp(agent));
+                found.unwrap_or_else(|index| {
+                    self.by_agent
+                        .insert(index, (agent.to_owned(), PicoSum::default()));
+                    index
+                })
             }
-        }
+        };
+        self.next_agent = index + 1;
+        index
     }
 
     /// Converts the sums to dollars.
