@@ -1032,7 +1032,7 @@ fn override_tier_price_as_number_is_rejected() {
 }
 
 #[test]
-fn override_rate_trailing_zeros_are_dropped() {
+fn override_rate_drops_trailing_zeros() {
     let text = r#"
 [[models]]
 provider = "mycorp"

@@ -33,12 +33,13 @@ const UPDATED_COLUMNS: &str = "agent_id = excluded.agent_id, \
     tail_hash = excluded.tail_hash, resumed_at = excluded.resumed_at";
 
 /// The `SET` list of [`Session::update`]: every column after the key but `started_at`,
-/// whose index entry an update then leaves alone.
+/// whose index entry an update then leaves alone. Parameters are numbered as in
+/// [`COLUMNS`].
 const UPDATED_COLUMNS_BUT_START: &str = "agent_id = ?3, agent_name = ?4, \
-    ended_at = ?5, last_event_at = ?6, status = ?7, event_count = ?8, error_count = ?9, \
-    tool_call_count = ?10, llm_call_count = ?11, total_cost_usd = ?12, \
-    unpriced_count = ?13, input_tokens = ?14, output_tokens = ?15, cache_read_tokens = ?16, \
-    cache_write_tokens = ?17, tags = ?18, tail_hash = ?19, resumed_at = ?20";
+    ended_at = ?6, last_event_at = ?7, status = ?8, event_count = ?9, error_count = ?10, \
+    tool_call_count = ?11, llm_call_count = ?12, total_cost_usd = ?13, \
+    unpriced_count = ?14, input_tokens = ?15, output_tokens = ?16, cache_read_tokens = ?17, \
+    cache_write_tokens = ?18, tags = ?19, tail_hash = ?20, resumed_at = ?21";
 
 /// A session with its running totals, in the JSON shape of the API.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -292,44 +293,13 @@ impl Session {
         let start_clause = if self.started_at == stored_start {
             ""
         } else {
-            ", started_at = ?21"
+            ", started_at = ?5"
         };
         let sql = format!(
             "UPDATE sessions SET {UPDATED_COLUMNS_BUT_START}{start_clause} \
              WHERE tenant_id = ?1 AND id = ?2"
         );
-        let tags = serde_json::to_string(&self.tags).unwrap_or_else(|_| "[]".to_owned());
-        let mut statement = conn.prepare_cached(&sql)?;
-        let values = params![
-            self.tenant_id,
-            self.id,
-            self.agent_id,
-            self.agent_name,
-            self.ended_at,
-            self.last_event_at,
-            self.status,
-            self.event_count,
-            self.error_count,
-            self.tool_call_count,
-            self.llm_call_count,
-            self.total_cost_usd.to_string(),
-            self.unpriced_event_count,
-            self.total_input_tokens,
-            self.total_output_tokens,
-            self.cache_read_tokens,
-            self.cache_write_tokens,
-            tags,
-            self.tail_hash,
-            self.resumed_at,
-        ];
-        let changed = if start_clause.is_empty() {
-            statement.execute(values)?
-        } else {
-            let mut with_start = values.to_vec();
-            with_start.push(&self.started_at as &dyn rusqlite::ToSql);
-            statement.execute(with_start.as_slice())?
-        };
-        if changed == 1 {
+        if self.execute_with_columns(conn, &sql)? == 1 {
             Ok(())
         } else {
             self.save(conn)
@@ -346,8 +316,15 @@ impl Session {
              (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
              ?21) ON CONFLICT (tenant_id, id) DO UPDATE SET {UPDATED_COLUMNS}"
         );
+        self.execute_with_columns(conn, &sql)?;
+        Ok(())
+    }
+
+    /// Runs `sql` with the session's values bound as `?1` to `?21` in [`COLUMNS`] order,
+    /// and returns the number of changed rows.
+    fn execute_with_columns(&self, conn: &Connection, sql: &str) -> Result<usize, StoreError> {
         let tags = serde_json::to_string(&self.tags).unwrap_or_else(|_| "[]".to_owned());
-        conn.prepare_cached(&sql)?.execute(params![
+        let changed = conn.prepare_cached(sql)?.execute(params![
             self.tenant_id,
             self.id,
             self.agent_id,
@@ -370,7 +347,7 @@ impl Session {
             self.tail_hash,
             self.resumed_at,
         ])?;
-        Ok(())
+        Ok(changed)
     }
 }
 

@@ -45,7 +45,7 @@ async fn earlier_event_moves_start_and_date_filter() {
 }
 
 #[tokio::test]
-async fn later_batches_keep_one_row_per_session() {
+async fn batches_keep_one_row_per_session() {
     let app = app().await;
     for minute in 0..5 {
         let events = (0..3)
