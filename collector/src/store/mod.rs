@@ -37,6 +37,7 @@ pub mod reprice;
 mod rollup_report;
 mod rollups;
 mod session_merge;
+mod session_resume;
 mod session_totals;
 pub mod sessions;
 mod sqlite;

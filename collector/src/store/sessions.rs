@@ -15,7 +15,7 @@ use super::{Page, Paging, Store, StoreError};
 use crate::ingest::PreparedEvent;
 
 /// Columns read by [`Session::from_row`], in order.
-const COLUMNS: &str = "tenant_id, id, agent_id, agent_name, started_at, ended_at, \
+pub(super) const COLUMNS: &str = "tenant_id, id, agent_id, agent_name, started_at, ended_at, \
     last_event_at, status, event_count, error_count, tool_call_count, llm_call_count, \
     total_cost_usd, unpriced_count, input_tokens, output_tokens, cache_read_tokens, \
     cache_write_tokens, tags, tail_hash, resumed_at";
@@ -188,7 +188,7 @@ impl Session {
 
     /// Applies a `session_ended` at `timestamp`, unless the session already ended later or
     /// resumed later. A resent or late end then leaves `endedAt` and the status as they are.
-    fn apply_ended(
+    pub(super) fn apply_ended(
         &mut self,
         payload: &serde_json::Map<String, serde_json::Value>,
         timestamp: &str,
@@ -211,7 +211,7 @@ impl Session {
     /// is later than `endedAt`, because a start at or before the end is a resent or late
     /// copy of the start of the run that ended. Upstream AgentLens reactivates the session in
     /// both cases and keeps the old `endedAt`.
-    fn apply_started(
+    pub(super) fn apply_started(
         &mut self,
         payload: &serde_json::Map<String, serde_json::Value>,
         timestamp: &str,
@@ -244,7 +244,7 @@ impl Session {
         }
     }
 
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
+    pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
         let cost: String = row.get(12)?;
         let tags: String = row.get(18)?;
         Ok(Session {

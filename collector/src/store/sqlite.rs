@@ -195,6 +195,12 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0019_session_resumed_at.sql"),
         after_sql: None,
     },
+    Migration {
+        version: 20,
+        name: "session_resume_backfill",
+        sql: include_str!("migrations/0020_session_resume_backfill.sql"),
+        after_sql: Some(super::session_resume::backfill_resumed_at),
+    },
 ];
 
 /// State owned by the writer thread and lent to each write job.

@@ -38,6 +38,7 @@ mod rate_limit;
 mod repeated_params;
 mod report_checks;
 mod reprice;
+mod resume_migration;
 mod rollup_workload;
 mod rollups;
 mod server;

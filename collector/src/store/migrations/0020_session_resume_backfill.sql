@@ -1,0 +1,5 @@
+-- Sessions stored before migration 19 have no `resumed_at`, so a late `session_ended`
+-- could still close a session that had resumed before the upgrade. The Rust step of this
+-- migration replays the `session_started` and `session_ended` events of each active
+-- session that has an end, in arrival order, and stores the resume it finds. It changes no
+-- other column, and reads only the events of those sessions.
