@@ -96,8 +96,13 @@ async fn migration_leaves_sessions_without_resume_as_stored() {
     ])
     .await;
     let conn = Connection::open(app.db_path()).unwrap();
-    conn.execute_batch("UPDATE sessions SET resumed_at = NULL")
-        .unwrap();
+    // Older builds re-activated a session on any later start, so a file may hold an
+    // active row whose events now replay to an ended session.
+    conn.execute_batch(
+        "UPDATE sessions SET resumed_at = NULL;
+         UPDATE sessions SET ended_at = NULL, status = 'active' WHERE id = 'ended'",
+    )
+    .unwrap();
     let before = session_rows(&conn);
     let (_app, conn) = upgraded_from_before_resume_rule(app).await;
     assert_eq!(session_rows(&conn), before);
