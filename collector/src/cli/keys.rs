@@ -16,7 +16,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::auth::{generate_key, hash_key};
 use crate::db_lock::{DatabaseLock, DatabaseLockError};
-use crate::handlers::keys::check_key_fields;
+use crate::handlers::keys::{check_key_fields, distinct_scopes};
 use crate::store::keys::{ApiKeyRecord, Revocation};
 use crate::store::{Store, StoreError, DEFAULT_TENANT};
 
@@ -170,13 +170,7 @@ impl KeysCommand {
 
 async fn create(mut args: CreateArgs) -> Result<String, KeysError> {
     // `--scopes 'read, write'` and `--scopes read,read` mean `read,write` and `read`.
-    let mut scopes: Vec<String> = Vec::with_capacity(args.scopes.len());
-    for scope in args.scopes.iter().map(|scope| scope.trim()) {
-        if !scopes.iter().any(|kept| kept == scope) {
-            scopes.push(scope.to_owned());
-        }
-    }
-    args.scopes = scopes;
+    args.scopes = distinct_scopes(args.scopes.iter().map(|s| s.trim().to_owned()).collect());
     check_key_fields(&args.name, &args.scopes).map_err(|issue| KeysError::InvalidField {
         field: issue.path,
         message: issue.message,

@@ -235,6 +235,14 @@ impl QueryParams {
         if let Ok(instant) = DateTime::parse_from_rfc3339(&text) {
             return Ok(Some(instant.with_timezone(&Utc)));
         }
+        // An unencoded `+` of an offset arrives as a space, as form encoding reads it.
+        if text.contains(' ') && DateTime::parse_from_rfc3339(&text.replace(' ', "+")).is_ok() {
+            return Err(ApiError::BadRequest(format!(
+                "Invalid {name} {text:?}: a + in a query string reads as a space; \
+                 write the offset's + as %2B, as in {}",
+                text.replace(' ', "%2B")
+            )));
+        }
         if let Some(reason) = agentlens_core::event::explain_missing_date(&text) {
             return Err(ApiError::BadRequest(format!(
                 "Invalid {name} {text:?}: {reason}"
@@ -338,6 +346,18 @@ mod tests {
             instant.unwrap().unwrap().to_rfc3339(),
             "2026-02-07T10:00:00+00:00"
         );
+    }
+
+    #[test]
+    fn unencoded_plus_of_offset_gets_encoding_hint() {
+        let error = params(&[("from", "2026-12-05T15:40:00 05:30")])
+            .instant("from", false, Tz::UTC)
+            .unwrap_err();
+        let ApiError::BadRequest(message) = error else {
+            panic!("expected a bad request");
+        };
+        assert!(message.contains("%2B"), "{message}");
+        assert!(message.contains("2026-12-05T15:40:00%2B05:30"), "{message}");
     }
 
     #[test]

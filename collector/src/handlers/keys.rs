@@ -198,6 +198,16 @@ pub fn check_key_fields(name: &str, scopes: &[String]) -> Result<(), FieldError>
             message: "expected a string of 1 to 255 characters".to_owned(),
         });
     }
+    // Listings print one key per line with tab-separated fields.
+    if let Some(control) = name.chars().find(|c| c.is_control()) {
+        return Err(FieldError {
+            path: "name".to_owned(),
+            message: format!(
+                "name contains the control character U+{:04X}: use printable characters only",
+                u32::from(control)
+            ),
+        });
+    }
     if scopes.is_empty() {
         return Err(FieldError {
             path: "scopes".to_owned(),
@@ -235,6 +245,41 @@ pub fn check_key_fields(name: &str, scopes: &[String]) -> Result<(), FieldError>
     Ok(())
 }
 
+/// Returns `scopes` with each scope once, in the order of its first appearance.
+pub fn distinct_scopes(scopes: Vec<String>) -> Vec<String> {
+    let mut distinct: Vec<String> = Vec::with_capacity(scopes.len());
+    for scope in scopes {
+        if !distinct.contains(&scope) {
+            distinct.push(scope);
+        }
+    }
+    distinct
+}
+
+/// Checks that a key request has no fields but `name` and `scopes`, so that a field this
+/// collector does not implement, such as an expiry, is not dropped without a word.
+fn check_known_fields(object: &serde_json::Map<String, Value>) -> Result<(), FieldError> {
+    let Some(unknown) = object
+        .keys()
+        .find(|key| !matches!(key.as_str(), "name" | "scopes"))
+    else {
+        return Ok(());
+    };
+    let message = match unknown.as_str() {
+        "tenantId" => "unknown field: a key belongs to the tenant of the key that creates it; \
+             `agentlens keys create --tenant ID` makes a key for another tenant"
+            .to_owned(),
+        "expiresAt" => "unknown field: keys do not expire; revoke a key with \
+             DELETE /api/keys/{id} when it should stop working"
+            .to_owned(),
+        _ => "unknown field: a key request takes only name and scopes".to_owned(),
+    };
+    Err(FieldError {
+        path: unknown.clone(),
+        message,
+    })
+}
+
 fn read_key_request(body: &Value) -> Result<(String, Vec<String>), FieldError> {
     let issue = |path: &str, message: &str| FieldError {
         path: path.to_owned(),
@@ -243,6 +288,7 @@ fn read_key_request(body: &Value) -> Result<(String, Vec<String>), FieldError> {
     let object = body
         .as_object()
         .ok_or_else(|| issue("", "expected a JSON object"))?;
+    check_known_fields(object)?;
     let name = match object.get("name") {
         None => "Unnamed Key".to_owned(),
         Some(Value::String(name)) => name.clone(),
@@ -259,6 +305,7 @@ fn read_key_request(body: &Value) -> Result<(String, Vec<String>), FieldError> {
             .collect::<Result<Vec<_>, _>>()?,
         Some(_) => return Err(issue("scopes", "expected an array of at most 50 strings")),
     };
+    let scopes = distinct_scopes(scopes);
     check_key_fields(&name, &scopes)?;
     Ok((name, scopes))
 }

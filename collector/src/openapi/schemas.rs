@@ -190,11 +190,18 @@ pub struct KeyRevoked {
 
 /// The request body of `POST /api/keys`.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct KeyRequest {
-    /// Key name of 1 to 255 characters; default `Unnamed Key`.
-    #[schema(min_length = 1, max_length = 255, nullable = false)]
+    /// Key name of 1 to 255 characters without control characters; default `Unnamed Key`.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        nullable = false
+    )]
     pub name: Option<String>,
-    /// 1 to 50 of `*`, `manage`, `write`, `audit` and `read`; default `["*"]`.
+    /// 1 to 50 of `*`, `manage`, `write`, `audit` and `read`, a repeated scope stored
+    /// once; default `["*"]`.
     #[schema(value_type = Option<Vec<KeyScope>>, min_items = 1, max_items = 50, nullable = false)]
     pub scopes: Option<Vec<String>>,
 }

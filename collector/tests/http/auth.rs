@@ -203,6 +203,52 @@ async fn empty_key_scopes_are_rejected() {
 }
 
 #[tokio::test]
+async fn key_request_fields_are_checked() {
+    let app = app_with_key().await;
+    let cases = [
+        (
+            json!({"name": "d", "expiresAt": "2020-01-01T00:00:00Z"}),
+            "expiresAt",
+            "do not expire",
+        ),
+        (json!({"tenantId": "other"}), "tenantId", "--tenant"),
+        (
+            json!({"name": "d", "role": "admin"}),
+            "role",
+            "only name and scopes",
+        ),
+        (json!({"name": "ci\ndeploy"}), "name", "U+000A"),
+        (json!({"name": "ci\u{85}"}), "name", "U+0085"),
+    ];
+    for (body, path, hint) in cases {
+        let reply = app.post("/api/keys", &body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{body}: {}",
+            reply.text
+        );
+        assert_eq!(reply.json["details"][0]["path"], path, "{}", reply.text);
+        let message = reply.json["details"][0]["message"].as_str().unwrap();
+        assert!(message.contains(hint), "{body}: {message}");
+    }
+    let listed = app.get("/api/keys").await.json;
+    assert_eq!(listed["keys"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn repeated_key_scopes_are_stored_once() {
+    let app = app_with_key().await;
+
+    let reply = app
+        .post("/api/keys", &json!({"scopes": ["read", "write", "read"]}))
+        .await;
+
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(reply.json["scopes"], json!(["read", "write"]));
+}
+
+#[tokio::test]
 async fn lowercase_bearer_scheme_is_accepted() {
     let app = app_with_key().await;
     let key = app.key.clone().unwrap();

@@ -255,6 +255,21 @@ fn scopes_are_trimmed_and_deduplicated() {
 }
 
 #[test]
+fn name_with_control_character_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("agentlens.db");
+    new_database(&db);
+
+    let output = agentlens(&db, &["create", "--name", "ci\tdeploy"]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("U+0009"), "{message}");
+
+    let listed = stdout(&agentlens(&db, &["list"]));
+    assert_eq!(listed.lines().count(), 1, "a key was created: {listed}");
+}
+
+#[test]
 fn empty_tenant_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("agentlens.db");
