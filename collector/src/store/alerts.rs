@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::alert_close::{close_open_entry, record_closed, RuleChange};
 use super::alert_deliveries::{deliveries_of, insert_deliveries, NewDelivery};
 use super::cost_rule::COUNTED_COST_ROWS;
 use super::event_writer::ingest_batch;
@@ -200,7 +201,8 @@ impl Store {
     }
 
     /// Applies a partial update to a tenant's rule and bumps its `updatedAt`; returns
-    /// `None` when the tenant has no rule with that id.
+    /// `None` when the tenant has no rule with that id. A disabled rule's open alert is
+    /// closed ([`super::alert_close`]).
     ///
     /// The inner result contains the field errors of a patch that is invalid only together
     /// with the stored rule (see [`RulePatch::apply_to`]), and the rule then stays
@@ -224,7 +226,8 @@ impl Store {
                 return Ok(Some(Err(errors)));
             }
             rule.updated_at = now_text();
-            context.conn.execute(
+            let transaction = context.conn.transaction()?;
+            transaction.execute(
                 "UPDATE alert_rules SET name = ?1, enabled = ?2, condition = ?3, threshold = ?4, \
                  window_minutes = ?5, scope = ?6, notify_channels = ?7, updated_at = ?8 \
                  WHERE tenant_id = ?9 AND id = ?10",
@@ -241,13 +244,29 @@ impl Store {
                     id,
                 ],
             )?;
+            let closed = if rule.enabled {
+                None
+            } else {
+                close_open_entry(&transaction, &rule.id, &rule.updated_at)?
+            };
+            transaction.commit()?;
+            if let Some(entry) = closed {
+                record_closed(
+                    context,
+                    &rule,
+                    &entry,
+                    RuleChange::Disabled,
+                    &rule.updated_at,
+                );
+            }
             Ok(Some(Ok(rule)))
         })
         .await
     }
 
-    /// Deletes a tenant's rule together with its history entries, in one transaction;
-    /// returns false when the tenant has no rule with that id.
+    /// Deletes a tenant's rule and its pending webhook deliveries, and closes its open
+    /// alert, in one transaction; returns false when the tenant has no rule with that id.
+    /// The rule's history entries stay, as its alert events do.
     ///
     /// # Errors
     ///
@@ -255,23 +274,27 @@ impl Store {
     pub async fn delete_alert_rule(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {
         let (tenant, id) = (tenant.to_owned(), id.to_owned());
         self.write(move |context| {
+            let Some(rule) = find_rule(&context.conn, &tenant, &id)? else {
+                return Ok(false);
+            };
+            let now = now_text();
             let transaction = context.conn.transaction()?;
-            // Deliveries reference history rows, which reference the rule.
             transaction.execute(
-                "DELETE FROM alert_deliveries WHERE tenant_id = ?1 AND history_id IN \
+                "DELETE FROM alert_deliveries WHERE tenant_id = ?1 AND status = 'pending' \
+                 AND history_id IN \
                  (SELECT id FROM alert_history WHERE tenant_id = ?1 AND rule_id = ?2)",
                 params![tenant, id],
             )?;
+            let closed = close_open_entry(&transaction, &id, &now)?;
             transaction.execute(
-                "DELETE FROM alert_history WHERE tenant_id = ?1 AND rule_id = ?2",
-                params![tenant, id],
-            )?;
-            let deleted = transaction.execute(
                 "DELETE FROM alert_rules WHERE tenant_id = ?1 AND id = ?2",
                 params![tenant, id],
             )?;
             transaction.commit()?;
-            Ok(deleted > 0)
+            if let Some(entry) = closed {
+                record_closed(context, &rule, &entry, RuleChange::Deleted, &now);
+            }
+            Ok(true)
         })
         .await
     }
@@ -416,6 +439,18 @@ impl Store {
     ) -> Result<(Transition, Vec<PendingDelivery>), StoreError> {
         let rule = rule.clone();
         self.write(move |context| {
+            // The rule may have been disabled or deleted since the evaluator read it.
+            let enabled: Option<bool> = context
+                .conn
+                .query_row(
+                    "SELECT enabled FROM alert_rules WHERE tenant_id = ?1 AND id = ?2",
+                    params![rule.tenant_id, rule.id],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if enabled != Some(true) {
+                return Ok((Transition::Unchanged, Vec::new()));
+            }
             let open: Option<(String, String)> = context
                 .conn
                 .query_row(
@@ -563,7 +598,7 @@ fn resolve(
 /// Payload of an `alert_triggered` or `alert_resolved` event.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct AlertEventPayload<'a> {
+pub(super) struct AlertEventPayload<'a> {
     alert_rule_id: &'a str,
     alert_name: &'a str,
     condition: &'static str,
@@ -576,7 +611,7 @@ struct AlertEventPayload<'a> {
 
 impl<'a> AlertEventPayload<'a> {
     /// Creates the payload of a transition of `rule` at `current_value`.
-    fn new(
+    pub(super) fn new(
         rule: &'a AlertRule,
         current_value: Decimal,
         message: &'a str,
@@ -599,7 +634,7 @@ impl<'a> AlertEventPayload<'a> {
 /// It runs after the history transaction committed, in the same writer job, so no other
 /// write comes between them. A failure is logged: the history entry is the record that
 /// keeps the alert from firing twice, and it is already stored.
-fn store_alert_event(
+pub(super) fn store_alert_event(
     context: &mut WriterContext,
     rule: &AlertRule,
     event_type: &str,

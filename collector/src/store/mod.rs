@@ -13,6 +13,7 @@
 //! recombined exactly in an `i128` by [`PicoSum`].
 
 pub mod agent_tool_analytics;
+mod alert_close;
 pub mod alert_deliveries;
 pub mod alerts;
 pub mod analytics;

@@ -201,6 +201,12 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0020_session_resume_backfill.sql"),
         after_sql: Some(super::session_resume::backfill_resumed_at),
     },
+    Migration {
+        version: 21,
+        name: "alert_history_outlives_rule",
+        sql: include_str!("migrations/0021_alert_history_outlives_rule.sql"),
+        after_sql: Some(super::alert_close::drop_history_rule_reference),
+    },
 ];
 
 /// State owned by the writer thread and lent to each write job.

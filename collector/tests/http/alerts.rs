@@ -199,29 +199,52 @@ async fn put_keeps_create_bounds() {
     assert_eq!(missing.json["error"], "Alert rule not found");
 }
 
-#[tokio::test]
-async fn delete_removes_rule_and_history() {
-    let app = app().await;
+/// Creates a cost rule with threshold 0, stores a cost and lets the rule fire; returns
+/// the rule's id.
+async fn firing_rule(app: &crate::common::TestApp) -> String {
     let body =
         json!({"name": "spend", "condition": "cost_exceeds", "threshold": 0, "windowMinutes": 60});
     let rule = app.post("/api/alerts/rules", &body).await.json;
-    let id = rule["id"].as_str().unwrap();
     let recent = format_timestamp(&(Utc::now() - Duration::minutes(5)));
     app.ingest(vec![cost_event("s1", "a1", "gpt-4.1", json!(0.5), &recent)])
         .await;
     let fired = app.state.alerts.evaluate_at(Utc::now()).await.unwrap();
     assert!(matches!(fired[0].1, Transition::Fired(_)));
+    rule["id"].as_str().unwrap().to_owned()
+}
+
+/// Returns the alert events of the rule's session, oldest first.
+async fn alert_events(app: &crate::common::TestApp, id: &str) -> Vec<serde_json::Value> {
+    let uri = format!("/api/events?sessionId=agentlens-alerts-{id}&order=asc");
+    app.get(&uri).await.json["events"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn delete_removes_rule_and_closes_its_alert() {
+    let app = app().await;
+    let id = firing_rule(&app).await;
 
     let uri = format!("/api/alerts/rules/{id}");
     let reply = app.send(Method::DELETE, &uri, None).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert_eq!(reply.json, json!({"id": id, "deleted": true}));
     assert_eq!(app.get(&uri).await.status, StatusCode::NOT_FOUND);
+
+    // The history entry stays, closed, and matches the rule's events.
     let history = app
         .get(&format!("/api/alerts/history?ruleId={id}"))
         .await
         .json;
-    assert_eq!(history["total"], 0);
+    assert_eq!(history["total"], 1, "{history}");
+    let resolved_at = history["entries"][0]["resolvedAt"].as_str().unwrap();
+    let events = alert_events(&app, &id).await;
+    let types: Vec<_> = events.iter().map(|event| &event["eventType"]).collect();
+    assert_eq!(types, ["alert_triggered", "alert_resolved"]);
+    assert_eq!(events[1]["payload"]["resolvedBy"], "rule_deleted");
+    assert_eq!(events[1]["timestamp"], resolved_at);
     assert!(app
         .state
         .alerts
@@ -233,6 +256,31 @@ async fn delete_removes_rule_and_history() {
     let again = app.send(Method::DELETE, &uri, None).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
     assert_eq!(again.json["error"], "Alert rule not found");
+}
+
+#[tokio::test]
+async fn disabling_firing_rule_closes_its_alert() {
+    let app = app().await;
+    let id = firing_rule(&app).await;
+    let uri = format!("/api/alerts/rules/{id}");
+
+    let reply = put(&app, &uri, r#"{"enabled": false}"#).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let history = app.get("/api/alerts/history").await.json;
+    assert!(history["entries"][0]["resolvedAt"].is_string(), "{history}");
+    let events = alert_events(&app, &id).await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[1]["eventType"], "alert_resolved");
+    assert_eq!(events[1]["payload"]["resolvedBy"], "rule_disabled");
+    assert_eq!(events[1]["payload"]["currentValue"], 0.5);
+
+    // A second disable finds nothing open; enabling again fires a new alert.
+    put(&app, &uri, r#"{"enabled": false}"#).await;
+    assert_eq!(alert_events(&app, &id).await.len(), 2);
+    put(&app, &uri, r#"{"enabled": true}"#).await;
+    let fired = app.state.alerts.evaluate_at(Utc::now()).await.unwrap();
+    assert!(matches!(fired[0].1, Transition::Fired(_)));
+    assert_eq!(app.get("/api/alerts/history").await.json["total"], 2);
 }
 
 #[tokio::test]

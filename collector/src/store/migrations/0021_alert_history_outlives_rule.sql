@@ -1,0 +1,4 @@
+-- History entries stay when their rule is deleted, as the alert events they match stay in
+-- the rule's `agentlens-alerts-` session. The Rust step of this migration drops the
+-- foreign key from `alert_history.rule_id` to `alert_rules` by editing the stored CREATE
+-- TABLE text, as migration 14 does, so it reads no row and is instant on any file.
