@@ -1,6 +1,6 @@
 //! Alert rules: validation, and an evaluator that fires once per crossing and resolves.
 
-use agentlens_collector::store::alerts::Transition;
+use agentlens_collector::store::alerts::{Judgement, Transition};
 use agentlens_core::event::format_timestamp;
 use axum::http::{Method, StatusCode};
 use chrono::{Duration, Utc};
@@ -281,6 +281,43 @@ async fn disabling_firing_rule_closes_its_alert() {
     let fired = app.state.alerts.evaluate_at(Utc::now()).await.unwrap();
     assert!(matches!(fired[0].1, Transition::Fired(_)));
     assert_eq!(app.get("/api/alerts/history").await.json["total"], 2);
+}
+
+#[tokio::test]
+async fn evaluation_of_rule_deleted_meanwhile_records_nothing() {
+    let app = app().await;
+    let body =
+        json!({"name": "spend", "condition": "cost_exceeds", "threshold": 0, "windowMinutes": 60});
+    let id = app.post("/api/alerts/rules", &body).await.json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The evaluator read the rule, then the rule was deleted before its result was stored.
+    let rule = app
+        .state
+        .store
+        .alert_rule("default", &id)
+        .await
+        .unwrap()
+        .unwrap();
+    app.send(Method::DELETE, &format!("/api/alerts/rules/{id}"), None)
+        .await;
+
+    let judgement = Judgement {
+        value: rust_decimal::Decimal::ONE,
+        firing: true,
+        message: "over".to_owned(),
+    };
+    let (transition, deliveries) = app
+        .state
+        .store
+        .record_evaluation(&rule, judgement, format_timestamp(&Utc::now()))
+        .await
+        .unwrap();
+
+    assert_eq!(transition, Transition::Unchanged);
+    assert!(deliveries.is_empty());
+    assert_eq!(app.get("/api/alerts/history").await.json["total"], 0);
 }
 
 #[tokio::test]
