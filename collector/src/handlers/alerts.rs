@@ -183,6 +183,7 @@ pub async fn get_rule(
 
 /// Changes the fields present in the body, with the bounds of creation, and returns the
 /// rule with `updatedAt` bumped; 400 names each invalid field, 404 for an unknown id.
+/// Disabling a firing rule closes its alert.
 #[utoipa::path(
     put,
     path = "/api/alerts/rules/{id}",
@@ -247,7 +248,8 @@ pub async fn update_rule(
     Ok(Json(rule))
 }
 
-/// Deletes a rule and its history entries: `{id, deleted: true}`, or 404.
+/// Deletes a rule and its pending webhook deliveries, and closes its open alert; its
+/// history entries stay. Answers `{id, deleted: true}`, or 404.
 #[utoipa::path(
     delete,
     path = "/api/alerts/rules/{id}",
@@ -259,7 +261,7 @@ pub async fn update_rule(
     responses(
         (
             status = 200,
-            description = "The rule and its history are deleted",
+            description = "The rule is deleted, and its open alert closed; its history stays",
             body = crate::openapi::schemas::RuleDeleted,
         ),
         (
