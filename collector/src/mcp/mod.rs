@@ -451,6 +451,10 @@ impl ServerHandler for AgentLensMcp {
         if let Some(denied) = access::denied_call(tool, &context.extensions) {
             return Ok(denied.into());
         }
+        if let Some(error) = params::argument_error(&request.name, request.arguments.as_ref()) {
+            let result = tool_error(format!("{ARGUMENT_ERROR_PREFIX} {error}"));
+            return Ok(shorten_argument_error(result.into()));
+        }
         let call = ToolCallContext::new(self, request, context);
         let response = self.tool_router.call(call).await;
         response.map(shorten_argument_error).map_err(shorten_error)

@@ -1,8 +1,34 @@
 //! Input schemas of the MCP tools.
 
 use rmcp::schemars::{self, JsonSchema};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+
+/// Returns the error for `arguments` that do not fit the input of `tool`, naming the
+/// argument at fault, such as `sessionId: invalid type: null, expected a string`; `None`
+/// when they fit or the tool is unknown. rmcp's own error gives serde's message alone.
+pub(super) fn argument_error(tool: &str, arguments: Option<&Map<String, Value>>) -> Option<String> {
+    let value = Value::Object(arguments.cloned().unwrap_or_default());
+    match tool {
+        "agentlens_session_start" => error_of::<SessionStartParams>(value),
+        "agentlens_log_event" => error_of::<LogEventParams>(value),
+        "agentlens_session_end" => error_of::<SessionEndParams>(value),
+        "agentlens_get_costs" => error_of::<GetCostsParams>(value),
+        "agentlens_quote_price" => error_of::<QuotePriceParams>(value),
+        _ => None,
+    }
+}
+
+fn error_of<T: DeserializeOwned>(value: Value) -> Option<String> {
+    let error = serde_path_to_error::deserialize::<_, T>(value).err()?;
+    let path = error.path().to_string();
+    Some(if path == "." {
+        error.inner().to_string()
+    } else {
+        format!("{path}: {}", error.inner())
+    })
+}
 
 /// Input of `agentlens_session_start`.
 #[derive(Debug, Deserialize, JsonSchema)]

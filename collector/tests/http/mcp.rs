@@ -434,6 +434,40 @@ async fn unknown_tool_error_lists_tools() {
 }
 
 #[tokio::test]
+async fn invalid_tool_arguments_name_the_argument() {
+    let server = spawn_server().await;
+    let client = connect(&server, &server.key).await;
+    let cases = [
+        (
+            "agentlens_log_event",
+            json!({"sessionId": null, "eventType": "custom", "payload": {}}),
+            "sessionId: invalid type: null, expected a string",
+        ),
+        (
+            "agentlens_session_start",
+            json!({"agentId": "a1", "tags": ["ok", 7]}),
+            "tags[1]: invalid type: integer `7`, expected a string",
+        ),
+        (
+            "agentlens_session_end",
+            json!({"sessionId": "s1"}),
+            "missing field `reason`",
+        ),
+    ];
+    for (tool, arguments, expected) in cases {
+        let result = call(&client, tool, arguments).await;
+        assert_eq!(result.is_error, Some(true), "{tool}");
+        let text = &result.content[0].as_text().unwrap().text;
+        assert!(
+            text.starts_with("failed to deserialize parameters: "),
+            "{tool}: {text}"
+        );
+        assert!(text.contains(expected), "{tool}: {text}");
+    }
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
 async fn read_key_cannot_call_writing_tools() {
     let server = spawn_server().await;
     let reader = create_key(&server, &["read"]).await;
