@@ -100,6 +100,11 @@ impl AlertEngine {
         now: DateTime<Utc>,
         tenants: Option<&HashSet<String>>,
     ) -> Result<Vec<(String, Transition)>, StoreError> {
+        match self.store.close_alerts_of_disabled_rules().await {
+            Ok(0) => {}
+            Ok(closed) => tracing::info!(alerts.closed = closed, "closed alerts of disabled rules"),
+            Err(error) => tracing::error!(%error, "cannot close alerts of disabled rules"),
+        }
         let mut rules = self.store.list_alert_rules(None).await?;
         if let Some(tenants) = tenants {
             rules.retain(|rule| tenants.contains(&rule.tenant_id));

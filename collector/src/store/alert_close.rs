@@ -18,10 +18,15 @@ use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension};
 use rust_decimal::Decimal;
 
-use super::alerts::{store_alert_event, AlertEventPayload};
+use super::alerts::{find_rule, store_alert_event, AlertEventPayload};
 use super::check_constraints::{check_schema, write_table_sql};
-use super::WriterContext;
+use super::{now_text, Store, StoreError, WriterContext};
 use crate::alerts::AlertRule;
+
+/// Tenant and id of each disabled rule with an open alert.
+const DISABLED_AND_OPEN_SQL: &str = "SELECT r.tenant_id, r.id FROM alert_history AS h \
+    JOIN alert_rules AS r ON r.id = h.rule_id AND r.tenant_id = h.tenant_id \
+    WHERE h.resolved_at IS NULL AND NOT r.enabled";
 
 /// The reference that migration 1 declared on `alert_history.rule_id`.
 const RULE_REFERENCE: &str = "rule_id TEXT NOT NULL REFERENCES alert_rules (id)";
@@ -124,6 +129,50 @@ pub(super) fn record_closed(
         now,
         &entry.id,
     );
+}
+
+impl Store {
+    /// Closes the open alerts of disabled rules, as disabling a rule does, and returns how
+    /// many it closed. Versions before this rule left them open, and the evaluator, which
+    /// reads enabled rules only, would never close them.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when a query or write fails.
+    pub async fn close_alerts_of_disabled_rules(&self) -> Result<usize, StoreError> {
+        let rules: Vec<(String, String)> = self
+            .read(|conn| {
+                let mut statement = conn.prepare_cached(DISABLED_AND_OPEN_SQL)?;
+                let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .await?;
+        if rules.is_empty() {
+            return Ok(0);
+        }
+        self.write(move |context| {
+            let mut closed = 0;
+            for (tenant, id) in rules {
+                // The rule may have changed since the read.
+                let Some(rule) = find_rule(&context.conn, &tenant, &id)? else {
+                    continue;
+                };
+                if rule.enabled {
+                    continue;
+                }
+                let now = now_text();
+                let transaction = context.conn.transaction()?;
+                let entry = close_open_entry(&transaction, &rule.id, &now)?;
+                transaction.commit()?;
+                if let Some(entry) = entry {
+                    record_closed(context, &rule, &entry, RuleChange::Disabled, &now);
+                    closed += 1;
+                }
+            }
+            Ok(closed)
+        })
+        .await
+    }
 }
 
 /// Drops the foreign key of `alert_history.rule_id`, so that history entries stay when

@@ -125,7 +125,7 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<AlertHistoryEntry> {
     })
 }
 
-fn find_rule(
+pub(super) fn find_rule(
     conn: &rusqlite::Connection,
     tenant: &str,
     id: &str,

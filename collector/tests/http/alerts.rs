@@ -284,6 +284,27 @@ async fn disabling_firing_rule_closes_its_alert() {
 }
 
 #[tokio::test]
+async fn evaluation_closes_alert_of_rule_disabled_by_older_version() {
+    let app = app().await;
+    let id = firing_rule(&app).await;
+    // Older versions disabled a rule without closing its alert.
+    let conn = rusqlite::Connection::open(app.db_path()).unwrap();
+    conn.execute("UPDATE alert_rules SET enabled = 0", [])
+        .unwrap();
+
+    let transitions = app.state.alerts.evaluate_at(Utc::now()).await.unwrap();
+
+    assert!(transitions.is_empty());
+    let history = app.get("/api/alerts/history").await.json;
+    assert!(history["entries"][0]["resolvedAt"].is_string(), "{history}");
+    let events = alert_events(&app, &id).await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[1]["payload"]["resolvedBy"], "rule_disabled");
+    app.state.alerts.evaluate_at(Utc::now()).await.unwrap();
+    assert_eq!(alert_events(&app, &id).await.len(), 2);
+}
+
+#[tokio::test]
 async fn evaluation_of_rule_deleted_meanwhile_records_nothing() {
     let app = app().await;
     let body =
