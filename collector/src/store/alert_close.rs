@@ -5,7 +5,8 @@
 //! `alert_resolved` event would follow its `alert_triggered`. So disabling or deleting a
 //! rule closes its open entry in the same transaction, and then stores an
 //! `alert_resolved` event whose `resolvedBy` names the change. No webhook is sent for it:
-//! the rule no longer notifies.
+//! the rule no longer notifies. Each evaluation first closes the alerts that earlier
+//! versions left open on disabled rules.
 //!
 //! History entries outlive their rule, because the `alert_triggered` and `alert_resolved`
 //! events they match stay in the rule's `agentlens-alerts-` session. Migration 21 drops
