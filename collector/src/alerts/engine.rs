@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::evaluator::evaluate_rules;
-use super::webhook::{WebhookOptions, WebhookSender};
+use super::webhook::{PendingDelivery, WebhookOptions, WebhookSender};
 use super::IngestSignal;
 use crate::store::alerts::Transition;
 use crate::store::{Store, StoreError};
@@ -101,8 +101,7 @@ impl AlertEngine {
         tenants: Option<&HashSet<String>>,
     ) -> Result<Vec<(String, Transition)>, StoreError> {
         match self.store.close_alerts_of_disabled_rules().await {
-            Ok(0) => {}
-            Ok(closed) => tracing::info!(alerts.closed = closed, "closed alerts of disabled rules"),
+            Ok(deliveries) => self.sender.dispatch(deliveries),
             Err(error) => tracing::error!(%error, "cannot close alerts of disabled rules"),
         }
         let mut rules = self.store.list_alert_rules(None).await?;
@@ -112,6 +111,12 @@ impl AlertEngine {
         let (transitions, deliveries) = evaluate_rules(&self.store, rules, now).await;
         self.sender.dispatch(deliveries);
         Ok(transitions)
+    }
+
+    /// Starts sending `deliveries`, such as the resolve notifications of an alert that a
+    /// change to its rule closed.
+    pub fn dispatch(&self, deliveries: Vec<PendingDelivery>) {
+        self.sender.dispatch(deliveries);
     }
 
     /// Starts the evaluation loop; it stops when `shutdown` turns true or its sender is

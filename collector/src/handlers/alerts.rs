@@ -183,7 +183,7 @@ pub async fn get_rule(
 
 /// Changes the fields present in the body, with the bounds of creation, and returns the
 /// rule with `updatedAt` bumped; 400 names each invalid field, 404 for an unknown id.
-/// Disabling a firing rule closes its alert.
+/// Disabling a firing rule closes its alert and sends the resolve notification.
 #[utoipa::path(
     put,
     path = "/api/alerts/rules/{id}",
@@ -241,15 +241,16 @@ pub async fn update_rule(
         .store
         .update_alert_rule(&caller.tenant_id, &id, patch)
         .await?;
-    let rule = updated
+    let updated = updated
         .ok_or(ApiError::NotFound(RULE_NOT_FOUND))?
         .map_err(ApiError::Validation)?;
-    tracing::info!(alert.rule_id = %rule.id, "alert rule updated");
-    Ok(Json(rule))
+    tracing::info!(alert.rule_id = %updated.rule.id, "alert rule updated");
+    state.alerts.dispatch(updated.deliveries);
+    Ok(Json(updated.rule))
 }
 
-/// Deletes a rule and its pending webhook deliveries, and closes its open alert; its
-/// history entries stay. Answers `{id, deleted: true}`, or 404.
+/// Deletes a rule and closes its open alert; its history entries stay, and its failed
+/// webhook deliveries are not retried. Answers `{id, deleted: true}`, or 404.
 #[utoipa::path(
     delete,
     path = "/api/alerts/rules/{id}",
@@ -291,14 +292,13 @@ pub async fn delete_rule(
     Extension(caller): Extension<Caller>,
     PathId(id): PathId,
 ) -> Result<Json<Value>, ApiError> {
-    if !state
+    let deliveries = state
         .store
         .delete_alert_rule(&caller.tenant_id, &id)
         .await?
-    {
-        return Err(ApiError::NotFound(RULE_NOT_FOUND));
-    }
+        .ok_or(ApiError::NotFound(RULE_NOT_FOUND))?;
     tracing::info!(alert.rule_id = %id, "alert rule deleted");
+    state.alerts.dispatch(deliveries);
     Ok(Json(json!({"id": id, "deleted": true})))
 }
 

@@ -4,9 +4,10 @@
 //! or deleted would otherwise keep an open history entry with no `resolvedAt`, and no
 //! `alert_resolved` event would follow its `alert_triggered`. So disabling or deleting a
 //! rule closes its open entry in the same transaction, and then stores an
-//! `alert_resolved` event whose `resolvedBy` names the change. No webhook is sent for it:
-//! the rule no longer notifies. Each evaluation first closes the alerts that earlier
-//! versions left open on disabled rules.
+//! `alert_resolved` event whose `resolvedBy` names the change, and posts the resolve
+//! notification to the rule's webhooks, so a receiver that heard of the alert hears that
+//! it closed. Each evaluation first closes the alerts that earlier versions left open on
+//! disabled rules.
 //!
 //! History entries outlive their rule, because the `alert_triggered` and `alert_resolved`
 //! events they match stay in the rule's `agentlens-alerts-` session. Migration 21 drops
@@ -19,9 +20,11 @@ use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension};
 use rust_decimal::Decimal;
 
-use super::alerts::{find_rule, store_alert_event, AlertEventPayload};
+use super::alert_deliveries::{insert_deliveries, NewDelivery};
+use super::alerts::{find_rule, new_deliveries, pending, store_alert_event, AlertEventPayload};
 use super::check_constraints::{check_schema, write_table_sql};
 use super::{now_text, Store, StoreError, WriterContext};
+use crate::alerts::webhook::{DeliveryKind, PendingDelivery, TransitionFacts};
 use crate::alerts::AlertRule;
 
 /// Tenant and id of each disabled rule with an open alert.
@@ -61,86 +64,123 @@ impl RuleChange {
     }
 }
 
-/// The open history entry of a rule, once closed.
+/// The closing of a rule's open alert, prepared before the transaction that writes it.
 #[derive(Debug)]
-pub(super) struct ClosedEntry {
+pub(super) struct Closing {
+    /// Id of the open history entry.
     id: String,
     /// The value that made the rule fire.
     current_value: Decimal,
-}
-
-/// Sets `resolved_at` of the rule's open history entry to `now`, inside the caller's
-/// transaction, and returns the entry; `None` when the rule is not firing.
-///
-/// # Errors
-///
-/// Returns [`rusqlite::Error`] when a query fails or the stored value is not a decimal.
-pub(super) fn close_open_entry(
-    conn: &Connection,
-    rule_id: &str,
-    now: &str,
-) -> rusqlite::Result<Option<ClosedEntry>> {
-    let open: Option<(String, String)> = conn
-        .query_row(
-            "SELECT id, current_value FROM alert_history \
-             WHERE rule_id = ?1 AND resolved_at IS NULL",
-            [rule_id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?;
-    let Some((id, value)) = open else {
-        return Ok(None);
-    };
-    let current_value = Decimal::from_str(&value).map_err(|error| {
-        rusqlite::Error::FromSqlConversionFailure(1, Type::Text, Box::new(error))
-    })?;
-    conn.execute(
-        "UPDATE alert_history SET resolved_at = ?1 WHERE id = ?2",
-        params![now, id],
-    )?;
-    Ok(Some(ClosedEntry { id, current_value }))
-}
-
-/// Stores the `alert_resolved` event of an entry that `change` closed, after the
-/// transaction that closed it committed.
-pub(super) fn record_closed(
-    context: &mut WriterContext,
-    rule: &AlertRule,
-    entry: &ClosedEntry,
     change: RuleChange,
-    now: &str,
-) {
-    let message = format!(
-        "{} was {} while firing; its alert is closed",
-        rule.name,
-        change.past_tense()
-    );
-    let payload = AlertEventPayload::new(
-        rule,
-        entry.current_value,
-        &message,
-        Some(change.resolved_by()),
-    );
-    store_alert_event(
-        context,
-        rule,
-        "alert_resolved",
-        "info",
-        &payload,
-        now,
-        &entry.id,
-    );
+    message: String,
+    /// Time of the closing: the entry's `resolved_at` and the event's timestamp.
+    now: String,
+    /// The resolve notifications, one per webhook URL of the rule.
+    deliveries: Vec<NewDelivery>,
+}
+
+impl Closing {
+    /// Reads the rule's open history entry and mints its resolve notifications; `None`
+    /// when the rule is not firing. Call it on the writer before the transaction that
+    /// changes the rule, and [`Closing::write`] inside it.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the query fails or the stored value is not a decimal.
+    pub(super) fn prepare(
+        context: &mut WriterContext,
+        rule: &AlertRule,
+        change: RuleChange,
+        now: &str,
+    ) -> Result<Option<Closing>, StoreError> {
+        let open: Option<(String, String, String)> = context
+            .conn
+            .query_row(
+                "SELECT id, triggered_at, current_value FROM alert_history \
+                 WHERE rule_id = ?1 AND resolved_at IS NULL",
+                [&rule.id],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()?;
+        let Some((id, triggered_at, value)) = open else {
+            return Ok(None);
+        };
+        let current_value = Decimal::from_str(&value).map_err(|error| {
+            rusqlite::Error::FromSqlConversionFailure(2, Type::Text, Box::new(error))
+        })?;
+        let message = format!(
+            "{} was {} while firing; its alert is closed",
+            rule.name,
+            change.past_tense()
+        );
+        let facts = TransitionFacts {
+            rule,
+            kind: DeliveryKind::Resolved,
+            current_value,
+            message: &message,
+            triggered_at: &triggered_at,
+            resolved_at: Some(now),
+        };
+        let deliveries = new_deliveries(context, &facts);
+        Ok(Some(Closing {
+            id,
+            current_value,
+            change,
+            message,
+            now: now.to_owned(),
+            deliveries,
+        }))
+    }
+
+    /// Sets the entry's `resolved_at` and stores its deliveries, inside the transaction
+    /// that changes the rule.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when a write fails.
+    pub(super) fn write(&self, conn: &Connection, rule: &AlertRule) -> Result<(), StoreError> {
+        conn.execute(
+            "UPDATE alert_history SET resolved_at = ?1 WHERE id = ?2",
+            params![self.now, self.id],
+        )?;
+        insert_deliveries(conn, &rule.tenant_id, &self.id, &self.deliveries, &self.now)
+    }
+
+    /// Stores the `alert_resolved` event after the transaction committed, and returns the
+    /// deliveries for [`crate::alerts::webhook::WebhookSender::dispatch`].
+    pub(super) fn finish(
+        self,
+        context: &mut WriterContext,
+        rule: &AlertRule,
+    ) -> Vec<PendingDelivery> {
+        let payload = AlertEventPayload::new(
+            rule,
+            self.current_value,
+            &self.message,
+            Some(self.change.resolved_by()),
+        );
+        store_alert_event(
+            context,
+            rule,
+            "alert_resolved",
+            "info",
+            &payload,
+            &self.now,
+            &self.id,
+        );
+        pending(self.deliveries)
+    }
 }
 
 impl Store {
-    /// Closes the open alerts of disabled rules, as disabling a rule does, and returns how
-    /// many it closed. Versions before this rule left them open, and the evaluator, which
-    /// reads enabled rules only, would never close them.
+    /// Closes the open alerts of disabled rules, as disabling a rule does, and returns the
+    /// resolve notifications to send. Versions before this rule left them open, and the
+    /// evaluator, which reads enabled rules only, would never close them.
     ///
     /// # Errors
     ///
     /// Returns [`StoreError`] when a query or write fails.
-    pub async fn close_alerts_of_disabled_rules(&self) -> Result<usize, StoreError> {
+    pub async fn close_alerts_of_disabled_rules(&self) -> Result<Vec<PendingDelivery>, StoreError> {
         let rules: Vec<(String, String)> = self
             .read(|conn| {
                 let mut statement = conn.prepare_cached(DISABLED_AND_OPEN_SQL)?;
@@ -149,10 +189,10 @@ impl Store {
             })
             .await?;
         if rules.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         self.write(move |context| {
-            let mut closed = 0;
+            let mut deliveries = Vec::new();
             for (tenant, id) in rules {
                 // The rule may have changed since the read.
                 let Some(rule) = find_rule(&context.conn, &tenant, &id)? else {
@@ -161,16 +201,18 @@ impl Store {
                 if rule.enabled {
                     continue;
                 }
-                let now = now_text();
+                let Some(closing) =
+                    Closing::prepare(context, &rule, RuleChange::Disabled, &now_text())?
+                else {
+                    continue;
+                };
                 let transaction = context.conn.transaction()?;
-                let entry = close_open_entry(&transaction, &rule.id, &now)?;
+                closing.write(&transaction, &rule)?;
                 transaction.commit()?;
-                if let Some(entry) = entry {
-                    record_closed(context, &rule, &entry, RuleChange::Disabled, &now);
-                    closed += 1;
-                }
+                tracing::info!(alert.rule_id = %rule.id, "closed the alert of a disabled rule");
+                deliveries.extend(closing.finish(context, &rule));
             }
-            Ok(closed)
+            Ok(deliveries)
         })
         .await
     }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::DateTime;
-use rusqlite::{params, Connection, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{Store, StoreError};
 use crate::alerts::webhook::{DeliveryKind, DeliveryRecord, DeliveryStatus, PendingDelivery};
@@ -36,6 +36,31 @@ pub(crate) struct NewDelivery {
     pub(crate) url: String,
     /// JSON body.
     pub(crate) body: String,
+}
+
+/// Returns why a retry of the delivery must not be made, if it must not: its rule was
+/// deleted, or it reports a firing whose alert has resolved since, so the receiver would
+/// hear of the firing after the resolution.
+fn retry_stop_reason(
+    conn: &Connection,
+    delivery_id: &str,
+) -> rusqlite::Result<Option<&'static str>> {
+    let (rule_exists, resolved_trigger): (bool, bool) = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM alert_rules AS r \
+         WHERE r.id = h.rule_id AND r.tenant_id = h.tenant_id), \
+         d.kind = 'triggered' AND h.resolved_at IS NOT NULL \
+         FROM alert_deliveries AS d JOIN alert_history AS h ON h.id = d.history_id \
+         WHERE d.id = ?1",
+        [delivery_id],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    Ok(if !rule_exists {
+        Some("retries stopped: the alert rule was deleted")
+    } else if resolved_trigger {
+        Some("retries stopped: the alert resolved before this notification got through")
+    } else {
+        None
+    })
 }
 
 /// Inserts pending delivery rows for a history entry.
@@ -146,8 +171,11 @@ impl Store {
     /// attempt after it is due if this one fails. Writing both before the request keeps
     /// the count and the schedule right even when the collector stops mid-attempt.
     ///
-    /// Returns false, and changes nothing, when the delivery is no longer pending. A
-    /// deleted rule has no pending deliveries, because deleting a rule deletes them.
+    /// Returns false, and changes nothing, when the delivery is no longer pending. It also
+    /// returns false for a retry (`attempt` above 1) of a delivery whose rule was deleted,
+    /// or of a firing notification whose alert has resolved since, and fails the delivery
+    /// with a message that says which. A first attempt is always made, because it reports
+    /// a transition that happened.
     ///
     /// # Errors
     ///
@@ -160,6 +188,19 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let id = id.to_owned();
         self.write(move |context| {
+            let stop = if attempt > 1 {
+                retry_stop_reason(&context.conn, &id).optional()?.flatten()
+            } else {
+                None
+            };
+            if let Some(reason) = stop {
+                context.conn.execute(
+                    "UPDATE alert_deliveries SET status = 'failed', last_error = ?2, \
+                     next_attempt_at = NULL WHERE id = ?1 AND status = 'pending'",
+                    params![id, reason],
+                )?;
+                return Ok(false);
+            }
             let changed = context.conn.execute(
                 "UPDATE alert_deliveries SET attempts = ?2, next_attempt_at = ?3 \
                  WHERE id = ?1 AND status = 'pending'",

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::alert_close::{close_open_entry, record_closed, RuleChange};
+use super::alert_close::{Closing, RuleChange};
 use super::alert_deliveries::{deliveries_of, insert_deliveries, NewDelivery};
 use super::cost_rule::COUNTED_COST_ROWS;
 use super::event_writer::ingest_batch;
@@ -44,6 +44,16 @@ pub enum Transition {
     Resolved(String),
     /// Nothing changed.
     Unchanged,
+}
+
+/// A rule after `PUT /api/alerts/rules/{id}`, with the resolve notifications of the
+/// alert that disabling it closed.
+#[derive(Debug)]
+pub struct UpdatedRule {
+    /// The rule as stored.
+    pub rule: AlertRule,
+    /// Deliveries for [`webhook::WebhookSender::dispatch`].
+    pub deliveries: Vec<PendingDelivery>,
 }
 
 /// Figures of the events in one rule's window. Alert events are not counted.
@@ -216,7 +226,7 @@ impl Store {
         tenant: &str,
         id: &str,
         patch: RulePatch,
-    ) -> Result<Option<Result<AlertRule, Vec<FieldError>>>, StoreError> {
+    ) -> Result<Option<Result<UpdatedRule, Vec<FieldError>>>, StoreError> {
         let (tenant, id) = (tenant.to_owned(), id.to_owned());
         self.write(move |context| {
             let Some(mut rule) = find_rule(&context.conn, &tenant, &id)? else {
@@ -226,6 +236,11 @@ impl Store {
                 return Ok(Some(Err(errors)));
             }
             rule.updated_at = now_text();
+            let closing = if rule.enabled {
+                None
+            } else {
+                Closing::prepare(context, &rule, RuleChange::Disabled, &rule.updated_at)?
+            };
             let transaction = context.conn.transaction()?;
             transaction.execute(
                 "UPDATE alert_rules SET name = ?1, enabled = ?2, condition = ?3, threshold = ?4, \
@@ -244,57 +259,51 @@ impl Store {
                     id,
                 ],
             )?;
-            let closed = if rule.enabled {
-                None
-            } else {
-                close_open_entry(&transaction, &rule.id, &rule.updated_at)?
-            };
-            transaction.commit()?;
-            if let Some(entry) = closed {
-                record_closed(
-                    context,
-                    &rule,
-                    &entry,
-                    RuleChange::Disabled,
-                    &rule.updated_at,
-                );
+            if let Some(closing) = &closing {
+                closing.write(&transaction, &rule)?;
             }
-            Ok(Some(Ok(rule)))
+            transaction.commit()?;
+            let deliveries = closing
+                .map(|closing| closing.finish(context, &rule))
+                .unwrap_or_default();
+            Ok(Some(Ok(UpdatedRule { rule, deliveries })))
         })
         .await
     }
 
-    /// Deletes a tenant's rule and its pending webhook deliveries, and closes its open
-    /// alert, in one transaction; returns false when the tenant has no rule with that id.
-    /// The rule's history entries stay, as its alert events do.
+    /// Deletes a tenant's rule and closes its open alert, in one transaction; returns the
+    /// resolve notifications to send, or `None` when the tenant has no rule with that id.
+    /// The rule's history entries and their delivery records stay, as its alert events
+    /// do; a delivery that already failed once is not retried
+    /// ([`Store::claim_delivery_attempt`]).
     ///
     /// # Errors
     ///
     /// Returns [`StoreError`] when the delete fails.
-    pub async fn delete_alert_rule(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {
+    pub async fn delete_alert_rule(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<Vec<PendingDelivery>>, StoreError> {
         let (tenant, id) = (tenant.to_owned(), id.to_owned());
         self.write(move |context| {
             let Some(rule) = find_rule(&context.conn, &tenant, &id)? else {
-                return Ok(false);
+                return Ok(None);
             };
-            let now = now_text();
+            let closing = Closing::prepare(context, &rule, RuleChange::Deleted, &now_text())?;
             let transaction = context.conn.transaction()?;
-            transaction.execute(
-                "DELETE FROM alert_deliveries WHERE tenant_id = ?1 AND status = 'pending' \
-                 AND history_id IN \
-                 (SELECT id FROM alert_history WHERE tenant_id = ?1 AND rule_id = ?2)",
-                params![tenant, id],
-            )?;
-            let closed = close_open_entry(&transaction, &id, &now)?;
+            if let Some(closing) = &closing {
+                closing.write(&transaction, &rule)?;
+            }
             transaction.execute(
                 "DELETE FROM alert_rules WHERE tenant_id = ?1 AND id = ?2",
                 params![tenant, id],
             )?;
             transaction.commit()?;
-            if let Some(entry) = closed {
-                record_closed(context, &rule, &entry, RuleChange::Deleted, &now);
-            }
-            Ok(true)
+            let deliveries = closing
+                .map(|closing| closing.finish(context, &rule))
+                .unwrap_or_default();
+            Ok(Some(deliveries))
         })
         .await
     }
@@ -473,7 +482,10 @@ impl Store {
 }
 
 /// Mints one delivery per webhook URL of the rule, with its body.
-fn new_deliveries(context: &mut WriterContext, facts: &TransitionFacts<'_>) -> Vec<NewDelivery> {
+pub(super) fn new_deliveries(
+    context: &mut WriterContext,
+    facts: &TransitionFacts<'_>,
+) -> Vec<NewDelivery> {
     let urls = facts.rule.notify_channels.iter();
     let body = webhook::body(facts);
     urls.filter(|channel| webhook::is_webhook_url(channel))
@@ -486,7 +498,7 @@ fn new_deliveries(context: &mut WriterContext, facts: &TransitionFacts<'_>) -> V
         .collect()
 }
 
-fn pending(deliveries: Vec<NewDelivery>) -> Vec<PendingDelivery> {
+pub(super) fn pending(deliveries: Vec<NewDelivery>) -> Vec<PendingDelivery> {
     deliveries
         .into_iter()
         .map(|delivery| PendingDelivery {

@@ -49,5 +49,6 @@ mod top_sessions;
 mod truncation;
 mod unpriced_analytics;
 mod version;
+mod webhook_closing;
 mod webhook_restart;
 mod webhooks;

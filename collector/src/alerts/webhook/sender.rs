@@ -65,13 +65,13 @@ impl WebhookSender {
         Ok(count)
     }
 
-    /// Sends one delivery until it succeeds, is refused, runs out of attempts, or stops
-    /// being pending because its rule was deleted.
+    /// Sends one delivery until it succeeds, is refused, runs out of attempts, or the
+    /// store stops its retries ([`crate::store::Store::claim_delivery_attempt`]).
     ///
     /// A delivery resumed after a restart keeps its stored attempt count and first waits
-    /// until its stored retry time. Deleting a rule removes its history and deliveries, so
-    /// a retry would report an alert the API no longer shows. Disabling a rule keeps its
-    /// retries, because the transition stays in the history.
+    /// until its stored retry time. Retries stop when the rule is deleted, and for a
+    /// firing notification when its alert resolves, so a receiver never hears of a firing
+    /// after its resolution.
     async fn deliver(&self, delivery: PendingDelivery) {
         let limit = self.attempt_limit();
         let mut attempts = delivery.attempts;
@@ -90,7 +90,7 @@ impl WebhookSender {
             if !self.claim(&delivery.id, attempts, delay).await {
                 tracing::info!(
                     alert.delivery_id = %delivery.id,
-                    "webhook retry dropped because its alert rule was deleted"
+                    "webhook retry not sent: its rule was deleted or its alert resolved"
                 );
                 break;
             }

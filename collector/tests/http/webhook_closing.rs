@@ -1,0 +1,108 @@
+//! Webhooks around alerts that a change to their rule closes: the resolve notification is
+//! sent once, and no firing notification is retried after its alert closed.
+
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use crate::common::{build_with_alerts, cost_event, test_alert_options, TestApp};
+use crate::webhooks::{at, next, receiver, settled_deliveries, spend_rule, Received};
+
+/// Returns an app whose webhooks retry three times, one second apart, with a rule over
+/// the receiver that has just fired; the receiver got the first firing notification.
+async fn fired_rule(failures: usize) -> (TestApp, String, mpsc::UnboundedReceiver<Received>) {
+    let (url, mut requests) = receiver(failures).await;
+    let mut options = test_alert_options();
+    options.webhooks = options
+        .webhooks
+        .with_retry_delays(vec![Duration::from_secs(1); 3]);
+    let app = build_with_alerts(false, None, None, options).await;
+    let rule_id = spend_rule(&app, &url).await;
+    app.ingest(vec![cost_event(
+        "s1",
+        "a1",
+        "gpt-4.1",
+        json!(0.01),
+        "2026-03-01T11:50:00Z",
+    )])
+    .await;
+    app.state
+        .alerts
+        .evaluate_at(at("2026-03-01T12:00:00Z"))
+        .await
+        .unwrap();
+    let fired = next(&mut requests).await;
+    assert!(fired.body.contains("Alert triggered"), "{}", fired.body);
+    (app, rule_id, requests)
+}
+
+/// Asserts that the receiver gets nothing more within 2.5 s, longer than the retry delay.
+async fn assert_silent(requests: &mut mpsc::UnboundedReceiver<Received>) {
+    let more = tokio::time::timeout(Duration::from_millis(2500), requests.recv()).await;
+    if let Ok(Some(received)) = more {
+        panic!("unexpected webhook: {}", received.body);
+    }
+}
+
+fn delivery<'a>(deliveries: &'a [Value], kind: &str) -> &'a Value {
+    deliveries
+        .iter()
+        .find(|delivery| delivery["event"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} delivery: {deliveries:?}"))
+}
+
+#[tokio::test]
+async fn deleted_rule_sends_resolve_once_and_stops_retries() {
+    let (app, rule_id, mut requests) = fired_rule(usize::MAX).await;
+
+    let uri = format!("/api/alerts/rules/{rule_id}");
+    let deleted = app.send(Method::DELETE, &uri, None).await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text);
+
+    let resolved = next(&mut requests).await;
+    let body: Value = serde_json::from_str(&resolved.body).unwrap();
+    assert_eq!(body["title"], "Alert resolved: spend", "{body}");
+    assert!(body["resolvedAt"].is_string(), "{body}");
+    assert_silent(&mut requests).await;
+
+    let deliveries = settled_deliveries(&app).await;
+    for kind in ["triggered", "resolved"] {
+        let record = delivery(&deliveries, kind);
+        assert_eq!(record["status"], "failed", "{record}");
+        assert_eq!(
+            record["lastError"], "retries stopped: the alert rule was deleted",
+            "{record}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn disabled_rule_sends_resolve_and_stops_firing_retries() {
+    let (app, rule_id, mut requests) = fired_rule(1).await;
+
+    let uri = format!("/api/alerts/rules/{rule_id}");
+    let body = serde_json::to_vec(&json!({"enabled": false})).unwrap();
+    let disabled = app.send(Method::PUT, &uri, Some(body)).await;
+    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.text);
+
+    let resolved = next(&mut requests).await;
+    assert!(
+        resolved.body.contains("Alert resolved: spend"),
+        "{}",
+        resolved.body
+    );
+    assert!(resolved.body.contains("was disabled while firing"));
+    assert_silent(&mut requests).await;
+
+    let deliveries = settled_deliveries(&app).await;
+    assert_eq!(delivery(&deliveries, "resolved")["status"], "delivered");
+    let triggered = delivery(&deliveries, "triggered");
+    assert_eq!(triggered["status"], "failed", "{triggered}");
+    assert_eq!(triggered["attempts"], 1, "{triggered}");
+    assert_eq!(
+        triggered["lastError"],
+        "retries stopped: the alert resolved before this notification got through"
+    );
+}
