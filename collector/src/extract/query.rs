@@ -207,8 +207,17 @@ impl QueryParams {
         match self.text("tz")? {
             None => Ok(Tz::UTC),
             Some(name) => name.parse().map_err(|_| {
+                // `Etc/GMT+5` arrives as `Etc/GMT 5` when its + is not encoded.
+                let hint = match name.replace(' ', "+").parse::<Tz>() {
+                    Ok(zone) if name.contains(' ') => format!(
+                        "; a + in a query string reads as a space, so write {} as {}",
+                        zone.name(),
+                        zone.name().replace('+', "%2B")
+                    ),
+                    _ => String::new(),
+                };
                 ApiError::BadRequest(format!(
-                    "Invalid tz {name:?}: use an IANA zone such as Europe/Paris"
+                    "Invalid tz {name:?}: use an IANA zone such as Europe/Paris{hint}"
                 ))
             }),
         }
@@ -232,16 +241,32 @@ impl QueryParams {
         let Some(text) = self.text(name)? else {
             return Ok(None);
         };
-        if let Ok(instant) = DateTime::parse_from_rfc3339(&text) {
-            return Ok(Some(instant.with_timezone(&Utc)));
-        }
-        // An unencoded `+` of an offset arrives as a space, as form encoding reads it.
-        if text.contains(' ') && DateTime::parse_from_rfc3339(&text.replace(' ', "+")).is_ok() {
+        // An unencoded `+` arrives as a space, as form encoding reads it, and chrono skips
+        // spaces before a date, so `+2026-02-07` would read as the date.
+        if text.contains(char::is_whitespace) {
+            let hint = if DateTime::parse_from_rfc3339(text.trim_end().replace(' ', "+").as_str())
+                .is_ok()
+            {
+                format!(
+                    "; write the offset's + as %2B, as in {}",
+                    text.trim_end().replace(' ', "%2B")
+                )
+            } else {
+                String::new()
+            };
             return Err(ApiError::BadRequest(format!(
-                "Invalid {name} {text:?}: a + in a query string reads as a space; \
-                 write the offset's + as %2B, as in {}",
-                text.replace(' ', "%2B")
+                "Invalid {name} {text:?}: it contains a space, and a + in a query string reads \
+                 as a space{hint}"
             )));
+        }
+        if let Ok(instant) = DateTime::parse_from_rfc3339(&text) {
+            if chrono::Timelike::nanosecond(&instant) >= 1_000_000_000 {
+                return Err(ApiError::BadRequest(format!(
+                    "Invalid {name} {text:?}: leap seconds are not supported; use :59.999999 \
+                     instead of :60"
+                )));
+            }
+            return Ok(Some(instant.with_timezone(&Utc)));
         }
         if let Some(reason) = agentlens_core::event::explain_missing_date(&text) {
             return Err(ApiError::BadRequest(format!(
@@ -358,6 +383,32 @@ mod tests {
         };
         assert!(message.contains("%2B"), "{message}");
         assert!(message.contains("2026-12-05T15:40:00%2B05:30"), "{message}");
+    }
+
+    #[test]
+    fn spaces_and_leap_seconds_in_times_are_rejected() {
+        for (value, expected) in [
+            (" 2026-12-05", "contains a space"),
+            ("2026-12-05T15:40:00 05:30 ", "2026-12-05T15:40:00%2B05:30"),
+            ("2026-12-05T10:04:60Z", "leap seconds"),
+        ] {
+            let error = params(&[("from", value)])
+                .instant("from", false, Tz::UTC)
+                .unwrap_err();
+            let ApiError::BadRequest(message) = error else {
+                panic!("{value:?}: expected a bad request");
+            };
+            assert!(message.contains(expected), "{value:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn unencoded_plus_in_zone_gets_encoding_hint() {
+        let error = params(&[("tz", "Etc/GMT 5")]).time_zone().unwrap_err();
+        let ApiError::BadRequest(message) = error else {
+            panic!("expected a bad request");
+        };
+        assert!(message.contains("Etc/GMT%2B5"), "{message}");
     }
 
     #[test]

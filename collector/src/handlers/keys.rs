@@ -199,13 +199,19 @@ pub fn check_key_fields(name: &str, scopes: &[String]) -> Result<(), FieldError>
         });
     }
     // Listings print one key per line with tab-separated fields.
-    if let Some(control) = name.chars().find(|c| c.is_control()) {
+    if let Some(refused) = name.chars().find(|&c| is_refused_in_name(c)) {
         return Err(FieldError {
             path: "name".to_owned(),
             message: format!(
                 "name contains the control character U+{:04X}: use printable characters only",
-                u32::from(control)
+                u32::from(refused)
             ),
+        });
+    }
+    if name.chars().all(char::is_whitespace) {
+        return Err(FieldError {
+            path: "name".to_owned(),
+            message: "name is blank: give at least one visible character".to_owned(),
         });
     }
     if scopes.is_empty() {
@@ -243,6 +249,14 @@ pub fn check_key_fields(name: &str, scopes: &[String]) -> Result<(), FieldError>
         });
     }
     Ok(())
+}
+
+/// Returns whether a key name may not contain `c`: control characters, the line and
+/// paragraph separators U+2028 and U+2029, and the bidirectional overrides and isolates,
+/// which break listings or show a name other than the stored one.
+pub fn is_refused_in_name(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Returns `scopes` with each scope once, in the order of its first appearance.

@@ -192,11 +192,12 @@ pub struct KeyRevoked {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyRequest {
-    /// Key name of 1 to 255 characters without control characters; default `Unnamed Key`.
+    /// Key name of 1 to 255 characters, not all blank, without control characters, line
+    /// separators or bidirectional overrides; default `Unnamed Key`.
     #[schema(
         min_length = 1,
         max_length = 255,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069][^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069]*$",
         nullable = false
     )]
     pub name: Option<String>,

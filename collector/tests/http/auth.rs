@@ -219,6 +219,9 @@ async fn key_request_fields_are_checked() {
         ),
         (json!({"name": "ci\ndeploy"}), "name", "U+000A"),
         (json!({"name": "ci\u{85}"}), "name", "U+0085"),
+        (json!({"name": "ci\u{2028}deploy"}), "name", "U+2028"),
+        (json!({"name": "\u{202e}yek"}), "name", "U+202E"),
+        (json!({"name": "   "}), "name", "blank"),
     ];
     for (body, path, hint) in cases {
         let reply = app.post("/api/keys", &body).await;

@@ -270,6 +270,30 @@ fn name_with_control_character_is_rejected() {
 }
 
 #[test]
+fn list_escapes_control_characters_of_older_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("agentlens.db");
+    new_database(&db);
+    assert!(agentlens(&db, &["create", "--name", "old"])
+        .status
+        .success());
+    // Versions before the name check stored such names.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE api_keys SET name = 'old' || char(9) || 'key' || char(10) || 'x'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+
+    let listed = stdout(&agentlens(&db, &["list"]));
+
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    let row = listed.lines().nth(1).unwrap();
+    assert_eq!(row.split('\t').nth(1), Some("old\\tkey\\nx"), "{row}");
+}
+
+#[test]
 fn empty_tenant_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("agentlens.db");
