@@ -6,6 +6,7 @@ use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use crate::common::{app, schema_version, TestApp};
+use crate::cost_fill_migration::dump;
 
 fn lifecycle(session: &str, event_type: &str, timestamp: &str) -> Value {
     json!({
@@ -15,21 +16,8 @@ fn lifecycle(session: &str, event_type: &str, timestamp: &str) -> Value {
 }
 
 /// Rows of `sessions` with every column, one line of text per row.
-fn session_rows(conn: &Connection) -> Vec<String> {
-    let mut statement = conn
-        .prepare("SELECT * FROM sessions ORDER BY tenant_id, id")
-        .unwrap();
-    let columns = statement.column_count();
-    statement
-        .query_map([], |row| {
-            let values: Vec<String> = (0..columns)
-                .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
-                .collect();
-            Ok(values.join("|"))
-        })
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
+fn session_rows(conn: &Connection) -> Vec<Vec<String>> {
+    dump(conn, &["SELECT * FROM sessions ORDER BY tenant_id, id"])
 }
 
 /// Turns the app's file back into one written before migration 19: no resume timestamps,

@@ -7,8 +7,10 @@ use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::common::{build_with_alerts, cost_event, test_alert_options, TestApp};
-use crate::webhooks::{at, next, receiver, settled_deliveries, spend_rule, Received};
+use crate::common::{build_with_alerts, test_alert_options, TestApp};
+use crate::webhooks::{
+    next, receiver, settled_deliveries, spend_and_evaluate, spend_rule, Received,
+};
 
 /// Returns an app whose webhooks retry three times, one second apart, with a rule over
 /// the receiver that has just fired; the receiver got the first firing notification.
@@ -20,19 +22,7 @@ async fn fired_rule(failures: usize) -> (TestApp, String, mpsc::UnboundedReceive
         .with_retry_delays(vec![Duration::from_secs(1); 3]);
     let app = build_with_alerts(false, None, None, options).await;
     let rule_id = spend_rule(&app, &url).await;
-    app.ingest(vec![cost_event(
-        "s1",
-        "a1",
-        "gpt-4.1",
-        json!(0.01),
-        "2026-03-01T11:50:00Z",
-    )])
-    .await;
-    app.state
-        .alerts
-        .evaluate_at(at("2026-03-01T12:00:00Z"))
-        .await
-        .unwrap();
+    spend_and_evaluate(&app).await;
     let fired = next(&mut requests).await;
     assert!(fired.body.contains("Alert triggered"), "{}", fired.body);
     (app, rule_id, requests)

@@ -91,6 +91,24 @@ pub(crate) async fn spend_rule(app: &TestApp, url: &str) -> String {
     reply.json["id"].as_str().unwrap().to_owned()
 }
 
+/// Stores a cost of 0.01 USD for agent `a1` at 11:50 and evaluates the rules at 12:00,
+/// which fires a [`spend_rule`].
+pub(crate) async fn spend_and_evaluate(app: &TestApp) {
+    app.ingest(vec![cost_event(
+        "s1",
+        "a1",
+        "gpt-4.1",
+        json!(0.01),
+        "2026-03-01T11:50:00Z",
+    )])
+    .await;
+    app.state
+        .alerts
+        .evaluate_at(at("2026-03-01T12:00:00Z"))
+        .await
+        .unwrap();
+}
+
 pub(crate) fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
 }
@@ -245,19 +263,7 @@ async fn failing_webhook_records_every_attempt() {
     let (url, _requests) = receiver(usize::MAX).await;
     let app = signed_app().await;
     spend_rule(&app, &url).await;
-    app.ingest(vec![cost_event(
-        "s1",
-        "a1",
-        "gpt-4.1",
-        json!(0.01),
-        "2026-03-01T11:50:00Z",
-    )])
-    .await;
-    app.state
-        .alerts
-        .evaluate_at(at("2026-03-01T12:00:00Z"))
-        .await
-        .unwrap();
+    spend_and_evaluate(&app).await;
 
     let deliveries = settled_deliveries(&app).await;
     assert_eq!(deliveries[0]["status"], "failed");
@@ -346,19 +352,7 @@ async fn private_webhook_is_refused_on_delivery() {
         .insert_alert_rule(DEFAULT_TENANT, rule)
         .await
         .unwrap();
-    app.ingest(vec![cost_event(
-        "s1",
-        "a1",
-        "gpt-4.1",
-        json!(0.01),
-        "2026-03-01T11:50:00Z",
-    )])
-    .await;
-    app.state
-        .alerts
-        .evaluate_at(at("2026-03-01T12:00:00Z"))
-        .await
-        .unwrap();
+    spend_and_evaluate(&app).await;
 
     let deliveries = settled_deliveries(&app).await;
     assert_eq!(deliveries.len(), urls.len());
@@ -393,19 +387,7 @@ async fn webhook_password_is_masked_in_api_output() {
     let listed = app.get("/api/alerts/rules").await;
     assert_eq!(listed.json["rules"][0]["notifyChannels"], json!([masked]));
 
-    app.ingest(vec![cost_event(
-        "s1",
-        "a1",
-        "gpt-4.1",
-        json!(0.01),
-        "2026-03-01T11:50:00Z",
-    )])
-    .await;
-    app.state
-        .alerts
-        .evaluate_at(at("2026-03-01T12:00:00Z"))
-        .await
-        .unwrap();
+    spend_and_evaluate(&app).await;
     let received = next(&mut requests).await;
     assert!(
         received.headers.contains_key("authorization"),
