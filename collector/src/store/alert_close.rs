@@ -20,7 +20,7 @@ use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension};
 use rust_decimal::Decimal;
 
-use super::alert_deliveries::{insert_deliveries, NewDelivery};
+use super::alert_deliveries::{insert_deliveries, stop_retries, NewDelivery, ALERT_RESOLVED};
 use super::alerts::{find_rule, new_deliveries, pending, store_alert_event, AlertEventPayload};
 use super::check_constraints::{check_schema, write_table_sql};
 use super::{now_text, Store, StoreError, WriterContext};
@@ -143,6 +143,7 @@ impl Closing {
             "UPDATE alert_history SET resolved_at = ?1 WHERE id = ?2",
             params![self.now, self.id],
         )?;
+        stop_retries(conn, &self.id, true, ALERT_RESOLVED)?;
         insert_deliveries(conn, &rule.tenant_id, &self.id, &self.deliveries, &self.now)
     }
 

@@ -38,9 +38,46 @@ pub(crate) struct NewDelivery {
     pub(crate) body: String,
 }
 
+/// `last_error` of a delivery whose retries stopped because its rule was deleted.
+pub(crate) const RULE_DELETED: &str = "retries stopped: the alert rule was deleted";
+
+/// `last_error` of a firing notification whose retries stopped because its alert resolved.
+pub(crate) const ALERT_RESOLVED: &str =
+    "retries stopped: the alert resolved before this notification got through";
+
+/// The `SET` list that fails a delivery with the reason `?2`, keeping the error of its
+/// last attempt after it.
+const STOP_SET: &str = "status = 'failed', next_attempt_at = NULL, \
+    last_error = ?2 || COALESCE('; last attempt: ' || last_error, '')";
+
+/// Fails the pending deliveries of `history_id` that already made an attempt and wait for
+/// a retry, with `reason`; with `triggered_only`, only its firing notifications. A
+/// delivery that made no attempt yet still gets its first one.
+pub(crate) fn stop_retries(
+    conn: &Connection,
+    history_id: &str,
+    triggered_only: bool,
+    reason: &str,
+) -> rusqlite::Result<usize> {
+    let kind = if triggered_only {
+        " AND kind = 'triggered'"
+    } else {
+        ""
+    };
+    conn.execute(
+        &format!(
+            "UPDATE alert_deliveries SET {STOP_SET} \
+             WHERE history_id = ?1 AND status = 'pending' AND attempts > 0{kind}"
+        ),
+        params![history_id, reason],
+    )
+}
+
 /// Returns why a retry of the delivery must not be made, if it must not: its rule was
 /// deleted, or it reports a firing whose alert has resolved since, so the receiver would
-/// hear of the firing after the resolution.
+/// hear of the firing after the resolution. The writers of those changes stop such
+/// retries at once ([`stop_retries`]); this check covers a delivery resumed after a
+/// restart or an attempt that was under way.
 fn retry_stop_reason(
     conn: &Connection,
     delivery_id: &str,
@@ -55,9 +92,9 @@ fn retry_stop_reason(
         |row| Ok((row.get(0)?, row.get(1)?)),
     )?;
     Ok(if !rule_exists {
-        Some("retries stopped: the alert rule was deleted")
+        Some(RULE_DELETED)
     } else if resolved_trigger {
-        Some("retries stopped: the alert resolved before this notification got through")
+        Some(ALERT_RESOLVED)
     } else {
         None
     })
@@ -137,7 +174,9 @@ fn record_from_row(row: &Row<'_>) -> rusqlite::Result<DeliveryRecord> {
 }
 
 impl Store {
-    /// Records the outcome of a delivery attempt.
+    /// Records the outcome of a delivery attempt. An outcome that schedules a retry which
+    /// must not be made (see [`retry_stop_reason`]) fails the delivery instead, keeping the
+    /// attempt's error.
     ///
     /// # Errors
     ///
@@ -149,6 +188,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         let id = id.to_owned();
         self.write(move |context| {
+            let stop = if update.status == DeliveryStatus::Pending {
+                retry_stop_reason(&context.conn, &id).optional()?.flatten()
+            } else {
+                None
+            };
             context.conn.execute(
                 "UPDATE alert_deliveries SET status = ?1, attempts = ?2, last_status = ?3, \
                  last_error = ?4, delivered_at = ?5, next_attempt_at = ?6 WHERE id = ?7",
@@ -162,6 +206,12 @@ impl Store {
                     id
                 ],
             )?;
+            if let Some(reason) = stop {
+                context.conn.execute(
+                    &format!("UPDATE alert_deliveries SET {STOP_SET} WHERE id = ?1"),
+                    params![id, reason],
+                )?;
+            }
             Ok(())
         })
         .await
@@ -195,8 +245,10 @@ impl Store {
             };
             if let Some(reason) = stop {
                 context.conn.execute(
-                    "UPDATE alert_deliveries SET status = 'failed', last_error = ?2, \
-                     next_attempt_at = NULL WHERE id = ?1 AND status = 'pending'",
+                    &format!(
+                        "UPDATE alert_deliveries SET {STOP_SET} \
+                         WHERE id = ?1 AND status = 'pending'"
+                    ),
                     params![id, reason],
                 )?;
                 return Ok(false);

@@ -7,7 +7,9 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::alert_close::{Closing, RuleChange};
-use super::alert_deliveries::{deliveries_of, insert_deliveries, NewDelivery};
+use super::alert_deliveries::{
+    deliveries_of, insert_deliveries, stop_retries, NewDelivery, ALERT_RESOLVED, RULE_DELETED,
+};
 use super::cost_rule::COUNTED_COST_ROWS;
 use super::event_writer::ingest_batch;
 use super::filter::SqlFilter;
@@ -292,6 +294,13 @@ impl Store {
             };
             let closing = Closing::prepare(context, &rule, RuleChange::Deleted, &now_text())?;
             let transaction = context.conn.transaction()?;
+            let entries: Vec<String> = transaction
+                .prepare("SELECT id FROM alert_history WHERE tenant_id = ?1 AND rule_id = ?2")?
+                .query_map(params![tenant, id], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for entry in &entries {
+                stop_retries(&transaction, entry, false, RULE_DELETED)?;
+            }
             if let Some(closing) = &closing {
                 closing.write(&transaction, &rule)?;
             }
@@ -599,6 +608,7 @@ fn resolve(
         "UPDATE alert_history SET resolved_at = ?1 WHERE id = ?2",
         params![now, id],
     )?;
+    stop_retries(&transaction, &id, true, ALERT_RESOLVED)?;
     insert_deliveries(&transaction, &rule.tenant_id, &id, &deliveries, &now)?;
     transaction.commit()?;
 

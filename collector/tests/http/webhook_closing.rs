@@ -1,5 +1,6 @@
 //! Webhooks around alerts that a change to their rule closes: the resolve notification is
-//! sent once, and no firing notification is retried after its alert closed.
+//! sent, and no firing notification is retried after its alert closed. The deliveries
+//! that stop are listed as failed at once, with the error of their last attempt.
 
 use std::time::Duration;
 
@@ -9,17 +10,19 @@ use tokio::sync::mpsc;
 
 use crate::common::{build_with_alerts, test_alert_options, TestApp};
 use crate::webhooks::{
-    next, receiver, settled_deliveries, spend_and_evaluate, spend_rule, Received,
+    at, next, receiver, settled_deliveries, spend_and_evaluate, spend_rule, Received,
 };
 
-/// Returns an app whose webhooks retry three times, one second apart, with a rule over
-/// the receiver that has just fired; the receiver got the first firing notification.
+/// Returns an app whose webhooks retry three times, ten minutes apart, with a rule over
+/// the receiver that has just fired; the receiver got the first firing notification. No
+/// retry falls due during a test, so a delivery that the test sees stopped was stopped
+/// by the change to its rule, not at its retry time.
 async fn fired_rule(failures: usize) -> (TestApp, String, mpsc::UnboundedReceiver<Received>) {
     let (url, mut requests) = receiver(failures).await;
     let mut options = test_alert_options();
     options.webhooks = options
         .webhooks
-        .with_retry_delays(vec![Duration::from_secs(1); 3]);
+        .with_retry_delays(vec![Duration::from_secs(600); 3]);
     let app = build_with_alerts(false, None, None, options).await;
     let rule_id = spend_rule(&app, &url).await;
     spend_and_evaluate(&app).await;
@@ -28,7 +31,7 @@ async fn fired_rule(failures: usize) -> (TestApp, String, mpsc::UnboundedReceive
     (app, rule_id, requests)
 }
 
-/// Asserts that the receiver gets nothing more within 2.5 s, longer than the retry delay.
+/// Asserts that the receiver gets nothing more within 2.5 s.
 async fn assert_silent(requests: &mut mpsc::UnboundedReceiver<Received>) {
     let more = tokio::time::timeout(Duration::from_millis(2500), requests.recv()).await;
     if let Ok(Some(received)) = more {
@@ -61,10 +64,13 @@ async fn deleted_rule_sends_resolve_once_and_stops_retries() {
     for kind in ["triggered", "resolved"] {
         let record = delivery(&deliveries, kind);
         assert_eq!(record["status"], "failed", "{record}");
-        assert_eq!(
-            record["lastError"], "retries stopped: the alert rule was deleted",
-            "{record}"
+        assert_eq!(record["attempts"], 1, "{record}");
+        let error = record["lastError"].as_str().unwrap();
+        assert!(
+            error.starts_with("retries stopped: the alert rule was deleted; last attempt: "),
+            "{error}"
         );
+        assert!(error.contains("500"), "{error}");
     }
 }
 
@@ -91,8 +97,40 @@ async fn disabled_rule_sends_resolve_and_stops_firing_retries() {
     let triggered = delivery(&deliveries, "triggered");
     assert_eq!(triggered["status"], "failed", "{triggered}");
     assert_eq!(triggered["attempts"], 1, "{triggered}");
-    assert_eq!(
-        triggered["lastError"],
-        "retries stopped: the alert resolved before this notification got through"
+    let error = triggered["lastError"].as_str().unwrap();
+    assert!(
+        error.starts_with(
+            "retries stopped: the alert resolved before this notification got through; \
+             last attempt: "
+        ),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn resolve_stops_firing_retries_at_once() {
+    let (app, _rule_id, mut requests) = fired_rule(1).await;
+
+    // An hour later the cost has left the rule's window, so the evaluator resolves it.
+    app.state
+        .alerts
+        .evaluate_at(at("2026-03-01T13:00:00Z"))
+        .await
+        .unwrap();
+
+    let resolved = next(&mut requests).await;
+    assert!(
+        resolved.body.contains("Alert resolved"),
+        "{}",
+        resolved.body
+    );
+    let deliveries = settled_deliveries(&app).await;
+    assert_eq!(delivery(&deliveries, "resolved")["status"], "delivered");
+    let triggered = delivery(&deliveries, "triggered");
+    assert_eq!(triggered["status"], "failed", "{triggered}");
+    let error = triggered["lastError"].as_str().unwrap();
+    assert!(
+        error.starts_with("retries stopped: the alert resolved"),
+        "{error}"
     );
 }
