@@ -45,14 +45,19 @@ pub(crate) const RULE_DELETED: &str = "retries stopped: the alert rule was delet
 pub(crate) const ALERT_RESOLVED: &str =
     "retries stopped: the alert resolved before this notification got through";
 
+/// `last_error` of a firing notification not sent at all because its alert resolved first.
+const ALERT_RESOLVED_UNSENT: &str =
+    "not sent: the alert resolved before this notification's first attempt";
+
 /// The `SET` list that fails a delivery with the reason `?2`, keeping the error of its
 /// last attempt after it.
 const STOP_SET: &str = "status = 'failed', next_attempt_at = NULL, \
     last_error = ?2 || COALESCE('; last attempt: ' || last_error, '')";
 
-/// Fails the pending deliveries of `history_id` that already made an attempt and wait for
-/// a retry, with `reason`; with `triggered_only`, only its firing notifications. A
-/// delivery that made no attempt yet still gets its first one.
+/// Fails the pending deliveries of `history_id` that already made an attempt, with
+/// `reason`; with `triggered_only`, only its firing notifications, and then also those
+/// that made none yet, because a firing must not reach a receiver after the resolution of
+/// its alert. Any other delivery that made no attempt yet still gets its first one.
 pub(crate) fn stop_retries(
     conn: &Connection,
     history_id: &str,
@@ -64,13 +69,23 @@ pub(crate) fn stop_retries(
     } else {
         ""
     };
-    conn.execute(
+    let mut stopped = conn.execute(
         &format!(
             "UPDATE alert_deliveries SET {STOP_SET} \
              WHERE history_id = ?1 AND status = 'pending' AND attempts > 0{kind}"
         ),
         params![history_id, reason],
-    )
+    )?;
+    if triggered_only {
+        stopped += conn.execute(
+            &format!(
+                "UPDATE alert_deliveries SET {STOP_SET} WHERE history_id = ?1 \
+                 AND status = 'pending' AND attempts = 0 AND kind = 'triggered'"
+            ),
+            params![history_id, ALERT_RESOLVED_UNSENT],
+        )?;
+    }
+    Ok(stopped)
 }
 
 /// Returns why a retry of the delivery must not be made, if it must not: its rule was
@@ -81,6 +96,7 @@ pub(crate) fn stop_retries(
 fn retry_stop_reason(
     conn: &Connection,
     delivery_id: &str,
+    first_attempt: bool,
 ) -> rusqlite::Result<Option<&'static str>> {
     let (rule_exists, resolved_trigger): (bool, bool) = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM alert_rules AS r \
@@ -91,7 +107,11 @@ fn retry_stop_reason(
         [delivery_id],
         |row| Ok((row.get(0)?, row.get(1)?)),
     )?;
-    Ok(if !rule_exists {
+    Ok(if resolved_trigger && first_attempt {
+        Some(ALERT_RESOLVED_UNSENT)
+    } else if first_attempt {
+        None
+    } else if !rule_exists {
         Some(RULE_DELETED)
     } else if resolved_trigger {
         Some(ALERT_RESOLVED)
@@ -189,7 +209,9 @@ impl Store {
         let id = id.to_owned();
         self.write(move |context| {
             let stop = if update.status == DeliveryStatus::Pending {
-                retry_stop_reason(&context.conn, &id).optional()?.flatten()
+                retry_stop_reason(&context.conn, &id, false)
+                    .optional()?
+                    .flatten()
             } else {
                 None
             };
@@ -222,10 +244,10 @@ impl Store {
     /// the count and the schedule right even when the collector stops mid-attempt.
     ///
     /// Returns false, and changes nothing, when the delivery is no longer pending. It also
-    /// returns false for a retry (`attempt` above 1) of a delivery whose rule was deleted,
-    /// or of a firing notification whose alert has resolved since, and fails the delivery
-    /// with a message that says which. A first attempt is always made, because it reports
-    /// a transition that happened.
+    /// returns false for any attempt of a firing notification whose alert has resolved
+    /// since, and for a retry (`attempt` above 1) of a delivery whose rule was deleted,
+    /// and fails the delivery with a message that says which. Any other first attempt is
+    /// made, because it reports a transition that happened.
     ///
     /// # Errors
     ///
@@ -238,11 +260,9 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let id = id.to_owned();
         self.write(move |context| {
-            let stop = if attempt > 1 {
-                retry_stop_reason(&context.conn, &id).optional()?.flatten()
-            } else {
-                None
-            };
+            let stop = retry_stop_reason(&context.conn, &id, attempt == 1)
+                .optional()?
+                .flatten();
             if let Some(reason) = stop {
                 context.conn.execute(
                     &format!(
@@ -263,8 +283,8 @@ impl Store {
         .await
     }
 
-    /// Marks a pending delivery as failed with `reason`, keeping its attempt count and
-    /// last HTTP status.
+    /// Marks a pending delivery as failed with `reason`, keeping its attempt count, last
+    /// HTTP status and the error of its last attempt.
     ///
     /// # Errors
     ///
@@ -273,8 +293,9 @@ impl Store {
         let id = id.to_owned();
         self.write(move |context| {
             context.conn.execute(
-                "UPDATE alert_deliveries SET status = 'failed', last_error = ?2, \
-                 next_attempt_at = NULL WHERE id = ?1 AND status = 'pending'",
+                &format!(
+                    "UPDATE alert_deliveries SET {STOP_SET} WHERE id = ?1 AND status = 'pending'"
+                ),
                 params![id, reason],
             )?;
             Ok(())

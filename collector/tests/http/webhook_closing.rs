@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use agentlens_collector::store::alerts::Judgement;
+use agentlens_collector::store::DEFAULT_TENANT;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -132,5 +134,52 @@ async fn resolve_stops_firing_retries_at_once() {
     assert!(
         error.starts_with("retries stopped: the alert resolved"),
         "{error}"
+    );
+}
+
+#[tokio::test]
+async fn firing_not_yet_sent_is_dropped_when_rule_is_disabled() {
+    let (url, mut requests) = receiver(0).await;
+    let app = build_with_alerts(false, None, None, test_alert_options()).await;
+    let rule_id = spend_rule(&app, &url).await;
+    let rule = app
+        .state
+        .store
+        .alert_rule(DEFAULT_TENANT, &rule_id)
+        .await
+        .unwrap()
+        .unwrap();
+    // The evaluator stored a firing, and the rule is disabled before its notification
+    // goes out.
+    let judgement = Judgement {
+        value: rust_decimal::Decimal::ONE,
+        firing: true,
+        message: "over".to_owned(),
+    };
+    let (_, firing) = app
+        .state
+        .store
+        .record_evaluation(&rule, judgement, "2026-03-01T12:00:00.000000Z".to_owned())
+        .await
+        .unwrap();
+    let uri = format!("/api/alerts/rules/{rule_id}");
+    let body = serde_json::to_vec(&json!({"enabled": false})).unwrap();
+    app.send(Method::PUT, &uri, Some(body)).await;
+    app.state.alerts.dispatch(firing);
+
+    let resolved = next(&mut requests).await;
+    assert!(
+        resolved.body.contains("Alert resolved"),
+        "{}",
+        resolved.body
+    );
+    assert_silent(&mut requests).await;
+    let deliveries = settled_deliveries(&app).await;
+    let triggered = delivery(&deliveries, "triggered");
+    assert_eq!(triggered["status"], "failed", "{triggered}");
+    assert_eq!(triggered["attempts"], 0, "{triggered}");
+    assert_eq!(
+        triggered["lastError"],
+        "not sent: the alert resolved before this notification's first attempt"
     );
 }

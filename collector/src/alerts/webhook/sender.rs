@@ -147,9 +147,14 @@ impl WebhookSender {
             limit,
             "webhook delivery failed: no attempts left after restart"
         );
+        let made = if attempts == 1 {
+            "1 attempt was".to_owned()
+        } else {
+            format!("{attempts} attempts were")
+        };
         let reason = format!(
-            "retry limit reached: {attempts} attempts made before the collector restarted, \
-             and the limit is {limit}"
+            "retry limit reached: {made} made before the collector restarted, and the limit \
+             is {limit}"
         );
         if let Err(error) = self.store.fail_delivery(id, reason).await {
             tracing::error!(alert.delivery_id = %id, %error, "cannot record webhook delivery");
