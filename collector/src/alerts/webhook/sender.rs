@@ -69,9 +69,9 @@ impl WebhookSender {
     /// store stops its retries ([`crate::store::Store::claim_delivery_attempt`]).
     ///
     /// A delivery resumed after a restart keeps its stored attempt count and first waits
-    /// until its stored retry time. Retries stop when the rule is deleted, and for a
-    /// firing notification when its alert resolves, so a receiver never hears of a firing
-    /// after its resolution.
+    /// until its stored retry time. Retries stop when the rule is deleted, and a firing
+    /// notification stops when its alert resolves, so no firing is sent after the resolve
+    /// of the same alert.
     async fn deliver(&self, delivery: PendingDelivery) {
         let limit = self.attempt_limit();
         let mut attempts = delivery.attempts;
