@@ -3,11 +3,11 @@
 //! The evaluator looks at enabled rules only. A rule that was firing when it was disabled
 //! or deleted would otherwise keep an open history entry with no `resolvedAt`, and no
 //! `alert_resolved` event would follow its `alert_triggered`. So disabling or deleting a
-//! rule closes its open entry in the same transaction, and then stores an
-//! `alert_resolved` event whose `resolvedBy` names the change, and posts the resolve
-//! notification to the rule's webhooks, so a receiver that heard of the alert hears that
-//! it closed. Each evaluation first closes the alerts that earlier versions left open on
-//! disabled rules.
+//! rule closes its open entry in the same transaction. It then stores an `alert_resolved`
+//! event whose `resolvedBy` names the change. It also posts the resolve notification to
+//! the rule's webhooks, so a receiver that got the firing learns that the alert closed.
+//! Each evaluation first closes the alerts that earlier versions left open on disabled
+//! rules.
 //!
 //! History entries outlive their rule, because the `alert_triggered` and `alert_resolved`
 //! events they match stay in the rule's `agentlens-alerts-` session. Migration 21 drops
@@ -20,7 +20,7 @@ use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension};
 use rust_decimal::Decimal;
 
-use super::alert_deliveries::{insert_deliveries, stop_retries, NewDelivery, ALERT_RESOLVED};
+use super::alert_deliveries::{insert_deliveries, stop_firing_notifications, NewDelivery};
 use super::alerts::{find_rule, new_deliveries, pending, store_alert_event, AlertEventPayload};
 use super::check_constraints::{check_schema, write_table_sql};
 use super::{now_text, Store, StoreError, WriterContext};
@@ -143,7 +143,7 @@ impl Closing {
             "UPDATE alert_history SET resolved_at = ?1 WHERE id = ?2",
             params![self.now, self.id],
         )?;
-        stop_retries(conn, &self.id, true, ALERT_RESOLVED)?;
+        stop_firing_notifications(conn, &self.id)?;
         insert_deliveries(conn, &rule.tenant_id, &self.id, &self.deliveries, &self.now)
     }
 

@@ -39,10 +39,10 @@ pub(crate) struct NewDelivery {
 }
 
 /// `last_error` of a delivery whose retries stopped because its rule was deleted.
-pub(crate) const RULE_DELETED: &str = "retries stopped: the alert rule was deleted";
+const RULE_DELETED: &str = "retries stopped: the alert rule was deleted";
 
 /// `last_error` of a firing notification whose retries stopped because its alert resolved.
-pub(crate) const ALERT_RESOLVED: &str =
+const ALERT_RESOLVED: &str =
     "retries stopped: the alert resolved before this notification got through";
 
 /// `last_error` of a firing notification not sent at all because its alert resolved first.
@@ -54,45 +54,47 @@ const ALERT_RESOLVED_UNSENT: &str =
 const STOP_SET: &str = "status = 'failed', next_attempt_at = NULL, \
     last_error = ?2 || COALESCE('; last attempt: ' || last_error, '')";
 
-/// Fails the pending deliveries of `history_id` that already made an attempt, with
-/// `reason`; with `triggered_only`, only its firing notifications, and then also those
-/// that made none yet, because a firing must not reach a receiver after the resolution of
-/// its alert. Any other delivery that made no attempt yet still gets its first one.
-pub(crate) fn stop_retries(
+/// Fails the pending firing notifications of the history entry `history_id`, whose alert
+/// has just resolved. A firing must not reach a receiver after the resolution of its
+/// alert, so this includes the notifications that made no attempt yet.
+pub(crate) fn stop_firing_notifications(
     conn: &Connection,
     history_id: &str,
-    triggered_only: bool,
-    reason: &str,
-) -> rusqlite::Result<usize> {
-    let kind = if triggered_only {
-        " AND kind = 'triggered'"
-    } else {
-        ""
-    };
-    let mut stopped = conn.execute(
-        &format!(
-            "UPDATE alert_deliveries SET {STOP_SET} \
-             WHERE history_id = ?1 AND status = 'pending' AND attempts > 0{kind}"
-        ),
-        params![history_id, reason],
-    )?;
-    if triggered_only {
-        stopped += conn.execute(
-            &format!(
-                "UPDATE alert_deliveries SET {STOP_SET} WHERE history_id = ?1 \
-                 AND status = 'pending' AND attempts = 0 AND kind = 'triggered'"
-            ),
-            params![history_id, ALERT_RESOLVED_UNSENT],
-        )?;
-    }
-    Ok(stopped)
+) -> rusqlite::Result<()> {
+    let sql = format!(
+        "UPDATE alert_deliveries SET {STOP_SET} WHERE history_id = ?1 \
+         AND status = 'pending' AND kind = 'triggered' AND attempts > 0"
+    );
+    conn.execute(&sql, params![history_id, ALERT_RESOLVED])?;
+    let sql = format!(
+        "UPDATE alert_deliveries SET {STOP_SET} WHERE history_id = ?1 \
+         AND status = 'pending' AND kind = 'triggered' AND attempts = 0"
+    );
+    conn.execute(&sql, params![history_id, ALERT_RESOLVED_UNSENT])?;
+    Ok(())
 }
 
-/// Returns why a retry of the delivery must not be made, if it must not: its rule was
-/// deleted, or it reports a firing whose alert has resolved since, so the receiver would
-/// hear of the firing after the resolution. The writers of those changes stop such
-/// retries at once ([`stop_retries`]); this check covers a delivery resumed after a
-/// restart or an attempt that was under way.
+/// Fails the pending deliveries of a deleted rule that already made an attempt. A
+/// delivery that made none yet still gets its first attempt, because it reports a
+/// transition from before the delete.
+pub(crate) fn stop_rule_retries(
+    conn: &Connection,
+    tenant: &str,
+    rule_id: &str,
+) -> rusqlite::Result<()> {
+    let sql = format!(
+        "UPDATE alert_deliveries SET {STOP_SET} WHERE status = 'pending' AND attempts > 0 \
+         AND history_id IN (SELECT id FROM alert_history WHERE tenant_id = ?1 AND rule_id = ?3)"
+    );
+    conn.execute(&sql, params![tenant, RULE_DELETED, rule_id])?;
+    Ok(())
+}
+
+/// Returns why an attempt of the delivery must not be made, if it must not: its rule was
+/// deleted, or it reports a firing whose alert has resolved since. The changes that cause
+/// this stop the waiting deliveries at once ([`stop_firing_notifications`],
+/// [`stop_rule_retries`]). This check covers a delivery resumed after a restart and an
+/// attempt that was under way.
 fn retry_stop_reason(
     conn: &Connection,
     delivery_id: &str,
@@ -244,10 +246,10 @@ impl Store {
     /// the count and the schedule right even when the collector stops mid-attempt.
     ///
     /// Returns false, and changes nothing, when the delivery is no longer pending. It also
-    /// returns false for any attempt of a firing notification whose alert has resolved
-    /// since, and for a retry (`attempt` above 1) of a delivery whose rule was deleted,
-    /// and fails the delivery with a message that says which. Any other first attempt is
-    /// made, because it reports a transition that happened.
+    /// returns false, and fails the delivery with the reason, for any attempt of a firing
+    /// notification whose alert has resolved since and for a retry (`attempt` above 1) of
+    /// a delivery whose rule was deleted. Any other first attempt is made, because it
+    /// reports a transition that happened.
     ///
     /// # Errors
     ///

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::alert_close::{Closing, RuleChange};
 use super::alert_deliveries::{
-    deliveries_of, insert_deliveries, stop_retries, NewDelivery, ALERT_RESOLVED, RULE_DELETED,
+    deliveries_of, insert_deliveries, stop_firing_notifications, stop_rule_retries, NewDelivery,
 };
 use super::cost_rule::COUNTED_COST_ROWS;
 use super::event_writer::ingest_batch;
@@ -273,10 +273,10 @@ impl Store {
         .await
     }
 
-    /// Deletes a tenant's rule and closes its open alert, in one transaction; returns the
+    /// Deletes a tenant's rule and closes its open alert in one transaction. Returns the
     /// resolve notifications to send, or `None` when the tenant has no rule with that id.
     /// The rule's history entries and their delivery records stay, as its alert events
-    /// do; a delivery that already failed once is not retried
+    /// do. A delivery that already failed once is not retried
     /// ([`Store::claim_delivery_attempt`]).
     ///
     /// # Errors
@@ -294,13 +294,7 @@ impl Store {
             };
             let closing = Closing::prepare(context, &rule, RuleChange::Deleted, &now_text())?;
             let transaction = context.conn.transaction()?;
-            let entries: Vec<String> = transaction
-                .prepare("SELECT id FROM alert_history WHERE tenant_id = ?1 AND rule_id = ?2")?
-                .query_map(params![tenant, id], |row| row.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            for entry in &entries {
-                stop_retries(&transaction, entry, false, RULE_DELETED)?;
-            }
+            stop_rule_retries(&transaction, &tenant, &id)?;
             if let Some(closing) = &closing {
                 closing.write(&transaction, &rule)?;
             }
@@ -608,7 +602,7 @@ fn resolve(
         "UPDATE alert_history SET resolved_at = ?1 WHERE id = ?2",
         params![now, id],
     )?;
-    stop_retries(&transaction, &id, true, ALERT_RESOLVED)?;
+    stop_firing_notifications(&transaction, &id)?;
     insert_deliveries(&transaction, &rule.tenant_id, &id, &deliveries, &now)?;
     transaction.commit()?;
 

@@ -226,20 +226,7 @@ async fn webhook_is_retried_until_it_succeeds() {
     let (url, mut requests) = receiver(2).await;
     let app = signed_app().await;
     spend_rule(&app, &url).await;
-    app.ingest(vec![cost_event(
-        "s1",
-        "a1",
-        "gpt-4.1",
-        json!(0.01),
-        "2026-03-01T11:50:00Z",
-    )])
-    .await;
-
-    app.state
-        .alerts
-        .evaluate_at(at("2026-03-01T12:00:00Z"))
-        .await
-        .unwrap();
+    spend_and_evaluate(&app).await;
     let bodies: Vec<String> = [
         next(&mut requests).await,
         next(&mut requests).await,
