@@ -16,7 +16,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::auth::{generate_key, hash_key};
 use crate::db_lock::{DatabaseLock, DatabaseLockError};
-use crate::handlers::keys::{check_key_fields, distinct_scopes, is_refused_in_name};
+use crate::handlers::keys::{check_key_fields, distinct_scopes, is_invalid_in_name};
 use crate::store::keys::{ApiKeyRecord, Revocation};
 use crate::store::{Store, StoreError, DEFAULT_TENANT};
 
@@ -270,15 +270,13 @@ fn check_collector_schema(path: &Path) -> Result<(), KeysError> {
     Ok(())
 }
 
-/// Formats keys as a tab-separated table with a header. A `-` in REVOKED marks an active
-/// key.
-/// Returns a key name with the characters that [`check_key_fields`] refuses written as
+/// Returns a key name with the characters that [`check_key_fields`] rejects written as
 /// escapes, such as `\t`, so that a key stored before the check keeps the table's rows
 /// and columns.
 fn printable_name(name: &str) -> String {
     name.chars()
         .map(|c| {
-            if is_refused_in_name(c) {
+            if is_invalid_in_name(c) {
                 c.escape_default().to_string()
             } else {
                 c.to_string()
@@ -287,6 +285,8 @@ fn printable_name(name: &str) -> String {
         .collect()
 }
 
+/// Formats keys as a tab-separated table with a header. A `-` in REVOKED marks an active
+/// key.
 fn key_table(keys: &[ApiKeyRecord]) -> String {
     let mut table = String::from("ID\tNAME\tSCOPES\tCREATED\tREVOKED\n");
     for key in keys {

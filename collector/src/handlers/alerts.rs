@@ -249,8 +249,8 @@ pub async fn update_rule(
     Ok(Json(updated.rule))
 }
 
-/// Deletes a rule and closes its open alert; its history entries stay, and its failed
-/// webhook deliveries are not retried. Answers `{id, deleted: true}`, or 404.
+/// Deletes a rule and closes its open alert. Its history entries stay, and its failed
+/// webhook deliveries are not retried. Returns `{id, deleted: true}`, or 404.
 #[utoipa::path(
     delete,
     path = "/api/alerts/rules/{id}",

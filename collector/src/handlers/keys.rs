@@ -199,12 +199,12 @@ pub fn check_key_fields(name: &str, scopes: &[String]) -> Result<(), FieldError>
         });
     }
     // Listings print one key per line with tab-separated fields.
-    if let Some(refused) = name.chars().find(|&c| is_refused_in_name(c)) {
+    if let Some(invalid) = name.chars().find(|&c| is_invalid_in_name(c)) {
         return Err(FieldError {
             path: "name".to_owned(),
             message: format!(
-                "name contains the control character U+{:04X}: use printable characters only",
-                u32::from(refused)
+                "name contains the invalid character U+{:04X}: use printable characters only",
+                u32::from(invalid)
             ),
         });
     }
@@ -254,7 +254,7 @@ pub fn check_key_fields(name: &str, scopes: &[String]) -> Result<(), FieldError>
 /// Returns whether a key name may not contain `c`: control characters, the line and
 /// paragraph separators U+2028 and U+2029, and the bidirectional overrides and isolates,
 /// which break listings or show a name other than the stored one.
-pub fn is_refused_in_name(c: char) -> bool {
+pub fn is_invalid_in_name(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }

@@ -5,9 +5,10 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// Returns the error for `arguments` that do not fit the input of `tool`, naming the
-/// argument at fault, such as `sessionId: invalid type: null, expected a string`; `None`
-/// when they fit or the tool is unknown. rmcp's own error gives serde's message alone.
+/// Returns the error for `arguments` that do not fit the input of `tool`, with the path of
+/// the invalid argument, such as `sessionId: invalid type: null, expected a string`.
+/// Returns `None` when they fit or the tool is unknown. rmcp's own error has serde's
+/// message without the path.
 pub(super) fn argument_error(tool: &str, arguments: Option<&Map<String, Value>>) -> Option<String> {
     let value = Value::Object(arguments.cloned().unwrap_or_default());
     match tool {

@@ -25,7 +25,7 @@ const LIFECYCLE_SQL: &str = "SELECT event_type, timestamp, payload FROM events \
 /// Stores the resume timestamp of each active session whose lifecycle events show one.
 ///
 /// A session whose replay ends in another state than the stored one was written under an
-/// older rule; it keeps its row as it is.
+/// older rule, so it keeps its row as it is.
 ///
 /// # Errors
 ///
@@ -71,7 +71,7 @@ fn replayed_resume(conn: &Connection, tenant: &str, id: &str) -> rusqlite::Resul
         let event_type: String = row.get(0)?;
         let timestamp: String = row.get(1)?;
         let payload: String = row.get(2)?;
-        // Stored payloads are JSON objects; one that no longer parses has no `reason`,
+        // Stored payloads are JSON objects. One that no longer parses has no `reason`,
         // which only decides between `completed` and `error`, not the resume.
         let payload = serde_json::from_str(&payload).unwrap_or_default();
         if event_type == "session_started" {

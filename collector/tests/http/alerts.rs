@@ -223,7 +223,7 @@ async fn alert_events(app: &crate::common::TestApp, id: &str) -> Vec<serde_json:
 }
 
 #[tokio::test]
-async fn delete_removes_rule_and_closes_its_alert() {
+async fn delete_closes_alert_keeps_history() {
     let app = app().await;
     let id = firing_rule(&app).await;
 
@@ -259,7 +259,7 @@ async fn delete_removes_rule_and_closes_its_alert() {
 }
 
 #[tokio::test]
-async fn disabling_firing_rule_closes_its_alert() {
+async fn disable_closes_firing_alert() {
     let app = app().await;
     let id = firing_rule(&app).await;
     let uri = format!("/api/alerts/rules/{id}");
@@ -284,7 +284,7 @@ async fn disabling_firing_rule_closes_its_alert() {
 }
 
 #[tokio::test]
-async fn evaluation_closes_alert_of_rule_disabled_by_older_version() {
+async fn evaluation_closes_old_disabled_alert() {
     let app = app().await;
     let id = firing_rule(&app).await;
     // Older versions disabled a rule without closing its alert.
@@ -305,7 +305,7 @@ async fn evaluation_closes_alert_of_rule_disabled_by_older_version() {
 }
 
 #[tokio::test]
-async fn evaluation_of_rule_deleted_meanwhile_records_nothing() {
+async fn evaluation_after_delete_records_nothing() {
     let app = app().await;
     let body =
         json!({"name": "spend", "condition": "cost_exceeds", "threshold": 0, "windowMinutes": 60});

@@ -16,9 +16,9 @@ use crate::webhooks::{
 };
 
 /// Returns an app whose webhooks retry three times, ten minutes apart, with a rule over
-/// the receiver that has just fired; the receiver got the first firing notification. No
-/// retry falls due during a test, so a delivery that the test sees stopped was stopped
-/// by the change to its rule, not at its retry time.
+/// the receiver that has just fired. The receiver got the first firing notification. No
+/// retry falls due during a test, so a delivery that a test sees stopped was stopped by
+/// the change to its rule.
 async fn fired_rule(failures: usize) -> (TestApp, String, mpsc::UnboundedReceiver<Received>) {
     let (url, mut requests) = receiver(failures).await;
     let mut options = test_alert_options();
@@ -49,7 +49,7 @@ fn delivery<'a>(deliveries: &'a [Value], kind: &str) -> &'a Value {
 }
 
 #[tokio::test]
-async fn deleted_rule_sends_resolve_once_and_stops_retries() {
+async fn delete_sends_resolve_stops_retries() {
     let (app, rule_id, mut requests) = fired_rule(usize::MAX).await;
 
     let uri = format!("/api/alerts/rules/{rule_id}");
@@ -77,7 +77,7 @@ async fn deleted_rule_sends_resolve_once_and_stops_retries() {
 }
 
 #[tokio::test]
-async fn disabled_rule_sends_resolve_and_stops_firing_retries() {
+async fn disable_sends_resolve_stops_firing() {
     let (app, rule_id, mut requests) = fired_rule(1).await;
 
     let uri = format!("/api/alerts/rules/{rule_id}");
@@ -110,7 +110,7 @@ async fn disabled_rule_sends_resolve_and_stops_firing_retries() {
 }
 
 #[tokio::test]
-async fn resolve_stops_firing_retries_at_once() {
+async fn resolve_stops_firing_retries() {
     let (app, _rule_id, mut requests) = fired_rule(1).await;
 
     // An hour later the cost has left the rule's window, so the evaluator resolves it.
@@ -138,7 +138,7 @@ async fn resolve_stops_firing_retries_at_once() {
 }
 
 #[tokio::test]
-async fn firing_not_yet_sent_is_dropped_when_rule_is_disabled() {
+async fn unsent_firing_dropped_on_disable() {
     let (url, mut requests) = receiver(0).await;
     let app = build_with_alerts(false, None, None, test_alert_options()).await;
     let rule_id = spend_rule(&app, &url).await;

@@ -147,13 +147,13 @@ impl WebhookSender {
             limit,
             "webhook delivery failed: no attempts left after restart"
         );
-        let made = if attempts == 1 {
+        let attempts_made = if attempts == 1 {
             "1 attempt was".to_owned()
         } else {
             format!("{attempts} attempts were")
         };
         let reason = format!(
-            "retry limit reached: {made} made before the collector restarted, and the limit \
+            "retry limit reached: {attempts_made} made before the collector restarted, and the limit \
              is {limit}"
         );
         if let Err(error) = self.store.fail_delivery(id, reason).await {
