@@ -7,6 +7,7 @@
 //! table in the [`router`](crate::router) docs and with the `.route(...)` calls there, so
 //! a route added without documentation fails the tests.
 
+mod head_limits;
 pub mod params;
 pub mod schemas;
 
@@ -21,6 +22,7 @@ use crate::handlers::{
     alerts, analytics, budgets, docs, events, health, keys, pricing, server_info, sessions,
 };
 use crate::metrics;
+use head_limits::HeadLimits;
 
 /// Name of the bearer security scheme in the document; the `security` list of [`ApiDoc`]
 /// repeats it, because the attribute takes only a literal.
@@ -33,7 +35,9 @@ pub const BEARER_SCHEME: &str = "bearer";
         title = "AgentLens collector API",
         description = "Events, sessions, cost analytics, alerts and API keys of AgentLens agents. \
             Each query parameter takes one non-empty value: a repeated parameter, or one with an \
-            empty value such as `limit=`, gets 400 naming it."
+            empty value such as `limit=`, gets 400 naming it. A method that a path does not \
+            serve gets 405 with an `ErrorBody` and an `Allow` header that lists the methods \
+            it serves."
     ),
     paths(
         health::health,
@@ -76,7 +80,7 @@ pub const BEARER_SCHEME: &str = "bearer";
         params::EventTypeList,
         params::SeverityList,
     )),
-    modifiers(&BearerScheme, &McpPath),
+    modifiers(&BearerScheme, &McpPath, &HeadLimits),
     security(("bearer" = [])),
 )]
 pub struct ApiDoc;
@@ -399,5 +403,27 @@ mod tests {
             "#/components/schemas/ErrorBody"
         );
         assert!(document["components"]["schemas"]["FieldErrorBody"].is_object());
+    }
+
+    #[test]
+    fn every_operation_lists_head_limits() {
+        let document = document_json();
+
+        let paths = document["paths"].as_object().unwrap();
+        let mut operations = 0;
+        for (path, item) in paths {
+            for (method, operation) in item.as_object().unwrap() {
+                operations += 1;
+                for status in ["414", "431"] {
+                    assert_eq!(
+                        operation["responses"][status]["content"]["application/json"]["schema"]
+                            ["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+        }
+        assert!(operations >= 25, "found only {operations} operations");
     }
 }
