@@ -12,6 +12,9 @@
 //!   goes back from 02:00+11:00 to 01:30+10:30, so its hour 01 runs from 01:00+11:00 to
 //!   02:00+10:30, 90 minutes, and 01:00 in New York on the first Sunday of November is
 //!   one bucket of two hours.
+//! - A clock that goes back at other than a whole hour, or by more than an hour, shows an
+//!   hour again after another hour. Pacific/Chatham goes back from 03:45+13:45 to
+//!   02:45+12:45, so hours 02 and 03 each have two buckets with the same label.
 //! - Days and weeks follow the same rule: a day lasts 23 or 25 hours across a daylight
 //!   saving change, and starts at the jump when the clock skips midnight.
 //!
@@ -256,7 +259,7 @@ fn label(start: DateTime<Utc>, granularity: Granularity, zone: Tz) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono_tz::{Africa, America, Asia, Australia};
+    use chrono_tz::{Africa, America, Asia, Australia, Pacific};
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().unwrap()
@@ -350,6 +353,24 @@ mod tests {
             Australia::Lord_Howe,
         );
         assert_eq!(start, at("2027-04-03T14:00:00Z"));
+    }
+
+    #[test]
+    fn chatham_repeats_hour_after_another() {
+        let list = buckets(
+            "2026-04-04T12:15:00Z",
+            "2026-04-04T15:15:00Z",
+            Granularity::Hour,
+            Pacific::Chatham,
+        );
+        let expected = [
+            ("2026-04-05T02:00:00+13:45", 60),
+            ("2026-04-05T03:00:00+13:45", 45),
+            ("2026-04-05T02:45:00+12:45", 15),
+            ("2026-04-05T03:00:00+12:45", 60),
+        ];
+        let expected: Vec<_> = expected.map(|(l, m)| (l.to_owned(), m)).into();
+        assert_eq!(list, expected);
     }
 
     #[test]

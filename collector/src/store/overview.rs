@@ -56,7 +56,9 @@ pub struct OverviewBucket {
     /// Bucket label: the local start time for hours and days, in RFC 3339 (or with a
     /// `±hh:mm:ss` offset when the zone's offset then had seconds), `IYYY-Www` for weeks.
     /// A local hour that a clock change shortens starts at the change, and one it repeats
-    /// is a single longer bucket.
+    /// right away is a single longer bucket. A clock that goes back at other than a whole
+    /// hour, or by more than an hour, shows an hour twice with another hour between, and
+    /// each of those stretches is a bucket of its own, so that label appears twice.
     pub timestamp: String,
     /// Stored events.
     pub event_count: i64,
