@@ -111,6 +111,8 @@ pub struct PreparedEvent {
     pub metadata_json: String,
     /// Payload text stored in place of `payload_json`, set by [`Self::keep_exact_payload`].
     exact_payload_json: Option<String>,
+    /// The payload's `toolName` of a tool or cost event, read before truncation.
+    pub tool_name: Option<String>,
 }
 
 impl PreparedEvent {
@@ -250,6 +252,7 @@ pub fn prepare_validated(
     let mut details = Vec::new();
     let mut timestamps = TimestampText::default();
     for (index, mut event) in events.into_iter().enumerate() {
+        let tool_name = tool_name(&event);
         let payload_json = truncate_payload(&mut event);
         let at = event.timestamp.unwrap_or(received_at);
         let cost = match cost_columns(&event, at, prices) {
@@ -268,6 +271,7 @@ pub fn prepare_validated(
             payload_json,
             metadata_json,
             exact_payload_json: None,
+            tool_name,
         });
     }
 
@@ -420,6 +424,26 @@ fn cost_columns(
         call_id: facts.call_id.clone(),
         pricing,
     }))
+}
+
+/// Returns the non-empty `toolName` string of a tool or cost event's payload, which
+/// `byTool` of the cost report and the tool report group by.
+fn tool_name(event: &ValidEvent) -> Option<String> {
+    let counts = matches!(
+        event.event_type,
+        EventType::ToolCall
+            | EventType::ToolResponse
+            | EventType::ToolError
+            | EventType::CostTracked
+            | EventType::LlmResponse
+    );
+    if !counts {
+        return None;
+    }
+    match event.payload.get("toolName") {
+        Some(Value::String(name)) if !name.is_empty() => Some(name.clone()),
+        _ => None,
+    }
 }
 
 /// Describes a cost too large for the pico-dollar column (`i64::MAX` pico-dollars, about

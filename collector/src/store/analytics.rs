@@ -25,6 +25,7 @@ use serde::Serialize;
 
 use super::cost_rule::COUNTED_COST_ROWS;
 use super::filter::SqlFilter;
+use super::tool_costs::{self, ToolCost};
 use super::{buckets, PicoSum, Store, StoreError};
 
 /// Partial sums selected by every cost query, read by [`Sums::from_row`].
@@ -217,6 +218,10 @@ pub struct CostReport {
     /// The sessions beyond the first 100, summed: `totals` minus the `bySession`
     /// entries. Its `eventCount` is 0 when `bySession` lists every session.
     pub by_session_omitted: CostTotals,
+    /// Per tool named by the events, highest cost first ([`super::tool_costs`]). The
+    /// report builders leave it empty, and [`Store::cost_report`] and
+    /// [`Store::cost_report_from_events`] fill it.
+    pub by_tool: Vec<ToolCost>,
     /// Per time bucket, oldest first; buckets without rows are left out.
     pub over_time: Vec<CostBucket>,
     /// All cost rows in the range.
@@ -241,10 +246,11 @@ impl Store {
         self.read(move |conn| {
             // One transaction gives every breakdown the same snapshot.
             let transaction = conn.transaction()?;
-            let report = match super::rollup_report::build(&transaction, &tenant, &query)? {
+            let mut report = match super::rollup_report::build(&transaction, &tenant, &query)? {
                 Some(report) => report,
                 None => build_report(&transaction, &event_filter(&tenant, &query), &query)?,
             };
+            report.by_tool = tool_costs::by_tool(&transaction, &tenant, &query)?;
             transaction.commit()?;
             Ok(report)
         })
@@ -264,10 +270,12 @@ impl Store {
         query: CostQuery,
     ) -> Result<CostReport, StoreError> {
         let filter = event_filter(tenant, &query);
+        let tenant = tenant.to_owned();
         self.read(move |conn| {
             // One transaction gives every breakdown the same snapshot.
             let transaction = conn.transaction()?;
-            let report = build_report(&transaction, &filter, &query)?;
+            let mut report = build_report(&transaction, &filter, &query)?;
+            report.by_tool = tool_costs::by_tool(&transaction, &tenant, &query)?;
             transaction.commit()?;
             Ok(report)
         })
@@ -369,6 +377,7 @@ pub(crate) fn build_report(
         by_model,
         by_session,
         by_session_omitted,
+        by_tool: Vec::new(),
         over_time: buckets::over_time(conn, filter, query)?,
         totals: totals.into_totals()?,
     })

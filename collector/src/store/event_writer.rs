@@ -273,9 +273,9 @@ const INSERT_SQL: &str = "INSERT INTO events (id, tenant_id, client_id, timestam
     agent_id, event_type, severity, payload, metadata, prev_hash, hash, is_error, provider, \
     model, cost_pico, cost_source, input_tokens, output_tokens, cache_read_tokens, \
     cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, call_id, superseded_by, \
-    pricing_version, price_provider, price_model, price_date, cost_from, seq) VALUES (?1, ?2, ?3, \
-    ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, \
-    ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31) \
+    pricing_version, price_provider, price_model, price_date, cost_from, seq, tool_name) VALUES \
+    (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
+    ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32) \
     ON CONFLICT (tenant_id, client_id) WHERE client_id IS NOT NULL DO NOTHING";
 
 /// Hashes and inserts one event with the [`INSERT_SQL`] statement.
@@ -352,6 +352,7 @@ fn insert_event(
         pricing.and_then(|pricing| pricing.price_date.map(|day| day.to_string())),
         fill.map(|fill| fill.tracked_id.as_str()),
         row.seq,
+        prepared.tool_name,
     ])?;
     Ok((inserted > 0).then_some(hash))
 }

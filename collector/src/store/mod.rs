@@ -44,6 +44,7 @@ pub mod sessions;
 mod sqlite;
 mod tenant_rollups;
 pub mod timeline;
+pub mod tool_costs;
 mod top_sessions;
 
 pub(crate) use bucket_clock::local_midnight;

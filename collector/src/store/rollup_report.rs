@@ -145,6 +145,7 @@ impl Accumulator {
             by_model,
             by_session,
             by_session_omitted,
+            by_tool: Vec::new(),
             over_time,
             totals: self.totals.into_totals()?,
         })

@@ -207,6 +207,12 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0021_alert_history_outlives_rule.sql"),
         after_sql: Some(super::alert_close::drop_history_rule_reference),
     },
+    Migration {
+        version: 22,
+        name: "event_tool_name",
+        sql: include_str!("migrations/0022_event_tool_name.sql"),
+        after_sql: None,
+    },
 ];
 
 /// State owned by the writer thread and lent to each write job.

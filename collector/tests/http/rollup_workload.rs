@@ -490,6 +490,8 @@ impl ReportSums {
             by_model,
             by_session,
             by_session_omitted,
+            // The workload's events name no tool.
+            by_tool: Vec::new(),
             over_time,
             totals: self.totals.totals(),
         }
