@@ -115,9 +115,11 @@ impl Store {
         agent_id: Option<String>,
     ) -> Result<Vec<ToolStats>, StoreError> {
         let mut filter = SqlFilter::for_tenant(tenant);
+        // `tool_name IS NOT NULL` is the condition of the partial index that holds the rows
+        // naming a tool, so the read skips the range's other events.
         filter.push(
-            "event_type IN ('tool_call', 'tool_response', 'tool_error') \
-             AND json_type(payload, '$.toolName') = 'text'",
+            "tool_name IS NOT NULL \
+             AND event_type IN ('tool_call', 'tool_response', 'tool_error')",
             [],
         );
         filter.at_least("timestamp", Some(&from));
@@ -198,12 +200,12 @@ fn duration_ms(started: &str, ended: &str) -> Result<f64, StoreError> {
 
 fn tools(conn: &Connection, filter: &SqlFilter) -> Result<Vec<ToolStats>, StoreError> {
     let sql = format!(
-        "SELECT json_extract(payload, '$.toolName') AS tool, \
+        "SELECT tool_name AS tool, \
          COALESCE(SUM(event_type = 'tool_call'), 0), COALESCE(SUM(event_type = 'tool_error'), 0), \
          COALESCE(AVG(CASE WHEN event_type != 'tool_call' \
          AND json_type(payload, '$.durationMs') IN ('integer', 'real') \
          THEN json_extract(payload, '$.durationMs') END), 0.0) \
-         FROM events {} GROUP BY tool ORDER BY 2 DESC, tool",
+         FROM events INDEXED BY events_tenant_tool_rows {} GROUP BY tool ORDER BY 2 DESC, tool",
         filter.where_sql()
     );
     let mut statement = conn.prepare(&sql)?;

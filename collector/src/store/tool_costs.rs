@@ -78,11 +78,16 @@ pub(crate) fn by_tool(
         });
     }
     tools.sort_by(|a, b| {
-        (Reverse(a.total_cost_usd), Reverse(a.event_count), &a.tool_name).cmp(&(
-            Reverse(b.total_cost_usd),
-            Reverse(b.event_count),
-            &b.tool_name,
-        ))
+        (
+            Reverse(a.total_cost_usd),
+            Reverse(a.event_count),
+            &a.tool_name,
+        )
+            .cmp(&(
+                Reverse(b.total_cost_usd),
+                Reverse(b.event_count),
+                &b.tool_name,
+            ))
     });
     Ok(tools)
 }

@@ -45,6 +45,7 @@ mod server;
 mod session_merge;
 mod session_rows;
 mod timeline;
+mod tool_costs;
 mod top_sessions;
 mod truncation;
 mod unpriced_analytics;
