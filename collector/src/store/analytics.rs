@@ -218,9 +218,10 @@ pub struct CostReport {
     /// The sessions beyond the first 100, summed: `totals` minus the `bySession`
     /// entries. Its `eventCount` is 0 when `bySession` lists every session.
     pub by_session_omitted: CostTotals,
-    /// Per tool named by the events, highest cost first ([`super::tool_costs`]). The
-    /// report builders leave it empty, and [`Store::cost_report`] and
-    /// [`Store::cost_report_from_events`] fill it.
+    /// Per tool that the range's tool and cost events name in `toolName`, highest cost
+    /// first.
+    // The report builders leave it empty, and `Store::cost_report` and
+    // `Store::cost_report_from_events` fill it from `super::tool_costs`.
     pub by_tool: Vec<ToolCost>,
     /// Per time bucket, oldest first; buckets without rows are left out.
     pub over_time: Vec<CostBucket>,

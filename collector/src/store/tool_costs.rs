@@ -5,8 +5,8 @@
 //! `llm_response` events whose payload has a non-empty `toolName` string. Only the cost
 //! events among them carry a cost, so a tool has a cost when clients send `cost_tracked`
 //! or `llm_response` events with a `toolName`. Upstream AgentLens sums `costUsd` over the
-//! same event types but never sees a `toolName` on its cost events, so its `byTool` costs
-//! are always 0.
+//! same event types, but its SDKs send no `toolName` in cost events, so its `byTool` costs
+//! are 0 unless a client adds one.
 //!
 //! The rows come from the partial index `events_tenant_tool_rows` (migration 22), which
 //! holds only rows with a tool name, so the read grows with the tool events of the range
