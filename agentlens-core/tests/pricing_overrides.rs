@@ -210,3 +210,67 @@ fn litellm_json_prices_per_token_costs() {
 fn invalid_litellm_json_is_rejected() {
     assert!(PriceTable::from_litellm_json("[1, 2]").is_err());
 }
+
+#[test]
+fn latest_dated_override_wins_in_any_order() {
+    let later_first = r#"{"models": [
+        {"provider": "anthropic", "model": "claude-haiku-4-5", "valid_from": "2026-06-01",
+         "input_mtok": "3", "output_mtok": "0"},
+        {"provider": "anthropic", "model": "claude-haiku-4-5", "valid_from": "2026-01-01",
+         "input_mtok": "4", "output_mtok": "0"}]}"#;
+    let earlier_first = r#"{"models": [
+        {"provider": "anthropic", "model": "claude-haiku-4-5", "valid_from": "2026-01-01",
+         "input_mtok": "4", "output_mtok": "0"},
+        {"provider": "anthropic", "model": "claude-haiku-4-5", "valid_from": "2026-06-01",
+         "input_mtok": "3", "output_mtok": "0"}]}"#;
+    let model = "claude-haiku-4-5-20251001";
+
+    for overrides in [later_first, earlier_first] {
+        let table = PriceTable::embedded().with_overrides(overrides).unwrap();
+        let spring = priced(&table, "anthropic", model, "2026-03-01T00:00:00Z");
+        let winter = priced(&table, "anthropic", model, "2026-12-01T00:00:00Z");
+        assert_eq!(spring.total, "4".parse::<Usd>().unwrap(), "{overrides}");
+        assert_eq!(winter.total, "3".parse::<Usd>().unwrap(), "{overrides}");
+        assert_eq!(winter.price_date, Some("2026-06-01".parse().unwrap()));
+    }
+}
+
+#[test]
+fn undated_override_keeps_later_dated_one() {
+    let overrides = r#"{"models": [
+        {"provider": "mycorp", "model": "inhouse", "valid_from": "2026-06-01",
+         "input_mtok": "3", "output_mtok": "0"},
+        {"provider": "mycorp", "model": "inhouse", "input_mtok": "4", "output_mtok": "0"}]}"#;
+    let table = PriceTable::embedded().with_overrides(overrides).unwrap();
+
+    let spring = priced(&table, "mycorp", "inhouse", "2026-03-01T00:00:00Z");
+    let winter = priced(&table, "mycorp", "inhouse", "2026-12-01T00:00:00Z");
+
+    assert_eq!(spring.total, "4".parse::<Usd>().unwrap());
+    assert_eq!(winter.total, "3".parse::<Usd>().unwrap());
+}
+
+#[test]
+fn repeated_model_day_is_rejected() {
+    let same_day = r#"{"models": [
+        {"provider": "openai", "model": "gpt-4o", "valid_from": "2026-06-01",
+         "input_mtok": "3", "output_mtok": "0"},
+        {"provider": "OpenAI", "model": "GPT-4o ", "valid_from": "2026-06-01",
+         "input_mtok": "4", "output_mtok": "0"}]}"#;
+    let both_undated = r#"{"models": [
+        {"provider": "openai", "model": "gpt-4o", "input_mtok": "3", "output_mtok": "0"},
+        {"provider": "openai", "model": "gpt-4o", "input_mtok": "4", "output_mtok": "0"}]}"#;
+
+    for (overrides, day) in [(same_day, "2026-06-01"), (both_undated, "no `valid_from`")] {
+        let error = PriceTable::embedded()
+            .with_overrides(overrides)
+            .unwrap_err();
+        let PriceOverridesError::InvalidEntry { index, .. } = &error else {
+            panic!("unexpected error {error}");
+        };
+        assert_eq!(*index, 1);
+        let message = error.to_string();
+        assert!(message.contains("entry 0 already prices"), "{message}");
+        assert!(message.contains(day), "{message}");
+    }
+}

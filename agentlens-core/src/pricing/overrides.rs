@@ -24,7 +24,10 @@
 //!
 //! The same layout in JSON is `{"models": [{"provider": "openai", ...}]}`. A
 //! `[deployments.<provider>]` table maps Azure deployment names to model ids, as
-//! `pricing::deployments` describes. Each model override is applied in file order:
+//! `pricing::deployments` describes. Entries without `valid_from` are applied first, then
+//! dated ones from the earliest day to the latest, so a model's latest dated entry is its
+//! price from that day on whatever the file order. Two entries for one model with the same
+//! day, or both without one, are rejected. Each entry is applied as follows:
 //!
 //! - the provider is found as [`PriceTable::quote`] finds it (`vertex_ai` finds `google`);
 //!   an unknown provider is added after the table's providers;
@@ -186,7 +189,14 @@ fn apply(
     let source: Arc<str> = Arc::from(format!("overrides {origin}"));
     let mut providers = table.providers.clone();
 
-    for (index, entry) in parsed.models.into_iter().enumerate() {
+    check_repeated_entries(&parsed.models, origin)?;
+    // Entries without `valid_from` replace a model's prices, and each dated one becomes its
+    // latest price, so undated entries go first and dated ones in date order, whatever
+    // the file order. The sort is stable, so other entries keep the file order.
+    let mut entries: Vec<(usize, OverrideModel)> = parsed.models.into_iter().enumerate().collect();
+    entries.sort_by_key(|(_, entry)| entry.valid_from);
+
+    for (index, entry) in entries {
         let invalid = |message: &str| PriceOverridesError::InvalidEntry {
             origin: origin.to_owned(),
             index,
@@ -218,6 +228,40 @@ fn apply(
     deployments.add(&applied, parsed.deployments, origin)?;
     applied.deployments = deployments;
     Ok(applied)
+}
+
+/// Rejects a second entry for the same provider, model and `valid_from` day (or for the
+/// same model without a day), which would leave one of the two prices unused.
+fn check_repeated_entries(
+    models: &[OverrideModel],
+    origin: &str,
+) -> Result<(), PriceOverridesError> {
+    let mut seen = std::collections::HashMap::new();
+    for (index, entry) in models.iter().enumerate() {
+        let key = (
+            entry.provider.trim().to_ascii_lowercase(),
+            entry.model.trim().to_ascii_lowercase(),
+            entry.valid_from,
+        );
+        let Some(first) = seen.insert(key, index) else {
+            continue;
+        };
+        let day = match entry.valid_from {
+            Some(day) => format!("the `valid_from` day {day}"),
+            None => "no `valid_from` day".to_owned(),
+        };
+        return Err(PriceOverridesError::InvalidEntry {
+            origin: origin.to_owned(),
+            index,
+            provider: entry.provider.clone(),
+            model: entry.model.clone(),
+            message: format!(
+                "entry {first} already prices this model with {day}; \
+                 keep one of the two, or give each its own `valid_from` day"
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn parse(text: &str, origin: &str, is_json: bool) -> Result<OverridesFile, PriceOverridesError> {
