@@ -186,11 +186,25 @@ pub async fn run(
         "collector started"
     );
 
+    let store = state.store.clone();
     let app = router::build_router(state);
     server::serve_connections(listener, app, server::HEADER_READ_TIMEOUT, shutdown).await;
     let _ = stop_evaluator.send(true);
     if let Err(error) = evaluator.await {
         tracing::error!(%error, "alert evaluator task failed");
+    }
+    match store.checkpoint_on_stop().await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            db = %store.path().display(),
+            "the WAL was not emptied at stop because a reader still used it; \
+             keep the -wal file beside the database when copying it"
+        ),
+        Err(error) => tracing::error!(
+            %error,
+            db = %store.path().display(),
+            "checkpoint at stop failed; keep the -wal file beside the database when copying it"
+        ),
     }
     tracing::info!("collector stopped");
     Ok(())

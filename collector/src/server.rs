@@ -118,7 +118,12 @@ impl Connection {
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(header_read_timeout)
-            .max_headers(PARSER_MAX_HEADERS);
+            .max_headers(PARSER_MAX_HEADERS)
+            // A client may close its sending side after its last request and still read
+            // the responses, which HTTP/1.1 allows. Without this, hyper drops the
+            // connection at that end of input, and a request it already passed on is
+            // served with no response sent.
+            .half_close(true);
         // The CONNECT protocol lets WebSockets run over HTTP/2, as in `axum::serve`.
         builder.http2().enable_connect_protocol();
         let io = TokioIo::new(stream);

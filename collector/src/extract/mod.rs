@@ -3,11 +3,12 @@
 use agentlens_core::json::{from_slice_unique_keys, repeated_key_path};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::header::CONTENT_LENGTH;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, MAX_BODY_BYTES};
 
 mod query;
 
@@ -74,9 +75,11 @@ impl JsonBody {
 
 /// A request body as sent, for a handler that parses it itself.
 ///
-/// Bodies over the router's limit become [`ApiError::PayloadTooLarge`], a body that
-/// stalls for [`crate::error::BODY_READ_TIMEOUT`] becomes [`ApiError::BodyTimeout`], and a
-/// body that cannot be read becomes [`ApiError::InvalidJson`] naming the cause.
+/// Bodies over [`MAX_BODY_BYTES`], the limit of the `/api` routes, become
+/// [`ApiError::PayloadTooLarge`]. When `Content-Length` declares such a size, that happens
+/// before any of the body is read. A body that stalls for
+/// [`crate::error::BODY_READ_TIMEOUT`] becomes [`ApiError::BodyTimeout`], and a body that
+/// cannot be read becomes [`ApiError::InvalidJson`] naming the cause.
 #[derive(Debug)]
 pub struct BodyBytes(pub Bytes);
 
@@ -84,6 +87,12 @@ impl<S: Send + Sync> FromRequest<S> for BodyBytes {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        // Reading the body would make hyper answer `Expect: 100-continue`, inviting the
+        // client to upload a body that is rejected anyway, so a declared length over the
+        // limit is rejected first.
+        if declared_length(&request).is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+            return Err(ApiError::PayloadTooLarge);
+        }
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
@@ -100,6 +109,12 @@ impl<S: Send + Sync> FromRequest<S> for BodyBytes {
             })?;
         Ok(BodyBytes(bytes))
     }
+}
+
+/// Returns the request's `Content-Length`, when it has one valid value.
+fn declared_length(request: &Request) -> Option<u64> {
+    let value = request.headers().get(CONTENT_LENGTH)?;
+    value.to_str().ok()?.parse().ok()
 }
 
 /// Returns true when `error` or one of its sources is the body read timeout.

@@ -172,6 +172,27 @@ impl Store {
         Ok(started.elapsed())
     }
 
+    /// Copies every commit from the WAL into the database file and truncates the WAL, so
+    /// that a copy of the database file alone holds all stored data once the collector
+    /// has stopped.
+    ///
+    /// Returns `false` when a reader or the checkpoint thread kept the checkpoint from
+    /// completing. SQLite then finishes it when the next process opens the file.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the checkpoint fails.
+    pub async fn checkpoint_on_stop(&self) -> Result<bool, StoreError> {
+        self.write(|context| {
+            let busy: i64 =
+                context
+                    .conn
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
+            Ok(busy == 0)
+        })
+        .await
+    }
+
     async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,

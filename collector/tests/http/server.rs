@@ -229,3 +229,91 @@ async fn large_header_gets_json_431() {
     assert_eq!(body["status"], 431);
     assert_eq!(body["maxBytes"], 32768);
 }
+
+/// Returns a complete `POST /api/events` request of one event with the client id `id`.
+fn ingest_request(address: SocketAddr, id: &str, extra_headers: &str) -> String {
+    let body = format!(
+        r#"{{"events":[{{"id":"{id}","sessionId":"s1","agentId":"a1","eventType":"custom","payload":{{"type":"t","data":{{}}}}}}]}}"#
+    );
+    format!(
+        "POST /api/events HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n{extra_headers}\r\n{body}",
+        body.len()
+    )
+}
+
+#[tokio::test]
+async fn half_closed_client_gets_its_response() {
+    let dir = tempfile::tempdir().unwrap();
+    let (address, _server) = start(&dir, std::future::pending()).await;
+
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let request = ingest_request(address, "half-close-1", "");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
+        .await
+        .expect("the server answers and closes")
+        .unwrap();
+
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+}
+
+#[tokio::test]
+async fn declared_oversized_body_gets_413_before_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let (address, _server) = start(&dir, std::future::pending()).await;
+
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /api/events HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: 2000000\r\nExpect: 100-continue\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut response = vec![0; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut response))
+        .await
+        .expect("the server answers without waiting for the body")
+        .unwrap();
+
+    let response = String::from_utf8_lossy(&response[..read]);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(!response.contains("100 Continue"), "{response}");
+    assert!(response.contains("\"maxBytes\":1048576"), "{response}");
+}
+
+#[tokio::test]
+async fn stop_leaves_every_commit_in_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (address, server) = start(&dir, async {
+        let _ = stopped.await;
+    })
+    .await;
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let request = ingest_request(address, "kept-1", "Connection: close\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+
+    stop.send(()).unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(10), server).await;
+    assert!(result.expect("server stops within 10 s").unwrap().is_ok());
+
+    // A copy of the database file alone, without its WAL, holds the event.
+    let copy = tempfile::tempdir().unwrap();
+    let copied = copy.path().join("agentlens.db");
+    std::fs::copy(dir.path().join("agentlens.db"), &copied).unwrap();
+    let conn = rusqlite::Connection::open(&copied).unwrap();
+    let count: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM events WHERE client_id = 'kept-1'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(count, 1);
+}
