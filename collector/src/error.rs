@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use crate::auth::Role;
 use crate::request_head::{MAX_HEADER_BYTES, MAX_HEADER_FIELDS, MAX_URI_BYTES};
 use crate::store::client_ids::ReusedClientId;
-use crate::store::StoreError;
+use crate::store::{StorageFault, StoreError};
 
 /// Largest accepted request body: 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -154,7 +154,11 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) | ApiError::ClientIdReused(_) => StatusCode::CONFLICT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Store(error) => match error.storage_fault() {
+                Some(StorageFault::Full) => StatusCode::INSUFFICIENT_STORAGE,
+                Some(StorageFault::ReadOnly) => StatusCode::SERVICE_UNAVAILABLE,
+                Some(StorageFault::Corrupt) | None => StatusCode::INTERNAL_SERVER_ERROR,
+            },
         }
     }
 
@@ -268,8 +272,39 @@ impl ApiError {
                     "retry after {retry_after_secs} s (the Retry-After header). {advice}"
                 ),
             }),
-            ApiError::Store(_) => json!({"error": "Internal server error", "status": status}),
+            ApiError::Store(error) => match error.storage_fault() {
+                Some(fault) => {
+                    let (message, fix) = storage_fault_text(fault);
+                    json!({
+                        "error": message,
+                        "status": status,
+                        "hint": format!("The collector stored nothing of this request. {fix}"),
+                    })
+                }
+                None => json!({"error": "Internal server error", "status": status}),
+            },
         }
+    }
+}
+
+/// Returns the error message of a storage fault and what the operator does about it.
+fn storage_fault_text(fault: StorageFault) -> (&'static str, &'static str) {
+    match fault {
+        StorageFault::Full => (
+            "Database disk is full",
+            "Free space on the disk that holds the database file and its -wal file, then \
+             send the request again.",
+        ),
+        StorageFault::ReadOnly => (
+            "Database is read-only",
+            "Make the database file, its -wal and -shm files and their directory writable \
+             by the collector, then send the request again.",
+        ),
+        StorageFault::Corrupt => (
+            "Database file is corrupt",
+            "Stop the collector, check the file with `sqlite3 FILE 'PRAGMA integrity_check'` \
+             and restore it from a backup.",
+        ),
     }
 }
 
@@ -348,4 +383,66 @@ pub async fn describe_method_not_allowed(response: Response) -> Response {
 /// Returns the 404 for an unknown `/api` path.
 pub async fn route_not_found() -> ApiError {
     ApiError::NotFound("Not found")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_error(code: i32) -> ApiError {
+        ApiError::Store(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(code),
+            None,
+        )))
+    }
+
+    #[test]
+    fn storage_faults_name_cause_and_fix() {
+        let cases = [
+            (
+                rusqlite::ffi::SQLITE_FULL,
+                507,
+                "Database disk is full",
+                "Free space",
+            ),
+            (
+                rusqlite::ffi::SQLITE_READONLY,
+                503,
+                "Database is read-only",
+                "writable",
+            ),
+            (
+                rusqlite::ffi::SQLITE_CORRUPT,
+                500,
+                "Database file is corrupt",
+                "backup",
+            ),
+        ];
+        for (code, status, message, fix) in cases {
+            let error = store_error(code);
+
+            let status_code = error.status();
+            let body = error.body(status_code.as_u16());
+
+            assert_eq!(status_code.as_u16(), status, "{message}");
+            assert_eq!(body["error"], message);
+            let hint = body["hint"].as_str().unwrap();
+            assert!(hint.starts_with("The collector stored nothing"), "{hint}");
+            assert!(hint.contains(fix), "{hint}");
+        }
+    }
+
+    #[test]
+    fn other_store_error_stays_internal() {
+        let error = store_error(rusqlite::ffi::SQLITE_BUSY);
+
+        let status = error.status();
+        let body = error.body(status.as_u16());
+
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            body,
+            json!({"error": "Internal server error", "status": 500})
+        );
+    }
 }

@@ -75,7 +75,8 @@ pub struct ErrorBody {
     pub error: String,
     /// The HTTP status code, repeated.
     pub status: u16,
-    /// Advice on the next step, present on a 401, 403, 405, 413 and 429.
+    /// Advice on the next step, present on a 401, 403, 405, 413 and 429, and on a 500, 503
+    /// or 507 caused by the database file or its disk.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     /// Documentation path, `/docs/authentication`, present on the 401 for a missing
@@ -113,11 +114,16 @@ pub struct HealthBody {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HealthDatabase {
-    /// Whether the query succeeded.
+    /// Whether the query succeeded and the last write did not fail on the database file or
+    /// its disk.
     pub ok: bool,
-    /// Query latency in milliseconds, present when `ok` is true.
+    /// Query latency in milliseconds, present when the query succeeded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<f64>,
+    /// The failure of the last write, such as `database or disk is full`, present until a
+    /// write succeeds again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_error: Option<String>,
 }
 
 /// A page of events.

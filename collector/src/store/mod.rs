@@ -46,6 +46,9 @@ mod tenant_rollups;
 pub mod timeline;
 pub mod tool_costs;
 mod top_sessions;
+mod write_fault;
+
+pub use write_fault::StorageFault;
 
 pub(crate) use bucket_clock::local_midnight;
 
@@ -153,6 +156,12 @@ impl Store {
     /// Returns [`StoreError`] when the file cannot be opened or read.
     pub fn needs_migration(path: &Path) -> Result<bool, StoreError> {
         sqlite::needs_migration(path)
+    }
+
+    /// Returns the message of the storage fault that made the last failed write fail,
+    /// such as a full disk, until a write succeeds again.
+    pub fn last_write_fault(&self) -> Option<String> {
+        self.writer.last_fault.get()
     }
 
     /// Returns the path of the database file.

@@ -27,6 +27,7 @@ use ulid::Generator;
 use super::event_ids::BlockSlot;
 use super::event_writer::{run_group, IngestJob};
 use super::events::IngestOutcome;
+use super::write_fault::LastWriteFault;
 use super::StoreError;
 use crate::ingest::PreparedEvent;
 
@@ -281,6 +282,8 @@ pub(crate) enum WriteJob {
 #[derive(Debug, Clone)]
 pub(crate) struct Writer {
     jobs: mpsc::Sender<WriteJob>,
+    /// The storage fault of the last failed write, for the health route.
+    pub(crate) last_fault: LastWriteFault,
 }
 
 impl Writer {
@@ -303,7 +306,10 @@ impl Writer {
                 }
             })
             .map_err(|source| StoreError::Thread(source.to_string()))?;
-        Ok(Writer { jobs })
+        Ok(Writer {
+            jobs,
+            last_fault: LastWriteFault::default(),
+        })
     }
 
     /// Runs `job` on the writer thread and returns its result.
@@ -321,7 +327,9 @@ impl Writer {
         self.jobs
             .send(boxed)
             .map_err(|_| StoreError::WriterStopped)?;
-        result.await.map_err(|_| StoreError::WriterStopped)?
+        let outcome = result.await.map_err(|_| StoreError::WriterStopped)?;
+        self.last_fault.record(&outcome);
+        outcome
     }
 
     /// Stores an ingest batch on the writer thread and returns its outcome.
@@ -339,7 +347,9 @@ impl Writer {
         self.jobs
             .send(WriteJob::Ingest(job))
             .map_err(|_| StoreError::WriterStopped)?;
-        result.await.map_err(|_| StoreError::WriterStopped)?
+        let outcome = result.await.map_err(|_| StoreError::WriterStopped)?;
+        self.last_fault.record(&outcome);
+        outcome
     }
 }
 
