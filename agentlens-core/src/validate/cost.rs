@@ -19,7 +19,7 @@ use super::counts::{part_counts, provider_usage, set_part_counts};
 use super::fields::{describe, lookup, optional_string, required_string, token_count, Errors};
 use super::tier;
 use crate::event::CostFacts;
-use crate::money::{Usd, PICO_SCALE};
+use crate::money::{MoneyError, Usd, PICO_SCALE};
 use crate::usage::{Usage, UsageError};
 
 /// Reads and checks the cost fields of a `cost_tracked` payload.
@@ -198,12 +198,43 @@ fn cost(payload: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Usd> {
     if value.is_null() {
         return None;
     }
+    if is_beyond_decimal_range(value) {
+        errors.push(
+            "costUsd",
+            format!(
+                "costUsd {} is out of range: a cost must be 0 to {MAX_COST} USD per event, with \
+                 at most {PICO_SCALE} decimal places",
+                describe_amount(value)
+            ),
+        );
+        return None;
+    }
     match amount_from_json("costUsd", value).and_then(check_cost_amount) {
         Ok(amount) => Some(amount),
         Err(message) => {
             errors.push("costUsd", message);
             None
         }
+    }
+}
+
+/// Returns whether `value` is a decimal number or string too long or too large for
+/// [`Usd`] (28 decimal places, or 7.9e28), which is beyond any storable cost. Its message
+/// then states the cost limits instead of the decimal type's.
+fn is_beyond_decimal_range(value: &Value) -> bool {
+    let parsed = match value {
+        Value::Number(number) => Usd::from_json_number(number),
+        Value::String(text) => text.parse::<Usd>(),
+        _ => return false,
+    };
+    matches!(parsed, Err(MoneyError::OutOfRange(_)))
+}
+
+/// Returns the amount's text as sent: a number's digits, a string's content.
+fn describe_amount(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
     }
 }
 

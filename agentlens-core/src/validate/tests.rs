@@ -274,6 +274,29 @@ fn cost_beyond_pico_precision_is_rejected() {
 }
 
 #[test]
+fn cost_beyond_decimal_range_states_cost_limits() {
+    let cases = [
+        json!("0.12345678901234567890123456789"),
+        json!("1e30"),
+        json!(1e30),
+    ];
+    for cost in cases {
+        let body = json!({"events": [cost_event(json!({
+            "provider": "openai", "model": "gpt-4o", "inputTokens": 1, "outputTokens": 1,
+            "costUsd": cost
+        }))]});
+
+        let error = validate_batch(&body).unwrap_err();
+
+        assert_eq!(paths(&error), ["events.0.payload.costUsd"], "cost {cost}");
+        let message = &error.details[0].message;
+        assert!(message.contains("9223372.036854775807 USD"), "{message}");
+        assert!(message.contains("at most 12 decimal places"), "{message}");
+        assert!(!message.contains("7.9e28"), "{message}");
+    }
+}
+
+#[test]
 fn reasoning_over_output_names_reasoning() {
     let body = json!({"events": [cost_event(json!({
         "provider": "openai", "model": "gpt-4o", "inputTokens": 1, "outputTokens": 5,
