@@ -1,7 +1,8 @@
 //! The `_truncated` stub that replaces a payload over [`MAX_PAYLOAD_BYTES`].
 //!
 //! The stub is upstream's `{"type":"_truncated","data":{"_truncated":true,
-//! "originalSize":N,"maxSize":10240,"preview":"..."}}`. Unlike upstream, it also keeps the
+//! "originalSize":N,"maxSize":10240,"preview":"..."}}`. Unlike upstream, `data` also has
+//! `sha256`, the SHA-256 in hex of the payload's JSON text, and the stub keeps the
 //! payload's cost fields at its top level, in the order of [`kept_keys`]: the cost and the
 //! identity of the call first, then what the price is computed from, then the latency. A
 //! kept field that would push the stub over the limit is left out, the fields after it are
@@ -16,6 +17,7 @@ use agentlens_core::event::{EventType, ValidEvent};
 use agentlens_core::pricing::PriceTable;
 use agentlens_core::validate::{PART_KEYS, TOKEN_KEYS};
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 
 /// Largest payload stored as sent: 10 240 bytes of JavaScript JSON text, as in upstream.
 pub const MAX_PAYLOAD_BYTES: usize = 10_240;
@@ -26,9 +28,9 @@ const PREVIEW_UTF16_UNITS: usize = 200;
 /// Key of the `data` object of a stub that lists the kept fields left out.
 const DROPPED_KEYS: &str = "droppedKeys";
 
-/// The cost and the identity of the call, which a truncated payload of any type keeps
-/// first.
-const CALL_KEYS: &[&str] = &["costUsd", "model", "provider", "callId"];
+/// The cost and the identity of the call and its tool, which a truncated payload of any
+/// type keeps first.
+const CALL_KEYS: &[&str] = &["costUsd", "model", "provider", "callId", "toolName"];
 
 /// Payload keys that select tier or batch prices, then the `usage` object, which comes last
 /// because an object is the price input most likely to be large.
@@ -56,7 +58,7 @@ fn kept_keys(event_type: EventType) -> Vec<&'static str> {
 /// Returns true when the stored cost of a cost event depends on the payload key `key`.
 fn is_price_input(key: &str) -> bool {
     let keys = [CALL_KEYS, TOKEN_KEYS, &PART_KEYS, PRICE_CONTEXT_KEYS];
-    key != "callId" && keys.iter().any(|group| group.contains(&key))
+    !matches!(key, "callId" | "toolName") && keys.iter().any(|group| group.contains(&key))
 }
 
 /// Replaces a payload over [`MAX_PAYLOAD_BYTES`] with the `_truncated` stub, and returns
@@ -142,6 +144,9 @@ fn bare_stub(text: &str) -> Map<String, Value> {
             "originalSize": text.len(),
             "maxSize": MAX_PAYLOAD_BYTES,
             "preview": preview,
+            // Tells two payloads apart that share their size and preview, so that a
+            // changed payload resent under a stored client id gets 409, not "duplicate".
+            "sha256": hex::encode(Sha256::digest(text.as_bytes())),
         }),
     );
     stub

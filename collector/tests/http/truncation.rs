@@ -221,3 +221,58 @@ async fn oversized_usage_keeps_derived_cost() {
     assert_eq!(s2["totalCostUsd"], s1["totalCostUsd"]);
     assert_eq!(s2["totalInputTokens"], s1["totalInputTokens"]);
 }
+
+/// Returns a `custom` event with the client id `id` whose payload text is 12 000 bytes and
+/// ends in `tail`, far past the preview.
+fn large_custom_with_id(id: &str, tail: &str) -> Value {
+    let mut event = custom_of_size(12_000 - tail.len());
+    event["id"] = json!(id);
+    let text = event["payload"]["data"]["s"].as_str().unwrap().to_owned();
+    event["payload"]["data"]["s"] = json!(format!("{text}{tail}"));
+    event
+}
+
+#[tokio::test]
+async fn stub_records_hash_of_payload() {
+    let app = app().await;
+    let event = large_custom_with_id("big-1", "end");
+    let text = agentlens_core::canonical::to_js_json(&event["payload"]);
+
+    let reply = app.ingest(vec![event]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    let cut = stored_payload(&app, &reply.json["events"][0]["id"]).await;
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes());
+    assert_eq!(cut["data"]["sha256"], hex::encode(digest));
+}
+
+#[tokio::test]
+async fn changed_large_payload_under_same_id_conflicts() {
+    let app = app().await;
+    let first = app.ingest(vec![large_custom_with_id("big-1", "aaa")]).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+
+    let same = app.ingest(vec![large_custom_with_id("big-1", "aaa")]).await;
+    let changed = app.ingest(vec![large_custom_with_id("big-1", "bbb")]).await;
+
+    assert_eq!(same.status, StatusCode::CREATED, "{}", same.text);
+    assert_eq!(same.json["events"][0]["duplicate"], true, "{}", same.text);
+    assert_eq!(changed.status, StatusCode::CONFLICT, "{}", changed.text);
+    assert!(changed.text.contains("payload"), "{}", changed.text);
+}
+
+#[tokio::test]
+async fn truncated_tool_response_keeps_tool_name() {
+    let app = app().await;
+    let event = json!({"sessionId": "s1", "agentId": "a1", "eventType": "tool_response",
+        "payload": {"toolName": "fetch", "callId": "t1", "durationMs": 5,
+            "result": "r".repeat(12_000)}});
+
+    let reply = app.ingest(vec![event]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    let cut = stored_payload(&app, &reply.json["events"][0]["id"]).await;
+    assert_eq!(cut["type"], "_truncated");
+    assert_eq!(cut["toolName"], "fetch");
+    assert_eq!(cut["callId"], "t1");
+}
