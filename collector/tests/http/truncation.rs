@@ -276,3 +276,28 @@ async fn truncated_tool_response_keeps_tool_name() {
     assert_eq!(cut["toolName"], "fetch");
     assert_eq!(cut["callId"], "t1");
 }
+
+#[tokio::test]
+async fn resend_matches_stub_of_older_version() {
+    let app = app().await;
+    let mut event = large_custom_with_id("big-1", "aaa");
+    event["payload"]["toolName"] = json!("fetch");
+    let first = app.ingest(vec![event.clone()]).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    // Stubs of older versions had neither `data.sha256` nor the kept `toolName`.
+    let conn = rusqlite::Connection::open(app.db_path()).unwrap();
+    conn.execute(
+        "UPDATE events SET payload = json_remove(payload, '$.data.sha256', '$.toolName')",
+        [],
+    )
+    .unwrap();
+
+    let again = app.ingest(vec![event]).await;
+    let resized = app
+        .ingest(vec![large_custom_with_id("big-1", "aaaa")])
+        .await;
+
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+    assert_eq!(again.json["events"][0]["duplicate"], true, "{}", again.text);
+    assert_eq!(resized.status, StatusCode::CONFLICT, "{}", resized.text);
+}
