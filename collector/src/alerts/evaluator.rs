@@ -10,6 +10,7 @@
 //! disabled stays unresolved until the rule is enabled again.
 
 use agentlens_core::event::format_timestamp;
+use agentlens_core::validate::MAX_FUTURE_SKEW;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
@@ -76,6 +77,11 @@ async fn evaluate_rule(
 
 /// Computes the figures of the rule's window ending at `now`.
 ///
+/// The window also takes the stored events stamped after `now`, which ingest accepts up to
+/// [`MAX_FUTURE_SKEW`] ahead. An agent whose clock runs fast would otherwise spend past a
+/// budget unseen until its timestamps enter the window. Such an event counts from its
+/// arrival until its timestamp leaves the window.
+///
 /// # Errors
 ///
 /// Returns [`StoreError`] when the query fails.
@@ -85,12 +91,13 @@ pub async fn window_metrics(
     now: DateTime<Utc>,
 ) -> Result<WindowMetrics, StoreError> {
     let from = now - chrono::Duration::minutes(rule.window_minutes);
+    let to = now + MAX_FUTURE_SKEW;
     store
         .window_metrics(
             &rule.tenant_id,
             &rule.scope,
             format_timestamp(&from),
-            format_timestamp(&now),
+            format_timestamp(&to),
         )
         .await
 }

@@ -43,7 +43,8 @@ pub struct BudgetRule {
     pub name: String,
     /// Budget in USD.
     pub threshold: ExactNumber,
-    /// Spend in the rule's trailing window, in USD.
+    /// Spend in the rule's trailing window, in USD, with the events stamped up to 24 hours
+    /// ahead of the collector's clock.
     pub current_value: ExactNumber,
     /// Window length.
     pub window_minutes: i64,

@@ -119,3 +119,37 @@ async fn tag_budget_covers_only_checks_naming_its_tag() {
     let empty_item = app.get("/api/budgets/check?agentId=a1&tags=prod-x,").await;
     assert_eq!(empty_item.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn cost_stamped_ahead_counts_in_budget() {
+    let app = app().await;
+    rule(
+        &app,
+        json!({"name": "hourly", "condition": "cost_exceeds", "threshold": 1,
+        "windowMinutes": 60, "scope": {"agentId": "a1"}}),
+    )
+    .await;
+    // An agent whose clock runs 20 hours fast.
+    let ahead = format_timestamp(&(Utc::now() + Duration::hours(20)));
+    let reply = app
+        .ingest(vec![cost_event(
+            "s1",
+            "a1",
+            "gpt-4.1",
+            json!("100"),
+            &ahead,
+        )])
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    let reply = app.get("/api/budgets/check?agentId=a1").await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json["overBudget"], true, "{}", reply.text);
+    assert_eq!(
+        reply.json["rules"][0]["currentValue"],
+        json!(100),
+        "{}",
+        reply.text
+    );
+}
