@@ -11,6 +11,10 @@ use crate::money::Usd;
 
 use super::{modality, Usage, UsageError};
 
+mod litellm;
+
+pub use litellm::from_litellm;
+
 /// Reads an Anthropic Messages API `usage` object.
 ///
 /// Anthropic's `input_tokens` excludes the cache, so the normalized input is
@@ -297,8 +301,11 @@ pub fn from_gemini(usage: &Value) -> Result<Usage, UsageError> {
 
 /// Reads a usage object reported by `provider`, choosing the reader by provider and shape.
 ///
-/// A provider name containing `anthropic` selects [`from_anthropic`]. For every other name
-/// the shape decides, because resellers pass the original shape through. A
+/// A `prompt_tokens` field without `input_tokens`, for a provider name containing
+/// `anthropic` or beside `cache_creation_input_tokens` or `cache_read_input_tokens`,
+/// selects [`litellm::from_litellm`], the shape LiteLLM reports for Anthropic models.
+/// Otherwise a provider name containing `anthropic` selects [`from_anthropic`]. For every
+/// other name the shape decides, because resellers pass the original shape through. A
 /// `promptTokenCount` field selects [`from_gemini`], and an `inputTokens` field selects
 /// [`from_bedrock`]. Cohere's `billed_units` object is read by [`from_openai`], because the
 /// billed counts use the Responses field names. A `cache_creation_input_tokens` or
@@ -312,6 +319,13 @@ pub fn from_gemini(usage: &Value) -> Result<Usage, UsageError> {
 pub fn extract(provider: &str, usage: &Value) -> Result<Usage, UsageError> {
     let provider = provider.trim().to_ascii_lowercase();
     let has = |field: &str| usage.get(field).is_some_and(|value| !value.is_null());
+    let has_anthropic_cache = has("cache_creation_input_tokens") || has("cache_read_input_tokens");
+    if has("prompt_tokens")
+        && !has("input_tokens")
+        && (provider.contains("anthropic") || has_anthropic_cache)
+    {
+        return litellm::from_litellm(usage);
+    }
     if provider.contains("anthropic") {
         return from_anthropic(usage);
     }
@@ -328,7 +342,7 @@ pub fn extract(provider: &str, usage: &Value) -> Result<Usage, UsageError> {
     if has("promptTokenCount") {
         return from_gemini(usage);
     }
-    if has("cache_creation_input_tokens") || has("cache_read_input_tokens") {
+    if has_anthropic_cache {
         return from_anthropic(usage);
     }
     from_openai(usage)

@@ -35,7 +35,9 @@ pub(crate) use check::camel_case;
 pub use context::{
     price_context, stream_price_context, usage_price_context, TierConflict, TierFields,
 };
-pub use extract::{extract, from_anthropic, from_bedrock, from_gemini, from_openai, reported_cost};
+pub use extract::{
+    extract, from_anthropic, from_bedrock, from_gemini, from_litellm, from_openai, reported_cost,
+};
 pub use stream::{extract_stream, merged_usage};
 pub use tools::{from_response, tool_calls, ToolCalls};
 

@@ -418,3 +418,67 @@ fn bedrock_reads_older_cache_count_keys() {
     assert_eq!(older_only.cache_read_tokens, 1322);
     assert_eq!(older_only.cache_write_5m_tokens, 40);
 }
+
+/// A usage object from an OpenHands trajectory, as LiteLLM reported a Claude call.
+fn litellm_claude_usage() -> Value {
+    json!({
+        "completion_tokens": 95, "prompt_tokens": 3475, "total_tokens": 3570,
+        "completion_tokens_details": null,
+        "prompt_tokens_details": {"audio_tokens": null, "cached_tokens": 0},
+        "cache_creation_input_tokens": 3471, "cache_read_input_tokens": 0
+    })
+}
+
+#[test]
+fn litellm_prompt_contains_cache_parts() {
+    for provider in ["anthropic", "openai", "litellm"] {
+        let usage = extract(provider, &litellm_claude_usage()).unwrap();
+
+        assert_eq!(usage.input_tokens, 3475, "{provider}");
+        assert_eq!(usage.uncached_input_tokens(), 4, "{provider}");
+        assert_eq!(usage.cache_write_5m_tokens, 3471, "{provider}");
+        assert_eq!(usage.cache_read_tokens, 0, "{provider}");
+        assert_eq!(usage.output_tokens, 95, "{provider}");
+    }
+}
+
+#[test]
+fn litellm_reads_fall_back_to_cached_tokens() {
+    let usage = extract(
+        "anthropic",
+        &json!({"prompt_tokens": 1000, "completion_tokens": 10,
+            "prompt_tokens_details": {"cached_tokens": 600}}),
+    )
+    .unwrap();
+
+    assert_eq!(usage.input_tokens, 1000);
+    assert_eq!(usage.cache_read_tokens, 600);
+    assert_eq!(usage.cache_write_5m_tokens, 0);
+}
+
+#[test]
+fn litellm_cache_parts_over_prompt_are_rejected() {
+    let error = extract(
+        "anthropic",
+        &json!({"prompt_tokens": 100, "completion_tokens": 10,
+            "cache_creation_input_tokens": 80, "cache_read_input_tokens": 30}),
+    )
+    .unwrap_err();
+
+    let message = error.to_string();
+    assert!(message.contains("cache_read_input_tokens"), "{message}");
+    assert!(message.contains("prompt_tokens"), "{message}");
+}
+
+#[test]
+fn anthropic_messages_shape_is_unchanged() {
+    let usage = extract(
+        "anthropic",
+        &json!({"input_tokens": 4, "output_tokens": 95,
+            "cache_creation_input_tokens": 3471, "cache_read_input_tokens": 0}),
+    )
+    .unwrap();
+
+    assert_eq!(usage.input_tokens, 3475);
+    assert_eq!(usage.cache_write_5m_tokens, 3471);
+}
