@@ -85,7 +85,7 @@ impl Delivery {
     /// Delivers `events`, splitting the batch in halves whenever the collector responds
     /// with 413, until every event was sent or given up on.
     ///
-    /// When the collector rejects some events as invalid, or refuses them because it
+    /// When the collector rejects some events as invalid, or rejects them because it
     /// stores other events under their ids, those are counted as failed and the others are
     /// sent again, so a few bad events cannot sink their whole batch.
     pub(crate) async fn deliver(&mut self, events: &[Event]) {
@@ -103,7 +103,7 @@ impl Delivery {
                     parts.push(right);
                     parts.push(left);
                 }
-                Err(error) if refused_positions(&error).is_some() => {
+                Err(error) if rejected_positions(&error).is_some() => {
                     self.deliver_accepted_events(part.to_vec(), error).await;
                 }
                 Err(error) => self.record_failed(part, &error),
@@ -118,12 +118,12 @@ impl Delivery {
     /// succeeds or fails for another reason. Each round removes at least one event.
     async fn deliver_accepted_events(&mut self, mut part: Vec<Event>, mut error: SendError) {
         loop {
-            let refused = refused_positions(&error).unwrap_or_default();
+            let rejected = rejected_positions(&error).unwrap_or_default();
             self.record_id_conflicts(&part, &error);
             let (failed, kept): (Vec<_>, Vec<_>) = part
                 .into_iter()
                 .enumerate()
-                .partition(|(position, _)| refused.binary_search(position).is_ok());
+                .partition(|(position, _)| rejected.binary_search(position).is_ok());
             let failed: Vec<Event> = failed.into_iter().map(|(_, event)| event).collect();
             part = kept.into_iter().map(|(_, event)| event).collect();
 
@@ -132,31 +132,42 @@ impl Delivery {
                 self.record_failed(&part, &error);
                 return;
             }
-            self.record_failed(&failed, &error);
+            // Each id conflict already logged its own line.
+            if error.id_conflicts().is_some() {
+                self.stats.record_failed(failed.len());
+            } else {
+                self.record_failed(&failed, &error);
+            }
             if part.is_empty() {
                 return;
             }
 
             tracing::debug!(
                 batch.size = part.len(),
-                "collector refused part of a batch, resending the other events"
+                "collector rejected part of a batch, resending the other events"
             );
             error = match self.send_with_retries(&part).await {
                 Ok(receipt) => return self.record_sent(part.len(), receipt),
-                Err(next) if refused_positions(&next).is_some() => next,
+                Err(next) if rejected_positions(&next).is_some() => next,
                 Err(next) => return self.record_failed(&part, &next),
             };
         }
     }
 
-    /// Records the id and the collector's message for each event of `part` that a 409
-    /// `error` names.
+    /// Records and logs the id and the collector's message for each event of `part` that
+    /// a 409 `error` names.
     fn record_id_conflicts(&self, part: &[Event], error: &SendError) {
         let conflicts = error.id_conflicts().unwrap_or_default();
         for (position, message) in conflicts {
-            if let Some(event) = part.get(*position) {
-                self.stats.record_id_conflict(event.id.as_deref(), message);
-            }
+            let Some(event) = part.get(*position) else {
+                continue;
+            };
+            tracing::warn!(
+                event.id = event.id.as_deref(),
+                %message,
+                "collector stores another event under this id, event not sent"
+            );
+            self.stats.record_id_conflict(event.id.as_deref(), message);
         }
     }
 
@@ -280,7 +291,7 @@ impl Delivery {
 
 /// Returns the ascending positions of the events that the collector named in a 400
 /// (invalid) or 409 (id already used) response, or `None` for any other error.
-fn refused_positions(error: &SendError) -> Option<Vec<usize>> {
+fn rejected_positions(error: &SendError) -> Option<Vec<usize>> {
     if let Some(positions) = error.rejected_events() {
         return Some(positions.to_vec());
     }
@@ -497,7 +508,7 @@ mod tests {
         assert_eq!(stats.failed(), 3);
     }
 
-    /// Answers 409 for batches that contain an id of `taken`, naming the first such event
+    /// Returns 409 for batches that contain an id of `taken`, naming the first such event
     /// only, as the collector does, and accepts other batches.
     struct TakenIds {
         taken: Vec<String>,

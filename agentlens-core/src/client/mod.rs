@@ -140,7 +140,7 @@ pub struct RateLimitWaits {
     pub latest: Duration,
 }
 
-/// An event that the collector refused because it already stores a different event under
+/// An event that the collector rejected because it already stores a different event under
 /// the same id, from [`Client::id_conflicts`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdConflict {
@@ -150,7 +150,7 @@ pub struct IdConflict {
     pub message: String,
 }
 
-/// Events of a client that the collector refused because of their ids, from
+/// Events of a client that the collector rejected because of their ids, from
 /// [`Client::id_conflicts`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IdConflicts {
@@ -410,7 +410,7 @@ impl Client {
         self.stats.pending()
     }
 
-    /// Returns the events that the collector refused because it already stores different
+    /// Returns the events that the collector rejected because it already stores different
     /// events under their ids (409). Delivery sends the rest of their batches again, so
     /// only these events fail.
     pub fn id_conflicts(&self) -> IdConflicts {

@@ -363,7 +363,8 @@ fn rejected_positions(body: &str) -> Option<Vec<usize>> {
 }
 
 /// Reads the event positions and messages from the `details[]` entries whose path is
-/// `events.N.id` in a collector's 409 response; `None` when the body names no event id.
+/// `events.N.id` in a collector's 409 response. Returns `None` when the body names no
+/// event id.
 fn conflicting_positions(body: &str) -> Option<Vec<(usize, String)>> {
     let response: serde_json::Value = serde_json::from_str(body).ok()?;
     let mut conflicts: Vec<(usize, String)> = response["details"]

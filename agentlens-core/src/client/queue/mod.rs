@@ -112,7 +112,7 @@ impl Stats {
         (count, Duration::from_millis(millis))
     }
 
-    /// Records that the collector refused the event `id` because it stores another event
+    /// Records that the collector rejected the event `id` because it stores another event
     /// under that id, and keeps the first [`MAX_LISTED_ID_CONFLICTS`] of them with
     /// `message`. The caller counts the event as failed as well.
     pub(crate) fn record_id_conflict(&self, id: Option<&str>, message: &str) {
