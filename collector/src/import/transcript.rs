@@ -6,7 +6,8 @@
 //! both `message.usage` and `message.model`, the form that ccusage also reads (older Claude
 //! Code versions and ccusage's test fixtures). Records of other types are not calls. Claude Code writes one record per
 //! streamed content block, so one call can appear several times with the same
-//! `message.id` and `requestId`. The last copy contains the final usage.
+//! `message.id` and `requestId`. The last copy contains the final usage, and the first copy
+//! gives the call's time, which stays the same while later copies are written.
 //!
 //! Claude Code also writes assistant records with `"model": "<synthetic>"` and zero usage
 //! for messages it inserts itself without an API call. They carry no cost, so the scan
@@ -33,7 +34,7 @@ pub struct AssistantMessage {
     pub model: String,
     /// The Anthropic usage object as written.
     pub usage: Value,
-    /// When the record was written.
+    /// When the first copy of the call was written.
     pub timestamp: DateTime<Utc>,
     /// `file:line` of the transcript line the call was read from; the last such line when
     /// Claude Code wrote the call more than once.
@@ -134,7 +135,15 @@ pub fn scan(dir: &Path) -> Result<Scan, ScanError> {
                     message.location = format!("{}:{}", file.display(), number + 1);
                     let key = (message.message_id.clone(), message.request_id.clone());
                     match index.get(&key) {
-                        Some(&position) => scan.messages[position] = *message,
+                        Some(&position) => {
+                            // An import that runs while Claude Code writes the call then
+                            // sends the same time as a later import.
+                            let first = &mut scan.messages[position];
+                            *first = AssistantMessage {
+                                timestamp: first.timestamp,
+                                ..*message
+                            };
+                        }
                         None => {
                             index.insert(key, scan.messages.len());
                             scan.messages.push(*message);
@@ -272,6 +281,8 @@ mod tests {
 
         assert_eq!(scan.messages.len(), 1);
         assert_eq!(scan.messages[0].usage["output_tokens"], 211);
+        let first_copy: DateTime<Utc> = "2026-02-10T21:11:52.438Z".parse().unwrap();
+        assert_eq!(scan.messages[0].timestamp, first_copy);
         assert_eq!(scan.messages[0].project, "-home-me-app");
         assert_eq!(scan.skipped_lines, 1);
     }
