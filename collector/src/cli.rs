@@ -1,6 +1,7 @@
 //! The `agentlens` command line.
 
 pub mod keys;
+pub mod output;
 pub mod prices;
 pub mod reprice;
 
@@ -16,6 +17,7 @@ use crate::import::{import_claude_code, ImportError, ImportOptions};
 use crate::mcp::stdio::{serve_stdio, StdioError};
 use crate::{serve, ServeError, ServeOptions};
 use keys::{KeysCommand, KeysError};
+use output::print_stdout;
 use prices::{PricesCommand, PricesError};
 
 /// Maximum alert interval or webhook retry delay, in seconds: one week. A time near
@@ -299,6 +301,9 @@ pub enum CliError {
         /// Transcript files read.
         files: usize,
     },
+    /// The output could not be written to stdout.
+    #[error("failed to write to stdout: {0}")]
+    Stdout(#[from] std::io::Error),
     /// The import task panicked or was cancelled.
     #[error("import task failed: {0}")]
     Task(String),
@@ -332,7 +337,7 @@ impl Cli {
         match self.command {
             Command::Serve(args) => serve(args.into_options()).await?,
             Command::Import(ImportSource::ClaudeCode(args)) => run_import(args).await?,
-            Command::Keys(command) => print!("{}", command.run().await?),
+            Command::Keys(command) => print_stdout(&command.run().await?)?,
             Command::Prices(command) => command.run().await?,
             Command::Mcp(args) => {
                 serve_stdio(&args.collector_url(), args.api_key.as_deref()).await?
@@ -353,7 +358,7 @@ async fn run_import(args: ClaudeCodeArgs) -> Result<(), CliError> {
         .await
         .map_err(|error| CliError::Task(error.to_string()))??;
 
-    println!("{summary}");
+    print_stdout(&format!("{summary}\n"))?;
     if summary.events == 0 {
         return Err(CliError::NoEvents {
             dir,

@@ -85,8 +85,9 @@ impl Delivery {
     /// Delivers `events`, splitting the batch in halves whenever the collector responds
     /// with 413, until every event was sent or given up on.
     ///
-    /// When the collector rejects some events as invalid, those are counted as failed and
-    /// the others are sent again once, so one bad event cannot sink its whole batch.
+    /// When the collector rejects some events as invalid, or rejects them because it
+    /// stores other events under their ids, those are counted as failed and the others are
+    /// sent again, so a few bad events cannot sink their whole batch.
     pub(crate) async fn deliver(&mut self, events: &[Event]) {
         // A stack of parts, popped left half first, keeps the events in order.
         let mut parts = vec![events];
@@ -102,38 +103,71 @@ impl Delivery {
                     parts.push(right);
                     parts.push(left);
                 }
-                Err(error) if error.rejected_events().is_some() => {
-                    self.deliver_valid_events(part, &error).await;
+                Err(error) if rejected_positions(&error).is_some() => {
+                    self.deliver_accepted_events(part.to_vec(), error).await;
                 }
                 Err(error) => self.record_failed(part, &error),
             }
         }
     }
 
-    /// Counts the events named in a 400 response as failed and sends the others once more.
-    async fn deliver_valid_events(&mut self, part: &[Event], error: &SendError) {
-        let rejected = error.rejected_events().unwrap_or_default();
-        let mut invalid = Vec::with_capacity(rejected.len());
-        let mut valid = Vec::with_capacity(part.len());
-        for (position, event) in part.iter().enumerate() {
-            if rejected.binary_search(&position).is_ok() {
-                invalid.push(event.clone());
-            } else {
-                valid.push(event.clone());
-            }
-        }
+    /// Counts the events named in a 400 or 409 response as failed and sends the others
+    /// again.
+    ///
+    /// The collector names one conflicting id per 409, so this repeats until a send
+    /// succeeds or fails for another reason. Each round removes at least one event.
+    async fn deliver_accepted_events(&mut self, mut part: Vec<Event>, mut error: SendError) {
+        loop {
+            let rejected = rejected_positions(&error).unwrap_or_default();
+            self.record_id_conflicts(&part, &error);
+            let (failed, kept): (Vec<_>, Vec<_>) = part
+                .into_iter()
+                .enumerate()
+                .partition(|(position, _)| rejected.binary_search(position).is_ok());
+            let failed: Vec<Event> = failed.into_iter().map(|(_, event)| event).collect();
+            part = kept.into_iter().map(|(_, event)| event).collect();
 
-        self.record_failed(&invalid, error);
-        if valid.is_empty() {
-            return;
+            // A response that names no event of this part would repeat forever.
+            if failed.is_empty() {
+                self.record_failed(&part, &error);
+                return;
+            }
+            // Each id conflict already logged its own line.
+            if error.id_conflicts().is_some() {
+                self.stats.record_failed(failed.len());
+            } else {
+                self.record_failed(&failed, &error);
+            }
+            if part.is_empty() {
+                return;
+            }
+
+            tracing::debug!(
+                batch.size = part.len(),
+                "collector rejected part of a batch, resending the other events"
+            );
+            error = match self.send_with_retries(&part).await {
+                Ok(receipt) => return self.record_sent(part.len(), receipt),
+                Err(next) if rejected_positions(&next).is_some() => next,
+                Err(next) => return self.record_failed(&part, &next),
+            };
         }
-        tracing::debug!(
-            batch.size = valid.len(),
-            "collector rejected part of a batch, resending the valid events"
-        );
-        match self.send_with_retries(&valid).await {
-            Ok(receipt) => self.record_sent(valid.len(), receipt),
-            Err(error) => self.record_failed(&valid, &error),
+    }
+
+    /// Records and logs the id and the collector's message for each event of `part` that
+    /// a 409 `error` names.
+    fn record_id_conflicts(&self, part: &[Event], error: &SendError) {
+        let conflicts = error.id_conflicts().unwrap_or_default();
+        for (position, message) in conflicts {
+            let Some(event) = part.get(*position) else {
+                continue;
+            };
+            tracing::warn!(
+                event.id = event.id.as_deref(),
+                %message,
+                "collector stores another event under this id, event not sent"
+            );
+            self.stats.record_id_conflict(event.id.as_deref(), message);
         }
     }
 
@@ -253,6 +287,16 @@ impl Delivery {
             );
         }
     }
+}
+
+/// Returns the ascending positions of the events that the collector named in a 400
+/// (invalid) or 409 (id already used) response, or `None` for any other error.
+fn rejected_positions(error: &SendError) -> Option<Vec<usize>> {
+    if let Some(positions) = error.rejected_events() {
+        return Some(positions.to_vec());
+    }
+    let conflicts = error.id_conflicts()?;
+    Some(conflicts.iter().map(|(position, _)| *position).collect())
 }
 
 /// Returns `retry_backoff * 2^attempt` capped at [`MAX_BACKOFF`], the wait before jitter.
@@ -462,6 +506,62 @@ mod tests {
 
         assert_eq!(*transport.attempts.lock().unwrap(), 1);
         assert_eq!(stats.failed(), 3);
+    }
+
+    /// Returns 409 for batches that contain an id of `taken`, naming the first such event
+    /// only, as the collector does, and accepts other batches.
+    struct TakenIds {
+        taken: Vec<String>,
+        accepted: Mutex<Vec<String>>,
+    }
+
+    impl Transport for TakenIds {
+        fn send<'a>(&'a self, events: &'a [Event]) -> SendFuture<'a> {
+            Box::pin(async move {
+                let ids: Vec<String> = events.iter().map(|e| e.id.clone().unwrap()).collect();
+                if let Some(position) = ids.iter().position(|id| self.taken.contains(id)) {
+                    let message = format!("id {:?} is already used", ids[position]);
+                    let body = serde_json::json!({
+                        "details": [{"path": format!("events.{position}.id"), "message": message}],
+                    });
+                    let conflicts = vec![(position, message)];
+                    let body = body.to_string();
+                    return Err(SendError::IdConflict { conflicts, body });
+                }
+                self.accepted.lock().unwrap().extend(ids);
+                Ok(SendReceipt::all_new(events.len()))
+            })
+        }
+    }
+
+    #[test]
+    fn conflicting_ids_fail_without_their_batch() {
+        let transport = Arc::new(TakenIds {
+            taken: vec!["00001".to_owned(), "00003".to_owned()],
+            accepted: Mutex::default(),
+        });
+        let stats = stats_with_pending(5);
+        let mut delivery = Delivery::new(
+            Arc::clone(&transport) as Arc<dyn Transport>,
+            Arc::clone(&stats),
+            3,
+            Duration::from_millis(1),
+        );
+
+        run(delivery.deliver(&events(5)));
+
+        assert_eq!(
+            *transport.accepted.lock().unwrap(),
+            ["00000", "00002", "00004"]
+        );
+        assert_eq!(stats.sent(), 3);
+        assert_eq!(stats.failed(), 2);
+        assert_eq!(stats.pending(), 0);
+        let conflicts = stats.id_conflicts();
+        assert_eq!(conflicts.total, 2);
+        let ids: Vec<_> = conflicts.listed.iter().map(|c| c.id.as_deref()).collect();
+        assert_eq!(ids, [Some("00001"), Some("00003")]);
+        assert_eq!(conflicts.listed[1].message, r#"id "00003" is already used"#);
     }
 
     #[test]

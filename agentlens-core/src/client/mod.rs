@@ -140,6 +140,26 @@ pub struct RateLimitWaits {
     pub latest: Duration,
 }
 
+/// An event that the collector rejected because it already stores a different event under
+/// the same id, from [`Client::id_conflicts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdConflict {
+    /// The event's id.
+    pub id: Option<String>,
+    /// The collector's message, which names the first field that differs.
+    pub message: String,
+}
+
+/// Events of a client that the collector rejected because of their ids, from
+/// [`Client::id_conflicts`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdConflicts {
+    /// All such events, also counted by [`Client::failed`].
+    pub total: u64,
+    /// The first 1,000 of them.
+    pub listed: Vec<IdConflict>,
+}
+
 /// A handle that queues events for a collector. The [module docs](self) describe how
 /// events move from here to the network.
 ///
@@ -388,6 +408,13 @@ impl Client {
     /// Returns the number of events queued or in flight.
     pub fn pending(&self) -> usize {
         self.stats.pending()
+    }
+
+    /// Returns the events that the collector rejected because it already stores different
+    /// events under their ids (409). Delivery sends the rest of their batches again, so
+    /// only these events fail.
+    pub fn id_conflicts(&self) -> IdConflicts {
+        self.stats.id_conflicts()
     }
 
     /// Returns how often delivery waited before a retry because the collector returned

@@ -89,6 +89,17 @@ pub enum SendError {
         /// Start of the response body.
         body: String,
     },
+    /// The collector already stores a different event under the id of some events of the
+    /// batch (409 with `details[].path` entries such as `events.3.id`), so it stored none
+    /// of the batch.
+    #[error("collector already stores other events under the ids of {} event(s): {body}", conflicts.len())]
+    IdConflict {
+        /// Positions in the batch of the conflicting events, ascending, each with the
+        /// collector's message about it.
+        conflicts: Vec<(usize, String)>,
+        /// Start of the response body.
+        body: String,
+    },
     /// The server accepted the request but its response is not an AgentLens ingest
     /// response, so the URL most likely points at another service.
     #[error("the server at the collector url responded with status {status} but not with an AgentLens ingest response; check that the url points at an AgentLens collector")]
@@ -116,7 +127,8 @@ impl SendError {
             SendError::Encode(_)
             | SendError::DeadlinePassed
             | SendError::NotACollector { .. }
-            | SendError::Rejected { .. } => false,
+            | SendError::Rejected { .. }
+            | SendError::IdConflict { .. } => false,
         }
     }
 
@@ -125,6 +137,16 @@ impl SendError {
     pub fn rejected_events(&self) -> Option<&[usize]> {
         match self {
             SendError::Rejected { positions, .. } => Some(positions),
+            _ => None,
+        }
+    }
+
+    /// Returns the positions in the batch of the events whose ids the collector already
+    /// uses for other events, each with the collector's message, or `None` for any other
+    /// error.
+    pub fn id_conflicts(&self) -> Option<&[(usize, String)]> {
+        match self {
+            SendError::IdConflict { conflicts, .. } => Some(conflicts),
             _ => None,
         }
     }
@@ -307,6 +329,11 @@ fn status_error(status: StatusCode, full_body: &str, retry_after: Option<Duratio
             return SendError::Rejected { positions, body };
         }
     }
+    if status == StatusCode::CONFLICT {
+        if let Some(conflicts) = conflicting_positions(full_body) {
+            return SendError::IdConflict { conflicts, body };
+        }
+    }
     SendError::Status {
         status: status.as_u16(),
         body,
@@ -333,6 +360,26 @@ fn rejected_positions(body: &str) -> Option<Vec<usize>> {
     positions.sort_unstable();
     positions.dedup();
     (!positions.is_empty()).then_some(positions)
+}
+
+/// Reads the event positions and messages from the `details[]` entries whose path is
+/// `events.N.id` in a collector's 409 response. Returns `None` when the body names no
+/// event id.
+fn conflicting_positions(body: &str) -> Option<Vec<(usize, String)>> {
+    let response: serde_json::Value = serde_json::from_str(body).ok()?;
+    let mut conflicts: Vec<(usize, String)> = response["details"]
+        .as_array()?
+        .iter()
+        .filter_map(|detail| {
+            let path = detail["path"].as_str()?;
+            let position = path.strip_prefix("events.")?.strip_suffix(".id")?;
+            let message = detail["message"].as_str().unwrap_or_default();
+            Some((position.parse().ok()?, message.to_owned()))
+        })
+        .collect();
+    conflicts.sort_unstable();
+    conflicts.dedup_by_key(|(position, _)| *position);
+    (!conflicts.is_empty()).then_some(conflicts)
 }
 
 #[cfg(test)]
@@ -479,6 +526,31 @@ mod tests {
     fn receipt_needs_ingested_count() {
         assert_eq!(ingest_receipt(b"<html></html>"), None);
         assert_eq!(ingest_receipt(br#"{"status":"ok"}"#), None);
+    }
+
+    #[test]
+    fn conflict_names_positions_and_messages() {
+        let body = r#"{"error":"Event id already used","status":409,"details":[
+            {"path":"events.4.id","message":"id \"a\" is already used"},
+            {"path":"events.1.id","message":"id \"b\" is already used"}]}"#;
+
+        let error = status_error(StatusCode::CONFLICT, body, None);
+
+        let expected = [
+            (1, r#"id "b" is already used"#.to_owned()),
+            (4, r#"id "a" is already used"#.to_owned()),
+        ];
+        assert_eq!(error.id_conflicts(), Some(&expected[..]));
+        assert!(!error.is_retryable());
+    }
+
+    #[test]
+    fn conflict_without_event_path_is_a_status_error() {
+        let body = r#"{"error":"Budget exists","status":409}"#;
+
+        let error = status_error(StatusCode::CONFLICT, body, None);
+
+        assert!(matches!(error, SendError::Status { status: 409, .. }));
     }
 
     #[test]

@@ -142,6 +142,9 @@ pub enum PricesError {
     /// The table has no price for the quoted call; the reason is in the printed JSON.
     #[error("no price for the call: {0}")]
     Unpriced(String),
+    /// The output could not be written to stdout.
+    #[error("failed to write to stdout: {0}")]
+    Stdout(std::io::Error),
     /// The model or provider of `show` is not in the price table.
     #[error("{0}")]
     UnknownModel(String),
@@ -216,8 +219,7 @@ impl PricesCommand {
             PricesCommand::Update(args) => run_update(args)?,
             PricesCommand::Reprice(args) => super::reprice::run(args).await?,
         };
-        print!("{output}");
-        Ok(())
+        super::output::print_stdout(&output).map_err(PricesError::Stdout)
     }
 }
 
@@ -241,7 +243,7 @@ fn run_quote(args: QuoteArgs) -> Result<String, PricesError> {
     let text = pretty_json(&report);
     if let Some(reason) = unpriced_reason(&report) {
         // The JSON goes to stdout before the error, so scripts can read the reason.
-        println!("{text}");
+        super::output::print_stdout(&format!("{text}\n")).map_err(PricesError::Stdout)?;
         return Err(PricesError::Unpriced(reason));
     }
     Ok(format!("{text}\n"))

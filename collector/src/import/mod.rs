@@ -5,6 +5,11 @@
 //! message id and request id), so importing the same folder twice stores nothing new. The
 //! collector reports such events as duplicates, and the summary counts them as already
 //! stored.
+//!
+//! The collector may already store other content under an event's id, for example when an
+//! earlier import ran while Claude Code was still writing the message. Then only that event
+//! fails. The client sends the rest of its batch again, and the summary lists the id as a
+//! conflict.
 
 mod transcript;
 
@@ -12,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use agentlens_core::client::{Client, ClientError, CostEvent, RateLimitWaits};
+use agentlens_core::client::{Client, ClientError, CostEvent, IdConflicts, RateLimitWaits};
 use agentlens_core::pricing::{PriceOutcome, PriceTable};
 use agentlens_core::usage::{from_anthropic, usage_price_context};
 use agentlens_core::validate::validate_event;
@@ -48,8 +53,11 @@ pub struct ImportSummary {
     pub sent: u64,
     /// Sent events that the collector had already stored, as from an earlier import.
     pub already_stored: u64,
-    /// Events that could not be delivered.
+    /// Events that could not be delivered, other than id conflicts.
     pub failed: u64,
+    /// Events whose ids the collector already stores with other content, which importing
+    /// again does not change.
+    pub id_conflicts: IdConflicts,
     /// Events still unsent when the import gave up waiting.
     pub pending: usize,
     /// Priced cost of all events found, delivered or not.
@@ -87,6 +95,9 @@ pub enum ImportError {
 /// Retries of each batch the import sends.
 const IMPORT_RETRIES: u32 = 12;
 
+/// Number of conflicting ids that the summary names.
+const MAX_CONFLICT_EXAMPLES: usize = 10;
+
 /// Imports a Claude Code projects folder and waits until the collector has the events.
 ///
 /// # Errors
@@ -119,7 +130,8 @@ pub fn import_claude_code(options: &ImportOptions) -> Result<ImportSummary, Impo
     summary.pending = client.shutdown(Duration::from_secs(5));
     summary.sent = client.sent();
     summary.already_stored = client.duplicates();
-    summary.failed = client.failed();
+    summary.id_conflicts = client.id_conflicts();
+    summary.failed = client.failed() - summary.id_conflicts.total;
     Ok(summary)
 }
 
@@ -324,9 +336,52 @@ impl ImportSummary {
         }
     }
 
+    /// Writes the number of id conflicts, the first few ids with the field that differs,
+    /// and what they mean.
+    fn write_id_conflicts(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let conflicts = &self.id_conflicts;
+        if conflicts.total == 0 {
+            return Ok(());
+        }
+
+        writeln!(
+            formatter,
+            "id conflicts:    {} (stored earlier with other content, not changed)",
+            conflicts.total
+        )?;
+        for conflict in conflicts.listed.iter().take(MAX_CONFLICT_EXAMPLES) {
+            let id = conflict.id.as_deref().unwrap_or("(no id)");
+            writeln!(formatter, "  {id}: {}", conflict_reason(&conflict.message))?;
+        }
+        let unlisted = conflicts.total.saturating_sub(MAX_CONFLICT_EXAMPLES as u64);
+        if unlisted > 0 {
+            writeln!(formatter, "  and {unlisted} more")?;
+        }
+        writeln!(
+            formatter,
+            "  these messages were stored before with other usage or another time: by an \
+             import that ran while Claude Code was still writing them, or by an older \
+             agentlens, which dated a message by its last copy. The stored events stay as \
+             they are, and each import lists them here. Import after a Claude Code session \
+             has ended to avoid new conflicts"
+        )
+    }
+
     /// Returns the number of sent events that the collector stored for the first time.
     pub fn new_events(&self) -> u64 {
         self.sent.saturating_sub(self.already_stored)
+    }
+}
+
+/// Returns the part of a collector's id conflict message that names the field that
+/// differs, such as `a different payload`, or the whole message when it names none.
+fn conflict_reason(message: &str) -> String {
+    let field = message
+        .split_once("with a different ")
+        .map(|(_, rest)| rest.split(';').next().unwrap_or(rest));
+    match field {
+        Some(field) => format!("already stored with a different {field}"),
+        None => message.to_owned(),
     }
 }
 
@@ -341,6 +396,7 @@ impl std::fmt::Display for ImportSummary {
             writeln!(formatter, "events failed:   {}", self.failed)?;
             writeln!(formatter, "events unsent:   {}", self.pending)?;
         }
+        self.write_id_conflicts(formatter)?;
         if self.invalid_usage > 0 || self.skipped_lines > 0 {
             writeln!(
                 formatter,
@@ -386,7 +442,7 @@ impl std::fmt::Display for ImportSummary {
                 "  {model}: {count} ({reason}; a --prices file can add the price)"
             )?;
         }
-        if self.failed > 0 || self.pending > 0 {
+        if self.failed > 0 || self.pending > 0 || self.id_conflicts.total > 0 {
             write!(
                 formatter,
                 "priced total:    ${} (includes events the collector did not store)",

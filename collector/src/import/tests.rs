@@ -1,3 +1,4 @@
+use agentlens_core::client::IdConflict;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
@@ -105,6 +106,35 @@ fn undelivered_summary_names_priced_total() {
     assert!(text.contains("events failed:   2"), "{text}");
     assert!(!text.contains("total cost"), "{text}");
     assert!(text.contains("did not store"), "{text}");
+}
+
+#[test]
+fn summary_lists_conflicting_ids() {
+    let message = "id \"claude-code:m1:r1\" is already used by an event with a different \
+                   payload; give each new event a new id";
+    let listed = (0..12)
+        .map(|_| IdConflict {
+            id: Some("claude-code:m1:r1".to_owned()),
+            message: message.to_owned(),
+        })
+        .collect();
+    let summary = ImportSummary {
+        events: 20,
+        sent: 8,
+        id_conflicts: IdConflicts { total: 12, listed },
+        ..ImportSummary::default()
+    };
+
+    let text = summary.to_string();
+
+    assert!(text.contains("id conflicts:    12"), "{text}");
+    assert!(
+        text.contains("  claude-code:m1:r1: already stored with a different payload\n"),
+        "{text}"
+    );
+    assert!(text.contains("  and 2 more"), "{text}");
+    assert!(text.contains("still writing them"), "{text}");
+    assert!(!text.contains("events failed"), "{text}");
 }
 
 #[test]

@@ -134,6 +134,8 @@ pub fn scan(dir: &Path) -> Result<Scan, ScanError> {
                     message.location = format!("{}:{}", file.display(), number + 1);
                     let key = (message.message_id.clone(), message.request_id.clone());
                     match index.get(&key) {
+                        // The last copy's time is kept too, as earlier versions stored
+                        // it, so that events they imported stay duplicates.
                         Some(&position) => scan.messages[position] = *message,
                         None => {
                             index.insert(key, scan.messages.len());

@@ -132,3 +132,59 @@ async fn import_says_when_it_waits_on_rate_limit() {
         "{line}; Retry-After now {retry_after}"
     );
 }
+
+/// Returns a copy of the call `id`, written at second `second`, with `output` tokens.
+fn streamed_copy(id: &str, second: u32, output: u32) -> String {
+    format!(
+        r#"{{"type":"assistant","sessionId":"s1","requestId":"r{id}","timestamp":"2026-11-02T12:00:{second:02}Z","message":{{"id":"m{id}","model":"claude-haiku-4-5-20251001","usage":{{"input_tokens":10,"output_tokens":{output}}}}}}}"#
+    )
+}
+
+#[tokio::test]
+async fn growing_transcript_reimport_keeps_other_events() {
+    let server = spawn_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let done = streamed_copy("a", 0, 5);
+    let partial = streamed_copy("b", 1, 26);
+    let same_usage = streamed_copy("c", 2, 7);
+    write_transcript(dir.path(), &[&done, &partial, &same_usage]);
+    let first = import(&server, dir.path()).await;
+    assert!(first.status.success(), "{first:?}");
+
+    // Claude Code writes the final copies of b and c, then a new call d. An event carries
+    // the time of the copy read, so both b and c differ from what the first import stored.
+    let final_copy = streamed_copy("b", 3, 109);
+    let same_usage_again = streamed_copy("c", 4, 7);
+    let new = streamed_copy("d", 5, 1);
+    let lines = [
+        &done,
+        &partial,
+        &same_usage,
+        &final_copy,
+        &same_usage_again,
+        &new,
+    ];
+    write_transcript(dir.path(), &lines.map(String::as_str));
+    let second = import(&server, dir.path()).await;
+    let third = import(&server, dir.path()).await;
+
+    for output in [&second, &third] {
+        let summary = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{output:?}");
+        assert!(summary.contains("id conflicts:    2 "), "{summary}");
+        for id in ["mb:rb", "mc:rc"] {
+            assert!(
+                summary.contains(&format!(
+                    "  claude-code:{id}: already stored with a different timestamp"
+                )),
+                "{summary}"
+            );
+        }
+        assert!(!summary.contains("events failed"), "{summary}");
+    }
+    let second = String::from_utf8_lossy(&second.stdout);
+    assert!(second.contains("  new:            1"), "{second}");
+    assert!(second.contains("  already stored: 1"), "{second}");
+    let third = String::from_utf8_lossy(&third.stdout);
+    assert!(third.contains("  already stored: 2"), "{third}");
+}

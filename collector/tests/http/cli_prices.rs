@@ -669,3 +669,27 @@ fn update_without_models_keeps_existing_file() {
     assert!(message.contains("was not written"), "{message}");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), r#"{"keep": "me"}"#);
 }
+
+#[test]
+fn list_into_closed_pipe_exits_quietly() {
+    use std::io::BufRead;
+
+    let mut child = agentlens(&["prices", "list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // The list is larger than a pipe's buffer, so the binary is still writing when the
+    // reader closes its end after the first line, as `head -1` does.
+    let mut first = String::new();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    reader.read_line(&mut first).unwrap();
+    drop(reader);
+    let output = child.wait_with_output().unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(first.starts_with("PROVIDER\tMODEL"), "{first}");
+    assert!(output.status.success(), "{:?} {stderr}", output.status);
+    assert!(stderr.is_empty(), "{stderr}");
+}

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, Notify};
 
+use super::{IdConflict, IdConflicts};
+
 pub(crate) use queued::QueuedEvent;
 
 pub(crate) mod batcher;
@@ -25,6 +27,10 @@ mod queued;
 /// Maximum number of emptied batch vectors kept for reuse. A few cover the batches that
 /// fill while one is sent, and more would only hold memory after a burst.
 const MAX_SPARE_BATCHES: usize = 4;
+
+/// Number of id conflicts that [`Stats`] keeps with their id and message. The total counts
+/// them all.
+pub(crate) const MAX_LISTED_ID_CONFLICTS: usize = 1000;
 
 /// Requests from the caller's threads to the batcher. They travel on their own unbounded
 /// channel, so a full event queue never rejects a flush or a shutdown.
@@ -55,6 +61,8 @@ pub(crate) struct Stats {
     rate_limit_waits: AtomicU64,
     /// Length of the latest of those waits, in milliseconds.
     last_rate_limit_wait_ms: AtomicU64,
+    /// Failed events whose ids the collector already used for other events.
+    id_conflicts: Mutex<IdConflicts>,
 }
 
 impl Stats {
@@ -102,6 +110,30 @@ impl Stats {
         let count = self.rate_limit_waits.load(Ordering::Acquire);
         let millis = self.last_rate_limit_wait_ms.load(Ordering::Relaxed);
         (count, Duration::from_millis(millis))
+    }
+
+    /// Records that the collector rejected the event `id` because it stores another event
+    /// under that id, and keeps the first [`MAX_LISTED_ID_CONFLICTS`] of them with
+    /// `message`. The caller counts the event as failed as well.
+    pub(crate) fn record_id_conflict(&self, id: Option<&str>, message: &str) {
+        let mut conflicts = self
+            .id_conflicts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        conflicts.total += 1;
+        if conflicts.listed.len() < MAX_LISTED_ID_CONFLICTS {
+            conflicts.listed.push(IdConflict {
+                id: id.map(str::to_owned),
+                message: message.to_owned(),
+            });
+        }
+    }
+
+    pub(crate) fn id_conflicts(&self) -> IdConflicts {
+        self.id_conflicts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Records that `count` events were given up on.
