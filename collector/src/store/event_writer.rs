@@ -40,6 +40,7 @@ use super::llm_rollups::LlmRollupDeltas;
 use super::rollups::RollupDeltas;
 use super::sessions::Session;
 use super::sqlite::WriteJob;
+use super::tool_rollups::ToolCountDeltas;
 use super::BatchMap;
 use super::{sql_count, StoreError, WriterContext};
 use crate::ingest::{CostSource, PreparedEvent};
@@ -159,6 +160,7 @@ fn ingest_batches(
     let mut stored_starts: BatchMap<String, String> = BatchMap::default();
     let mut rollups = RollupDeltas::default();
     let mut llm_rollups = LlmRollupDeltas::default();
+    let mut tool_counts = ToolCountDeltas::default();
     let mut outcomes = Vec::with_capacity(batches.len());
     for events in batches {
         let mut results = Vec::with_capacity(events.len());
@@ -212,6 +214,7 @@ fn ingest_batches(
                 rollups.add_event(prepared)?;
             }
             llm_rollups.add_event(prepared)?;
+            tool_counts.add_event(prepared)?;
             rollups.subtract_superseded(&transaction, tenant, prepared)?;
             cost_rule::supersede_tracked_costs(&transaction, tenant, &id, prepared, &mut sessions)?;
 
@@ -249,6 +252,7 @@ fn ingest_batches(
     }
     rollups.flush(&transaction, tenant)?;
     llm_rollups.flush(&transaction, tenant)?;
+    tool_counts.flush(&transaction, tenant)?;
     if next_seq > block.first_seq {
         block.record(&transaction)?;
     }

@@ -45,6 +45,7 @@ mod sqlite;
 mod tenant_rollups;
 pub mod timeline;
 pub mod tool_costs;
+mod tool_rollups;
 mod top_sessions;
 mod write_fault;
 

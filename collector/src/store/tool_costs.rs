@@ -8,24 +8,24 @@
 //! same event types, but its SDKs send no `toolName` in cost events, so its `byTool` costs
 //! are 0 unless a client adds one.
 //!
-//! The rows come from the partial index `events_tenant_tool_rows` (migration 22), which
-//! holds only rows with a tool name, so the read grows with the tool events of the range
-//! and not with all of its events.
-//!
-//! TODO: the rollups do not cover tools, so a range with 100,000 tool events adds about
-//! 90 ms to the cost report (BENCHMARKS.md). A rollup per tool, agent, UTC hour and day
-//! would need the superseding, cost filling and repricing paths to update it too.
+//! The counts come from [`super::tool_rollups`] for the whole UTC hours and days of the
+//! range, and from the events of the partial hours at its ends. The costs come from the
+//! cost events that name a tool (partial index `events_tenant_tool_cost_rows`), which the
+//! cost rule may still change, so the read grows with those events only.
 
 use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap};
 
+use agentlens_core::event::format_timestamp;
 use agentlens_core::Usd;
-use rusqlite::Connection;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use super::analytics::CostQuery;
 use super::cost_rule::COUNTED_COST_ROWS;
 use super::filter::SqlFilter;
-use super::{PicoSum, StoreError};
+use super::{tool_rollups, PicoSum, StoreError};
 
 /// Costs and events of one tool.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -49,36 +49,32 @@ pub struct ToolCost {
 ///
 /// # Errors
 ///
-/// Returns [`StoreError`] when the query fails or a sum leaves the decimal range.
+/// Returns [`StoreError`] when a query fails, a stored range bound is unreadable or a sum
+/// leaves the decimal range.
 pub(crate) fn by_tool(
     conn: &Connection,
     tenant: &str,
     query: &CostQuery,
 ) -> Result<Vec<ToolCost>, StoreError> {
-    let mut filter = SqlFilter::for_tenant(tenant);
-    // Names the partial index's condition, so that SQLite uses the index.
-    filter.push("tool_name IS NOT NULL", []);
-    filter.at_least("timestamp", Some(&query.from));
-    filter.at_most("timestamp", Some(&query.to));
-    filter.eq("agent_id", query.agent_id.as_deref());
-    let sql = format!(
-        "SELECT tool_name, COUNT(*), \
-         COALESCE(SUM(CASE WHEN {COUNTED_COST_ROWS} THEN cost_pico / 1000000 END), 0), \
-         COALESCE(SUM(CASE WHEN {COUNTED_COST_ROWS} THEN cost_pico % 1000000 END), 0), \
-         COALESCE(SUM({COUNTED_COST_ROWS} AND cost_pico IS NULL), 0) \
-         FROM events INDEXED BY events_tenant_tool_rows {} GROUP BY tool_name",
-        filter.where_sql()
-    );
+    let agent = query.agent_id.as_deref();
+    let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+    let range = tool_rollups::cover(micros(&query.from)?, micros(&query.to)?);
+    for (span, first, end) in range.units {
+        add_rollup_counts(conn, tenant, agent, (span, first, end), &mut counts)?;
+    }
+    for (from, to) in range.edges {
+        add_event_counts(conn, tenant, agent, (from, to), &mut counts)?;
+    }
 
-    let mut statement = conn.prepare(&sql)?;
-    let mut rows = statement.query(rusqlite::params_from_iter(filter.params()))?;
-    let mut tools = Vec::new();
-    while let Some(row) = rows.next()? {
+    let mut costs = cost_sums(conn, tenant, query)?;
+    let mut tools = Vec::with_capacity(counts.len());
+    for (tool_name, event_count) in counts {
+        let (cost, unpriced_count) = costs.remove(&tool_name).unwrap_or_default();
         tools.push(ToolCost {
-            tool_name: row.get(0)?,
-            event_count: row.get(1)?,
-            total_cost_usd: PicoSum::from_row(row, 2)?.to_usd()?,
-            unpriced_count: row.get(4)?,
+            tool_name,
+            total_cost_usd: cost.to_usd()?,
+            event_count,
+            unpriced_count,
         });
     }
     tools.sort_by(|a, b| {
@@ -94,4 +90,85 @@ pub(crate) fn by_tool(
             ))
     });
     Ok(tools)
+}
+
+/// Returns the Unix microsecond of a stored timestamp.
+fn micros(text: &str) -> Result<i64, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.timestamp_micros())
+        .map_err(|error| StoreError::Corrupt(format!("range bound {text:?}: {error}")))
+}
+
+/// Adds the rollup counts of the units of `span` that start in `[first, end)` seconds.
+fn add_rollup_counts(
+    conn: &Connection,
+    tenant: &str,
+    agent: Option<&str>,
+    (span, first, end): (i64, i64, i64),
+    counts: &mut BTreeMap<String, i64>,
+) -> Result<(), StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT tool_name, SUM(event_count) FROM tool_rollups \
+         WHERE tenant_id = ?1 AND span = ?2 AND bucket_start >= ?3 AND bucket_start < ?4 \
+         AND (?5 IS NULL OR agent_id = ?5) GROUP BY tool_name",
+    )?;
+    let mut rows = statement.query(params![tenant, span, first, end, agent])?;
+    while let Some(row) = rows.next()? {
+        *counts.entry(row.get(0)?).or_default() += row.get::<_, i64>(1)?;
+    }
+    Ok(())
+}
+
+/// Adds the counts of the events that name a tool in `[from, to]` Unix microseconds.
+fn add_event_counts(
+    conn: &Connection,
+    tenant: &str,
+    agent: Option<&str>,
+    (from, to): (i64, i64),
+    counts: &mut BTreeMap<String, i64>,
+) -> Result<(), StoreError> {
+    let text = |micros: i64| {
+        DateTime::<Utc>::from_timestamp_micros(micros)
+            .map(|time| format_timestamp(&time))
+            .ok_or_else(|| StoreError::Corrupt(format!("range bound {micros} µs")))
+    };
+    let mut statement = conn.prepare_cached(
+        "SELECT tool_name, COUNT(*) FROM events INDEXED BY events_tenant_tool_rows \
+         WHERE tenant_id = ?1 AND tool_name IS NOT NULL AND timestamp >= ?2 \
+         AND timestamp <= ?3 AND (?4 IS NULL OR agent_id = ?4) GROUP BY tool_name",
+    )?;
+    let mut rows = statement.query(params![tenant, text(from)?, text(to)?, agent])?;
+    while let Some(row) = rows.next()? {
+        *counts.entry(row.get(0)?).or_default() += row.get::<_, i64>(1)?;
+    }
+    Ok(())
+}
+
+/// Returns the counted cost and the unpriced count of each tool's cost events.
+fn cost_sums(
+    conn: &Connection,
+    tenant: &str,
+    query: &CostQuery,
+) -> Result<HashMap<String, (PicoSum, i64)>, StoreError> {
+    let mut filter = SqlFilter::for_tenant(tenant);
+    // Names the partial index's condition, so that SQLite uses the index.
+    filter.push("tool_name IS NOT NULL AND cost_source IS NOT NULL", []);
+    filter.at_least("timestamp", Some(&query.from));
+    filter.at_most("timestamp", Some(&query.to));
+    filter.eq("agent_id", query.agent_id.as_deref());
+    let sql = format!(
+        "SELECT tool_name, \
+         COALESCE(SUM(CASE WHEN {COUNTED_COST_ROWS} THEN cost_pico / 1000000 END), 0), \
+         COALESCE(SUM(CASE WHEN {COUNTED_COST_ROWS} THEN cost_pico % 1000000 END), 0), \
+         COALESCE(SUM({COUNTED_COST_ROWS} AND cost_pico IS NULL), 0) \
+         FROM events INDEXED BY events_tenant_tool_cost_rows {} GROUP BY tool_name",
+        filter.where_sql()
+    );
+    let mut statement = conn.prepare(&sql)?;
+    let mut rows = statement.query(rusqlite::params_from_iter(filter.params()))?;
+    let mut sums = HashMap::new();
+    while let Some(row) = rows.next()? {
+        sums.insert(row.get(0)?, (PicoSum::from_row(row, 1)?, row.get(3)?));
+    }
+    Ok(sums)
 }

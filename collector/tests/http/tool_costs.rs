@@ -154,6 +154,8 @@ async fn migration_reads_tool_names_of_stored_events() {
     conn.execute_batch(
         "BEGIN;
          DROP INDEX events_tenant_tool_rows;
+         DROP INDEX events_tenant_tool_cost_rows;
+         DROP TABLE tool_rollups;
          ALTER TABLE events DROP COLUMN tool_name;
          DELETE FROM schema_migrations WHERE version = 22;
          COMMIT",
@@ -183,4 +185,66 @@ async fn migration_reads_tool_names_of_stored_events() {
         "{}",
         tools.text
     );
+}
+
+/// Returns `(toolName, eventCount)` of each `byTool` entry, sorted by tool name.
+async fn tool_counts(app: &TestApp, from: &str, to: &str) -> Vec<(String, i64)> {
+    let query = format!("from={from}&to={to}");
+    let mut counts: Vec<_> = by_tool(app, &query.replace('+', "%2B"))
+        .await
+        .into_iter()
+        .map(|(tool, _, events, _)| (tool, events))
+        .collect();
+    counts.sort();
+    counts
+}
+
+#[tokio::test]
+async fn by_tool_counts_match_events_in_any_range() {
+    let app = app().await;
+    // Tool calls every 7 minutes 13 seconds over three days, alternating two tools.
+    let start = chrono::DateTime::parse_from_rfc3339("2026-02-06T21:00:00Z").unwrap();
+    let instants: Vec<_> = (0..600)
+        .map(|step| start + chrono::Duration::seconds(433 * step))
+        .collect();
+    let events = instants
+        .iter()
+        .enumerate()
+        .map(|(step, instant)| {
+            let tool = if step % 2 == 0 { "even" } else { "odd" };
+            let timestamp = instant.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            with_tool(tool_call("s1", "a1", &timestamp), tool)
+        })
+        .collect();
+    let reply = app.ingest(events).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    let ranges = [
+        ("2026-02-06T21:00:00Z", "2026-02-09T21:00:00Z"),
+        ("2026-02-06T21:07:13Z", "2026-02-08T03:59:59.999999Z"),
+        ("2026-02-07T00:00:00Z", "2026-02-07T23:59:59.999999Z"),
+        ("2026-02-07T05:30:00Z", "2026-02-07T05:45:00Z"),
+        ("2026-02-07T22:14:09.5Z", "2026-02-09T01:00:00Z"),
+        ("2026-02-07T10:00:00Z", "2026-02-07T13:00:00Z"),
+        ("2026-02-07T23:00:00+05:30", "2026-02-08T09:15:00-03:00"),
+    ];
+    for (from, to) in ranges {
+        let low = chrono::DateTime::parse_from_rfc3339(from).unwrap();
+        let high = chrono::DateTime::parse_from_rfc3339(to).unwrap();
+        let mut expected = Vec::new();
+        for (tool, parity) in [("even", 0), ("odd", 1)] {
+            let count = (instants.iter().enumerate())
+                .filter(|(step, instant)| {
+                    step % 2 == parity && **instant >= low && **instant <= high
+                })
+                .count();
+            if count > 0 {
+                expected.push((tool.to_owned(), count as i64));
+            }
+        }
+
+        let counts = tool_counts(&app, from, to).await;
+
+        assert_eq!(counts, expected, "{from} to {to}");
+    }
 }
