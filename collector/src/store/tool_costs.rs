@@ -49,8 +49,7 @@ pub struct ToolCost {
 ///
 /// # Errors
 ///
-/// Returns [`StoreError`] when a query fails, a stored range bound is unreadable or a sum
-/// leaves the decimal range.
+/// Returns [`StoreError`] when a query fails or a sum leaves the decimal range.
 pub(crate) fn by_tool(
     conn: &Connection,
     tenant: &str,
@@ -58,7 +57,13 @@ pub(crate) fn by_tool(
 ) -> Result<Vec<ToolCost>, StoreError> {
     let agent = query.agent_id.as_deref();
     let mut counts: BTreeMap<String, i64> = BTreeMap::new();
-    let range = tool_rollups::cover(micros(&query.from)?, micros(&query.to)?);
+    // Ingest stores years 1970 to 9999 only, and a default `from` 30 days before an
+    // early `to` can fall before year 0, which RFC 3339 cannot write.
+    let from = micros(&query.from).unwrap_or(0).clamp(0, LAST_MICROS);
+    let to = micros(&query.to)
+        .unwrap_or(LAST_MICROS)
+        .clamp(-1, LAST_MICROS);
+    let range = tool_rollups::cover(from, to);
     for (span, first, end) in range.units {
         add_rollup_counts(conn, tenant, agent, (span, first, end), &mut counts)?;
     }
@@ -92,11 +97,15 @@ pub(crate) fn by_tool(
     Ok(tools)
 }
 
-/// Returns the Unix microsecond of a stored timestamp.
-fn micros(text: &str) -> Result<i64, StoreError> {
+/// Unix microsecond of `9999-12-31T23:59:59.999999Z`, the last instant ingest stores.
+const LAST_MICROS: i64 = 253_402_300_799_999_999;
+
+/// Returns the Unix microsecond of a stored timestamp, or `None` for a year outside
+/// RFC 3339's 0 to 9999.
+fn micros(text: &str) -> Option<i64> {
     DateTime::parse_from_rfc3339(text)
+        .ok()
         .map(|time| time.timestamp_micros())
-        .map_err(|error| StoreError::Corrupt(format!("range bound {text:?}: {error}")))
 }
 
 /// Adds the rollup counts of the units of `span` that start in `[first, end)` seconds.
