@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use agentlens_core::client::{Client, ClientOptions, CostEvent};
 use agentlens_core::event::{Event, EventType};
-use agentlens_core::pricing::{PriceOutcome, PriceTable};
-use agentlens_core::validate;
+use agentlens_core::pricing::{PriceContext, PriceOutcome, PriceTable};
+use agentlens_core::{usage, validate};
 use chrono::Utc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -181,14 +181,23 @@ impl NapiClient {
         Ok(())
     }
 
-    /// Reads usage from a model response and queues its cost, priced now with the
-    /// compiled-in table. Accepts OpenAI, Anthropic and Gemini responses, Vercel AI SDK
-    /// results, and bare usage objects of each (then pass `model`).
+    /// Reads usage from a model response and queues its cost, priced with the compiled-in
+    /// table at the response's `created` (or `created_at`) time in Unix seconds, else now.
+    /// Accepts OpenAI, Anthropic and Gemini responses, Vercel AI SDK results, and bare
+    /// usage objects of each (then pass `model`).
+    ///
+    /// The provider is the `provider` option, else the one the response shape names
+    /// (Gemini, Anthropic, the Vercel AI SDK's `providerMetadata`), else the maker of the
+    /// model (`gpt-` for `openai`, `grok` for `x-ai`). A model that resellers also list,
+    /// such as `qwen3-max`, is never priced at a reseller's rates: without the `provider`
+    /// option it is sent unpriced under provider `unknown`, with the reason in
+    /// `unpricedReason`.
     ///
     /// Returns the quote sent; an unpriced call is sent without `costUsd`.
     ///
     /// @throws {Error} when the response has no usage, a count is invalid, no model id is
-    /// found, or the cost event breaks a rule of `trackCost`.
+    /// found, `created` is not in Unix seconds, or the cost event breaks a rule of
+    /// `trackCost`.
     #[napi]
     pub fn track_response(
         &self,
@@ -206,18 +215,21 @@ impl NapiClient {
         let model = read.model.ok_or_else(|| {
             invalid_arg("no model id in the response: pass it as the model option")
         })?;
+        let created = usage::response_created(&response)
+            .map_err(|error| invalid_arg(format!("invalid response: {}", error.message)))?;
 
-        let at = Utc::now();
-        let outcome =
-            PriceTable::embedded().quote(read.provider.as_deref(), &model, &read.usage, at);
-        let (priced_provider, cost_usd) = match &outcome {
-            PriceOutcome::Priced(quote) => (Some(quote.provider.clone()), Some(quote.total)),
-            PriceOutcome::Unpriced { .. } => (None, None),
+        let at = created.unwrap_or_else(Utc::now);
+        let call = PriceTable::embedded().quote_call(
+            read.provider.as_deref(),
+            &model,
+            &read.usage,
+            at,
+            &PriceContext::default(),
+        );
+        let cost_usd = match &call.outcome {
+            PriceOutcome::Priced(quote) => Some(quote.total),
+            PriceOutcome::Unpriced { .. } => None,
         };
-        let provider = read
-            .provider
-            .or(priced_provider)
-            .unwrap_or_else(|| "unknown".to_owned());
 
         let session_id = options
             .session_id
@@ -227,12 +239,11 @@ impl NapiClient {
             cost_usd,
             trigger: options.trigger,
             call_id: options.call_id,
-            timestamp: Some(at),
-            ..CostEvent::new(session_id, provider, model, read.usage)
+            ..CostEvent::new(session_id, call.provider, model, read.usage)
         };
         self.core.try_track_cost(cost).map_err(invalid_cost)?;
         exit::warn_about_losses(&env, &self.core);
-        Ok(NapiQuote::from_outcome(&outcome))
+        Ok(NapiQuote::from_outcome(&call.outcome))
     }
 
     /// Runs `callback` inside a session: queues `session_started`, awaits the callback,

@@ -18,7 +18,7 @@ use crate::conversion::{
     token_count, usd_from_py,
 };
 use crate::error::BindingError;
-use crate::pricing::{price, PyQuote};
+use crate::pricing::{price_call, PyQuote};
 use crate::utils::without_gil;
 
 /// Returns a new session id, `ses_` followed by a ULID.
@@ -179,6 +179,10 @@ impl PyClient {
     /// Prices a provider usage object, queues it as a `cost_tracked` event with the
     /// computed cost (none when unpriced), and returns the quote.
     ///
+    /// `provider` is the one the caller or the response shape names, or `None`: the core
+    /// then takes the model's maker, or records the call unpriced under `unknown`, and never
+    /// prices it at a reseller's rates (`PriceTable::quote_call`).
+    ///
     /// `output` is the response's `output` list when it has one (OpenAI's Responses API):
     /// its web search, file search and code interpreter items are billed as tool calls.
     #[expect(
@@ -192,7 +196,7 @@ impl PyClient {
         &self,
         py: Python<'_>,
         session_id: String,
-        provider: String,
+        provider: Option<String>,
         model: String,
         usage: &Bound<'_, PyAny>,
         output: Option<&Bound<'_, PyAny>>,
@@ -213,7 +217,8 @@ impl PyClient {
             }
             _ => ToolCalls::default(),
         };
-        let (quote, counts) = price(py, Some(&provider), &model, &usage, tools, at)?;
+        let (quote, counts, provider) =
+            price_call(py, provider.as_deref(), &model, &usage, tools, at)?;
 
         let cost = CostEvent {
             agent_id,

@@ -200,14 +200,19 @@ class Client:
 
         `response` is an OpenAI Chat Completions or Responses API result, an Anthropic
         message or a Gemini `GenerateContentResponse`, as the SDK object or as a dict of
-        the JSON body. The provider is detected from the shape unless given; pass it for
-        OpenAI-compatible providers. The call is priced at the response's `created` time
-        when it has one, and its `id` becomes the event's `call_id` unless one is given.
+        the JSON body. The provider is `provider`, else the one the shape names (Gemini,
+        Anthropic), else the maker of the model (`gpt-` for `openai`, `grok` for `x-ai`).
+        A model that resellers also list, such as `qwen3-max` from an OpenAI-compatible API,
+        is never priced at a reseller's rates: without `provider` it is queued unpriced
+        under provider `unknown`, with the reason in `unpriced_reason`. The call is priced
+        at the response's `created` time (Unix seconds) when it has one, and its `id`
+        becomes the event's `call_id` unless one is given.
         The web search, file search and code interpreter items of a Responses API result's
         `output` are billed as tool calls, unless `usage` counts them itself.
 
         Returns the `Quote`. An unknown model gives `cost_usd=None` and an event without a
-        cost, which the collector counts as unpriced, never as $0.
+        cost, which the collector counts as unpriced, never as $0. Raises `ValidationError`
+        for the cases of `track_cost`, and for a `created` time that is not in Unix seconds.
         """
         facts = read_response(response, provider)
         native = self._core or self._core_client()

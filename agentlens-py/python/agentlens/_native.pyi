@@ -107,7 +107,7 @@ class NativeClient:
     def track_usage(
         self,
         session_id: str,
-        provider: str,
+        provider: str | None,
         model: str,
         usage: Mapping[str, Any],
         output: Sequence[Any] | None,
