@@ -159,8 +159,10 @@ impl NapiClient {
     ///
     /// @throws {Error} naming each invalid field before anything is queued: a count that
     /// is not a whole number from 0 to 2^53 - 1, a part above its whole (cache tokens above
-    /// input tokens), a blank provider or model, or a `costUsd` that is not a decimal string
-    /// of 0 to 9223372.036854775807 with at most 12 decimal places.
+    /// input tokens), a blank provider or model, a session or agent id longer than 256
+    /// characters, or a `costUsd` that is not a decimal string of 0 to
+    /// 9223372.036854775807 with at most 12 decimal places. It also throws for an event
+    /// above the collector's 1 MiB request limit.
     #[napi]
     pub fn track_cost(&self, env: Env, cost: NapiCostInput) -> Result<()> {
         let cost = to_cost_event(cost, &self.session_id)?;
@@ -172,7 +174,7 @@ impl NapiClient {
     /// Validates an event with the collector's rules and queues it.
     ///
     /// @throws {Error} listing every invalid field by path (`payload.toolName`) before
-    /// anything is queued.
+    /// anything is queued, also for an event above the collector's 1 MiB request limit.
     #[napi]
     pub fn log_event(&self, env: Env, event: NapiEventInput) -> Result<()> {
         let event = self.to_event(event)?;
@@ -359,8 +361,12 @@ impl NapiClient {
                 details.join("; ")
             )));
         }
-        serde_json::from_value(event)
-            .map_err(|error| invalid_arg(format!("invalid event: {error}")))
+        let event: Event = serde_json::from_value(event)
+            .map_err(|error| invalid_arg(format!("invalid event: {error}")))?;
+        validate::check_event_size(&event).map_err(|error| {
+            invalid_arg(format!("invalid event: {}: {}", error.path, error.message))
+        })?;
+        Ok(event)
     }
 
     fn start_session(&self, options: NapiSessionOptions) -> NapiSession {

@@ -7,7 +7,7 @@
 use agentlens_core::client::{Client, ClientOptions, CostEvent};
 use agentlens_core::event::{Event, ValidEvent};
 use agentlens_core::usage::{self, ToolCalls, Usage};
-use agentlens_core::validate::{validate_event, FieldError};
+use agentlens_core::validate::{check_event_size, validate_event, FieldError, MAX_NAME_CHARS};
 use chrono::Utc;
 use pyo3::prelude::*;
 use serde_json::{Map, Value};
@@ -66,10 +66,17 @@ impl PyClient {
                         .to_owned(),
                 ));
             }
+            let chars = agent_id.chars().count();
+            if chars > MAX_NAME_CHARS {
+                return Err(BindingError::Configuration(format!(
+                    "agent_id must be at most {MAX_NAME_CHARS} characters, got {chars}; use a \
+                     shorter id"
+                )));
+            }
             options = options.agent_id(agent_id);
         }
-        if let Some(size) = batch_size {
-            options = options.batch_size(size);
+        if let Some(size) = batch_size.filter(|value| !value.is_none()) {
+            options = options.batch_size(setting_count(size, "batch_size", MAX_BATCH_SIZE)?);
         }
         if let Some(seconds) = flush_interval {
             options = options.flush_interval(duration_from_seconds(seconds, "flush_interval")?);
@@ -172,7 +179,9 @@ impl PyClient {
         event.insert("metadata".into(), Value::Object(metadata));
 
         let valid = validate_event(&Value::Object(event)).map_err(to_argument_paths)?;
-        self.client.log(event_from_valid(valid));
+        let event = event_from_valid(valid);
+        check_event_size(&event).map_err(|error| BindingError::Invalid(vec![error]))?;
+        self.client.log(event);
         Ok(())
     }
 

@@ -286,3 +286,47 @@ def test_negative_tool_count_names_the_argument(collector: Collector) -> None:
             provider="openai", model="gpt-5-mini", input_tokens=1, output_tokens=1, file_searches=-1
         )
     client.close()
+
+
+LONG_ID = "x" * 257
+
+
+@pytest.mark.parametrize("argument", ["session_id", "agent_id"])
+def test_id_over_256_characters_raises_at_the_call(collector: Collector, argument: str) -> None:
+    client = make_client(collector)
+    arguments: dict[str, Any] = {argument: LONG_ID}
+
+    with pytest.raises(ValidationError) as raised:
+        client.track_cost(
+            provider="openai", model="gpt-4o-mini", input_tokens=10, output_tokens=5, **arguments
+        )
+
+    assert raised.value.path == argument
+    assert "at most 256 characters, got 257" in str(raised.value)
+    assert client.close() == 0
+    assert client.stats.failed == 0
+
+
+def test_long_client_agent_id_raises(collector: Collector) -> None:
+    with pytest.raises(agentlens.ConfigurationError, match="agent_id must be at most 256"):
+        make_client(collector, agent_id=LONG_ID)
+
+
+def test_oversized_event_raises(collector: Collector) -> None:
+    client = make_client(collector)
+
+    with pytest.raises(ValidationError) as raised:
+        client.log_event("custom", {"type": "blob", "data": {"text": "x" * 2**20}})
+
+    assert raised.value.path == "payload"
+    assert "1048563 bytes per event" in str(raised.value)
+    with pytest.raises(ValidationError, match="bytes per event"):
+        client.track_cost(
+            provider="openai",
+            model="gpt-4o-mini",
+            input_tokens=10,
+            output_tokens=5,
+            trigger="t" * 2**20,
+        )
+    assert client.close() == 0
+    assert client.stats.failed == 0

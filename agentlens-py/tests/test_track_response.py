@@ -257,3 +257,15 @@ def test_created_outside_unix_seconds_names_the_unit(created: Any) -> None:
     assert raised.value.path == "created"
     assert "expected Unix seconds" in str(raised.value)
     client.close(timeout=0.1)
+
+
+def test_session_id_over_256_characters_raises() -> None:
+    response = {"model": "gpt-4o-mini", "usage": {"prompt_tokens": 10, "completion_tokens": 5}}
+    client = Client("http://127.0.0.1:9")
+
+    with pytest.raises(ValidationError) as raised:
+        client.track_response(response, session_id="x" * 257)
+
+    assert raised.value.path == "session_id"
+    assert "at most 256 characters, got 257" in str(raised.value)
+    client.close(timeout=0.1)

@@ -116,6 +116,9 @@ pub enum ClientError {
         /// Reason the URL cannot be used.
         reason: String,
     },
+    /// The default agent id is blank or longer than the collector accepts.
+    #[error("invalid agent id: {0}")]
+    InvalidAgentId(String),
     /// The API key contains a character that an HTTP header cannot carry.
     #[error("invalid api key: it contains a control character such as a line break")]
     InvalidApiKey,
@@ -161,6 +164,9 @@ impl Client {
 
     /// Starts the background thread and returns the handle.
     pub(crate) fn start(options: ClientOptions) -> Result<Client, ClientError> {
+        // Every event without an agent id of its own gets this one, and the collector
+        // would reject each of them.
+        crate::validate::check_agent_id(&options.agent_id).map_err(ClientError::InvalidAgentId)?;
         let transport: Arc<dyn Transport> = match &options.transport {
             Some(transport) => Arc::clone(transport),
             None => Arc::new(HttpTransport::new(&options)?),

@@ -163,8 +163,9 @@ class Client:
         `llm_response` event of the same call, which then counts instead.
 
         Raises `ValidationError` naming the argument when a value is invalid, such as a
-        float `cost_usd` (pass a `Decimal` or a string) or cache tokens above
-        `input_tokens`.
+        float `cost_usd` (pass a `Decimal` or a string), cache tokens above `input_tokens`,
+        a `session_id` or `agent_id` over 256 characters, or an event over the collector's
+        1 MiB request limit.
         """
         native = self._core or self._core_client()
         native.track_cost(
@@ -241,8 +242,9 @@ class Client:
         """Validate an event of any client-sendable type and queue it.
 
         `payload` uses the wire names of the event type (`{"reason": "completed"}` for
-        `session_ended`). Raises `ValidationError` with the path of every invalid value,
-        such as `payload.reason`, before anything is queued.
+        `session_ended`). Raises `ValidationError` with the path of every invalid value, such as
+        `payload.reason`, before anything is queued, also for an event over the collector's
+        1 MiB request limit.
         """
         native = self._core or self._core_client()
         native.log_event(
