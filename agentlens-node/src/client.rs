@@ -108,6 +108,9 @@ pub struct NapiClientStats {
     pub dropped: f64,
     /// Events queued or in flight.
     pub pending: f64,
+    /// Reason of the latest failed send: the HTTP status and the collector's error message,
+    /// such as `status 401: Invalid API key`. Absent while no send failed.
+    pub last_failure: Option<String>,
 }
 
 /// Sends events to an AgentLens collector in batches, from a background thread.
@@ -322,6 +325,7 @@ impl NapiClient {
             failed: self.core.failed() as f64,
             dropped: self.core.dropped() as f64,
             pending: self.core.pending() as f64,
+            last_failure: self.core.last_failure(),
         }
     }
 }

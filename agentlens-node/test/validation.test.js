@@ -1,5 +1,5 @@
 // Input that the collector would always reject throws at the call, naming the value and
-// its limit.
+// its limit, and a failed send reports the collector's status and message.
 'use strict'
 
 const test = require('node:test')
@@ -45,4 +45,23 @@ test('events over the 1 MiB request limit throw at the call', async () => {
   assert.throws(() => client.trackCost({ ...cost, trigger: text }), /payload: the event is \d+ bytes/)
   assert.equal(await client.close(1000), 0)
   assert.equal(client.stats().failed, 0)
+})
+
+test('failed sends name the status and the collector message', async () => {
+  const client = newClient({ apiKey: `als_${'0f'.repeat(32)}` })
+  const warnings = []
+  const originalWarn = console.warn
+  console.warn = (message) => warnings.push(message)
+
+  try {
+    client.trackCost(cost)
+    await client.flush(3000)
+    client.trackCost(cost)
+  } finally {
+    console.warn = originalWarn
+  }
+  await client.close(1000)
+
+  assert.equal(client.stats().lastFailure, 'status 401: Invalid or revoked API key')
+  assert.ok(warnings.some((line) => line.includes('(status 401: Invalid or revoked API key)')), warnings.join('\n'))
 })

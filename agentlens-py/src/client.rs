@@ -283,6 +283,13 @@ impl PyClient {
     fn pending(&self) -> usize {
         self.client.pending()
     }
+
+    /// Reason of the latest failed send: the HTTP status and the collector's error message,
+    /// such as `status 401: Invalid API key`. `None` while no send failed.
+    #[getter]
+    fn last_failure(&self) -> Option<String> {
+        self.client.last_failure()
+    }
 }
 
 impl PyClient {

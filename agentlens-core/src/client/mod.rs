@@ -391,6 +391,13 @@ impl Client {
         self.stats.failed()
     }
 
+    /// Returns why the latest failed batch failed, for a warning to the user: the HTTP
+    /// status and the collector's error message, such as `status 401: Invalid API key`,
+    /// or the connection error. Returns `None` while no batch has failed.
+    pub fn last_failure(&self) -> Option<String> {
+        self.stats.last_failure()
+    }
+
     /// Returns the number of events queued or in flight.
     pub fn pending(&self) -> usize {
         self.stats.pending()

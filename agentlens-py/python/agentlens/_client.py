@@ -329,10 +329,11 @@ class Client:
         failed, dropped = native.failed, native.dropped
         if failed > self._reported_failed:
             logger.warning(
-                "agentlens failed to deliver %d events to the collector (%d in total); "
-                "check the collector URL, API key and that the collector is running",
+                "agentlens failed to deliver %d events to the collector (%d in total; latest "
+                "failure: %s); check the collector URL, API key and that the collector is running",
                 failed - self._reported_failed,
                 failed,
+                native.last_failure,
             )
             self._reported_failed = failed
         if dropped > self._reported_dropped:
