@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use agentlens_core::client::{Client, ClientOptions, CostEvent};
+use agentlens_core::client::{Client, CostEvent};
 use agentlens_core::event::{Event, EventType};
 use agentlens_core::pricing::{PriceContext, PriceOutcome, PriceTable};
 use agentlens_core::{usage, validate};
@@ -14,31 +14,12 @@ use serde_json::{Map, Value};
 use ulid::Ulid;
 
 use crate::conversion::{invalid_arg, invalid_cost, to_cost_event, NapiCostInput, NapiQuote};
+use crate::options::{build_options, NapiClientOptions};
 use crate::tasks::{Wait, WaitTask};
 use crate::{exit, response, timeout_from_ms};
 
 /// Default wait of `flush()` and `close()`, in milliseconds.
 const DEFAULT_TIMEOUT_MS: f64 = 5000.0;
-
-/// Settings of a client. Each one falls back to an environment variable, then a default.
-#[napi(object)]
-#[derive(Debug, Clone, Default)]
-pub struct NapiClientOptions {
-    /// Collector base URL; `AGENTLENS_SERVER_URL`, else `http://localhost:3400`.
-    pub url: Option<String>,
-    /// API key sent as a bearer token; `AGENTLENS_API_KEY`.
-    pub api_key: Option<String>,
-    /// Agent id of events that name none; `AGENTLENS_AGENT_ID`, else `default`.
-    pub agent_id: Option<String>,
-    /// Session id of events that name none; a new `ses_` ULID when absent.
-    pub session_id: Option<String>,
-    /// Events per request, 1 to 1000 (default 512).
-    pub batch_size: Option<u32>,
-    /// Milliseconds a partial batch waits before it is sent (default 1000).
-    pub flush_interval_ms: Option<u32>,
-    /// Events the queue holds before new ones are dropped (default 10000).
-    pub queue_capacity: Option<u32>,
-}
 
 /// An event for `logEvent`, in the AgentLens wire format.
 #[napi(object)]
@@ -129,14 +110,15 @@ pub struct NapiClient {
 impl NapiClient {
     /// Creates a client and starts its background thread.
     ///
-    /// @throws {Error} when the URL is not an absolute http(s) URL or the API key cannot be
-    /// sent in an HTTP header.
+    /// @throws {Error} when the URL is not an absolute http(s) URL, the API key cannot be
+    /// sent in an HTTP header, the agent id is blank or longer than 256 characters, or a
+    /// number is outside the range its option documents.
     #[napi(constructor)]
     pub fn new(env: Env, options: Option<NapiClientOptions>) -> Result<Self> {
         let options = options.unwrap_or_default();
         let session_id = options.session_id.clone().unwrap_or_else(new_session_id);
 
-        let core = build_options(options)
+        let core = build_options(options)?
             .build()
             .map_err(|error| invalid_arg(error.to_string()))?;
         let core = Arc::new(core);
@@ -295,7 +277,10 @@ impl NapiClient {
     }
 
     /// Sends everything queued so far. Resolves to the number of events still pending
-    /// after at most `timeoutMs` (default 5000), 0 when all were handled.
+    /// after at most `timeoutMs` (default 5000), 0 when all were handled. A wait above
+    /// 2^31 - 1 ms (about 24.8 days) is shortened to that.
+    ///
+    /// @throws {Error} when `timeoutMs` is negative, `NaN` or infinite.
     #[napi(ts_return_type = "Promise<number>")]
     pub fn flush(&self, timeout_ms: Option<f64>) -> Result<AsyncTask<WaitTask>> {
         Ok(AsyncTask::new(WaitTask {
@@ -306,8 +291,10 @@ impl NapiClient {
     }
 
     /// Sends what is queued and stops the background thread. Resolves to the number of
-    /// events still pending after at most `timeoutMs` (default 5000). Events recorded
-    /// afterwards are dropped and counted.
+    /// events still pending after at most `timeoutMs` (default 5000, shortened like
+    /// `flush`). Events recorded afterwards are dropped and counted.
+    ///
+    /// @throws {Error} when `timeoutMs` is negative, `NaN` or infinite.
     #[napi(ts_return_type = "Promise<number>")]
     pub fn close(&self, timeout_ms: Option<f64>) -> Result<AsyncTask<WaitTask>> {
         Ok(AsyncTask::new(WaitTask {
@@ -451,29 +438,6 @@ fn end_session(core: &Client, session_id: &str, agent_id: &str, reason: &str) {
         EventType::SessionEnded,
         payload,
     ));
-}
-
-fn build_options(options: NapiClientOptions) -> ClientOptions {
-    let mut built = ClientOptions::from_env();
-    if let Some(url) = options.url {
-        built = built.server_url(url);
-    }
-    if let Some(key) = options.api_key {
-        built = built.api_key(key);
-    }
-    if let Some(agent_id) = options.agent_id {
-        built = built.agent_id(agent_id);
-    }
-    if let Some(size) = options.batch_size {
-        built = built.batch_size(size as usize);
-    }
-    if let Some(ms) = options.flush_interval_ms {
-        built = built.flush_interval(std::time::Duration::from_millis(u64::from(ms)));
-    }
-    if let Some(capacity) = options.queue_capacity {
-        built = built.queue_capacity(capacity as usize);
-    }
-    built
 }
 
 fn new_session_id() -> String {

@@ -1,5 +1,5 @@
-// Input that the collector would always reject throws at the call, naming the value and
-// its limit, and a failed send reports the collector's status and message.
+// Input that the collector would always reject, and numbers that used to wrap or panic:
+// each one throws at the call, naming the value and its limit.
 'use strict'
 
 const test = require('node:test')
@@ -45,6 +45,34 @@ test('events over the 1 MiB request limit throw at the call', async () => {
   assert.throws(() => client.trackCost({ ...cost, trigger: text }), /payload: the event is \d+ bytes/)
   assert.equal(await client.close(1000), 0)
   assert.equal(client.stats().failed, 0)
+})
+
+test('options out of range throw instead of wrapping', () => {
+  const cases = [
+    [{ flushIntervalMs: -1 }, /invalid flushIntervalMs -1: expected 0 to 2147483647/],
+    [{ flushIntervalMs: 2 ** 32 }, /invalid flushIntervalMs/],
+    [{ queueCapacity: 0 }, /invalid queueCapacity 0: expected a whole number from 1/],
+    [{ queueCapacity: 2 ** 64 }, /invalid queueCapacity/],
+    [{ batchSize: 5000 }, /invalid batchSize 5000: expected a whole number from 1 to 1000/],
+    [{ batchSize: 1.5 }, /invalid batchSize 1.5/],
+    [{ batchSize: Number.NaN }, /invalid batchSize NaN/],
+  ]
+
+  for (const [options, expected] of cases) {
+    assert.throws(() => newClient(options), expected, JSON.stringify(options))
+  }
+  newClient({ queueCapacity: 2 ** 32, batchSize: 1000, flushIntervalMs: 0 }).close(0)
+})
+
+test('huge timeouts are shortened and invalid ones throw', async () => {
+  const client = newClient()
+
+  assert.equal(await client.flush(Number.MAX_VALUE), 0)
+  assert.equal(await client.flush(1e300), 0)
+  assert.throws(() => client.flush(Number.POSITIVE_INFINITY), /invalid timeout Infinity: expected a finite number/)
+  assert.throws(() => client.flush(Number.NaN), /invalid timeout NaN/)
+  assert.throws(() => client.close(-1), /invalid timeout -1/)
+  assert.equal(await client.close(1e300), 0)
 })
 
 test('failed sends name the status and the collector message', async () => {

@@ -4,7 +4,7 @@
 //! and hands it to the core client, which queues it without I/O. Invalid input raises
 //! `ValidationError` before anything is queued. Delivery failures are only counted.
 
-use agentlens_core::client::{Client, ClientOptions, CostEvent};
+use agentlens_core::client::{Client, ClientOptions, CostEvent, MAX_BATCH_SIZE};
 use agentlens_core::event::{Event, ValidEvent};
 use agentlens_core::usage::{self, ToolCalls, Usage};
 use agentlens_core::validate::{check_event_size, validate_event, FieldError, MAX_NAME_CHARS};
@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 use ulid::Ulid;
 
 use crate::conversion::{
-    datetime_from_py, duration_from_seconds, json_from_py, object_from_py, optional_text, text,
-    token_count, usd_from_py,
+    datetime_from_py, duration_from_seconds, json_from_py, object_from_py, optional_text,
+    setting_count, text, token_count, usd_from_py,
 };
 use crate::error::BindingError;
 use crate::pricing::{price_call, PyQuote};
@@ -38,7 +38,8 @@ pub(crate) struct PyClient {
 impl PyClient {
     /// Starts the background thread. Settings left as `None` come from
     /// `AGENTLENS_SERVER_URL`, `AGENTLENS_API_KEY` and `AGENTLENS_AGENT_ID`, then the core
-    /// defaults.
+    /// defaults. `batch_size` must be 1 to 1000, `queue_capacity` at least 1, and
+    /// `agent_id` 1 to 256 characters, or `ConfigurationError` is raised.
     #[new]
     #[pyo3(signature = (
         url=None, api_key=None, agent_id=None, batch_size=None, flush_interval=None,
@@ -48,9 +49,9 @@ impl PyClient {
         url: Option<String>,
         api_key: Option<String>,
         agent_id: Option<String>,
-        batch_size: Option<usize>,
+        batch_size: Option<&Bound<'_, PyAny>>,
         flush_interval: Option<f64>,
-        queue_capacity: Option<usize>,
+        queue_capacity: Option<&Bound<'_, PyAny>>,
     ) -> Result<Self, BindingError> {
         let mut options = ClientOptions::from_env();
         if let Some(url) = url {
@@ -81,8 +82,9 @@ impl PyClient {
         if let Some(seconds) = flush_interval {
             options = options.flush_interval(duration_from_seconds(seconds, "flush_interval")?);
         }
-        if let Some(capacity) = queue_capacity {
-            options = options.queue_capacity(capacity);
+        if let Some(capacity) = queue_capacity.filter(|value| !value.is_none()) {
+            options =
+                options.queue_capacity(setting_count(capacity, "queue_capacity", usize::MAX)?);
         }
 
         let client = options.build()?;

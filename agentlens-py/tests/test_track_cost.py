@@ -312,6 +312,27 @@ def test_long_client_agent_id_raises(collector: Collector) -> None:
         make_client(collector, agent_id=LONG_ID)
 
 
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"batch_size": 0},
+        {"batch_size": 5000},
+        {"batch_size": True},
+        {"queue_capacity": 0},
+        {"queue_capacity": -1},
+        {"queue_capacity": 2**80},
+    ],
+    ids=str,
+)
+def test_setting_out_of_range_raises_configuration_error(
+    collector: Collector, setting: dict[str, Any]
+) -> None:
+    [name] = setting
+
+    with pytest.raises(agentlens.ConfigurationError, match=f"invalid {name} .*expected an int"):
+        make_client(collector, **setting)
+
+
 def test_oversized_event_raises(collector: Collector) -> None:
     client = make_client(collector)
 

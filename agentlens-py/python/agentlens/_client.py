@@ -71,8 +71,10 @@ class Client:
     `default`). `flush_interval` is in seconds.
 
     Raises `ConfigurationError` when the URL is not an absolute http(s) URL or a setting is
-    out of range. Invalid events raise `ValidationError` and are not queued. Failed
-    deliveries are never raised: they show in `stats` and on the `agentlens` logger.
+    out of range: `batch_size` 1 to 1000, `queue_capacity` at least 1, `flush_interval` 0 or
+    more, `agent_id` 1 to 256 characters. Invalid events raise `ValidationError` and are not
+    queued. Failed deliveries are never raised: they show in `stats` and on the `agentlens`
+    logger.
     """
 
     def __init__(
