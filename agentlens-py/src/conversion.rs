@@ -194,8 +194,8 @@ pub(crate) fn json_from_py(
     } else if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
         sequence_to_json(value, path, depth)
     } else if is_decimal(value) {
-        let amount = usd_from_py(value, path)?;
-        serde_json::to_value(amount).map_err(|error| BindingError::invalid(path, error.to_string()))
+        // Exact like `track_cost`: a JSON number would pass through an f64.
+        Ok(usd_from_py(value, path)?.to_json_value())
     } else {
         Err(unexpected_type(
             path,

@@ -351,3 +351,26 @@ def test_oversized_event_raises(collector: Collector) -> None:
         )
     assert client.close() == 0
     assert client.stats.failed == 0
+
+
+def test_log_event_keeps_decimal_cost_exact(collector: Collector) -> None:
+    client = make_client(collector)
+    cost = Decimal("1234567.123456789012")
+
+    client.log_event(
+        "cost_tracked",
+        {
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "inputTokens": 10,
+            "outputTokens": 5,
+            "totalTokens": 15,
+            "costUsd": cost,
+        },
+        session_id="ses_py_exact_decimal",
+    )
+    client.close()
+
+    [event] = collector.events("ses_py_exact_decimal")
+    assert Decimal(str(event["payload"]["costUsd"])) == cost
+    assert collector.session("ses_py_exact_decimal")["totalCostUsd"] == cost

@@ -244,7 +244,8 @@ class Client:
         """Validate an event of any client-sendable type and queue it.
 
         `payload` uses the wire names of the event type (`{"reason": "completed"}` for
-        `session_ended`). Raises `ValidationError` with the path of every invalid value, such as
+        `session_ended`). A `Decimal` is sent exactly, as `track_cost` sends `cost_usd`.
+        Raises `ValidationError` with the path of every invalid value, such as
         `payload.reason`, before anything is queued, also for an event over the collector's
         1 MiB request limit.
         """
