@@ -20,8 +20,9 @@ export declare class Client {
   /**
    * Creates a client and starts its background thread.
    *
-   * @throws {Error} when the URL is not an absolute http(s) URL or the API key cannot be
-   * sent in an HTTP header.
+   * @throws {Error} when the URL is not an absolute http(s) URL, the API key cannot be
+   * sent in an HTTP header, the agent id is blank or longer than 256 characters, or a
+   * number is outside the range its option documents.
    */
   constructor(options?: NapiClientOptions | undefined | null)
   /** Agent id of events that name none. */
@@ -34,26 +35,37 @@ export declare class Client {
    *
    * @throws {Error} naming each invalid field before anything is queued: a count that
    * is not a whole number from 0 to 2^53 - 1, a part above its whole (cache tokens above
-   * input tokens), a blank provider or model, or a `costUsd` that is not a decimal string
-   * of 0 to 9223372.036854775807 with at most 12 decimal places.
+   * input tokens), a blank provider or model, a session or agent id longer than 256
+   * characters, or a `costUsd` that is not a decimal string of 0 to
+   * 9223372.036854775807 with at most 12 decimal places. It also throws for an event
+   * above the collector's 1 MiB request limit.
    */
   trackCost(cost: NapiCostInput): void
   /**
    * Validates an event with the collector's rules and queues it.
    *
    * @throws {Error} listing every invalid field by path (`payload.toolName`) before
-   * anything is queued.
+   * anything is queued, also for an event above the collector's 1 MiB request limit.
    */
   logEvent(event: NapiEventInput): void
   /**
-   * Reads usage from a model response and queues its cost, priced now with the
-   * compiled-in table. Accepts OpenAI, Anthropic and Gemini responses, Vercel AI SDK
-   * results, and bare usage objects of each (then pass `model`).
+   * Reads usage from a model response and queues its cost, priced with the compiled-in
+   * table at the response's `created` (or `created_at`) time in Unix seconds, else now.
+   * Accepts OpenAI, Anthropic and Gemini responses, Vercel AI SDK results, and bare
+   * usage objects of each (then pass `model`).
+   *
+   * The provider is the `provider` option, else the one the response shape names
+   * (Gemini, Anthropic, the Vercel AI SDK's `providerMetadata`), else the maker of the
+   * model (`gpt-` for `openai`, `grok` for `x-ai`). A model that resellers also list,
+   * such as `qwen3-max`, is never priced at a reseller's rates: without the `provider`
+   * option it is sent unpriced under provider `unknown`, with the reason in
+   * `unpricedReason`.
    *
    * Returns the quote sent; an unpriced call is sent without `costUsd`.
    *
    * @throws {Error} when the response has no usage, a count is invalid, no model id is
-   * found, or the cost event breaks a rule of `trackCost`.
+   * found, `created` is not in Unix seconds, or the cost event breaks a rule of
+   * `trackCost`.
    */
   trackResponse(response: any, options?: NapiResponseOptions | undefined | null): NapiQuote
   /**
@@ -66,13 +78,18 @@ export declare class Client {
   session<T>(options: NapiSessionOptions | undefined | null, callback: (session: Session) => Promise<T> | T): Promise<T>
   /**
    * Sends everything queued so far. Resolves to the number of events still pending
-   * after at most `timeoutMs` (default 5000), 0 when all were handled.
+   * after at most `timeoutMs` (default 5000), 0 when all were handled. A wait above
+   * 2^31 - 1 ms (about 24.8 days) is shortened to that.
+   *
+   * @throws {Error} when `timeoutMs` is negative, `NaN` or infinite.
    */
   flush(timeoutMs?: number | undefined | null): Promise<number>
   /**
    * Sends what is queued and stops the background thread. Resolves to the number of
-   * events still pending after at most `timeoutMs` (default 5000). Events recorded
-   * afterwards are dropped and counted.
+   * events still pending after at most `timeoutMs` (default 5000, shortened like
+   * `flush`). Events recorded afterwards are dropped and counted.
+   *
+   * @throws {Error} when `timeoutMs` is negative, `NaN` or infinite.
    */
   close(timeoutMs?: number | undefined | null): Promise<number>
   /** Returns the client's counters. */
@@ -130,15 +147,21 @@ export interface NapiClientOptions {
   url?: string
   /** API key sent as a bearer token; `AGENTLENS_API_KEY`. */
   apiKey?: string
-  /** Agent id of events that name none; `AGENTLENS_AGENT_ID`, else `default`. */
+  /**
+   * Agent id of events that name none, 1 to 256 characters; `AGENTLENS_AGENT_ID`, else
+   * `default`.
+   */
   agentId?: string
   /** Session id of events that name none; a new `ses_` ULID when absent. */
   sessionId?: string
-  /** Events per request, 1 to 1000 (default 512). */
+  /** Events per request, a whole number from 1 to 1000 (default 512). */
   batchSize?: number
-  /** Milliseconds a partial batch waits before it is sent (default 1000). */
+  /** Milliseconds a partial batch waits before it is sent, 0 to 2^31 - 1 (default 1000). */
   flushIntervalMs?: number
-  /** Events the queue holds before new ones are dropped (default 10000). */
+  /**
+   * Events the queue holds before new ones are dropped, a whole number from 1 to
+   * 2^53 - 1 (default 10000).
+   */
   queueCapacity?: number
 }
 
@@ -152,6 +175,11 @@ export interface NapiClientStats {
   dropped: number
   /** Events queued or in flight. */
   pending: number
+  /**
+   * Reason of the latest failed send: the HTTP status and the collector's error message,
+   * such as `status 401: Invalid API key`. Absent while no send failed.
+   */
+  lastFailure?: string
 }
 
 /** One model call for `trackCost`. Counts follow the conventions of `NapiUsage`. */

@@ -41,7 +41,37 @@ pub enum MoneyError {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Usd(Decimal);
 
+/// Maximum number of significant digits that every decimal keeps through an `f64` and back.
+const MAX_EXACT_DIGITS: u32 = 15;
+
 impl Usd {
+    /// Converts the amount into a `serde_json::Value` that keeps every digit: a JSON number
+    /// parsed from the decimal's own digits, or a decimal string (which the collector
+    /// accepts for `costUsd`) when it has more than 15 significant digits.
+    ///
+    /// `serde_json::Value` stores a fraction as an `f64` (the workspace does not enable
+    /// `arbitrary_precision`), so `serde_json::to_value` of such an amount would drop its
+    /// last digits.
+    pub fn to_json_value(self) -> serde_json::Value {
+        let text = self.to_string();
+        if self.significant_digits() > MAX_EXACT_DIGITS {
+            return serde_json::Value::String(text);
+        }
+        match text.parse::<serde_json::Number>() {
+            Ok(number) => serde_json::Value::Number(number),
+            Err(_) => serde_json::Value::String(text),
+        }
+    }
+
+    /// Returns the number of digits in the amount's mantissa, trailing zeros included.
+    fn significant_digits(self) -> u32 {
+        self.as_decimal()
+            .mantissa()
+            .unsigned_abs()
+            .checked_ilog10()
+            .map_or(1, |log| log + 1)
+    }
+
     /// Zero dollars.
     pub const ZERO: Usd = Usd(Decimal::ZERO);
 

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use agentlens_core::client::{Client, ClientOptions, CostEvent};
+use agentlens_core::client::{Client, CostEvent};
 use agentlens_core::event::{Event, EventType};
-use agentlens_core::pricing::{PriceOutcome, PriceTable};
-use agentlens_core::validate;
+use agentlens_core::pricing::{PriceContext, PriceOutcome, PriceTable};
+use agentlens_core::{usage, validate};
 use chrono::Utc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -14,31 +14,12 @@ use serde_json::{Map, Value};
 use ulid::Ulid;
 
 use crate::conversion::{invalid_arg, invalid_cost, to_cost_event, NapiCostInput, NapiQuote};
+use crate::options::{build_options, NapiClientOptions};
 use crate::tasks::{Wait, WaitTask};
 use crate::{exit, response, timeout_from_ms};
 
 /// Default wait of `flush()` and `close()`, in milliseconds.
 const DEFAULT_TIMEOUT_MS: f64 = 5000.0;
-
-/// Settings of a client. Each one falls back to an environment variable, then a default.
-#[napi(object)]
-#[derive(Debug, Clone, Default)]
-pub struct NapiClientOptions {
-    /// Collector base URL; `AGENTLENS_SERVER_URL`, else `http://localhost:3400`.
-    pub url: Option<String>,
-    /// API key sent as a bearer token; `AGENTLENS_API_KEY`.
-    pub api_key: Option<String>,
-    /// Agent id of events that name none; `AGENTLENS_AGENT_ID`, else `default`.
-    pub agent_id: Option<String>,
-    /// Session id of events that name none; a new `ses_` ULID when absent.
-    pub session_id: Option<String>,
-    /// Events per request, 1 to 1000 (default 512).
-    pub batch_size: Option<u32>,
-    /// Milliseconds a partial batch waits before it is sent (default 1000).
-    pub flush_interval_ms: Option<u32>,
-    /// Events the queue holds before new ones are dropped (default 10000).
-    pub queue_capacity: Option<u32>,
-}
 
 /// An event for `logEvent`, in the AgentLens wire format.
 #[napi(object)]
@@ -108,6 +89,9 @@ pub struct NapiClientStats {
     pub dropped: f64,
     /// Events queued or in flight.
     pub pending: f64,
+    /// Reason of the latest failed send: the HTTP status and the collector's error message,
+    /// such as `status 401: Invalid API key`. Absent while no send failed.
+    pub last_failure: Option<String>,
 }
 
 /// Sends events to an AgentLens collector in batches, from a background thread.
@@ -126,14 +110,15 @@ pub struct NapiClient {
 impl NapiClient {
     /// Creates a client and starts its background thread.
     ///
-    /// @throws {Error} when the URL is not an absolute http(s) URL or the API key cannot be
-    /// sent in an HTTP header.
+    /// @throws {Error} when the URL is not an absolute http(s) URL, the API key cannot be
+    /// sent in an HTTP header, the agent id is blank or longer than 256 characters, or a
+    /// number is outside the range its option documents.
     #[napi(constructor)]
     pub fn new(env: Env, options: Option<NapiClientOptions>) -> Result<Self> {
         let options = options.unwrap_or_default();
         let session_id = options.session_id.clone().unwrap_or_else(new_session_id);
 
-        let core = build_options(options)
+        let core = build_options(options)?
             .build()
             .map_err(|error| invalid_arg(error.to_string()))?;
         let core = Arc::new(core);
@@ -159,8 +144,10 @@ impl NapiClient {
     ///
     /// @throws {Error} naming each invalid field before anything is queued: a count that
     /// is not a whole number from 0 to 2^53 - 1, a part above its whole (cache tokens above
-    /// input tokens), a blank provider or model, or a `costUsd` that is not a decimal string
-    /// of 0 to 9223372.036854775807 with at most 12 decimal places.
+    /// input tokens), a blank provider or model, a session or agent id longer than 256
+    /// characters, or a `costUsd` that is not a decimal string of 0 to
+    /// 9223372.036854775807 with at most 12 decimal places. It also throws for an event
+    /// above the collector's 1 MiB request limit.
     #[napi]
     pub fn track_cost(&self, env: Env, cost: NapiCostInput) -> Result<()> {
         let cost = to_cost_event(cost, &self.session_id)?;
@@ -172,7 +159,7 @@ impl NapiClient {
     /// Validates an event with the collector's rules and queues it.
     ///
     /// @throws {Error} listing every invalid field by path (`payload.toolName`) before
-    /// anything is queued.
+    /// anything is queued, also for an event above the collector's 1 MiB request limit.
     #[napi]
     pub fn log_event(&self, env: Env, event: NapiEventInput) -> Result<()> {
         let event = self.to_event(event)?;
@@ -181,14 +168,23 @@ impl NapiClient {
         Ok(())
     }
 
-    /// Reads usage from a model response and queues its cost, priced now with the
-    /// compiled-in table. Accepts OpenAI, Anthropic and Gemini responses, Vercel AI SDK
-    /// results, and bare usage objects of each (then pass `model`).
+    /// Reads usage from a model response and queues its cost, priced with the compiled-in
+    /// table at the response's `created` (or `created_at`) time in Unix seconds, else now.
+    /// Accepts OpenAI, Anthropic and Gemini responses, Vercel AI SDK results, and bare
+    /// usage objects of each (then pass `model`).
+    ///
+    /// The provider is the `provider` option, else the one the response shape names
+    /// (Gemini, Anthropic, the Vercel AI SDK's `providerMetadata`), else the maker of the
+    /// model (`gpt-` for `openai`, `grok` for `x-ai`). A model that resellers also list,
+    /// such as `qwen3-max`, is never priced at a reseller's rates: without the `provider`
+    /// option it is sent unpriced under provider `unknown`, with the reason in
+    /// `unpricedReason`.
     ///
     /// Returns the quote sent; an unpriced call is sent without `costUsd`.
     ///
     /// @throws {Error} when the response has no usage, a count is invalid, no model id is
-    /// found, or the cost event breaks a rule of `trackCost`.
+    /// found, `created` is not in Unix seconds, or the cost event breaks a rule of
+    /// `trackCost`.
     #[napi]
     pub fn track_response(
         &self,
@@ -206,18 +202,21 @@ impl NapiClient {
         let model = read.model.ok_or_else(|| {
             invalid_arg("no model id in the response: pass it as the model option")
         })?;
+        let created = usage::response_created(&response)
+            .map_err(|error| invalid_arg(format!("invalid response: {}", error.message)))?;
 
-        let at = Utc::now();
-        let outcome =
-            PriceTable::embedded().quote(read.provider.as_deref(), &model, &read.usage, at);
-        let (priced_provider, cost_usd) = match &outcome {
-            PriceOutcome::Priced(quote) => (Some(quote.provider.clone()), Some(quote.total)),
-            PriceOutcome::Unpriced { .. } => (None, None),
+        let at = created.unwrap_or_else(Utc::now);
+        let call = PriceTable::embedded().quote_call(
+            read.provider.as_deref(),
+            &model,
+            &read.usage,
+            at,
+            &PriceContext::default(),
+        );
+        let cost_usd = match &call.outcome {
+            PriceOutcome::Priced(quote) => Some(quote.total),
+            PriceOutcome::Unpriced { .. } => None,
         };
-        let provider = read
-            .provider
-            .or(priced_provider)
-            .unwrap_or_else(|| "unknown".to_owned());
 
         let session_id = options
             .session_id
@@ -227,12 +226,11 @@ impl NapiClient {
             cost_usd,
             trigger: options.trigger,
             call_id: options.call_id,
-            timestamp: Some(at),
-            ..CostEvent::new(session_id, provider, model, read.usage)
+            ..CostEvent::new(session_id, call.provider, model, read.usage)
         };
         self.core.try_track_cost(cost).map_err(invalid_cost)?;
         exit::warn_about_losses(&env, &self.core);
-        Ok(NapiQuote::from_outcome(&outcome))
+        Ok(NapiQuote::from_outcome(&call.outcome))
     }
 
     /// Runs `callback` inside a session: queues `session_started`, awaits the callback,
@@ -279,7 +277,10 @@ impl NapiClient {
     }
 
     /// Sends everything queued so far. Resolves to the number of events still pending
-    /// after at most `timeoutMs` (default 5000), 0 when all were handled.
+    /// after at most `timeoutMs` (default 5000), 0 when all were handled. A wait above
+    /// 2^31 - 1 ms (about 24.8 days) is shortened to that.
+    ///
+    /// @throws {Error} when `timeoutMs` is negative, `NaN` or infinite.
     #[napi(ts_return_type = "Promise<number>")]
     pub fn flush(&self, timeout_ms: Option<f64>) -> Result<AsyncTask<WaitTask>> {
         Ok(AsyncTask::new(WaitTask {
@@ -290,8 +291,10 @@ impl NapiClient {
     }
 
     /// Sends what is queued and stops the background thread. Resolves to the number of
-    /// events still pending after at most `timeoutMs` (default 5000). Events recorded
-    /// afterwards are dropped and counted.
+    /// events still pending after at most `timeoutMs` (default 5000, shortened like
+    /// `flush`). Events recorded afterwards are dropped and counted.
+    ///
+    /// @throws {Error} when `timeoutMs` is negative, `NaN` or infinite.
     #[napi(ts_return_type = "Promise<number>")]
     pub fn close(&self, timeout_ms: Option<f64>) -> Result<AsyncTask<WaitTask>> {
         Ok(AsyncTask::new(WaitTask {
@@ -309,6 +312,7 @@ impl NapiClient {
             failed: self.core.failed() as f64,
             dropped: self.core.dropped() as f64,
             pending: self.core.pending() as f64,
+            last_failure: self.core.last_failure(),
         }
     }
 }
@@ -348,8 +352,12 @@ impl NapiClient {
                 details.join("; ")
             )));
         }
-        serde_json::from_value(event)
-            .map_err(|error| invalid_arg(format!("invalid event: {error}")))
+        let event: Event = serde_json::from_value(event)
+            .map_err(|error| invalid_arg(format!("invalid event: {error}")))?;
+        validate::check_event_size(&event).map_err(|error| {
+            invalid_arg(format!("invalid event: {}: {}", error.path, error.message))
+        })?;
+        Ok(event)
     }
 
     fn start_session(&self, options: NapiSessionOptions) -> NapiSession {
@@ -430,29 +438,6 @@ fn end_session(core: &Client, session_id: &str, agent_id: &str, reason: &str) {
         EventType::SessionEnded,
         payload,
     ));
-}
-
-fn build_options(options: NapiClientOptions) -> ClientOptions {
-    let mut built = ClientOptions::from_env();
-    if let Some(url) = options.url {
-        built = built.server_url(url);
-    }
-    if let Some(key) = options.api_key {
-        built = built.api_key(key);
-    }
-    if let Some(agent_id) = options.agent_id {
-        built = built.agent_id(agent_id);
-    }
-    if let Some(size) = options.batch_size {
-        built = built.batch_size(size as usize);
-    }
-    if let Some(ms) = options.flush_interval_ms {
-        built = built.flush_interval(std::time::Duration::from_millis(u64::from(ms)));
-    }
-    if let Some(capacity) = options.queue_capacity {
-        built = built.queue_capacity(capacity as usize);
-    }
-    built
 }
 
 fn new_session_id() -> String {

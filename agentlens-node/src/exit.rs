@@ -102,10 +102,11 @@ static WARNED: Warned = Warned {
 pub(crate) fn warn_about_losses(env: &Env, client: &Client) {
     let failed = client.failed();
     if failed > 0 && !WARNED.failed.swap(true, Ordering::Relaxed) {
+        let reason = client.last_failure().unwrap_or_default();
         let message = format!(
             "agentlens: {failed} event(s) could not be sent to the collector and were \
-             discarded; check the server URL and API key (client.stats() counts further \
-             failures without warning again)"
+             discarded ({reason}); check the server URL and API key (client.stats() counts \
+             further failures without warning again)"
         );
         let _ = console_warn(env, &message);
     }

@@ -9,11 +9,13 @@
 //! - [`conversion`]: plain objects that cross the boundary and their conversions.
 //! - [`response`]: reading usage from provider and Vercel AI SDK responses.
 //! - [`exit`]: the `beforeExit` flush and the once-per-kind warnings.
+//! - [`options`]: the settings of `new Client()` and their range checks.
 //! - [`tasks`]: `flush` and `close` as async tasks.
 
 mod client;
 mod conversion;
 mod exit;
+mod options;
 mod response;
 mod tasks;
 
@@ -65,13 +67,16 @@ pub fn pricing_version() -> String {
     PriceTable::embedded().version().to_owned()
 }
 
-/// Checks that a plain number of milliseconds is usable as a timeout.
+/// Checks that a plain number of milliseconds is usable as a timeout, and shortens one
+/// above [`options::MAX_WAIT_MS`] to that.
 fn timeout_from_ms(ms: Option<f64>, default_ms: f64) -> Result<std::time::Duration> {
     let ms = ms.unwrap_or(default_ms);
     if !ms.is_finite() || ms < 0.0 {
         return Err(invalid_arg(format!(
-            "invalid timeout {ms}: expected a number of milliseconds >= 0"
+            "invalid timeout {}: expected a finite number of milliseconds >= 0",
+            options::js_number(ms)
         )));
     }
+    let ms = ms.min(options::MAX_WAIT_MS);
     Ok(std::time::Duration::from_secs_f64(ms / 1000.0))
 }

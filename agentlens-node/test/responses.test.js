@@ -18,11 +18,20 @@ test.after(async () => {
   await collector.stop()
 })
 
-// The table's costs are computed at a fixed time, and these responses are priced now, so
-// each row is first checked to have one price entry in force for both times.
+// The table's costs are computed at the time each row lists. Vercel AI SDK results are
+// priced now and raw responses at their `created` time, so each test first checks that the
+// row's price entry is the same at both times.
 function priceIsCurrent(row) {
   const { quote } = require('..')
   return quote(row.provider, row.model, row.usage).costUsd === row.costUsd
+}
+
+function priceAtCreation(row) {
+  const { quote } = require('..')
+  const { response } = recordedResponse(row)
+  const seconds = response.created ?? response.created_at
+  const at = seconds ? new Date(seconds * 1000) : new Date()
+  return quote(row.provider, row.model, row.usage, at).costUsd === row.costUsd
 }
 
 test('recorded responses cost the table amount natively', async () => {
@@ -30,7 +39,7 @@ test('recorded responses cost the table amount natively', async () => {
   const sessionId = `ses_raw_${Date.now()}`
   let expectedTotal = 0n
 
-  for (const row of costRows().filter(priceIsCurrent)) {
+  for (const row of costRows().filter(priceAtCreation)) {
     const { response } = recordedResponse(row)
 
     const quote = client.trackResponse(response, { sessionId })
@@ -112,4 +121,48 @@ test('trackCost rejects a fractional tool count, naming it', () => {
     () => client.trackCost({ provider: 'openai', model: 'gpt-5-mini', inputTokens: 1, outputTokens: 1, fileSearches: 1.5 }),
     /fileSearches/,
   )
+})
+
+test('resold model without provider is not priced at reseller rates', async () => {
+  const client = new Client({ url: collector.url, apiKey: collector.apiKey, flushIntervalMs: 50 })
+  const file = 'vercel-ai/packages/alibaba/src/__fixtures__/alibaba-reasoning.json'
+  const { response } = recordedResponse({ fixture: file, usagePointer: '/usage', modelPointer: '/model' })
+  const sessionId = `ses_qwen_${Date.now()}`
+
+  const unnamed = client.trackResponse(response, { sessionId })
+  const named = client.trackResponse(response, { provider: 'alibaba', sessionId })
+  await client.close(5000)
+
+  assert.equal(unnamed.costUsd, null)
+  assert.match(unnamed.unpricedReason, /unknown provider for model "qwen3-max".*dashscope/)
+  assert.equal(named.provider, 'dashscope')
+  const { body } = await collector.get(`/api/events?sessionId=${sessionId}`)
+  const providers = body.events.map((event) => event.payload.provider).sort()
+  assert.deepEqual(providers, ['alibaba', 'unknown'])
+})
+
+test('openai shape takes the maker of the model', () => {
+  const client = new Client({ url: collector.url, apiKey: collector.apiKey })
+  const file = 'vercel-ai/packages/xai/src/__fixtures__/xai-text.json'
+  const { response } = recordedResponse({ fixture: file, usagePointer: '/usage', modelPointer: '/model' })
+
+  const quote = client.trackResponse(response)
+
+  assert.equal(quote.provider, 'x-ai')
+})
+
+test('trackResponse prices at the created time in unix seconds', () => {
+  const client = new Client({ url: collector.url, apiKey: collector.apiKey })
+  // gpt-5.5-cyber bills cache reads at the input rate until its cache rate of 2026-10-19.
+  const response = {
+    model: 'gpt-5.5-cyber',
+    created: 1770764902,
+    usage: { prompt_tokens: 1000000, completion_tokens: 0, prompt_tokens_details: { cached_tokens: 1000000 } },
+  }
+
+  const quote = client.trackResponse(response)
+
+  assert.equal(quote.costUsd, '12.5')
+  assert.equal(quote.priceDate, null)
+  assert.throws(() => client.trackResponse({ ...response, created: 1770764902000 }), /invalid created 1770764902000: expected Unix seconds/)
 })

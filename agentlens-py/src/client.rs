@@ -4,21 +4,21 @@
 //! and hands it to the core client, which queues it without I/O. Invalid input raises
 //! `ValidationError` before anything is queued. Delivery failures are only counted.
 
-use agentlens_core::client::{Client, ClientOptions, CostEvent};
+use agentlens_core::client::{Client, ClientOptions, CostEvent, MAX_BATCH_SIZE};
 use agentlens_core::event::{Event, ValidEvent};
 use agentlens_core::usage::{self, ToolCalls, Usage};
-use agentlens_core::validate::{validate_event, FieldError};
+use agentlens_core::validate::{check_event_size, validate_event, FieldError, MAX_NAME_CHARS};
 use chrono::Utc;
 use pyo3::prelude::*;
 use serde_json::{Map, Value};
 use ulid::Ulid;
 
 use crate::conversion::{
-    datetime_from_py, duration_from_seconds, json_from_py, object_from_py, optional_text, text,
-    token_count, usd_from_py,
+    datetime_from_py, duration_from_seconds, json_from_py, object_from_py, optional_text,
+    setting_count, text, token_count, usd_from_py,
 };
 use crate::error::BindingError;
-use crate::pricing::{price, PyQuote};
+use crate::pricing::{price_call, PyQuote};
 use crate::utils::without_gil;
 
 /// Returns a new session id, `ses_` followed by a ULID.
@@ -38,7 +38,8 @@ pub(crate) struct PyClient {
 impl PyClient {
     /// Starts the background thread. Settings left as `None` come from
     /// `AGENTLENS_SERVER_URL`, `AGENTLENS_API_KEY` and `AGENTLENS_AGENT_ID`, then the core
-    /// defaults.
+    /// defaults. `batch_size` must be 1 to 1000, `queue_capacity` at least 1, and
+    /// `agent_id` 1 to 256 characters, or `ConfigurationError` is raised.
     #[new]
     #[pyo3(signature = (
         url=None, api_key=None, agent_id=None, batch_size=None, flush_interval=None,
@@ -48,9 +49,9 @@ impl PyClient {
         url: Option<String>,
         api_key: Option<String>,
         agent_id: Option<String>,
-        batch_size: Option<usize>,
+        batch_size: Option<&Bound<'_, PyAny>>,
         flush_interval: Option<f64>,
-        queue_capacity: Option<usize>,
+        queue_capacity: Option<&Bound<'_, PyAny>>,
     ) -> Result<Self, BindingError> {
         let mut options = ClientOptions::from_env();
         if let Some(url) = url {
@@ -66,16 +67,24 @@ impl PyClient {
                         .to_owned(),
                 ));
             }
+            let chars = agent_id.chars().count();
+            if chars > MAX_NAME_CHARS {
+                return Err(BindingError::Configuration(format!(
+                    "agent_id must be at most {MAX_NAME_CHARS} characters, got {chars}; use a \
+                     shorter id"
+                )));
+            }
             options = options.agent_id(agent_id);
         }
-        if let Some(size) = batch_size {
-            options = options.batch_size(size);
+        if let Some(size) = batch_size.filter(|value| !value.is_none()) {
+            options = options.batch_size(setting_count(size, "batch_size", MAX_BATCH_SIZE)?);
         }
         if let Some(seconds) = flush_interval {
             options = options.flush_interval(duration_from_seconds(seconds, "flush_interval")?);
         }
-        if let Some(capacity) = queue_capacity {
-            options = options.queue_capacity(capacity);
+        if let Some(capacity) = queue_capacity.filter(|value| !value.is_none()) {
+            options =
+                options.queue_capacity(setting_count(capacity, "queue_capacity", usize::MAX)?);
         }
 
         let client = options.build()?;
@@ -172,12 +181,18 @@ impl PyClient {
         event.insert("metadata".into(), Value::Object(metadata));
 
         let valid = validate_event(&Value::Object(event)).map_err(to_argument_paths)?;
-        self.client.log(event_from_valid(valid));
+        let event = event_from_valid(valid);
+        check_event_size(&event).map_err(|error| BindingError::Invalid(vec![error]))?;
+        self.client.log(event);
         Ok(())
     }
 
     /// Prices a provider usage object, queues it as a `cost_tracked` event with the
     /// computed cost (none when unpriced), and returns the quote.
+    ///
+    /// `provider` is the one the caller or the response shape names, or `None`: the core
+    /// then takes the model's maker, or records the call unpriced under `unknown`, and never
+    /// prices it at a reseller's rates (`PriceTable::quote_call`).
     ///
     /// `output` is the response's `output` list when it has one (OpenAI's Responses API):
     /// its web search, file search and code interpreter items are billed as tool calls.
@@ -192,7 +207,7 @@ impl PyClient {
         &self,
         py: Python<'_>,
         session_id: String,
-        provider: String,
+        provider: Option<String>,
         model: String,
         usage: &Bound<'_, PyAny>,
         output: Option<&Bound<'_, PyAny>>,
@@ -213,7 +228,8 @@ impl PyClient {
             }
             _ => ToolCalls::default(),
         };
-        let (quote, counts) = price(py, Some(&provider), &model, &usage, tools, at)?;
+        let (quote, counts, provider) =
+            price_call(py, provider.as_deref(), &model, &usage, tools, at)?;
 
         let cost = CostEvent {
             agent_id,
@@ -268,6 +284,13 @@ impl PyClient {
     #[getter]
     fn pending(&self) -> usize {
         self.client.pending()
+    }
+
+    /// Reason of the latest failed send: the HTTP status and the collector's error message,
+    /// such as `status 401: Invalid API key`. `None` while no send failed.
+    #[getter]
+    fn last_failure(&self) -> Option<String> {
+        self.client.last_failure()
     }
 }
 

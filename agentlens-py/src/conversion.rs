@@ -99,6 +99,26 @@ pub(crate) fn optional_text(
     }
 }
 
+/// Reads a client setting that counts something: an int from 1 to `max`.
+pub(crate) fn setting_count(
+    value: &Bound<'_, PyAny>,
+    name: &str,
+    max: usize,
+) -> Result<usize, BindingError> {
+    let invalid = || {
+        BindingError::Configuration(format!(
+            "invalid {name} {value}: expected an int from 1 to {max}"
+        ))
+    };
+    if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
+        return Err(invalid());
+    }
+    match value.extract::<usize>() {
+        Ok(count) if (1..=max).contains(&count) => Ok(count),
+        _ => Err(invalid()),
+    }
+}
+
 /// Reads a timeout or interval in seconds.
 pub(crate) fn duration_from_seconds(seconds: f64, name: &str) -> Result<Duration, BindingError> {
     Duration::try_from_secs_f64(seconds).map_err(|_| {
@@ -174,8 +194,8 @@ pub(crate) fn json_from_py(
     } else if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
         sequence_to_json(value, path, depth)
     } else if is_decimal(value) {
-        let amount = usd_from_py(value, path)?;
-        serde_json::to_value(amount).map_err(|error| BindingError::invalid(path, error.to_string()))
+        // Exact like `track_cost`: a JSON number would pass through an f64.
+        Ok(usd_from_py(value, path)?.to_json_value())
     } else {
         Err(unexpected_type(
             path,

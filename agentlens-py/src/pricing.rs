@@ -94,6 +94,39 @@ pub(crate) fn price(
     tools: ToolCalls,
     at: DateTime<Utc>,
 ) -> Result<(PyQuote, Usage), BindingError> {
+    let counts = read_counts(provider, usage, tools)?;
+    let context = usage::usage_price_context(usage);
+    let table = PriceTable::embedded();
+    let outcome = table.quote_with(provider, model, &counts, at, &context);
+    let quote = to_py_quote(py, outcome, model, table.version())?;
+    Ok((quote, counts))
+}
+
+/// Prices a call from a response like [`price`], with the provider chosen by
+/// [`PriceTable::quote_call`]: the named one, else the model's maker, else `unknown` and
+/// unpriced. Returns the provider to record the call under as well.
+pub(crate) fn price_call(
+    py: Python<'_>,
+    provider: Option<&str>,
+    model: &str,
+    usage: &Value,
+    tools: ToolCalls,
+    at: DateTime<Utc>,
+) -> Result<(PyQuote, Usage, String), BindingError> {
+    let counts = read_counts(provider, usage, tools)?;
+    let context = usage::usage_price_context(usage);
+    let table = PriceTable::embedded();
+    let call = table.quote_call(provider, model, &counts, at, &context);
+    let quote = to_py_quote(py, call.outcome, model, table.version())?;
+    Ok((quote, counts, call.provider))
+}
+
+/// Reads the counts of a usage dict and adds the tool calls it does not count itself.
+fn read_counts(
+    provider: Option<&str>,
+    usage: &Value,
+    tools: ToolCalls,
+) -> Result<Usage, BindingError> {
     let mut counts = match usage.as_object() {
         Some(object) if is_normalized_usage(object) => {
             normalized_usage(object).map_err(|error| BindingError::Invalid(vec![error]))?
@@ -107,11 +140,7 @@ pub(crate) fn price(
         }
     };
     tools.add_to(&mut counts);
-    let context = usage::usage_price_context(usage);
-    let table = PriceTable::embedded();
-    let outcome = table.quote_with(provider, model, &counts, at, &context);
-    let quote = to_py_quote(py, outcome, model, table.version())?;
-    Ok((quote, counts))
+    Ok(counts)
 }
 
 fn to_py_quote(

@@ -81,6 +81,21 @@ def test_stopped_collector_counts_failures(
     assert client.close() == 0
 
 
+def test_failure_warning_names_status_and_collector_message(
+    collector: Collector, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = Client(collector.url, "als_" + "0f" * 32, flush_interval=0.05)
+    client.track_cost(provider="openai", model="gpt-4o-mini", input_tokens=1, output_tokens=1)
+
+    with caplog.at_level(logging.WARNING, logger="agentlens"):
+        client.flush()
+
+    assert client.stats.failed == 1
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("status 401: Invalid or revoked API key" in message for message in messages)
+    client.close()
+
+
 def test_late_collector_gets_retried_events(tmp_path: Path) -> None:
     server = Collector(collector_binary(), tmp_path)
     client = Client(server.url, server.api_key, flush_interval=0.05)

@@ -286,3 +286,91 @@ def test_negative_tool_count_names_the_argument(collector: Collector) -> None:
             provider="openai", model="gpt-5-mini", input_tokens=1, output_tokens=1, file_searches=-1
         )
     client.close()
+
+
+LONG_ID = "x" * 257
+
+
+@pytest.mark.parametrize("argument", ["session_id", "agent_id"])
+def test_id_over_256_characters_raises_at_the_call(collector: Collector, argument: str) -> None:
+    client = make_client(collector)
+    arguments: dict[str, Any] = {argument: LONG_ID}
+
+    with pytest.raises(ValidationError) as raised:
+        client.track_cost(
+            provider="openai", model="gpt-4o-mini", input_tokens=10, output_tokens=5, **arguments
+        )
+
+    assert raised.value.path == argument
+    assert "at most 256 characters, got 257" in str(raised.value)
+    assert client.close() == 0
+    assert client.stats.failed == 0
+
+
+def test_long_client_agent_id_raises(collector: Collector) -> None:
+    with pytest.raises(agentlens.ConfigurationError, match="agent_id must be at most 256"):
+        make_client(collector, agent_id=LONG_ID)
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"batch_size": 0},
+        {"batch_size": 5000},
+        {"batch_size": True},
+        {"queue_capacity": 0},
+        {"queue_capacity": -1},
+        {"queue_capacity": 2**80},
+    ],
+    ids=str,
+)
+def test_setting_out_of_range_raises_configuration_error(
+    collector: Collector, setting: dict[str, Any]
+) -> None:
+    [name] = setting
+
+    with pytest.raises(agentlens.ConfigurationError, match=f"invalid {name} .*expected an int"):
+        make_client(collector, **setting)
+
+
+def test_oversized_event_raises(collector: Collector) -> None:
+    client = make_client(collector)
+
+    with pytest.raises(ValidationError) as raised:
+        client.log_event("custom", {"type": "blob", "data": {"text": "x" * 2**20}})
+
+    assert raised.value.path == "payload"
+    assert "1048563 bytes per event" in str(raised.value)
+    with pytest.raises(ValidationError, match="bytes per event"):
+        client.track_cost(
+            provider="openai",
+            model="gpt-4o-mini",
+            input_tokens=10,
+            output_tokens=5,
+            trigger="t" * 2**20,
+        )
+    assert client.close() == 0
+    assert client.stats.failed == 0
+
+
+def test_log_event_keeps_decimal_cost_exact(collector: Collector) -> None:
+    client = make_client(collector)
+    cost = Decimal("1234567.123456789012")
+
+    client.log_event(
+        "cost_tracked",
+        {
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "inputTokens": 10,
+            "outputTokens": 5,
+            "totalTokens": 15,
+            "costUsd": cost,
+        },
+        session_id="ses_py_exact_decimal",
+    )
+    client.close()
+
+    [event] = collector.events("ses_py_exact_decimal")
+    assert Decimal(str(event["payload"]["costUsd"])) == cost
+    assert collector.session("ses_py_exact_decimal")["totalCostUsd"] == cost

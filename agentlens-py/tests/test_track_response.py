@@ -201,3 +201,71 @@ def test_unreadable_response_raises(response: Any, path: str) -> None:
 
     assert raised.value.path == path
     client.close(timeout=0.1)
+
+
+ALIBABA_REASONING = "alibaba/src/__fixtures__/alibaba-reasoning.json"
+
+
+def test_resold_model_without_provider_unpriced(collector: Collector) -> None:
+    response = load_recorded(ALIBABA_REASONING)
+    client = Client(collector.url, collector.api_key)
+
+    quote = client.track_response(response, session_id="ses_py_qwen_unnamed")
+    client.close()
+
+    assert quote.cost_usd is None
+    assert quote.unpriced_reason is not None
+    assert "dashscope" in quote.unpriced_reason
+    [event] = collector.events("ses_py_qwen_unnamed")
+    assert event["payload"]["provider"] == "unknown"
+    assert "costUsd" not in event["payload"]
+
+
+def test_resold_model_with_provider_priced() -> None:
+    response = load_recorded(ALIBABA_REASONING)
+    client = Client("http://127.0.0.1:9")
+
+    quote = client.track_response(response, provider="alibaba")
+    client.close(timeout=0.1)
+
+    assert quote.provider == "dashscope"
+    assert quote.cost_usd is not None
+
+
+def test_openai_shape_takes_the_model_maker() -> None:
+    response = load_recorded("xai/src/__fixtures__/xai-text.json")
+    client = Client("http://127.0.0.1:9")
+
+    quote = client.track_response(response)
+    client.close(timeout=0.1)
+
+    assert quote.provider == "x-ai"
+
+
+@pytest.mark.parametrize("created", [1770764902000, float("inf"), float("nan"), 10**400], ids=str)
+def test_created_outside_unix_seconds_names_the_unit(created: Any) -> None:
+    response = {
+        "model": "gpt-4o-mini",
+        "created": created,
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5},
+    }
+    client = Client("http://127.0.0.1:9")
+
+    with pytest.raises(ValidationError) as raised:
+        client.track_response(response)
+
+    assert raised.value.path == "created"
+    assert "expected Unix seconds" in str(raised.value)
+    client.close(timeout=0.1)
+
+
+def test_session_id_over_256_characters_raises() -> None:
+    response = {"model": "gpt-4o-mini", "usage": {"prompt_tokens": 10, "completion_tokens": 5}}
+    client = Client("http://127.0.0.1:9")
+
+    with pytest.raises(ValidationError) as raised:
+        client.track_response(response, session_id="x" * 257)
+
+    assert raised.value.path == "session_id"
+    assert "at most 256 characters, got 257" in str(raised.value)
+    client.close(timeout=0.1)

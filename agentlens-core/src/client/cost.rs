@@ -4,7 +4,7 @@
 use std::mem;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 use crate::event::{Event, EventType};
 use crate::money::Usd;
@@ -122,35 +122,9 @@ impl CostEvent {
     }
 }
 
-/// Converts a cost into a JSON number by parsing the decimal's own digits, the text that
-/// [`Usd`]'s serializer writes. This gives the same number as `serde_json::to_value(cost)`
-/// without building and validating an intermediate `RawValue`.
-///
-/// An amount with more than [`MAX_EXACT_DIGITS`] significant digits becomes a decimal
-/// string, which the collector accepts for `costUsd`, because `serde_json::Value` stores a
-/// fraction as an `f64` (the workspace does not enable `arbitrary_precision`) and would drop
-/// its last digits.
+/// Converts a cost into its JSON value, exact as [`Usd::to_json_value`] describes.
 fn cost_value(cost: Usd) -> Value {
-    let text = cost.to_string();
-    if significant_digits(cost) > MAX_EXACT_DIGITS {
-        return Value::String(text);
-    }
-    match text.parse::<Number>() {
-        Ok(number) => Value::Number(number),
-        Err(_) => Value::String(text),
-    }
-}
-
-/// Most significant digits that every decimal keeps through an `f64` and back.
-const MAX_EXACT_DIGITS: u32 = 15;
-
-/// Returns the number of digits in the amount's mantissa, trailing zeros included.
-fn significant_digits(cost: Usd) -> u32 {
-    cost.as_decimal()
-        .mantissa()
-        .unsigned_abs()
-        .checked_ilog10()
-        .map_or(1, |log| log + 1)
+    cost.to_json_value()
 }
 
 #[cfg(test)]

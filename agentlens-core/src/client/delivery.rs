@@ -134,7 +134,8 @@ impl Delivery {
             }
             // Each id conflict already logged its own line.
             if error.id_conflicts().is_some() {
-                self.stats.record_failed(failed.len());
+                self.stats
+                    .record_failed(failed.len(), failure_reason(&error));
             } else {
                 self.record_failed(&failed, &error);
             }
@@ -267,7 +268,8 @@ impl Delivery {
     }
 
     fn record_failed(&mut self, events: &[Event], error: &SendError) {
-        self.stats.record_failed(events.len());
+        self.stats
+            .record_failed(events.len(), failure_reason(error));
 
         let first_id = events.first().and_then(|event| event.id.as_deref());
         if self.failing {
@@ -297,6 +299,26 @@ fn rejected_positions(error: &SendError) -> Option<Vec<usize>> {
     }
     let conflicts = error.id_conflicts()?;
     Some(conflicts.iter().map(|(position, _)| *position).collect())
+}
+
+/// Describes a failed send in one line for the warnings of the language clients: the
+/// status and the collector's `error` message, with the first violation of a rejected
+/// event, such as `status 400: Validation failed (events.0.sessionId: ...)`.
+fn failure_reason(error: &SendError) -> String {
+    let (status, body) = match error {
+        SendError::Status { status, body, .. } => (*status, body),
+        SendError::Rejected { body, .. } => (400, body),
+        other => return other.to_string(),
+    };
+    let Ok(response) = serde_json::from_str::<serde_json::Value>(body) else {
+        return format!("status {status}: {body}");
+    };
+    let message = response["error"].as_str().unwrap_or(body);
+    let detail = &response["details"][0];
+    match (detail["path"].as_str(), detail["message"].as_str()) {
+        (Some(path), Some(detail)) => format!("status {status}: {message} ({path}: {detail})"),
+        _ => format!("status {status}: {message}"),
+    }
 }
 
 /// Returns `retry_backoff * 2^attempt` capped at [`MAX_BACKOFF`], the wait before jitter.
@@ -562,6 +584,34 @@ mod tests {
         let ids: Vec<_> = conflicts.listed.iter().map(|c| c.id.as_deref()).collect();
         assert_eq!(ids, [Some("00001"), Some("00003")]);
         assert_eq!(conflicts.listed[1].message, r#"id "00003" is already used"#);
+    }
+
+    #[test]
+    fn failure_reason_names_status_and_collector_message() {
+        for code in [400, 401, 403] {
+            let transport = ScriptedTransport::new(1000, vec![status(code)]);
+            let stats = stats_with_pending(1);
+
+            run(delivery(Arc::clone(&transport), &stats).deliver(&events(1)));
+
+            let expected = format!("status {code}: status {code}");
+            assert_eq!(stats.last_failure().as_deref(), Some(expected.as_str()));
+        }
+    }
+
+    #[test]
+    fn failure_reason_quotes_first_rejected_field() {
+        let body = r#"{"error":"Validation failed","details":[
+            {"path":"events.0.agentId","message":"agentId must not be empty"}]}"#;
+        let error = SendError::Rejected {
+            positions: vec![0],
+            body: body.to_owned(),
+        };
+
+        assert_eq!(
+            failure_reason(&error),
+            "status 400: Validation failed (events.0.agentId: agentId must not be empty)"
+        );
     }
 
     #[test]

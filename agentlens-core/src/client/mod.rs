@@ -116,6 +116,9 @@ pub enum ClientError {
         /// Reason the URL cannot be used.
         reason: String,
     },
+    /// The default agent id is blank or longer than the collector accepts.
+    #[error("invalid agent id: {0}")]
+    InvalidAgentId(String),
     /// The API key contains a character that an HTTP header cannot carry.
     #[error("invalid api key: it contains a control character such as a line break")]
     InvalidApiKey,
@@ -181,6 +184,9 @@ impl Client {
 
     /// Starts the background thread and returns the handle.
     pub(crate) fn start(options: ClientOptions) -> Result<Client, ClientError> {
+        // Every event without an agent id of its own gets this one, and the collector
+        // would reject each of them.
+        crate::validate::check_agent_id(&options.agent_id).map_err(ClientError::InvalidAgentId)?;
         let transport: Arc<dyn Transport> = match &options.transport {
             Some(transport) => Arc::clone(transport),
             None => Arc::new(HttpTransport::new(&options)?),
@@ -403,6 +409,13 @@ impl Client {
     /// Returns the number of events given up on after failed sends.
     pub fn failed(&self) -> u64 {
         self.stats.failed()
+    }
+
+    /// Returns why the latest failed batch failed, for a warning to the user: the HTTP
+    /// status and the collector's error message, such as `status 401: Invalid API key`,
+    /// or the connection error. Returns `None` while no batch has failed.
+    pub fn last_failure(&self) -> Option<String> {
+        self.stats.last_failure()
     }
 
     /// Returns the number of events queued or in flight.

@@ -302,6 +302,20 @@ fn invalid_options_are_rejected() {
     assert!(matches!(bad_key, Err(ClientError::InvalidApiKey)));
 }
 
+#[test]
+fn agent_id_the_collector_rejects_fails_the_build() {
+    let capture = CapturingTransport::new();
+
+    let long = capturing_client(&capture).agent_id("a".repeat(257)).build();
+    let blank = capturing_client(&capture).agent_id(" ").build();
+
+    let Err(ClientError::InvalidAgentId(message)) = long else {
+        panic!("a 257-character agent id must fail the build");
+    };
+    assert!(message.contains("at most 256 characters"), "{message}");
+    assert!(matches!(blank, Err(ClientError::InvalidAgentId(_))));
+}
+
 fn wait_until(condition: impl Fn() -> bool) {
     let deadline = Instant::now() + WAIT;
     while !condition() {

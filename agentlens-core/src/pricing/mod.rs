@@ -20,6 +20,10 @@
 //!    billed once at the most specific rate the entry has, audio, image and video tokens
 //!    included, with tiers chosen by the prompt size under each rate's [`TierRule`].
 //!
+//! Clients that price a response whose provider may be unknown use
+//! [`PriceTable::quote_call`], which takes the provider named by the caller or the
+//! model's maker and never a reseller's price (see `pricing::maker`).
+//!
 //! Anything that cannot be priced (unknown provider or model, tokens of a unit without a
 //! rate, inconsistent usage) yields [`PriceOutcome::Unpriced`] with a reason, never $0.
 //!
@@ -39,6 +43,7 @@ mod deployments;
 mod file;
 mod listing;
 mod litellm;
+mod maker;
 pub mod matching;
 mod override_rate;
 mod override_variant;
@@ -52,6 +57,7 @@ mod variants;
 
 pub use listing::{DatedPrices, ModelPrices, VariantPrices};
 pub use litellm::{InvalidLiteLlmEntry, LiteLlmSkips};
+pub use maker::{CallQuote, UNKNOWN_PROVIDER};
 pub use overrides::PriceOverridesError;
 pub use quote::{Breakdown, LineItem, PriceOutcome, Quote, UnitLine};
 pub use rates::{Rate, Tier, TierApplication, TierComparison, TierCounts, TierRule};

@@ -22,10 +22,12 @@
 //! [`from_response`] reads a whole response body, adding the built-in tool calls that
 //! OpenAI's Responses API lists in `output` and leaves out of its usage object.
 //! [`price_context`] and [`stream_price_context`] read the service tier a response reports,
-//! which selects the tier or batch prices of a model.
+//! which selects the tier or batch prices of a model, and [`response_created`] the time a
+//! response was created, which selects the dated price in force.
 
 mod check;
 mod context;
+mod created;
 mod extract;
 mod modality;
 mod stream;
@@ -35,6 +37,7 @@ pub(crate) use check::camel_case;
 pub use context::{
     price_context, stream_price_context, usage_price_context, TierConflict, TierFields,
 };
+pub use created::{created_from_seconds, response_created, MAX_CREATED_SECONDS};
 pub use extract::{
     extract, from_anthropic, from_bedrock, from_gemini, from_litellm, from_openai, reported_cost,
 };

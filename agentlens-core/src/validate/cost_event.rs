@@ -16,18 +16,28 @@ use chrono::{DateTime, Utc};
 use super::cost::{check_cost_amount, usage_violation};
 use super::counts::usage_count_errors;
 use super::fields::{check_not_blank, FieldError};
-use super::{check_timestamp_range, timestamp_from_text};
+use super::size::{check_event_size, MAX_EVENT_BYTES};
+use super::{check_name_length, check_timestamp_range, timestamp_from_text};
 use crate::client::CostEvent;
+
+/// Bytes of a cost event as JSON besides its strings: keys, counts, id and timestamp.
+const FIXED_JSON_BYTES: usize = 2048;
+
+/// Maximum growth of one byte of text by JSON escaping, as in `\u001f`.
+const MAX_ESCAPE_GROWTH: usize = 6;
 
 impl CostEvent {
     /// Checks the event with the collector's rules for the `cost_tracked` event that
     /// [`CostEvent::into_event`] builds from it.
     ///
-    /// Ids and names must not be blank, and token counts must be at most 2^53 - 1. The cost
-    /// must be 0 to 9,223,372 USD with at most 12 decimal places. Every part of the usage
-    /// must fit inside its whole, and the timestamp must be storable.
+    /// Ids and names must not be blank, session and agent ids may have at most 256
+    /// characters, and token counts must be at most 2^53 - 1. The cost must be 0 to
+    /// 9,223,372 USD with at most 12 decimal places. Every part of the usage must fit inside
+    /// its whole, and the timestamp must be storable. Last, the event must fit in one
+    /// request to the collector ([`MAX_EVENT_BYTES`]).
     ///
-    /// The check builds no JSON and allocates only when it finds a violation. An
+    /// The check builds no JSON unless the event has metadata or strings of more than
+    /// about 170 KB, and allocates only when it finds a violation. An
     /// `agent_id` of `None` passes, because the client fills in its own; `Some("")` is
     /// rejected like any blank agent id, although
     /// [`Client::track_cost`](crate::client::Client::track_cost) would replace it.
@@ -44,9 +54,9 @@ impl CostEvent {
     pub fn check(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
 
-        check_text(&mut errors, "sessionId", "sessionId", &self.session_id);
+        check_name(&mut errors, "sessionId", &self.session_id);
         if let Some(agent_id) = &self.agent_id {
-            check_text(&mut errors, "agentId", "agentId", agent_id);
+            check_name(&mut errors, "agentId", agent_id);
         }
         if let Some(timestamp) = self.timestamp {
             if let Err(message) = check_timestamp(timestamp, Utc::now()) {
@@ -71,9 +81,35 @@ impl CostEvent {
         }
 
         if errors.is_empty() {
+            self.check_size(&mut errors);
+        }
+        if errors.is_empty() {
             Ok(())
         } else {
             Err(errors)
+        }
+    }
+
+    /// Checks that the event fits in one request. Only an event with long strings or
+    /// metadata can exceed the limit, so the event is built and measured only then.
+    fn check_size(&self, errors: &mut Vec<FieldError>) {
+        let texts = [
+            Some(&self.session_id),
+            self.agent_id.as_ref(),
+            Some(&self.provider),
+            Some(&self.model),
+            self.trigger.as_ref(),
+            self.call_id.as_ref(),
+        ];
+        let text_bytes: usize = texts.into_iter().flatten().map(String::len).sum();
+        let max_bytes = text_bytes
+            .saturating_mul(MAX_ESCAPE_GROWTH)
+            .saturating_add(FIXED_JSON_BYTES);
+        if self.metadata.is_empty() && max_bytes <= MAX_EVENT_BYTES {
+            return;
+        }
+        if let Err(error) = check_event_size(&self.clone().into_event("")) {
+            errors.push(error);
         }
     }
 
@@ -81,6 +117,14 @@ impl CostEvent {
     /// left out of the payload, and it passes here too.
     fn check_token_counts(&self, errors: &mut Vec<FieldError>) {
         errors.extend(usage_count_errors(&self.usage, "payload."));
+    }
+}
+
+/// Checks a session or agent id: not blank and at most 256 characters.
+fn check_name(errors: &mut Vec<FieldError>, field: &str, text: &str) {
+    let checked = check_not_blank(field, text).and_then(|()| check_name_length(field, text));
+    if let Err(message) = checked {
+        push(errors, field, message);
     }
 }
 

@@ -13,6 +13,7 @@ mod fields;
 mod normalized;
 mod parts;
 mod payload;
+mod size;
 mod tier;
 mod wire;
 
@@ -27,6 +28,7 @@ use fields::{describe, lookup, required_string, Errors};
 pub use fields::{shorten as shorten_error_text, FieldError, MAX_ERROR_TEXT_BYTES};
 pub use normalized::{check_camel_case_keys, is_normalized_usage, normalized_usage, TOKEN_KEYS};
 use parts::{CheckedEvent, EventParts};
+pub use size::{check_event_size, MAX_BODY_BYTES, MAX_EVENT_BYTES};
 pub use wire::validate_batch_bytes;
 
 use crate::event::{CostFacts, EventType, Severity, ValidEvent};
@@ -219,8 +221,19 @@ fn name_field<'v>(
     Some(text)
 }
 
+/// Checks an agent id the way the collector does: not blank, at most [`MAX_NAME_CHARS`]
+/// characters.
+///
+/// # Errors
+///
+/// Returns the message that the collector would report for `agentId`.
+pub fn check_agent_id(agent_id: &str) -> Result<(), String> {
+    fields::check_not_blank("agentId", agent_id)?;
+    check_name_length("agentId", agent_id)
+}
+
 /// Checks that a session or agent id has at most [`MAX_NAME_CHARS`] characters.
-fn check_name_length(field: &str, text: &str) -> Result<(), String> {
+pub(crate) fn check_name_length(field: &str, text: &str) -> Result<(), String> {
     let chars = text.chars().count();
     if chars > MAX_NAME_CHARS {
         return Err(format!(

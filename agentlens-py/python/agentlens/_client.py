@@ -71,8 +71,10 @@ class Client:
     `default`). `flush_interval` is in seconds.
 
     Raises `ConfigurationError` when the URL is not an absolute http(s) URL or a setting is
-    out of range. Invalid events raise `ValidationError` and are not queued. Failed
-    deliveries are never raised: they show in `stats` and on the `agentlens` logger.
+    out of range: `batch_size` 1 to 1000, `queue_capacity` at least 1, `flush_interval` 0 or
+    more, `agent_id` 1 to 256 characters. Invalid events raise `ValidationError` and are not
+    queued. Failed deliveries are never raised: they show in `stats` and on the `agentlens`
+    logger.
     """
 
     def __init__(
@@ -163,8 +165,9 @@ class Client:
         `llm_response` event of the same call, which then counts instead.
 
         Raises `ValidationError` naming the argument when a value is invalid, such as a
-        float `cost_usd` (pass a `Decimal` or a string) or cache tokens above
-        `input_tokens`.
+        float `cost_usd` (pass a `Decimal` or a string), cache tokens above `input_tokens`,
+        a `session_id` or `agent_id` over 256 characters, or an event over the collector's
+        1 MiB request limit.
         """
         native = self._core or self._core_client()
         native.track_cost(
@@ -200,14 +203,19 @@ class Client:
 
         `response` is an OpenAI Chat Completions or Responses API result, an Anthropic
         message or a Gemini `GenerateContentResponse`, as the SDK object or as a dict of
-        the JSON body. The provider is detected from the shape unless given; pass it for
-        OpenAI-compatible providers. The call is priced at the response's `created` time
-        when it has one, and its `id` becomes the event's `call_id` unless one is given.
+        the JSON body. The provider is `provider`, else the one the shape names (Gemini,
+        Anthropic), else the maker of the model (`gpt-` for `openai`, `grok` for `x-ai`).
+        A model that resellers also list, such as `qwen3-max` from an OpenAI-compatible API,
+        is never priced at a reseller's rates: without `provider` it is queued unpriced
+        under provider `unknown`, with the reason in `unpriced_reason`. The call is priced
+        at the response's `created` time (Unix seconds) when it has one, and its `id`
+        becomes the event's `call_id` unless one is given.
         The web search, file search and code interpreter items of a Responses API result's
         `output` are billed as tool calls, unless `usage` counts them itself.
 
         Returns the `Quote`. An unknown model gives `cost_usd=None` and an event without a
-        cost, which the collector counts as unpriced, never as $0.
+        cost, which the collector counts as unpriced, never as $0. Raises `ValidationError`
+        for the cases of `track_cost`, and for a `created` time that is not in Unix seconds.
         """
         facts = read_response(response, provider)
         native = self._core or self._core_client()
@@ -236,8 +244,10 @@ class Client:
         """Validate an event of any client-sendable type and queue it.
 
         `payload` uses the wire names of the event type (`{"reason": "completed"}` for
-        `session_ended`). Raises `ValidationError` with the path of every invalid value,
-        such as `payload.reason`, before anything is queued.
+        `session_ended`). A `Decimal` is sent exactly, as `track_cost` sends `cost_usd`.
+        Raises `ValidationError` with the path of every invalid value, such as
+        `payload.reason`, before anything is queued, also for an event over the collector's
+        1 MiB request limit.
         """
         native = self._core or self._core_client()
         native.log_event(
@@ -322,10 +332,11 @@ class Client:
         failed, dropped = native.failed, native.dropped
         if failed > self._reported_failed:
             logger.warning(
-                "agentlens failed to deliver %d events to the collector (%d in total); "
-                "check the collector URL, API key and that the collector is running",
+                "agentlens failed to deliver %d events to the collector (%d in total; latest "
+                "failure: %s); check the collector URL, API key and that the collector is running",
                 failed - self._reported_failed,
                 failed,
+                native.last_failure,
             )
             self._reported_failed = failed
         if dropped > self._reported_dropped:

@@ -107,7 +107,7 @@ class NativeClient:
     def track_usage(
         self,
         session_id: str,
-        provider: str,
+        provider: str | None,
         model: str,
         usage: Mapping[str, Any],
         output: Sequence[Any] | None,
@@ -128,3 +128,5 @@ class NativeClient:
     def failed(self) -> int: ...
     @property
     def pending(self) -> int: ...
+    @property
+    def last_failure(self) -> str | None: ...

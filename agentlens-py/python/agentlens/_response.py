@@ -7,6 +7,7 @@ pydantic models), an older SDK object with `to_dict()`, or the decoded JSON body
 from __future__ import annotations
 
 import datetime
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +18,11 @@ from ._errors import invalid
 # Deepest nesting that `to_plain` follows into objects without `model_dump` or `to_dict`.
 _MAX_DEPTH = 32
 
+# Latest accepted `created` time, in Unix seconds: 9999-12-31T23:59:59Z. The same limit as
+# `agentlens_core::usage::MAX_CREATED_SECONDS`, which the Node.js client applies. A time in
+# milliseconds of any day after 11 January 1978 is above it.
+MAX_CREATED_SECONDS = 253_402_300_799
+
 _CAMEL_BOUNDARY = re.compile(r"_([a-z])")
 
 
@@ -24,7 +30,9 @@ _CAMEL_BOUNDARY = re.compile(r"_([a-z])")
 class ResponseFacts:
     """Provider, model, usage, creation time and id read from a response."""
 
-    provider: str
+    # None when neither the caller nor the shape names it. The core then takes the maker of
+    # the model, or records the call unpriced under `unknown`.
+    provider: str | None
     model: str
     usage: Mapping[str, Any]
     # The `output` items of an OpenAI Responses API result, which list its built-in tool
@@ -38,9 +46,11 @@ def read_response(response: Any, provider: str | None) -> ResponseFacts:
     """Read provider, model, usage, creation time and id from a response.
 
     Without an explicit `provider`, the shape decides: Gemini's `usageMetadata` means
-    `google`, an Anthropic message (`"type": "message"` or cache fields in `usage`) means
-    `anthropic`, and anything else `openai`. OpenAI-compatible providers such as DeepSeek
-    or Groq return the OpenAI shape, so pass `provider=` for them.
+    `google` and an Anthropic message (`"type": "message"` or cache fields in `usage`) means
+    `anthropic`. The OpenAI shape names no provider, because OpenAI-compatible providers
+    such as DeepSeek, xAI or Alibaba return it too, so the provider stays None.
+
+    Raises `ValidationError` naming `created` when it is not in Unix seconds.
     """
     body = to_plain(response)
     if not isinstance(body, Mapping):
@@ -52,12 +62,12 @@ def read_response(response: Any, provider: str | None) -> ResponseFacts:
     if body.get("usage") is None and isinstance(gemini_usage, Mapping):
         usage: Any = _camel_keys(gemini_usage)
         model = body.get("modelVersion") or body.get("model_version") or body.get("model")
-        detected = "google"
+        detected: str | None = "google"
         response_id = body.get("responseId") or body.get("response_id")
     else:
         usage = body.get("usage")
         model = body.get("model")
-        detected = "anthropic" if _is_anthropic(body, usage) else "openai"
+        detected = "anthropic" if _is_anthropic(body, usage) else None
         response_id = body.get("id")
 
     if not isinstance(model, str) or not model:
@@ -111,11 +121,26 @@ def _is_anthropic(body: Mapping[str, Any], usage: Any) -> bool:
 
 
 def _created_at(body: Mapping[str, Any]) -> datetime.datetime | None:
-    """Return the creation time of OpenAI responses (`created`, `created_at`, in Unix seconds)."""
+    """Return the creation time of OpenAI responses (`created`, `created_at`, in Unix seconds).
+
+    0 and below mean unknown. Raises `ValidationError` for a number that is not finite or
+    is above `MAX_CREATED_SECONDS`, such as a time in milliseconds.
+    """
     for key in ("created", "created_at"):
         seconds = body.get(key)
-        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds > 0:
-            return datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc)
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+            continue
+        # An int is always finite, and math.isfinite would overflow on a huge one.
+        finite = isinstance(seconds, int) or math.isfinite(seconds)
+        if finite and seconds <= 0:
+            continue
+        if not finite or seconds > MAX_CREATED_SECONDS:
+            raise invalid(
+                key,
+                f"invalid {key} {seconds}: expected Unix seconds from 1 to "
+                f"{MAX_CREATED_SECONDS} (year 9999); divide a time in milliseconds by 1000",
+            )
+        return datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc)
     return None
 
 

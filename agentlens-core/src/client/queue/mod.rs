@@ -63,6 +63,8 @@ pub(crate) struct Stats {
     last_rate_limit_wait_ms: AtomicU64,
     /// Failed events whose ids the collector already used for other events.
     id_conflicts: Mutex<IdConflicts>,
+    /// Reason of the latest failed batch, as [`Stats::last_failure`] returns it.
+    last_failure: Mutex<Option<String>>,
 }
 
 impl Stats {
@@ -136,8 +138,20 @@ impl Stats {
             .clone()
     }
 
-    /// Records that `count` events were given up on.
-    pub(crate) fn record_failed(&self, count: usize) {
+    /// Returns the reason of the latest failed batch, such as `status 401: Invalid API key`,
+    /// or `None` before the first failure.
+    pub(crate) fn last_failure(&self) -> Option<String> {
+        let guard = self.last_failure.lock();
+        guard.unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Records that `count` events were given up on because of `reason`.
+    pub(crate) fn record_failed(&self, count: usize, reason: String) {
+        // Stored first, so a caller that sees the new count reads this reason.
+        *self
+            .last_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(reason);
         self.failed.fetch_add(count as u64, Ordering::Relaxed);
         self.pending.fetch_sub(count, Ordering::AcqRel);
     }
@@ -432,7 +446,7 @@ mod tests {
         }
 
         stats.record_sent(3, 0);
-        stats.record_failed(2);
+        stats.record_failed(2, "status 401: Invalid API key".to_owned());
 
         assert_eq!(stats.sent(), 3);
         assert_eq!(stats.failed(), 2);

@@ -94,6 +94,20 @@ fn bad_costs() -> Vec<(&'static str, CostEvent)> {
             },
         ),
         (
+            "session over 256 characters",
+            CostEvent {
+                session_id: "s".repeat(257),
+                ..valid_cost()
+            },
+        ),
+        (
+            "agent over 256 characters",
+            CostEvent {
+                agent_id: Some("é".repeat(300)),
+                ..valid_cost()
+            },
+        ),
+        (
             "empty provider",
             CostEvent {
                 provider: String::new(),
@@ -244,6 +258,20 @@ fn bad_costs_fail_both_checks_alike() {
         assert!(typed.is_err(), "{case}: the typed check passed");
         assert_eq!(typed, json, "{case}");
     }
+}
+
+#[test]
+fn cost_event_larger_than_one_request_is_rejected() {
+    let cost = CostEvent {
+        trigger: Some("t".repeat(crate::validate::MAX_BODY_BYTES)),
+        ..valid_cost()
+    };
+
+    let errors = cost.check().unwrap_err();
+
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].path, "payload");
+    assert!(errors[0].message.contains("bytes per event"), "{errors:?}");
 }
 
 #[test]
