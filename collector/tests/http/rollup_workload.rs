@@ -23,6 +23,7 @@ use agentlens_core::pricing::PriceTable;
 use agentlens_core::Usd;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
+use futures_util::stream::{self, StreamExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -125,27 +126,26 @@ impl Workload {
 
     /// Stores every event through `prepare_batch` and `Store::ingest`, 1000 per batch,
     /// with up to [`IN_FLIGHT`] batches waiting for the writer at once, as concurrent
-    /// clients send them. Batches that wait together share a transaction, and their
-    /// arrival order may differ from the generated order.
+    /// clients send them. Batches that wait together share a transaction.
+    ///
+    /// The batches reach the writer in the generated order, which the expected figures
+    /// assume: which `llm_response` of a call comes first, and which `cost_tracked` cost
+    /// an unpriced one takes, depend on it. `buffered` polls each new ingest future first
+    /// in the order of the batches, and that first poll queues the batch for the writer.
     pub async fn ingest(&self, store: &Store) {
-        let mut storing = tokio::task::JoinSet::new();
-        for chunk in self.events.chunks(BATCH) {
+        let batches = self.events.chunks(BATCH).map(|chunk| {
             let body = json!({ "events": chunk.iter().map(event_json).collect::<Vec<_>>() });
             let prepared = match prepare_batch(&body, Utc::now(), PriceTable::embedded()) {
                 Ok(prepared) => prepared,
                 Err(error) => panic!("generated batch is invalid: {error:?}"),
             };
-            if storing.len() >= IN_FLIGHT {
-                storing.join_next().await.unwrap().unwrap();
-            }
             let store = store.clone();
-            storing.spawn(async move {
-                store.ingest("default", prepared).await.unwrap();
-            });
-        }
-        while let Some(stored) = storing.join_next().await {
-            stored.unwrap();
-        }
+            async move { store.ingest("default", prepared).await.unwrap() }
+        });
+        stream::iter(batches)
+            .buffered(IN_FLIGHT)
+            .for_each(|_| async {})
+            .await;
     }
 
     /// Returns the cost report that `query` should produce, computed from the generated
