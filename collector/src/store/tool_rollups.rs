@@ -3,9 +3,9 @@
 //!
 //! `byTool` of the cost report counts the events that name a tool. Stored events never
 //! change, so their counts only grow and no later step has to correct them. Costs do
-//! change, when a response supersedes a `cost_tracked` or takes its cost and when prices
-//! are applied again, so `byTool` reads the costs from the cost events that name a tool,
-//! which agents send far less often than tool events.
+//! change: a response can supersede a `cost_tracked` or take its cost, and `prices
+//! reprice` applies prices again. So `byTool` reads the costs from the cost events that
+//! name a tool, which agents send far less often than tool events.
 
 use rusqlite::{params, Connection};
 

@@ -11,7 +11,7 @@ use super::StoreError;
 /// A failure of the database file or its disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StorageFault {
-    /// The disk that holds the database or its WAL is full (`SQLITE_FULL`).
+    /// The disk of the database or its WAL is full (`SQLITE_FULL`).
     Full,
     /// The database, its WAL or their directory cannot be written (`SQLITE_READONLY`).
     ReadOnly,
