@@ -198,20 +198,19 @@ fn cost(payload: &Map<String, Value>, errors: &mut Errors<'_>) -> Option<Usd> {
     if value.is_null() {
         return None;
     }
-    if is_beyond_decimal_range(value) {
-        errors.push(
-            "costUsd",
-            format!(
-                "costUsd {} is out of range: a cost must be 0 to {MAX_COST} USD per event, with \
-                 at most {PICO_SCALE} decimal places",
-                describe_amount(value)
-            ),
-        );
-        return None;
-    }
     match amount_from_json("costUsd", value).and_then(check_cost_amount) {
         Ok(amount) => Some(amount),
         Err(message) => {
+            // Parsed again only on failure, so valid costs on the ingest path parse once.
+            let message = if is_beyond_decimal_range(value) {
+                format!(
+                    "costUsd {} is out of range: a cost must be 0 to {MAX_COST} USD per \
+                     event, with at most {PICO_SCALE} decimal places",
+                    describe_amount(value)
+                )
+            } else {
+                message
+            };
             errors.push("costUsd", message);
             None
         }
