@@ -159,7 +159,7 @@ export interface NapiClientOptions {
   /** Milliseconds a partial batch waits before it is sent, 0 to 2^31 - 1 (default 1000). */
   flushIntervalMs?: number
   /**
-   * Events the queue holds before new ones are dropped, a whole number from 1 to
+   * Events the queue keeps before new ones are dropped, a whole number from 1 to
    * 2^53 - 1 (default 10000).
    */
   queueCapacity?: number

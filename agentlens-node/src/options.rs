@@ -39,7 +39,7 @@ pub struct NapiClientOptions {
     pub batch_size: Option<f64>,
     /// Milliseconds a partial batch waits before it is sent, 0 to 2^31 - 1 (default 1000).
     pub flush_interval_ms: Option<f64>,
-    /// Events the queue holds before new ones are dropped, a whole number from 1 to
+    /// Events the queue keeps before new ones are dropped, a whole number from 1 to
     /// 2^53 - 1 (default 10000).
     pub queue_capacity: Option<f64>,
 }

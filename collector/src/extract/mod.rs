@@ -87,9 +87,9 @@ impl<S: Send + Sync> FromRequest<S> for BodyBytes {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        // Reading the body would make hyper answer `Expect: 100-continue`, inviting the
-        // client to upload a body that is rejected anyway, so a declared length over the
-        // limit is rejected first.
+        // Reading the body would make hyper send `100 Continue`, and the client would
+        // upload a body that is rejected anyway. So a declared length over the limit is
+        // rejected first.
         if declared_length(&request).is_some_and(|length| length > MAX_BODY_BYTES as u64) {
             return Err(ApiError::PayloadTooLarge);
         }

@@ -9,9 +9,10 @@ use crate::AppState;
 
 /// Returns the collector version and whether a database query succeeds, with its latency.
 ///
-/// Returns 503 with `status: "degraded"` when the database query fails, or when the last
-/// write failed on the database file or its disk (a full disk, a read-only or corrupt
-/// file) and no write has succeeded since; `db.writeError` then names the failure.
+/// Returns 503 with `status: "degraded"` when the database query fails. It does the same
+/// when the last write failed on the database file or its disk (a full disk, a read-only
+/// or corrupt file) and no write has succeeded since. `db.writeError` then names the
+/// failure.
 #[utoipa::path(
     get,
     path = "/api/health",

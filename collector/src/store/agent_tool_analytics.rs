@@ -115,7 +115,7 @@ impl Store {
         agent_id: Option<String>,
     ) -> Result<Vec<ToolStats>, StoreError> {
         let mut filter = SqlFilter::for_tenant(tenant);
-        // `tool_name IS NOT NULL` is the condition of the partial index that holds the rows
+        // `tool_name IS NOT NULL` is the condition of the partial index of the rows
         // naming a tool, so the read skips the range's other events.
         filter.push(
             "tool_name IS NOT NULL \

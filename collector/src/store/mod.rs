@@ -183,7 +183,7 @@ impl Store {
     }
 
     /// Copies every commit from the WAL into the database file and truncates the WAL, so
-    /// that a copy of the database file alone holds all stored data once the collector
+    /// that a copy of the database file alone contains all stored data once the collector
     /// has stopped.
     ///
     /// Returns `false` when a reader or the checkpoint thread kept the checkpoint from

@@ -57,8 +57,8 @@ pub struct OverviewBucket {
     /// `±hh:mm:ss` offset when the zone's offset then had seconds), `IYYY-Www` for weeks.
     /// A local hour that a clock change shortens starts at the change, and one it repeats
     /// right away is a single longer bucket. A clock that goes back at other than a whole
-    /// hour, or by more than an hour, shows an hour twice with another hour between, and
-    /// each of those stretches is a bucket of its own, so that label appears twice.
+    /// hour, or by more than an hour, shows an hour twice with another hour between. Each
+    /// of those stretches is a bucket of its own, so that label appears twice.
     pub timestamp: String,
     /// Stored events.
     pub event_count: i64,

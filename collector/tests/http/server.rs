@@ -303,7 +303,7 @@ async fn stop_leaves_every_commit_in_database_file() {
     let result = tokio::time::timeout(Duration::from_secs(10), server).await;
     assert!(result.expect("server stops within 10 s").unwrap().is_ok());
 
-    // A copy of the database file alone, without its WAL, holds the event.
+    // A copy of the database file alone, without its WAL, contains the event.
     let copy = tempfile::tempdir().unwrap();
     let copied = copy.path().join("agentlens.db");
     std::fs::copy(dir.path().join("agentlens.db"), &copied).unwrap();

@@ -419,7 +419,7 @@ fn bedrock_reads_older_cache_count_keys() {
     assert_eq!(older_only.cache_write_5m_tokens, 40);
 }
 
-/// A usage object from an OpenHands trajectory, as LiteLLM reported a Claude call.
+/// Returns a usage object from an OpenHands trajectory, as LiteLLM reported a Claude call.
 fn litellm_claude_usage() -> Value {
     json!({
         "completion_tokens": 95, "prompt_tokens": 3475, "total_tokens": 3570,
