@@ -37,6 +37,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use super::cost_rule::{SupersedingResponse, SUPERSEDED_TRACKED_ROWS};
 use super::llm_rollups::LlmRollupDeltas;
 use super::rollups::{unix_second, RollupDeltas};
+use super::session_index::SessionRows;
 use super::session_merge::Merging;
 use super::sessions::Session;
 use super::StoreError;
@@ -329,6 +330,11 @@ pub(crate) fn move_priced_rows(
         .collect();
     sessions.sort();
     sessions.dedup();
-    super::cost_rule::recompute_session_costs(conn, sessions)?;
+    // `Merging::AllUnits` comes from migration 13, which also predates `session_events`.
+    let session_rows = match merging {
+        Merging::AllUnits => SessionRows::EventColumn,
+        Merging::Deferred => SessionRows::Indexed,
+    };
+    super::cost_rule::recompute_session_costs(conn, sessions, session_rows)?;
     Ok(())
 }

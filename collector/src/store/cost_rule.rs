@@ -30,6 +30,7 @@
 use agentlens_core::event::EventType;
 use rusqlite::{params, Connection};
 
+use super::session_index::SessionRows;
 use super::sessions::Session;
 use super::BatchMap;
 use super::{sql_count, StoreError};
@@ -206,7 +207,7 @@ pub(crate) fn rebuild_session_costs(conn: &Connection) -> rusqlite::Result<()> {
         conn,
         "SELECT DISTINCT tenant_id, session_id FROM events WHERE superseded_by IS NOT NULL",
     )?;
-    recompute_session_costs(conn, affected)
+    recompute_session_costs(conn, affected, SessionRows::EventColumn)
 }
 
 /// Finishes migration 9, which limits the cost rule to one session. Its SQL collects the
@@ -236,7 +237,7 @@ pub(crate) fn rescope_to_sessions(conn: &Connection) -> rusqlite::Result<()> {
         sessions = affected.len(),
         "counting cost_tracked rows superseded from another session again"
     );
-    recompute_session_costs(conn, affected)?;
+    recompute_session_costs(conn, affected, SessionRows::EventColumn)?;
 
     // `tenant_cost_rollups` only sums `cost_rollups` per agent, so rebuilding it for every
     // tenant costs one read of `cost_rollups`.
@@ -256,13 +257,15 @@ fn session_keys(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<(String, S
 pub(super) fn recompute_session_costs(
     conn: &Connection,
     affected: Vec<(String, String)>,
+    session_rows: SessionRows,
 ) -> rusqlite::Result<()> {
     let sums_sql = format!(
         "SELECT {}, COALESCE(SUM(cost_pico IS NULL), 0), COALESCE(SUM(input_tokens), 0), \
          COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cache_read_tokens), 0), \
          COALESCE(SUM(cache_write_5m_tokens + cache_write_1h_tokens), 0) \
-         FROM events WHERE tenant_id = ?1 AND session_id = ?2 AND {COUNTED_COST_ROWS}",
-        super::PicoSum::SQL
+         FROM events WHERE {} AND {COUNTED_COST_ROWS}",
+        super::PicoSum::SQL,
+        session_rows.condition(1, 2)
     );
     for (tenant, session_id) in affected {
         let (cost, figures) = conn.query_row(&sums_sql, params![tenant, session_id], |row| {

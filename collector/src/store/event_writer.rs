@@ -38,6 +38,7 @@ use super::event_ids::IdBlock;
 use super::events::{IngestOutcome, IngestedEvent};
 use super::llm_rollups::LlmRollupDeltas;
 use super::rollups::RollupDeltas;
+use super::session_index;
 use super::sessions::Session;
 use super::sqlite::WriteJob;
 use super::tool_rollups::ToolCountDeltas;
@@ -256,7 +257,9 @@ fn ingest_batches(
     if next_seq > block.first_seq {
         block.record(&transaction)?;
     }
+    let tail_remains = session_index::index_long_tail(&transaction, next_seq - 1)?;
     transaction.commit()?;
+    context.session_tail = tail_remains;
     Ok(outcomes)
 }
 

@@ -9,6 +9,7 @@ use ulid::Ulid;
 use super::event_ids::{IdOrigin, LEGACY_ID_INDEX};
 use super::filter::SqlFilter;
 pub use super::outcome::{IngestOutcome, IngestedEvent};
+use super::session_events::{session_page, EventQuery, TimeWindow};
 use super::{Page, Paging, Store, StoreError};
 use crate::ingest::PreparedEvent;
 
@@ -236,37 +237,33 @@ impl Store {
         filter: EventFilter,
         paging: Paging,
     ) -> Result<Page<StoredEvent>, StoreError> {
-        let mut sql_filter = SqlFilter::for_tenant(tenant);
-        sql_filter.eq("session_id", filter.session_id.as_deref());
-        sql_filter.eq("agent_id", filter.agent_id.as_deref());
-        sql_filter.one_of("event_type", &filter.event_types);
-        sql_filter.one_of("severity", &filter.severities);
-        sql_filter.at_least("timestamp", filter.from.as_deref());
-        sql_filter.at_most("timestamp", filter.to.as_deref());
-        sql_filter.contains("payload", filter.search.as_deref());
+        // Conditions on the event row alone; the session and the time window are read
+        // through `session_events` when a session is given.
+        let mut conditions = SqlFilter::default();
+        conditions.eq("agent_id", filter.agent_id.as_deref());
+        conditions.one_of("event_type", &filter.event_types);
+        conditions.one_of("severity", &filter.severities);
+        conditions.contains("payload", filter.search.as_deref());
         if filter.exclude_metrics {
-            sql_filter.push(
+            conditions.push(
                 "json_extract(metadata, '$.source') IS NOT 'otlp_metric'",
                 [],
             );
         }
-        let direction = if filter.ascending { "ASC" } else { "DESC" };
+        let window = TimeWindow {
+            from: filter.from,
+            to: filter.to,
+        };
+        let query = EventQuery {
+            conditions,
+            window,
+            ascending: filter.ascending,
+        };
+        let tenant = tenant.to_owned();
 
-        self.read(move |conn| {
-            let where_sql = sql_filter.where_sql();
-            let count_sql = format!("SELECT COUNT(*) FROM events {where_sql}");
-            let params = rusqlite::params_from_iter(sql_filter.params());
-            let total: i64 = conn.query_row(&count_sql, params, |row| row.get(0))?;
-            let sql = format!(
-                "SELECT {COLUMNS} FROM events {where_sql} \
-                 ORDER BY timestamp {direction}, seq {direction} LIMIT ? OFFSET ?"
-            );
-            let params = sql_filter.params_with(&[paging.limit, paging.offset]);
-            let mut statement = conn.prepare(&sql)?;
-            let rows =
-                statement.query_map(rusqlite::params_from_iter(params), StoredEvent::from_row)?;
-            let items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(Page::new(items, paging.offset, total))
+        self.read(move |conn| match filter.session_id {
+            Some(session) => session_page(conn, &tenant, &session, &query, paging),
+            None => tenant_page(conn, &tenant, &query, paging),
         })
         .await
     }
@@ -307,6 +304,32 @@ impl Store {
         })
         .await
     }
+}
+
+/// Reads a page of the events of `tenant` that match `query`, from any session.
+fn tenant_page(
+    conn: &rusqlite::Connection,
+    tenant: &str,
+    query: &EventQuery,
+    paging: Paging,
+) -> Result<Page<StoredEvent>, StoreError> {
+    let mut sql_filter = SqlFilter::for_tenant(tenant);
+    sql_filter.extend(&query.window.filter("timestamp"));
+    sql_filter.extend(&query.conditions);
+    let where_sql = sql_filter.where_sql();
+    let count_sql = format!("SELECT COUNT(*) FROM events {where_sql}");
+    let params = rusqlite::params_from_iter(sql_filter.params());
+    let total: i64 = conn.query_row(&count_sql, params, |row| row.get(0))?;
+    let direction = query.direction();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM events {where_sql} \
+         ORDER BY timestamp {direction}, seq {direction} LIMIT ? OFFSET ?"
+    );
+    let params = sql_filter.params_with(&[paging.limit, paging.offset]);
+    let mut statement = conn.prepare(&sql)?;
+    let rows = statement.query_map(rusqlite::params_from_iter(params), StoredEvent::from_row)?;
+    let items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Page::new(items, paging.offset, total))
 }
 
 /// Returns the event of `tenant` whose server id is exactly `id`, minted from its `seq` or

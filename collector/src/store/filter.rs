@@ -75,6 +75,25 @@ impl SqlFilter {
         self.push(&format!("{column} IN ({placeholders})"), params);
     }
 
+    /// Returns the conditions, each preceded by ` AND `, or nothing when there are none.
+    pub(crate) fn and_sql(&self) -> String {
+        self.clauses
+            .iter()
+            .map(|clause| format!(" AND {clause}"))
+            .collect()
+    }
+
+    /// Returns true when the filter has no condition.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.clauses.is_empty()
+    }
+
+    /// Appends the conditions and parameters of `other`.
+    pub(crate) fn extend(&mut self, other: &SqlFilter) {
+        self.clauses.extend(other.clauses.iter().cloned());
+        self.params.extend(other.params.iter().cloned());
+    }
+
     /// Returns the `WHERE ...` text.
     pub(crate) fn where_sql(&self) -> String {
         format!("WHERE {}", self.clauses.join(" AND "))

@@ -37,6 +37,8 @@ pub mod overview;
 pub mod reprice;
 mod rollup_report;
 mod rollups;
+mod session_events;
+mod session_index;
 mod session_merge;
 mod session_resume;
 mod session_totals;

@@ -69,6 +69,10 @@ const WAL_SIZE_LIMIT_BYTES: i64 = 2 * CHECKPOINT_WAL_BYTES;
 /// default of 16 would evict them as soon as alerts or key changes also write.
 const WRITER_STATEMENT_CACHE: usize = 64;
 
+/// How long the writer waits for a job before it indexes the session tail that ingest
+/// left ([`super::session_index`]).
+const IDLE_INDEX_DELAY: Duration = Duration::from_millis(200);
+
 /// Most idle reader connections kept open.
 const MAX_IDLE_READERS: usize = 8;
 
@@ -214,6 +218,12 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0022_event_tool_name.sql"),
         after_sql: None,
     },
+    Migration {
+        version: 23,
+        name: "session_index_table",
+        sql: include_str!("migrations/0023_session_index_table.sql"),
+        after_sql: None,
+    },
 ];
 
 /// State owned by the writer thread and lent to each write job.
@@ -225,6 +235,8 @@ pub(crate) struct WriterContext {
     ids: Generator,
     /// The slot of the last block of event ids, read from the file on first use.
     last_block: Option<BlockSlot>,
+    /// True when the last ingest left events out of `session_events`.
+    pub(crate) session_tail: bool,
 }
 
 impl WriterContext {
@@ -234,6 +246,23 @@ impl WriterContext {
             conn,
             ids: Generator::new(),
             last_block: None,
+            session_tail: false,
+        }
+    }
+
+    /// Indexes the session tail in a transaction of its own. A failure is logged and leaves
+    /// the tail to the next ingest transaction; readers find its events either way.
+    pub(crate) fn index_session_tail(&mut self) {
+        self.session_tail = false;
+        let result = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .and_then(|transaction| {
+                super::session_index::index_tail(&transaction)?;
+                transaction.commit()
+            });
+        if let Err(error) = result {
+            tracing::warn!(%error, "indexing the session tail failed; ingest retries it");
         }
     }
 
@@ -278,6 +307,19 @@ pub(crate) enum WriteJob {
     Ingest(IngestJob),
 }
 
+/// Waits for the next job. While ingest has left a session tail, a wait longer than
+/// [`IDLE_INDEX_DELAY`] indexes the tail first.
+fn next_job(receiver: &mpsc::Receiver<WriteJob>, context: &mut WriterContext) -> Option<WriteJob> {
+    while context.session_tail {
+        match receiver.recv_timeout(IDLE_INDEX_DELAY) {
+            Ok(job) => return Some(job),
+            Err(mpsc::RecvTimeoutError::Timeout) => context.index_session_tail(),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+    receiver.recv().ok()
+}
+
 /// Handle to the writer thread. The thread exits when the last handle is dropped.
 #[derive(Debug, Clone)]
 pub(crate) struct Writer {
@@ -295,7 +337,7 @@ impl Writer {
             .name("agentlens-sqlite-writer".to_owned())
             .spawn(move || {
                 let mut next = None;
-                while let Some(job) = next.take().or_else(|| receiver.recv().ok()) {
+                while let Some(job) = next.take().or_else(|| next_job(&receiver, &mut context)) {
                     next = match job {
                         WriteJob::Run(job) => {
                             job(&mut context);

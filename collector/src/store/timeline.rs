@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::events::{StoredEvent, COLUMNS};
+use super::session_index::SessionRows;
 use super::{Store, StoreError};
 
 /// The body of `GET /api/sessions/{id}/timeline`.
@@ -70,7 +71,8 @@ fn read_timeline(
     }
 
     let sql = format!(
-        "SELECT {COLUMNS} FROM events WHERE tenant_id = ?1 AND session_id = ?2 ORDER BY seq"
+        "SELECT {COLUMNS} FROM events WHERE {} ORDER BY seq",
+        SessionRows::Indexed.condition(1, 2)
     );
     let mut statement = conn.prepare(&sql)?;
     let rows = statement.query_map(params![tenant, session_id], StoredEvent::from_row)?;

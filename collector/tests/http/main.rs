@@ -42,6 +42,7 @@ mod resume_migration;
 mod rollup_workload;
 mod rollups;
 mod server;
+mod session_index;
 mod session_merge;
 mod session_rows;
 mod timeline;
