@@ -19,7 +19,7 @@
 use rusqlite::{params, Connection};
 
 /// How many events the tail may hold before an ingest transaction indexes them.
-pub(crate) const TAIL_LIMIT: i64 = 8192;
+pub(crate) const TAIL_LIMIT: i64 = 32_768;
 
 /// The condition on `events` that selects the rows not indexed yet. `events NOT INDEXED`
 /// makes SQLite read them by `seq`, as a range of rowids, instead of walking an index of
