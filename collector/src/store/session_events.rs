@@ -55,7 +55,7 @@ impl EventQuery {
 ///
 /// The indexed part walks `session_events` in key order, so a page costs what it skips and
 /// returns, however long the session. Each of the two parts stops after `offset + limit`
-/// rows, and SQLite merges them.
+/// keys, and SQLite merges them.
 pub(crate) fn session_page(
     conn: &Connection,
     tenant: &str,
@@ -68,11 +68,10 @@ pub(crate) fn session_page(
     let indexed_window = query.window.filter("s.timestamp").and_sql();
     let tail_window = query.window.filter("timestamp").and_sql();
     // The columns named in `conditions` exist in `events` alone, so they need no prefix.
-    let join = "FROM session_events s CROSS JOIN events e ON e.seq = s.seq";
     let indexed_from = if query.conditions.is_empty() {
         "FROM session_events s"
     } else {
-        join
+        "FROM session_events s CROSS JOIN events e ON e.seq = s.seq"
     };
     let count_sql = format!(
         "SELECT (SELECT COUNT(*) {indexed_from} \
@@ -86,16 +85,19 @@ pub(crate) fn session_page(
         |row| row.get(0),
     )?;
 
+    // The parts select keys only, so the rows skipped by `offset` are not read when no
+    // condition needs them; the page's rows are read once, by `seq`.
     let rows_each = paging.offset.saturating_add(paging.limit);
     let sql = format!(
-        "SELECT * FROM (SELECT {}, s.timestamp AS sort_timestamp, s.seq AS sort_seq {join} \
-         WHERE s.tenant_id = ? AND s.session_id = ?{indexed_window}{conditions} \
+        "SELECT {COLUMNS} FROM events WHERE seq IN (SELECT sort_seq FROM (\
+         SELECT * FROM (SELECT s.timestamp AS sort_timestamp, s.seq AS sort_seq \
+         {indexed_from} WHERE s.tenant_id = ? AND s.session_id = ?{indexed_window}{conditions} \
          ORDER BY s.timestamp {direction}, s.seq {direction} LIMIT ?) \
-         UNION ALL SELECT * FROM (SELECT {COLUMNS}, timestamp, seq FROM events NOT INDEXED \
+         UNION ALL SELECT * FROM (SELECT timestamp, seq FROM events NOT INDEXED \
          WHERE {TAIL} AND tenant_id = ? AND session_id = ?{tail_window}{conditions} \
          ORDER BY timestamp {direction}, seq {direction} LIMIT ?) \
-         ORDER BY sort_timestamp {direction}, sort_seq {direction} LIMIT ? OFFSET ?",
-        qualified_columns("e.")
+         ORDER BY sort_timestamp {direction}, sort_seq {direction} LIMIT ? OFFSET ?)) \
+         ORDER BY timestamp {direction}, seq {direction}"
     );
     let mut params = part_params(tenant, session, query, Some(rows_each));
     params.push(paging.limit.into());
@@ -117,13 +119,4 @@ fn part_params(tenant: &str, session: &str, query: &EventQuery, limit: Option<i6
     part.extend_from_slice(query.conditions.params());
     part.extend(limit.map(Value::from));
     [part.clone(), part].concat()
-}
-
-/// Returns [`COLUMNS`] with each column prefixed by `prefix`.
-fn qualified_columns(prefix: &str) -> String {
-    COLUMNS
-        .split(',')
-        .map(|column| format!("{prefix}{}", column.trim()))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
