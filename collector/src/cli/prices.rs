@@ -188,6 +188,21 @@ pub enum PricesError {
         .0.display()
     )]
     MissingDatabase(PathBuf),
+    /// The file of `reprice` is not a collector database, such as an empty file or another
+    /// program's database; it is left as it was.
+    #[error(
+        "{} is not an AgentLens database ({reason}), so reprice left it untouched; pass --db \
+         with the database file of the collector, or start `agentlens serve --db {}` first \
+         to create one",
+        path.display(),
+        path.display()
+    )]
+    NotCollectorDatabase {
+        /// Path of the file.
+        path: PathBuf,
+        /// The missing table, or the SQLite error that opening or reading the file returned.
+        reason: String,
+    },
     /// A running collector has locked the database of `reprice`.
     #[error(transparent)]
     Locked(#[from] DatabaseLockError),
