@@ -29,8 +29,13 @@ Merge rules:
   applies to every model of that provider without a fee of its own.
 - Each model records `source` (`genai-prices 0.2.5` or `litellm <version>`); genai-prices
   models also record `pricing_url`, the first pricing page of their provider.
+- LiteLLM lists models it has no price for at $0 (self-hosted servers, previews, some
+  embedding and search APIs). Such all-zero entries are left out unless the model id or the
+  entry's notes say the model is free (`litellm_prices.is_placeholder`), so those models stay
+  unpriced instead of costing $0. The report lists every entry left out this way.
 - The summary line counts the providers and the providers with at least one model that has a
-  non-zero rate; LiteLLM lists some self-hosted or unpriced models at $0.
+  non-zero rate; genai-prices itself lists free models (OpenRouter's `:free` ids) with no
+  rates.
 
 Rerun from the repository root with:
 
@@ -126,7 +131,8 @@ def main() -> None:
           f"{report.added} from {LITELLM_SOURCE}, {report.overlapping} LiteLLM entries already "
           f"in {GENAI_SOURCE}, {report.skipped} skipped)")
     print(f"wrote {args.disagreements} ({len(report.lines)} disagreeing rates, "
-          f"{len(report.fills)} filled units, {len(report.duplicates)} differing duplicates)")
+          f"{len(report.fills)} filled units, {len(report.duplicates)} differing duplicates, "
+          f"{len(report.placeholders)} $0 placeholders left out)")
 
 
 def has_price(model: dict) -> bool:
@@ -309,6 +315,7 @@ class MergeReport:
         self.lines: list[str] = []
         self.fills: list[str] = []
         self.duplicates: list[str] = []
+        self.placeholders: list[str] = []
 
     def text(self, generated: str) -> str:
         header = [
@@ -331,8 +338,15 @@ class MergeReport:
             "# after folding routes, and whose rates differ from the kept entry. Columns:",
             "# provider, model id, kept LiteLLM key, dropped LiteLLM key, differing price keys.",
         ]
+        placeholders = [
+            "",
+            "# LiteLLM entries left out as $0 placeholders: every rate is zero, and neither the",
+            "# model id (`:free`, `-free`) nor the entry's notes say the model is free. Such",
+            "# models stay unpriced instead of costing $0. Columns: provider, model id, LiteLLM key.",
+        ]
         return "\n".join([*header, *sorted(self.lines), *fills, *sorted(self.fills),
-                          *duplicates, *sorted(self.duplicates)]) + "\n"
+                          *duplicates, *sorted(self.duplicates),
+                          *placeholders, *sorted(self.placeholders)]) + "\n"
 
 
 def merge_litellm(out_providers: list[dict], providers, entries: dict, generated: str):
@@ -352,6 +366,10 @@ def merge_litellm(out_providers: list[dict], providers, entries: dict, generated
             report.skipped += 1
             continue
         provider_id, model_id = mapped
+        if litellm_prices.is_placeholder(model_id, entry):
+            report.skipped += 1
+            report.placeholders.append(f"{provider_id}\t{model_id}\t{key}")
+            continue
         first = kept.get((provider_id, model_id.lower()))
         if first is not None:
             report.skipped += 1

@@ -29,7 +29,12 @@ Key mapping rules (LiteLLM key -> provider id + model id):
    interpreter fee of a whole provider there (`openai/container`, `azure/container`) and
    bills it for any model of that provider, so `provider_tool_rates` returns it per provider
    and it applies to every model of the provider that has no fee of its own.
-5. Per-token keys map onto genai-prices price keys (`TOKEN_KEYS`), including the audio, image,
+5. Entries whose rates are all zero are skipped as placeholders: LiteLLM writes $0 for models
+   it has no price for (self-hosted servers, previews, embeddings of unpriced vendors), and
+   an unknown price must stay unknown rather than cost $0. An all-zero entry is kept only when
+   it is documented as free: its model id ends in `:free` or `-free` (as OpenRouter and
+   OpenCode name free offerings), or its `metadata.notes` say that it is free.
+6. Per-token keys map onto genai-prices price keys (`TOKEN_KEYS`), including the audio, image,
    video and reasoning units, and `*_above_<N>k_tokens` keys become prompt-size tiers. The
    `_flex`, `_priority` and `_batches` forms become genai-prices price variants for
    `service_tier` flex and priority and for batch processing.
@@ -46,7 +51,8 @@ from decimal import Decimal
 from pathlib import Path
 
 PACKAGE = "litellm"
-# The newest release on PyPI when the table was last regenerated, on 2026-12-05.
+# The newest release on PyPI when it was pinned, on 2026-12-05. The table was last
+# regenerated from it on 2026-12-06, when $0 placeholders were left out.
 VERSION = "1.110.2"
 # litellm 1.82.7 and 1.82.8 were published to PyPI on 2026-03-24 from a hijacked maintainer
 # account. Both carry a `.pth` file that runs a credential stealer at Python start-up, so
@@ -177,6 +183,10 @@ TOOL_KEYS = {
     "file_search_cost_per_1k_calls": ("storage_searches_kcount", 1),
     "code_interpreter_cost_per_session": ("code_interpreter_sessions_kcount", 1000),
 }
+
+# An all-zero entry counts as a free offering only when its model id or its notes say so.
+FREE_MODEL = re.compile(r"[:-]free$", re.IGNORECASE)
+FREE_NOTE = re.compile(r"\bfree\b", re.IGNORECASE)
 
 # Model id of the LiteLLM entries that carry a provider's tool fees.
 CONTAINER_MODEL = "container"
@@ -366,6 +376,24 @@ def decimal_text(value: Decimal) -> str:
     return text or "0"
 
 
+def is_placeholder(model: str, entry: dict) -> bool:
+    """Returns true when every standard and variant rate of the entry is zero and neither the
+    model id nor the entry's notes say that the model is free."""
+    rate_sets = [convert_rates(entry), *(variant["rates"] for variant in convert_variants(entry))]
+    if any(not is_zero(rate) for rates in rate_sets for rate in rates.values()):
+        return False
+    metadata = entry.get("metadata")
+    notes = metadata.get("notes") if isinstance(metadata, dict) else None
+    documented = isinstance(notes, str) and FREE_NOTE.search(notes) is not None
+    return not (FREE_MODEL.search(model) or documented)
+
+
+def is_zero(rate) -> bool:
+    if isinstance(rate, dict):
+        return Decimal(rate["base"]) == 0 and all(Decimal(t["price"]) == 0 for t in rate["tiers"])
+    return Decimal(rate) == 0
+
+
 def has_billable_rate(rates: dict) -> bool:
     billable = {"input_mtok", "output_mtok", "requests_kcount", "web_searches_kcount"}
     return any(key in rates for key in billable)
@@ -393,7 +421,7 @@ def convert_file(entries: dict) -> dict:
             continue
         mapped = provider_and_model(key, entry)
         rates = convert_rates(entry)
-        if mapped is None or not has_billable_rate(rates):
+        if mapped is None or not has_billable_rate(rates) or is_placeholder(mapped[1], entry):
             continue
         provider, model = mapped
         models = out.setdefault(provider, {})

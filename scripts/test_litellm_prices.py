@@ -55,6 +55,37 @@ class ConvertFileTest(unittest.TestCase):
                          {"openai": ("openai/container",
                                      {"code_interpreter_sessions_kcount": "30"})})
 
+    def test_zero_placeholders_are_left_out(self):
+        entries = {
+            "ollama/llama3": {"litellm_provider": "ollama", "input_cost_per_token": 0.0,
+                              "output_cost_per_token": 0.0},
+            "gemini/gemini-exp-1206": {"litellm_provider": "gemini", "input_cost_per_token": 0,
+                                       "input_cost_per_token_above_128k_tokens": 0},
+            "gemini-exp-1206": {"litellm_provider": "vertex_ai-language-models",
+                                "input_cost_per_token": 3e-07},
+        }
+        converted = litellm_prices.convert_file(entries)
+        self.assertNotIn("ollama", converted)
+        self.assertEqual(converted["google"]["gemini-exp-1206"]["rates"], {"input_mtok": "0.3"})
+
+    def test_documented_free_models_keep_their_zero_rates(self):
+        zero = {"input_cost_per_token": 0, "output_cost_per_token": 0}
+        entries = {
+            "opencode_go/beam-free": {"litellm_provider": "opencode_go", **zero},
+            "openrouter/vendor/model:free": {"litellm_provider": "openrouter", **zero},
+            "duckduckgo/search": {"litellm_provider": "duckduckgo", "input_cost_per_query": 0.0,
+                                  "metadata": {"notes": "The API is free to use."}},
+        }
+        converted = litellm_prices.convert_file(entries)
+        self.assertEqual(converted["opencode_go"]["beam-free"]["rates"],
+                         {"input_mtok": "0", "output_mtok": "0"})
+        self.assertIn("vendor/model:free", converted["openrouter"])
+        self.assertEqual(converted["duckduckgo"]["search"]["rates"], {"requests_kcount": "0"})
+
+    def test_variant_price_keeps_an_entry_with_zero_standard_rates(self):
+        entry = {"input_cost_per_token": 0, "input_cost_per_token_batches": 5e-07}
+        self.assertFalse(litellm_prices.is_placeholder("model", entry))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -13,8 +13,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::alerts::webhook::WebhookOptions;
 use crate::alerts::AlertOptions;
-use crate::import::{import_claude_code, ImportError, ImportOptions};
+use crate::import::{collector_pricing_version, import_claude_code, ImportError, ImportOptions};
 use crate::mcp::stdio::{serve_stdio, StdioError};
+use crate::pricing::load_prices;
 use crate::{serve, ServeError, ServeOptions};
 use keys::{KeysCommand, KeysError};
 use output::print_stdout;
@@ -110,6 +111,10 @@ pub struct ClaudeCodeArgs {
     /// API key of the collector (`als_...`).
     #[arg(long, env = "AGENTLENS_API_KEY", hide_env_values = true, value_parser = parse_api_key)]
     pub api_key: Option<String>,
+    /// Price override file of the collector (its `--prices`), so the printed total uses the
+    /// prices the collector stores. The summary says when the two tables differ.
+    #[arg(long, env = "AGENTLENS_PRICES", value_name = "FILE")]
+    pub prices: Option<PathBuf>,
 }
 
 impl ClaudeCodeArgs {
@@ -122,6 +127,8 @@ impl ClaudeCodeArgs {
             dir,
             url: self.url,
             api_key: self.api_key,
+            prices: load_prices(self.prices.as_deref())
+                .map_err(|error| CliError::Prices(error.into()))?,
         })
     }
 }
@@ -354,9 +361,11 @@ impl Cli {
 async fn run_import(args: ClaudeCodeArgs) -> Result<(), CliError> {
     let options = args.into_options()?;
     let dir = options.dir.clone();
-    let summary = tokio::task::spawn_blocking(move || import_claude_code(&options))
+    let (url, api_key) = (options.url.clone(), options.api_key.clone());
+    let mut summary = tokio::task::spawn_blocking(move || import_claude_code(&options))
         .await
         .map_err(|error| CliError::Task(error.to_string()))??;
+    summary.collector_pricing_version = collector_pricing_version(&url, api_key.as_deref()).await;
 
     print_stdout(&format!("{summary}\n"))?;
     if summary.events == 0 {

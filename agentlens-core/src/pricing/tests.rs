@@ -175,6 +175,66 @@ fn unknown_model_names_value_and_fix() {
 }
 
 #[test]
+fn litellm_zero_placeholder_is_unpriced_not_free() {
+    // litellm 1.110.2 lists zai/glm-4.5-flash with every rate at $0 and no note saying so.
+    let usage = tokens(1000, 0, 100);
+    let outcome = PriceTable::embedded().quote(
+        Some("zai"),
+        "glm-4.5-flash",
+        &usage,
+        at("2026-12-05T00:00:00Z"),
+    );
+
+    let PriceOutcome::Unpriced { reason } = outcome else {
+        panic!("a $0 placeholder was priced: {outcome:?}");
+    };
+    assert!(
+        reason.contains("unknown model \"glm-4.5-flash\""),
+        "{reason}"
+    );
+    assert!(reason.contains("price override"), "{reason}");
+}
+
+#[test]
+fn litellm_models_at_zero_are_documented_free() {
+    // The two search APIs whose LiteLLM notes say they are free.
+    let noted_free = ["duckduckgo/search", "searxng/search"];
+    let table = PriceTable::embedded();
+
+    for provider in &table.providers {
+        for model in provider.models.iter() {
+            let rates = model.entries.iter().flat_map(|entry| entry.rates.keyed());
+            let variants = model.variants.iter().flat_map(|v| v.rates.keyed());
+            let all_zero = rates
+                .chain(variants)
+                .all(|(_, rate)| rate.at(0).is_zero() && rate.at(u64::MAX).is_zero());
+            if !model.source.starts_with("litellm") || !all_zero {
+                continue;
+            }
+
+            let name = format!("{}/{}", provider.id, model.id);
+            let named_free = model.id.ends_with(":free") || model.id.ends_with("-free");
+            assert!(
+                named_free || noted_free.contains(&name.as_str()),
+                "{name} costs $0"
+            );
+        }
+    }
+}
+
+#[test]
+fn model_named_free_keeps_its_zero_price() {
+    let quote = priced(
+        Some("opencode_go"),
+        "beam-free",
+        &tokens(1000, 0, 100),
+        "2026-12-05T00:00:00Z",
+    );
+
+    assert_eq!(quote.total, Usd::ZERO);
+}
+
+#[test]
 fn unknown_provider_is_unpriced() {
     let usage = tokens(10, 0, 1);
     let outcome = PriceTable::embedded().quote(

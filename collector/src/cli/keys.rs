@@ -12,7 +12,6 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use rusqlite::{Connection, OpenFlags};
 
 use crate::auth::{generate_key, hash_key};
 use crate::db_lock::{DatabaseLock, DatabaseLockError};
@@ -245,29 +244,16 @@ fn open_existing(path: &Path) -> Result<Store, KeysError> {
     Ok(Store::open(path)?)
 }
 
-/// Checks through a read-only connection that `path` is a SQLite database with the
-/// collector's `api_keys` table, so that no command writes the schema into an empty file
-/// or another program's database.
+/// Checks that `path` is a collector database with the `api_keys` table, so that no
+/// command writes the schema into an empty file or another program's database.
 fn check_collector_schema(path: &Path) -> Result<(), KeysError> {
-    let not_collector = |reason: String| KeysError::NotCollectorDatabase {
-        path: path.to_owned(),
-        reason,
-    };
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|error| not_collector(error.to_string()))?;
-    let has_keys_table: bool = conn
-        .query_row(
-            "SELECT EXISTS (
-                 SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'api_keys'
-             )",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(|error| not_collector(error.to_string()))?;
-    if !has_keys_table {
-        return Err(not_collector("it has no api_keys table".to_owned()));
+    match Store::schema_problem(path, "api_keys") {
+        None => Ok(()),
+        Some(reason) => Err(KeysError::NotCollectorDatabase {
+            path: path.to_owned(),
+            reason,
+        }),
     }
-    Ok(())
 }
 
 /// Returns a key name with the characters that [`check_key_fields`] rejects written as

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use agentlens_core::pricing::{
-    LiteLlmSkips, ModelPrices, PriceOverridesError, PriceTable, PriceTableError, Rate,
+    LiteLlmSkips, ModelPrices, PriceOverridesError, PriceTable, PriceTableError, Rate, TierRule,
     STANDARD_TIERS,
 };
 use agentlens_core::validate::FieldError;
@@ -188,6 +188,21 @@ pub enum PricesError {
         .0.display()
     )]
     MissingDatabase(PathBuf),
+    /// The file of `reprice` is not a collector database, such as an empty file or another
+    /// program's database; it is left as it was.
+    #[error(
+        "{} is not an AgentLens database ({reason}), so reprice left it untouched; pass --db \
+         with the database file of the collector, or start `agentlens serve --db {}` first \
+         to create one",
+        path.display(),
+        path.display()
+    )]
+    NotCollectorDatabase {
+        /// Path of the file.
+        path: PathBuf,
+        /// The missing table, or the SQLite error that opening or reading the file returned.
+        reason: String,
+    },
     /// A running collector has locked the database of `reprice`.
     #[error(transparent)]
     Locked(#[from] DatabaseLockError),
@@ -442,7 +457,7 @@ fn run_update(args: UpdateArgs) -> Result<String, PricesError> {
             source,
         })?;
 
-    let (models, tiered) = override_models(&litellm);
+    let models = override_models(&litellm);
     if models.is_empty() {
         return Err(PricesError::NoModels {
             path: from,
@@ -457,15 +472,6 @@ fn run_update(args: UpdateArgs) -> Result<String, PricesError> {
     let out = args.out.display();
     let mut summary = format!("wrote {} models from {from} to {out}\n", models.len());
     summary.push_str(&describe_skips(&skips));
-    if !tiered.is_empty() {
-        let _ = writeln!(
-            summary,
-            "skipped {} models with prompt-size tiers, which override files cannot express; \
-             the embedded prices stay in force for them: {}",
-            tiered.len(),
-            tiered.join(", ")
-        );
-    }
     let _ = writeln!(
         summary,
         "apply it with --prices {out} or AGENTLENS_PRICES={out}"
@@ -501,12 +507,11 @@ fn describe_skips(skips: &LiteLlmSkips) -> String {
     text
 }
 
-/// Returns the override entries of every model with flat rates, and the
-/// `provider/model` names of the models skipped because a rate has tiers.
-fn override_models(table: &PriceTable) -> (Vec<Value>, Vec<String>) {
+/// Returns the override entries of every model. A rate with prompt-size tiers is written as
+/// the override file's table of `base`, `tiers` and, unless it is the default, `rule`.
+fn override_models(table: &PriceTable) -> Vec<Value> {
     let now = Utc::now();
     let mut models = Vec::new();
-    let mut tiered = Vec::new();
     for model in table.models() {
         let Some(prices) = model.prices_at(now) else {
             continue;
@@ -518,14 +523,8 @@ fn override_models(table: &PriceTable) -> (Vec<Value>, Vec<String>) {
         if !aliases.is_empty() {
             entry.insert("aliases".to_owned(), json!(aliases));
         }
-        let mut has_tiers = false;
         for (key, rate) in prices.rates() {
-            match rate {
-                Rate::Flat(price) => {
-                    entry.insert(key.to_owned(), json!(price.to_string()));
-                }
-                Rate::Tiered { .. } => has_tiers = true,
-            }
+            entry.insert(key.to_owned(), override_rate(rate));
         }
         let mut variants = Vec::new();
         for variant in model.price_variants() {
@@ -536,25 +535,35 @@ fn override_models(table: &PriceTable) -> (Vec<Value>, Vec<String>) {
                 .collect();
             let mut rates = Map::new();
             for (key, rate) in variant.rates() {
-                match rate {
-                    Rate::Flat(price) => {
-                        rates.insert(key.to_owned(), json!(price.to_string()));
-                    }
-                    Rate::Tiered { .. } => has_tiers = true,
-                }
+                rates.insert(key.to_owned(), override_rate(rate));
             }
             variants.push(json!({"when": when, "rates": rates}));
         }
         if !variants.is_empty() {
             entry.insert("price_variants".to_owned(), Value::Array(variants));
         }
-        if has_tiers {
-            tiered.push(format!("{}/{}", model.provider(), model.id()));
-        } else {
-            models.push(Value::Object(entry));
+        models.push(Value::Object(entry));
+    }
+    models
+}
+
+/// Writes a rate as an override file holds it: a flat rate as its decimal string, a tiered
+/// one as `{"base": "1.25", "tiers": [{"start": 200000, "price": "2.5"}], "rule": {...}}`.
+fn override_rate(rate: &Rate) -> Value {
+    match rate {
+        Rate::Flat(price) => json!(price.to_string()),
+        Rate::Tiered { base, tiers, rule } => {
+            let tiers: Vec<Value> = tiers
+                .iter()
+                .map(|tier| json!({"start": tier.start, "price": tier.price.to_string()}))
+                .collect();
+            let mut table = json!({"base": base.to_string(), "tiers": tiers});
+            if *rule != TierRule::default() {
+                table["rule"] = serde_json::to_value(rule).unwrap_or_default();
+            }
+            table
         }
     }
-    (models, tiered)
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), PricesError> {

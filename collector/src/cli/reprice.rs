@@ -36,12 +36,20 @@ pub struct RepriceArgs {
 /// # Errors
 ///
 /// Returns [`PricesError::MissingDatabase`] when the file does not exist,
-/// [`PricesError::Locked`] while a server has locked it, [`PricesError::Overrides`] for an
+/// [`PricesError::NotCollectorDatabase`] when it has no collector schema (an empty file or
+/// another program's database), which leaves the file unchanged, [`PricesError::Locked`] while a server has locked it, [`PricesError::Overrides`] for an
 /// invalid overrides file, and [`PricesError::Store`] when the database cannot be opened
 /// or written.
 pub async fn run(args: RepriceArgs) -> Result<String, PricesError> {
     if !args.db.is_file() {
         return Err(PricesError::MissingDatabase(args.db));
+    }
+    // `Store::open` would write the schema into an empty file, so check before it.
+    if let Some(reason) = Store::schema_problem(&args.db, "events") {
+        return Err(PricesError::NotCollectorDatabase {
+            path: args.db,
+            reason,
+        });
     }
     let table = load_prices(args.prices.file.as_deref())?;
     // This command listens on no address, so the lock file records the unspecified one.

@@ -11,10 +11,13 @@
 //! fails. The client sends the rest of its batch again, and the summary lists the id as a
 //! conflict.
 
+mod collector_table;
+mod summary;
 mod transcript;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agentlens_core::client::{Client, ClientError, CostEvent, IdConflicts, RateLimitWaits};
@@ -24,6 +27,7 @@ use agentlens_core::validate::validate_event;
 use agentlens_core::Usd;
 use indicatif::{ProgressBar, ProgressStyle};
 
+pub use collector_table::collector_pricing_version;
 pub use transcript::{scan, AssistantMessage, Scan, ScanError};
 
 /// Maximum time the import waits for the collector to accept another event, counted from
@@ -32,7 +36,7 @@ pub use transcript::{scan, AssistantMessage, Scan, ScanError};
 const STALL_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Source folder and destination collector of an import.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ImportOptions {
     /// Claude Code projects folder, or the config folder that contains `projects/`.
     pub dir: PathBuf,
@@ -40,6 +44,21 @@ pub struct ImportOptions {
     pub url: String,
     /// API key for the collector.
     pub api_key: Option<String>,
+    /// Price table for the summary's total: the collector's table when the import is given
+    /// the collector's `--prices` file.
+    pub prices: Arc<PriceTable>,
+}
+
+impl std::fmt::Debug for ImportOptions {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ImportOptions")
+            .field("dir", &self.dir)
+            .field("url", &self.url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("prices", &self.prices.version())
+            .finish()
+    }
 }
 
 /// Totals of one import run.
@@ -60,8 +79,12 @@ pub struct ImportSummary {
     pub id_conflicts: IdConflicts,
     /// Events still unsent when the import gave up waiting.
     pub pending: usize,
-    /// Priced cost of all events found, delivered or not.
+    /// Priced cost of all events found, delivered or not, by the import's price table.
     pub total_usd: Usd,
+    /// Content hash of the import's price table, see [`PriceTable::version`].
+    pub pricing_version: String,
+    /// Content hash of the collector's price table, when the collector reported it.
+    pub collector_pricing_version: Option<String>,
     /// Events without a price, by model.
     pub unpriced: BTreeMap<String, u64>,
     /// The price table's reason for the first unpriced event of each model.
@@ -107,7 +130,8 @@ const MAX_CONFLICT_EXAMPLES: usize = 10;
 pub fn import_claude_code(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
     let scan = scan(&options.dir)?;
     let mut summary = ImportSummary::from_scan(&scan);
-    let events = price_messages(PriceTable::embedded(), &scan, &mut summary);
+    summary.pricing_version = options.prices.version().to_owned();
+    let events = price_messages(&options.prices, &scan, &mut summary);
 
     let mut builder = Client::builder(options.url.clone())
         .agent_id("claude-code")
@@ -382,75 +406,6 @@ fn conflict_reason(message: &str) -> String {
     match field {
         Some(field) => format!("already stored with a different {field}"),
         None => message.to_owned(),
-    }
-}
-
-impl std::fmt::Display for ImportSummary {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(formatter, "files read:      {}", self.files)?;
-        writeln!(formatter, "events found:    {}", self.events)?;
-        writeln!(formatter, "events sent:     {}", self.sent)?;
-        writeln!(formatter, "  new:            {}", self.new_events())?;
-        writeln!(formatter, "  already stored: {}", self.already_stored)?;
-        if self.failed > 0 || self.pending > 0 {
-            writeln!(formatter, "events failed:   {}", self.failed)?;
-            writeln!(formatter, "events unsent:   {}", self.pending)?;
-        }
-        self.write_id_conflicts(formatter)?;
-        if self.invalid_usage > 0 || self.skipped_lines > 0 {
-            writeln!(
-                formatter,
-                "invalid calls:   {} (not sent)",
-                self.invalid_usage
-            )?;
-            for example in &self.invalid_examples {
-                writeln!(formatter, "  {example}")?;
-            }
-            writeln!(formatter, "unreadable lines: {}", self.skipped_lines)?;
-            for example in &self.unreadable_examples {
-                writeln!(formatter, "  {example}")?;
-            }
-        }
-        if self.events == 0 && self.files > 0 && self.invalid_usage == 0 {
-            writeln!(
-                formatter,
-                "no Claude Code assistant messages with usage in these files; \
-                 `agentlens import claude-code` reads Claude Code transcripts \
-                 (~/.claude/projects), not other tools' logs"
-            )?;
-        }
-        if self.no_usage_lines > 0 {
-            writeln!(
-                formatter,
-                "lines without usage: {} (assistant lines with no message.usage or message.model)",
-                self.no_usage_lines
-            )?;
-        }
-        if self.synthetic_messages > 0 {
-            writeln!(
-                formatter,
-                "synthetic messages skipped: {} (written by Claude Code without a model call)",
-                self.synthetic_messages
-            )?;
-        }
-        let unpriced: u64 = self.unpriced.values().sum();
-        writeln!(formatter, "unpriced events: {unpriced}")?;
-        for (model, count) in &self.unpriced {
-            let reason = self.unpriced_reasons.get(model).map_or("", String::as_str);
-            writeln!(
-                formatter,
-                "  {model}: {count} ({reason}; a --prices file can add the price)"
-            )?;
-        }
-        if self.failed > 0 || self.pending > 0 || self.id_conflicts.total > 0 {
-            write!(
-                formatter,
-                "priced total:    ${} (includes events the collector did not store)",
-                self.total_usd
-            )
-        } else {
-            write!(formatter, "priced total:    ${}", self.total_usd)
-        }
     }
 }
 

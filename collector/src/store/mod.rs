@@ -161,6 +161,29 @@ impl Store {
         sqlite::needs_migration(path)
     }
 
+    /// Returns why the existing file at `path` is not a collector database: the SQLite
+    /// error of opening or reading it, or a note that `table` is missing, as in an empty
+    /// file or another program's database. Returns `None` for a collector database. It
+    /// reads through a read-only connection and changes nothing, so a command can refuse
+    /// such a file before [`Store::open`] writes the schema into it.
+    pub fn schema_problem(path: &Path, table: &str) -> Option<String> {
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+        let conn = match rusqlite::Connection::open_with_flags(path, flags) {
+            Ok(conn) => conn,
+            Err(error) => return Some(error.to_string()),
+        };
+        let has_table = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+            [table],
+            |row| row.get::<_, bool>(0),
+        );
+        match has_table {
+            Ok(true) => None,
+            Ok(false) => Some(format!("it has no {table} table")),
+            Err(error) => Some(error.to_string()),
+        }
+    }
+
     /// Returns the message of the storage fault that made the last failed write fail,
     /// such as a full disk, until a write succeeds again.
     pub fn last_write_fault(&self) -> Option<String> {

@@ -1,5 +1,6 @@
-//! `agentlens import claude-code` against a real server: exit codes, and the line printed
-//! while it waits on the collector's rate limit.
+//! `agentlens import claude-code` against a real server: exit codes, the line printed
+//! while it waits on the collector's rate limit, and a total that matches the collector's
+//! price table.
 
 use std::path::Path;
 use std::process::Output;
@@ -16,13 +17,80 @@ fn write_transcript(dir: &Path, lines: &[&str]) {
 }
 
 async fn import(server: &Server, dir: &Path) -> Output {
+    import_with(server, dir, &[]).await
+}
+
+async fn import_with(server: &Server, dir: &Path, extra: &[&str]) -> Output {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_agentlens"))
         .args(["import", "claude-code"])
         .arg(dir)
         .args(["--url", &server.base_url, "--api-key", &server.key])
+        .args(extra)
+        .env_remove("AGENTLENS_PRICES")
         .output()
         .await
         .unwrap()
+}
+
+/// Writes a price file that sets Claude Haiku 4.5 to $1000 per million tokens each way.
+fn write_haiku_prices(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("prices.toml");
+    let text = "[[models]]\nprovider = \"anthropic\"\nmodel = \"claude-haiku-4-5\"\n\
+                input_mtok = \"1000\"\noutput_mtok = \"1000\"\n";
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn session_total(server: &Server, session: &str) -> serde_json::Value {
+    let response = server
+        .client
+        .get(format!("{}/api/sessions/{session}", server.base_url))
+        .bearer_auth(&server.key)
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = response.json().await.unwrap();
+    body.get("session").unwrap_or(&body)["totalCostUsd"].clone()
+}
+
+#[tokio::test]
+async fn import_total_matches_collector_started_with_prices() {
+    let dir = tempfile::tempdir().unwrap();
+    let prices = write_haiku_prices(dir.path());
+    let server = spawn_server_with(true, Some(prices.clone()), 0).await;
+    write_transcript(dir.path(), &[CALL]);
+
+    let output = import_with(&server, dir.path(), &["--prices", prices.to_str().unwrap()]).await;
+
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    // 11 tokens at $1000 per million.
+    assert!(summary.contains("priced total:    $0.011"), "{summary}");
+    assert!(
+        summary.contains("the total matches its stored costs"),
+        "{summary}"
+    );
+    assert_eq!(session_total(&server, "s1").await, serde_json::json!(0.011));
+}
+
+#[tokio::test]
+async fn import_without_collector_prices_says_tables_differ() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn_server_with(true, Some(write_haiku_prices(dir.path())), 0).await;
+    write_transcript(dir.path(), &[CALL]);
+
+    let output = import(&server, dir.path()).await;
+
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        summary.contains("but the collector prices with pv_"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("pass the collector's --prices file"),
+        "{summary}"
+    );
 }
 
 #[tokio::test]

@@ -451,12 +451,8 @@ fn update_writes_overrides_that_quote_uses() {
 
     assert!(updated.status.success(), "{}", stderr(&updated));
     let summary = String::from_utf8_lossy(&updated.stdout);
-    assert!(summary.contains("wrote 1 models"), "{summary}");
-    assert!(
-        summary.contains("skipped 1 models with prompt-size tiers"),
-        "{summary}"
-    );
-    assert!(summary.contains("google/gemini-huge"), "{summary}");
+    assert!(summary.contains("wrote 2 models"), "{summary}");
+    assert!(!summary.contains("tiers"), "{summary}");
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(written["models"][0]["input_mtok"], "0.1");
 
@@ -471,6 +467,37 @@ fn update_writes_overrides_that_quote_uses() {
         .output()
         .unwrap();
     assert_eq!(from_env.status.code(), Some(0), "{}", stderr(&from_env));
+}
+
+#[test]
+fn update_writes_prompt_size_tiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("litellm.json");
+    let out = dir.path().join("agentlens-prices.json");
+    std::fs::write(&source, LITELLM).unwrap();
+
+    let args = [
+        "prices",
+        "update",
+        "--from",
+        path_text(&source),
+        "--out",
+        path_text(&out),
+    ];
+    let updated = run(&args);
+
+    assert!(updated.status.success(), "{}", stderr(&updated));
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let huge = &written["models"][1];
+    assert_eq!(huge["model"], "gemini-huge");
+    assert_eq!(
+        huge["input_mtok"],
+        serde_json::json!({"base": "1.25", "tiers": [{"start": 200000, "price": "2.5"}]})
+    );
+    // Above 200k prompt tokens the whole prompt pays the tier rate: 300k at $2.50/M.
+    let mut quote = quote_args("google", "gemini-huge", r#"{"inputTokens":300000}"#);
+    quote.extend(["--prices", path_text(&out)]);
+    assert_eq!(stdout_json(&run(&quote))["total"], 0.75);
 }
 
 #[test]

@@ -224,3 +224,35 @@ async fn reprice_command_rejects_database_in_use() {
     assert!(stdout.contains("still-unknown-9"), "{stdout}");
     assert_eq!(figures(&app).await, repriced_figures());
 }
+
+#[test]
+fn reprice_command_leaves_empty_and_foreign_files_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let prices = overrides_file(dir.path());
+    let files = [
+        ("empty.db", &b""[..]),
+        ("notes.txt", &b"not a database\n"[..]),
+    ];
+
+    for (name, content) in files {
+        let db = dir.path().join(name);
+        std::fs::write(&db, content).unwrap();
+
+        let refused = reprice_command(&db, &prices);
+
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{} is not an AgentLens database", db.display())),
+            "{stderr}"
+        );
+        assert!(stderr.contains("agentlens serve --db"), "{stderr}");
+        assert_eq!(std::fs::read(&db).unwrap(), content, "{name} changed");
+    }
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["empty.db", "notes.txt", "prices.toml"]);
+}

@@ -280,6 +280,41 @@ fn cost_key_factor(key: &str) -> Option<i64> {
         .then_some(1000)
 }
 
+/// Returns true when every standard and variant rate of an entry is zero and neither the
+/// model id (ending in `:free` or `-free`) nor the entry's `metadata.notes` say the model is
+/// free. LiteLLM writes $0 for models it has no price for, and such a model must stay
+/// unpriced rather than cost $0.
+pub(super) fn is_placeholder(model: &str, entry: &Value, rates: &BTreeMap<String, Rate>) -> bool {
+    let variants = convert_variants(entry);
+    let mut all_rates = rates
+        .values()
+        .chain(variants.iter().flat_map(|(_, rates)| rates.values()));
+    if !all_rates.all(is_zero) {
+        return false;
+    }
+
+    let lower = model.to_lowercase();
+    let named_free = lower.ends_with(":free") || lower.ends_with("-free");
+    let notes = entry.pointer("/metadata/notes").and_then(Value::as_str);
+    !(named_free || notes.is_some_and(says_free))
+}
+
+fn is_zero(rate: &Rate) -> bool {
+    match rate {
+        Rate::Flat(value) => value.is_zero(),
+        Rate::Tiered { base, tiers, .. } => {
+            base.is_zero() && tiers.iter().all(|tier| tier.price.is_zero())
+        }
+    }
+}
+
+/// Returns true when the text has the word `free`, as `\bfree\b` matches it.
+fn says_free(notes: &str) -> bool {
+    notes
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|word| word.eq_ignore_ascii_case("free"))
+}
+
 /// Returns true when the rates include one that a call is always billed by: input, output,
 /// a per-request fee or a web search fee.
 pub(super) fn has_billable_rate(rates: &BTreeMap<String, Rate>) -> bool {

@@ -15,6 +15,9 @@
 //!   fees become `storage_searches_kcount` and `code_interpreter_sessions_kcount`. A
 //!   `<route>/container` entry contains the code interpreter fee of its whole provider, so that
 //!   fee applies to every model of the provider without one of its own.
+//! - Entries whose rates are all zero are $0 placeholders for models LiteLLM has no price
+//!   for, and are left out so those models stay unpriced. An entry whose model id ends in
+//!   `:free` or `-free`, or whose `metadata.notes` say it is free, keeps its zero rates.
 //!
 //! NOTE: an entry with an invalid cost field (a string or a negative number) is left out
 //! whole here and reported, while `scripts/litellm_prices.py` ignores only that field.
@@ -105,6 +108,7 @@ impl PriceTable {
                 continue;
             }
             if !convert::has_billable_rate(&rates)
+                || convert::is_placeholder(&model_id, entry, &rates)
                 || !seen.insert((provider_id.clone(), model_id.to_lowercase()))
             {
                 skips.deliberate += 1;
@@ -149,7 +153,7 @@ impl PriceTable {
 pub struct LiteLlmSkips {
     /// Entries left out by the reading rules: keys with a region, commitment or image-size
     /// segment, entries without a per-token, per-request or web search rate (such as
-    /// image and audio-second models), repeats of a model already read, and the
+    /// image and audio-second models), $0 placeholders, repeats of a model already read, and the
     /// `sample_spec` entry.
     pub deliberate: usize,
     /// Entries left out because a field is invalid, in the order they were read.
@@ -349,6 +353,37 @@ mod tests {
             panic!("gpt-5 is in the sample");
         };
         assert_eq!(quote.total.to_string(), "0.03");
+    }
+
+    #[test]
+    fn zero_placeholders_are_left_out_unless_named_free() {
+        let text = r#"{
+            "ollama/llama3": {"litellm_provider": "ollama",
+                "input_cost_per_token": 0.0, "output_cost_per_token": 0.0},
+            "opencode_go/beam-free": {"litellm_provider": "opencode_go",
+                "input_cost_per_token": 0, "output_cost_per_token": 0},
+            "duckduckgo/search": {"litellm_provider": "duckduckgo", "input_cost_per_query": 0.0,
+                "metadata": {"notes": "The API is free to use."}},
+            "batch/model": {"litellm_provider": "batch", "input_cost_per_token": 0,
+                "input_cost_per_token_batches": 5e-7}
+        }"#;
+
+        let (table, skips) = PriceTable::from_litellm_json_with_skips(text).unwrap();
+
+        let ids: Vec<(&str, &str)> = table
+            .providers
+            .iter()
+            .flat_map(|p| p.models.iter().map(|m| (p.id.as_str(), m.id.as_str())))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("opencode_go", "beam-free"),
+                ("duckduckgo", "search"),
+                ("batch", "model")
+            ]
+        );
+        assert_eq!(skips.deliberate, 1);
     }
 
     #[test]
