@@ -74,6 +74,9 @@ export declare class Client {
    * throws or rejects, in which case the error is rethrown unchanged.
    *
    * Resolves to the callback's result.
+   *
+   * @throws {Error} before the callback runs when `session_started` is invalid, such as
+   * a blank session or agent id or one longer than 256 characters.
    */
   session<T>(options: NapiSessionOptions | undefined | null, callback: (session: Session) => Promise<T> | T): Promise<T>
   /**
