@@ -165,8 +165,8 @@ pub async fn open_state(options: &ServeOptions) -> Result<AppState, ServeError> 
 }
 
 /// Prints a newly created key on stdout. When that fails, for example because stdout is a
-/// pipe whose reader has exited, the key is lost, and the warning says how to make another.
-/// The key itself never goes to the log.
+/// pipe whose reader has exited, the key is lost, so a warning names the command that
+/// creates another. The key itself never goes to the log.
 fn print_new_key(key: &str, db: &std::path::Path) {
     let line = format!("created API key {key}; store it now, it is not shown again");
     if let Err(error) = cli::output::print_line_once(&line) {

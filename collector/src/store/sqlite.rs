@@ -412,8 +412,8 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     open_writer_tracking(path, LastWriteFault::default())
 }
 
-/// Opens the database for writing like `open_writer` in tests, and clears `last_fault` after each commit
-/// that writes pages.
+/// Opens the database for writing, creating it if needed, applies pending migrations, and
+/// clears `last_fault` after each commit that writes pages.
 pub(crate) fn open_writer_tracking(
     path: &Path,
     last_fault: LastWriteFault,

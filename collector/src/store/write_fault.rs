@@ -2,9 +2,9 @@
 //! operator acts, such as a full disk. The HTTP layer names them in its error responses,
 //! and the health route reports the last one until a write commits data again.
 //!
-//! Both sides of [`LastWriteFault`] run on the writer thread, in the order of the writes:
-//! a job records its fault before it replies, and the WAL hook of the writer connection
-//! clears it after each commit that wrote pages to the WAL. A job that writes nothing,
+//! Both sides of [`LastWriteFault`] run on the writer thread, in the order of the writes.
+//! A job records its fault before it replies. The WAL hook of the writer connection clears
+//! the fault after each commit that wrote pages to the WAL. A job that writes nothing,
 //! such as a WAL checkpoint or an update that matches no row, commits no pages, so it
 //! leaves the fault in place.
 
@@ -53,7 +53,7 @@ pub(crate) struct LastWriteFault(Arc<Mutex<Option<String>>>);
 
 impl LastWriteFault {
     /// Records the fault of a failed write. A success or another error, such as a rejected
-    /// batch, says nothing about the storage and changes nothing.
+    /// batch, is no sign of a storage fault and changes nothing.
     pub(crate) fn record_failure<T>(&self, result: &Result<T, StoreError>) {
         let Err(error) = result else {
             return;

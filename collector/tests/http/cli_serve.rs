@@ -89,7 +89,7 @@ fn second_serve_on_same_database_fails() {
 /// Regression: the new API key went out through `println!`, which panicked when stdout
 /// was a pipe whose reader had exited, and the server died with it.
 #[test]
-fn serve_with_closed_stdout_pipe_keeps_running() {
+fn closed_stdout_pipe_keeps_server_running() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("agentlens.db");
     let mut child = serve_command("127.0.0.1:0", &db)
@@ -113,7 +113,7 @@ fn serve_with_closed_stdout_pipe_keeps_running() {
 /// With stdout closed (`>&-`) the Rust runtime opens `/dev/null` in its place, so the key
 /// would vanish without a word; the server warns instead.
 #[test]
-fn serve_with_stdout_closed_warns_about_key() {
+fn closed_stdout_warns_about_key() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("agentlens.db");
     let serve = serve_command("127.0.0.1:0", &db);
@@ -144,8 +144,8 @@ fn serve_with_stdout_closed_warns_about_key() {
     );
 }
 
-/// Checks that the server in `dir` answers `/api/health` with 200, stops it and returns
-/// what it wrote to stderr.
+/// Checks that the server in `dir` returns 200 on `/api/health`, stops it and returns what
+/// it wrote to stderr.
 fn check_serves_without_stdout(mut server: Running, dir: &Path, mut stderr: impl Read) -> String {
     let record = wait_for_record(&dir.join("agentlens.db.lock"), &mut server);
     let address = record.split("listening on ").nth(1).unwrap().trim();
