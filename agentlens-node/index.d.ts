@@ -15,6 +15,8 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  * Calls that record events only queue them and never throw for network problems: failed
  * sends are counted in `stats()` and reported once with `console.warn`. Before the process
  * exits on its own, pending events are flushed. Await `close()` before `process.exit()`.
+ * A client collected as garbage without `close()` sends its queued events for up to 2 s
+ * on its own thread, without blocking the event loop, unless the process exits first.
  */
 export declare class Client {
   /**

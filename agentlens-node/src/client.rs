@@ -99,6 +99,8 @@ pub struct NapiClientStats {
 /// Calls that record events only queue them and never throw for network problems: failed
 /// sends are counted in `stats()` and reported once with `console.warn`. Before the process
 /// exits on its own, pending events are flushed. Await `close()` before `process.exit()`.
+/// A client collected as garbage without `close()` sends its queued events for up to 2 s
+/// on its own thread, without blocking the event loop, unless the process exits first.
 #[napi(js_name = "Client")]
 #[derive(Debug)]
 pub struct NapiClient {
