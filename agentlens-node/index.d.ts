@@ -15,6 +15,8 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  * Calls that record events only queue them and never throw for network problems: failed
  * sends are counted in `stats()` and reported once with `console.warn`. Before the process
  * exits on its own, pending events are flushed. Await `close()` before `process.exit()`.
+ * A client collected as garbage without `close()` sends its queued events for up to 2 s
+ * on its own thread, without blocking the event loop, unless the process exits first.
  */
 export declare class Client {
   /**
@@ -74,6 +76,9 @@ export declare class Client {
    * throws or rejects, in which case the error is rethrown unchanged.
    *
    * Resolves to the callback's result.
+   *
+   * @throws {Error} before the callback runs when `session_started` is invalid, such as
+   * a blank session or agent id or one longer than 256 characters.
    */
   session<T>(options: NapiSessionOptions | undefined | null, callback: (session: Session) => Promise<T> | T): Promise<T>
   /**

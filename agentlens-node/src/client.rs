@@ -99,6 +99,8 @@ pub struct NapiClientStats {
 /// Calls that record events only queue them and never throw for network problems: failed
 /// sends are counted in `stats()` and reported once with `console.warn`. Before the process
 /// exits on its own, pending events are flushed. Await `close()` before `process.exit()`.
+/// A client collected as garbage without `close()` sends its queued events for up to 2 s
+/// on its own thread, without blocking the event loop, unless the process exits first.
 #[napi(js_name = "Client")]
 #[derive(Debug)]
 pub struct NapiClient {
@@ -238,6 +240,9 @@ impl NapiClient {
     /// throws or rejects, in which case the error is rethrown unchanged.
     ///
     /// Resolves to the callback's result.
+    ///
+    /// @throws {Error} before the callback runs when `session_started` is invalid, such as
+    /// a blank session or agent id or one longer than 256 characters.
     #[napi(
         ts_generic_types = "T",
         ts_args_type = "options: NapiSessionOptions | undefined | null, callback: (session: Session) => Promise<T> | T",
@@ -249,7 +254,7 @@ impl NapiClient {
         options: Option<NapiSessionOptions>,
         callback: Function<'env, NapiSession, Unknown<'env>>,
     ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-        let handle = self.start_session(options.unwrap_or_default());
+        let handle = self.start_session(options.unwrap_or_default())?;
         let session_id = handle.session_id.clone();
         let agent_id = handle.agent_id.clone();
 
@@ -360,7 +365,9 @@ impl NapiClient {
         Ok(event)
     }
 
-    fn start_session(&self, options: NapiSessionOptions) -> NapiSession {
+    /// Queues `session_started` and returns the session. The event goes through the same
+    /// check as `logEvent`, so an id that the collector would reject throws here.
+    fn start_session(&self, options: NapiSessionOptions) -> Result<NapiSession> {
         let session_id = options.session_id.unwrap_or_else(new_session_id);
         let agent_id = options
             .agent_id
@@ -371,14 +378,20 @@ impl NapiClient {
             payload.insert("agentName".into(), name.into());
         }
         payload.insert("tags".into(), options.tags.unwrap_or_default().into());
-        let event = Event::new(&session_id, &agent_id, EventType::SessionStarted, payload);
+        let event = self.to_event(NapiEventInput {
+            event_type: "session_started".to_owned(),
+            payload: Some(payload),
+            session_id: Some(session_id.clone()),
+            agent_id: Some(agent_id.clone()),
+            ..NapiEventInput::default()
+        })?;
         self.core.log(event);
 
-        NapiSession {
+        Ok(NapiSession {
             core: Arc::clone(&self.core),
             session_id,
             agent_id,
-        }
+        })
     }
 
     fn end_session(&self, session_id: &str, agent_id: &str, reason: &str) {

@@ -51,7 +51,9 @@ pub struct NapiClientOptions {
 /// Returns an `InvalidArg` error naming the option and its range when a number is out of
 /// range, fractional, `NaN` or infinite.
 pub(crate) fn build_options(options: NapiClientOptions) -> Result<ClientOptions> {
-    let mut built = ClientOptions::from_env();
+    // The garbage collector drops a client on the JavaScript thread, which must not wait
+    // for the network. The `beforeExit` listener flushes the clients still alive.
+    let mut built = ClientOptions::from_env().wait_on_drop(false);
     if let Some(url) = options.url {
         built = built.server_url(url);
     }

@@ -37,6 +37,18 @@ test('ids over 256 characters throw at the call', async () => {
   assert.equal(client.stats().failed, 0)
 })
 
+test('session ids over 256 characters throw before the callback runs', async () => {
+  const client = newClient()
+  let calls = 0
+  const callback = () => { calls += 1 }
+
+  assert.throws(() => client.session({ sessionId: LONG_ID }, callback), /sessionId: sessionId must be at most 256 characters, got 257/)
+  assert.throws(() => client.session({ agentId: LONG_ID }, callback), /agentId: agentId must be at most 256 characters, got 257/)
+  assert.equal(calls, 0)
+  assert.equal(await client.close(1000), 0)
+  assert.equal(client.stats().failed, 0)
+})
+
 test('events over the 1 MiB request limit throw at the call', async () => {
   const client = newClient()
   const text = 'x'.repeat(2 ** 20)

@@ -182,3 +182,35 @@ def test_forked_child_uses_its_own_thread(collector: Collector) -> None:
     assert finished.returncode == 0, finished.stderr
     assert len(collector.events("ses_py_fork_parent")) == 7
     assert len(collector.events("ses_py_fork_child")) == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork() is POSIX only")
+def test_forked_child_exits_without_waiting(collector: Collector) -> None:
+    # The child shuts down the parent's native client, which `_abandoned` keeps alive, and
+    # then exits normally, which drops it. Both used to wait for the parent's background
+    # thread until the deadline, because the child has no such thread to reply.
+    code = """
+        import os
+        import sys
+        import time
+        import agentlens
+        from agentlens import _client
+
+        client = agentlens.Client(flush_interval=60)
+        client.track_cost(provider="openai", model="gpt-4o-mini", input_tokens=1,
+                          output_tokens=1, session_id="ses_py_fork_wait")
+        child = os.fork()
+        if child == 0:
+            started = time.monotonic()
+            _client._abandoned[-1].shutdown(20.0)
+            waited = time.monotonic() - started
+            sys.exit(0 if waited < 10.0 else 3)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, status
+        assert client.close() == 0
+    """
+
+    finished = run_python(code, collector)
+
+    assert finished.returncode == 0, finished.stderr
+    assert len(collector.events("ses_py_fork_wait")) == 1

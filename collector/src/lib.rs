@@ -138,7 +138,8 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
 /// Loads the price table, opens the database and, with authentication on, makes sure an
 /// admin key exists.
 ///
-/// A newly created key is printed once to stdout; a preset key is never printed.
+/// A newly created key is printed once to stdout; a preset key is never printed. When
+/// stdout is closed, the server starts anyway and logs a warning without the key.
 ///
 /// # Errors
 ///
@@ -149,7 +150,7 @@ pub async fn open_state(options: &ServeOptions) -> Result<AppState, ServeError> 
     let store = Store::open(&options.db)?;
     if options.auth_enabled {
         if let Some(key) = auth::bootstrap_key(&store, options.preset_key.as_deref()).await? {
-            println!("created API key {key}; store it now, it is not shown again");
+            print_new_key(&key, &options.db);
         }
     } else {
         tracing::warn!("authentication is disabled: every request has full access to all data");
@@ -161,6 +162,21 @@ pub async fn open_state(options: &ServeOptions) -> Result<AppState, ServeError> 
         prices,
         rate_limiter: rate_limit::RateLimiter::new(options.rate_limit),
     })
+}
+
+/// Prints a newly created key on stdout. When that fails, for example because stdout is a
+/// pipe whose reader has exited, the key is lost, so a warning names the command that
+/// creates another. The key itself never goes to the log.
+fn print_new_key(key: &str, db: &std::path::Path) {
+    let line = format!("created API key {key}; store it now, it is not shown again");
+    if let Err(error) = cli::output::print_line_once(&line) {
+        tracing::warn!(
+            %error,
+            db = %db.display(),
+            "cannot print the new api key on stdout, and it is not shown again; \
+             create another with `agentlens keys create --db <db>`"
+        );
+    }
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes requests in

@@ -44,7 +44,11 @@
 //!   deadline as the caller's wait, and stops the thread. Both return the number of
 //!   events still pending. A flush that times out fails no event. A batch that waits out a
 //!   `Retry-After` stays pending and is sent after the flush returns. Dropping the client
-//!   shuts it down with a 2 second deadline.
+//!   shuts it down with a 2 second deadline, and waits for it unless
+//!   [`ClientOptions::wait_on_drop`] is `false`.
+//! - **Fork.** The background thread exists only in the process that built the client. In a
+//!   child forked from it, `flush`, `shutdown` and the drop return at once and send nothing,
+//!   so the child never waits for a thread it does not have.
 //!
 //! If a shutdown times out, the background thread is left to end on its own. A request
 //! that started before the shutdown runs to completion. A batch waiting to be retried
@@ -173,6 +177,9 @@ pub struct Client {
     agent_id: String,
     deadline: DeadlineHandle,
     worker: Mutex<Option<thread::JoinHandle<()>>>,
+    wait_on_drop: bool,
+    /// The process that started the background thread, which a forked child lacks.
+    process_id: u32,
 }
 
 impl Client {
@@ -238,6 +245,8 @@ impl Client {
             agent_id: options.agent_id,
             deadline,
             worker: Mutex::new(Some(worker)),
+            wait_on_drop: options.wait_on_drop,
+            process_id: std::process::id(),
         })
     }
 
@@ -308,6 +317,9 @@ impl Client {
     /// call has been handled and nothing new arrived. The wait blocks the calling thread
     /// but does not need or use the caller's async runtime.
     pub fn flush(&self, timeout: Duration) -> usize {
+        if self.is_forked_copy() {
+            return self.pending();
+        }
         let (done, finished) = std_mpsc::sync_channel(1);
         if !self.queue.command(Command::Flush { done }) {
             return self.pending();
@@ -331,15 +343,58 @@ impl Client {
     /// shutdown, which the background thread finishes on its own. Later calls return at
     /// once.
     pub fn shutdown(&self, timeout: Duration) -> usize {
+        let Some(worker) = self.take_worker() else {
+            return self.pending();
+        };
+
+        let finished = self.start_shutdown(timeout);
+        let stopped = finished.is_some_and(|finished| finished.recv_timeout(timeout).is_ok());
+        if stopped {
+            // The thread has signalled `done` and only has to tear its runtime down.
+            let _ = worker.join();
+        }
+
+        self.report_shutdown(stopped);
+        self.pending()
+    }
+
+    /// Starts the shutdown like [`Client::shutdown`] and returns without waiting. The
+    /// background thread sends what is queued until `timeout` passes, then exits.
+    fn shutdown_in_background(&self, timeout: Duration) {
+        let Some(worker) = self.take_worker() else {
+            return;
+        };
+        let _ = self.start_shutdown(timeout);
+        // Dropping the handle detaches the thread.
+        drop(worker);
+        tracing::debug!(
+            events.pending = self.pending(),
+            events.dropped_total = self.dropped(),
+            "client dropped; its thread sends the queued events in the background"
+        );
+    }
+
+    /// Takes the handle of the background thread, once. Returns `None` after a shutdown, and
+    /// in a forked child, whose copy of the handle names a thread of the parent.
+    fn take_worker(&self) -> Option<thread::JoinHandle<()>> {
         let worker = self
             .worker
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        let Some(worker) = worker else {
-            return self.pending();
-        };
+            .take()?;
+        if self.is_forked_copy() {
+            tracing::debug!("client stopped in a forked child, which lacks the background thread");
+            // Joining or detaching a thread of another process is undefined, so the
+            // handle is leaked.
+            std::mem::forget(worker);
+            return None;
+        }
+        Some(worker)
+    }
 
+    /// Sends the shutdown command with a deadline `timeout` from now. Returns the channel
+    /// that reports the end of the shutdown, or `None` when the thread is gone.
+    fn start_shutdown(&self, timeout: Duration) -> Option<std_mpsc::Receiver<()>> {
         let (done, finished) = std_mpsc::sync_channel(1);
         let deadline = Instant::now().checked_add(timeout);
         if let Some(deadline) = deadline {
@@ -348,14 +403,12 @@ impl Client {
             self.deadline.set(tokio::time::Instant::from_std(deadline));
         }
         let command = Command::Shutdown { deadline, done };
-        let stopped = self.queue.command(command) && finished.recv_timeout(timeout).is_ok();
-        if stopped {
-            // The thread has signalled `done` and only has to tear its runtime down.
-            let _ = worker.join();
-        }
+        self.queue.command(command).then_some(finished)
+    }
 
-        self.report_shutdown(stopped);
-        self.pending()
+    /// Returns true in a process forked from the one that built the client.
+    fn is_forked_copy(&self) -> bool {
+        std::process::id() != self.process_id
     }
 
     fn report_shutdown(&self, stopped: bool) {
@@ -440,7 +493,11 @@ impl Client {
 
 impl Drop for Client {
     fn drop(&mut self) {
-        self.shutdown(DROP_SHUTDOWN_TIMEOUT);
+        if self.wait_on_drop {
+            self.shutdown(DROP_SHUTDOWN_TIMEOUT);
+        } else {
+            self.shutdown_in_background(DROP_SHUTDOWN_TIMEOUT);
+        }
     }
 }
 

@@ -66,6 +66,7 @@ pub struct ClientOptions {
     pub(crate) retry_backoff: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) transport: Option<Arc<dyn Transport>>,
+    pub(crate) wait_on_drop: bool,
 }
 
 impl ClientOptions {
@@ -90,6 +91,7 @@ impl ClientOptions {
             retry_backoff: DEFAULT_RETRY_BACKOFF,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             transport: None,
+            wait_on_drop: true,
         }
     }
 
@@ -162,6 +164,19 @@ impl ClientOptions {
         self
     }
 
+    /// Sets whether dropping the client waits for its queued events (default `true`).
+    ///
+    /// Either way the drop gives the background thread 2 seconds to send what is queued.
+    /// With `true` the dropping thread waits for that send. With `false` the drop returns at
+    /// once and the send goes on in the background, so events still unsent when the process
+    /// exits are lost. Bindings whose objects are dropped by a garbage collector on the
+    /// host's only thread, such as Node.js, use `false`. Call [`Client::shutdown`] to know
+    /// how many events were left.
+    pub fn wait_on_drop(mut self, wait: bool) -> Self {
+        self.wait_on_drop = wait;
+        self
+    }
+
     /// Starts a client with these options.
     ///
     /// # Errors
@@ -190,6 +205,7 @@ impl fmt::Debug for ClientOptions {
             .field("retry_backoff", &self.retry_backoff)
             .field("request_timeout", &self.request_timeout)
             .field("custom_transport", &self.transport.is_some())
+            .field("wait_on_drop", &self.wait_on_drop)
             .finish()
     }
 }

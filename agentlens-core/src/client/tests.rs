@@ -187,6 +187,55 @@ fn drop_sends_queued_events() {
     assert_eq!(capture.events().len(), 1);
 }
 
+/// A transport whose requests never complete, like a collector that accepts the
+/// connection and never replies.
+struct SilentTransport;
+
+impl Transport for SilentTransport {
+    fn send<'a>(&'a self, _events: &'a [Event]) -> SendFuture<'a> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[test]
+fn drop_without_wait_returns_before_deadline() {
+    let client = Client::builder("http://localhost:3400")
+        .transport(SilentTransport)
+        .wait_on_drop(false)
+        .build()
+        .unwrap();
+    client.log(custom_event("ses_1"));
+    assert_eq!(client.flush(Duration::from_millis(50)), 1);
+
+    let started = std::time::Instant::now();
+    drop(client);
+
+    // The drop deadline is 2 s, and a drop that waited would take all of it.
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn drop_without_wait_sends_in_background() {
+    let capture = CapturingTransport::new();
+    let client = capturing_client(&capture)
+        .wait_on_drop(false)
+        .build()
+        .unwrap();
+    client.log(custom_event("ses_1"));
+
+    drop(client);
+    let deadline = std::time::Instant::now() + WAIT;
+    while capture.events().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    assert_eq!(capture.events().len(), 1);
+}
+
 #[test]
 fn client_is_shared_across_threads() {
     let capture = CapturingTransport::new();

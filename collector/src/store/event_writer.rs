@@ -42,6 +42,7 @@ use super::session_index;
 use super::sessions::Session;
 use super::sqlite::WriteJob;
 use super::tool_rollups::ToolCountDeltas;
+use super::write_fault::LastWriteFault;
 use super::BatchMap;
 use super::{sql_count, StoreError, WriterContext};
 use crate::ingest::{CostSource, PreparedEvent};
@@ -59,11 +60,13 @@ pub(crate) struct IngestJob {
 
 /// Stores `first` and the batches of the same tenant queued right behind it in one
 /// transaction, and replies to each. Returns the job that ended the group, when it took
-/// one from the queue that it could not add, so the caller runs it next.
+/// one from the queue that it could not add, so the caller runs it next. A batch that
+/// fails on the storage records its fault in `faults` before its reply.
 pub(crate) fn run_group(
     context: &mut WriterContext,
     first: IngestJob,
     queue: &mpsc::Receiver<WriteJob>,
+    faults: &LastWriteFault,
 ) -> Option<WriteJob> {
     let mut group = vec![first];
     let mut event_count = group[0].events.len();
@@ -105,12 +108,15 @@ pub(crate) fn run_group(
             );
             for job in group {
                 let result = ingest_batch(context, &job.tenant, &job.events);
+                faults.record_failure(&result);
                 let _ = job.reply.send(result);
             }
         }
         Err(error) => {
             if let Some(job) = group.pop() {
-                let _ = job.reply.send(Err(error));
+                let result = Err(error);
+                faults.record_failure(&result);
+                let _ = job.reply.send(result);
             }
         }
     }
@@ -442,7 +448,7 @@ mod tests {
         queue_in.send(WriteJob::Ingest(retry)).unwrap();
         queue_in.send(WriteJob::Ingest(second)).unwrap();
 
-        assert!(run_group(&mut context, first, &queue).is_none());
+        assert!(run_group(&mut context, first, &queue, &LastWriteFault::default()).is_none());
 
         assert_eq!(commits.load(Ordering::SeqCst), 1);
         let first = outcome(first_reply).unwrap();
@@ -474,7 +480,7 @@ mod tests {
         queue_in.send(WriteJob::Ingest(broken)).unwrap();
         queue_in.send(WriteJob::Ingest(last)).unwrap();
 
-        run_group(&mut context, first, &queue);
+        run_group(&mut context, first, &queue, &LastWriteFault::default());
 
         assert_eq!(outcome(first_reply).unwrap().ingested, 1);
         assert!(outcome(broken_reply).is_err());
@@ -492,7 +498,7 @@ mod tests {
         queue_in.send(WriteJob::Run(Box::new(|_| {}))).unwrap();
         queue_in.send(WriteJob::Ingest(later)).unwrap();
 
-        let next = run_group(&mut context, first, &queue);
+        let next = run_group(&mut context, first, &queue, &LastWriteFault::default());
 
         assert!(matches!(next, Some(WriteJob::Run(_))));
         assert!(matches!(queue.try_recv(), Ok(WriteJob::Ingest(_))));

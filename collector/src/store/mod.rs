@@ -141,10 +141,11 @@ impl Store {
     ///
     /// Returns [`StoreError`] when the file cannot be opened or a migration fails.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let conn = sqlite::open_writer(path)?;
+        let last_fault = write_fault::LastWriteFault::default();
+        let conn = sqlite::open_writer_tracking(path, last_fault.clone())?;
         let id_origin = event_ids::IdOrigin::load(&conn)?;
         Ok(Store {
-            writer: Writer::spawn(conn)?,
+            writer: Writer::spawn(conn, last_fault)?,
             readers: Arc::new(ReaderPool::new(path)),
             path: path.to_owned(),
             id_origin,
@@ -185,7 +186,7 @@ impl Store {
     }
 
     /// Returns the message of the storage fault that made the last failed write fail,
-    /// such as a full disk, until a write succeeds again.
+    /// such as a full disk, until a write commits data again.
     pub fn last_write_fault(&self) -> Option<String> {
         self.writer.last_fault.get()
     }

@@ -329,10 +329,15 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread over an open connection.
-    pub(crate) fn spawn(conn: Connection) -> Result<Writer, StoreError> {
+    /// Starts the writer thread over a connection from [`open_writer_tracking`] that
+    /// clears `last_fault`.
+    pub(crate) fn spawn(
+        conn: Connection,
+        last_fault: LastWriteFault,
+    ) -> Result<Writer, StoreError> {
         let (jobs, receiver) = mpsc::channel::<WriteJob>();
         let mut context = WriterContext::new(conn);
+        let faults = last_fault.clone();
         std::thread::Builder::new()
             .name("agentlens-sqlite-writer".to_owned())
             .spawn(move || {
@@ -343,15 +348,14 @@ impl Writer {
                             job(&mut context);
                             None
                         }
-                        WriteJob::Ingest(first) => run_group(&mut context, first, &receiver),
+                        WriteJob::Ingest(first) => {
+                            run_group(&mut context, first, &receiver, &faults)
+                        }
                     };
                 }
             })
             .map_err(|source| StoreError::Thread(source.to_string()))?;
-        Ok(Writer {
-            jobs,
-            last_fault: LastWriteFault::default(),
-        })
+        Ok(Writer { jobs, last_fault })
     }
 
     /// Runs `job` on the writer thread and returns its result.
@@ -361,17 +365,18 @@ impl Writer {
         F: FnOnce(&mut WriterContext) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, result) = oneshot::channel();
+        let faults = self.last_fault.clone();
         let boxed = WriteJob::Run(Box::new(move |context| {
+            let outcome = job(context);
+            faults.record_failure(&outcome);
             // The receiver is gone only when the request was cancelled; the job has
             // already committed or rolled back by then.
-            let _ = reply.send(job(context));
+            let _ = reply.send(outcome);
         }));
         self.jobs
             .send(boxed)
             .map_err(|_| StoreError::WriterStopped)?;
-        let outcome = result.await.map_err(|_| StoreError::WriterStopped)?;
-        self.last_fault.record(&outcome);
-        outcome
+        result.await.map_err(|_| StoreError::WriterStopped)?
     }
 
     /// Stores an ingest batch on the writer thread and returns its outcome.
@@ -389,9 +394,7 @@ impl Writer {
         self.jobs
             .send(WriteJob::Ingest(job))
             .map_err(|_| StoreError::WriterStopped)?;
-        let outcome = result.await.map_err(|_| StoreError::WriterStopped)?;
-        self.last_fault.record(&outcome);
-        outcome
+        result.await.map_err(|_| StoreError::WriterStopped)?
     }
 }
 
@@ -446,7 +449,17 @@ impl ReaderPool {
 }
 
 /// Opens the database for writing, creating it if needed, and applies pending migrations.
+#[cfg(test)]
 pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    open_writer_tracking(path, LastWriteFault::default())
+}
+
+/// Opens the database for writing, creating it if needed, applies pending migrations, and
+/// clears `last_fault` after each commit that writes pages.
+pub(crate) fn open_writer_tracking(
+    path: &Path,
+    last_fault: LastWriteFault,
+) -> Result<Connection, StoreError> {
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // Takes effect only while the file is still empty, so it must precede the WAL switch.
@@ -459,7 +472,7 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES)?;
     conn.set_prepared_statement_cache_capacity(WRITER_STATEMENT_CACHE);
     migrate(&conn)?;
-    start_checkpointer(&mut conn, path)?;
+    start_checkpointer(&mut conn, path, last_fault)?;
     Ok(conn)
 }
 
@@ -492,7 +505,11 @@ fn applied_versions(conn: &Connection) -> rusqlite::Result<HashSet<i64>> {
 /// Starts the checkpoint thread and installs the WAL hook that wakes it after commits.
 ///
 /// The thread exits when `writer` closes, because the hook owns the only sender.
-fn start_checkpointer(writer: &mut Connection, path: &Path) -> Result<(), StoreError> {
+fn start_checkpointer(
+    writer: &mut Connection,
+    path: &Path,
+    last_fault: LastWriteFault,
+) -> Result<(), StoreError> {
     let checkpointer = Connection::open(path)?;
     checkpointer.busy_timeout(BUSY_TIMEOUT)?;
     checkpointer.pragma_update(None, "synchronous", "NORMAL")?;
@@ -515,8 +532,10 @@ fn start_checkpointer(writer: &mut Connection, path: &Path) -> Result<(), StoreE
     let writer_pages = wal_pages(WRITER_CHECKPOINT_WAL_BYTES, page_size);
 
     // The hook runs after the commit, and an error from it would fail the statement that
-    // committed, so a failed checkpoint is only logged, as SQLite's own hook does.
+    // committed, so a failed checkpoint is only logged, as SQLite's own hook does. SQLite
+    // calls it only for commits that wrote pages, which is what clears a storage fault.
     writer.wal_hook(Some(move |wal: &mut Wal, pages: i32| {
+        last_fault.clear();
         if pages >= writer_pages {
             log_checkpoint_error(wal.checkpoint(), Some(pages));
         } else if pages >= request_pages {

@@ -1,6 +1,12 @@
 //! Storage faults: failures of the database file or its disk that no retry fixes until an
 //! operator acts, such as a full disk. The HTTP layer names them in its error responses,
-//! and the health route reports the last one until a write succeeds again.
+//! and the health route reports the last one until a write commits data again.
+//!
+//! Both sides of [`LastWriteFault`] run on the writer thread, in the order of the writes.
+//! A job records its fault before it replies. The WAL hook of the writer connection clears
+//! the fault after each commit that wrote pages to the WAL. A job that writes nothing,
+//! such as a WAL checkpoint or an update that matches no row, commits no pages, so it
+//! leaves the fault in place.
 
 use std::sync::{Arc, Mutex};
 
@@ -40,22 +46,30 @@ impl StoreError {
     }
 }
 
-/// The storage fault of the last write that failed with one, cleared by the next write
-/// that succeeds.
+/// The storage fault of the last write that failed with one, cleared by the next commit
+/// that stores data.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LastWriteFault(Arc<Mutex<Option<String>>>);
 
 impl LastWriteFault {
-    /// Records the outcome of a write.
-    pub(crate) fn record<T>(&self, result: &Result<T, StoreError>) {
-        let fault = match result {
-            Ok(_) => None,
-            Err(error) if error.storage_fault().is_some() => Some(error.to_string()),
-            // Other errors, such as a rejected batch, say nothing about the storage.
-            Err(_) => return,
+    /// Records the fault of a failed write. A success or another error, such as a rejected
+    /// batch, is no sign of a storage fault and changes nothing.
+    pub(crate) fn record_failure<T>(&self, result: &Result<T, StoreError>) {
+        let Err(error) = result else {
+            return;
         };
+        if error.storage_fault().is_none() {
+            return;
+        }
         if let Ok(mut last) = self.0.lock() {
-            *last = fault;
+            *last = Some(error.to_string());
+        }
+    }
+
+    /// Forgets the recorded fault, because a transaction that wrote pages has committed.
+    pub(crate) fn clear(&self) {
+        if let Ok(mut last) = self.0.lock() {
+            *last = None;
         }
     }
 
@@ -68,6 +82,7 @@ impl LastWriteFault {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{Store, WriterContext};
 
     fn sqlite_error(code: i32) -> StoreError {
         StoreError::Sqlite(rusqlite::Error::SqliteFailure(
@@ -97,17 +112,56 @@ mod tests {
     }
 
     #[test]
-    fn success_clears_recorded_fault() {
+    fn only_storage_faults_are_recorded() {
         let last = LastWriteFault::default();
 
-        last.record::<()>(&Err(sqlite_error(rusqlite::ffi::SQLITE_FULL)));
+        last.record_failure::<()>(&Err(sqlite_error(rusqlite::ffi::SQLITE_FULL)));
         let recorded = last.get();
-        last.record::<()>(&Err(StoreError::Corrupt("a value".to_owned())));
+        last.record_failure::<()>(&Err(StoreError::Corrupt("a value".to_owned())));
         let after_other_error = last.get();
-        last.record(&Ok(()));
+        last.record_failure(&Ok(()));
+        let after_success = last.get();
+        last.clear();
 
         assert!(recorded.is_some());
         assert_eq!(after_other_error, recorded);
+        assert_eq!(after_success, recorded);
         assert_eq!(last.get(), None);
+    }
+
+    fn full_disk(_: &mut WriterContext) -> Result<(), StoreError> {
+        Err(sqlite_error(rusqlite::ffi::SQLITE_FULL))
+    }
+
+    #[tokio::test]
+    async fn write_without_changes_keeps_fault() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("agentlens.db")).unwrap();
+
+        store.write(full_disk).await.unwrap_err();
+        let recorded = store.last_write_fault();
+        store.checkpoint_on_stop().await.unwrap();
+        store.write(|_| Ok(())).await.unwrap();
+        let after_empty_writes = store.last_write_fault();
+
+        assert!(recorded.is_some());
+        assert_eq!(after_empty_writes, recorded);
+    }
+
+    #[tokio::test]
+    async fn committed_write_clears_fault() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("agentlens.db")).unwrap();
+
+        store.write(full_disk).await.unwrap_err();
+        let recorded = store.last_write_fault();
+        let hash = crate::auth::hash_key("als_test");
+        store
+            .insert_api_key(hash, "ci".to_owned(), vec!["read".into()], "default")
+            .await
+            .unwrap();
+
+        assert!(recorded.is_some());
+        assert_eq!(store.last_write_fault(), None);
     }
 }

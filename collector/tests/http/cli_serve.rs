@@ -1,8 +1,8 @@
 //! `agentlens serve` run through the binary: start-up failures (a busy port and a
-//! database already served by another process), and webhooks that bypass the proxy set in
-//! the environment.
+//! database already served by another process), a start with stdout closed, and webhooks
+//! that bypass the proxy set in the environment.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -84,6 +84,94 @@ fn second_serve_on_same_database_fails() {
         first.0.try_wait().unwrap().is_none(),
         "the first server stopped"
     );
+}
+
+/// Regression: the new API key went out through `println!`, which panicked when stdout
+/// was a pipe whose reader had exited, and the server died with it.
+#[test]
+fn closed_stdout_pipe_keeps_server_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("agentlens.db");
+    let mut child = serve_command("127.0.0.1:0", &db)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let stderr = child.stderr.take().unwrap();
+
+    let stderr = check_serves_without_stdout(Running(child), dir.path(), stderr);
+
+    assert!(stderr.contains("cannot print the new api key"), "{stderr}");
+    assert!(
+        !stderr.contains("als_"),
+        "the key went to the log: {stderr}"
+    );
+}
+
+/// With stdout closed (`>&-`) the Rust runtime opens `/dev/null` in its place, so the key
+/// would vanish without a word; the server warns instead.
+#[test]
+fn closed_stdout_warns_about_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("agentlens.db");
+    let serve = serve_command("127.0.0.1:0", &db);
+    let mut command = Command::new("sh");
+    command
+        .args(["-c", r#"exec "$0" "$@" >&-"#])
+        .arg(serve.get_program())
+        .args(serve.get_args());
+    for (key, value) in serve.get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    let mut child = command
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+
+    let stderr = check_serves_without_stdout(Running(child), dir.path(), stderr);
+
+    assert!(stderr.contains("cannot print the new api key"), "{stderr}");
+    assert!(
+        !stderr.contains("als_"),
+        "the key went to the log: {stderr}"
+    );
+}
+
+/// Checks that the server in `dir` returns 200 on `/api/health`, stops it and returns what
+/// it wrote to stderr.
+fn check_serves_without_stdout(mut server: Running, dir: &Path, mut stderr: impl Read) -> String {
+    let record = wait_for_record(&dir.join("agentlens.db.lock"), &mut server);
+    let address = record.split("listening on ").nth(1).unwrap().trim();
+
+    let reply = get(address, "/api/health");
+    let running = server.0.try_wait().unwrap().is_none();
+    drop(server);
+    let mut text = String::new();
+    stderr.read_to_string(&mut text).unwrap();
+
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}\n{text}");
+    assert!(running, "the server stopped: {text}");
+    text
+}
+
+/// Sends a GET request over a plain TCP connection and returns the whole response.
+fn get(address: &str, path: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    reply
 }
 
 /// Waits up to 10 s for the first server to write its record into the lock file.
