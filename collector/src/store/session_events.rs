@@ -28,7 +28,7 @@ impl TimeWindow {
     }
 }
 
-/// What an event listing selects, besides the tenant and the session.
+/// The selection of an event listing, besides the tenant and the session.
 #[derive(Debug)]
 pub(crate) struct EventQuery {
     /// Conditions on columns that only `events` has.
@@ -85,8 +85,8 @@ pub(crate) fn session_page(
         |row| row.get(0),
     )?;
 
-    // The parts select keys only, so the rows skipped by `offset` are not read when no
-    // condition needs them; the page's rows are read once, by `seq`.
+    // The parts select keys only. Rows that `offset` skips are then read only when a
+    // condition needs them, and the page's rows are read once, by `seq`.
     let rows_each = paging.offset.saturating_add(paging.limit);
     let sql = format!(
         "SELECT {COLUMNS} FROM events WHERE seq IN (SELECT sort_seq FROM (\

@@ -109,7 +109,7 @@ async fn session_reads_agree_whatever_part_is_indexed() {
     assert_eq!(session_reads(&app).await, indexed);
 
     // The listing of the whole session is in timestamp order, ties in send order, and
-    // holds every event of the session once.
+    // lists every event of the session once.
     let all = &indexed[1]["body"];
     assert_eq!(all["total"], 32);
     let events = all["events"].as_array().unwrap();
