@@ -172,9 +172,9 @@ fn print_new_key(key: &str, db: &std::path::Path) {
     if let Err(error) = cli::output::print_line_once(&line) {
         tracing::warn!(
             %error,
-            db = %db.display(),
             "cannot print the new api key on stdout, and it is not shown again; \
-             create another with `agentlens keys create --db <db>`"
+             create another with `agentlens keys create --db {}`",
+            db.display()
         );
     }
 }

@@ -188,6 +188,14 @@ pub enum PricesError {
         .0.display()
     )]
     MissingDatabase(PathBuf),
+    /// The `--db` path of `reprice` is a directory.
+    #[error(
+        "--db {} is a directory; pass the database file of the collector (the --db of \
+         `agentlens serve`), such as {}",
+        .0.display(),
+        .0.join("agentlens.db").display()
+    )]
+    DatabaseIsDirectory(PathBuf),
     /// The file of `reprice` is not a collector database, such as an empty file or another
     /// program's database; it is left as it was.
     #[error(

@@ -36,11 +36,15 @@ pub struct RepriceArgs {
 /// # Errors
 ///
 /// Returns [`PricesError::MissingDatabase`] when the file does not exist,
+/// [`PricesError::DatabaseIsDirectory`] when `--db` names a directory,
 /// [`PricesError::NotCollectorDatabase`] when it has no collector schema (an empty file or
 /// another program's database), which leaves the file unchanged, [`PricesError::Locked`] while a server has locked it, [`PricesError::Overrides`] for an
 /// invalid overrides file, and [`PricesError::Store`] when the database cannot be opened
 /// or written.
 pub async fn run(args: RepriceArgs) -> Result<String, PricesError> {
+    if args.db.is_dir() {
+        return Err(PricesError::DatabaseIsDirectory(args.db));
+    }
     if !args.db.is_file() {
         return Err(PricesError::MissingDatabase(args.db));
     }

@@ -163,8 +163,8 @@ impl Store {
     }
 
     /// Returns why the existing file at `path` is not a collector database: the SQLite
-    /// error of opening or reading it, or a note that `table` is missing, as in an empty
-    /// file or another program's database. Returns `None` for a collector database. It
+    /// error of opening or reading it, or a note that `schema_migrations` or `table` is
+    /// missing, as in an empty file or another program's database. Returns `None` for a collector database. It
     /// reads through a read-only connection and changes nothing, so a command can refuse
     /// such a file before [`Store::open`] writes the schema into it.
     pub fn schema_problem(path: &Path, table: &str) -> Option<String> {
@@ -173,16 +173,21 @@ impl Store {
             Ok(conn) => conn,
             Err(error) => return Some(error.to_string()),
         };
-        let has_table = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
-            [table],
-            |row| row.get::<_, bool>(0),
-        );
-        match has_table {
-            Ok(true) => None,
-            Ok(false) => Some(format!("it has no {table} table")),
-            Err(error) => Some(error.to_string()),
+        // Every collector database records its migrations, so a file with `table` but no
+        // `schema_migrations` is another program's.
+        for name in ["schema_migrations", table] {
+            let has_table = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+                [name],
+                |row| row.get::<_, bool>(0),
+            );
+            match has_table {
+                Ok(true) => {}
+                Ok(false) => return Some(format!("it has no {name} table")),
+                Err(error) => return Some(error.to_string()),
+            }
         }
+        None
     }
 
     /// Returns the message of the storage fault that made the last failed write fail,

@@ -312,11 +312,16 @@ fn empty_tenant_is_rejected() {
 fn upgrade_waits_for_running_server() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("old.db");
-    // A file that has the collector's keys table but none of its recorded migrations,
-    // as one from an older collector lacks the newest.
+    // A file that has the collector's keys table and records none of the migrations after
+    // the first, as one from an older collector lacks the newest.
     let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute_batch("CREATE TABLE api_keys (id TEXT PRIMARY KEY)")
-        .unwrap();
+    conn.execute_batch(
+        "CREATE TABLE api_keys (id TEXT PRIMARY KEY);
+         CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, \
+         applied_at TEXT NOT NULL);
+         INSERT INTO schema_migrations VALUES (1, 'initial', '2026-01-01T00:00:00Z');",
+    )
+    .unwrap();
     drop(conn);
     let address = "127.0.0.1:3700".parse().unwrap();
     let _server = agentlens_collector::db_lock::DatabaseLock::acquire(&db, address).unwrap();
@@ -334,7 +339,7 @@ fn upgrade_waits_for_running_server() {
         .query_row("SELECT COUNT(*) FROM sqlite_master", [], |row| row.get(0))
         .unwrap();
     assert_eq!(
-        tables, 2,
-        "the upgrade ran: only api_keys and its index should exist"
+        tables, 3,
+        "the upgrade ran: only api_keys, its index and schema_migrations should exist"
     );
 }

@@ -234,6 +234,19 @@ fn reprice_command_leaves_empty_and_foreign_files_untouched() {
         ("notes.txt", &b"not a database\n"[..]),
     ];
 
+    // Another program's SQLite file, with an `events` table of its own.
+    let foreign = dir.path().join("foreign.db");
+    rusqlite::Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE events (x); CREATE TABLE sessions (y);")
+        .unwrap();
+    let foreign_content = std::fs::read(&foreign).unwrap();
+    let files = [
+        files[0],
+        files[1],
+        ("foreign.db", foreign_content.as_slice()),
+    ];
+
     for (name, content) in files {
         let db = dir.path().join(name);
         std::fs::write(&db, content).unwrap();
@@ -254,5 +267,22 @@ fn reprice_command_leaves_empty_and_foreign_files_untouched() {
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     left.sort();
-    assert_eq!(left, ["empty.db", "notes.txt", "prices.toml"]);
+    assert_eq!(left, ["empty.db", "foreign.db", "notes.txt", "prices.toml"]);
+}
+
+#[test]
+fn reprice_command_names_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let prices = overrides_file(dir.path());
+    let db = dir.path().join("data.db");
+    std::fs::create_dir(&db).unwrap();
+
+    let refused = reprice_command(&db, &prices);
+
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("--db {} is a directory", db.display())),
+        "{stderr}"
+    );
 }
