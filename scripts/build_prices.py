@@ -341,8 +341,9 @@ class MergeReport:
         placeholders = [
             "",
             "# LiteLLM entries left out as $0 placeholders: every rate is zero, and neither the",
-            "# model id (`:free`, `-free`) nor the entry's notes say the model is free. Such",
-            "# models stay unpriced instead of costing $0. Columns: provider, model id, LiteLLM key.",
+            "# model id (`:free`, `-free`) nor the entry's notes say the model is free. A model",
+            "# listed here keeps the rates of another LiteLLM key or of genai-prices when one has",
+            "# them, and is unpriced otherwise, never $0. Columns: provider, model id, LiteLLM key.",
         ]
         return "\n".join([*header, *sorted(self.lines), *fills, *sorted(self.fills),
                           *duplicates, *sorted(self.duplicates),
