@@ -90,6 +90,18 @@ pub(crate) fn index_tail(conn: &Connection) -> rusqlite::Result<usize> {
     index_range(conn, through, last)
 }
 
+/// Returns true when some event is not in `session_events` yet.
+///
+/// # Errors
+///
+/// Returns [`rusqlite::Error`] when a statement fails.
+pub(crate) fn has_tail(conn: &Connection) -> rusqlite::Result<bool> {
+    let last: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |row| {
+        row.get(0)
+    })?;
+    Ok(last > indexed_through(conn)?)
+}
+
 /// Returns the largest `seq` whose event is in `session_events`.
 fn indexed_through(conn: &Connection) -> rusqlite::Result<i64> {
     conn.prepare_cached("SELECT indexed_through FROM session_index_state")?

@@ -337,6 +337,8 @@ impl Writer {
     ) -> Result<Writer, StoreError> {
         let (jobs, receiver) = mpsc::channel::<WriteJob>();
         let mut context = WriterContext::new(conn);
+        // A tail left by the last run is indexed once the writer is idle, as after ingest.
+        context.session_tail = super::session_index::has_tail(&context.conn).unwrap_or(true);
         let faults = last_fault.clone();
         std::thread::Builder::new()
             .name("agentlens-sqlite-writer".to_owned())

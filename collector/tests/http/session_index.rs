@@ -196,3 +196,22 @@ async fn migration_moves_the_session_index_into_its_table() {
     assert_eq!(old_index, 0);
     assert_eq!(session_reads(&app).await, before);
 }
+
+#[tokio::test]
+async fn restart_indexes_the_tail_left_by_the_last_run() {
+    let app = app().await;
+    send_sessions(&app, 0).await;
+    {
+        let conn = Connection::open(app.db_path()).unwrap();
+        wait_until_indexed(&conn).await;
+        rewind_index(&conn, 10);
+    }
+
+    let app = app.reopen().await;
+    let conn = Connection::open(app.db_path()).unwrap();
+    wait_until_indexed(&conn).await;
+    let entries: i64 = conn
+        .query_row("SELECT COUNT(*) FROM session_events", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(entries, 24);
+}
