@@ -555,7 +555,7 @@ fn override_models(table: &PriceTable) -> Vec<Value> {
     models
 }
 
-/// Writes a rate as an override file holds it: a flat rate as its decimal string, a tiered
+/// Returns a rate in the form of an override file: a flat rate as its decimal string, a tiered
 /// one as `{"base": "1.25", "tiers": [{"start": 200000, "price": "2.5"}], "rule": {...}}`.
 fn override_rate(rate: &Rate) -> Value {
     match rate {
