@@ -21,9 +21,9 @@ use rusqlite::{params, Connection};
 /// How many events the tail may hold before an ingest transaction indexes them.
 pub(crate) const TAIL_LIMIT: i64 = 32_768;
 
-/// The condition on `events` that selects the rows not indexed yet. `events NOT INDEXED`
-/// makes SQLite read them by `seq`, as a range of rowids, instead of walking an index of
-/// the whole tenant.
+/// The condition on `events` that selects the rows not indexed yet. Statements pair it with
+/// `FROM events NOT INDEXED`, so SQLite reads those rows as a range of rowids instead of
+/// walking an index of the whole tenant.
 pub(crate) const TAIL: &str = "seq > (SELECT indexed_through FROM session_index_state)";
 
 /// How a statement finds the events of one session.
