@@ -33,7 +33,7 @@ Key mapping rules (LiteLLM key -> provider id + model id):
    it has no price for (self-hosted servers, previews, embeddings of unpriced vendors), and
    an unknown price must stay unknown rather than cost $0. An all-zero entry is kept only when
    it is documented as free: its model id ends in `:free` or `-free` (as OpenRouter and
-   OpenCode name free offerings), or its `metadata.notes` say that it is free.
+   OpenCode name free offerings), or its `metadata.notes` state that it is free.
 6. Per-token keys map onto genai-prices price keys (`TOKEN_KEYS`), including the audio, image,
    video and reasoning units, and `*_above_<N>k_tokens` keys become prompt-size tiers. The
    `_flex`, `_priority` and `_batches` forms become genai-prices price variants for
@@ -184,7 +184,7 @@ TOOL_KEYS = {
     "code_interpreter_cost_per_session": ("code_interpreter_sessions_kcount", 1000),
 }
 
-# An all-zero entry counts as a free offering only when its model id or its notes say so.
+# An all-zero entry counts as a free offering only when its model id or its notes state so.
 FREE_MODEL = re.compile(r"[:-]free$", re.IGNORECASE)
 FREE_NOTE = re.compile(r"\bfree\b", re.IGNORECASE)
 
@@ -378,7 +378,7 @@ def decimal_text(value: Decimal) -> str:
 
 def is_placeholder(model: str, entry: dict) -> bool:
     """Returns true when every standard and variant rate of the entry is zero and neither the
-    model id nor the entry's notes say that the model is free."""
+    model id nor the entry's notes state that the model is free."""
     rate_sets = [convert_rates(entry), *(variant["rates"] for variant in convert_variants(entry))]
     if any(not is_zero(rate) for rates in rate_sets for rate in rates.values()):
         return False

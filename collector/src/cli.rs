@@ -112,7 +112,7 @@ pub struct ClaudeCodeArgs {
     #[arg(long, env = "AGENTLENS_API_KEY", hide_env_values = true, value_parser = parse_api_key)]
     pub api_key: Option<String>,
     /// Price override file of the collector (its `--prices`), so the printed total uses the
-    /// prices the collector stores. The summary says when the two tables differ.
+    /// prices the collector stores. The summary reports when the two tables differ.
     #[arg(long, env = "AGENTLENS_PRICES", value_name = "FILE")]
     pub prices: Option<PathBuf>,
 }

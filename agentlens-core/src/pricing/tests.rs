@@ -197,7 +197,7 @@ fn litellm_zero_placeholder_is_unpriced_not_free() {
 
 #[test]
 fn litellm_models_at_zero_are_documented_free() {
-    // The two search APIs whose LiteLLM notes say they are free.
+    // The two search APIs whose LiteLLM notes state they are free.
     let noted_free = ["duckduckgo/search", "searxng/search"];
     let table = PriceTable::embedded();
 

@@ -25,7 +25,7 @@ pub async fn collector_pricing_version(url: &str, api_key: Option<&str>) -> Opti
         .build()
         .ok()?;
 
-    // Any model works: the answer carries the table's version whether or not it is priced.
+    // Any model works: the response carries the table's version whether or not it is priced.
     let body = json!({
         "provider": "anthropic",
         "model": "claude-haiku-4-5",

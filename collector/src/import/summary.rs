@@ -10,11 +10,14 @@ impl std::fmt::Display for ImportSummary {
         writeln!(formatter, "events sent:     {}", self.sent)?;
         writeln!(formatter, "  new:            {}", self.new_events())?;
         writeln!(formatter, "  already stored: {}", self.already_stored)?;
+
         if self.failed > 0 || self.pending > 0 {
             writeln!(formatter, "events failed:   {}", self.failed)?;
             writeln!(formatter, "events unsent:   {}", self.pending)?;
         }
+
         self.write_id_conflicts(formatter)?;
+
         if self.invalid_usage > 0 || self.skipped_lines > 0 {
             writeln!(
                 formatter,
@@ -29,6 +32,7 @@ impl std::fmt::Display for ImportSummary {
                 writeln!(formatter, "  {example}")?;
             }
         }
+
         if self.events == 0 && self.files > 0 && self.invalid_usage == 0 {
             writeln!(
                 formatter,
@@ -37,6 +41,7 @@ impl std::fmt::Display for ImportSummary {
                  (~/.claude/projects), not other tools' logs"
             )?;
         }
+
         if self.no_usage_lines > 0 {
             writeln!(
                 formatter,
@@ -44,6 +49,7 @@ impl std::fmt::Display for ImportSummary {
                 self.no_usage_lines
             )?;
         }
+
         if self.synthetic_messages > 0 {
             writeln!(
                 formatter,
@@ -51,6 +57,7 @@ impl std::fmt::Display for ImportSummary {
                 self.synthetic_messages
             )?;
         }
+
         let unpriced: u64 = self.unpriced.values().sum();
         writeln!(formatter, "unpriced events: {unpriced}")?;
         for (model, count) in &self.unpriced {
@@ -60,10 +67,12 @@ impl std::fmt::Display for ImportSummary {
                 "  {model}: {count} ({reason}; a --prices file can add the price)"
             )?;
         }
+
         write!(formatter, "priced total:    ${}", self.total_usd)?;
         if self.failed > 0 || self.pending > 0 || self.id_conflicts.total > 0 {
             write!(formatter, " (includes events the collector did not store)")?;
         }
+
         self.write_table_check(formatter)
     }
 }

@@ -5,7 +5,7 @@
 //! sessions would otherwise rewrite two or three leaves of that index per commit, about
 //! two thirds of the pages the commit writes (`BENCHMARKS.md`). Instead:
 //!
-//! - `session_events` holds `(tenant_id, session_id, timestamp, seq)` for every event up
+//! - `session_events` contains `(tenant_id, session_id, timestamp, seq)` for every event up
 //!   to `session_index_state.indexed_through`;
 //! - the events after it form the tail, which readers scan by `seq`;
 //! - an ingest transaction that leaves at least [`TAIL_LIMIT`] events in the tail adds
@@ -26,7 +26,7 @@ pub(crate) const TAIL_LIMIT: i64 = 32_768;
 /// walking an index of the whole tenant.
 pub(crate) const TAIL: &str = "seq > (SELECT indexed_through FROM session_index_state)";
 
-/// How a statement finds the events of one session.
+/// Source of a session's events in a statement: the table, or the old index.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) enum SessionRows {
     /// From migration 23 on: through `session_events` and the tail.
@@ -81,9 +81,7 @@ pub(crate) fn index_long_tail(conn: &Connection, last_seq: i64) -> rusqlite::Res
 /// Returns [`rusqlite::Error`] when a statement fails.
 pub(crate) fn index_tail(conn: &Connection) -> rusqlite::Result<usize> {
     let through = indexed_through(conn)?;
-    let last: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |row| {
-        row.get(0)
-    })?;
+    let last = last_seq(conn)?;
     if last <= through {
         return Ok(0);
     }
@@ -96,10 +94,14 @@ pub(crate) fn index_tail(conn: &Connection) -> rusqlite::Result<usize> {
 ///
 /// Returns [`rusqlite::Error`] when a statement fails.
 pub(crate) fn has_tail(conn: &Connection) -> rusqlite::Result<bool> {
-    let last: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |row| {
+    Ok(last_seq(conn)? > indexed_through(conn)?)
+}
+
+/// Returns the largest stored `seq`, or 0 for a file without events.
+fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |row| {
         row.get(0)
-    })?;
-    Ok(last > indexed_through(conn)?)
+    })
 }
 
 /// Returns the largest `seq` whose event is in `session_events`.
@@ -171,7 +173,7 @@ mod tests {
     }
 
     #[test]
-    fn short_tail_stays_until_it_reaches_the_limit() {
+    fn short_tail_waits_for_limit() {
         let conn = store_with_events(3);
         insert_events(&conn, 4, TAIL_LIMIT + 2);
         assert!(index_long_tail(&conn, TAIL_LIMIT + 2).unwrap());
@@ -187,7 +189,7 @@ mod tests {
     }
 
     #[test]
-    fn session_rows_come_from_table_and_tail_once() {
+    fn session_rows_read_both_parts_once() {
         let conn = store_with_events(10);
         assert_eq!(index_tail(&conn).unwrap(), 0);
         insert_events(&conn, 11, 11);

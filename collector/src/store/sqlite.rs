@@ -69,7 +69,7 @@ const WAL_SIZE_LIMIT_BYTES: i64 = 2 * CHECKPOINT_WAL_BYTES;
 /// default of 16 would evict them as soon as alerts or key changes also write.
 const WRITER_STATEMENT_CACHE: usize = 64;
 
-/// How long the writer waits for a job before it indexes the session tail that ingest
+/// Time the writer waits for a job before it indexes the session tail that ingest
 /// left ([`super::session_index`]).
 const IDLE_INDEX_DELAY: Duration = Duration::from_millis(200);
 

@@ -1,6 +1,6 @@
 //! Ingest lists a session's events in `session_events` after the fact (migration 23).
 //! Reads by session must find each event once, whether it is indexed yet or still in the
-//! tail, and a file from before migration 23 must get the same answers once migrated.
+//! tail, and a file from before migration 23 must give the same results once migrated.
 
 use std::time::{Duration, Instant};
 
@@ -153,7 +153,7 @@ async fn idle_writer_indexes_the_tail() {
 }
 
 #[tokio::test]
-async fn migration_moves_the_session_index_into_its_table() {
+async fn migration_fills_session_index_table() {
     let app = app().await;
     send_sessions(&app, 0).await;
     send_sessions(&app, 1).await;
@@ -198,7 +198,7 @@ async fn migration_moves_the_session_index_into_its_table() {
 }
 
 #[tokio::test]
-async fn restart_indexes_the_tail_left_by_the_last_run() {
+async fn restart_indexes_leftover_tail() {
     let app = app().await;
     send_sessions(&app, 0).await;
     {

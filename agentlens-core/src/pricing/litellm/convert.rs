@@ -281,7 +281,7 @@ fn cost_key_factor(key: &str) -> Option<i64> {
 }
 
 /// Returns true when every standard and variant rate of an entry is zero and neither the
-/// model id (ending in `:free` or `-free`) nor the entry's `metadata.notes` say the model is
+/// model id (ending in `:free` or `-free`) nor the entry's `metadata.notes` state the model is
 /// free. LiteLLM writes $0 for models it has no price for, and such a model must stay
 /// unpriced rather than cost $0.
 pub(super) fn is_placeholder(model: &str, entry: &Value, rates: &BTreeMap<String, Rate>) -> bool {
@@ -296,7 +296,7 @@ pub(super) fn is_placeholder(model: &str, entry: &Value, rates: &BTreeMap<String
     let lower = model.to_lowercase();
     let named_free = lower.ends_with(":free") || lower.ends_with("-free");
     let notes = entry.pointer("/metadata/notes").and_then(Value::as_str);
-    !(named_free || notes.is_some_and(says_free))
+    !(named_free || notes.is_some_and(notes_state_free))
 }
 
 fn is_zero(rate: &Rate) -> bool {
@@ -309,7 +309,7 @@ fn is_zero(rate: &Rate) -> bool {
 }
 
 /// Returns true when the text has the word `free`, as `\bfree\b` matches it.
-fn says_free(notes: &str) -> bool {
+fn notes_state_free(notes: &str) -> bool {
     notes
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .any(|word| word.eq_ignore_ascii_case("free"))

@@ -17,7 +17,7 @@
 //!   fee applies to every model of the provider without one of its own.
 //! - Entries whose rates are all zero are $0 placeholders for models LiteLLM has no price
 //!   for, and are left out so those models stay unpriced. An entry whose model id ends in
-//!   `:free` or `-free`, or whose `metadata.notes` say it is free, keeps its zero rates.
+//!   `:free` or `-free`, or whose `metadata.notes` state it is free, keeps its zero rates.
 //!
 //! NOTE: an entry with an invalid cost field (a string or a negative number) is left out
 //! whole here and reported, while `scripts/litellm_prices.py` ignores only that field.
