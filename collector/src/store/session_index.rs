@@ -19,7 +19,7 @@
 use rusqlite::{params, Connection};
 
 /// How many events the tail may hold before an ingest transaction indexes them.
-pub(crate) const TAIL_LIMIT: i64 = 32_768;
+pub(crate) const TAIL_LIMIT: i64 = 65_536;
 
 /// The condition on `events` that selects the rows not indexed yet. Statements pair it with
 /// `FROM events NOT INDEXED`, so SQLite reads those rows as a range of rowids instead of
