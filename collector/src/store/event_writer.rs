@@ -169,6 +169,8 @@ fn ingest_batches(
     let mut llm_rollups = LlmRollupDeltas::default();
     let mut tool_counts = ToolCountDeltas::default();
     let mut outcomes = Vec::with_capacity(batches.len());
+    // Text bytes of the new events, which join the session index's tail.
+    let mut added_bytes = 0u64;
     for events in batches {
         let mut results = Vec::with_capacity(events.len());
         let mut duplicates = 0;
@@ -216,6 +218,8 @@ fn ingest_batches(
                 continue;
             };
             next_seq += 1;
+            added_bytes +=
+                (prepared.stored_payload_json().len() + prepared.metadata_json.len()) as u64;
             session.apply(prepared, &hash, superseding.is_none());
             if superseding.is_none() {
                 rollups.add_event(prepared)?;
@@ -263,9 +267,11 @@ fn ingest_batches(
     if next_seq > block.first_seq {
         block.record(&transaction)?;
     }
-    let tail_remains = session_index::index_long_tail(&transaction, next_seq - 1)?;
+    let tail_bytes = context.tail_bytes.saturating_add(added_bytes);
+    let tail_remains = session_index::index_long_tail(&transaction, next_seq - 1, tail_bytes)?;
     transaction.commit()?;
     context.session_tail = tail_remains;
+    context.tail_bytes = if tail_remains { tail_bytes } else { 0 };
     Ok(outcomes)
 }
 
@@ -466,6 +472,39 @@ mod tests {
             .unwrap();
         assert_eq!(prev_hash, first.events[0].hash);
         assert_eq!(session_cost(&context), json!([2, 300_000_000_000i64]));
+    }
+
+    fn indexed_through(context: &WriterContext) -> i64 {
+        context
+            .conn
+            .query_row(
+                "SELECT indexed_through FROM session_index_state",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn tail_reaching_byte_limit_is_indexed_by_ingest() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut context, _) = writer(&dir);
+        let (queue_in, queue) = mpsc::channel();
+        drop(queue_in);
+
+        let (first, _first_reply) = job("a", "0.1");
+        run_group(&mut context, first, &queue, &LastWriteFault::default());
+        assert_eq!(indexed_through(&context), 0);
+        assert!(context.session_tail);
+        assert!(context.tail_bytes > 0);
+
+        // One more event brings the tail's text to the limit.
+        context.tail_bytes = session_index::TAIL_BYTES - 1;
+        let (second, _second_reply) = job("b", "0.2");
+        run_group(&mut context, second, &queue, &LastWriteFault::default());
+        assert_eq!(indexed_through(&context), 2);
+        assert!(!context.session_tail);
+        assert_eq!(context.tail_bytes, 0);
     }
 
     #[test]

@@ -21,6 +21,11 @@ use rusqlite::{params, Connection};
 /// How many events the tail may hold before an ingest transaction indexes them.
 pub(crate) const TAIL_LIMIT: i64 = 65_536;
 
+/// How many bytes of payload and metadata text the tail may hold before an ingest
+/// transaction indexes it. Readers scan the tail's rows, so a tail of large events is
+/// indexed sooner than one of small events.
+pub(crate) const TAIL_BYTES: u64 = 16 * 1024 * 1024;
+
 /// The condition on `events` that selects the rows not indexed yet. Statements pair it with
 /// `FROM events NOT INDEXED`, so SQLite reads those rows as a range of rowids instead of
 /// walking an index of the whole tenant.
@@ -59,16 +64,24 @@ fn seqs_sql(tenant: usize, session: usize) -> String {
     )
 }
 
-/// Indexes the tail when the events up to `last_seq` leave at least [`TAIL_LIMIT`] in it.
-/// Returns true when a tail remains.
+/// Indexes the tail when the events up to `last_seq` leave at least [`TAIL_LIMIT`] in it,
+/// or when its events hold `tail_bytes` of text, at least [`TAIL_BYTES`]. Returns true when
+/// a tail remains.
 ///
 /// # Errors
 ///
 /// Returns [`rusqlite::Error`] when a statement fails.
-pub(crate) fn index_long_tail(conn: &Connection, last_seq: i64) -> rusqlite::Result<bool> {
+pub(crate) fn index_long_tail(
+    conn: &Connection,
+    last_seq: i64,
+    tail_bytes: u64,
+) -> rusqlite::Result<bool> {
     let through = indexed_through(conn)?;
-    if last_seq - through < TAIL_LIMIT {
-        return Ok(last_seq > through);
+    if last_seq <= through {
+        return Ok(false);
+    }
+    if last_seq - through < TAIL_LIMIT && tail_bytes < TAIL_BYTES {
+        return Ok(true);
     }
     index_range(conn, through, last_seq)?;
     Ok(false)
@@ -176,16 +189,28 @@ mod tests {
     fn short_tail_waits_for_limit() {
         let conn = store_with_events(3);
         insert_events(&conn, 4, TAIL_LIMIT + 2);
-        assert!(index_long_tail(&conn, TAIL_LIMIT + 2).unwrap());
+        assert!(index_long_tail(&conn, TAIL_LIMIT + 2, 0).unwrap());
         assert_eq!(indexed_through(&conn).unwrap(), 3);
 
         insert_events(&conn, TAIL_LIMIT + 3, TAIL_LIMIT + 3);
-        assert!(!index_long_tail(&conn, TAIL_LIMIT + 3).unwrap());
+        assert!(!index_long_tail(&conn, TAIL_LIMIT + 3, 0).unwrap());
         assert_eq!(indexed_through(&conn).unwrap(), TAIL_LIMIT + 3);
         let entries: i64 = conn
             .query_row("SELECT COUNT(*) FROM session_events", [], |row| row.get(0))
             .unwrap();
         assert_eq!(entries, TAIL_LIMIT + 3);
+    }
+
+    #[test]
+    fn tail_of_many_bytes_is_indexed_before_limit() {
+        let conn = store_with_events(3);
+        insert_events(&conn, 4, 10);
+        assert!(index_long_tail(&conn, 10, TAIL_BYTES - 1).unwrap());
+        assert_eq!(indexed_through(&conn).unwrap(), 3);
+
+        assert!(!index_long_tail(&conn, 10, TAIL_BYTES).unwrap());
+        assert_eq!(indexed_through(&conn).unwrap(), 10);
+        assert!(!index_long_tail(&conn, 10, TAIL_BYTES).unwrap());
     }
 
     #[test]

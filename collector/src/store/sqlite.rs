@@ -237,6 +237,9 @@ pub(crate) struct WriterContext {
     last_block: Option<BlockSlot>,
     /// True when the last ingest left events out of `session_events`.
     pub(crate) session_tail: bool,
+    /// Bytes of payload and metadata text of the tail's events, for
+    /// [`super::session_index::index_long_tail`].
+    pub(crate) tail_bytes: u64,
 }
 
 impl WriterContext {
@@ -247,6 +250,7 @@ impl WriterContext {
             ids: Generator::new(),
             last_block: None,
             session_tail: false,
+            tail_bytes: 0,
         }
     }
 
@@ -261,6 +265,9 @@ impl WriterContext {
                 super::session_index::index_tail(&transaction)?;
                 transaction.commit()
             });
+        if result.is_ok() {
+            self.tail_bytes = 0;
+        }
         if let Err(error) = result {
             tracing::warn!(%error, "indexing the session tail failed; ingest retries it");
         }
@@ -339,6 +346,11 @@ impl Writer {
         let mut context = WriterContext::new(conn);
         // A tail left by the last run is indexed once the writer is idle, as after ingest.
         context.session_tail = super::session_index::has_tail(&context.conn).unwrap_or(true);
+        // The size of that tail is not known, so the first ingest transaction indexes it
+        // unless the idle writer did so first.
+        if context.session_tail {
+            context.tail_bytes = super::session_index::TAIL_BYTES;
+        }
         let faults = last_fault.clone();
         std::thread::Builder::new()
             .name("agentlens-sqlite-writer".to_owned())
