@@ -245,14 +245,11 @@ impl Store {
     ) -> Result<CostReport, StoreError> {
         let tenant = tenant.to_owned();
         self.read(move |conn| {
-            // One transaction gives every breakdown the same snapshot.
-            let transaction = conn.transaction()?;
-            let mut report = match super::rollup_report::build(&transaction, &tenant, &query)? {
+            let mut report = match super::rollup_report::build(conn, &tenant, &query)? {
                 Some(report) => report,
-                None => build_report(&transaction, &event_filter(&tenant, &query), &query)?,
+                None => build_report(conn, &event_filter(&tenant, &query), &query)?,
             };
-            report.by_tool = tool_costs::by_tool(&transaction, &tenant, &query)?;
-            transaction.commit()?;
+            report.by_tool = tool_costs::by_tool(conn, &tenant, &query)?;
             Ok(report)
         })
         .await
@@ -273,11 +270,8 @@ impl Store {
         let filter = event_filter(tenant, &query);
         let tenant = tenant.to_owned();
         self.read(move |conn| {
-            // One transaction gives every breakdown the same snapshot.
-            let transaction = conn.transaction()?;
-            let mut report = build_report(&transaction, &filter, &query)?;
-            report.by_tool = tool_costs::by_tool(&transaction, &tenant, &query)?;
-            transaction.commit()?;
+            let mut report = build_report(conn, &filter, &query)?;
+            report.by_tool = tool_costs::by_tool(conn, &tenant, &query)?;
             Ok(report)
         })
         .await

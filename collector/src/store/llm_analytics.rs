@@ -145,16 +145,12 @@ impl Store {
     /// Returns [`StoreError`] when a query fails or a sum leaves the decimal range.
     pub async fn llm_report(&self, tenant: &str, query: LlmQuery) -> Result<LlmReport, StoreError> {
         let tenant = tenant.to_owned();
-        self.read(move |conn| {
-            // One transaction gives every breakdown the same snapshot.
-            let transaction = conn.transaction()?;
-            let report = match super::llm_rollup_report::build(&transaction, &tenant, &query)? {
-                Some(report) => report,
-                None => build_from_events(&transaction, &tenant, &query)?,
-            };
-            transaction.commit()?;
-            Ok(report)
-        })
+        self.read(
+            move |conn| match super::llm_rollup_report::build(conn, &tenant, &query)? {
+                Some(report) => Ok(report),
+                None => build_from_events(conn, &tenant, &query),
+            },
+        )
         .await
     }
 
@@ -172,13 +168,8 @@ impl Store {
         query: LlmQuery,
     ) -> Result<LlmReport, StoreError> {
         let tenant = tenant.to_owned();
-        self.read(move |conn| {
-            let transaction = conn.transaction()?;
-            let report = build_from_events(&transaction, &tenant, &query)?;
-            transaction.commit()?;
-            Ok(report)
-        })
-        .await
+        self.read(move |conn| build_from_events(conn, &tenant, &query))
+            .await
     }
 }
 

@@ -428,7 +428,9 @@ impl ReaderPool {
         }
     }
 
-    /// Runs `job` on a reader connection on the blocking thread pool.
+    /// Runs `job` on a reader connection on the blocking thread pool, in one read
+    /// transaction, so every statement of the job reads the same snapshot: a count and the
+    /// page it belongs to, or the totals and buckets of one report, cannot straddle a commit.
     pub(crate) async fn run<T, F>(self: &std::sync::Arc<Self>, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -437,8 +439,11 @@ impl ReaderPool {
         let pool = std::sync::Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.checkout()?;
-            let result = job(&mut conn);
-            pool.checkin(conn);
+            let result = in_snapshot(&mut conn, job);
+            // A connection left inside a transaction would pin its snapshot for the next job.
+            if conn.is_autocommit() {
+                pool.checkin(conn);
+            }
             result
         })
         .await
@@ -460,6 +465,20 @@ impl ReaderPool {
             }
         }
     }
+}
+
+/// Runs `job` inside a read transaction on `conn` and ends it, whatever the job returned.
+fn in_snapshot<T>(
+    conn: &mut Connection,
+    job: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch("BEGIN")?;
+    let result = job(conn);
+    // The transaction only read, so ending it cannot lose anything.
+    let ended = conn.execute_batch("ROLLBACK");
+    let value = result?;
+    ended?;
+    Ok(value)
 }
 
 /// Opens the database for writing, creating it if needed, and applies pending migrations.
@@ -877,5 +896,36 @@ mod tests {
             .unwrap();
         assert_eq!(total, "0.3");
         assert_eq!(input, 1000);
+    }
+
+    #[tokio::test]
+    async fn reader_job_reads_one_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapshot.db");
+        drop(open_writer(&path).unwrap());
+        let pool = std::sync::Arc::new(ReaderPool::new(&path));
+        let read_through = |conn: &Connection| -> Result<i64, StoreError> {
+            Ok(conn.query_row(
+                "SELECT indexed_through FROM session_index_state",
+                [],
+                |row| row.get(0),
+            )?)
+        };
+
+        let writer_path = path.clone();
+        let (before, after) = pool
+            .run(move |conn| {
+                let before = read_through(conn)?;
+                // A commit lands between two statements of the job.
+                let writer = Connection::open(&writer_path)?;
+                writer.execute("UPDATE session_index_state SET indexed_through = 7", [])?;
+                Ok((before, read_through(conn)?))
+            })
+            .await
+            .unwrap();
+        assert_eq!((before, after), (0, 0));
+
+        let next = pool.run(move |conn| read_through(conn)).await.unwrap();
+        assert_eq!(next, 7);
     }
 }

@@ -45,14 +45,8 @@ impl Store {
         session_id: &str,
     ) -> Result<Option<Timeline>, StoreError> {
         let (tenant, session_id) = (tenant.to_owned(), session_id.to_owned());
-        self.read(move |conn| {
-            // One transaction, so the session check and the events see the same snapshot.
-            let transaction = conn.transaction()?;
-            let timeline = read_timeline(&transaction, &tenant, &session_id)?;
-            transaction.commit()?;
-            Ok(timeline)
-        })
-        .await
+        self.read(move |conn| read_timeline(conn, &tenant, &session_id))
+            .await
     }
 }
 
