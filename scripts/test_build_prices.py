@@ -18,9 +18,10 @@ import build_prices
 FREE = {"input_mtok": "0", "output_mtok": "0"}
 
 
-def model(prices, deprecated=False, price_variants=None):
+def model(prices, deprecated=False, price_variants=None, model_id="vendor/model:free",
+          name="Model"):
     """Returns a stand-in for a genai-prices `ModelInfo`."""
-    return SimpleNamespace(id="vendor/model:free", name="Model", match=None, prices=prices,
+    return SimpleNamespace(id=model_id, name=name, match=None, prices=prices,
                            deprecated=deprecated, price_variants=price_variants)
 
 
@@ -45,6 +46,17 @@ class ConvertModelTest(unittest.TestCase):
         partial = SimpleNamespace(input_mtok=Decimal("0.02"), output_mtok=None)
         converted = build_prices.convert_model(model(partial), None)
         self.assertEqual(converted["prices"], [{"rates": {"input_mtok": "0.02"}}])
+
+    def test_model_named_free_gets_zero_rates(self):
+        converted = build_prices.convert_model(
+            model(SimpleNamespace(), model_id="gemma-3", name="Gemma 3 (free)"), None)
+        self.assertEqual(converted["prices"], [{"rates": FREE}])
+
+    def test_empty_price_of_model_not_said_free_stays_empty(self):
+        converted = build_prices.convert_model(
+            model(SimpleNamespace(), model_id="google/lyria-3-pro-preview",
+                  name="Lyria 3 Pro Preview"), None)
+        self.assertEqual(converted["prices"], [{"rates": {}}])
 
     def test_deprecated_model_keeps_empty_rates(self):
         converted = build_prices.convert_model(model(SimpleNamespace(), deprecated=True), None)
