@@ -33,9 +33,15 @@ Merge rules:
   embedding and search APIs). Such all-zero entries are left out unless the model id or the
   entry's notes say the model is free (`litellm_prices.is_placeholder`), so those models stay
   unpriced instead of costing $0. The report lists every entry left out this way.
+- genai-prices lists some models with a dated price that has no rates at all, and prices
+  their calls at $0. When the model's id or name states that it is free (OpenRouter's
+  `:free` ids, "Gemma 3 (free)"), such a price gets `input_mtok` and `output_mtok` of "0",
+  so the engine prices their tokens at $0 instead of leaving them unpriced
+  (`add_free_rates`). Other models without rates stay unpriced: genai-prices also leaves
+  the rates empty for prices it does not know or cannot state per token. A deprecated
+  model is left without rates, and a dated price that lacks only some rates keeps its gaps.
 - The summary line counts the providers and the providers with at least one model that has a
-  non-zero rate; genai-prices itself lists free models (OpenRouter's `:free` ids) with no
-  rates.
+  non-zero rate, so the free models above do not count.
 
 Rerun from the repository root with:
 
@@ -88,6 +94,8 @@ PROVIDER_SPELLINGS = {
     # Vercel AI SDK name the provider "alibaba".
     "dashscope": [{"contains": "alibaba"}, {"contains": "aliyun"}],
 }
+# Rates of a genai-prices dated price that sets none, see `add_free_rates`.
+FREE_RATES = {"input_mtok": "0", "output_mtok": "0"}
 COMPARED_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok",
                  "output_reasoning_mtok", *sorted(litellm_prices.MODALITY_KEYS))
 
@@ -205,10 +213,43 @@ def convert_model(model, pricing_url: str | None) -> dict:
         out["pricing_url"] = pricing_url
     if model.deprecated:
         out["deprecated"] = True
+    elif says_free(model):
+        add_free_rates(out["prices"])
     if model.price_variants:
         out["price_variants"] = [convert_variant(variant) for variant in model.price_variants]
     add_prices_checked(out, model)
     return out
+
+
+def says_free(model) -> bool:
+    """Returns true when the model's id or name states that it is free, by the rule that
+    keeps LiteLLM's free entries (`litellm_prices.FREE_MODEL` and `FREE_NOTE`).
+
+    genai-prices also leaves the rates empty when it does not know a price (Hugging Face
+    router models) or cannot state it per token (OpenRouter's Lyria models, billed per
+    song), so an empty price alone does not make a model free.
+    """
+    named_free = model.name is not None and litellm_prices.FREE_NOTE.search(model.name)
+    return bool(litellm_prices.FREE_MODEL.search(model.id) or named_free)
+
+
+def add_free_rates(entries: list[dict]) -> None:
+    """Gives each dated price that has no rates at all $0 input and output rates.
+
+    genai-prices' `ModelPrice.calc_price` adds nothing for a unit without a rate, so it
+    prices a call of such a model at $0. The engine bills a token only at a rate of the
+    entry or of a wider unit, and these two rates are the widest units, so every token costs
+    $0. Web searches and the other units billed per thousand get no rate, so a call that
+    counts them stays unpriced.
+
+    The caller skips deprecated models, because genai-prices 0.2.5 keeps one without rates
+    when its provider no longer lists it (Cerebras `qwen-3-coder-480b`), which does not make
+    it free. Price variants never come here, because their empty rates mean "same as the
+    standard price".
+    """
+    for entry in entries:
+        if not entry["rates"]:
+            entry["rates"] = dict(FREE_RATES)
 
 
 def add_prices_checked(out: dict, item) -> None:

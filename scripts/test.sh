@@ -34,7 +34,7 @@ echo "== doc tests"
 cargo test --workspace --locked --doc
 
 echo "== price table generator"
-python3 -m unittest scripts/test_litellm_prices.py
+python3 -m unittest scripts/test_litellm_prices.py scripts/test_build_prices.py
 
 echo "== API fuzzing"
 ./scripts/test-api-fuzz.sh

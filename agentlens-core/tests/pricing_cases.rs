@@ -9,6 +9,7 @@ use agentlens_core::pricing::{PriceOutcome, PriceTable, Quote};
 use agentlens_core::usage::extract;
 use agentlens_core::Usd;
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 /// The day the expected values were recorded; every model below has one entry in force then.
@@ -152,6 +153,34 @@ fn unknown_dated_id_is_unpriced() {
         panic!("unknown model was priced: {outcome:?}");
     };
     assert!(reason.contains("claude-nonexistent-9-20990101"), "{reason}");
+}
+
+#[test]
+fn openrouter_free_model_costs_zero() {
+    // genai-prices 0.2.5 lists this id without rates and prices it at $0, while the same
+    // model without `:free` has rates of its own.
+    let usage = json!({
+        "prompt_tokens": 2000,
+        "completion_tokens": 300,
+        "total_tokens": 2300,
+        "prompt_tokens_details": {"cached_tokens": 1500},
+        "completion_tokens_details": {"reasoning_tokens": 120}
+    });
+    let model = "meta-llama/llama-3.3-70b-instruct:free";
+    let free = quote("openrouter", model, &usage);
+    let paid = quote("openrouter", model.trim_end_matches(":free"), &usage);
+
+    assert_eq!(free.model, model);
+    assert_eq!(free.source, "genai-prices 0.2.5");
+    assert_eq!(free.total, Usd::ZERO);
+    assert_eq!(free.breakdown.input.count, 500);
+    assert_eq!(free.breakdown.input.rate, Some(Decimal::ZERO));
+    assert_eq!(free.breakdown.cache_read.count, 1500);
+    assert_eq!(free.breakdown.cache_read.rate, Some(Decimal::ZERO));
+    assert_eq!(free.breakdown.output.count, 300);
+    assert_eq!(free.breakdown.output.rate, Some(Decimal::ZERO));
+    assert_eq!(free.breakdown.reasoning_tokens, 120);
+    assert_ne!(paid.total, Usd::ZERO);
 }
 
 /// Replays P01–P05 from the shared cases file, when the shared data folder is available.

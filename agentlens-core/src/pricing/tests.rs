@@ -234,6 +234,73 @@ fn model_named_free_keeps_its_zero_price() {
     assert_eq!(quote.total, Usd::ZERO);
 }
 
+/// Returns the reason of an unpriced quote, and panics when the call is priced.
+fn unpriced_reason(provider: &str, model: &str, usage: &Usage) -> String {
+    let when = at("2026-12-05T00:00:00Z");
+    match PriceTable::embedded().quote(Some(provider), model, usage, when) {
+        PriceOutcome::Unpriced { reason } => reason,
+        PriceOutcome::Priced(quote) => panic!("{model} was priced: {quote:?}"),
+    }
+}
+
+#[test]
+fn free_model_web_searches_stay_unpriced() {
+    // genai-prices 0.2.5 lists google/gemma-3-27b-it:free without rates. Its tokens cost $0,
+    // but the table has no web search rate for it, and a search is not assumed free.
+    let model = "google/gemma-3-27b-it:free";
+    let searched = Usage {
+        web_searches: 2,
+        ..tokens(1000, 0, 100)
+    };
+
+    let tokens_only = priced(
+        Some("openrouter"),
+        model,
+        &tokens(1000, 0, 100),
+        "2026-12-05T00:00:00Z",
+    );
+    let reason = unpriced_reason("openrouter", model, &searched);
+
+    assert_eq!(tokens_only.total, Usd::ZERO);
+    assert!(
+        reason.contains("no price for web search (2 requests)"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn partially_rated_entry_leaves_gap_unpriced() {
+    // genai-prices 0.2.5 gives text-embedding-3-small an input rate and no output rate, so
+    // output tokens have no rate to be billed at.
+    let model = "text-embedding-3-small";
+
+    let input_only = priced(
+        Some("openai"),
+        model,
+        &tokens(1000, 0, 0),
+        "2026-12-05T00:00:00Z",
+    );
+    let reason = unpriced_reason("openai", model, &tokens(1000, 0, 10));
+
+    assert_eq!(input_only.total, Usd::new(decimal("0.00002")));
+    assert!(
+        reason.contains("no price for output tokens (10 tokens)"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn deprecated_model_without_rates_is_unpriced() {
+    // genai-prices 0.2.5 keeps Cerebras qwen-3-coder-480b without rates because Cerebras no
+    // longer lists it, which does not make past calls free.
+    let reason = unpriced_reason("cerebras", "qwen-3-coder-480b", &tokens(1000, 0, 100));
+
+    assert!(
+        reason.contains("no price for input tokens (1000 tokens)"),
+        "{reason}"
+    );
+}
+
 #[test]
 fn unknown_provider_is_unpriced() {
     let usage = tokens(10, 0, 1);

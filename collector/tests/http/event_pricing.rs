@@ -302,3 +302,33 @@ async fn conflicting_tier_fields_are_rejected() {
         assert_eq!(quoted.status, StatusCode::BAD_REQUEST, "{}", quoted.text);
     }
 }
+
+#[tokio::test]
+async fn free_model_is_priced_at_zero() {
+    // genai-prices 0.2.5 lists this OpenRouter id without rates and prices it at $0.
+    let app = app().await;
+    let payload = json!({"provider": "openrouter",
+        "model": "meta-llama/llama-3.3-70b-instruct:free", "inputTokens": 2000,
+        "outputTokens": 300, "cacheReadTokens": 1500});
+
+    let reply = app.ingest(vec![cost_tracked("free", payload)]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let id = reply.json["events"][0]["id"].as_str().unwrap().to_owned();
+    let event = app.get(&format!("/api/events/{id}")).await.json;
+    let costs = app
+        .get("/api/analytics/costs?from=2026-12-01&to=2026-12-01")
+        .await
+        .json;
+
+    let pricing = &event["pricing"];
+    assert_eq!(pricing["costUsd"], "0", "{event}");
+    assert_eq!(pricing["source"], "derived", "{event}");
+    assert_eq!(
+        pricing["entry"]["model"], "meta-llama/llama-3.3-70b-instruct:free",
+        "{event}"
+    );
+    assert!(pricing.get("unpricedReason").is_none(), "{event}");
+    assert_eq!(costs["totals"]["eventCount"], 1, "{costs}");
+    assert_eq!(costs["totals"]["unpricedCount"], 0, "{costs}");
+    assert_eq!(costs["totals"]["totalCostUsd"], 0.0, "{costs}");
+}
