@@ -23,8 +23,8 @@ export declare class Client {
    * Creates a client and starts its background thread.
    *
    * @throws {Error} when the URL is not an absolute http(s) URL, the API key cannot be
-   * sent in an HTTP header, the agent id is blank or longer than 256 characters, or a
-   * number is outside the range its option documents.
+   * sent in an HTTP header, the agent or session id is blank or longer than 256
+   * characters, or a number is outside the range its option documents.
    */
   constructor(options?: NapiClientOptions | undefined | null)
   /** Agent id of events that name none. */
@@ -157,7 +157,10 @@ export interface NapiClientOptions {
    * `default`.
    */
   agentId?: string
-  /** Session id of events that name none; a new `ses_` ULID when absent. */
+  /**
+   * Session id of events that name none, 1 to 256 characters; a new `ses_` ULID when
+   * absent.
+   */
   sessionId?: string
   /** Events per request, a whole number from 1 to 1000 (default 512). */
   batchSize?: number

@@ -22,7 +22,12 @@
 #
 # Needs python3 with venv and pip. Installs schemathesis and openapi-spec-validator into
 # target/fuzz-venv.
+#
+# The collector binary is $AGENTLENS_BIN, by default debug/agentlens in cargo's target
+# directory: $CARGO_TARGET_DIR (absolute or relative to the current directory), else target/.
 set -euo pipefail
+# shellcheck source=scripts/target-dir.sh
+source "$(dirname "$0")/target-dir.sh"
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION="4.32.5"
@@ -33,7 +38,7 @@ VENV=target/fuzz-venv
 
 echo "== collector binary"
 cargo build -p agentlens-collector --bin agentlens
-BIN="${AGENTLENS_BIN:-$PWD/target/debug/agentlens}"
+BIN="${AGENTLENS_BIN:-$TARGET_DIR/debug/agentlens}"
 
 echo "== schemathesis $SCHEMATHESIS_VERSION"
 if [[ ! -x "$VENV/bin/schemathesis" ]] ||

@@ -9,8 +9,14 @@
 # Environment:
 #   AGENTLENS_TOOLS      folder for wasm-bindgen-cli (default: $HOME/.cache/agentlens-tools)
 #   AGENTLENS_TEST_DATA  recorded provider responses (default: ../shared/data/real)
+#   CARGO_TARGET_DIR     cargo's target directory, absolute or relative to the current
+#                        directory (default: target/ in the workspace)
+#   AGENTLENS_BIN        collector binary for the tests (default: debug/agentlens in the
+#                        target directory)
 set -euo pipefail
 
+# shellcheck source=scripts/target-dir.sh
+source "$(dirname "$0")/target-dir.sh"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
@@ -41,7 +47,8 @@ add_wasm_target() {
   fi
 }
 
-WASM_FILE=target/wasm32-unknown-unknown/release/agentlens_wasm.wasm
+WASM_FILE=$TARGET_DIR/wasm32-unknown-unknown/release/agentlens_wasm.wasm
+export AGENTLENS_BIN="${AGENTLENS_BIN:-$TARGET_DIR/debug/agentlens}"
 
 step cargo build -p agentlens-collector --bin agentlens
 step bash -c 'cd agentlens-node && npm ci --no-audit --no-fund'

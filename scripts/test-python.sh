@@ -6,7 +6,15 @@
 # Needs python3 (3.9 or newer) with pip and venv, and the Rust toolchain. Tests that read
 # recorded provider responses use $AGENTLENS_TEST_DATA (default: ../shared/data/real
 # beside this checkout) and are skipped when it is missing.
+#
+# Environment:
+#   CARGO_TARGET_DIR     cargo's target directory, absolute or relative to the current
+#                        directory (default: target/ in the workspace)
+#   AGENTLENS_BIN        collector binary for the tests (default: debug/agentlens in the
+#                        target directory)
 set -euo pipefail
+# shellcheck source=scripts/target-dir.sh
+source "$(dirname "$0")/target-dir.sh"
 cd "$(dirname "$0")/.."
 
 if [[ -z "${AGENTLENS_TEST_DATA:-}" && -d ../shared/data/real ]]; then
@@ -16,7 +24,7 @@ export AGENTLENS_TEST_DATA="${AGENTLENS_TEST_DATA:-}"
 
 echo "== collector binary"
 cargo build -p agentlens-collector --bin agentlens
-export AGENTLENS_BIN="${AGENTLENS_BIN:-$PWD/target/debug/agentlens}"
+export AGENTLENS_BIN="${AGENTLENS_BIN:-$TARGET_DIR/debug/agentlens}"
 
 echo "== virtualenv"
 if [[ ! -x .venv/bin/python ]]; then

@@ -6,7 +6,11 @@
 #
 # Real usage data is read from $AGENTLENS_TEST_DATA, by default ../shared/data/real beside
 # this checkout. Tests that need it print a note and check nothing when it is missing.
+#
+# A relative CARGO_TARGET_DIR is read against the current directory, as cargo reads it.
 set -euo pipefail
+# shellcheck source=scripts/target-dir.sh
+source "$(dirname "$0")/target-dir.sh"
 cd "$(dirname "$0")/.."
 
 if [[ -z "${AGENTLENS_TEST_DATA:-}" && -d ../shared/data/real ]]; then

@@ -113,12 +113,21 @@ impl NapiClient {
     /// Creates a client and starts its background thread.
     ///
     /// @throws {Error} when the URL is not an absolute http(s) URL, the API key cannot be
-    /// sent in an HTTP header, the agent id is blank or longer than 256 characters, or a
-    /// number is outside the range its option documents.
+    /// sent in an HTTP header, the agent or session id is blank or longer than 256
+    /// characters, or a number is outside the range its option documents.
     #[napi(constructor)]
     pub fn new(env: Env, options: Option<NapiClientOptions>) -> Result<Self> {
         let options = options.unwrap_or_default();
-        let session_id = options.session_id.clone().unwrap_or_else(new_session_id);
+        let session_id = match &options.session_id {
+            Some(session_id) => {
+                // Every event without a session id of its own gets this one, and the
+                // collector would reject each of them.
+                validate::check_session_id(session_id)
+                    .map_err(|message| invalid_arg(format!("invalid session id: {message}")))?;
+                session_id.clone()
+            }
+            None => new_session_id(),
+        };
 
         let core = build_options(options)?
             .build()

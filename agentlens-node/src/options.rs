@@ -33,7 +33,8 @@ pub struct NapiClientOptions {
     /// Agent id of events that name none, 1 to 256 characters; `AGENTLENS_AGENT_ID`, else
     /// `default`.
     pub agent_id: Option<String>,
-    /// Session id of events that name none; a new `ses_` ULID when absent.
+    /// Session id of events that name none, 1 to 256 characters; a new `ses_` ULID when
+    /// absent.
     pub session_id: Option<String>,
     /// Events per request, a whole number from 1 to 1000 (default 512).
     pub batch_size: Option<f64>,

@@ -49,6 +49,17 @@ test('session ids over 256 characters throw before the callback runs', async () 
   assert.equal(client.stats().failed, 0)
 })
 
+test('constructor rejects session ids that session() rejects', async () => {
+  assert.throws(() => newClient({ sessionId: LONG_ID }), /invalid session id: sessionId must be at most 256 characters, got 257/)
+  assert.throws(() => newClient({ sessionId: ' ' }), /invalid session id: sessionId must not be empty/)
+  assert.throws(() => newClient({ sessionId: '' }), /invalid session id: sessionId must not be empty/)
+
+  const longest = 'x'.repeat(256)
+  const client = newClient({ sessionId: longest })
+  assert.equal(client.sessionId, longest)
+  assert.equal(await client.close(1000), 0)
+})
+
 test('events over the 1 MiB request limit throw at the call', async () => {
   const client = newClient()
   const text = 'x'.repeat(2 ** 20)

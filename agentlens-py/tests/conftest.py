@@ -23,15 +23,23 @@ START_TIMEOUT = 30.0
 
 
 def collector_binary() -> Path:
-    """Return `$AGENTLENS_BIN`, or `target/debug/agentlens`, building it when missing."""
+    """Return `$AGENTLENS_BIN`, or `debug/agentlens` in cargo's target directory, building
+    it when missing.
+
+    The target directory is `$CARGO_TARGET_DIR`, relative to the current directory as cargo
+    reads it, or else `target/` in the workspace.
+    """
     configured = os.environ.get("AGENTLENS_BIN")
     if configured:
         return Path(configured)
-    binary = REPO_ROOT / "target" / "debug" / "agentlens"
+    target_dir = Path(os.environ.get("CARGO_TARGET_DIR") or REPO_ROOT / "target").absolute()
+    binary = target_dir / "debug" / "agentlens"
     if not binary.exists():
+        # cargo runs in the workspace, where a relative path would name another directory.
         subprocess.run(
             ["cargo", "build", "-p", "agentlens-collector", "--bin", "agentlens"],
             cwd=REPO_ROOT,
+            env={**os.environ, "CARGO_TARGET_DIR": str(target_dir)},
             check=True,
         )
     return binary

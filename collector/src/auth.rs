@@ -108,6 +108,24 @@ pub enum BootstrapError {
     Store(#[from] StoreError),
 }
 
+/// An admin key that [`bootstrap_key`] created and stored.
+pub struct NewKey {
+    /// Id of the stored key record, which `agentlens keys list` shows.
+    pub id: String,
+    /// Full key text. Only its hash is stored, so this is the only copy.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for NewKey {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("NewKey")
+            .field("id", &self.id)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
 /// Returns a new random key.
 pub fn generate_key() -> String {
     let mut bytes = [0u8; 32];
@@ -131,7 +149,7 @@ pub fn is_well_formed(key: &str) -> bool {
 /// A `preset` key (from `AGENTLENS_API_KEY`) is stored and logged unless its hash is
 /// already stored. A stored preset key that was revoked stays revoked, with a warning.
 /// Without one, a new admin key is created when no active key exists, and returned so the
-/// caller can show it once.
+/// caller can show it once. A caller that cannot show it should revoke it by its id.
 ///
 /// # Errors
 ///
@@ -139,7 +157,7 @@ pub fn is_well_formed(key: &str) -> bool {
 pub async fn bootstrap_key(
     store: &Store,
     preset: Option<&str>,
-) -> Result<Option<String>, BootstrapError> {
+) -> Result<Option<NewKey>, BootstrapError> {
     if let Some(key) = preset {
         if !is_well_formed(key) {
             return Err(BootstrapError::InvalidPresetKey);
@@ -168,12 +186,15 @@ pub async fn bootstrap_key(
     if store.count_active_api_keys().await? > 0 {
         return Ok(None);
     }
-    let key = generate_key();
+    let secret = generate_key();
     let name = "initial admin key".to_owned();
-    store
-        .insert_api_key(hash_key(&key), name, vec!["*".into()], DEFAULT_TENANT)
+    let record = store
+        .insert_api_key(hash_key(&secret), name, vec!["*".into()], DEFAULT_TENANT)
         .await?;
-    Ok(Some(key))
+    Ok(Some(NewKey {
+        id: record.id,
+        secret,
+    }))
 }
 
 /// Authenticates the request and checks that its role may use the method.

@@ -139,18 +139,19 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
 /// admin key exists.
 ///
 /// A newly created key is printed once to stdout; a preset key is never printed. When
-/// stdout is closed, the server starts anyway and logs a warning without the key.
+/// stdout is closed, the new key is revoked and the server starts anyway, with a warning
+/// that leaves out the key. The next start then creates and prints another key.
 ///
 /// # Errors
 ///
 /// Returns [`ServeError`] when the price overrides are invalid, the database cannot be
-/// opened or the key not stored.
+/// opened, or the key cannot be stored or revoked.
 pub async fn open_state(options: &ServeOptions) -> Result<AppState, ServeError> {
     let prices = pricing::load_prices(options.prices.as_deref())?;
     let store = Store::open(&options.db)?;
     if options.auth_enabled {
         if let Some(key) = auth::bootstrap_key(&store, options.preset_key.as_deref()).await? {
-            print_new_key(&key, &options.db);
+            show_new_key(&store, &key, &options.db).await?;
         }
     } else {
         tracing::warn!("authentication is disabled: every request has full access to all data");
@@ -165,18 +166,35 @@ pub async fn open_state(options: &ServeOptions) -> Result<AppState, ServeError> 
 }
 
 /// Prints a newly created key on stdout. When that fails, for example because stdout is a
-/// pipe whose reader has exited, the key is lost, so a warning names the command that
-/// creates another. The key itself never goes to the log.
-fn print_new_key(key: &str, db: &std::path::Path) {
-    let line = format!("created API key {key}; store it now, it is not shown again");
-    if let Err(error) = cli::output::print_line_once(&line) {
-        tracing::warn!(
-            %error,
-            "cannot print the new api key on stdout, and it is not shown again; \
-             create another with `agentlens keys create --db {}`",
-            db.display()
-        );
-    }
+/// pipe whose reader has exited, nobody can learn the key, so it is revoked. Otherwise it
+/// would stay an active admin key, and the next start would create none. A warning names
+/// the command that creates another. The key itself never goes to the log.
+///
+/// # Errors
+///
+/// Returns [`BootstrapError::Store`] when the key cannot be revoked.
+async fn show_new_key(
+    store: &Store,
+    key: &auth::NewKey,
+    db: &std::path::Path,
+) -> Result<(), BootstrapError> {
+    let line = format!(
+        "created API key {}; store it now, it is not shown again",
+        key.secret
+    );
+    let Err(error) = cli::output::print_line_once(&line) else {
+        return Ok(());
+    };
+
+    store.revoke_api_key(store::DEFAULT_TENANT, &key.id).await?;
+    tracing::warn!(
+        %error,
+        key.id = %key.id,
+        "cannot print the new api key on stdout, so it is revoked; create a key with \
+         `agentlens keys create --db {}`, or start again with stdout open to get one printed",
+        db.display()
+    );
+    Ok(())
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes requests in

@@ -232,6 +232,17 @@ pub fn check_agent_id(agent_id: &str) -> Result<(), String> {
     check_name_length("agentId", agent_id)
 }
 
+/// Checks a session id the way the collector does: not blank, at most [`MAX_NAME_CHARS`]
+/// characters.
+///
+/// # Errors
+///
+/// Returns the message that the collector would report for `sessionId`.
+pub fn check_session_id(session_id: &str) -> Result<(), String> {
+    fields::check_not_blank("sessionId", session_id)?;
+    check_name_length("sessionId", session_id)
+}
+
 /// Checks that a session or agent id has at most [`MAX_NAME_CHARS`] characters.
 pub(crate) fn check_name_length(field: &str, text: &str) -> Result<(), String> {
     let chars = text.chars().count();

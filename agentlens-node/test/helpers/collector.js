@@ -1,6 +1,7 @@
 // Starts a real `agentlens serve` on a free loopback port with a temporary database, for
 // the tests in this folder. Set AGENTLENS_BIN to use another binary than the workspace's
-// debug build.
+// debug build, which is looked for in $CARGO_TARGET_DIR (relative to the current
+// directory, as cargo reads it) or else in target/.
 'use strict'
 
 const { spawn } = require('node:child_process')
@@ -11,7 +12,8 @@ const os = require('node:os')
 const path = require('node:path')
 
 const WORKSPACE = path.resolve(__dirname, '../../..')
-const BINARY = process.env.AGENTLENS_BIN || path.join(WORKSPACE, 'target/debug/agentlens')
+const TARGET_DIR = path.resolve(process.env.CARGO_TARGET_DIR || path.join(WORKSPACE, 'target'))
+const BINARY = process.env.AGENTLENS_BIN || path.join(TARGET_DIR, 'debug/agentlens')
 
 function freePort() {
   return new Promise((resolve, reject) => {

@@ -1,12 +1,14 @@
 //! `agentlens serve` run through the binary: start-up failures (a busy port and a
-//! database already served by another process), a start with stdout closed, and webhooks
-//! that bypass the proxy set in the environment.
+//! database already served by another process), starts with stdout closed and the start
+//! after them, and webhooks that bypass the proxy set in the environment.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStderr, ChildStdout, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use agentlens_collector::store::{Store, DEFAULT_TENANT};
 
 fn serve_command(bind: &str, db: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_agentlens"));
@@ -110,7 +112,56 @@ fn closed_stdout_pipe_keeps_server_running() {
 fn closed_stdout_warns_about_key() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("agentlens.db");
-    let serve = serve_command("127.0.0.1:0", &db);
+    let (server, stderr) = serve_with_stdout_closed(&db);
+
+    check_serves_without_stdout(server, dir.path(), stderr);
+}
+
+/// Regression: a new key that could not be printed stayed stored as an active admin key
+/// that nobody knew, so the next start created no key and printed none.
+#[test]
+fn unprinted_key_does_not_stay_active() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("agentlens.db");
+    let (server, stderr) = serve_with_stdout_closed(&db);
+    check_serves_without_stdout(server, dir.path(), stderr);
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = Store::open(&db).unwrap();
+    let keys = runtime
+        .block_on(store.list_api_keys(DEFAULT_TENANT))
+        .unwrap();
+    let active = runtime.block_on(store.count_active_api_keys()).unwrap();
+    drop(store);
+    assert_eq!(active, 0, "an unprinted key is still active: {keys:?}");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+
+    let mut next = serve_command("127.0.0.1:0", &db)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = next.stdout.take().unwrap();
+    let mut next = Running(next);
+    // The key is printed after the lock record is written, so once the key is read the
+    // lock file no longer holds the first server's address.
+    let line = first_line_within(stdout, Duration::from_secs(10));
+    let key = line
+        .as_deref()
+        .and_then(|line| line.strip_prefix("created API key "))
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("the next start printed no new key: {line:?}"));
+    let record = wait_for_record(&dir.path().join("agentlens.db.lock"), &mut next);
+    let address = record.split("listening on ").nth(1).unwrap().trim();
+    let reply = get_with_key(address, "/api/keys", key);
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+}
+
+/// Starts `agentlens serve` on `db` through `sh` with stdout closed (`>&-`), and returns
+/// the server and its stderr.
+fn serve_with_stdout_closed(db: &Path) -> (Running, ChildStderr) {
+    let serve = serve_command("127.0.0.1:0", db);
     let mut command = Command::new("sh");
     command
         .args(["-c", r#"exec "$0" "$@" >&-"#])
@@ -128,8 +179,22 @@ fn closed_stdout_warns_about_key() {
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
+    (Running(child), stderr)
+}
 
-    check_serves_without_stdout(Running(child), dir.path(), stderr);
+/// Returns the first line of `stdout`, or `None` when none arrives within `timeout`.
+fn first_line_within(stdout: ChildStdout, timeout: Duration) -> Option<String> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    // The reading thread ends at end of file, which comes when the server is stopped.
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = sender.send(line);
+    });
+    receiver
+        .recv_timeout(timeout)
+        .ok()
+        .filter(|line| !line.is_empty())
 }
 
 /// Checks that the server in `dir` returns 200 on `/api/health`, then stops it and checks
@@ -152,11 +217,23 @@ fn check_serves_without_stdout(mut server: Running, dir: &Path, mut stderr: impl
 
 /// Sends a GET request over a plain TCP connection and returns the whole response.
 fn get(address: &str, path: &str) -> String {
+    let head = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\n");
+    send(address, &head)
+}
+
+/// Sends a GET request with `key` as its bearer token and returns the whole response.
+fn get_with_key(address: &str, path: &str, key: &str) -> String {
+    let head = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {key}\r\n");
+    send(address, &head)
+}
+
+/// Sends a request head with `Connection: close` appended and returns the whole response.
+fn send(address: &str, head: &str) -> String {
     let mut stream = std::net::TcpStream::connect(address).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    let request = format!("{head}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).unwrap();
     let mut reply = String::new();
     let _ = stream.read_to_string(&mut reply);
