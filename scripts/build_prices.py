@@ -213,7 +213,7 @@ def convert_model(model, pricing_url: str | None) -> dict:
         out["pricing_url"] = pricing_url
     if model.deprecated:
         out["deprecated"] = True
-    elif says_free(model):
+    elif is_named_free(model):
         add_free_rates(out["prices"])
     if model.price_variants:
         out["price_variants"] = [convert_variant(variant) for variant in model.price_variants]
@@ -221,7 +221,7 @@ def convert_model(model, pricing_url: str | None) -> dict:
     return out
 
 
-def says_free(model) -> bool:
+def is_named_free(model) -> bool:
     """Returns true when the model's id or name states that it is free, by the rule that
     keeps LiteLLM's free entries (`litellm_prices.FREE_MODEL` and `FREE_NOTE`).
 

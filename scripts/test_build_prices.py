@@ -52,7 +52,7 @@ class ConvertModelTest(unittest.TestCase):
             model(SimpleNamespace(), model_id="gemma-3", name="Gemma 3 (free)"), None)
         self.assertEqual(converted["prices"], [{"rates": FREE}])
 
-    def test_empty_price_of_model_not_said_free_stays_empty(self):
+    def test_other_empty_price_stays_empty(self):
         converted = build_prices.convert_model(
             model(SimpleNamespace(), model_id="google/lyria-3-pro-preview",
                   name="Lyria 3 Pro Preview"), None)

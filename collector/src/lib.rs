@@ -166,7 +166,7 @@ pub async fn open_state(options: &ServeOptions) -> Result<AppState, ServeError> 
 }
 
 /// Prints a newly created key on stdout. When that fails, for example because stdout is a
-/// pipe whose reader has exited, nobody can learn the key, so it is revoked. Otherwise it
+/// pipe whose reader has exited, the key text is lost, so the key is revoked. Otherwise it
 /// would stay an active admin key, and the next start would create none. A warning names
 /// the command that creates another. The key itself never goes to the log.
 ///

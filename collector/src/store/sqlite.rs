@@ -265,11 +265,11 @@ impl WriterContext {
                 super::session_index::index_tail(&transaction)?;
                 transaction.commit()
             });
-        if result.is_ok() {
-            self.tail_bytes = 0;
-        }
-        if let Err(error) = result {
-            tracing::warn!(%error, "indexing the session tail failed; ingest retries it");
+        match result {
+            Ok(()) => self.tail_bytes = 0,
+            Err(error) => {
+                tracing::warn!(%error, "indexing the session tail failed; ingest retries it");
+            }
         }
     }
 
@@ -429,8 +429,8 @@ impl ReaderPool {
     }
 
     /// Runs `job` on a reader connection on the blocking thread pool, in one read
-    /// transaction, so every statement of the job reads the same snapshot: a count and the
-    /// page it belongs to, or the totals and buckets of one report, cannot straddle a commit.
+    /// transaction. Every statement of the job reads the same snapshot, so a count and its
+    /// page, or the totals and buckets of one report, never straddle a commit.
     pub(crate) async fn run<T, F>(self: &std::sync::Arc<Self>, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,

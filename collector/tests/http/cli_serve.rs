@@ -117,8 +117,8 @@ fn closed_stdout_warns_about_key() {
     check_serves_without_stdout(server, dir.path(), stderr);
 }
 
-/// Regression: a new key that could not be printed stayed stored as an active admin key
-/// that nobody knew, so the next start created no key and printed none.
+/// Regression: a new key that could not be printed stayed active although its text was
+/// lost, so the next start created no key and printed none.
 #[test]
 fn unprinted_key_does_not_stay_active() {
     let dir = tempfile::tempdir().unwrap();
